@@ -1,0 +1,183 @@
+//! Who may do what. Every handler asks here; none decides alone.
+//!
+//! The rules are small pure functions over a [`Principal`] (the caller, with
+//! the grants and admin privileges the store loaded for it) and the target's
+//! partner. Anything of another partner is [`Denied::NotFound`]: a partner
+//! caller never learns that it exists.
+
+use crate::catalogue::{AdminScope, Catalogue, RoleRef, RoleScope};
+use crate::domain::ProductionId;
+
+/// The signed-in caller as the rules see it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    /// `None` only for platform operators, who belong to no partner.
+    pub partner_id: Option<String>,
+    pub operator: bool,
+    pub roles: Vec<RoleRef>,
+    pub admin: Vec<AdminScope>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The target belongs to another partner (or does not exist): say 404.
+    NotFound,
+    /// The caller may see the target but not do this: say 403 with the reason.
+    Forbidden(&'static str),
+}
+
+pub type Decision = Result<(), Denied>;
+
+impl Principal {
+    pub fn is_member_of(&self, partner_id: &str) -> bool {
+        self.partner_id.as_deref() == Some(partner_id)
+    }
+
+    pub fn holds_capability(&self, catalogue: &Catalogue, application: &str, capability: &str) -> bool {
+        roles_allow(catalogue, &self.roles, application, capability, None)
+    }
+
+    pub fn admins_scope(&self, scope: &AdminScope) -> bool {
+        self.admin.iter().any(|held| held == scope)
+    }
+
+    pub fn admins_application(&self, application: &str) -> bool {
+        self.admin.iter().any(|held| held.application == application)
+    }
+
+    pub fn is_any_admin(&self) -> bool {
+        !self.admin.is_empty()
+    }
+}
+
+/// The admin privilege needed to grant or revoke a role: the application's
+/// for application roles, the production's for production roles.
+pub fn scope_granting(role: &RoleRef) -> AdminScope {
+    AdminScope { application: role.application.clone(), production: role.production }
+}
+
+/// Whether roles open a capability. Production-scoped roles open it only on
+/// the production they were granted on; application roles everywhere.
+pub fn roles_allow(
+    catalogue: &Catalogue,
+    roles: &[RoleRef],
+    application: &str,
+    capability: &str,
+    production: Option<ProductionId>,
+) -> bool {
+    roles.iter().filter(|held| held.application == application).any(|held| {
+        let Some(role) = catalogue.role(&held.application, &held.role) else {
+            return false;
+        };
+        let in_scope = match role.scope {
+            RoleScope::Application => true,
+            RoleScope::Production => production.is_some() && held.production == production,
+        };
+        in_scope && role.capabilities.iter().any(|c| c == capability)
+    })
+}
+
+/// Seeing anything that belongs to a partner: its own users, or operators.
+pub fn see_partner_resource(caller: &Principal, owner_partner: &str) -> Decision {
+    if caller.operator || caller.is_member_of(owner_partner) {
+        Ok(())
+    } else {
+        Err(Denied::NotFound)
+    }
+}
+
+pub fn manage_platform(caller: &Principal) -> Decision {
+    if caller.operator {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("only platform operators may do this"))
+    }
+}
+
+/// Seed 000: new user accounts can only be created by users with the
+/// Master Content Partner Operations role (the `create-users` capability).
+pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> Decision {
+    see_partner_resource(caller, partner)?;
+    if caller.operator || caller.holds_capability(catalogue, crate::catalogue::keys::BACKLOT, crate::catalogue::keys::CREATE_USERS) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("creating users needs the Master Content Partner Operations role"))
+    }
+}
+
+/// Granting or revoking a role: only to users of one's own partner, and
+/// only for applications (or productions) one is an admin of.
+pub fn grant_role(caller: &Principal, target_partner: &str, role: &RoleRef) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.admins_scope(&scope_granting(role)) {
+        Ok(())
+    } else if role.production.is_some() {
+        Err(Denied::Forbidden("granting this role needs admin privileges for its production"))
+    } else {
+        Err(Denied::Forbidden("granting this role needs admin privileges for its application"))
+    }
+}
+
+/// Granting or removing an admin privilege: only an admin of the same
+/// application (or production), only inside one partner.
+pub fn grant_admin(caller: &Principal, target_partner: &str, scope: &AdminScope) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.admins_scope(scope) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("only an admin of this application may grant its admin privileges"))
+    }
+}
+
+/// The Starship Admin Privileges tab: the user themself, their partner's
+/// admins, and operators.
+pub fn see_admin_privileges(caller: &Principal, target_user: &str, target_partner: &str) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.user_id == target_user || caller.is_any_admin() {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("admin privileges are shown to the user and their partner's admins"))
+    }
+}
+
+/// History is shown "depending on permissions": to the partner's admins and
+/// to operators.
+pub fn see_history(caller: &Principal, target_partner: &str) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.is_any_admin() {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("history is shown to the partner's admins"))
+    }
+}
+
+/// Editing a user's name, locale and phone: the user themself, operators,
+/// and users of the same partner who may create users.
+pub fn edit_profile(caller: &Principal, catalogue: &Catalogue, target_user: &str, target_partner: &str) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.user_id == target_user {
+        return Ok(());
+    }
+    create_user(caller, catalogue, target_partner).map_err(|_| Denied::Forbidden("you may edit only your own profile"))
+}
+
+/// The Applications tab of one application: its admins only.
+pub fn applications_tab(caller: &Principal, application: &str) -> Decision {
+    if caller.operator || caller.admins_application(application) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("the Applications tab is shown to admins of the application"))
+    }
+}
+
+/// Reading or writing a user's metadata of one application: the user, that
+/// application's admins in the same partner, and operators.
+pub fn user_metadata(caller: &Principal, target_user: &str, target_partner: &str, application: &str) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.user_id == target_user || caller.admins_application(application) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("metadata is shown to the user and the application's admins"))
+    }
+}

@@ -1,0 +1,1 @@
+../common/0001_foundation.sql

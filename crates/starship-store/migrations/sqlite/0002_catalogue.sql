@@ -1,0 +1,1 @@
+../common/0002_catalogue.sql

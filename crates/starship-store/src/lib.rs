@@ -1,0 +1,198 @@
+//! Starship's storage: one SQL layer over SQLite and PostgreSQL.
+//!
+//! Queries are written once in SQL both stores accept and run through sqlx's
+//! Any driver. Where the dialects differ, the difference is a small named
+//! function here (how a write transaction begins) or a migration file of
+//! its own (triggers, collations). Repository functions take a connection,
+//! so a handler composes several of them in one transaction.
+
+pub mod catalogue;
+pub mod grants;
+pub mod history;
+pub mod outbox;
+pub mod partners;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use sqlx::AnyConnection as Conn;
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("bad database URL '{0}': use sqlite://FILE or postgres://USER@HOST:PORT/DB")]
+    BadUrl(String),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to a named conflict, leaving every
+    /// other error as it is.
+    pub fn on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Connects, creating a missing SQLite file, and applies migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = dialect_of(url)?;
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?
+            .disable_statement_logging();
+        let pool_options = match dialect {
+            Dialect::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Dialect::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+        Ok(Self { pool, dialect })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A read connection from the pool.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A write transaction. SQLite takes its write lock up front, so two
+    /// writers queue on the busy timeout instead of failing on upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        let statement = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(statement).await?)
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub fn dialect_of(url: &str) -> Result<Dialect> {
+    if url.starts_with("sqlite:") {
+        Ok(Dialect::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Dialect::Postgres)
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Ids are UUIDv7: stable, unguessable enough not to be enumerated, and
+/// roughly time-ordered so inserts append to indexes.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The exclusive upper bound of the strings starting with `prefix`, so a
+/// prefix match is an index range: `col >= prefix AND col < upper`.
+pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(last as u32 + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bound_is_the_next_string_after_every_match() {
+        assert_eq!(prefix_upper_bound("ana").as_deref(), Some("anb"));
+        assert_eq!(prefix_upper_bound("ana lo").as_deref(), Some("ana lp"));
+        assert_eq!(prefix_upper_bound(""), None);
+        assert!("ana lopez" < prefix_upper_bound("ana lo").unwrap().as_str());
+    }
+
+    #[test]
+    fn urls_pick_their_dialect() {
+        assert_eq!(dialect_of("sqlite://starship.db").unwrap(), Dialect::Sqlite);
+        assert_eq!(dialect_of("postgres://u@h/db").unwrap(), Dialect::Postgres);
+        assert!(matches!(dialect_of("mysql://x"), Err(StoreError::BadUrl(_))));
+    }
+}

@@ -1,0 +1,270 @@
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use starship_core::authz::Principal;
+use starship_core::catalogue::{AdminScope, RoleRef};
+use starship_core::domain::{Email, Locale, PersonName, ProductionId, UserStatus};
+
+use crate::{new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub partner_id: Option<String>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub locale: String,
+    pub phone: Option<String>,
+    pub operator: bool,
+    pub status: UserStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+const COLUMNS: &str = "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at";
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let operator: i64 = r.try_get("operator")?;
+    let status: String = r.try_get("status")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        email: r.try_get("email")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        locale: r.try_get("locale")?,
+        phone: r.try_get("phone")?,
+        operator: operator != 0,
+        status: UserStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A person to add: a partner's user or contact, or a platform operator
+/// (who has no partner).
+pub struct NewUser<'a> {
+    pub partner_id: Option<&'a str>,
+    pub email: &'a Email,
+    pub first_name: &'a PersonName,
+    pub last_name: &'a PersonName,
+    pub locale: Locale,
+    pub phone: Option<&'a str>,
+    pub status: UserStatus,
+    pub password_hash: Option<&'a str>,
+}
+
+pub const EMAIL_TAKEN: &str = "a user with this email already exists";
+
+pub async fn insert(conn: &mut Conn, new: &NewUser<'_>) -> Result<User> {
+    let now = now_millis();
+    let user = User {
+        id: new_id(),
+        partner_id: new.partner_id.map(str::to_string),
+        email: new.email.as_str().to_string(),
+        first_name: new.first_name.as_str().to_string(),
+        last_name: new.last_name.as_str().to_string(),
+        locale: new.locale.as_str().to_string(),
+        phone: new.phone.map(str::to_string),
+        operator: new.partner_id.is_none(),
+        status: new.status,
+        created_at: now,
+        updated_at: now,
+    };
+    let (first_lower, last_lower, full_lower) = search_keys(&user.first_name, &user.last_name);
+    sqlx::query(
+        "INSERT INTO users (id, partner_id, email, email_lower, first_name, last_name, first_lower, last_lower, full_lower, \
+         locale, phone, operator, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+    )
+    .bind(&user.id)
+    .bind(&user.partner_id)
+    .bind(&user.email)
+    .bind(new.email.normalized())
+    .bind(&user.first_name)
+    .bind(&user.last_name)
+    .bind(first_lower)
+    .bind(last_lower)
+    .bind(full_lower)
+    .bind(&user.locale)
+    .bind(&user.phone)
+    .bind(i64::from(user.operator))
+    .bind(user.status.as_str())
+    .bind(new.password_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::on_unique(EMAIL_TAKEN))?;
+    Ok(user)
+}
+
+fn search_keys(first: &str, last: &str) -> (String, String, String) {
+    let first = first.to_lowercase();
+    let last = last.to_lowercase();
+    let full = format!("{first} {last}");
+    (first, last, full)
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+}
+
+pub async fn get_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email_lower = $1"))
+        .bind(email.normalized())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+}
+
+/// The user and their password hash, for signing in. Compares the email
+/// case-insensitively.
+pub async fn credentials(conn: &mut Conn, email_lower: &str) -> Result<Option<(User, Option<String>)>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE email_lower = $1"))
+        .bind(email_lower)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2, status = 'active', updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Changes to a profile; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ProfileChanges {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub locale: Option<Locale>,
+    pub phone: Option<Option<String>>,
+}
+
+pub async fn update_profile(conn: &mut Conn, user: &User, changes: &ProfileChanges) -> Result<User> {
+    let mut updated = user.clone();
+    if let Some(v) = &changes.first_name {
+        updated.first_name = v.as_str().to_string();
+    }
+    if let Some(v) = &changes.last_name {
+        updated.last_name = v.as_str().to_string();
+    }
+    if let Some(v) = changes.locale {
+        updated.locale = v.as_str().to_string();
+    }
+    if let Some(v) = &changes.phone {
+        updated.phone = v.clone();
+    }
+    updated.updated_at = now_millis();
+    let (first_lower, last_lower, full_lower) = search_keys(&updated.first_name, &updated.last_name);
+    sqlx::query(
+        "UPDATE users SET first_name = $2, last_name = $3, first_lower = $4, last_lower = $5, full_lower = $6, \
+         locale = $7, phone = $8, updated_at = $9 WHERE id = $1",
+    )
+    .bind(&updated.id)
+    .bind(&updated.first_name)
+    .bind(&updated.last_name)
+    .bind(first_lower)
+    .bind(last_lower)
+    .bind(full_lower)
+    .bind(&updated.locale)
+    .bind(&updated.phone)
+    .bind(updated.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(updated)
+}
+
+/// The caller as the rules see it: identity plus every role and admin
+/// privilege held, in two indexed lookups.
+pub async fn principal(conn: &mut Conn, user: &User) -> Result<Principal> {
+    let roles = roles_of(conn, &user.id).await?;
+    let admin = sqlx::query("SELECT application, production_id FROM admin_privileges WHERE user_id = $1")
+        .bind(&user.id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(AdminScope { application: r.try_get("application")?, production: production_of(r)? }))
+        .collect::<Result<_>>()?;
+    Ok(Principal { user_id: user.id.clone(), partner_id: user.partner_id.clone(), operator: user.operator, roles, admin })
+}
+
+pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
+    sqlx::query("SELECT application, role, production_id FROM grants WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(RoleRef { application: r.try_get("application")?, role: r.try_get("role")?, production: production_of(r)? }))
+        .collect()
+}
+
+pub(crate) fn production_of(r: &AnyRow) -> Result<Option<ProductionId>> {
+    let id: Option<i64> = r.try_get("production_id")?;
+    id.map(|id| ProductionId::parse("production_id", id).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.reason.into()))))
+        .transpose()
+}
+
+pub const SEARCH_LIMIT_MAX: i64 = 100;
+
+/// Prefix search on first name, last name, "first last" and email, each an
+/// index range, best matches first: exact email or name, then name
+/// prefixes, then email prefixes; alphabetical within a rank.
+pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
+    let needle = query.trim().to_lowercase();
+    let Some(upper) = prefix_upper_bound(&needle) else {
+        return Ok(vec![]);
+    };
+    let limit = limit.clamp(1, SEARCH_LIMIT_MAX);
+    // Each arm walks one index from the prefix and stops after `limit` rows.
+    let partner_filter = if partner_id.is_some() { "partner_id = $4 AND" } else { "CAST($4 AS TEXT) IS NULL AND" };
+    let arm = |rank: u8, column: &str| {
+        format!(
+            "SELECT * FROM (SELECT id, {rank} AS rank FROM users WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
+             ORDER BY {column} LIMIT $3) AS arm{rank}"
+        )
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users JOIN ( \
+           SELECT id AS match_id, MIN(rank) AS best FROM ({} UNION ALL {} UNION ALL {}) AS matches GROUP BY id \
+         ) AS m ON m.match_id = users.id \
+         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, users.full_lower, users.id \
+         LIMIT $3",
+        arm(1, "full_lower"),
+        arm(2, "last_lower"),
+        arm(3, "email_lower"),
+    );
+    sqlx::query(&sql)
+        .bind(&needle)
+        .bind(&upper)
+        .bind(limit)
+        .bind(partner_id)
+        .bind(&needle)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+}
