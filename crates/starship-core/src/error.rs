@@ -76,3 +76,32 @@ impl Collector {
         self.0
     }
 }
+
+/// Both parsed values, or every error of the two.
+pub fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> Result<(A, B), Invalid> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(Invalid([a.err(), b.err()].into_iter().flatten().collect())),
+    }
+}
+
+/// All three parsed values, or every error of the three.
+pub fn all3<A, B, C>(a: Result<A, FieldError>, b: Result<B, FieldError>, c: Result<C, FieldError>) -> Result<(A, B, C), Invalid> {
+    match (a, b, c) {
+        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+        (a, b, c) => Err(Invalid([a.err(), b.err(), c.err()].into_iter().flatten().collect())),
+    }
+}
+
+/// All four parsed values, or every error of the four.
+pub fn all4<A, B, C, D>(
+    a: Result<A, FieldError>,
+    b: Result<B, FieldError>,
+    c: Result<C, FieldError>,
+    d: Result<D, FieldError>,
+) -> Result<(A, B, C, D), Invalid> {
+    match (a, b, c, d) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => Ok((a, b, c, d)),
+        (a, b, c, d) => Err(Invalid([a.err(), b.err(), c.err(), d.err()].into_iter().flatten().collect())),
+    }
+}

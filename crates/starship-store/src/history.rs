@@ -4,7 +4,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::{new_id, now_millis, Conn, Result};
+use crate::{new_id, now_millis, Conn, Result, Value as SqlValue};
 
 /// Where a change came from, recorded with every entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,20 +58,28 @@ pub struct Entry {
 }
 
 pub async fn append(conn: &mut Conn, user_id: &str, actor: &Actor, action: &str, details: Value) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO history (id, user_id, at, actor_id, actor, source, action, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(new_id())
-    .bind(user_id)
-    .bind(now_millis())
-    .bind(&actor.user_id)
-    .bind(&actor.label)
-    .bind(actor.source.as_str())
-    .bind(action)
-    .bind(details.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    append_many(conn, actor, vec![(user_id.to_string(), action, details)]).await
+}
+
+/// Appends one entry per (account, action, details), all by one actor.
+pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, &str, Value)>) -> Result<()> {
+    let at = now_millis();
+    let rows = entries
+        .into_iter()
+        .map(|(user_id, action, details)| {
+            vec![
+                SqlValue::Text(new_id()),
+                SqlValue::Text(user_id),
+                SqlValue::Int(at),
+                SqlValue::NullableText(actor.user_id.clone()),
+                SqlValue::Text(actor.label.clone()),
+                SqlValue::Text(actor.source.as_str().to_string()),
+                SqlValue::Text(action.to_string()),
+                SqlValue::Text(details.to_string()),
+            ]
+        })
+        .collect();
+    crate::insert_many(conn, "history", &["id", "user_id", "at", "actor_id", "actor", "source", "action", "details"], rows).await
 }
 
 /// Newest first, `limit` entries from before the cursor (an entry id).

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod history;
 pub mod outbox;
 pub mod partners;
+pub mod portal;
 pub mod sessions;
 pub mod users;
 
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use sqlx;
 pub use sqlx::AnyConnection as Conn;
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -195,4 +197,51 @@ mod tests {
         assert_eq!(dialect_of("postgres://u@h/db").unwrap(), Dialect::Postgres);
         assert!(matches!(dialect_of("mysql://x"), Err(StoreError::BadUrl(_))));
     }
+}
+
+/// A value for a multi-row insert.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Text(String),
+    NullableText(Option<String>),
+    Int(i64),
+    NullableInt(Option<i64>),
+}
+
+/// Inserts many rows with as few statements as the bind-parameter limits
+/// of both stores allow: the path bulk imports take.
+pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
+    // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
+    const MAX_PARAMS: usize = 30_000;
+    let per_row = columns.len();
+    let rows_per_statement = (MAX_PARAMS / per_row).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(rows_per_statement).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..per_row {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i * per_row + c + 1));
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for value in chunk.into_iter().flatten() {
+            query = match value {
+                Value::Text(v) => query.bind(v),
+                Value::NullableText(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+                Value::NullableInt(v) => query.bind(v),
+            };
+        }
+        query.execute(&mut *conn).await.map_err(StoreError::on_unique("a row of this batch already exists"))?;
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::{new_id, now_millis, Conn, Result};
+use crate::{new_id, now_millis, Conn, Result, Value};
 
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -28,22 +28,37 @@ pub struct NewMessage<'a> {
 }
 
 pub async fn enqueue(conn: &mut Conn, message: &NewMessage<'_>) -> Result<String> {
-    let id = new_id();
+    Ok(enqueue_many(conn, std::slice::from_ref(message)).await?.remove(0))
+}
+
+pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Result<Vec<String>> {
     let now = now_millis();
-    sqlx::query(
-        "INSERT INTO outbox (id, recipient, user_id, kind, subject, body, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    let mut ids = Vec::with_capacity(messages.len());
+    let rows = messages
+        .iter()
+        .map(|m| {
+            let id = new_id();
+            ids.push(id.clone());
+            vec![
+                Value::Text(id),
+                Value::Text(m.recipient.to_string()),
+                Value::NullableText(m.user_id.map(str::to_string)),
+                Value::Text(m.kind.to_string()),
+                Value::Text(m.subject.to_string()),
+                Value::Text(m.body.to_string()),
+                Value::Int(now),
+                Value::Int(now),
+            ]
+        })
+        .collect();
+    crate::insert_many(
+        conn,
+        "outbox",
+        &["id", "recipient", "user_id", "kind", "subject", "body", "created_at", "next_attempt_at"],
+        rows,
     )
-    .bind(&id)
-    .bind(message.recipient)
-    .bind(message.user_id)
-    .bind(message.kind)
-    .bind(message.subject)
-    .bind(message.body)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(ids)
 }
 
 /// Newest first.
@@ -93,6 +108,19 @@ pub async fn insert_link(conn: &mut Conn, token_hash: &str, user_id: &str, purpo
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Links for accounts created in this batch: none of them has an earlier
+/// link to replace.
+pub async fn insert_new_links(conn: &mut Conn, links: Vec<(String, String)>, purpose: &str, expires_at: i64) -> Result<()> {
+    let now = now_millis();
+    let rows = links
+        .into_iter()
+        .map(|(token_hash, user_id)| {
+            vec![Value::Text(token_hash), Value::Text(user_id), Value::Text(purpose.to_string()), Value::Int(now), Value::Int(expires_at)]
+        })
+        .collect();
+    crate::insert_many(conn, "activation_tokens", &["token_hash", "user_id", "purpose", "created_at", "expires_at"], rows).await
 }
 
 /// Uses a link: marks it used and returns whose it was, in one statement so

@@ -4,7 +4,7 @@ use starship_core::authz::Principal;
 use starship_core::catalogue::{AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PersonName, ProductionId, UserStatus};
 
-use crate::{new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError};
+use crate::{new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError, Value};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -63,45 +63,92 @@ pub struct NewUser<'a> {
 pub const EMAIL_TAKEN: &str = "a user with this email already exists";
 
 pub async fn insert(conn: &mut Conn, new: &NewUser<'_>) -> Result<User> {
+    let mut inserted = insert_many(conn, std::slice::from_ref(new)).await?;
+    Ok(inserted.remove(0))
+}
+
+const INSERT_COLUMNS: [&str; 16] = [
+    "id",
+    "partner_id",
+    "email",
+    "email_lower",
+    "first_name",
+    "last_name",
+    "first_lower",
+    "last_lower",
+    "full_lower",
+    "locale",
+    "phone",
+    "operator",
+    "status",
+    "password_hash",
+    "created_at",
+    "updated_at",
+];
+
+/// Inserts every user in one go (the bulk import path); an email already
+/// taken fails the whole batch.
+pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<User>> {
     let now = now_millis();
-    let user = User {
-        id: new_id(),
-        partner_id: new.partner_id.map(str::to_string),
-        email: new.email.as_str().to_string(),
-        first_name: new.first_name.as_str().to_string(),
-        last_name: new.last_name.as_str().to_string(),
-        locale: new.locale.as_str().to_string(),
-        phone: new.phone.map(str::to_string),
-        operator: new.partner_id.is_none(),
-        status: new.status,
-        created_at: now,
-        updated_at: now,
-    };
-    let (first_lower, last_lower, full_lower) = search_keys(&user.first_name, &user.last_name);
-    sqlx::query(
-        "INSERT INTO users (id, partner_id, email, email_lower, first_name, last_name, first_lower, last_lower, full_lower, \
-         locale, phone, operator, status, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-    )
-    .bind(&user.id)
-    .bind(&user.partner_id)
-    .bind(&user.email)
-    .bind(new.email.normalized())
-    .bind(&user.first_name)
-    .bind(&user.last_name)
-    .bind(first_lower)
-    .bind(last_lower)
-    .bind(full_lower)
-    .bind(&user.locale)
-    .bind(&user.phone)
-    .bind(i64::from(user.operator))
-    .bind(user.status.as_str())
-    .bind(new.password_hash)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(StoreError::on_unique(EMAIL_TAKEN))?;
-    Ok(user)
+    let mut users = Vec::with_capacity(new.len());
+    let mut rows = Vec::with_capacity(new.len());
+    for n in new {
+        let user = User {
+            id: new_id(),
+            partner_id: n.partner_id.map(str::to_string),
+            email: n.email.as_str().to_string(),
+            first_name: n.first_name.as_str().to_string(),
+            last_name: n.last_name.as_str().to_string(),
+            locale: n.locale.as_str().to_string(),
+            phone: n.phone.map(str::to_string),
+            operator: n.partner_id.is_none(),
+            status: n.status,
+            created_at: now,
+            updated_at: now,
+        };
+        let (first_lower, last_lower, full_lower) = search_keys(&user.first_name, &user.last_name);
+        rows.push(vec![
+            Value::Text(user.id.clone()),
+            Value::NullableText(user.partner_id.clone()),
+            Value::Text(user.email.clone()),
+            Value::Text(n.email.normalized()),
+            Value::Text(user.first_name.clone()),
+            Value::Text(user.last_name.clone()),
+            Value::Text(first_lower),
+            Value::Text(last_lower),
+            Value::Text(full_lower),
+            Value::Text(user.locale.clone()),
+            Value::NullableText(user.phone.clone()),
+            Value::Int(i64::from(user.operator)),
+            Value::Text(user.status.as_str().to_string()),
+            Value::NullableText(n.password_hash.map(str::to_string)),
+            Value::Int(now),
+            Value::Int(now),
+        ]);
+        users.push(user);
+    }
+    crate::insert_many(conn, "users", &INSERT_COLUMNS, rows).await.map_err(|e| match e {
+        StoreError::Conflict(_) => StoreError::Conflict(EMAIL_TAKEN),
+        other => other,
+    })?;
+    Ok(users)
+}
+
+/// Which of these lower-cased emails are taken already.
+pub async fn taken_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<String>> {
+    let mut taken = Vec::new();
+    for chunk in emails_lower.chunks(1000) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT email_lower FROM users WHERE email_lower IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&sql);
+        for email in chunk {
+            query = query.bind(email);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            taken.push(row.try_get("email_lower")?);
+        }
+    }
+    Ok(taken)
 }
 
 fn search_keys(first: &str, last: &str) -> (String, String, String) {

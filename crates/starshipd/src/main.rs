@@ -1,1 +1,199 @@
-fn main() {}
+//! `starshipd`: the one binary. Reads flags and environment, opens the
+//! store, and hands over to the server or a command.
+
+mod import;
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+use starship_core::domain::{Email, Password};
+use starship_server::{AppState, Config};
+use starship_store::Store;
+
+#[derive(Parser)]
+#[command(name = "starshipd", version, about = "Starship: self-service onboarding and access management for partners")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArg {
+    /// sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "STARSHIP_DB", default_value = "sqlite://starship.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web UI and the API.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on.
+        #[arg(long, env = "STARSHIP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The URL people reach Starship at, for links in emails (default: http://LISTEN).
+        #[arg(long, env = "STARSHIP_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Loads the demo data set into an empty database and prints how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Platform operators.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Partner users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Creates a platform operator; reads the password from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform")]
+        first_name: String,
+        #[arg(long, default_value = "Operator")]
+        last_name: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Bulk-adds users from a CSV file (email, locale, first_name, last_name), all or nothing.
+    Import {
+        /// The partner's id.
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("starshipd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("starshipd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(db: &DbArg) -> anyhow::Result<Store> {
+    Store::open(&db.db).await.map_err(|e| anyhow!("{e}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { db, listen, public_url, demo } => {
+            let addr: SocketAddr = listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+                std::io::ErrorKind::AddrInUse => anyhow!("cannot listen on {addr}: the port is in use"),
+                _ => anyhow!("cannot listen on {addr}: {e}"),
+            })?;
+            let store = open(&db).await?;
+            let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            let state = AppState::new(store, Config::for_public_url(&public_url)).await?;
+            if demo {
+                match starship_server::demo::load(&state).await? {
+                    Some(lines) => {
+                        println!("Demo data loaded. Sign in at {public_url} with any of these (password for all: {}):", starship_server::demo::PASSWORD);
+                        for line in lines {
+                            println!("  {line}");
+                        }
+                    }
+                    None => println!("The database already has data; the demo data set was not loaded."),
+                }
+            }
+            println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
+            starship_server::serve(listener, state, shutdown_signal()).await.context("serving")?;
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            open(&db).await?;
+            println!("migrations applied to {}", redact(&db.db));
+            Ok(())
+        }
+        Command::Operator { command: OperatorCommand::Create { email, first_name, last_name, db } } => {
+            let email = Email::parse("email", &email).map_err(|e| anyhow!("--email {}", e.reason))?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let password = Password::parse("password", password).map_err(|e| anyhow!("the password {}", e.reason))?;
+            let store = open(&db).await?;
+            let operator = starship_server::ops::create_operator(&store, &email, &first_name, &last_name, &password).await?;
+            println!("operator {} created (id {})", operator.email, operator.id);
+            Ok(())
+        }
+        Command::Users { command: UsersCommand::Import { partner, file, db } } => {
+            let store = open(&db).await?;
+            import::run(&store, &partner, &file).await
+        }
+    }
+}
+
+/// A URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

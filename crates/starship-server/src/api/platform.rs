@@ -1,0 +1,117 @@
+//! What operators set up: partners, productions; and the catalogue.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use starship_core::authz;
+use starship_core::catalogue::Application;
+use starship_core::domain::{PartnerKind, ProductionId, Title};
+use starship_core::error::both;
+use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::partners::{self, Partner, Production};
+use utoipa::ToSchema;
+
+use crate::extract::{ApiJson, Caller};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct PartnerView {
+    pub id: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    pub created_at: String,
+}
+
+impl From<Partner> for PartnerView {
+    fn from(p: Partner) -> Self {
+        Self { id: p.id, name: p.name, kind: p.kind, created_at: rfc3339_from_millis(p.created_at) }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartner {
+    pub name: String,
+    /// content, fulfillment, qc or network
+    pub kind: String,
+}
+
+/// Partners: every one for operators, one's own for partner users.
+#[utoipa::path(get, path = "/api/v1/partners", tag = "platform",
+    responses((status = 200, body = Vec<PartnerView>), (status = 401, body = Problem)))]
+pub async fn list_partners(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<PartnerView>>> {
+    let mut conn = state.store.conn().await?;
+    let only = if caller.principal.operator { None } else { caller.principal.partner_id.as_deref() };
+    let list = partners::list(&mut conn, only).await?;
+    Ok(axum::Json(list.into_iter().map(PartnerView::from).collect()))
+}
+
+/// Creates a partner (operators).
+#[utoipa::path(post, path = "/api/v1/partners", tag = "platform", request_body = NewPartner,
+    responses((status = 201, body = PartnerView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewPartner>,
+) -> ApiResult<(StatusCode, axum::Json<PartnerView>)> {
+    authz::manage_platform(&caller.principal)?;
+    let (name, kind) = both(Title::parse("name", &body.name), PartnerKind::parse("kind", &body.kind))?;
+    let mut tx = state.store.begin().await?;
+    let partner = partners::insert(&mut tx, &name, kind).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(partner.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductionView {
+    pub id: i64,
+    pub title: String,
+    /// "Title (id)", as the seeds write it.
+    pub label: String,
+    pub created_at: String,
+}
+
+impl From<Production> for ProductionView {
+    fn from(p: Production) -> Self {
+        Self { id: p.id.get(), label: format!("{} ({})", p.title, p.id), title: p.title, created_at: rfc3339_from_millis(p.created_at) }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProduction {
+    pub id: i64,
+    pub title: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/productions", tag = "platform",
+    responses((status = 200, body = Vec<ProductionView>), (status = 401, body = Problem)))]
+pub async fn list_productions(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Vec<ProductionView>>> {
+    let mut conn = state.store.conn().await?;
+    Ok(axum::Json(partners::list_productions(&mut conn).await?.into_iter().map(ProductionView::from).collect()))
+}
+
+/// Creates a production (operators).
+#[utoipa::path(post, path = "/api/v1/productions", tag = "platform", request_body = NewProduction,
+    responses((status = 201, body = ProductionView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_production(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewProduction>,
+) -> ApiResult<(StatusCode, axum::Json<ProductionView>)> {
+    authz::manage_platform(&caller.principal)?;
+    let (id, title) = both(ProductionId::parse("id", body.id), Title::parse("title", &body.title))?;
+    let mut tx = state.store.begin().await?;
+    let production = partners::insert_production(&mut tx, id, &title).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(production.into())))
+}
+
+/// The applications with their roles, capabilities, role scope,
+/// notification types and metadata schema.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "platform",
+    responses((status = 200, body = Vec<Application>), (status = 401, body = Problem)))]
+pub async fn list_applications(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Vec<Application>>> {
+    Ok(axum::Json(state.catalogue.applications.clone()))
+}

@@ -1,0 +1,63 @@
+//! The emails Starship writes, in the recipient's language where we have a
+//! translation, English otherwise.
+
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The languages with translations; anything else reads English.
+pub const TRANSLATED: &[&str] = &["en", "fr", "es"];
+
+fn language_of(locale: &str) -> &str {
+    let language = locale.split('-').next().unwrap_or("en");
+    if TRANSLATED.contains(&language) {
+        language
+    } else {
+        "en"
+    }
+}
+
+/// The welcome email of a new account, with its single-use activation link.
+pub fn welcome(locale: &str, first_name: &str, partner_name: &str, link: &str, valid_hours: u64) -> Rendered {
+    match language_of(locale) {
+        "fr" => Rendered {
+            subject: "Bienvenue sur Starship : activez votre compte".into(),
+            body: format!(
+                "Bonjour {first_name},\n\nUn compte Starship a été créé pour vous chez {partner_name}.\n\
+                 Choisissez votre mot de passe pour l'activer :\n\n{link}\n\n\
+                 Ce lien ne sert qu'une fois et expire dans {valid_hours} heures.\n"
+            ),
+        },
+        "es" => Rendered {
+            subject: "Bienvenido a Starship: activa tu cuenta".into(),
+            body: format!(
+                "Hola, {first_name}:\n\nSe ha creado una cuenta de Starship para ti en {partner_name}.\n\
+                 Elige tu contraseña para activarla:\n\n{link}\n\n\
+                 El enlace sirve una sola vez y caduca en {valid_hours} horas.\n"
+            ),
+        },
+        _ => Rendered {
+            subject: "Welcome to Starship: activate your account".into(),
+            body: format!(
+                "Hello {first_name},\n\nA Starship account was created for you at {partner_name}.\n\
+                 Choose your password to activate it:\n\n{link}\n\n\
+                 The link works once and expires in {valid_hours} hours.\n"
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welcome_reads_in_the_recipients_language_or_english() {
+        assert!(welcome("fr-FR", "Ana", "Sunrise", "http://x/a", 72).subject.starts_with("Bienvenue"));
+        assert!(welcome("es-419", "Ana", "Sunrise", "http://x/a", 72).body.contains("Hola, Ana"));
+        let fallback = welcome("ja-JP", "Ana", "Sunrise", "http://x/a", 72);
+        assert!(fallback.subject.starts_with("Welcome"));
+        assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
+    }
+}

@@ -1,0 +1,180 @@
+//! Request extractors that speak problem details: JSON bodies, query
+//! strings, and the signed-in caller.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use serde::de::DeserializeOwned;
+use starship_core::authz::Principal;
+use starship_store::history::{Actor, Source};
+use starship_store::users::{self, User};
+use starship_store::{sessions, Conn};
+
+use crate::problem::ApiError;
+use crate::security::secret_hash;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "starship_session";
+
+/// A JSON body; malformed JSON is 400, a wrong shape or unknown field 422,
+/// a missing content type 415, an oversized body 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid(starship_core::Invalid::one(
+                "body",
+                std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text()),
+            ))),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!("malformed JSON: {}", e.body_text()))),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::UnsupportedMediaType("send the body as application/json".into()))
+            }
+            Err(JsonRejection::BytesRejection(e)) => {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Err(ApiError::PayloadTooLarge)
+                } else {
+                    Err(ApiError::BadRequest(e.body_text()))
+                }
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// A JSON body that may be left out entirely (no body means the defaults).
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_body = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v != "0")
+            || req.headers().get(header::TRANSFER_ENCODING).is_some();
+        if has_body {
+            ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| Self(v))
+        } else {
+            Ok(Self(T::default()))
+        }
+    }
+}
+
+/// A query string; a bad one is 400 naming what is wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(e.body_text())),
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { token_hash: String },
+    ApiToken,
+}
+
+/// The signed-in caller: their account, and what the rules know of them.
+pub struct Caller {
+    pub user: User,
+    pub principal: Principal,
+    pub credential: Credential,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::user(&self.user.id, &self.user.email, Source::Api)
+    }
+}
+
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// Loads the account a credential belongs to, if it may still sign in.
+pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User, Credential)>, ApiError> {
+    let (user_id, credential) = if let Some(token) = bearer_token(parts) {
+        match sessions::api_token_user(conn, &secret_hash(token)).await? {
+            Some(id) => (id, Credential::ApiToken),
+            None => return Ok(None),
+        }
+    } else if let Some(cookie) = session_cookie(parts) {
+        let token_hash = secret_hash(&cookie);
+        match sessions::session_user(conn, &token_hash).await? {
+            Some(id) => (id, Credential::Session { token_hash }),
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    let Some(user) = users::get(conn, &user_id).await? else {
+        return Ok(None);
+    };
+    if user.status != starship_core::domain::UserStatus::Active {
+        return Ok(None);
+    }
+    Ok(Some((user, credential)))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let mut conn = state.store.conn().await?;
+        let Some((user, credential)) = authenticate(&mut conn, parts).await? else {
+            return Err(ApiError::Unauthenticated);
+        };
+        // A cookie rides along on cross-site requests a browser makes on its
+        // own; refuse those for anything that changes state.
+        if matches!(credential, Credential::Session { .. }) && !is_safe(&parts.method) && is_cross_site(parts) {
+            return Err(ApiError::Forbidden("cross-site requests may not change anything"));
+        }
+        let principal = users::principal(&mut conn, &user).await?;
+        Ok(Self { user, principal, credential })
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn is_cross_site(parts: &Parts) -> bool {
+    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "cross-site" || site == "same-site";
+    }
+    // Older browsers: compare Origin with Host.
+    match (parts.headers.get(header::ORIGIN), parts.headers.get(header::HOST)) {
+        (Some(origin), Some(host)) => {
+            let origin = origin.to_str().unwrap_or("");
+            let host = host.to_str().unwrap_or("");
+            origin.split_once("://").map(|(_, rest)| rest) != Some(host)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,348 @@
+//! The operations Starship performs, each inside the caller's transaction:
+//! the API, the CLI and the demo loader all call these, so a rule or a side
+//! effect (history, email) is written once.
+
+use serde_json::json;
+use starship_core::authz::{self, Principal};
+use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
+use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
+use starship_core::error::all4;
+use starship_core::{FieldError, Invalid};
+use starship_store::history::{self, Actor, Source};
+use starship_store::outbox::{self, NewMessage};
+use starship_store::users::{self, NewUser, User};
+use starship_store::{grants, now_millis, partners, Conn, Store};
+
+use crate::email;
+use crate::problem::{ApiError, ApiResult};
+use crate::security::{hash_password, new_secret, secret_hash};
+use crate::state::Config;
+
+/// A person's identity, fully validated.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub locale: Locale,
+}
+
+impl Identity {
+    /// Parses every field, reporting every bad one; `prefix` names the
+    /// fields of a bulk row (`rows[3].email`).
+    pub fn parse(prefix: &str, email: &str, first_name: &str, last_name: &str, locale: &str) -> Result<Self, Invalid> {
+        let (email, first_name, last_name, locale) = all4(
+            Email::parse(&format!("{prefix}email"), email),
+            PersonName::parse(&format!("{prefix}first_name"), first_name),
+            PersonName::parse(&format!("{prefix}last_name"), last_name),
+            Locale::parse(&format!("{prefix}locale"), locale),
+        )?;
+        Ok(Self { email, first_name, last_name, locale })
+    }
+}
+
+pub const ACTIVATION: &str = "activation";
+
+pub async fn create_operator(
+    store: &Store,
+    email: &Email,
+    first_name: &str,
+    last_name: &str,
+    password: &Password,
+) -> ApiResult<User> {
+    let first_name = PersonName::parse("first_name", first_name)?;
+    let last_name = PersonName::parse("last_name", last_name)?;
+    let hash = hash_password(password);
+    let mut tx = store.begin().await?;
+    let operator = users::insert(
+        &mut tx,
+        &NewUser {
+            partner_id: None,
+            email,
+            first_name: &first_name,
+            last_name: &last_name,
+            locale: Locale::parse("locale", "en-US")?,
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: Some(&hash),
+        },
+    )
+    .await?;
+    history::append(&mut tx, &operator.id, &Actor::system(Source::Cli), "operator.created", json!({"email": operator.email}))
+        .await?;
+    tx.commit().await?;
+    Ok(operator)
+}
+
+/// Whether new people can sign in (an activation link is emailed) or are
+/// contacts only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    SignIn,
+    ContactOnly,
+}
+
+/// Creates users of one partner, each with a History entry and, for those
+/// who will sign in, a welcome email with an activation link, all in the
+/// caller's transaction. An email already taken fails the whole batch.
+pub async fn create_users(
+    conn: &mut Conn,
+    config: &Config,
+    actor: &Actor,
+    partner_id: &str,
+    people: &[Identity],
+    access: Access,
+) -> ApiResult<Vec<User>> {
+    let partner = partners::get(conn, partner_id).await?.ok_or(ApiError::NotFound)?;
+    let status = match access {
+        Access::SignIn => UserStatus::Pending,
+        Access::ContactOnly => UserStatus::Contact,
+    };
+    let new: Vec<NewUser> = people
+        .iter()
+        .map(|p| NewUser {
+            partner_id: Some(partner_id),
+            email: &p.email,
+            first_name: &p.first_name,
+            last_name: &p.last_name,
+            locale: p.locale,
+            phone: None,
+            status,
+            password_hash: None,
+        })
+        .collect();
+    let created = users::insert_many(conn, &new).await?;
+    history::append_many(
+        conn,
+        actor,
+        created
+            .iter()
+            .map(|u| {
+                let details = json!({
+                    "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
+                    "locale": u.locale, "partner_id": partner_id, "status": u.status,
+                });
+                (u.id.clone(), "user.created", details)
+            })
+            .collect(),
+    )
+    .await?;
+    if access == Access::SignIn {
+        send_activation_links(conn, config, &partner.name, &created).await?;
+    }
+    Ok(created)
+}
+
+async fn send_activation_links(conn: &mut Conn, config: &Config, partner_name: &str, people: &[User]) -> ApiResult<()> {
+    let hours = config.activation_ttl.as_secs() / 3600;
+    let expires_at = now_millis() + config.activation_ttl.as_millis() as i64;
+    let mut links = Vec::with_capacity(people.len());
+    let mut mails = Vec::with_capacity(people.len());
+    for user in people {
+        let token = new_secret("");
+        let link = format!("{}/activate?token={token}", config.public_url);
+        links.push((secret_hash(&token), user.id.clone()));
+        mails.push((user, email::welcome(&user.locale, &user.first_name, partner_name, &link, hours)));
+    }
+    outbox::insert_new_links(conn, links, ACTIVATION, expires_at).await?;
+    let messages: Vec<NewMessage> = mails
+        .iter()
+        .map(|(user, mail)| NewMessage {
+            recipient: &user.email,
+            user_id: Some(&user.id),
+            kind: "welcome",
+            subject: &mail.subject,
+            body: &mail.body,
+        })
+        .collect();
+    outbox::enqueue_many(conn, &messages).await?;
+    Ok(())
+}
+
+/// One line of a grant confirmation: who got which role.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub grant: grants::Grant,
+    pub user: User,
+    /// False when the user already held the role.
+    pub new: bool,
+}
+
+/// Loads users the caller may act on; anyone invisible to the caller is
+/// 404, named by index so a caller sees which id was wrong.
+pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[String]) -> ApiResult<Vec<User>> {
+    let mut found = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
+        let user = users::get(conn, id).await?.ok_or(ApiError::NotFound)?;
+        let Some(partner) = user.partner_id.as_deref() else {
+            return Err(ApiError::NotFound);
+        };
+        authz::see_partner_resource(caller, partner)?;
+        if !found.iter().any(|u: &User| u.id == user.id) {
+            found.push(user);
+        }
+    }
+    Ok(found)
+}
+
+/// Grants every role to every user, all or nothing: each pair is checked
+/// against the rules before anything is written.
+pub async fn grant_roles(
+    conn: &mut Conn,
+    caller: &Principal,
+    actor: &Actor,
+    people: &[User],
+    roles: &[RoleRef],
+) -> ApiResult<Vec<Granted>> {
+    for user in people {
+        for role in roles {
+            authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
+        }
+    }
+    let mut confirmation = Vec::with_capacity(people.len() * roles.len());
+    for user in people {
+        for role in roles {
+            let (grant, new) = grants::grant(conn, &user.id, role, Some(&caller.user_id)).await?;
+            if new {
+                history::append(conn, &user.id, actor, "role.granted", role_details(&grant.id, role)).await?;
+            }
+            confirmation.push(Granted { grant, user: user.clone(), new });
+        }
+    }
+    Ok(confirmation)
+}
+
+pub fn role_details(grant_id: &str, role: &RoleRef) -> serde_json::Value {
+    json!({
+        "grant_id": grant_id,
+        "application": role.application,
+        "role": role.role,
+        "production": role.production.map(|p| p.get()),
+    })
+}
+
+/// Resolves requested roles against the catalogue and checks productions
+/// exist, naming every bad entry.
+pub async fn resolve_roles(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    requested: &[(String, String, Option<i64>)],
+) -> ApiResult<Vec<RoleRef>> {
+    let mut errors = Vec::new();
+    let mut roles: Vec<RoleRef> = Vec::new();
+    for (i, (application, role, production)) in requested.iter().enumerate() {
+        let field = format!("roles[{i}]");
+        let production = match production.map(|p| starship_core::domain::ProductionId::parse(&format!("{field}.production"), p)) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                errors.push(e);
+                continue;
+            }
+            None => None,
+        };
+        match catalogue.resolve_role(&field, application, role, production) {
+            Ok(resolved) => {
+                if let Some(p) = resolved.production {
+                    if !partners::production_exists(conn, p).await? {
+                        errors.push(FieldError::new(format!("{field}.production"), format!("no production {p}")));
+                        continue;
+                    }
+                }
+                if !roles.contains(&resolved) {
+                    roles.push(resolved);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(roles)
+    } else {
+        Err(Invalid(errors).into())
+    }
+}
+
+/// Checks an admin privilege names a known application and production.
+pub async fn resolve_admin_scope(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    application: &str,
+    production: Option<i64>,
+) -> ApiResult<AdminScope> {
+    let Some(app) = catalogue.application(application) else {
+        return Err(FieldError::new("application", format!("unknown application '{application}'")).into());
+    };
+    let production = production.map(|p| starship_core::domain::ProductionId::parse("production", p)).transpose()?;
+    if let Some(p) = production {
+        if !partners::production_exists(conn, p).await? {
+            return Err(FieldError::new("production", format!("no production {p}")).into());
+        }
+    }
+    Ok(AdminScope { application: app.key.clone(), production })
+}
+
+pub async fn add_admin_privilege(
+    conn: &mut Conn,
+    caller: &Principal,
+    actor: &Actor,
+    user: &User,
+    scope: &AdminScope,
+) -> ApiResult<(grants::AdminPrivilege, bool)> {
+    authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), scope)?;
+    let (privilege, new) = grants::add_admin(conn, &user.id, scope, Some(&caller.user_id)).await?;
+    if new {
+        history::append(
+            conn,
+            &user.id,
+            actor,
+            "admin-privilege.added",
+            json!({"privilege_id": privilege.id, "application": scope.application, "production": scope.production.map(|p| p.get())}),
+        )
+        .await?;
+    }
+    Ok((privilege, new))
+}
+
+/// One row of a bulk add, as typed or uploaded.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRow {
+    pub email: String,
+    pub locale: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Checks every row of a bulk add: syntax, duplicates inside the batch and
+/// against existing users. Returns the valid people and every bad row's
+/// reasons (1-based row numbers).
+pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow]) -> ApiResult<(Vec<Identity>, Vec<FieldError>)> {
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(usize, Identity)> = Vec::with_capacity(rows.len());
+    let mut first_row_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let number = i + 1;
+        match Identity::parse("", &row.email, &row.first_name, &row.last_name, &row.locale) {
+            Ok(identity) => match first_row_of.get(&identity.email.normalized()) {
+                Some(first) => errors.push(FieldError::new("email", format!("duplicates row {first}")).in_row(number)),
+                None => {
+                    first_row_of.insert(identity.email.normalized(), number);
+                    parsed.push((number, identity));
+                }
+            },
+            Err(Invalid(row_errors)) => errors.extend(row_errors.into_iter().map(|e| e.in_row(number))),
+        }
+    }
+    let emails: Vec<String> = parsed.iter().map(|(_, p)| p.email.normalized()).collect();
+    let taken: std::collections::HashSet<String> = users::taken_emails(conn, &emails).await?.into_iter().collect();
+    let mut valid = Vec::with_capacity(parsed.len());
+    for (number, identity) in parsed {
+        if taken.contains(&identity.email.normalized()) {
+            errors.push(FieldError::new("email", users::EMAIL_TAKEN).in_row(number));
+        } else {
+            valid.push(identity);
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    Ok((valid, errors))
+}

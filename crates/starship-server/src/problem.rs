@@ -1,0 +1,170 @@
+//! The one place errors become HTTP responses: RFC 9457 problem details.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use starship_core::authz::Denied;
+use starship_core::{FieldError, Invalid};
+use starship_store::StoreError;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("sign in first")]
+    Unauthenticated,
+    /// One answer for an unknown email and a wrong password.
+    #[error("the email or password is not right")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
+    #[error("the database is not answering")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(e.into())
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::NotFound => Self::NotFound,
+            Denied::Forbidden(why) => Self::Forbidden(why),
+        }
+    }
+}
+
+impl From<starship_store::sqlx::Error> for ApiError {
+    fn from(e: starship_store::sqlx::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Self::Conflict(what.to_string()),
+            StoreError::Unreachable(_) => Self::Unavailable,
+            StoreError::Database(starship_store::sqlx::Error::PoolTimedOut) => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Per-field or per-row reasons, where input was bad.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Invalid(_) => ("invalid-input", "The input is not valid"),
+            Self::BadRequest(_) => ("bad-request", "The request is malformed"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Send JSON"),
+            Self::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
+            Self::Unauthenticated => ("unauthenticated", "Sign in first"),
+            Self::BadCredentials => ("bad-credentials", "Sign-in failed"),
+            Self::Forbidden(_) => ("forbidden", "Not allowed"),
+            Self::NotFound => ("not-found", "Not found"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::Throttled { .. } => ("throttled", "Too many attempts"),
+            Self::Unavailable => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        let detail = match self {
+            Self::Internal(_) => "something went wrong on our side; it has been logged".to_string(),
+            Self::Invalid(invalid) => {
+                if invalid.0.len() == 1 {
+                    format!("{} {}", invalid.0[0].field, invalid.0[0].reason)
+                } else {
+                    format!("{} fields are not valid", invalid.0.len())
+                }
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("/problems/{slug}"),
+            title: title.to_string(),
+            status: self.status().as_u16(),
+            detail,
+            errors: match self {
+                Self::Invalid(invalid) => invalid.0.clone(),
+                _ => vec![],
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.problem())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::Throttled { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,48 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use starship_core::catalogue::Catalogue;
+use starship_store::Store;
+
+/// What every request can reach. Loaded once at start-up: the catalogue
+/// changes only with migrations.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub catalogue: Arc<Catalogue>,
+    pub config: Arc<Config>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address people reach Starship at, for links in emails.
+    pub public_url: String,
+    /// Marks cookies Secure; on whenever the public URL is https.
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    pub activation_ttl: Duration,
+    /// Failed sign-ins allowed per account and per client address in one window.
+    pub sign_in_failure_limit: i64,
+    pub sign_in_window: Duration,
+}
+
+impl Config {
+    pub fn for_public_url(public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_string();
+        Self {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            session_ttl: Duration::from_secs(12 * 3600),
+            activation_ttl: Duration::from_secs(72 * 3600),
+            sign_in_failure_limit: 5,
+            sign_in_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl AppState {
+    pub async fn new(store: Store, config: Config) -> Result<Self, starship_store::StoreError> {
+        let catalogue = starship_store::catalogue::load(store.pool()).await?;
+        Ok(Self { store, catalogue: Arc::new(catalogue), config: Arc::new(config) })
+    }
+}
