@@ -314,3 +314,38 @@ impl UserStatus {
         [Self::Active, Self::Pending, Self::Contact, Self::Disabled].into_iter().find(|v| v.as_str() == s)
     }
 }
+
+/// A phone number as people write them: digits with an optional leading
+/// `+`, spaces, dashes, dots and parentheses; 5 to 20 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
+        let phone = input.trim();
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let allowed = phone.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
+        if !allowed || !(5..=20).contains(&digits) {
+            return Err(FieldError::new(field, "must be a phone number like +1 408 555 0100"));
+        }
+        Ok(Self(phone.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod phone_tests {
+    use super::Phone;
+
+    #[test]
+    fn phones_are_digits_with_common_separators() {
+        assert_eq!(Phone::parse("phone", " +1 (408) 555-0100 ").unwrap().as_str(), "+1 (408) 555-0100");
+        for bad in ["", "12", "call me", "+1 408 555 0100 ext 5", "1+2345678"] {
+            assert!(Phone::parse("phone", bad).is_err(), "{bad:?}");
+        }
+    }
+}

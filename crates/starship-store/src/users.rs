@@ -2,7 +2,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::authz::Principal;
 use starship_core::catalogue::{AdminScope, RoleRef};
-use starship_core::domain::{Email, Locale, PersonName, ProductionId, UserStatus};
+use starship_core::domain::{Email, Locale, PersonName, Phone, ProductionId, UserStatus};
 
 use crate::{new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError, Value};
 
@@ -207,7 +207,7 @@ pub struct ProfileChanges {
     pub first_name: Option<PersonName>,
     pub last_name: Option<PersonName>,
     pub locale: Option<Locale>,
-    pub phone: Option<Option<String>>,
+    pub phone: Option<Option<Phone>>,
 }
 
 pub async fn update_profile(conn: &mut Conn, user: &User, changes: &ProfileChanges) -> Result<User> {
@@ -222,7 +222,7 @@ pub async fn update_profile(conn: &mut Conn, user: &User, changes: &ProfileChang
         updated.locale = v.as_str().to_string();
     }
     if let Some(v) = &changes.phone {
-        updated.phone = v.clone();
+        updated.phone = v.as_ref().map(|p| p.as_str().to_string());
     }
     updated.updated_at = now_millis();
     let (first_lower, last_lower, full_lower) = search_keys(&updated.first_name, &updated.last_name);
@@ -309,6 +309,36 @@ pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limi
         .bind(limit)
         .bind(partner_id)
         .bind(&needle)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+}
+
+/// One page of a partner's users in name order, after the user `after`
+/// (keyset pagination: every page costs the same, however deep).
+pub async fn page_of_partner(
+    conn: &mut Conn,
+    partner_id: &str,
+    after: Option<&str>,
+    name_prefix: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>> {
+    let prefix = name_prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
+    let upper = prefix.as_deref().and_then(prefix_upper_bound);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE partner_id = $1 \
+         AND (CAST($2 AS TEXT) IS NULL OR (full_lower, id) > (SELECT full_lower, id FROM users WHERE id = CAST($2 AS TEXT))) \
+         AND (CAST($3 AS TEXT) IS NULL OR (full_lower >= CAST($3 AS TEXT) AND full_lower < CAST($4 AS TEXT))) \
+         ORDER BY full_lower, id LIMIT $5"
+    );
+    sqlx::query(&sql)
+        .bind(partner_id)
+        .bind(after)
+        .bind(prefix.as_deref())
+        .bind(upper.as_deref())
+        .bind(limit)
         .fetch_all(&mut *conn)
         .await?
         .iter()

@@ -1,13 +1,16 @@
 //! The JSON API under /api/v1. Handlers are thin: parse, ask `authz`, call
 //! the store in one transaction, shape the answer.
 
+pub mod accounts;
+pub mod grants;
 pub mod platform;
 pub mod session;
 pub mod users;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use utoipa::OpenApi;
 
@@ -29,15 +32,33 @@ use crate::state::AppState;
         platform::list_productions,
         platform::create_production,
         platform::list_applications,
+        users::create_user,
+        users::bulk_add,
+        users::search,
+        users::get_user,
+        users::patch_user,
+        users::user_history,
+        grants::grant_roles,
+        grants::revoke_grant,
+        grants::add_admin_privilege,
+        grants::remove_admin_privilege,
+        grants::application_users,
+        grants::check,
+        accounts::accept,
+        accounts::list_outbox,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     tags(
         (name = "session", description = "Signing in and out, API tokens"),
         (name = "users", description = "Profiles, onboarding and search"),
+        (name = "access", description = "Roles, admin privileges, the Applications tab and checks"),
         (name = "platform", description = "Partners, productions and the application catalogue"),
     )
 )]
 pub struct ApiDoc;
+
+/// A bulk add of 100,000 rows is about 10 MB of JSON.
+pub const BULK_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,6 +70,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/partners", get(platform::list_partners).post(platform::create_partner))
         .route("/api/v1/productions", get(platform::list_productions).post(platform::create_production))
         .route("/api/v1/applications", get(platform::list_applications))
+        .route("/api/v1/applications/{key}/users", get(grants::application_users))
+        .route("/api/v1/users", get(users::search).post(users::create_user))
+        .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
+        .route("/api/v1/users/{id}", get(users::get_user).patch(users::patch_user))
+        .route("/api/v1/users/{id}/history", get(users::user_history))
+        .route("/api/v1/users/{id}/admin-privileges", post(grants::add_admin_privilege))
+        .route("/api/v1/users/{id}/admin-privileges/{pid}", delete(grants::remove_admin_privilege))
+        .route("/api/v1/grants", post(grants::grant_roles))
+        .route("/api/v1/grants/{id}", delete(grants::revoke_grant))
+        .route("/api/v1/check", post(grants::check))
+        .route("/api/v1/invitations/accept", post(accounts::accept))
+        .route("/api/v1/outbox", get(accounts::list_outbox))
         .fallback(not_found)
 }
 

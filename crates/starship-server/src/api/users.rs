@@ -1,16 +1,21 @@
-use axum::extract::State;
-use serde::Serialize;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
-use starship_core::domain::UserStatus;
+use starship_core::domain::{Locale, PersonName, Phone, UserStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_store::users::User;
-use starship_store::{grants, partners, Conn};
-use utoipa::ToSchema;
+use starship_core::error::Collector;
+use starship_core::{FieldError, Invalid};
+use starship_store::users::{self, ProfileChanges, User};
+use starship_store::{grants, history, partners, portal, Conn};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::platform::PartnerView;
-use crate::extract::Caller;
-use crate::problem::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::ops::{self, Access, BulkRow, Identity};
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -161,4 +166,365 @@ pub async fn profile_of(conn: &mut Conn, catalogue: &Catalogue, viewer: &Princip
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<UserProfile>> {
     let mut conn = state.store.conn().await?;
     Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &caller.user).await?))
+}
+
+/// The partner a new user joins: the caller's own, or for operators the one
+/// they name.
+fn target_partner(caller: &Caller, requested: Option<String>) -> ApiResult<String> {
+    match (caller.principal.operator, requested, caller.principal.partner_id.clone()) {
+        (true, Some(partner), _) => Ok(partner),
+        (true, None, _) => Err(FieldError::new("partner_id", "operators must name the partner").into()),
+        (false, Some(partner), Some(own)) if partner != own => Err(ApiError::NotFound),
+        (false, _, Some(own)) => Ok(own),
+        (false, _, None) => Err(ApiError::NotFound),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// A BCP 47 tag from the supported list, e.g. en-US.
+    pub locale: String,
+    /// Operators name the partner; partner users add to their own.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    /// Whether the person may sign in (an activation link is emailed);
+    /// `false` adds a contact without sign-in. Default `true`.
+    #[serde(default)]
+    pub portal_access: Option<bool>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Contact role keys (engineering, noc, logistics, …).
+    #[serde(default)]
+    pub contact_roles: Vec<String>,
+    /// Ids of the partner's sites to associate.
+    #[serde(default)]
+    pub sites: Vec<String>,
+}
+
+/// Creates one user (emailed an activation link) or contact.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserBody,
+    responses((status = 201, body = UserProfile), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The email is taken", body = Problem), (status = 422, body = Problem)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> ApiResult<(StatusCode, axum::Json<UserProfile>)> {
+    let partner_id = target_partner(&caller, body.partner_id)?;
+    authz::create_user(&caller.principal, &state.catalogue, &partner_id)?;
+    let mut errors = Vec::new();
+    let identity = Identity::parse("", &body.email, &body.first_name, &body.last_name, &body.locale)
+        .map_err(|Invalid(e)| errors.extend(e))
+        .ok();
+    let phone = match body.phone.as_deref().map(|p| Phone::parse("phone", p)).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    for (i, role) in body.contact_roles.iter().enumerate() {
+        if !state.catalogue.contact_roles.iter().any(|r| &r.key == role) {
+            errors.push(FieldError::new(format!("contact_roles[{i}]"), format!("unknown contact role '{role}'")));
+        }
+    }
+    let mut conn = state.store.begin().await?;
+    let partner_sites = portal::sites_of_partner(&mut conn, &partner_id).await?;
+    for (i, site) in body.sites.iter().enumerate() {
+        if !partner_sites.iter().any(|s| &s.id == site) {
+            errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
+        }
+    }
+    let identity = match identity {
+        Some(identity) if errors.is_empty() => identity,
+        _ => return Err(Invalid(errors).into()),
+    };
+    let access = if body.portal_access.unwrap_or(true) { Access::SignIn } else { Access::ContactOnly };
+    let actor = caller.actor();
+    let mut created = ops::create_users(&mut conn, &state.config, &actor, &partner_id, &[identity], access).await?;
+    let mut user = created.remove(0);
+    if let Some(phone) = phone {
+        user = users::update_profile(&mut conn, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() }).await?;
+    }
+    if !body.contact_roles.is_empty() {
+        portal::set_contact_roles(&mut conn, &user.id, &body.contact_roles).await?;
+    }
+    for site in &body.sites {
+        portal::link_site(&mut conn, &user.id, site).await?;
+    }
+    if user.phone.is_some() || !body.contact_roles.is_empty() || !body.sites.is_empty() {
+        history::append(
+            &mut conn,
+            &user.id,
+            &actor,
+            "contact.details-set",
+            json!({"phone": user.phone, "contact_roles": body.contact_roles, "sites": body.sites}),
+        )
+        .await?;
+    }
+    let profile = profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?;
+    conn.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(profile)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    pub rows: Vec<BulkRow>,
+    /// Check only: report every bad row and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Operators name the partner; partner users add to their own.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedUser {
+    pub row: usize,
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub locale: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub dry_run: bool,
+    /// Rows that passed every check.
+    pub valid: usize,
+    /// Every bad row with its row number, field and reason.
+    pub errors: Vec<FieldError>,
+    /// The users created (empty for a dry run).
+    pub created: Vec<CreatedUser>,
+}
+
+/// The most rows one bulk add takes.
+pub const BULK_MAX_ROWS: usize = 100_000;
+
+/// Bulk add users: every row checked; a dry run reports, a commit writes
+/// all rows or, with any bad row, nothing (422).
+#[utoipa::path(post, path = "/api/v1/users/bulk", tag = "users", request_body = BulkBody,
+    responses((status = 200, description = "Dry run: the check", body = BulkResult),
+        (status = 201, description = "Every row created", body = BulkResult),
+        (status = 403, body = Problem), (status = 413, body = Problem),
+        (status = 422, description = "Bad rows; nothing written", body = Problem)))]
+pub async fn bulk_add(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<BulkBody>,
+) -> ApiResult<(StatusCode, axum::Json<BulkResult>)> {
+    let partner_id = target_partner(&caller, body.partner_id)?;
+    authz::create_user(&caller.principal, &state.catalogue, &partner_id)?;
+    if body.rows.is_empty() {
+        return Err(FieldError::new("rows", "add at least one row").into());
+    }
+    if body.rows.len() > BULK_MAX_ROWS {
+        return Err(FieldError::new("rows", format!("at most {BULK_MAX_ROWS} rows at once")).into());
+    }
+    let mut tx = state.store.begin().await?;
+    let (people, errors) = ops::check_bulk(&mut tx, &body.rows).await?;
+    if body.dry_run {
+        return Ok((StatusCode::OK, axum::Json(BulkResult { dry_run: true, valid: people.len(), errors, created: vec![] })));
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let created = ops::create_users(&mut tx, &state.config, &caller.actor(), &partner_id, &people, Access::SignIn).await?;
+    tx.commit().await?;
+    let created = created
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| CreatedUser { row: i + 1, id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, locale: u.locale })
+        .collect::<Vec<_>>();
+    Ok((StatusCode::CREATED, axum::Json(BulkResult { dry_run: false, valid: created.len(), errors: vec![], created })))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// A prefix of the first name, last name, "first last" or email.
+    pub q: String,
+    /// At most this many (default 20, at most 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserSummary {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: UserStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+}
+
+impl From<User> for UserSummary {
+    fn from(u: User) -> Self {
+        Self { id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, status: u.status, partner_id: u.partner_id }
+    }
+}
+
+/// Search users by name or email prefix, best matches first: one's own
+/// partner (operators: everyone).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(SearchParams),
+    responses((status = 200, body = Vec<UserSummary>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> ApiResult<axum::Json<Vec<UserSummary>>> {
+    let scope = if caller.principal.operator { None } else { caller.principal.partner_id.as_deref() };
+    if !caller.principal.operator && scope.is_none() {
+        return Ok(axum::Json(vec![]));
+    }
+    let mut conn = state.store.conn().await?;
+    let found = users::search(&mut conn, scope, &params.q, params.limit.unwrap_or(20)).await?;
+    Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
+}
+
+/// Loads a user the caller may see; anyone else's is 404.
+pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiResult<User> {
+    Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
+}
+
+/// A user's profile.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserProfile), (status = 404, body = Problem)))]
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<UserProfile>> {
+    let mut conn = state.store.conn().await?;
+    let user = if id == caller.user.id { caller.user.clone() } else { visible_user(&mut conn, &caller.principal, &id).await? };
+    Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// A phone number; an empty string removes it.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Changes a profile's names, locale or phone.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
+    request_body = ProfilePatch,
+    responses((status = 200, body = UserProfile), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ProfilePatch>,
+) -> ApiResult<axum::Json<UserProfile>> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, &caller.principal, &id).await?;
+    authz::edit_profile(&caller.principal, &state.catalogue, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
+    let mut errors = Collector::default();
+    let changes = ProfileChanges {
+        first_name: body.first_name.as_deref().and_then(|v| errors.take(PersonName::parse("first_name", v))),
+        last_name: body.last_name.as_deref().and_then(|v| errors.take(PersonName::parse("last_name", v))),
+        locale: body.locale.as_deref().and_then(|v| errors.take(Locale::parse("locale", v))),
+        phone: match body.phone.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(v) => errors.take(Phone::parse("phone", v)).map(Some),
+        },
+    };
+    errors.finish()?;
+    let updated = users::update_profile(&mut tx, &user, &changes).await?;
+    let mut diff = serde_json::Map::new();
+    for (field, before, after) in [
+        ("first_name", Some(&user.first_name), Some(&updated.first_name)),
+        ("last_name", Some(&user.last_name), Some(&updated.last_name)),
+        ("locale", Some(&user.locale), Some(&updated.locale)),
+        ("phone", user.phone.as_ref(), updated.phone.as_ref()),
+    ] {
+        if before != after {
+            diff.insert(field.to_string(), json!({"from": before, "to": after}));
+        }
+    }
+    if !diff.is_empty() {
+        history::append(&mut tx, &user.id, &caller.actor(), "user.updated", serde_json::Value::Object(diff)).await?;
+    }
+    let profile = profile_of(&mut tx, &state.catalogue, &caller.principal, &updated).await?;
+    tx.commit().await?;
+    Ok(axum::Json(profile))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    /// At most this many entries (default 100, at most 500).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// The `cursor` of the last entry of the previous page.
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub at: String,
+    /// Who made the change: an email, or `system`.
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    /// Where the change came from: api, web, cli, system.
+    pub source: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// Pass as `before` to read on.
+    pub cursor: String,
+}
+
+/// A user's History, newest first.
+#[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users",
+    params(("id" = String, Path, description = "User id"), HistoryParams),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn user_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
+) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
+    let mut conn = state.store.conn().await?;
+    let user = visible_user(&mut conn, &caller.principal, &id).await?;
+    authz::see_history(&caller.principal, user.partner_id.as_deref().unwrap_or(""))?;
+    let before = match params.before.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let parsed = cursor.split_once('.').and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id)));
+            Some(parsed.ok_or_else(|| ApiError::BadRequest("before: not a cursor from this list".into()))?)
+        }
+    };
+    let entries = history::list(&mut conn, &user.id, before, params.limit.unwrap_or(100).clamp(1, 500)).await?;
+    Ok(axum::Json(
+        entries
+            .into_iter()
+            .map(|e| HistoryEntry {
+                cursor: format!("{}.{}", e.at, e.id),
+                id: e.id,
+                at: rfc3339_from_millis(e.at),
+                actor: e.actor,
+                actor_id: e.actor_id,
+                source: e.source,
+                action: e.action,
+                details: e.details,
+            })
+            .collect(),
+    ))
 }

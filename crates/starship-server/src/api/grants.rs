@@ -1,0 +1,335 @@
+//! Roles, admin privileges, the Applications tab and the check API.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use starship_core::authz;
+use starship_core::domain::ProductionId;
+use starship_core::FieldError;
+use starship_store::{grants, history, users};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::users::visible_user;
+use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::ops;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    /// Application key, e.g. backlot.
+    pub application: String,
+    /// Role key, e.g. content-partner-operations.
+    pub role: String,
+    /// The production, for production-scoped roles (academy-user).
+    #[serde(default)]
+    pub production: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    pub user_ids: Vec<String>,
+    pub roles: Vec<RoleRequest>,
+}
+
+/// One line of the confirmation: a user and a role they now hold.
+#[derive(Serialize, ToSchema)]
+pub struct GrantConfirmation {
+    pub grant_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub application: String,
+    pub application_name: String,
+    pub role: String,
+    pub role_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    /// False when the user already held the role.
+    pub newly_granted: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GrantResult {
+    pub granted: Vec<GrantConfirmation>,
+}
+
+const MAX_GRANT_USERS: usize = 1_000;
+const MAX_GRANT_ROLES: usize = 50;
+
+/// Grants every role to every user, all or none; returns the confirmation
+/// of every user and role.
+#[utoipa::path(post, path = "/api/v1/grants", tag = "access", request_body = GrantBody,
+    responses((status = 200, body = GrantResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn grant_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<GrantBody>,
+) -> ApiResult<axum::Json<GrantResult>> {
+    let mut errors = Vec::new();
+    if body.user_ids.is_empty() || body.user_ids.len() > MAX_GRANT_USERS {
+        errors.push(FieldError::new("user_ids", format!("name between 1 and {MAX_GRANT_USERS} users")));
+    }
+    if body.roles.is_empty() || body.roles.len() > MAX_GRANT_ROLES {
+        errors.push(FieldError::new("roles", format!("name between 1 and {MAX_GRANT_ROLES} roles")));
+    }
+    if !errors.is_empty() {
+        return Err(starship_core::Invalid(errors).into());
+    }
+    let mut tx = state.store.begin().await?;
+    let requested: Vec<_> = body.roles.iter().map(|r| (r.application.clone(), r.role.clone(), r.production)).collect();
+    let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
+    let people = ops::visible_users(&mut tx, &caller.principal, &body.user_ids).await?;
+    let granted = ops::grant_roles(&mut tx, &caller.principal, &caller.actor(), &people, &roles).await?;
+    tx.commit().await?;
+    let granted = granted
+        .into_iter()
+        .map(|g| {
+            let app = state.catalogue.application(&g.grant.role.application);
+            let role = state.catalogue.role(&g.grant.role.application, &g.grant.role.role);
+            GrantConfirmation {
+                grant_id: g.grant.id,
+                user_id: g.user.id.clone(),
+                email: g.user.email.clone(),
+                name: g.user.full_name(),
+                application_name: app.map_or_else(String::new, |a| a.name.clone()),
+                role_name: role.map_or_else(String::new, |r| r.name.clone()),
+                application: g.grant.role.application,
+                role: g.grant.role.role,
+                production: g.grant.role.production.map(ProductionId::get),
+                newly_granted: g.new,
+            }
+        })
+        .collect();
+    Ok(axum::Json(GrantResult { granted }))
+}
+
+/// Revokes one grant, under the same rule as granting it.
+#[utoipa::path(delete, path = "/api/v1/grants/{id}", tag = "access", params(("id" = String, Path, description = "Grant id")),
+    responses((status = 204, description = "Revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_grant(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let mut tx = state.store.begin().await?;
+    let grant = grants::get(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let user = visible_user(&mut tx, &caller.principal, &grant.user_id).await?;
+    authz::grant_role(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
+    grants::revoke(&mut tx, &grant.id).await?;
+    history::append(&mut tx, &user.id, &caller.actor(), "role.revoked", ops::role_details(&grant.id, &grant.role)).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminPrivilegeBody {
+    pub application: String,
+    /// For a production's admin privilege.
+    #[serde(default)]
+    pub production: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPrivilegeResult {
+    pub id: String,
+    pub user_id: String,
+    pub application: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    /// False when the user already held it.
+    pub newly_granted: bool,
+}
+
+/// Grants admin privileges for an application (or production).
+#[utoipa::path(post, path = "/api/v1/users/{id}/admin-privileges", tag = "access",
+    params(("id" = String, Path, description = "User id")), request_body = AdminPrivilegeBody,
+    responses((status = 201, body = AdminPrivilegeResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_admin_privilege(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AdminPrivilegeBody>,
+) -> ApiResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, &caller.principal, &id).await?;
+    let scope = ops::resolve_admin_scope(&mut tx, &state.catalogue, &body.application, body.production).await?;
+    let (privilege, new) = ops::add_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &user, &scope).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AdminPrivilegeResult {
+            id: privilege.id,
+            user_id: user.id,
+            application: privilege.scope.application,
+            production: privilege.scope.production.map(ProductionId::get),
+            newly_granted: new,
+        }),
+    ))
+}
+
+/// Removes one admin privilege, under the same rule as granting it.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/admin-privileges/{pid}", tag = "access",
+    params(("id" = String, Path, description = "User id"), ("pid" = String, Path, description = "Admin privilege id")),
+    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove_admin_privilege(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, pid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, &caller.principal, &id).await?;
+    let privilege = grants::get_admin(&mut tx, &pid).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
+    authz::grant_admin(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
+    grants::remove_admin(&mut tx, &privilege.id).await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        &caller.actor(),
+        "admin-privilege.removed",
+        json!({"privilege_id": privilege.id, "application": privilege.scope.application, "production": privilege.scope.production.map(ProductionId::get)}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationUsersParams {
+    /// The `next` value of the previous page.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Page size (default 50, at most 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Only users whose "first last" name starts with this.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// Operators: whose users to list.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationRole {
+    pub grant_id: String,
+    pub role: String,
+    pub role_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationUser {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The user's roles in this application (may be none).
+    pub roles: Vec<ApplicationRole>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationUsersPage {
+    pub application: String,
+    pub users: Vec<ApplicationUser>,
+    /// Pass as `after` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The Applications tab: every user of the caller's partner with their
+/// roles in this application, for its admins.
+#[utoipa::path(get, path = "/api/v1/applications/{key}/users", tag = "access",
+    params(("key" = String, Path, description = "Application key"), ApplicationUsersParams),
+    responses((status = 200, body = ApplicationUsersPage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn application_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    ApiQuery(params): ApiQuery<ApplicationUsersParams>,
+) -> ApiResult<axum::Json<ApplicationUsersPage>> {
+    let app = state.catalogue.application(&key).ok_or(ApiError::NotFound)?;
+    authz::applications_tab(&caller.principal, &app.key)?;
+    let partner_id = match (caller.principal.operator, params.partner_id, caller.principal.partner_id.clone()) {
+        (true, Some(p), _) => p,
+        (true, None, _) => return Err(FieldError::new("partner_id", "operators must name the partner").into()),
+        (false, Some(p), Some(own)) if p != own => return Err(ApiError::NotFound),
+        (false, _, Some(own)) => own,
+        (false, _, None) => return Err(ApiError::NotFound),
+    };
+    let limit = params.limit.unwrap_or(50).clamp(1, 200);
+    let mut conn = state.store.conn().await?;
+    let page = users::page_of_partner(&mut conn, &partner_id, params.after.as_deref(), params.q.as_deref(), limit + 1).await?;
+    let more = page.len() as i64 > limit;
+    let page: Vec<_> = page.into_iter().take(limit as usize).collect();
+    let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
+    let held = grants::of_users_in_application(&mut conn, &ids, &app.key).await?;
+    let next = if more { page.last().map(|u| u.id.clone()) } else { None };
+    let users = page
+        .into_iter()
+        .map(|u| ApplicationUser {
+            roles: held
+                .iter()
+                .filter(|g| g.user_id == u.id)
+                .map(|g| ApplicationRole {
+                    grant_id: g.id.clone(),
+                    role_name: app.role(&g.role.role).map_or_else(String::new, |r| r.name.clone()),
+                    role: g.role.role.clone(),
+                    production: g.role.production.map(ProductionId::get),
+                })
+                .collect(),
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+        })
+        .collect();
+    Ok(axum::Json(ApplicationUsersPage { application: app.key.clone(), users, next }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    pub user_id: String,
+    pub application: String,
+    pub capability: String,
+    #[serde(default)]
+    pub production: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckResult {
+    pub allowed: bool,
+}
+
+/// May this user use this capability (on this production)? The same rules
+/// the API enforces.
+#[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckBody,
+    responses((status = 200, body = CheckResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn check(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CheckBody>,
+) -> ApiResult<axum::Json<CheckResult>> {
+    let Some(app) = state.catalogue.application(&body.application) else {
+        return Err(FieldError::new("application", format!("unknown application '{}'", body.application)).into());
+    };
+    if !app.capabilities.iter().any(|c| c.key == body.capability) {
+        return Err(FieldError::new("capability", format!("'{}' is not a capability of {}", body.capability, app.name)).into());
+    }
+    let production = body.production.map(|p| ProductionId::parse("production", p)).transpose()?;
+    let mut conn = state.store.conn().await?;
+    let roles = if body.user_id == caller.user.id {
+        caller.principal.roles.clone()
+    } else {
+        let user = visible_user(&mut conn, &caller.principal, &body.user_id).await?;
+        if user.status != starship_core::domain::UserStatus::Active {
+            return Ok(axum::Json(CheckResult { allowed: false }));
+        }
+        users::roles_of(&mut conn, &user.id).await?
+    };
+    let allowed = authz::roles_allow(&state.catalogue, &roles, &app.key, &body.capability, production);
+    Ok(axum::Json(CheckResult { allowed }))
+}
