@@ -13,6 +13,8 @@ pub mod outbox;
 pub mod partners;
 pub mod portal;
 pub mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,12 @@
+//! The HTTP API driven through the front door: the real server on a random
+//! port, on SQLite and on PostgreSQL.
+
+mod support;
+
+mod access;
+mod bulk;
+mod isolation;
+mod onboarding;
+mod openapi;
+mod platform;
+mod session;

@@ -1,0 +1,126 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+app_test!(signing_in_sets_an_http_only_strict_cookie_and_me_answers, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let client = app.client();
+    let response = client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "ANA.Lopez@Sunrise.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.starts_with("starship_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+
+    let (status, me) = app.get(&client, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["email"], "ana.lopez@sunrise.example");
+    assert_eq!(me["partner"]["name"], "Sunrise Studios");
+
+    let (status, _) = app.delete(&client, "/api/v1/session").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, problem) = app.get(&client, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem["status"], 401);
+});
+
+app_test!(unknown_email_and_wrong_password_get_the_same_answer, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let client = app.client();
+    let (wrong_status, wrong) =
+        app.post(&client, "/api/v1/session", json!({"email": "ana.lopez@sunrise.example", "password": "not the password"})).await;
+    let (unknown_status, unknown) =
+        app.post(&client, "/api/v1/session", json!({"email": "nobody@sunrise.example", "password": "not the password"})).await;
+    assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_status, unknown_status);
+    assert_eq!(wrong, unknown);
+});
+
+app_test!(repeated_failures_throttle_the_account_even_with_the_right_password, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let client = app.client();
+    for _ in 0..5 {
+        let (status, _) =
+            app.post(&client, "/api/v1/session", json!({"email": "ana.lopez@sunrise.example", "password": "guess guess guess"})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let response = client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "ana.lopez@sunrise.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_some());
+});
+
+app_test!(an_api_token_works_as_a_bearer_and_is_stored_hashed, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let client = app.signed_in("ana.lopez@sunrise.example").await;
+    let (status, created) = app.post(&client, "/api/v1/tokens", json!({"name": "CI"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = created["token"].as_str().unwrap().to_string();
+
+    let bare = app.client();
+    let response = bare.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = bare.get(app.url("/api/v1/me")).bearer_auth("sst_not-a-token").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    use starship_store::sqlx::Row;
+    let stored: String = starship_store::sqlx::query("SELECT token_hash FROM api_tokens")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+        .try_get("token_hash")
+        .unwrap();
+    assert_ne!(stored, token);
+    assert!(!stored.contains(&token[4..]));
+});
+
+app_test!(malformed_json_unknown_fields_and_missing_content_type_are_4xx_problems, |app| async move {
+    let client = app.client();
+    let raw = |body: &'static str, content_type: &'static str| {
+        client.post(app.url("/api/v1/session")).header("content-type", content_type).body(body).send()
+    };
+    let response = raw("{not json", "application/json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let response = raw(r#"{"email":"a@b.example","password":"x","extra":1}"#, "application/json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("extra"), "{problem}");
+    let response = raw(r#"{"email":"a@b.example","password":"x"}"#, "text/plain").await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let response = raw(r#"{"email":5,"password":"x"}"#, "application/json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+});
+
+app_test!(a_cookie_session_refuses_cross_site_writes, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let client = app.signed_in("ana.lopez@sunrise.example").await;
+    let response = client
+        .post(app.url("/api/v1/tokens"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("api_tokens").await, 0);
+});
+
+app_test!(health_answers_when_the_store_does, |app| async move {
+    let (status, _) = app.get(&app.client(), "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+});

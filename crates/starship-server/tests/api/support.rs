@@ -1,0 +1,246 @@
+//! `TestApp`: the real server on a random port over a fresh store, with
+//! typed helpers for the fixtures and requests tests need.
+
+#![allow(dead_code)]
+
+use std::sync::LazyLock;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use starship_core::catalogue::{AdminScope, RoleRef};
+use starship_core::domain::{Email, Locale, PartnerKind, PersonName, ProductionId, Title, UserStatus};
+use starship_server::{AppState, Config};
+use starship_store::testing::{Backend, TestDb};
+use starship_store::users::{self, NewUser};
+use starship_store::{grants, partners, Store};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Hashing is slow on purpose; every test user shares one hash.
+static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| {
+    starship_server::security::hash_password(&starship_core::domain::Password::parse("password", PASSWORD).unwrap())
+});
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub state: AppState,
+    pub backend: Backend,
+    db: Option<TestDb>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = Store::open(db.url()).await.expect("opening the test store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(store.clone(), Config::for_public_url(&base)).await.expect("loading the catalogue");
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(starship_server::serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        TestApp { base, store, state, backend, db: Some(db), shutdown: Some(tx), server: Some(server) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.store.close().await;
+        if let Some(db) = self.db.take() {
+            db.drop_db().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client with its own cookie jar, not signed in.
+    pub fn client(&self) -> Client {
+        Client::builder().cookie_store(true).build().unwrap()
+    }
+
+    /// A client signed in as `email` with the test password.
+    pub async fn signed_in(&self, email: &str) -> Client {
+        let client = self.client();
+        let (status, body) = self.call(&client, "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
+        assert_eq!(status, StatusCode::OK, "signing in as {email}: {body}");
+        client
+    }
+
+    /// Sends a request and returns the status and the JSON body (or Null).
+    pub async fn call(&self, client: &Client, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the request reaches the server");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> (StatusCode, Value) {
+        self.call(client, "GET", path, None).await
+    }
+
+    pub async fn post(&self, client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(client, "POST", path, Some(body)).await
+    }
+
+    pub async fn delete(&self, client: &Client, path: &str) -> (StatusCode, Value) {
+        self.call(client, "DELETE", path, None).await
+    }
+
+    pub async fn partner(&self, name: &str, kind: PartnerKind) -> String {
+        let mut conn = self.store.conn().await.unwrap();
+        partners::insert(&mut conn, &Title::parse("name", name).unwrap(), kind).await.unwrap().id
+    }
+
+    pub async fn production(&self, id: i64, title: &str) {
+        let mut conn = self.store.conn().await.unwrap();
+        partners::insert_production(&mut conn, ProductionId::parse("id", id).unwrap(), &Title::parse("t", title).unwrap())
+            .await
+            .unwrap();
+    }
+
+    /// An active user who signs in with the test password; `None` partner
+    /// makes an operator. Returns the user id.
+    pub async fn member(&self, partner: Option<&str>, email: &str) -> String {
+        let (first, last) = email.split('@').next().unwrap().split_once('.').unwrap_or((email, "Tester"));
+        let mut conn = self.store.conn().await.unwrap();
+        users::insert(
+            &mut conn,
+            &NewUser {
+                partner_id: partner,
+                email: &Email::parse("email", email).unwrap(),
+                first_name: &PersonName::parse("f", first).unwrap(),
+                last_name: &PersonName::parse("l", last).unwrap(),
+                locale: Locale::parse("locale", "en-US").unwrap(),
+                phone: None,
+                status: UserStatus::Active,
+                password_hash: Some(&PASSWORD_HASH),
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    pub async fn grant(&self, user_id: &str, application: &str, role: &str, production: Option<i64>) -> String {
+        let mut conn = self.store.conn().await.unwrap();
+        let role = RoleRef {
+            application: application.into(),
+            role: role.into(),
+            production: production.map(|p| ProductionId::parse("p", p).unwrap()),
+        };
+        grants::grant(&mut conn, user_id, &role, None).await.unwrap().0.id
+    }
+
+    pub async fn admin(&self, user_id: &str, application: &str, production: Option<i64>) -> String {
+        let mut conn = self.store.conn().await.unwrap();
+        let scope = AdminScope { application: application.into(), production: production.map(|p| ProductionId::parse("p", p).unwrap()) };
+        grants::add_admin(&mut conn, user_id, &scope, None).await.unwrap().0.id
+    }
+
+    /// Rows in a table, for asserting that a failed request wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        use starship_store::sqlx::Row;
+        sqlx_count(&self.store, table).await.try_get::<i64, _>("n").unwrap()
+    }
+}
+
+async fn sqlx_count(store: &Store, table: &str) -> starship_store::sqlx::any::AnyRow {
+    starship_store::sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(store.pool()).await.unwrap()
+}
+
+/// Runs a test body against a fresh app, stopping it and dropping its
+/// database whatever happens.
+pub async fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(std::sync::Arc<TestApp>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let app = std::sync::Arc::new(TestApp::spawn(backend).await);
+    let outcome = tokio::spawn(body(app.clone())).await;
+    match std::sync::Arc::try_unwrap(app) {
+        Ok(app) => app.stop().await,
+        Err(_) => panic!("the test kept its TestApp alive"),
+    }
+    if let Err(join) = outcome {
+        if join.is_panic() {
+            std::panic::resume_unwind(join.into_panic());
+        }
+        panic!("test task on {backend:?} did not finish: {join}");
+    }
+}
+
+/// `app_test!(name, |app| async move { ... })` writes the test twice, as
+/// `name::sqlite` and `name::postgres`, each on a fresh app and store.
+macro_rules! app_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::support::run(starship_store::testing::Backend::Sqlite, |$app| $body).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $crate::support::run(starship_store::testing::Backend::Postgres, |$app| $body).await;
+            }
+        }
+    };
+}
+pub(crate) use app_test;
+
+/// The cast of the seeds, in two partners.
+pub struct World {
+    pub sunrise: String,
+    pub northwind: String,
+    pub operator: String,
+    /// Master Content Partner Operations and Backlot admin.
+    pub backlot_admin: String,
+    /// Admin of Production Academy and of its production 70030433.
+    pub academy_admin: String,
+    /// Master Content Partner Operations without any admin privilege.
+    pub master_only: String,
+    pub plain: String,
+    /// A Backlot admin of the other partner.
+    pub outsider: String,
+}
+
+pub const HOME_THEATER: i64 = 70030433;
+
+pub async fn world(app: &TestApp) -> World {
+    let sunrise = app.partner("Sunrise Studios", PartnerKind::Content).await;
+    let northwind = app.partner("Northwind Media", PartnerKind::Content).await;
+    app.production(HOME_THEATER, "Home Theater Demo - MID").await;
+    app.production(123, "Another Production").await;
+    let operator = app.member(None, "olivia.operator@starship.example").await;
+    let backlot_admin = app.member(Some(&sunrise), "mara.master@sunrise.example").await;
+    app.grant(&backlot_admin, "backlot", "master-content-partner-operations", None).await;
+    app.admin(&backlot_admin, "backlot", None).await;
+    let academy_admin = app.member(Some(&sunrise), "alex.academy@sunrise.example").await;
+    app.admin(&academy_admin, "production-academy", None).await;
+    app.admin(&academy_admin, "production-academy", Some(HOME_THEATER)).await;
+    let master_only = app.member(Some(&sunrise), "morgan.master@sunrise.example").await;
+    app.grant(&master_only, "backlot", "master-content-partner-operations", None).await;
+    let plain = app.member(Some(&sunrise), "pat.plain@sunrise.example").await;
+    let outsider = app.member(Some(&northwind), "nina.north@northwind.example").await;
+    app.grant(&outsider, "backlot", "master-content-partner-operations", None).await;
+    app.admin(&outsider, "backlot", None).await;
+    World { sunrise, northwind, operator, backlot_admin, academy_admin, master_only, plain, outsider }
+}
