@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
-use starship_core::domain::{Email, Locale, Password, PartnerKind, PersonName, ProductionId, Title, UserStatus};
+use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
 use starship_store::history::{self, Actor, Source};
 use starship_store::users::{self, NewUser, User};
 use starship_store::{grants, partners, portal, Conn};
@@ -27,7 +27,14 @@ impl Loader<'_> {
     }
 
     /// A person who can sign in with the demo password.
-    async fn member(&mut self, partner: Option<&str>, email: &str, first: &str, last: &str, about: &str) -> ApiResult<User> {
+    async fn member(
+        &mut self,
+        partner: Option<&str>,
+        email: &str,
+        first: &str,
+        last: &str,
+        about: &str,
+    ) -> ApiResult<User> {
         let password = Password::parse("password", PASSWORD)?;
         let hash = hash_password(&password);
         let user = users::insert(
@@ -44,17 +51,34 @@ impl Loader<'_> {
             },
         )
         .await?;
-        history::append(self.conn, &user.id, &self.actor, "user.created", json!({"email": user.email, "demo": true})).await?;
+        history::append(self.conn, &user.id, &self.actor, "user.created", json!({"email": user.email, "demo": true}))
+            .await?;
         self.lines.push(format!("{email:<34} {about}"));
         Ok(user)
     }
 
     /// A contact of the partner: no sign-in.
-    async fn contact(&mut self, partner: &str, email: &str, first: &str, last: &str, roles: &[&str]) -> ApiResult<User> {
+    async fn contact(
+        &mut self,
+        partner: &str,
+        email: &str,
+        first: &str,
+        last: &str,
+        roles: &[&str],
+    ) -> ApiResult<User> {
         let people = [Identity::parse("", email, first, last, "en-US")?];
-        let mut created = ops::create_users(self.conn, &crate::state::Config::for_public_url(""), &self.actor, partner, &people, Access::ContactOnly).await?;
+        let mut created = ops::create_users(
+            self.conn,
+            &crate::state::Config::for_public_url(""),
+            &self.actor,
+            partner,
+            &people,
+            Access::ContactOnly,
+        )
+        .await?;
         let contact = created.remove(0);
-        portal::set_contact_roles(self.conn, &contact.id, &roles.iter().map(|r| r.to_string()).collect::<Vec<_>>()).await?;
+        portal::set_contact_roles(self.conn, &contact.id, &roles.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+            .await?;
         Ok(contact)
     }
 
@@ -106,42 +130,104 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
 
     let home_theater = ProductionId::parse("id", 70030433)?;
     partners::insert_production(l.conn, home_theater, &Title::parse("title", "Home Theater Demo - MID")?).await?;
-    partners::insert_production(l.conn, ProductionId::parse("id", 81234567)?, &Title::parse("title", "Night Shift")?).await?;
+    partners::insert_production(l.conn, ProductionId::parse("id", 81234567)?, &Title::parse("title", "Night Shift")?)
+        .await?;
 
     // Seed 000: a Master-only user (no default Backlot notifications) who
     // admins Backlot, and a Master + Content Partner Operations user.
-    let mara = l.member(Some(&sunrise), "mara.master@sunrise.example", "Mara", "Masters", "Sunrise Studios: Master only, Backlot admin").await?;
+    let mara = l
+        .member(
+            Some(&sunrise),
+            "mara.master@sunrise.example",
+            "Mara",
+            "Masters",
+            "Sunrise Studios: Master only, Backlot admin",
+        )
+        .await?;
     l.grant(&mara, keys::BACKLOT, keys::MASTER_CONTENT_PARTNER_OPERATIONS, None).await?;
     l.admin(&mara, keys::BACKLOT, None).await?;
-    let casey = l.member(Some(&sunrise), "casey.ops@sunrise.example", "Casey", "Operations", "Sunrise Studios: Master + Content Partner Operations").await?;
+    let casey = l
+        .member(
+            Some(&sunrise),
+            "casey.ops@sunrise.example",
+            "Casey",
+            "Operations",
+            "Sunrise Studios: Master + Content Partner Operations",
+        )
+        .await?;
     l.grant(&casey, keys::BACKLOT, keys::MASTER_CONTENT_PARTNER_OPERATIONS, None).await?;
     l.grant(&casey, keys::BACKLOT, keys::CONTENT_PARTNER_OPERATIONS, None).await?;
 
     // Seed 001: the academy admin of the facility, and a learner.
-    let alex = l.member(Some(&sunrise), "alex.academy@sunrise.example", "Alex", "Academy", "Sunrise Studios: Production Academy admin for 70030433").await?;
+    let alex = l
+        .member(
+            Some(&sunrise),
+            "alex.academy@sunrise.example",
+            "Alex",
+            "Academy",
+            "Sunrise Studios: Production Academy admin for 70030433",
+        )
+        .await?;
     l.admin(&alex, keys::PRODUCTION_ACADEMY, None).await?;
     l.admin(&alex, keys::PRODUCTION_ACADEMY, Some(home_theater.get())).await?;
-    let jamie = l.member(Some(&sunrise), "jamie.learner@sunrise.example", "Jamie", "Learner", "Sunrise Studios: Academy User on 70030433").await?;
+    let jamie = l
+        .member(
+            Some(&sunrise),
+            "jamie.learner@sunrise.example",
+            "Jamie",
+            "Learner",
+            "Sunrise Studios: Academy User on 70030433",
+        )
+        .await?;
     l.grant(&jamie, keys::PRODUCTION_ACADEMY, keys::ACADEMY_USER, Some(home_theater.get())).await?;
     l.member(Some(&sunrise), "pat.plain@sunrise.example", "Pat", "Plain", "Sunrise Studios: no roles").await?;
     let pending = [Identity::parse("", "sam.new@sunrise.example", "Sam", "Newcomer", "fr-FR")?];
     ops::create_users(l.conn, &state.config, &l.actor, &sunrise, &pending, Access::SignIn).await?;
 
-    let nina = l.member(Some(&northwind), "nina.north@northwind.example", "Nina", "North", "Northwind Media (another content partner): Backlot admin").await?;
+    let nina = l
+        .member(
+            Some(&northwind),
+            "nina.north@northwind.example",
+            "Nina",
+            "North",
+            "Northwind Media (another content partner): Backlot admin",
+        )
+        .await?;
     l.grant(&nina, keys::BACKLOT, keys::MASTER_CONTENT_PARTNER_OPERATIONS, None).await?;
     l.admin(&nina, keys::BACKLOT, None).await?;
-    let felix = l.member(Some(&pixel), "felix.fulfil@pixel.example", "Felix", "Fulfil", "Pixel Fulfillment: Content Partner Operations").await?;
+    let felix = l
+        .member(
+            Some(&pixel),
+            "felix.fulfil@pixel.example",
+            "Felix",
+            "Fulfil",
+            "Pixel Fulfillment: Content Partner Operations",
+        )
+        .await?;
     l.grant(&felix, keys::BACKLOT, keys::CONTENT_PARTNER_OPERATIONS, None).await?;
-    let quinn = l.member(Some(&clearview), "quinn.qc@clearview.example", "Quinn", "Checker", "Clearview QC: Content Partner Operations").await?;
+    let quinn = l
+        .member(
+            Some(&clearview),
+            "quinn.qc@clearview.example",
+            "Quinn",
+            "Checker",
+            "Clearview QC: Content Partner Operations",
+        )
+        .await?;
     l.grant(&quinn, keys::BACKLOT, keys::CONTENT_PARTNER_OPERATIONS, None).await?;
 
     // Seed 002: a Network partner with portal users of each level, contacts,
     // sites, appliances and tickets.
-    let nora = l.member(Some(&metro), "nora.admin@metrofiber.example", "Nora", "Admin", "Metro Fiber: portal Admin").await?;
+    let nora =
+        l.member(Some(&metro), "nora.admin@metrofiber.example", "Nora", "Admin", "Metro Fiber: portal Admin").await?;
     l.grant(&nora, keys::PARTNER_PORTAL, keys::PORTAL_ADMIN, None).await?;
-    let eli = l.member(Some(&metro), "eli.engineer@metrofiber.example", "Eli", "Engineer", "Metro Fiber: portal Engineering").await?;
+    let eli = l
+        .member(Some(&metro), "eli.engineer@metrofiber.example", "Eli", "Engineer", "Metro Fiber: portal Engineering")
+        .await?;
     l.grant(&eli, keys::PARTNER_PORTAL, keys::PORTAL_ENGINEERING, None).await?;
-    let rita = l.member(Some(&metro), "rita.readonly@metrofiber.example", "Rita", "Reader", "Metro Fiber: portal Read-only").await?;
+    let rita = l
+        .member(Some(&metro), "rita.readonly@metrofiber.example", "Rita", "Reader", "Metro Fiber: portal Read-only")
+        .await?;
     l.grant(&rita, keys::PARTNER_PORTAL, keys::PORTAL_READ_ONLY, None).await?;
     portal::set_contact_roles(l.conn, &nora.id, &["engineering".into()]).await?;
     portal::set_contact_roles(l.conn, &eli.id, &["engineering".into(), "noc".into()]).await?;
@@ -149,7 +235,8 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
     let denver = portal::insert_site(l.conn, &metro, "Denver DC1", "Denver, US").await?;
     let austin = portal::insert_site(l.conn, &metro, "Austin POP", "Austin, US").await?;
     let noah = l.contact(&metro, "noah.noc@metrofiber.example", "Noah", "Operations", &["noc"]).await?;
-    let lena = l.contact(&metro, "lena.logistics@metrofiber.example", "Lena", "Logistics", &["logistics", "shipping"]).await?;
+    let lena =
+        l.contact(&metro, "lena.logistics@metrofiber.example", "Lena", "Logistics", &["logistics", "shipping"]).await?;
     let carl = l.contact(&metro, "carl.customs@metrofiber.example", "Carl", "Customs", &["customs"]).await?;
     for (user, site) in [(&noah, &denver), (&lena, &denver), (&carl, &denver), (&eli, &austin), (&noah, &austin)] {
         portal::link_site(l.conn, &user.id, &site.id).await?;
@@ -160,9 +247,30 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
     portal::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0001", "Storage OCA").await?;
     portal::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0002", "Flash OCA").await?;
     portal::insert_appliance(l.conn, &metro, &austin.id, "OCA-AUS-0001", "Flash OCA").await?;
-    let ticket = portal::insert_ticket(l.conn, &metro, "OCA-DEN-0002 reports high packet loss", "Since 02:00 UTC the appliance reports 3% loss towards the peering router.", Some(&eli.id)).await?;
-    portal::insert_ticket_comment(l.conn, &ticket, Some(&nora.id), &nora.email, "We are checking the optics on our side.").await?;
-    portal::insert_ticket(l.conn, &metro, "Firmware upgrade window for Austin POP", "Netflix plans a firmware upgrade next Tuesday 06:00 UTC.", None).await?;
+    let ticket = portal::insert_ticket(
+        l.conn,
+        &metro,
+        "OCA-DEN-0002 reports high packet loss",
+        "Since 02:00 UTC the appliance reports 3% loss towards the peering router.",
+        Some(&eli.id),
+    )
+    .await?;
+    portal::insert_ticket_comment(
+        l.conn,
+        &ticket,
+        Some(&nora.id),
+        &nora.email,
+        "We are checking the optics on our side.",
+    )
+    .await?;
+    portal::insert_ticket(
+        l.conn,
+        &metro,
+        "Firmware upgrade window for Austin POP",
+        "Netflix plans a firmware upgrade next Tuesday 06:00 UTC.",
+        None,
+    )
+    .await?;
 
     let lines = std::mem::take(&mut l.lines);
     tx.commit().await?;

@@ -4,8 +4,8 @@
 pub mod api;
 pub mod demo;
 pub mod email;
-pub mod ops;
 pub mod extract;
+pub mod ops;
 pub mod problem;
 pub mod security;
 pub mod state;
@@ -26,7 +26,10 @@ pub use state::{AppState, Config};
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn app(state: AppState) -> Router {
-    api::router().layer(DefaultBodyLimit::max(BODY_LIMIT)).layer(middleware::from_fn(security_headers)).with_state(state)
+    api::router()
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
 }
 
 async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
@@ -36,7 +39,10 @@ async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Res
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         headers.entry(name).or_insert(HeaderValue::from_static(value));

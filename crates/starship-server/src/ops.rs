@@ -68,8 +68,14 @@ pub async fn create_operator(
         },
     )
     .await?;
-    history::append(&mut tx, &operator.id, &Actor::system(Source::Cli), "operator.created", json!({"email": operator.email}))
-        .await?;
+    history::append(
+        &mut tx,
+        &operator.id,
+        &Actor::system(Source::Cli),
+        "operator.created",
+        json!({"email": operator.email}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(operator)
 }
@@ -232,14 +238,15 @@ pub async fn resolve_roles(
     let mut roles: Vec<RoleRef> = Vec::new();
     for (i, (application, role, production)) in requested.iter().enumerate() {
         let field = format!("roles[{i}]");
-        let production = match production.map(|p| starship_core::domain::ProductionId::parse(&format!("{field}.production"), p)) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                errors.push(e);
-                continue;
-            }
-            None => None,
-        };
+        let production =
+            match production.map(|p| starship_core::domain::ProductionId::parse(&format!("{field}.production"), p)) {
+                Some(Ok(p)) => Some(p),
+                Some(Err(e)) => {
+                    errors.push(e);
+                    continue;
+                }
+                None => None,
+            };
         match catalogue.resolve_role(&field, application, role, production) {
             Ok(resolved) => {
                 if let Some(p) = resolved.production {
@@ -319,7 +326,8 @@ pub struct BulkRow {
 pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow]) -> ApiResult<(Vec<Identity>, Vec<FieldError>)> {
     let mut errors = Vec::new();
     let mut parsed: Vec<(usize, Identity)> = Vec::with_capacity(rows.len());
-    let mut first_row_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(rows.len());
+    let mut first_row_of: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let number = i + 1;
         match Identity::parse("", &row.email, &row.first_name, &row.last_name, &row.locale) {

@@ -18,7 +18,10 @@ fn argon2() -> Argon2<'static> {
 
 pub fn hash_password(password: &Password) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.expose().as_bytes(), &salt).expect("argon2 hashing with valid parameters").to_string()
+    argon2()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters")
+        .to_string()
 }
 
 /// A hash nobody's password matches, verified when the account does not

@@ -27,16 +27,25 @@ struct CsvRow {
 
 pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result<()> {
     let mut conn = store.conn().await?;
-    let partner = partners::get(&mut conn, partner_id).await?.ok_or_else(|| anyhow!("no partner with id {partner_id}"))?;
+    let partner =
+        partners::get(&mut conn, partner_id).await?.ok_or_else(|| anyhow!("no partner with id {partner_id}"))?;
     let catalogue = starship_store::catalogue::load(store.pool()).await?;
 
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("opening {}", file.display()))?;
     let mut rows = Vec::new();
     let mut role_specs = Vec::new();
     for (i, record) in reader.deserialize::<CsvRow>().enumerate() {
         let record = record.with_context(|| format!("reading row {}", i + 1))?;
         role_specs.push(record.roles.unwrap_or_default());
-        rows.push(BulkRow { email: record.email, locale: record.locale, first_name: record.first_name, last_name: record.last_name });
+        rows.push(BulkRow {
+            email: record.email,
+            locale: record.locale,
+            first_name: record.first_name,
+            last_name: record.last_name,
+        });
     }
     if rows.is_empty() {
         bail!("{} has no rows", file.display());
@@ -74,8 +83,13 @@ pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result
     }
 
     let bar = ProgressBar::new(people.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} users ({per_sec}, {eta} left)").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let config = Config::for_public_url(&std::env::var("STARSHIP_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} users ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let config = Config::for_public_url(
+        &std::env::var("STARSHIP_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
+    );
     let actor = Actor::system(Source::Cli);
     let started = std::time::Instant::now();
     let mut tx = store.begin().await?;
@@ -108,7 +122,9 @@ fn parse_roles(spec: &str) -> Result<Vec<(String, String, Option<i64>)>, String>
         .filter(|s| !s.is_empty())
         .map(|item| {
             let (role_part, production) = match item.split_once('@') {
-                Some((r, p)) => (r, Some(p.trim().parse::<i64>().map_err(|_| format!("'{p}' is not a production id"))?)),
+                Some((r, p)) => {
+                    (r, Some(p.trim().parse::<i64>().map_err(|_| format!("'{p}' is not a production id"))?))
+                }
                 None => (item, None),
             };
             let (application, role) =

@@ -120,7 +120,8 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { db, listen, public_url, demo } => {
-            let addr: SocketAddr = listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
+            let addr: SocketAddr =
+                listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
                 std::io::ErrorKind::AddrInUse => anyhow!("cannot listen on {addr}: the port is in use"),
                 _ => anyhow!("cannot listen on {addr}: {e}"),
@@ -131,7 +132,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 match starship_server::demo::load(&state).await? {
                     Some(lines) => {
-                        println!("Demo data loaded. Sign in at {public_url} with any of these (password for all: {}):", starship_server::demo::PASSWORD);
+                        println!(
+                            "Demo data loaded. Sign in at {public_url} with any of these (password for all: {}):",
+                            starship_server::demo::PASSWORD
+                        );
                         for line in lines {
                             println!("  {line}");
                         }
@@ -155,7 +159,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = line.trim_end_matches(['\r', '\n']);
             let password = Password::parse("password", password).map_err(|e| anyhow!("the password {}", e.reason))?;
             let store = open(&db).await?;
-            let operator = starship_server::ops::create_operator(&store, &email, &first_name, &last_name, &password).await?;
+            let operator =
+                starship_server::ops::create_operator(&store, &email, &first_name, &last_name, &password).await?;
             println!("operator {} created (id {})", operator.email, operator.id);
             Ok(())
         }

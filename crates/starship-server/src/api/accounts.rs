@@ -36,7 +36,10 @@ pub struct Activated {
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "session", request_body = AcceptBody,
     responses((status = 200, body = Activated),
         (status = 422, description = "A weak password, or a link that was used, replaced or has expired", body = Problem)))]
-pub async fn accept(State(state): State<AppState>, ApiJson(body): ApiJson<AcceptBody>) -> ApiResult<axum::Json<Activated>> {
+pub async fn accept(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AcceptBody>,
+) -> ApiResult<axum::Json<Activated>> {
     let password = Password::parse("password", &body.password)?;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -49,7 +52,14 @@ pub async fn accept(State(state): State<AppState>, ApiJson(body): ApiJson<Accept
         return Err(invalid().into());
     }
     users::set_password(&mut tx, &user.id, &hash).await?;
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, Source::Api), "account.activated", json!({})).await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        &Actor::user(&user.id, &user.email, Source::Api),
+        "account.activated",
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(Activated { user_id: user.id, email: user.email }))
 }
@@ -94,7 +104,8 @@ pub async fn list_outbox(
 ) -> ApiResult<axum::Json<Vec<OutboxMessage>>> {
     authz::manage_platform(&caller.principal)?;
     let mut conn = state.store.conn().await?;
-    let messages = outbox::list(&mut conn, params.recipient.as_deref(), params.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let messages =
+        outbox::list(&mut conn, params.recipient.as_deref(), params.limit.unwrap_or(100).clamp(1, 1000)).await?;
     Ok(axum::Json(
         messages
             .into_iter()

@@ -110,13 +110,18 @@ pub async fn grant_roles(
 /// Revokes one grant, under the same rule as granting it.
 #[utoipa::path(delete, path = "/api/v1/grants/{id}", tag = "access", params(("id" = String, Path, description = "Grant id")),
     responses((status = 204, description = "Revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn revoke_grant(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let mut tx = state.store.begin().await?;
     let grant = grants::get(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let user = visible_user(&mut tx, &caller.principal, &grant.user_id).await?;
     authz::grant_role(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
     grants::revoke(&mut tx, &grant.id).await?;
-    history::append(&mut tx, &user.id, &caller.actor(), "role.revoked", ops::role_details(&grant.id, &grant.role)).await?;
+    history::append(&mut tx, &user.id, &caller.actor(), "role.revoked", ops::role_details(&grant.id, &grant.role))
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -179,7 +184,8 @@ pub async fn remove_admin_privilege(
 ) -> ApiResult<StatusCode> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    let privilege = grants::get_admin(&mut tx, &pid).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
+    let privilege =
+        grants::get_admin(&mut tx, &pid).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
     authz::grant_admin(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
     grants::remove_admin(&mut tx, &privilege.id).await?;
     history::append(
@@ -261,7 +267,8 @@ pub async fn application_users(
     };
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
     let mut conn = state.store.conn().await?;
-    let page = users::page_of_partner(&mut conn, &partner_id, params.after.as_deref(), params.q.as_deref(), limit + 1).await?;
+    let page =
+        users::page_of_partner(&mut conn, &partner_id, params.after.as_deref(), params.q.as_deref(), limit + 1).await?;
     let more = page.len() as i64 > limit;
     let page: Vec<_> = page.into_iter().take(limit as usize).collect();
     let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
@@ -317,7 +324,11 @@ pub async fn check(
         return Err(FieldError::new("application", format!("unknown application '{}'", body.application)).into());
     };
     if !app.capabilities.iter().any(|c| c.key == body.capability) {
-        return Err(FieldError::new("capability", format!("'{}' is not a capability of {}", body.capability, app.name)).into());
+        return Err(FieldError::new(
+            "capability",
+            format!("'{}' is not a capability of {}", body.capability, app.name),
+        )
+        .into());
     }
     let production = body.production.map(|p| ProductionId::parse("production", p)).transpose()?;
     let mut conn = state.store.conn().await?;

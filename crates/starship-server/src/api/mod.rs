@@ -7,9 +7,9 @@ pub mod platform;
 pub mod session;
 pub mod users;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use utoipa::OpenApi;

@@ -74,7 +74,12 @@ pub struct ProductionView {
 
 impl From<Production> for ProductionView {
     fn from(p: Production) -> Self {
-        Self { id: p.id.get(), label: format!("{} ({})", p.title, p.id), title: p.title, created_at: rfc3339_from_millis(p.created_at) }
+        Self {
+            id: p.id.get(),
+            label: format!("{} ({})", p.title, p.id),
+            title: p.title,
+            created_at: rfc3339_from_millis(p.created_at),
+        }
     }
 }
 
@@ -87,7 +92,10 @@ pub struct NewProduction {
 
 #[utoipa::path(get, path = "/api/v1/productions", tag = "platform",
     responses((status = 200, body = Vec<ProductionView>), (status = 401, body = Problem)))]
-pub async fn list_productions(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Vec<ProductionView>>> {
+pub async fn list_productions(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Vec<ProductionView>>> {
     let mut conn = state.store.conn().await?;
     Ok(axum::Json(partners::list_productions(&mut conn).await?.into_iter().map(ProductionView::from).collect()))
 }
@@ -112,6 +120,9 @@ pub async fn create_production(
 /// notification types and metadata schema.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "platform",
     responses((status = 200, body = Vec<Application>), (status = 401, body = Problem)))]
-pub async fn list_applications(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Vec<Application>>> {
+pub async fn list_applications(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Vec<Application>>> {
     Ok(axum::Json(state.catalogue.applications.clone()))
 }

@@ -60,8 +60,14 @@ pub async fn sign_in(
             let mut tx = state.store.begin().await?;
             sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
             if let Some((user, _)) = other {
-                history::append(&mut tx, &user.id, &Actor::system(Source::Api), "sign-in.failed", json!({"client": client.ip().to_string()}))
-                    .await?;
+                history::append(
+                    &mut tx,
+                    &user.id,
+                    &Actor::system(Source::Api),
+                    "sign-in.failed",
+                    json!({"client": client.ip().to_string()}),
+                )
+                .await?;
             }
             tx.commit().await?;
             return Err(ApiError::BadCredentials);
@@ -73,8 +79,14 @@ pub async fn sign_in(
     let mut tx = state.store.begin().await?;
     sessions::insert_session(&mut tx, &secret_hash(&token), &user.id, expires_at).await?;
     sessions::clear_failures(&mut tx, &throttle_keys[0]).await?;
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, Source::Api), "signed-in", json!({"client": client.ip().to_string()}))
-        .await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        &Actor::user(&user.id, &user.email, Source::Api),
+        "signed-in",
+        json!({"client": client.ip().to_string()}),
+    )
+    .await?;
     tx.commit().await?;
 
     let mut conn = state.store.conn().await?;
@@ -142,7 +154,14 @@ pub async fn create_token(
     let secret = new_secret("sst_");
     let mut tx = state.store.begin().await?;
     let token = sessions::insert_api_token(&mut tx, &caller.user.id, &name, &secret_hash(&secret)).await?;
-    history::append(&mut tx, &caller.user.id, &caller.actor(), "token.created", json!({"token_id": token.id, "name": name})).await?;
+    history::append(
+        &mut tx,
+        &caller.user.id,
+        &caller.actor(),
+        "token.created",
+        json!({"token_id": token.id, "name": name}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

@@ -5,8 +5,8 @@ use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
 use starship_core::domain::{Locale, PersonName, Phone, UserStatus};
-use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::error::Collector;
+use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::users::{self, ProfileChanges, User};
 use starship_store::{grants, history, partners, portal, Conn};
@@ -83,7 +83,12 @@ pub struct UserProfile {
     pub updated_at: String,
 }
 
-pub async fn profile_of(conn: &mut Conn, catalogue: &Catalogue, viewer: &Principal, user: &User) -> ApiResult<UserProfile> {
+pub async fn profile_of(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    viewer: &Principal,
+    user: &User,
+) -> ApiResult<UserProfile> {
     let partner = match &user.partner_id {
         Some(id) => partners::get(conn, id).await?.map(PartnerView::from),
         None => None,
@@ -248,7 +253,9 @@ pub async fn create_user(
     let mut created = ops::create_users(&mut conn, &state.config, &actor, &partner_id, &[identity], access).await?;
     let mut user = created.remove(0);
     if let Some(phone) = phone {
-        user = users::update_profile(&mut conn, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() }).await?;
+        user =
+            users::update_profile(&mut conn, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() })
+                .await?;
     }
     if !body.contact_roles.is_empty() {
         portal::set_contact_roles(&mut conn, &user.id, &body.contact_roles).await?;
@@ -330,17 +337,28 @@ pub async fn bulk_add(
     let mut tx = state.store.begin().await?;
     let (people, errors) = ops::check_bulk(&mut tx, &body.rows).await?;
     if body.dry_run {
-        return Ok((StatusCode::OK, axum::Json(BulkResult { dry_run: true, valid: people.len(), errors, created: vec![] })));
+        return Ok((
+            StatusCode::OK,
+            axum::Json(BulkResult { dry_run: true, valid: people.len(), errors, created: vec![] }),
+        ));
     }
     if !errors.is_empty() {
         return Err(Invalid(errors).into());
     }
-    let created = ops::create_users(&mut tx, &state.config, &caller.actor(), &partner_id, &people, Access::SignIn).await?;
+    let created =
+        ops::create_users(&mut tx, &state.config, &caller.actor(), &partner_id, &people, Access::SignIn).await?;
     tx.commit().await?;
     let created = created
         .into_iter()
         .enumerate()
-        .map(|(i, u)| CreatedUser { row: i + 1, id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, locale: u.locale })
+        .map(|(i, u)| CreatedUser {
+            row: i + 1,
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            locale: u.locale,
+        })
         .collect::<Vec<_>>();
     Ok((StatusCode::CREATED, axum::Json(BulkResult { dry_run: false, valid: created.len(), errors: vec![], created })))
 }
@@ -368,7 +386,14 @@ pub struct UserSummary {
 
 impl From<User> for UserSummary {
     fn from(u: User) -> Self {
-        Self { id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, status: u.status, partner_id: u.partner_id }
+        Self {
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            status: u.status,
+            partner_id: u.partner_id,
+        }
     }
 }
 
@@ -398,9 +423,17 @@ pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiR
 /// A user's profile.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserProfile), (status = 404, body = Problem)))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<UserProfile>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<UserProfile>> {
     let mut conn = state.store.conn().await?;
-    let user = if id == caller.user.id { caller.user.clone() } else { visible_user(&mut conn, &caller.principal, &id).await? };
+    let user = if id == caller.user.id {
+        caller.user.clone()
+    } else {
+        visible_user(&mut conn, &caller.principal, &id).await?
+    };
     Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?))
 }
 

@@ -49,7 +49,8 @@ app_test!(a_dry_run_reports_every_kind_of_bad_row_and_writes_nothing, |app| asyn
 app_test!(a_clean_batch_creates_every_user_with_history_and_a_welcome_email, |app| async move {
     let w = world(&app).await;
     let admin = app.signed_in("mara.master@sunrise.example").await;
-    let rows: Vec<_> = (0..250).map(|i| row(&format!("crew.{i}@sunrise.example"), "en-GB", "Crew", &format!("Member{i}"))).collect();
+    let rows: Vec<_> =
+        (0..250).map(|i| row(&format!("crew.{i}@sunrise.example"), "en-GB", "Crew", &format!("Member{i}"))).collect();
     let (status, result) = app.post(&admin, "/api/v1/users/bulk", json!({"rows": rows})).await;
     assert_eq!(status, StatusCode::CREATED, "{result}");
     assert_eq!(result["created"].as_array().unwrap().len(), 250);
@@ -63,7 +64,8 @@ app_test!(a_clean_batch_creates_every_user_with_history_and_a_welcome_email, |ap
     assert_eq!(history[0]["actor"], "mara.master@sunrise.example");
 
     let plain = app.signed_in("pat.plain@sunrise.example").await;
-    let (status, _) = app.post(&plain, "/api/v1/users/bulk", json!({"rows": [row("z@sunrise.example", "en-US", "Z", "Z")]})).await;
+    let (status, _) =
+        app.post(&plain, "/api/v1/users/bulk", json!({"rows": [row("z@sunrise.example", "en-US", "Z", "Z")]})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.post(&admin, "/api/v1/users/bulk", json!({"rows": []})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -18,9 +18,23 @@ app_test!(another_partners_ids_answer_404_everywhere, |app| async move {
         ("POST", format!("/api/v1/users/{u}/admin-privileges"), Some(json!({"application": "backlot"}))),
         ("DELETE", format!("/api/v1/users/{u}/admin-privileges/{foreign_privilege}"), None),
         ("DELETE", format!("/api/v1/grants/{foreign_grant}"), None),
-        ("POST", "/api/v1/grants".to_string(), Some(json!({"user_ids": [u], "roles": [{"application": "backlot", "role": "content-partner-operations"}]}))),
-        ("POST", "/api/v1/check".to_string(), Some(json!({"user_id": u, "application": "backlot", "capability": "source-management"}))),
-        ("POST", "/api/v1/users".to_string(), Some(json!({"email": "x@y.example", "first_name": "X", "last_name": "Y", "locale": "en-US", "partner_id": w.northwind}))),
+        (
+            "POST",
+            "/api/v1/grants".to_string(),
+            Some(json!({"user_ids": [u], "roles": [{"application": "backlot", "role": "content-partner-operations"}]})),
+        ),
+        (
+            "POST",
+            "/api/v1/check".to_string(),
+            Some(json!({"user_id": u, "application": "backlot", "capability": "source-management"})),
+        ),
+        (
+            "POST",
+            "/api/v1/users".to_string(),
+            Some(
+                json!({"email": "x@y.example", "first_name": "X", "last_name": "Y", "locale": "en-US", "partner_id": w.northwind}),
+            ),
+        ),
         ("GET", format!("/api/v1/applications/backlot/users?partner_id={}", w.northwind), None),
     ];
     let tables = ["users", "grants", "admin_privileges", "history", "outbox"];

@@ -27,7 +27,11 @@ app_test!(a_master_admin_onboards_a_user_who_activates_and_signs_in, |app| async
 
     // Select Permissions → Grant roles → confirmation of every user and role.
     let (status, confirmation) = app
-        .post(&admin, "/api/v1/grants", json!({"user_ids": [user_id], "roles": [{"application": "backlot", "role": "content-partner-operations"}]}))
+        .post(
+            &admin,
+            "/api/v1/grants",
+            json!({"user_ids": [user_id], "roles": [{"application": "backlot", "role": "content-partner-operations"}]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{confirmation}");
     assert_eq!(confirmation["granted"][0]["email"], "Ana.Lopez@sunrise.example");
@@ -41,21 +45,25 @@ app_test!(a_master_admin_onboards_a_user_who_activates_and_signs_in, |app| async
     assert!(welcome["subject"].as_str().unwrap().starts_with("Bienvenue"), "written in the user's locale: {welcome}");
 
     let anonymous = app.client();
-    let (status, _) = app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": "short"})).await;
+    let (status, _) =
+        app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": "short"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": PASSWORD})).await;
+    let (status, _) =
+        app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": PASSWORD})).await;
+    let (status, _) =
+        app.post(&anonymous, "/api/v1/invitations/accept", json!({"token": token, "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
 
     let ana = app.signed_in("ana.lopez@sunrise.example").await;
     let (_, me) = app.get(&ana, "/api/v1/me").await;
     assert_eq!(me["status"], "active");
     assert_eq!(me["roles"][0]["application"], "backlot");
-    let caps: Vec<&str> = me["roles"][0]["capabilities"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    let caps: Vec<&str> =
+        me["roles"][0]["capabilities"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(caps, ["source-management", "download-sources", "qc-subtitle-reports", "master-qc-reports"]);
     assert_eq!(me["applications"][0]["name"], "Backlot");
-    assert!(me.get("admin_privileges").map_or(true, |p| p.as_array().unwrap().is_empty()));
+    assert!(me.get("admin_privileges").is_none_or(|p| p.as_array().unwrap().is_empty()));
     assert!(!me["tabs"].as_array().unwrap().contains(&json!("admin-privileges")));
     assert!(!me["tabs"].as_array().unwrap().contains(&json!("history")), "a plain user does not see History");
 });
@@ -71,18 +79,32 @@ app_test!(only_master_content_partner_operations_may_create_users, |app| async m
     let master_only = app.signed_in("morgan.master@sunrise.example").await;
     let (status, _) = app.post(&master_only, "/api/v1/users", new_user.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, problem) = app.post(&master_only, "/api/v1/users", json!({"email": "X.Y@SUNRISE.example", "first_name": "X", "last_name": "Y", "locale": "en-US"})).await;
+    let (status, problem) = app
+        .post(
+            &master_only,
+            "/api/v1/users",
+            json!({"email": "X.Y@SUNRISE.example", "first_name": "X", "last_name": "Y", "locale": "en-US"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "emails are unique case-insensitively: {problem}");
-    let (status, problem) = app.post(&master_only, "/api/v1/users", json!({"email": "bad", "first_name": "", "last_name": "Y", "locale": "xx"})).await;
+    let (status, problem) = app
+        .post(
+            &master_only,
+            "/api/v1/users",
+            json!({"email": "bad", "first_name": "", "last_name": "Y", "locale": "xx"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["email", "first_name", "locale"]);
 });
 
 app_test!(granting_again_is_not_a_duplicate_and_a_refused_pair_grants_nothing, |app| async move {
     let w = world(&app).await;
     let admin = app.signed_in("mara.master@sunrise.example").await;
-    let body = json!({"user_ids": [w.plain], "roles": [{"application": "backlot", "role": "content-partner-operations"}]});
+    let body =
+        json!({"user_ids": [w.plain], "roles": [{"application": "backlot", "role": "content-partner-operations"}]});
     let (_, first) = app.post(&admin, "/api/v1/grants", body.clone()).await;
     let (status, second) = app.post(&admin, "/api/v1/grants", body).await;
     assert_eq!(status, StatusCode::OK);
@@ -92,9 +114,13 @@ app_test!(granting_again_is_not_a_duplicate_and_a_refused_pair_grants_nothing, |
     // Backlot admin, not Production Academy admin: the whole request fails.
     let before = app.count("grants").await;
     let (status, _) = app
-        .post(&admin, "/api/v1/grants", json!({"user_ids": [w.plain, w.master_only], "roles": [
+        .post(
+            &admin,
+            "/api/v1/grants",
+            json!({"user_ids": [w.plain, w.master_only], "roles": [
             {"application": "backlot", "role": "master-content-partner-operations"},
-            {"application": "production-academy", "role": "academy-user", "production": HOME_THEATER}]}))
+            {"application": "production-academy", "role": "academy-user", "production": HOME_THEATER}]}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.count("grants").await, before);
@@ -113,7 +139,11 @@ app_test!(the_academy_admin_grants_academy_user_only_on_their_production, |app| 
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, problem) = app
-        .post(&academy, "/api/v1/grants", json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user"}]}))
+        .post(
+            &academy,
+            "/api/v1/grants",
+            json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user"}]}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["field"], "roles[0].production");
@@ -152,13 +182,20 @@ app_test!(revoking_follows_the_granting_rule_and_lands_in_history, |app| async m
 app_test!(admin_privileges_pass_on_only_from_an_admin_of_the_same_application, |app| async move {
     let w = world(&app).await;
     let admin = app.signed_in("mara.master@sunrise.example").await;
-    let (status, added) = app.post(&admin, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "backlot"})).await;
+    let (status, added) = app
+        .post(&admin, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "backlot"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     let (status, _) = app
-        .post(&admin, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "production-academy"}))
+        .post(
+            &admin,
+            &format!("/api/v1/users/{}/admin-privileges", w.plain),
+            json!({"application": "production-academy"}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.post(&admin, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "nope"})).await;
+    let (status, _) =
+        app.post(&admin, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "nope"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The new admin now grants Backlot roles and sees the tab.
@@ -191,11 +228,23 @@ app_test!(admin_privileges_pass_on_only_from_an_admin_of_the_same_application, |
 app_test!(search_finds_by_name_or_email_prefix_within_the_partner, |app| async move {
     let w = world(&app).await;
     let admin = app.signed_in("mara.master@sunrise.example").await;
-    for (first, last, email) in [("Ana", "Lopez", "ana@sunrise.example"), ("Anabel", "Zed", "zed@sunrise.example"), ("Bob", "Anand", "bob@sunrise.example")] {
-        let (status, _) = app.post(&admin, "/api/v1/users", json!({"email": email, "first_name": first, "last_name": last, "locale": "en-US"})).await;
+    for (first, last, email) in [
+        ("Ana", "Lopez", "ana@sunrise.example"),
+        ("Anabel", "Zed", "zed@sunrise.example"),
+        ("Bob", "Anand", "bob@sunrise.example"),
+    ] {
+        let (status, _) = app
+            .post(
+                &admin,
+                "/api/v1/users",
+                json!({"email": email, "first_name": first, "last_name": last, "locale": "en-US"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     }
-    let names = |found: &Value| found.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names = |found: &Value| {
+        found.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     let (_, found) = app.get(&admin, "/api/v1/users?q=ana").await;
     assert_eq!(names(&found)[0], "ana@sunrise.example", "the exact first name ranks first: {found}");
     assert!(names(&found).contains(&"zed@sunrise.example".to_string()));
@@ -250,13 +299,23 @@ app_test!(the_applications_tab_pages_through_every_user_with_their_roles, |app| 
 app_test!(profile_edits_are_validated_and_recorded_with_what_changed, |app| async move {
     let w = world(&app).await;
     let pat = app.signed_in("pat.plain@sunrise.example").await;
-    let (status, problem) = app.call(&pat, "PATCH", &format!("/api/v1/users/{}", w.plain), Some(json!({"phone": "call me", "locale": "xx"}))).await;
+    let (status, problem) = app
+        .call(&pat, "PATCH", &format!("/api/v1/users/{}", w.plain), Some(json!({"phone": "call me", "locale": "xx"})))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
-    let (status, updated) = app.call(&pat, "PATCH", &format!("/api/v1/users/{}", w.plain), Some(json!({"phone": "+1 408 555 0100", "first_name": "Patricia"}))).await;
+    let (status, updated) = app
+        .call(
+            &pat,
+            "PATCH",
+            &format!("/api/v1/users/{}", w.plain),
+            Some(json!({"phone": "+1 408 555 0100", "first_name": "Patricia"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(updated["first_name"], "Patricia");
-    let (status, _) = app.call(&pat, "PATCH", &format!("/api/v1/users/{}", w.master_only), Some(json!({"first_name": "Evil"}))).await;
+    let (status, _) =
+        app.call(&pat, "PATCH", &format!("/api/v1/users/{}", w.master_only), Some(json!({"first_name": "Evil"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let admin = app.signed_in("mara.master@sunrise.example").await;
     let (_, history) = app.get(&admin, &format!("/api/v1/users/{}/history", w.plain)).await;

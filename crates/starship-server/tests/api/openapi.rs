@@ -34,6 +34,9 @@ app_test!(the_openapi_document_lists_every_endpoint_of_the_contract, |app| async
         ("/api/v1/outbox", "get"),
         ("/api/v1/check", "post"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the OpenAPI document");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
     }
 });

@@ -6,7 +6,8 @@ use crate::support::*;
 app_test!(operators_create_partners_and_productions_and_partner_users_cannot, |app| async move {
     let w = world(&app).await;
     let operator = app.signed_in("olivia.operator@starship.example").await;
-    let (status, partner) = app.post(&operator, "/api/v1/partners", json!({"name": "Metro Fiber", "kind": "network"})).await;
+    let (status, partner) =
+        app.post(&operator, "/api/v1/partners", json!({"name": "Metro Fiber", "kind": "network"})).await;
     assert_eq!(status, StatusCode::CREATED, "{partner}");
     assert_eq!(partner["kind"], "network");
     let (status, _) = app.post(&operator, "/api/v1/partners", json!({"name": "metro fiber", "kind": "network"})).await;
@@ -14,7 +15,8 @@ app_test!(operators_create_partners_and_productions_and_partner_users_cannot, |a
     let (status, problem) = app.post(&operator, "/api/v1/partners", json!({"name": " ", "kind": "studio"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2, "{problem}");
-    let (status, production) = app.post(&operator, "/api/v1/productions", json!({"id": 81234567, "title": "Night Shift"})).await;
+    let (status, production) =
+        app.post(&operator, "/api/v1/productions", json!({"id": 81234567, "title": "Night Shift"})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(production["label"], "Night Shift (81234567)");
 
@@ -44,6 +46,7 @@ app_test!(applications_list_the_catalogue_with_roles_scopes_and_schema, |app| as
     let courses = academy["metadata_schema"].as_array().unwrap().iter().find(|f| f["key"] == "courses").unwrap();
     assert_eq!(courses["options"].as_array().unwrap().len(), 9);
     let backlot = &apps[0];
-    let master = backlot["roles"].as_array().unwrap().iter().find(|r| r["key"] == "master-content-partner-operations").unwrap();
+    let master =
+        backlot["roles"].as_array().unwrap().iter().find(|r| r["key"] == "master-content-partner-operations").unwrap();
     assert!(master["default_notifications"].as_array().unwrap().is_empty());
 });

@@ -34,10 +34,12 @@ app_test!(unknown_email_and_wrong_password_get_the_same_answer, |app| async move
     let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
     app.member(Some(&partner), "ana.lopez@sunrise.example").await;
     let client = app.client();
-    let (wrong_status, wrong) =
-        app.post(&client, "/api/v1/session", json!({"email": "ana.lopez@sunrise.example", "password": "not the password"})).await;
-    let (unknown_status, unknown) =
-        app.post(&client, "/api/v1/session", json!({"email": "nobody@sunrise.example", "password": "not the password"})).await;
+    let (wrong_status, wrong) = app
+        .post(&client, "/api/v1/session", json!({"email": "ana.lopez@sunrise.example", "password": "not the password"}))
+        .await;
+    let (unknown_status, unknown) = app
+        .post(&client, "/api/v1/session", json!({"email": "nobody@sunrise.example", "password": "not the password"}))
+        .await;
     assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_status, unknown_status);
     assert_eq!(wrong, unknown);
@@ -48,8 +50,13 @@ app_test!(repeated_failures_throttle_the_account_even_with_the_right_password, |
     app.member(Some(&partner), "ana.lopez@sunrise.example").await;
     let client = app.client();
     for _ in 0..5 {
-        let (status, _) =
-            app.post(&client, "/api/v1/session", json!({"email": "ana.lopez@sunrise.example", "password": "guess guess guess"})).await;
+        let (status, _) = app
+            .post(
+                &client,
+                "/api/v1/session",
+                json!({"email": "ana.lopez@sunrise.example", "password": "guess guess guess"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let response = client

@@ -71,7 +71,8 @@ impl TestApp {
     /// A client signed in as `email` with the test password.
     pub async fn signed_in(&self, email: &str) -> Client {
         let client = self.client();
-        let (status, body) = self.call(&client, "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
+        let (status, body) =
+            self.call(&client, "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
         assert_eq!(status, StatusCode::OK, "signing in as {email}: {body}");
         client
     }
@@ -108,9 +109,13 @@ impl TestApp {
 
     pub async fn production(&self, id: i64, title: &str) {
         let mut conn = self.store.conn().await.unwrap();
-        partners::insert_production(&mut conn, ProductionId::parse("id", id).unwrap(), &Title::parse("t", title).unwrap())
-            .await
-            .unwrap();
+        partners::insert_production(
+            &mut conn,
+            ProductionId::parse("id", id).unwrap(),
+            &Title::parse("t", title).unwrap(),
+        )
+        .await
+        .unwrap();
     }
 
     /// An active user who signs in with the test password; `None` partner
@@ -148,7 +153,10 @@ impl TestApp {
 
     pub async fn admin(&self, user_id: &str, application: &str, production: Option<i64>) -> String {
         let mut conn = self.store.conn().await.unwrap();
-        let scope = AdminScope { application: application.into(), production: production.map(|p| ProductionId::parse("p", p).unwrap()) };
+        let scope = AdminScope {
+            application: application.into(),
+            production: production.map(|p| ProductionId::parse("p", p).unwrap()),
+        };
         grants::add_admin(&mut conn, user_id, &scope, None).await.unwrap().0.id
     }
 
