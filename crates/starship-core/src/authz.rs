@@ -99,7 +99,9 @@ pub fn manage_platform(caller: &Principal) -> Decision {
 /// Master Content Partner Operations role (the `create-users` capability).
 pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> Decision {
     see_partner_resource(caller, partner)?;
-    if caller.operator || caller.holds_capability(catalogue, crate::catalogue::keys::BACKLOT, crate::catalogue::keys::CREATE_USERS) {
+    if caller.operator
+        || caller.holds_capability(catalogue, crate::catalogue::keys::BACKLOT, crate::catalogue::keys::CREATE_USERS)
+    {
         Ok(())
     } else {
         Err(Denied::Forbidden("creating users needs the Master Content Partner Operations role"))
@@ -179,5 +181,16 @@ pub fn user_metadata(caller: &Principal, target_user: &str, target_partner: &str
         Ok(())
     } else {
         Err(Denied::Forbidden("metadata is shown to the user and the application's admins"))
+    }
+}
+
+/// The Notifications tab of a user: the user, their partner's admins, and
+/// operators. Changing a choice is `user_metadata`'s rule for its application.
+pub fn see_notifications(caller: &Principal, target_user: &str, target_partner: &str) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.operator || caller.user_id == target_user || caller.is_any_admin() {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("notifications are shown to the user and their partner's admins"))
     }
 }

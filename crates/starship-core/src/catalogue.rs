@@ -161,10 +161,16 @@ impl Catalogue {
         production: Option<ProductionId>,
     ) -> Result<RoleRef, crate::FieldError> {
         let Some(app) = self.application(application) else {
-            return Err(crate::FieldError::new(format!("{field}.application"), format!("unknown application '{application}'")));
+            return Err(crate::FieldError::new(
+                format!("{field}.application"),
+                format!("unknown application '{application}'"),
+            ));
         };
         let Some(found) = app.role(role) else {
-            return Err(crate::FieldError::new(format!("{field}.role"), format!("'{role}' is not a role of {}", app.name)));
+            return Err(crate::FieldError::new(
+                format!("{field}.role"),
+                format!("'{role}' is not a role of {}", app.name),
+            ));
         };
         match (found.scope, production) {
             (RoleScope::Production, None) => Err(crate::FieldError::new(

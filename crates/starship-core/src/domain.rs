@@ -65,10 +65,9 @@ impl fmt::Display for Email {
 /// The locale languages Starship offers, as BCP 47 tags. Documented in the
 /// README; a tag outside this list is refused rather than guessed at.
 pub const SUPPORTED_LOCALES: &[&str] = &[
-    "ar-SA", "da-DK", "de-DE", "el-GR", "en-GB", "en-US", "es-419", "es-ES", "fi-FI", "fr-CA",
-    "fr-FR", "he-IL", "hi-IN", "id-ID", "it-IT", "ja-JP", "ko-KR", "ms-MY", "nb-NO", "nl-NL",
-    "pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sv-SE", "th-TH", "tr-TR", "uk-UA", "vi-VN",
-    "zh-CN", "zh-TW",
+    "ar-SA", "da-DK", "de-DE", "el-GR", "en-GB", "en-US", "es-419", "es-ES", "fi-FI", "fr-CA", "fr-FR", "he-IL",
+    "hi-IN", "id-ID", "it-IT", "ja-JP", "ko-KR", "ms-MY", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "ro-RO",
+    "ru-RU", "sv-SE", "th-TH", "tr-TR", "uk-UA", "vi-VN", "zh-CN", "zh-TW",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -82,11 +81,12 @@ impl Locale {
         if wanted.is_empty() {
             return Err(FieldError::new(field, "is required"));
         }
-        SUPPORTED_LOCALES
-            .iter()
-            .find(|tag| tag.eq_ignore_ascii_case(&wanted))
-            .map(|tag| Self(tag))
-            .ok_or_else(|| FieldError::new(field, format!("'{}' is not a supported locale (for example en-US, fr-FR, ja-JP)", input.trim())))
+        SUPPORTED_LOCALES.iter().find(|tag| tag.eq_ignore_ascii_case(&wanted)).map(|tag| Self(tag)).ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("'{}' is not a supported locale (for example en-US, fr-FR, ja-JP)", input.trim()),
+            )
+        })
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -245,7 +245,17 @@ mod tests {
 
     #[test]
     fn email_refuses_what_is_not_an_address() {
-        for bad in ["", "plain", "a@b", "@example.com", "a@.example.com", "a b@example.com", "a..b@example.com", "a@-x.example.com", "a@exa_mple.com"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@.example.com",
+            "a b@example.com",
+            "a..b@example.com",
+            "a@-x.example.com",
+            "a@exa_mple.com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} should be refused");
         }
         let long = format!("{}@example.com", "a".repeat(250));
@@ -325,7 +335,8 @@ impl Phone {
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
         let phone = input.trim();
         let digits = phone.chars().filter(char::is_ascii_digit).count();
-        let allowed = phone.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
+        let allowed =
+            phone.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
         if !allowed || !(5..=20).contains(&digits) {
             return Err(FieldError::new(field, "must be a phone number like +1 408 555 0100"));
         }

@@ -86,7 +86,11 @@ pub fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> Result<
 }
 
 /// All three parsed values, or every error of the three.
-pub fn all3<A, B, C>(a: Result<A, FieldError>, b: Result<B, FieldError>, c: Result<C, FieldError>) -> Result<(A, B, C), Invalid> {
+pub fn all3<A, B, C>(
+    a: Result<A, FieldError>,
+    b: Result<B, FieldError>,
+    c: Result<C, FieldError>,
+) -> Result<(A, B, C), Invalid> {
     match (a, b, c) {
         (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
         (a, b, c) => Err(Invalid([a.err(), b.err(), c.err()].into_iter().flatten().collect())),

@@ -7,8 +7,10 @@
 
 pub mod authz;
 pub mod catalogue;
+pub mod countries;
 pub mod domain;
 pub mod error;
+pub mod preferences;
 pub mod time_fmt;
 
 pub use error::{FieldError, Invalid};

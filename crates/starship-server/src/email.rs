@@ -61,3 +61,33 @@ mod tests {
         assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
     }
 }
+
+/// Seed 001: once an Academy User's metadata is saved, the user gets a link
+/// to Production Academy with the courses assigned.
+pub fn academy_courses(locale: &str, first_name: &str, courses: &[String], academy_url: &str) -> Rendered {
+    let list = if courses.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}\n", courses.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"))
+    };
+    match language_of(locale) {
+        "fr" => Rendered {
+            subject: "Vos cours Production Academy".into(),
+            body: format!(
+                "Bonjour {first_name},\n\nVous avez accès à Production Academy.{list}\nCommencez ici : {academy_url}\n"
+            ),
+        },
+        "es" => Rendered {
+            subject: "Tus cursos de Production Academy".into(),
+            body: format!(
+                "Hola, {first_name}:\n\nYa tienes acceso a Production Academy.{list}\nEmpieza aquí: {academy_url}\n"
+            ),
+        },
+        _ => Rendered {
+            subject: "Your Production Academy courses".into(),
+            body: format!(
+                "Hello {first_name},\n\nYou now have access to Production Academy.{list}\nStart here: {academy_url}\n"
+            ),
+        },
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod demo;
+pub mod dispatch;
 pub mod email;
 pub mod extract;
 pub mod ops;

@@ -1,7 +1,8 @@
-use starship_core::catalogue::{
-    Application, Capability, Catalogue, ContactRole, FieldKind, FieldOption, MetadataField, NotificationType, Role, RoleScope,
-};
 use sqlx::{AnyPool, Row};
+use starship_core::catalogue::{
+    Application, Capability, Catalogue, ContactRole, FieldKind, FieldOption, MetadataField, NotificationType, Role,
+    RoleScope,
+};
 
 use crate::Result;
 
@@ -28,13 +29,19 @@ pub async fn load(pool: &AnyPool) -> Result<Catalogue> {
             .collect::<Result<_, sqlx::Error>>()?;
     let index = |apps: &mut Vec<Application>, key: &str| apps.iter().position(|a| a.key == key);
 
-    for r in sqlx::query("SELECT application, key, name FROM capabilities ORDER BY application, position").fetch_all(pool).await? {
+    for r in sqlx::query("SELECT application, key, name FROM capabilities ORDER BY application, position")
+        .fetch_all(pool)
+        .await?
+    {
         let app: String = r.try_get("application")?;
         if let Some(i) = index(&mut applications, &app) {
             applications[i].capabilities.push(Capability { key: r.try_get("key")?, name: r.try_get("name")? });
         }
     }
-    for r in sqlx::query("SELECT application, key, name, scope FROM roles ORDER BY application, position").fetch_all(pool).await? {
+    for r in sqlx::query("SELECT application, key, name, scope FROM roles ORDER BY application, position")
+        .fetch_all(pool)
+        .await?
+    {
         let app: String = r.try_get("application")?;
         let scope: String = r.try_get("scope")?;
         if let Some(i) = index(&mut applications, &app) {
@@ -60,7 +67,9 @@ pub async fn load(pool: &AnyPool) -> Result<Catalogue> {
         let role: String = r.try_get("role")?;
         let item: String = r.try_get("item")?;
         let link: String = r.try_get("link")?;
-        if let Some(role) = index(&mut applications, &app).and_then(|i| applications[i].roles.iter_mut().find(|x| x.key == role)) {
+        if let Some(role) =
+            index(&mut applications, &app).and_then(|i| applications[i].roles.iter_mut().find(|x| x.key == role))
+        {
             if link == "capability" {
                 role.capabilities.push(item);
             } else {
@@ -75,9 +84,10 @@ pub async fn load(pool: &AnyPool) -> Result<Catalogue> {
             role.capabilities.sort_by_key(|c| order.iter().position(|o| o == c));
         }
     }
-    for r in sqlx::query("SELECT application, key, name, description FROM notification_types ORDER BY application, position")
-        .fetch_all(pool)
-        .await?
+    for r in
+        sqlx::query("SELECT application, key, name, description FROM notification_types ORDER BY application, position")
+            .fetch_all(pool)
+            .await?
     {
         let app: String = r.try_get("application")?;
         if let Some(i) = index(&mut applications, &app) {
@@ -88,9 +98,11 @@ pub async fn load(pool: &AnyPool) -> Result<Catalogue> {
             });
         }
     }
-    for r in sqlx::query("SELECT application, key, label, kind, required FROM metadata_fields ORDER BY application, position")
-        .fetch_all(pool)
-        .await?
+    for r in sqlx::query(
+        "SELECT application, key, label, kind, required FROM metadata_fields ORDER BY application, position",
+    )
+    .fetch_all(pool)
+    .await?
     {
         let app: String = r.try_get("application")?;
         let kind: String = r.try_get("kind")?;

@@ -20,7 +20,11 @@ fn grant_from_row(r: &AnyRow) -> Result<Grant> {
     Ok(Grant {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
-        role: RoleRef { application: r.try_get("application")?, role: r.try_get("role")?, production: production_of(r)? },
+        role: RoleRef {
+            application: r.try_get("application")?,
+            role: r.try_get("role")?,
+            production: production_of(r)?,
+        },
         granted_by: r.try_get("granted_by")?,
         created_at: r.try_get("created_at")?,
     })
@@ -71,13 +75,15 @@ pub async fn of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Grant>> {
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Grant>> {
-    sqlx::query("SELECT id, user_id, application, role, production_id, granted_by, created_at FROM grants WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(grant_from_row)
-        .transpose()
+    sqlx::query(
+        "SELECT id, user_id, application, role, production_id, granted_by, created_at FROM grants WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(grant_from_row)
+    .transpose()
 }
 
 /// Revokes a grant; `false` when it was already gone.
@@ -122,7 +128,12 @@ fn privilege_from_row(r: &AnyRow) -> Result<AdminPrivilege> {
     })
 }
 
-pub async fn add_admin(conn: &mut Conn, user_id: &str, scope: &AdminScope, granted_by: Option<&str>) -> Result<(AdminPrivilege, bool)> {
+pub async fn add_admin(
+    conn: &mut Conn,
+    user_id: &str,
+    scope: &AdminScope,
+    granted_by: Option<&str>,
+) -> Result<(AdminPrivilege, bool)> {
     let inserted = sqlx::query(
         "INSERT INTO admin_privileges (id, user_id, application, production_id, granted_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -163,15 +174,18 @@ pub async fn admin_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<AdminPr
 }
 
 pub async fn get_admin(conn: &mut Conn, id: &str) -> Result<Option<AdminPrivilege>> {
-    sqlx::query("SELECT id, user_id, application, production_id, granted_by, created_at FROM admin_privileges WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(privilege_from_row)
-        .transpose()
+    sqlx::query(
+        "SELECT id, user_id, application, production_id, granted_by, created_at FROM admin_privileges WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(privilege_from_row)
+    .transpose()
 }
 
 pub async fn remove_admin(conn: &mut Conn, id: &str) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM admin_privileges WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() == 1)
+    Ok(sqlx::query("DELETE FROM admin_privileges WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected()
+        == 1)
 }

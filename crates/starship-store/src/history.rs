@@ -79,7 +79,13 @@ pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, &
             ]
         })
         .collect();
-    crate::insert_many(conn, "history", &["id", "user_id", "at", "actor_id", "actor", "source", "action", "details"], rows).await
+    crate::insert_many(
+        conn,
+        "history",
+        &["id", "user_id", "at", "actor_id", "actor", "source", "action", "details"],
+        rows,
+    )
+    .await
 }
 
 /// Newest first, `limit` entries from before the cursor (an entry id).

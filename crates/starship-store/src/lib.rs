@@ -12,6 +12,7 @@ pub mod history;
 pub mod outbox;
 pub mod partners;
 pub mod portal;
+pub mod preferences;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

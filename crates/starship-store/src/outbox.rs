@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::{new_id, now_millis, Conn, Result, Value};
+use crate::{new_id, now_millis, Conn, Dialect, Result, Value};
 
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -17,6 +17,7 @@ pub struct Message {
     pub attempts: i64,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    pub failed_at: Option<i64>,
 }
 
 pub struct NewMessage<'a> {
@@ -64,7 +65,7 @@ pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Resul
 /// Newest first.
 pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Result<Vec<Message>> {
     let rows = sqlx::query(
-        "SELECT id, recipient, user_id, kind, subject, body, created_at, attempts, sent_at, last_error FROM outbox \
+        "SELECT id, recipient, user_id, kind, subject, body, created_at, attempts, sent_at, last_error, failed_at FROM outbox \
          WHERE (CAST($1 AS TEXT) IS NULL OR LOWER(recipient) = LOWER(CAST($1 AS TEXT))) ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(recipient)
@@ -84,6 +85,7 @@ pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Resul
                 attempts: r.try_get("attempts")?,
                 sent_at: r.try_get("sent_at")?,
                 last_error: r.try_get("last_error")?,
+                failed_at: r.try_get("failed_at")?,
             })
         })
         .collect()
@@ -91,7 +93,13 @@ pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Resul
 
 /// Single-use links, stored hashed. A new link for the same purpose
 /// replaces any earlier one.
-pub async fn insert_link(conn: &mut Conn, token_hash: &str, user_id: &str, purpose: &str, expires_at: i64) -> Result<()> {
+pub async fn insert_link(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    purpose: &str,
+    expires_at: i64,
+) -> Result<()> {
     let now = now_millis();
     sqlx::query("UPDATE activation_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
         .bind(user_id)
@@ -112,15 +120,32 @@ pub async fn insert_link(conn: &mut Conn, token_hash: &str, user_id: &str, purpo
 
 /// Links for accounts created in this batch: none of them has an earlier
 /// link to replace.
-pub async fn insert_new_links(conn: &mut Conn, links: Vec<(String, String)>, purpose: &str, expires_at: i64) -> Result<()> {
+pub async fn insert_new_links(
+    conn: &mut Conn,
+    links: Vec<(String, String)>,
+    purpose: &str,
+    expires_at: i64,
+) -> Result<()> {
     let now = now_millis();
     let rows = links
         .into_iter()
         .map(|(token_hash, user_id)| {
-            vec![Value::Text(token_hash), Value::Text(user_id), Value::Text(purpose.to_string()), Value::Int(now), Value::Int(expires_at)]
+            vec![
+                Value::Text(token_hash),
+                Value::Text(user_id),
+                Value::Text(purpose.to_string()),
+                Value::Int(now),
+                Value::Int(expires_at),
+            ]
         })
         .collect();
-    crate::insert_many(conn, "activation_tokens", &["token_hash", "user_id", "purpose", "created_at", "expires_at"], rows).await
+    crate::insert_many(
+        conn,
+        "activation_tokens",
+        &["token_hash", "user_id", "purpose", "created_at", "expires_at"],
+        rows,
+    )
+    .await
 }
 
 /// Uses a link: marks it used and returns whose it was, in one statement so
@@ -138,4 +163,95 @@ pub async fn use_link(conn: &mut Conn, token_hash: &str, purpose: &str) -> Resul
     .await?
     .map(|r| r.try_get("user_id"))
     .transpose()?)
+}
+
+/// A message a dispatcher has claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// PostgreSQL lets concurrent claimers skip rows another one is taking;
+/// SQLite has one writer at a time and needs nothing.
+fn skip_locked(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    }
+}
+
+/// Claims up to `batch` due messages for `lease_ms` under `token`. The
+/// outer conditions repeat the inner ones so a row another claimer took
+/// meanwhile is re-checked and skipped.
+pub async fn claim(conn: &mut Conn, dialect: Dialect, token: &str, lease_ms: i64, batch: i64) -> Result<Vec<Claimed>> {
+    let now = now_millis();
+    let sql = format!(
+        "UPDATE outbox SET locked_until = $1, claim_token = $2 \
+         WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3 \
+                      AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT $4 {}) \
+           AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $3) \
+         RETURNING id, recipient, subject, body, attempts",
+        skip_locked(dialect)
+    );
+    sqlx::query(&sql)
+        .bind(now + lease_ms)
+        .bind(token)
+        .bind(now)
+        .bind(batch)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("id")?,
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// Records a delivery; only the holder of the claim can.
+pub async fn mark_sent(conn: &mut Conn, id: &str, token: &str) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET sent_at = $3, attempts = attempts + 1, locked_until = NULL, claim_token = NULL, last_error = NULL \
+         WHERE id = $1 AND claim_token = $2",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Records a failed attempt: try again at `retry_at`, or give up for good.
+pub async fn mark_attempt_failed(
+    conn: &mut Conn,
+    id: &str,
+    token: &str,
+    error: &str,
+    retry_at: Option<i64>,
+) -> Result<()> {
+    let now = now_millis();
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $3, locked_until = NULL, claim_token = NULL, \
+           next_attempt_at = COALESCE($4, next_attempt_at), failed_at = CASE WHEN $4 IS NULL THEN $5 ELSE NULL END \
+         WHERE id = $1 AND claim_token = $2",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(error)
+    .bind(retry_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

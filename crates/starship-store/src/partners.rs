@@ -49,8 +49,17 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Partner>> {
 /// Every partner, or only the one given.
 pub async fn list(conn: &mut Conn, only: Option<&str>) -> Result<Vec<Partner>> {
     let rows = match only {
-        Some(id) => sqlx::query("SELECT id, name, kind, created_at FROM partners WHERE id = $1").bind(id).fetch_all(&mut *conn).await?,
-        None => sqlx::query("SELECT id, name, kind, created_at FROM partners ORDER BY name_lower").fetch_all(&mut *conn).await?,
+        Some(id) => {
+            sqlx::query("SELECT id, name, kind, created_at FROM partners WHERE id = $1")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("SELECT id, name, kind, created_at FROM partners ORDER BY name_lower")
+                .fetch_all(&mut *conn)
+                .await?
+        }
     };
     rows.iter().map(partner_from_row).collect()
 }
@@ -91,5 +100,9 @@ pub async fn list_productions(conn: &mut Conn) -> Result<Vec<Production>> {
 }
 
 pub async fn production_exists(conn: &mut Conn, id: ProductionId) -> Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM productions WHERE id = $1").bind(id.get()).fetch_optional(&mut *conn).await?.is_some())
+    Ok(sqlx::query("SELECT 1 FROM productions WHERE id = $1")
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
 }

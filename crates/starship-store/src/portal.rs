@@ -43,35 +43,39 @@ pub async fn insert_site(conn: &mut Conn, partner_id: &str, name: &str, location
         location: location.to_string(),
         created_at: now_millis(),
     };
-    sqlx::query("INSERT INTO sites (id, partner_id, name, name_lower, location, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&site.id)
-        .bind(&site.partner_id)
-        .bind(&site.name)
-        .bind(site.name.to_lowercase())
-        .bind(&site.location)
-        .bind(site.created_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::on_unique("this partner already has a site with this name"))?;
+    sqlx::query(
+        "INSERT INTO sites (id, partner_id, name, name_lower, location, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&site.id)
+    .bind(&site.partner_id)
+    .bind(&site.name)
+    .bind(site.name.to_lowercase())
+    .bind(&site.location)
+    .bind(site.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::on_unique("this partner already has a site with this name"))?;
     Ok(site)
 }
 
 pub async fn sites_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Site>> {
-    sqlx::query("SELECT id, partner_id, name, location, created_at FROM sites WHERE partner_id = $1 ORDER BY name_lower")
-        .bind(partner_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Site {
-                id: r.try_get("id")?,
-                partner_id: r.try_get("partner_id")?,
-                name: r.try_get("name")?,
-                location: r.try_get("location")?,
-                created_at: r.try_get("created_at")?,
-            })
+    sqlx::query(
+        "SELECT id, partner_id, name, location, created_at FROM sites WHERE partner_id = $1 ORDER BY name_lower",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Site {
+            id: r.try_get("id")?,
+            partner_id: r.try_get("partner_id")?,
+            name: r.try_get("name")?,
+            location: r.try_get("location")?,
+            created_at: r.try_get("created_at")?,
         })
-        .collect()
+    })
+    .collect()
 }
 
 pub async fn link_site(conn: &mut Conn, user_id: &str, site_id: &str) -> Result<()> {
@@ -92,7 +96,13 @@ pub async fn add_survey_contact(conn: &mut Conn, site_id: &str, user_id: &str) -
     Ok(())
 }
 
-pub async fn insert_appliance(conn: &mut Conn, partner_id: &str, site_id: &str, serial: &str, model: &str) -> Result<String> {
+pub async fn insert_appliance(
+    conn: &mut Conn,
+    partner_id: &str,
+    site_id: &str,
+    serial: &str,
+    model: &str,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO appliances (id, partner_id, site_id, serial, model, status, created_at) VALUES ($1, $2, $3, $4, $5, 'serving', $6)",
@@ -109,7 +119,13 @@ pub async fn insert_appliance(conn: &mut Conn, partner_id: &str, site_id: &str, 
     Ok(id)
 }
 
-pub async fn insert_ticket(conn: &mut Conn, partner_id: &str, subject: &str, body: &str, opened_by: Option<&str>) -> Result<String> {
+pub async fn insert_ticket(
+    conn: &mut Conn,
+    partner_id: &str,
+    subject: &str,
+    body: &str,
+    opened_by: Option<&str>,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at) VALUES ($1, $2, $3, $4, 'open', $5, $6)",
@@ -125,7 +141,13 @@ pub async fn insert_ticket(conn: &mut Conn, partner_id: &str, subject: &str, bod
     Ok(id)
 }
 
-pub async fn insert_ticket_comment(conn: &mut Conn, ticket_id: &str, author_id: Option<&str>, author: &str, body: &str) -> Result<String> {
+pub async fn insert_ticket_comment(
+    conn: &mut Conn,
+    ticket_id: &str,
+    author_id: Option<&str>,
+    author: &str,
+    body: &str,
+) -> Result<String> {
     let id = new_id();
     sqlx::query("INSERT INTO ticket_comments (id, ticket_id, author_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)

@@ -47,7 +47,11 @@ pub async fn end_all_for_user(conn: &mut Conn, user_id: &str) -> Result<()> {
 }
 
 pub async fn purge_expired_sessions(conn: &mut Conn) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_millis()).execute(&mut *conn).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 pub struct ApiToken {
@@ -83,13 +87,15 @@ pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<
 pub async fn is_throttled(conn: &mut Conn, keys: &[String], limit: i64, window_ms: i64) -> Result<bool> {
     let since = now_millis() - window_ms;
     for key in keys {
-        let over = sqlx::query("SELECT 1 FROM sign_in_failures WHERE throttle_key = $1 AND window_started_at > $2 AND failures >= $3")
-            .bind(key)
-            .bind(since)
-            .bind(limit)
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_some();
+        let over = sqlx::query(
+            "SELECT 1 FROM sign_in_failures WHERE throttle_key = $1 AND window_started_at > $2 AND failures >= $3",
+        )
+        .bind(key)
+        .bind(since)
+        .bind(limit)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
         if over {
             return Ok(true);
         }

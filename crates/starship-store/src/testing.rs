@@ -53,7 +53,12 @@ impl TestDb {
             panic!("cannot reach PostgreSQL at {admin_url} (set STARSHIP_TEST_PG to an admin URL): {e}")
         });
         admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
+            .execute(
+                format!(
+                    "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+                )
+                .as_str(),
+            )
             .await
             .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
         let _ = admin.close().await;
@@ -128,4 +133,3 @@ fn with_database(admin_url: &str, database: &str) -> String {
         None => format!("{server}/{database}"),
     }
 }
-

@@ -27,7 +27,8 @@ impl User {
     }
 }
 
-const COLUMNS: &str = "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at";
+const COLUMNS: &str =
+    "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at";
 
 fn user_from_row(r: &AnyRow) -> Result<User> {
     let operator: i64 = r.try_get("operator")?;
@@ -41,7 +42,8 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
         locale: r.try_get("locale")?,
         phone: r.try_get("phone")?,
         operator: operator != 0,
-        status: UserStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -255,7 +257,13 @@ pub async fn principal(conn: &mut Conn, user: &User) -> Result<Principal> {
         .iter()
         .map(|r| Ok(AdminScope { application: r.try_get("application")?, production: production_of(r)? }))
         .collect::<Result<_>>()?;
-    Ok(Principal { user_id: user.id.clone(), partner_id: user.partner_id.clone(), operator: user.operator, roles, admin })
+    Ok(Principal {
+        user_id: user.id.clone(),
+        partner_id: user.partner_id.clone(),
+        operator: user.operator,
+        roles,
+        admin,
+    })
 }
 
 pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
@@ -264,14 +272,22 @@ pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| Ok(RoleRef { application: r.try_get("application")?, role: r.try_get("role")?, production: production_of(r)? }))
+        .map(|r| {
+            Ok(RoleRef {
+                application: r.try_get("application")?,
+                role: r.try_get("role")?,
+                production: production_of(r)?,
+            })
+        })
         .collect()
 }
 
 pub(crate) fn production_of(r: &AnyRow) -> Result<Option<ProductionId>> {
     let id: Option<i64> = r.try_get("production_id")?;
-    id.map(|id| ProductionId::parse("production_id", id).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.reason.into()))))
-        .transpose()
+    id.map(|id| {
+        ProductionId::parse("production_id", id).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.reason.into())))
+    })
+    .transpose()
 }
 
 pub const SEARCH_LIMIT_MAX: i64 = 100;

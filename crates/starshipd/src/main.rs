@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use starship_core::domain::{Email, Password};
+use starship_server::dispatch::{DispatchConfig, Dispatcher};
 use starship_server::{AppState, Config};
 use starship_store::Store;
 
@@ -42,6 +43,13 @@ enum Command {
         /// Loads the demo data set into an empty database and prints how to sign in.
         #[arg(long)]
         demo: bool,
+        /// Sends queued email through this server: smtp://HOST:PORT (add ?tls=required
+        /// for STARTTLS) or smtps://HOST:PORT. Without it, email waits in the outbox.
+        #[arg(long, env = "STARSHIP_SMTP")]
+        smtp: Option<String>,
+        /// The sender of Starship's email.
+        #[arg(long, env = "STARSHIP_SMTP_FROM", default_value = "Starship <no-reply@starship.example>")]
+        smtp_from: String,
     },
     /// Applies migrations and exits.
     Migrate {
@@ -119,7 +127,7 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, public_url, demo } => {
+        Command::Serve { db, listen, public_url, demo, smtp, smtp_from } => {
             let addr: SocketAddr =
                 listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
@@ -143,8 +151,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     None => println!("The database already has data; the demo data set was not loaded."),
                 }
             }
+            let (stop_dispatch, dispatch_stopped) = tokio::sync::watch::channel(false);
+            let dispatcher = match smtp {
+                Some(url) => {
+                    let config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
+                    let dispatcher = Dispatcher::new(state.store.clone(), config)?;
+                    println!("sending email through {}", redact(&url));
+                    Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
+                }
+                None => {
+                    println!("no --smtp given: email stays in the outbox (GET /api/v1/outbox)");
+                    None
+                }
+            };
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
             starship_server::serve(listener, state, shutdown_signal()).await.context("serving")?;
+            let _ = stop_dispatch.send(true);
+            if let Some(dispatcher) = dispatcher {
+                let _ = dispatcher.await;
+            }
             Ok(())
         }
         Command::Migrate { db } => {

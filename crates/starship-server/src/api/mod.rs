@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod grants;
 pub mod platform;
+pub mod preferences;
 pub mod session;
 pub mod users;
 
@@ -46,12 +47,18 @@ use crate::state::AppState;
         grants::check,
         accounts::accept,
         accounts::list_outbox,
+        preferences::get_notifications,
+        preferences::put_notifications,
+        preferences::get_metadata,
+        preferences::put_metadata,
+        preferences::send_notification,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     tags(
         (name = "session", description = "Signing in and out, API tokens"),
         (name = "users", description = "Profiles, onboarding and search"),
         (name = "access", description = "Roles, admin privileges, the Applications tab and checks"),
+        (name = "preferences", description = "Notifications and application metadata"),
         (name = "platform", description = "Partners, productions and the application catalogue"),
     )
 )]
@@ -82,6 +89,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/check", post(grants::check))
         .route("/api/v1/invitations/accept", post(accounts::accept))
         .route("/api/v1/outbox", get(accounts::list_outbox))
+        .route(
+            "/api/v1/users/{id}/notifications",
+            get(preferences::get_notifications).put(preferences::put_notifications),
+        )
+        .route(
+            "/api/v1/users/{id}/metadata/{application}",
+            get(preferences::get_metadata).put(preferences::put_metadata),
+        )
+        .route("/api/v1/notifications", post(preferences::send_notification))
         .fallback(not_found)
 }
 

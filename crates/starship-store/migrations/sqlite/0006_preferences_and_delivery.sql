@@ -1,0 +1,1 @@
+../common/0006_preferences_and_delivery.sql

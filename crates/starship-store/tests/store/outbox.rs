@@ -1,0 +1,84 @@
+//! Queued email and single-use links.
+
+use starship_store::outbox::{self, NewMessage};
+use starship_store::{now_millis, Conn};
+
+use crate::fixtures;
+use crate::support::store_test;
+
+const DAY: i64 = 86_400_000;
+
+async fn ana(conn: &mut Conn) -> starship_store::Result<String> {
+    let acme = fixtures::partner(conn, "Acme Studios").await?.id;
+    Ok(fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id)
+}
+
+store_test!(queued_emails_are_listed_newest_first_and_by_recipient, |store| async move {
+    let mut conn = store.conn().await?;
+    let ana = ana(&mut conn).await?;
+    let welcome = NewMessage {
+        recipient: "Ana@Acme.example",
+        user_id: Some(&ana),
+        kind: "activation",
+        subject: "Welcome",
+        body: "Activate: …",
+    };
+    let first = outbox::enqueue(&mut conn, &welcome).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let report =
+        NewMessage { recipient: "ops@zenith.example", user_id: None, kind: "report", subject: "Weekly", body: "…" };
+    let second = outbox::enqueue(&mut conn, &report).await?;
+
+    let all = outbox::list(&mut conn, None, 10).await?;
+    let ids: Vec<&str> = all.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, [second.as_str(), first.as_str()]);
+    let queued = &all[1];
+    assert_eq!(
+        (queued.recipient.as_str(), queued.user_id.as_deref(), queued.kind.as_str()),
+        ("Ana@Acme.example", Some(ana.as_str()), "activation")
+    );
+    assert_eq!((queued.subject.as_str(), queued.body.as_str()), ("Welcome", "Activate: …"));
+    assert_eq!((queued.attempts, queued.sent_at, queued.last_error.as_deref()), (0, None, None));
+
+    let for_ana: Vec<String> =
+        outbox::list(&mut conn, Some("ana@acme.EXAMPLE"), 10).await?.into_iter().map(|m| m.id).collect();
+    assert_eq!(for_ana, [first.as_str()], "recipients compare case-insensitively");
+    assert_eq!(outbox::list(&mut conn, None, 1).await?.len(), 1);
+    assert!(outbox::list(&mut conn, Some("nobody@acme.example"), 10).await?.is_empty());
+    Ok(())
+});
+
+store_test!(an_activation_link_works_once, |store| async move {
+    let mut conn = store.conn().await?;
+    let ana = ana(&mut conn).await?;
+    outbox::insert_link(&mut conn, "link-hash", &ana, "activation", now_millis() + DAY).await?;
+    assert_eq!(outbox::use_link(&mut conn, "link-hash", "invitation").await?, None, "a link for another purpose");
+    assert_eq!(outbox::use_link(&mut conn, "link-hash", "activation").await?, Some(ana.clone()));
+    assert_eq!(outbox::use_link(&mut conn, "link-hash", "activation").await?, None, "used twice");
+    assert_eq!(outbox::use_link(&mut conn, "unknown-hash", "activation").await?, None);
+    Ok(())
+});
+
+store_test!(an_expired_link_does_not_work, |store| async move {
+    let mut conn = store.conn().await?;
+    let ana = ana(&mut conn).await?;
+    outbox::insert_link(&mut conn, "old-link", &ana, "activation", now_millis() - 1).await?;
+    assert_eq!(outbox::use_link(&mut conn, "old-link", "activation").await?, None);
+    Ok(())
+});
+
+store_test!(a_new_link_replaces_the_earlier_one_for_the_same_purpose, |store| async move {
+    let mut conn = store.conn().await?;
+    let ana = ana(&mut conn).await?;
+    outbox::insert_link(&mut conn, "invitation-1", &ana, "invitation", now_millis() + DAY).await?;
+    outbox::insert_link(&mut conn, "activation-1", &ana, "activation", now_millis() + DAY).await?;
+    outbox::insert_link(&mut conn, "activation-2", &ana, "activation", now_millis() + DAY).await?;
+    assert_eq!(outbox::use_link(&mut conn, "activation-1", "activation").await?, None, "the earlier link still works");
+    assert_eq!(outbox::use_link(&mut conn, "activation-2", "activation").await?, Some(ana.clone()));
+    assert_eq!(
+        outbox::use_link(&mut conn, "invitation-1", "invitation").await?,
+        Some(ana.clone()),
+        "another purpose is untouched"
+    );
+    Ok(())
+});

@@ -1,0 +1,63 @@
+//! Partner Portal records: contact roles, sites, appliances, tickets.
+
+use starship_store::{portal, StoreError};
+
+use crate::fixtures;
+use crate::support::store_test;
+
+store_test!(a_contacts_roles_are_replaced_as_a_whole, |store| async move {
+    let mut conn = store.conn().await?;
+    let acme = fixtures::partner(&mut conn, "Acme ISP").await?.id;
+    let noc = fixtures::user(&mut conn, Some(&acme), "noc@acme.example", "Nora", "Ops").await?.id;
+    let roles = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+
+    portal::set_contact_roles(&mut conn, &noc, &roles(&["noc", "engineering", "noc"])).await?;
+    assert_eq!(portal::contact_roles_of(&mut conn, &noc).await?, ["engineering", "noc"]);
+    portal::set_contact_roles(&mut conn, &noc, &roles(&["logistics"])).await?;
+    assert_eq!(portal::contact_roles_of(&mut conn, &noc).await?, ["logistics"]);
+    portal::set_contact_roles(&mut conn, &noc, &[]).await?;
+    assert!(portal::contact_roles_of(&mut conn, &noc).await?.is_empty());
+    assert!(
+        portal::set_contact_roles(&mut conn, &noc, &roles(&["astronaut"])).await.is_err(),
+        "a contact role not in the catalogue"
+    );
+    Ok(())
+});
+
+store_test!(site_names_are_unique_within_a_partner_whatever_their_case, |store| async move {
+    let mut conn = store.conn().await?;
+    let acme = fixtures::partner(&mut conn, "Acme ISP").await?.id;
+    let zenith = fixtures::partner(&mut conn, "Zenith ISP").await?.id;
+    portal::insert_site(&mut conn, &acme, "Lisbon IX", "Lisbon, PT").await?;
+    portal::insert_site(&mut conn, &acme, "Amsterdam", "Amsterdam, NL").await?;
+    let again = portal::insert_site(&mut conn, &acme, "LISBON ix", "Elsewhere").await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{:?}", again.map(|s| s.id));
+    portal::insert_site(&mut conn, &zenith, "Lisbon IX", "Lisbon, PT").await?;
+
+    let names: Vec<String> = portal::sites_of_partner(&mut conn, &acme).await?.into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["Amsterdam", "Lisbon IX"]);
+    assert_eq!(portal::sites_of_partner(&mut conn, &zenith).await?.len(), 1);
+    Ok(())
+});
+
+store_test!(appliances_tickets_and_site_contacts_are_stored, |store| async move {
+    let mut conn = store.conn().await?;
+    assert!(portal::is_empty(&mut conn).await?);
+    let acme = fixtures::partner(&mut conn, "Acme ISP").await?.id;
+    assert!(!portal::is_empty(&mut conn).await?);
+    let noc = fixtures::user(&mut conn, Some(&acme), "noc@acme.example", "Nora", "Ops").await?.id;
+    let site = portal::insert_site(&mut conn, &acme, "Lisbon IX", "Lisbon, PT").await?.id;
+    portal::link_site(&mut conn, &noc, &site).await?;
+    portal::link_site(&mut conn, &noc, &site).await?;
+    portal::add_survey_contact(&mut conn, &site, &noc).await?;
+    portal::add_survey_contact(&mut conn, &site, &noc).await?;
+
+    portal::insert_appliance(&mut conn, &acme, &site, "OCA-0001", "Flash").await?;
+    let twin = portal::insert_appliance(&mut conn, &acme, &site, "OCA-0001", "Storage").await;
+    assert!(matches!(twin, Err(StoreError::Conflict(_))), "serials are unique: {twin:?}");
+
+    let ticket = portal::insert_ticket(&mut conn, &acme, "BGP session down", "Since 10:00 UTC", Some(&noc)).await?;
+    portal::insert_ticket_comment(&mut conn, &ticket, Some(&noc), "noc@acme.example", "Back up now").await?;
+    assert!(portal::insert_ticket_comment(&mut conn, "no-such-ticket", None, "system", "…").await.is_err());
+    Ok(())
+});
