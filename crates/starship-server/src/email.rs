@@ -48,20 +48,6 @@ pub fn welcome(locale: &str, first_name: &str, partner_name: &str, link: &str, v
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn welcome_reads_in_the_recipients_language_or_english() {
-        assert!(welcome("fr-FR", "Ana", "Sunrise", "http://x/a", 72).subject.starts_with("Bienvenue"));
-        assert!(welcome("es-419", "Ana", "Sunrise", "http://x/a", 72).body.contains("Hola, Ana"));
-        let fallback = welcome("ja-JP", "Ana", "Sunrise", "http://x/a", 72);
-        assert!(fallback.subject.starts_with("Welcome"));
-        assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
-    }
-}
-
 /// Seed 001: once an Academy User's metadata is saved, the user gets a link
 /// to Production Academy with the courses assigned.
 pub fn academy_courses(locale: &str, first_name: &str, courses: &[String], academy_url: &str) -> Rendered {
@@ -89,5 +75,27 @@ pub fn academy_courses(locale: &str, first_name: &str, courses: &[String], acade
                 "Hello {first_name},\n\nYou now have access to Production Academy.{list}\nStart here: {academy_url}\n"
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welcome_reads_in_the_recipients_language_or_english() {
+        assert!(welcome("fr-FR", "Ana", "Sunrise", "http://x/a", 72).subject.starts_with("Bienvenue"));
+        assert!(welcome("es-419", "Ana", "Sunrise", "http://x/a", 72).body.contains("Hola, Ana"));
+        let fallback = welcome("ja-JP", "Ana", "Sunrise", "http://x/a", 72);
+        assert!(fallback.subject.starts_with("Welcome"));
+        assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
+    }
+
+    #[test]
+    fn the_academy_email_lists_the_courses_and_links_to_the_academy() {
+        let mail = academy_courses("en-US", "Jamie", &["Welcome to IMF (IMF101)".into()], "https://academy.example");
+        assert!(mail.body.contains("  - Welcome to IMF (IMF101)"));
+        assert!(mail.body.contains("https://academy.example"));
+        assert!(academy_courses("es-ES", "Jamie", &[], "u").subject.starts_with("Tus cursos"));
     }
 }

@@ -185,14 +185,18 @@ fn skip_locked(dialect: Dialect) -> &'static str {
 }
 
 /// Claims up to `batch` due messages for `lease_ms` under `token`. The
-/// outer conditions repeat the inner ones so a row another claimer took
+/// update repeats the pick's conditions so a row another claimer took
 /// meanwhile is re-checked and skipped.
 pub async fn claim(conn: &mut Conn, dialect: Dialect, token: &str, lease_ms: i64, batch: i64) -> Result<Vec<Claimed>> {
     let now = now_millis();
+    // The pick is a materialised CTE: as an IN subquery PostgreSQL may run
+    // it again per row, and with SKIP LOCKED each run picks other rows.
     let sql = format!(
-        "UPDATE outbox SET locked_until = $1, claim_token = $2 \
-         WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3 \
-                      AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT $4 {}) \
+        "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                      AND next_attempt_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
+                      ORDER BY next_attempt_at, id LIMIT $4 {}) \
+         UPDATE outbox SET locked_until = $1, claim_token = $2 \
+         WHERE id IN (SELECT id FROM picked) \
            AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $3) \
          RETURNING id, recipient, subject, body, attempts",
         skip_locked(dialect)

@@ -84,7 +84,7 @@ pub struct OutboxMessage {
     pub kind: String,
     pub subject: String,
     pub body: String,
-    /// queued or sent
+    /// queued, sent, or failed (given up after permanent errors or many attempts)
     pub status: &'static str,
     pub attempts: i64,
     pub created_at: String,
@@ -110,7 +110,11 @@ pub async fn list_outbox(
         messages
             .into_iter()
             .map(|m| OutboxMessage {
-                status: if m.sent_at.is_some() { "sent" } else { "queued" },
+                status: match (m.sent_at, m.failed_at) {
+                    (Some(_), _) => "sent",
+                    (None, Some(_)) => "failed",
+                    (None, None) => "queued",
+                },
                 id: m.id,
                 recipient: m.recipient,
                 user_id: m.user_id,

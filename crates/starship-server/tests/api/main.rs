@@ -5,8 +5,11 @@ mod support;
 
 mod access;
 mod bulk;
+mod dispatch;
 mod isolation;
 mod onboarding;
 mod openapi;
 mod platform;
+mod preferences;
 mod session;
+mod smtp;
