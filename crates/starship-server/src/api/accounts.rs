@@ -2,19 +2,15 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use starship_core::authz;
-use starship_core::domain::Password;
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_core::FieldError;
-use starship_store::history::{self, Actor, Source};
-use starship_store::{outbox, users};
+use starship_store::history::Source;
+use starship_store::outbox;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller};
-use crate::ops::ACTIVATION;
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
-use crate::security::{hash_password, secret_hash};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -40,27 +36,7 @@ pub async fn accept(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> ApiResult<axum::Json<Activated>> {
-    let password = Password::parse("password", &body.password)?;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| crate::problem::ApiError::Internal(e.to_string()))?;
-    let mut tx = state.store.begin().await?;
-    let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
-    let user_id = outbox::use_link(&mut tx, &secret_hash(body.token.trim()), ACTIVATION).await?.ok_or_else(invalid)?;
-    let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
-    if user.status == starship_core::domain::UserStatus::Disabled {
-        return Err(invalid().into());
-    }
-    users::set_password(&mut tx, &user.id, &hash).await?;
-    history::append(
-        &mut tx,
-        &user.id,
-        &Actor::user(&user.id, &user.email, Source::Api),
-        "account.activated",
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+    let user = ops::session::accept_link(&state, &body.token, &body.password, Source::Api).await?;
     Ok(axum::Json(Activated { user_id: user.id, email: user.email }))
 }
 

@@ -256,34 +256,24 @@ pub async fn application_users(
     Path(key): Path<String>,
     ApiQuery(params): ApiQuery<ApplicationUsersParams>,
 ) -> ApiResult<axum::Json<ApplicationUsersPage>> {
-    let app = state.catalogue.application(&key).ok_or(ApiError::NotFound)?;
-    authz::applications_tab(&caller.principal, &app.key)?;
-    let partner_id = match (caller.principal.operator, params.partner_id, caller.principal.partner_id.clone()) {
-        (true, Some(p), _) => p,
-        (true, None, _) => return Err(FieldError::new("partner_id", "operators must name the partner").into()),
-        (false, Some(p), Some(own)) if p != own => return Err(ApiError::NotFound),
-        (false, _, Some(own)) => own,
-        (false, _, None) => return Err(ApiError::NotFound),
+    let query = ops::access::PageQuery {
+        partner_id: params.partner_id,
+        after: params.after,
+        name_prefix: params.q,
+        limit: params.limit.unwrap_or(50),
     };
-    let limit = params.limit.unwrap_or(50).clamp(1, 200);
-    let mut conn = state.store.conn().await?;
-    let page =
-        users::page_of_partner(&mut conn, &partner_id, params.after.as_deref(), params.q.as_deref(), limit + 1).await?;
-    let more = page.len() as i64 > limit;
-    let page: Vec<_> = page.into_iter().take(limit as usize).collect();
-    let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
-    let held = grants::of_users_in_application(&mut conn, &ids, &app.key).await?;
-    let next = if more { page.last().map(|u| u.id.clone()) } else { None };
+    let page = ops::access::application_page(&state, &caller.principal, &key, &query).await?;
+    let app = state.catalogue.application(&page.application).ok_or(ApiError::NotFound)?;
     let users = page
+        .rows
         .into_iter()
-        .map(|u| ApplicationUser {
+        .map(|(u, held)| ApplicationUser {
             roles: held
-                .iter()
-                .filter(|g| g.user_id == u.id)
+                .into_iter()
                 .map(|g| ApplicationRole {
-                    grant_id: g.id.clone(),
                     role_name: app.role(&g.role.role).map_or_else(String::new, |r| r.name.clone()),
-                    role: g.role.role.clone(),
+                    grant_id: g.id,
+                    role: g.role.role,
                     production: g.role.production.map(ProductionId::get),
                 })
                 .collect(),
@@ -293,7 +283,7 @@ pub async fn application_users(
             last_name: u.last_name,
         })
         .collect();
-    Ok(axum::Json(ApplicationUsersPage { application: app.key.clone(), users, next }))
+    Ok(axum::Json(ApplicationUsersPage { application: page.application, users, next: page.next }))
 }
 
 #[derive(Deserialize, ToSchema)]

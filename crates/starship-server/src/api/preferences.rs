@@ -3,19 +3,16 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use starship_core::authz;
-use starship_core::catalogue::keys;
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::preferences as prefs;
-use starship_store::{history, users};
 use utoipa::ToSchema;
 
-use crate::api::users::visible_user;
-use crate::email;
 use crate::extract::{ApiJson, Caller};
+use crate::ops::{self, preferences::ChoiceChange};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -28,12 +25,7 @@ pub async fn get_notifications(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<NotificationSetting>>> {
-    let mut conn = state.store.conn().await?;
-    let user = visible_user(&mut conn, &caller.principal, &id).await?;
-    authz::see_notifications(&caller.principal, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
-    let roles = users::roles_of(&mut conn, &user.id).await?;
-    let choices = prefs::choices_of(&mut conn, &user.id).await?;
-    Ok(axum::Json(preferences::notification_settings(&state.catalogue, &roles, &choices)))
+    Ok(axum::Json(ops::preferences::notification_settings(&state, &caller.principal, &id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -61,52 +53,31 @@ pub async fn put_notifications(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Vec<NotificationChoice>>,
 ) -> ApiResult<axum::Json<Vec<NotificationSetting>>> {
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    let partner = user.partner_id.clone().unwrap_or_default();
-    for choice in &body {
-        authz::user_metadata(&caller.principal, &user.id, &partner, &choice.application)?;
-    }
     let mut errors = Vec::new();
-    for (i, choice) in body.iter().enumerate() {
-        if !matches!(choice.source.as_deref(), None | Some("custom") | Some("default")) {
-            errors.push(FieldError::new(format!("[{i}].source"), "must be custom or default"));
-        }
-    }
+    let changes: Vec<ChoiceChange> = body
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c.source.as_deref() {
+            Some("default") => {
+                Some(ChoiceChange::Reset { application: c.application, notification_type: c.notification_type })
+            }
+            None | Some("custom") => Some(ChoiceChange::Set(CustomChoice {
+                application: c.application,
+                notification_type: c.notification_type,
+                enabled: c.enabled,
+            })),
+            Some(_) => {
+                errors.push(FieldError::new(format!("[{i}].source"), "must be custom or default"));
+                None
+            }
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(Invalid(errors).into());
     }
-    let requested: Vec<CustomChoice> = body
-        .iter()
-        .map(|c| CustomChoice {
-            application: c.application.clone(),
-            notification_type: c.notification_type.clone(),
-            enabled: c.enabled,
-        })
-        .collect();
-    let roles = users::roles_of(&mut tx, &user.id).await?;
-    preferences::check_choices(&state.catalogue, &roles, &requested)?;
-    let mut changes = Vec::new();
-    for (choice, body) in requested.iter().zip(&body) {
-        if body.source.as_deref() == Some("default") {
-            prefs::clear_choice(&mut tx, &user.id, &choice.application, &choice.notification_type).await?;
-            changes.push(
-                json!({"application": choice.application, "type": choice.notification_type, "source": "default"}),
-            );
-        } else {
-            prefs::set_choice(&mut tx, &user.id, choice).await?;
-            changes.push(
-                json!({"application": choice.application, "type": choice.notification_type, "enabled": choice.enabled}),
-            );
-        }
-    }
-    if !changes.is_empty() {
-        history::append(&mut tx, &user.id, &caller.actor(), "notifications.changed", json!({"changes": changes}))
-            .await?;
-    }
-    let choices = prefs::choices_of(&mut tx, &user.id).await?;
-    tx.commit().await?;
-    Ok(axum::Json(preferences::notification_settings(&state.catalogue, &roles, &choices)))
+    let settings =
+        ops::preferences::change_notifications(&state, &caller.principal, &caller.actor(), &id, &changes).await?;
+    Ok(axum::Json(settings))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,12 +97,8 @@ pub async fn get_metadata(
     caller: Caller,
     Path((id, application)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<MetadataView>> {
-    let app = state.catalogue.application(&application).ok_or(ApiError::NotFound)?;
-    let mut conn = state.store.conn().await?;
-    let user = visible_user(&mut conn, &caller.principal, &id).await?;
-    authz::user_metadata(&caller.principal, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
-    let values = prefs::metadata_of(&mut conn, &user.id, &app.key).await?.unwrap_or_default();
-    Ok(axum::Json(MetadataView { application: app.key.clone(), values }))
+    let values = ops::preferences::metadata(&state, &caller.principal, &id, &application).await?;
+    Ok(axum::Json(MetadataView { application, values }))
 }
 
 /// Saves a user's metadata for one application, checked against its
@@ -146,65 +113,9 @@ pub async fn put_metadata(
     Path((id, application)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<axum::Json<MetadataView>> {
-    let app = state.catalogue.application(&application).ok_or(ApiError::NotFound)?;
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    authz::user_metadata(&caller.principal, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
-    let values = preferences::check_metadata(&app.metadata_schema, &body)?;
-    let roles = users::roles_of(&mut tx, &user.id).await?;
-    if !roles.iter().any(|r| r.application == app.key) {
-        return Err(FieldError::new("application", format!("the user holds no role in {}", app.name)).into());
-    }
-    let before = prefs::metadata_of(&mut tx, &user.id, &app.key).await?;
-    prefs::set_metadata(&mut tx, &user.id, &app.key, &values).await?;
-    history::append(
-        &mut tx,
-        &user.id,
-        &caller.actor(),
-        "metadata.saved",
-        json!({"application": app.key, "from": before, "to": values}),
-    )
-    .await?;
-    let academy_learner = app.key == keys::PRODUCTION_ACADEMY && roles.iter().any(|r| r.role == keys::ACADEMY_USER);
-    if academy_learner && before.as_ref().and_then(|b| b.get("courses")) != values.get("courses") {
-        let courses = course_names(&state, &values);
-        let mail = email::academy_courses(&user.locale, &user.first_name, &courses, &app.url);
-        outbox::enqueue(
-            &mut tx,
-            &NewMessage {
-                recipient: &user.email,
-                user_id: Some(&user.id),
-                kind: "academy-courses",
-                subject: &mail.subject,
-                body: &mail.body,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(axum::Json(MetadataView { application: app.key.clone(), values }))
-}
-
-fn course_names(state: &AppState, values: &Map<String, Value>) -> Vec<String> {
-    let field = state
-        .catalogue
-        .application(keys::PRODUCTION_ACADEMY)
-        .and_then(|a| a.metadata_schema.iter().find(|f| f.key == "courses"));
-    values
-        .get("courses")
-        .and_then(Value::as_array)
-        .map(|chosen| {
-            chosen
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|tag| {
-                    field
-                        .and_then(|f| f.options.iter().find(|o| o.value == tag))
-                        .map_or_else(|| tag.to_string(), |o| format!("{} ({tag})", o.name))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let values =
+        ops::preferences::save_metadata(&state, &caller.principal, &caller.actor(), &id, &application, &body).await?;
+    Ok(axum::Json(MetadataView { application, values }))
 }
 
 #[derive(Deserialize, ToSchema)]

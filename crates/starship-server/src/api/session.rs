@@ -5,15 +5,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use starship_core::domain::UserStatus;
-use starship_store::history::{self, Actor, Source};
-use starship_store::{now_millis, sessions, users};
+use starship_store::history::{self, Source};
+use starship_store::{sessions, users};
 use utoipa::ToSchema;
 
 use crate::api::users::{profile_of, UserProfile};
 use crate::extract::{ApiJson, Caller, Credential, OptionalJson, SESSION_COOKIE};
-use crate::problem::{ApiError, ApiResult, Problem};
-use crate::security::{new_secret, secret_hash, verify_password};
+use crate::ops;
+use crate::problem::{ApiResult, Problem};
+use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -38,65 +38,15 @@ pub async fn sign_in(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let email_lower = body.email.trim().to_lowercase();
-    let throttle_keys = vec![format!("email:{email_lower}"), format!("ip:{}", client.ip())];
-    let window_ms = state.config.sign_in_window.as_millis() as i64;
+    let signed_in = ops::session::sign_in(&state, &body.email, body.password, client.ip(), Source::Api).await?;
     let mut conn = state.store.conn().await?;
-    if sessions::is_throttled(&mut conn, &throttle_keys, state.config.sign_in_failure_limit, window_ms).await? {
-        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
-    }
-    let found = users::credentials(&mut conn, &email_lower).await?;
-    drop(conn);
-
-    let stored_hash = found.as_ref().and_then(|(_, hash)| hash.clone());
-    let password = body.password;
-    // argon2 is deliberately slow: keep it off the async workers.
-    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = match found {
-        Some((user, _)) if password_ok && user.status == UserStatus::Active => user,
-        other => {
-            let mut tx = state.store.begin().await?;
-            sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
-            if let Some((user, _)) = other {
-                history::append(
-                    &mut tx,
-                    &user.id,
-                    &Actor::system(Source::Api),
-                    "sign-in.failed",
-                    json!({"client": client.ip().to_string()}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            return Err(ApiError::BadCredentials);
-        }
-    };
-
-    let token = new_secret("");
-    let expires_at = now_millis() + state.config.session_ttl.as_millis() as i64;
-    let mut tx = state.store.begin().await?;
-    sessions::insert_session(&mut tx, &secret_hash(&token), &user.id, expires_at).await?;
-    sessions::clear_failures(&mut tx, &throttle_keys[0]).await?;
-    history::append(
-        &mut tx,
-        &user.id,
-        &Actor::user(&user.id, &user.email, Source::Api),
-        "signed-in",
-        json!({"client": client.ip().to_string()}),
-    )
-    .await?;
-    tx.commit().await?;
-
-    let mut conn = state.store.conn().await?;
-    let principal = users::principal(&mut conn, &user).await?;
-    let profile = profile_of(&mut conn, &state.catalogue, &principal, &user).await?;
-    let cookie = session_cookie(&state, &token, state.config.session_ttl.as_secs() as i64);
+    let principal = users::principal(&mut conn, &signed_in.user).await?;
+    let profile = profile_of(&mut conn, &state.catalogue, &principal, &signed_in.user).await?;
+    let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(profile)).into_response())
 }
 
-fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
     let cookie = cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
         .path("/")
         .http_only(true)
@@ -112,10 +62,7 @@ fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderVal
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
 pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     if let Credential::Session { token_hash } = &caller.credential {
-        let mut tx = state.store.begin().await?;
-        sessions::delete_session(&mut tx, token_hash).await?;
-        history::append(&mut tx, &caller.user.id, &caller.actor(), "signed-out", json!({})).await?;
-        tx.commit().await?;
+        ops::session::sign_out(&state, token_hash, &caller.actor()).await?;
     }
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, session_cookie(&state, "", 0));

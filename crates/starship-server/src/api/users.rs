@@ -1,20 +1,19 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
-use starship_core::domain::{Locale, PersonName, Phone, UserStatus};
-use starship_core::error::Collector;
+use starship_core::domain::UserStatus;
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_core::{FieldError, Invalid};
-use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{grants, history, partners, portal, Conn};
+use starship_core::FieldError;
+use starship_store::users::{self, User};
+use starship_store::{grants, history, partners, Conn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::platform::PartnerView;
 use crate::extract::{ApiJson, ApiQuery, Caller};
-use crate::ops::{self, Access, BulkRow, Identity};
+use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::BulkRow;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -173,18 +172,6 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
     Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &caller.user).await?))
 }
 
-/// The partner a new user joins: the caller's own, or for operators the one
-/// they name.
-fn target_partner(caller: &Caller, requested: Option<String>) -> ApiResult<String> {
-    match (caller.principal.operator, requested, caller.principal.partner_id.clone()) {
-        (true, Some(partner), _) => Ok(partner),
-        (true, None, _) => Err(FieldError::new("partner_id", "operators must name the partner").into()),
-        (false, Some(partner), Some(own)) if partner != own => Err(ApiError::NotFound),
-        (false, _, Some(own)) => Ok(own),
-        (false, _, None) => Err(ApiError::NotFound),
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
@@ -219,62 +206,20 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> ApiResult<(StatusCode, axum::Json<UserProfile>)> {
-    let partner_id = target_partner(&caller, body.partner_id)?;
-    authz::create_user(&caller.principal, &state.catalogue, &partner_id)?;
-    let mut errors = Vec::new();
-    let identity = Identity::parse("", &body.email, &body.first_name, &body.last_name, &body.locale)
-        .map_err(|Invalid(e)| errors.extend(e))
-        .ok();
-    let phone = match body.phone.as_deref().map(|p| Phone::parse("phone", p)).transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            errors.push(e);
-            None
-        }
+    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
+    let input = PersonInput {
+        email: body.email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        locale: body.locale,
+        phone: body.phone,
+        portal_access: body.portal_access.unwrap_or(true),
+        contact_roles: body.contact_roles,
+        sites: body.sites,
     };
-    for (i, role) in body.contact_roles.iter().enumerate() {
-        if !state.catalogue.contact_roles.iter().any(|r| &r.key == role) {
-            errors.push(FieldError::new(format!("contact_roles[{i}]"), format!("unknown contact role '{role}'")));
-        }
-    }
-    let mut conn = state.store.begin().await?;
-    let partner_sites = portal::sites_of_partner(&mut conn, &partner_id).await?;
-    for (i, site) in body.sites.iter().enumerate() {
-        if !partner_sites.iter().any(|s| &s.id == site) {
-            errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
-        }
-    }
-    let identity = match identity {
-        Some(identity) if errors.is_empty() => identity,
-        _ => return Err(Invalid(errors).into()),
-    };
-    let access = if body.portal_access.unwrap_or(true) { Access::SignIn } else { Access::ContactOnly };
-    let actor = caller.actor();
-    let mut created = ops::create_users(&mut conn, &state.config, &actor, &partner_id, &[identity], access).await?;
-    let mut user = created.remove(0);
-    if let Some(phone) = phone {
-        user =
-            users::update_profile(&mut conn, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() })
-                .await?;
-    }
-    if !body.contact_roles.is_empty() {
-        portal::set_contact_roles(&mut conn, &user.id, &body.contact_roles).await?;
-    }
-    for site in &body.sites {
-        portal::link_site(&mut conn, &user.id, site).await?;
-    }
-    if user.phone.is_some() || !body.contact_roles.is_empty() || !body.sites.is_empty() {
-        history::append(
-            &mut conn,
-            &user.id,
-            &actor,
-            "contact.details-set",
-            json!({"phone": user.phone, "contact_roles": body.contact_roles, "sites": body.sites}),
-        )
-        .await?;
-    }
+    let user = people::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
+    let mut conn = state.store.conn().await?;
     let profile = profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?;
-    conn.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(profile)))
 }
 
@@ -311,9 +256,6 @@ pub struct BulkResult {
     pub created: Vec<CreatedUser>,
 }
 
-/// The most rows one bulk add takes.
-pub const BULK_MAX_ROWS: usize = 100_000;
-
 /// Bulk add users: every row checked; a dry run reports, a commit writes
 /// all rows or, with any bad row, nothing (422).
 #[utoipa::path(post, path = "/api/v1/users/bulk", tag = "users", request_body = BulkBody,
@@ -326,29 +268,12 @@ pub async fn bulk_add(
     caller: Caller,
     ApiJson(body): ApiJson<BulkBody>,
 ) -> ApiResult<(StatusCode, axum::Json<BulkResult>)> {
-    let partner_id = target_partner(&caller, body.partner_id)?;
-    authz::create_user(&caller.principal, &state.catalogue, &partner_id)?;
-    if body.rows.is_empty() {
-        return Err(FieldError::new("rows", "add at least one row").into());
-    }
-    if body.rows.len() > BULK_MAX_ROWS {
-        return Err(FieldError::new("rows", format!("at most {BULK_MAX_ROWS} rows at once")).into());
-    }
-    let mut tx = state.store.begin().await?;
-    let (people, errors) = ops::check_bulk(&mut tx, &body.rows).await?;
-    if body.dry_run {
-        return Ok((
-            StatusCode::OK,
-            axum::Json(BulkResult { dry_run: true, valid: people.len(), errors, created: vec![] }),
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(Invalid(errors).into());
-    }
-    let created =
-        ops::create_users(&mut tx, &state.config, &caller.actor(), &partner_id, &people, Access::SignIn).await?;
-    tx.commit().await?;
-    let created = created
+    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
+    let outcome =
+        people::bulk_add(&state, &caller.principal, &caller.actor(), &partner_id, &body.rows, body.dry_run).await?;
+    let status = if body.dry_run { StatusCode::OK } else { StatusCode::CREATED };
+    let created = outcome
+        .created
         .into_iter()
         .enumerate()
         .map(|(i, u)| CreatedUser {
@@ -359,8 +284,11 @@ pub async fn bulk_add(
             last_name: u.last_name,
             locale: u.locale,
         })
-        .collect::<Vec<_>>();
-    Ok((StatusCode::CREATED, axum::Json(BulkResult { dry_run: false, valid: created.len(), errors: vec![], created })))
+        .collect();
+    Ok((
+        status,
+        axum::Json(BulkResult { dry_run: body.dry_run, valid: outcome.valid, errors: outcome.errors, created }),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -415,10 +343,7 @@ pub async fn search(
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
 
-/// Loads a user the caller may see; anyone else's is 404.
-pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiResult<User> {
-    Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
-}
+pub use crate::ops::people::visible_user;
 
 /// A user's profile.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
@@ -461,39 +386,11 @@ pub async fn patch_user(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProfilePatch>,
 ) -> ApiResult<axum::Json<UserProfile>> {
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    authz::edit_profile(&caller.principal, &state.catalogue, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
-    let mut errors = Collector::default();
-    let changes = ProfileChanges {
-        first_name: body.first_name.as_deref().and_then(|v| errors.take(PersonName::parse("first_name", v))),
-        last_name: body.last_name.as_deref().and_then(|v| errors.take(PersonName::parse("last_name", v))),
-        locale: body.locale.as_deref().and_then(|v| errors.take(Locale::parse("locale", v))),
-        phone: match body.phone.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(v) => errors.take(Phone::parse("phone", v)).map(Some),
-        },
-    };
-    errors.finish()?;
-    let updated = users::update_profile(&mut tx, &user, &changes).await?;
-    let mut diff = serde_json::Map::new();
-    for (field, before, after) in [
-        ("first_name", Some(&user.first_name), Some(&updated.first_name)),
-        ("last_name", Some(&user.last_name), Some(&updated.last_name)),
-        ("locale", Some(&user.locale), Some(&updated.locale)),
-        ("phone", user.phone.as_ref(), updated.phone.as_ref()),
-    ] {
-        if before != after {
-            diff.insert(field.to_string(), json!({"from": before, "to": after}));
-        }
-    }
-    if !diff.is_empty() {
-        history::append(&mut tx, &user.id, &caller.actor(), "user.updated", serde_json::Value::Object(diff)).await?;
-    }
-    let profile = profile_of(&mut tx, &state.catalogue, &caller.principal, &updated).await?;
-    tx.commit().await?;
-    Ok(axum::Json(profile))
+    let edit =
+        ProfileEdit { first_name: body.first_name, last_name: body.last_name, locale: body.locale, phone: body.phone };
+    let updated = people::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
+    let mut conn = state.store.conn().await?;
+    Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &updated).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -2,6 +2,11 @@
 //! the API, the CLI and the demo loader all call these, so a rule or a side
 //! effect (history, email) is written once.
 
+pub mod access;
+pub mod people;
+pub mod preferences;
+pub mod session;
+
 use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};

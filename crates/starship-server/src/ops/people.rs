@@ -1,0 +1,197 @@
+//! Adding people and editing their profiles: shared by the API and the web pages.
+
+use serde_json::json;
+use starship_core::authz::{self, Principal};
+use starship_core::domain::{Locale, PersonName, Phone};
+use starship_core::error::Collector;
+use starship_core::{FieldError, Invalid};
+use starship_store::history::{self, Actor};
+use starship_store::users::{self, ProfileChanges, User};
+use starship_store::{portal, Conn};
+
+use crate::ops::{self, Access, BulkRow, Identity};
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The partner a new person joins: the caller's own, or for operators the
+/// one they name. Naming another partner is 404, like any foreign id.
+pub fn target_partner(caller: &Principal, requested: Option<&str>) -> ApiResult<String> {
+    match (caller.operator, requested, caller.partner_id.as_deref()) {
+        (true, Some(partner), _) => Ok(partner.to_string()),
+        (true, None, _) => Err(FieldError::new("partner_id", "operators must name the partner").into()),
+        (false, Some(partner), Some(own)) if partner != own => Err(ApiError::NotFound),
+        (false, _, Some(own)) => Ok(own.to_string()),
+        (false, _, None) => Err(ApiError::NotFound),
+    }
+}
+
+/// A person to add, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct PersonInput {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub locale: String,
+    pub phone: Option<String>,
+    /// Sign-in (an activation link is emailed) or a contact only.
+    pub portal_access: bool,
+    pub contact_roles: Vec<String>,
+    pub sites: Vec<String>,
+}
+
+/// Adds one user or contact with its contact details, History and welcome
+/// email, in one transaction.
+pub async fn create_person(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    partner_id: &str,
+    input: &PersonInput,
+) -> ApiResult<User> {
+    authz::create_user(caller, &state.catalogue, partner_id)?;
+    let mut errors = Vec::new();
+    let identity = Identity::parse("", &input.email, &input.first_name, &input.last_name, &input.locale)
+        .map_err(|Invalid(e)| errors.extend(e))
+        .ok();
+    let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(|p| Phone::parse("phone", p))
+    {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+        None => None,
+    };
+    for (i, role) in input.contact_roles.iter().enumerate() {
+        if !state.catalogue.contact_roles.iter().any(|r| &r.key == role) {
+            errors.push(FieldError::new(format!("contact_roles[{i}]"), format!("unknown contact role '{role}'")));
+        }
+    }
+    let mut tx = state.store.begin().await?;
+    let partner_sites = portal::sites_of_partner(&mut tx, partner_id).await?;
+    for (i, site) in input.sites.iter().enumerate() {
+        if !partner_sites.iter().any(|s| &s.id == site) {
+            errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
+        }
+    }
+    let identity = match identity {
+        Some(identity) if errors.is_empty() => identity,
+        _ => return Err(Invalid(errors).into()),
+    };
+    let access = if input.portal_access { Access::SignIn } else { Access::ContactOnly };
+    let mut user = ops::create_users(&mut tx, &state.config, actor, partner_id, &[identity], access).await?.remove(0);
+    if let Some(phone) = phone {
+        user =
+            users::update_profile(&mut tx, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() })
+                .await?;
+    }
+    if !input.contact_roles.is_empty() {
+        portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
+    }
+    for site in &input.sites {
+        portal::link_site(&mut tx, &user.id, site).await?;
+    }
+    if user.phone.is_some() || !input.contact_roles.is_empty() || !input.sites.is_empty() {
+        let details = json!({"phone": user.phone, "contact_roles": input.contact_roles, "sites": input.sites});
+        history::append(&mut tx, &user.id, actor, "contact.details-set", details).await?;
+    }
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The outcome of a bulk add.
+pub struct BulkOutcome {
+    pub valid: usize,
+    pub errors: Vec<FieldError>,
+    /// Empty for a dry run.
+    pub created: Vec<User>,
+}
+
+/// The most rows one bulk add takes.
+pub const BULK_MAX_ROWS: usize = 100_000;
+
+/// Checks every row; a dry run reports, a commit writes every row or, with
+/// any bad row, nothing.
+pub async fn bulk_add(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    partner_id: &str,
+    rows: &[BulkRow],
+    dry_run: bool,
+) -> ApiResult<BulkOutcome> {
+    authz::create_user(caller, &state.catalogue, partner_id)?;
+    if rows.is_empty() {
+        return Err(FieldError::new("rows", "add at least one row").into());
+    }
+    if rows.len() > BULK_MAX_ROWS {
+        return Err(FieldError::new("rows", format!("at most {BULK_MAX_ROWS} rows at once")).into());
+    }
+    let mut tx = state.store.begin().await?;
+    let (people, errors) = ops::check_bulk(&mut tx, rows).await?;
+    if dry_run {
+        return Ok(BulkOutcome { valid: people.len(), errors, created: vec![] });
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let created = ops::create_users(&mut tx, &state.config, actor, partner_id, &people, Access::SignIn).await?;
+    tx.commit().await?;
+    Ok(BulkOutcome { valid: created.len(), errors: vec![], created })
+}
+
+/// Changes to names, locale and phone, as typed; `None` leaves a field, an
+/// empty phone removes it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileEdit {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub phone: Option<String>,
+}
+
+pub async fn edit_profile(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    edit: &ProfileEdit,
+) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    authz::edit_profile(caller, &state.catalogue, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
+    let mut errors = Collector::default();
+    let changes = ProfileChanges {
+        first_name: edit.first_name.as_deref().and_then(|v| errors.take(PersonName::parse("first_name", v))),
+        last_name: edit.last_name.as_deref().and_then(|v| errors.take(PersonName::parse("last_name", v))),
+        locale: edit.locale.as_deref().and_then(|v| errors.take(Locale::parse("locale", v))),
+        phone: match edit.phone.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(v) => errors.take(Phone::parse("phone", v)).map(Some),
+        },
+    };
+    errors.finish()?;
+    let updated = users::update_profile(&mut tx, &user, &changes).await?;
+    let mut diff = serde_json::Map::new();
+    for (field, before, after) in [
+        ("first_name", Some(&user.first_name), Some(&updated.first_name)),
+        ("last_name", Some(&user.last_name), Some(&updated.last_name)),
+        ("locale", Some(&user.locale), Some(&updated.locale)),
+        ("phone", user.phone.as_ref(), updated.phone.as_ref()),
+    ] {
+        if before != after {
+            diff.insert(field.to_string(), json!({"from": before, "to": after}));
+        }
+    }
+    if !diff.is_empty() {
+        history::append(&mut tx, &user.id, actor, "user.updated", serde_json::Value::Object(diff)).await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Loads a user the caller may see; anyone else's is 404.
+pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiResult<User> {
+    Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
+}

@@ -1,0 +1,181 @@
+//! Notification choices and application metadata: shared by the API and
+//! the web pages.
+
+use serde_json::{json, Map, Value};
+use starship_core::authz::{self, Principal};
+use starship_core::catalogue::keys;
+use starship_core::preferences::{self, CustomChoice, NotificationSetting};
+use starship_core::{FieldError, Invalid};
+use starship_store::history::{self, Actor};
+use starship_store::outbox::{self, NewMessage};
+use starship_store::preferences as prefs;
+use starship_store::users;
+
+use crate::email;
+use crate::ops::people::visible_user;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// One change to a user's notification choices.
+#[derive(Debug, Clone)]
+pub enum ChoiceChange {
+    /// The user's own choice, whatever the roles say.
+    Set(CustomChoice),
+    /// Forget the choice; the roles decide again.
+    Reset { application: String, notification_type: String },
+}
+
+impl ChoiceChange {
+    fn application(&self) -> &str {
+        match self {
+            Self::Set(c) => &c.application,
+            Self::Reset { application, .. } => application,
+        }
+    }
+
+    fn as_choice(&self) -> CustomChoice {
+        match self {
+            Self::Set(c) => c.clone(),
+            Self::Reset { application, notification_type } => CustomChoice {
+                application: application.clone(),
+                notification_type: notification_type.clone(),
+                enabled: false,
+            },
+        }
+    }
+}
+
+pub async fn notification_settings(
+    state: &AppState,
+    caller: &Principal,
+    user_id: &str,
+) -> ApiResult<Vec<NotificationSetting>> {
+    let mut conn = state.store.conn().await?;
+    let user = visible_user(&mut conn, caller, user_id).await?;
+    authz::see_notifications(caller, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
+    let roles = users::roles_of(&mut conn, &user.id).await?;
+    let choices = prefs::choices_of(&mut conn, &user.id).await?;
+    Ok(preferences::notification_settings(&state.catalogue, &roles, &choices))
+}
+
+/// Applies choices: each must name a type the user may receive.
+pub async fn change_notifications(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    changes: &[ChoiceChange],
+) -> ApiResult<Vec<NotificationSetting>> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let partner = user.partner_id.clone().unwrap_or_default();
+    for change in changes {
+        authz::user_metadata(caller, &user.id, &partner, change.application())?;
+    }
+    let roles = users::roles_of(&mut tx, &user.id).await?;
+    let requested: Vec<CustomChoice> = changes.iter().map(ChoiceChange::as_choice).collect();
+    preferences::check_choices(&state.catalogue, &roles, &requested)?;
+    let mut recorded = Vec::new();
+    for change in changes {
+        match change {
+            ChoiceChange::Reset { application, notification_type } => {
+                prefs::clear_choice(&mut tx, &user.id, application, notification_type).await?;
+                recorded.push(json!({"application": application, "type": notification_type, "source": "default"}));
+            }
+            ChoiceChange::Set(choice) => {
+                prefs::set_choice(&mut tx, &user.id, choice).await?;
+                recorded.push(json!({"application": choice.application, "type": choice.notification_type, "enabled": choice.enabled}));
+            }
+        }
+    }
+    if !recorded.is_empty() {
+        history::append(&mut tx, &user.id, actor, "notifications.changed", json!({"changes": recorded})).await?;
+    }
+    let choices = prefs::choices_of(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    Ok(preferences::notification_settings(&state.catalogue, &roles, &choices))
+}
+
+pub async fn metadata(
+    state: &AppState,
+    caller: &Principal,
+    user_id: &str,
+    application: &str,
+) -> ApiResult<Map<String, Value>> {
+    let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
+    let mut conn = state.store.conn().await?;
+    let user = visible_user(&mut conn, caller, user_id).await?;
+    authz::user_metadata(caller, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
+    Ok(prefs::metadata_of(&mut conn, &user.id, &app.key).await?.unwrap_or_default())
+}
+
+/// Saves metadata checked against the application's schema (every bad
+/// field named, nothing saved). Seed 001: an Academy User whose courses
+/// change gets an email with the link to Production Academy.
+pub async fn save_metadata(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    application: &str,
+    input: &Map<String, Value>,
+) -> ApiResult<Map<String, Value>> {
+    let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    authz::user_metadata(caller, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
+    let values = preferences::check_metadata(&app.metadata_schema, input)?;
+    let roles = users::roles_of(&mut tx, &user.id).await?;
+    if !roles.iter().any(|r| r.application == app.key) {
+        return Err(
+            Invalid(vec![FieldError::new("application", format!("the user holds no role in {}", app.name))]).into()
+        );
+    }
+    let before = prefs::metadata_of(&mut tx, &user.id, &app.key).await?;
+    prefs::set_metadata(&mut tx, &user.id, &app.key, &values).await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        actor,
+        "metadata.saved",
+        json!({"application": app.key, "from": before, "to": values}),
+    )
+    .await?;
+    let academy_learner = app.key == keys::PRODUCTION_ACADEMY && roles.iter().any(|r| r.role == keys::ACADEMY_USER);
+    if academy_learner && before.as_ref().and_then(|b| b.get("courses")) != values.get("courses") {
+        let courses = course_names(state, &values);
+        let mail = email::academy_courses(&user.locale, &user.first_name, &courses, &app.url);
+        let message = NewMessage {
+            recipient: &user.email,
+            user_id: Some(&user.id),
+            kind: "academy-courses",
+            subject: &mail.subject,
+            body: &mail.body,
+        };
+        outbox::enqueue(&mut tx, &message).await?;
+    }
+    tx.commit().await?;
+    Ok(values)
+}
+
+fn course_names(state: &AppState, values: &Map<String, Value>) -> Vec<String> {
+    let field = state
+        .catalogue
+        .application(keys::PRODUCTION_ACADEMY)
+        .and_then(|a| a.metadata_schema.iter().find(|f| f.key == "courses"));
+    values
+        .get("courses")
+        .and_then(Value::as_array)
+        .map(|chosen| {
+            chosen
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|tag| {
+                    field
+                        .and_then(|f| f.options.iter().find(|o| o.value == tag))
+                        .map_or_else(|| tag.to_string(), |o| format!("{} ({tag})", o.name))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
