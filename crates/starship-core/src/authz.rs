@@ -7,6 +7,7 @@
 
 use crate::catalogue::{AdminScope, Catalogue, RoleRef, RoleScope};
 use crate::domain::ProductionId;
+use crate::portal::{PortalAction, PortalLevel, Standing};
 
 /// The signed-in caller as the rules see it.
 #[derive(Debug, Clone)]
@@ -112,6 +113,9 @@ pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> 
 /// only for applications (or productions) one is an admin of.
 pub fn grant_role(caller: &Principal, target_partner: &str, role: &RoleRef) -> Decision {
     see_partner_resource(caller, target_partner)?;
+    if role.application == crate::catalogue::keys::PARTNER_PORTAL && !caller.operator {
+        return Err(Denied::Forbidden("portal permission levels follow the Partner Portal rules: set them on the person"));
+    }
     if caller.operator || caller.admins_scope(&scope_granting(role)) {
         Ok(())
     } else if role.production.is_some() {
@@ -192,5 +196,52 @@ pub fn see_notifications(caller: &Principal, target_user: &str, target_partner: 
         Ok(())
     } else {
         Err(Denied::Forbidden("notifications are shown to the user and their partner's admins"))
+    }
+}
+
+/// The Partner Portal matrix applied to the caller: operators may do
+/// anything; anyone else acts at their portal level, inside their partner.
+/// `target` is the person acted on (their id and standing), if any.
+pub fn portal(caller: &Principal, action: PortalAction, owner_partner: &str, target: Option<(&str, Standing)>) -> Decision {
+    see_partner_resource(caller, owner_partner)?;
+    if caller.operator {
+        return Ok(());
+    }
+    let Some(level) = PortalLevel::of(&caller.roles) else {
+        return Err(Denied::Forbidden("this needs a Partner Portal permission level"));
+    };
+    let target = target.map(|(id, standing)| (id == caller.user_id, standing));
+    if crate::portal::allows(level, action, target) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden(match action {
+            PortalAction::UserAdministration => "your portal permission level may not administer this person",
+            PortalAction::EditDetails => "your portal permission level may not edit this person's details",
+            PortalAction::ApplianceSelfService => "appliance self-service needs the Admin or Engineering level",
+            PortalAction::Tickets => "tickets need a portal permission level",
+        }))
+    }
+}
+
+/// Setting a person's permission level is user administration of them, and
+/// nobody raises anyone above their own level.
+pub fn set_portal_level(caller: &Principal, owner_partner: &str, target: (&str, Standing), new_level: PortalLevel) -> Decision {
+    portal(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
+    if caller.operator || PortalLevel::of(&caller.roles).is_some_and(|own| own.at_least(new_level)) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("nobody may grant a permission level above their own"))
+    }
+}
+
+/// Creating a person: the Master role (Starship users) or portal user
+/// administration (contacts, and portal users up to one's own level).
+pub fn create_person(caller: &Principal, catalogue: &Catalogue, partner: &str, portal_level: Option<PortalLevel>) -> Decision {
+    if create_user(caller, catalogue, partner).is_ok() && portal_level.is_none() {
+        return Ok(());
+    }
+    match portal_level {
+        Some(level) => set_portal_level(caller, partner, ("", Standing::NoAccess), level),
+        None => portal(caller, PortalAction::UserAdministration, partner, Some(("", Standing::NoAccess))),
     }
 }

@@ -7,9 +7,11 @@
 
 pub mod authz;
 pub mod catalogue;
+pub mod communications;
 pub mod countries;
 pub mod domain;
 pub mod error;
+pub mod portal;
 pub mod preferences;
 pub mod time_fmt;
 

@@ -9,6 +9,7 @@
 pub mod catalogue;
 pub mod grants;
 pub mod history;
+pub mod mfa;
 pub mod outbox;
 pub mod partners;
 pub mod portal;

@@ -259,3 +259,45 @@ pub async fn mark_attempt_failed(
     .await?;
     Ok(())
 }
+
+/// An email-change link: like any link, single use and expiring, carrying
+/// the address it confirms. Replaces an earlier pending change.
+pub async fn insert_email_change(conn: &mut Conn, token_hash: &str, user_id: &str, new_email: &str, expires_at: i64) -> Result<()> {
+    insert_link(conn, token_hash, user_id, EMAIL_CHANGE, expires_at).await?;
+    sqlx::query("UPDATE activation_tokens SET new_email = $2 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(new_email)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub const EMAIL_CHANGE: &str = "email-change";
+
+/// Uses an email-change link: whose, and the address it confirms.
+pub async fn use_email_change(conn: &mut Conn, token_hash: &str) -> Result<Option<(String, String)>> {
+    let now = now_millis();
+    let row = sqlx::query(
+        "UPDATE activation_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+         RETURNING user_id, new_email",
+    )
+    .bind(token_hash)
+    .bind(EMAIL_CHANGE)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok(r.try_get::<Option<String>, _>("new_email")?.map(|email| Ok::<_, crate::StoreError>((r.try_get("user_id")?, email))).transpose()?),
+        None => Ok(None),
+    }
+}
+
+/// Voids every unused link of a user (sign-in revoked).
+pub async fn void_links(conn: &mut Conn, user_id: &str) -> Result<()> {
+    sqlx::query("UPDATE activation_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -166,3 +166,286 @@ pub async fn is_empty(conn: &mut Conn) -> Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM partners LIMIT 1").fetch_optional(&mut *conn).await?.is_none()
         && sqlx::query("SELECT 1 FROM users LIMIT 1").fetch_optional(&mut *conn).await?.is_none())
 }
+
+pub async fn sites_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
+    sqlx::query("SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("site_id")?))
+        .collect()
+}
+
+pub async fn set_sites(conn: &mut Conn, user_id: &str, sites: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM user_sites WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    for site in sites {
+        link_site(conn, user_id, site).await?;
+    }
+    Ok(())
+}
+
+pub async fn get_site(conn: &mut Conn, id: &str) -> Result<Option<Site>> {
+    let row = sqlx::query("SELECT id, partner_id, name, location, created_at FROM sites WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        Ok(Site {
+            id: r.try_get("id")?,
+            partner_id: r.try_get("partner_id")?,
+            name: r.try_get("name")?,
+            location: r.try_get("location")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// A person of the partner as the communications rules see them.
+#[derive(Debug, Clone)]
+pub struct Reachable {
+    pub user_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: String,
+    pub contact_roles: Vec<String>,
+    /// Named in the deployment survey (of the site asked about, or of any).
+    pub on_survey: bool,
+}
+
+/// The partner's people (with or without sign-in) with their contact roles,
+/// only those associated with `site` when one is given.
+pub async fn reachable(conn: &mut Conn, partner_id: &str, site: Option<&str>) -> Result<Vec<Reachable>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.status, r.contact_role, \
+           EXISTS (SELECT 1 FROM site_survey_contacts s WHERE s.user_id = u.id AND (CAST($2 AS TEXT) IS NULL OR s.site_id = CAST($2 AS TEXT))) AS on_survey \
+         FROM users u LEFT JOIN user_contact_roles r ON r.user_id = u.id \
+         WHERE u.partner_id = $1 AND u.deleted_at IS NULL \
+           AND (CAST($2 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = CAST($2 AS TEXT)) \
+                OR EXISTS (SELECT 1 FROM site_survey_contacts s WHERE s.user_id = u.id AND s.site_id = CAST($2 AS TEXT))) \
+         ORDER BY u.full_lower, u.id, r.contact_role",
+    )
+    .bind(partner_id)
+    .bind(site)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut people: Vec<Reachable> = Vec::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let role: Option<String> = r.try_get("contact_role")?;
+        let on_survey: bool = match r.try_get::<i64, _>("on_survey") {
+            Ok(v) => v != 0,
+            Err(_) => r.try_get::<bool, _>("on_survey")?,
+        };
+        match people.last_mut() {
+            Some(last) if last.user_id == id => last.contact_roles.extend(role),
+            _ => people.push(Reachable {
+                user_id: id,
+                email: r.try_get("email")?,
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                status: r.try_get("status")?,
+                contact_roles: role.into_iter().collect(),
+                on_survey,
+            }),
+        }
+    }
+    Ok(people)
+}
+
+#[derive(Debug, Clone)]
+pub struct Appliance {
+    pub id: String,
+    pub partner_id: String,
+    pub site_id: String,
+    pub serial: String,
+    pub model: String,
+    pub status: String,
+    pub status_changed_by: Option<String>,
+    pub status_changed_at: Option<i64>,
+}
+
+const APPLIANCE_COLUMNS: &str = "id, partner_id, site_id, serial, model, status, status_changed_by, status_changed_at";
+
+fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
+    Ok(Appliance {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        site_id: r.try_get("site_id")?,
+        serial: r.try_get("serial")?,
+        model: r.try_get("model")?,
+        status: r.try_get("status")?,
+        status_changed_by: r.try_get("status_changed_by")?,
+        status_changed_at: r.try_get("status_changed_at")?,
+    })
+}
+
+pub async fn appliances_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Appliance>> {
+    sqlx::query(&format!("SELECT {APPLIANCE_COLUMNS} FROM appliances WHERE partner_id = $1 ORDER BY serial"))
+        .bind(partner_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(appliance_from_row)
+        .collect()
+}
+
+pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance>> {
+    sqlx::query(&format!("SELECT {APPLIANCE_COLUMNS} FROM appliances WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(appliance_from_row)
+        .transpose()
+}
+
+pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &str) -> Result<()> {
+    sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(by)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct BgpConfig {
+    pub version: i64,
+    pub peer_asn: i64,
+    pub neighbor_ipv4: Option<String>,
+    pub neighbor_ipv6: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+/// Adds the next version of an appliance's BGP configuration.
+pub async fn add_bgp_version(
+    conn: &mut Conn,
+    appliance_id: &str,
+    peer_asn: i64,
+    ipv4: Option<&str>,
+    ipv6: Option<&str>,
+    by: &str,
+) -> Result<i64> {
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM bgp_configs WHERE appliance_id = $1")
+        .bind(appliance_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let version: i64 = row.try_get("next")?;
+    sqlx::query(
+        "INSERT INTO bgp_configs (id, appliance_id, version, peer_asn, neighbor_ipv4, neighbor_ipv6, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new_id())
+    .bind(appliance_id)
+    .bind(version)
+    .bind(peer_asn)
+    .bind(ipv4)
+    .bind(ipv6)
+    .bind(by)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::on_unique("the BGP configuration changed meanwhile; try again"))?;
+    Ok(version)
+}
+
+/// Newest first.
+pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<BgpConfig>> {
+    sqlx::query(
+        "SELECT version, peer_asn, neighbor_ipv4, neighbor_ipv6, created_by, created_at FROM bgp_configs \
+         WHERE appliance_id = $1 ORDER BY version DESC",
+    )
+    .bind(appliance_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(BgpConfig {
+            version: r.try_get("version")?,
+            peer_asn: r.try_get("peer_asn")?,
+            neighbor_ipv4: r.try_get("neighbor_ipv4")?,
+            neighbor_ipv6: r.try_get("neighbor_ipv6")?,
+            created_by: r.try_get("created_by")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub id: String,
+    pub partner_id: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub opened_by: Option<String>,
+    pub created_at: i64,
+}
+
+fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
+    Ok(Ticket {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        status: r.try_get("status")?,
+        opened_by: r.try_get("opened_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Ticket>> {
+    sqlx::query(
+        "SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(ticket_from_row)
+    .collect()
+}
+
+pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
+    sqlx::query("SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(ticket_from_row)
+        .transpose()
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: String,
+    pub author_id: Option<String>,
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Comment>> {
+    sqlx::query("SELECT id, author_id, author, body, created_at FROM ticket_comments WHERE ticket_id = $1 ORDER BY created_at, id")
+        .bind(ticket_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Comment {
+                id: r.try_get("id")?,
+                author_id: r.try_get("author_id")?,
+                author: r.try_get("author")?,
+                body: r.try_get("body")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

@@ -161,7 +161,7 @@ fn search_keys(first: &str, last: &str) -> (String, String, String) {
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -306,7 +306,7 @@ pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limi
     let arm = |rank: u8, column: &str| {
         format!(
             "SELECT * FROM (SELECT id, {rank} AS rank FROM users WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
-             ORDER BY {column} LIMIT $3) AS arm{rank}"
+             AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{rank}"
         )
     };
     let sql = format!(
@@ -344,7 +344,7 @@ pub async fn page_of_partner(
     let prefix = name_prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let upper = prefix.as_deref().and_then(prefix_upper_bound);
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE partner_id = $1 \
+        "SELECT {COLUMNS} FROM users WHERE partner_id = $1 AND deleted_at IS NULL \
          AND (CAST($2 AS TEXT) IS NULL OR (full_lower, id) > (SELECT full_lower, id FROM users WHERE id = CAST($2 AS TEXT))) \
          AND (CAST($3 AS TEXT) IS NULL OR (full_lower >= CAST($3 AS TEXT) AND full_lower < CAST($4 AS TEXT))) \
          ORDER BY full_lower, id LIMIT $5"
@@ -360,4 +360,57 @@ pub async fn page_of_partner(
         .iter()
         .map(user_from_row)
         .collect()
+}
+
+/// Switches sign-in on or off. Without sign-in the password goes too, so
+/// access comes back only through a new invitation.
+pub async fn set_status(conn: &mut Conn, id: &str, status: UserStatus) -> Result<()> {
+    let keep_password = status == UserStatus::Active;
+    sqlx::query(
+        "UPDATE users SET status = $2, password_hash = CASE WHEN $3 = 1 THEN password_hash ELSE NULL END, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(i64::from(keep_password))
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a contact: gone from lists, sign-in and search; its History
+/// stays, and its address can be used for someone new.
+pub async fn mark_deleted(conn: &mut Conn, id: &str) -> Result<()> {
+    let now = now_millis();
+    sqlx::query(
+        "UPDATE users SET deleted_at = $2, updated_at = $2, status = 'contact', password_hash = NULL, \
+         email_lower = '#deleted#' || id WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn change_email(conn: &mut Conn, id: &str, email: &Email) -> Result<()> {
+    sqlx::query("UPDATE users SET email = $2, email_lower = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(email.as_str())
+        .bind(email.normalized())
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::on_unique(EMAIL_TAKEN))?;
+    Ok(())
+}
+
+/// Removes a user's roles of one application (a portal level, say).
+pub async fn revoke_application_roles(conn: &mut Conn, id: &str, application: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("DELETE FROM grants WHERE user_id = $1 AND application = $2 RETURNING role")
+        .bind(id)
+        .bind(application)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("role")?)).collect()
 }

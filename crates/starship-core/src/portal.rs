@@ -1,0 +1,129 @@
+//! The Partner Portal's permission levels and its matrix, as data.
+//!
+//! | action                          | Admin            | Engineering                                 | Read-only |
+//! |---------------------------------|------------------|---------------------------------------------|-----------|
+//! | user administration             | any contact      | read-only users, contacts without access    | no        |
+//! | edit phone, names, email        | any contact      | self, read-only users                       | self      |
+//! | drain, BGP, future self-service | yes              | yes                                         | no        |
+//! | view / comment on tickets       | yes              | yes                                         | yes       |
+//!
+//! User administration is creating and deleting contacts, granting and
+//! revoking portal access (invitations), changing permission levels and
+//! resetting another user's MFA.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalogue::{keys, RoleRef};
+
+/// A portal user's permission level, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortalLevel {
+    Admin,
+    Engineering,
+    ReadOnly,
+}
+
+impl PortalLevel {
+    pub const ALL: [PortalLevel; 3] = [Self::Admin, Self::Engineering, Self::ReadOnly];
+
+    /// The Partner Portal role that carries this level.
+    pub fn role_key(self) -> &'static str {
+        match self {
+            Self::Admin => keys::PORTAL_ADMIN,
+            Self::Engineering => keys::PORTAL_ENGINEERING,
+            Self::ReadOnly => keys::PORTAL_READ_ONLY,
+        }
+    }
+
+    pub fn from_role_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.role_key() == key)
+    }
+
+    /// The highest level among a person's roles.
+    pub fn of(roles: &[RoleRef]) -> Option<Self> {
+        roles.iter().filter(|r| r.application == keys::PARTNER_PORTAL).filter_map(|r| Self::from_role_key(&r.role)).min()
+    }
+
+    /// Whether this level ranks at least as high as `other`.
+    pub fn at_least(self, other: PortalLevel) -> bool {
+        self <= other
+    }
+}
+
+/// Where the person acted on stands in the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Standing {
+    /// A portal user at this level.
+    User(PortalLevel),
+    /// A contact without portal access.
+    NoAccess,
+}
+
+impl Standing {
+    pub fn of(can_sign_in: bool, roles: &[RoleRef]) -> Self {
+        match (can_sign_in, PortalLevel::of(roles)) {
+            (true, Some(level)) => Self::User(level),
+            // Signed-in people without a portal level are managed like read-only users.
+            (true, None) => Self::User(PortalLevel::ReadOnly),
+            (false, _) => Self::NoAccess,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortalAction {
+    /// Create / delete contacts, grant / revoke portal access, manage
+    /// permission levels, reset MFA.
+    UserAdministration,
+    /// Add / edit phone number, first / last name, email address.
+    EditDetails,
+    /// Drain for maintenance, edit BGP configuration, future OCA self-service.
+    ApplianceSelfService,
+    /// View and comment on tickets.
+    Tickets,
+}
+
+/// Which people an action may touch, for one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Nobody,
+    SelfOnly,
+    SelfOrReadOnly,
+    ReadOnlyOrNoAccess,
+    AnyContact,
+    /// Actions on things, not people.
+    Allowed,
+}
+
+/// The seed's table: (action, [admin, engineering, read-only]).
+pub const MATRIX: [(PortalAction, [Reach; 3]); 4] = [
+    (PortalAction::UserAdministration, [Reach::AnyContact, Reach::ReadOnlyOrNoAccess, Reach::Nobody]),
+    (PortalAction::EditDetails, [Reach::AnyContact, Reach::SelfOrReadOnly, Reach::SelfOnly]),
+    (PortalAction::ApplianceSelfService, [Reach::Allowed, Reach::Allowed, Reach::Nobody]),
+    (PortalAction::Tickets, [Reach::Allowed, Reach::Allowed, Reach::Allowed]),
+];
+
+pub fn reach(level: PortalLevel, action: PortalAction) -> Reach {
+    let column = PortalLevel::ALL.iter().position(|l| *l == level).unwrap_or(2);
+    MATRIX.iter().find(|(a, _)| *a == action).map_or(Reach::Nobody, |(_, row)| row[column])
+}
+
+/// Whether a level may do an action to a person (`target` is `None` for
+/// actions on things). `is_self` says the person is the actor.
+pub fn allows(level: PortalLevel, action: PortalAction, target: Option<(bool, Standing)>) -> bool {
+    match (reach(level, action), target) {
+        (Reach::Allowed, _) => true,
+        (_, None) => false,
+        (Reach::Nobody, _) => false,
+        (Reach::AnyContact, Some(_)) => true,
+        (Reach::SelfOnly, Some((is_self, _))) => is_self,
+        (Reach::SelfOrReadOnly, Some((is_self, standing))) => {
+            is_self || matches!(standing, Standing::User(PortalLevel::ReadOnly) | Standing::NoAccess)
+        }
+        (Reach::ReadOnlyOrNoAccess, Some((is_self, standing))) => {
+            !is_self && matches!(standing, Standing::User(PortalLevel::ReadOnly) | Standing::NoAccess)
+        }
+    }
+}

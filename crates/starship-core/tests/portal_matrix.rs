@@ -1,0 +1,108 @@
+//! The Partner Portal matrix as a table: every actor level × every target
+//! standing × every action, plus another partner's people.
+
+use starship_core::authz::{self, Denied, Principal};
+use starship_core::catalogue::RoleRef;
+use starship_core::portal::{PortalAction, PortalLevel, Standing};
+
+const PARTNER: &str = "metro";
+
+fn portal_user(id: &str, partner: &str, level: Option<PortalLevel>) -> Principal {
+    Principal {
+        user_id: id.into(),
+        partner_id: Some(partner.into()),
+        operator: false,
+        roles: level
+            .map(|l| vec![RoleRef { application: "partner-portal".into(), role: l.role_key().into(), production: None }])
+            .unwrap_or_default(),
+        admin: vec![],
+    }
+}
+
+use PortalAction::*;
+use PortalLevel::*;
+
+const TARGETS: [(&str, Standing); 4] = [
+    ("an admin", Standing::User(Admin)),
+    ("an engineering user", Standing::User(Engineering)),
+    ("a read-only user", Standing::User(ReadOnly)),
+    ("a contact without access", Standing::NoAccess),
+];
+
+/// Expected allow per (actor level, action), over TARGETS, then self.
+const PEOPLE_TABLE: [(PortalLevel, PortalAction, [bool; 4], bool); 6] = [
+    (Admin, UserAdministration, [true, true, true, true], true),
+    (Engineering, UserAdministration, [false, false, true, true], false),
+    (ReadOnly, UserAdministration, [false, false, false, false], false),
+    (Admin, EditDetails, [true, true, true, true], true),
+    (Engineering, EditDetails, [false, false, true, true], true),
+    (ReadOnly, EditDetails, [false, false, false, false], true),
+];
+
+#[test]
+fn the_matrix_on_people_of_the_same_partner() {
+    let mut wrong = Vec::new();
+    for (level, action, expected, expected_self) in PEOPLE_TABLE {
+        let actor = portal_user("actor", PARTNER, Some(level));
+        for ((name, standing), allowed) in TARGETS.iter().zip(expected) {
+            let got = authz::portal(&actor, action, PARTNER, Some(("someone", *standing))).is_ok();
+            if got != allowed {
+                wrong.push(format!("{level:?} {action:?} on {name}: expected {allowed}, got {got}"));
+            }
+        }
+        let got_self = authz::portal(&actor, action, PARTNER, Some(("actor", Standing::User(level)))).is_ok();
+        if got_self != expected_self {
+            wrong.push(format!("{level:?} {action:?} on self: expected {expected_self}, got {got_self}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_matrix_on_things() {
+    for (level, appliance, tickets) in [(Admin, true, true), (Engineering, true, true), (ReadOnly, false, true)] {
+        let actor = portal_user("actor", PARTNER, Some(level));
+        assert_eq!(authz::portal(&actor, ApplianceSelfService, PARTNER, None).is_ok(), appliance, "{level:?} appliances");
+        assert_eq!(authz::portal(&actor, Tickets, PARTNER, None).is_ok(), tickets, "{level:?} tickets");
+    }
+    let no_level = portal_user("actor", PARTNER, None);
+    for action in [UserAdministration, EditDetails, ApplianceSelfService, Tickets] {
+        assert!(matches!(authz::portal(&no_level, action, PARTNER, None), Err(Denied::Forbidden(_))), "{action:?}");
+    }
+}
+
+#[test]
+fn nobody_acts_on_another_partners_people_or_things() {
+    for level in PortalLevel::ALL {
+        let outsider = portal_user("outsider", "other", Some(level));
+        for action in [UserAdministration, EditDetails, ApplianceSelfService, Tickets] {
+            for (_, standing) in TARGETS {
+                assert_eq!(authz::portal(&outsider, action, PARTNER, Some(("x", standing))), Err(Denied::NotFound), "{level:?} {action:?}");
+            }
+            assert_eq!(authz::portal(&outsider, action, PARTNER, None), Err(Denied::NotFound));
+        }
+    }
+}
+
+#[test]
+fn levels_are_granted_up_to_ones_own_and_only_to_those_one_administers() {
+    let engineering = portal_user("eli", PARTNER, Some(Engineering));
+    let read_only_target = ("rita", Standing::User(ReadOnly));
+    assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, Engineering).is_ok());
+    assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, ReadOnly).is_ok());
+    assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, Admin).is_err(), "an engineering user raising a read-only user to admin");
+    assert!(authz::set_portal_level(&engineering, PARTNER, ("nora", Standing::User(Admin)), ReadOnly).is_err());
+    assert!(authz::set_portal_level(&engineering, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_err(), "nor themself");
+    let admin = portal_user("nora", PARTNER, Some(Admin));
+    assert!(authz::set_portal_level(&admin, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_ok());
+    let read_only = portal_user("rita", PARTNER, Some(ReadOnly));
+    assert!(authz::set_portal_level(&read_only, PARTNER, ("c", Standing::NoAccess), ReadOnly).is_err());
+}
+
+#[test]
+fn portal_roles_are_not_granted_through_starship_admin_privileges() {
+    let mut app_admin = portal_user("a", PARTNER, Some(Admin));
+    app_admin.admin.push(starship_core::catalogue::AdminScope { application: "partner-portal".into(), production: None });
+    let role = RoleRef { application: "partner-portal".into(), role: "admin".into(), production: None };
+    assert!(matches!(authz::grant_role(&app_admin, PARTNER, &role), Err(Denied::Forbidden(_))));
+}

@@ -1,0 +1,1 @@
+../common/0008_portal_self_service.sql
