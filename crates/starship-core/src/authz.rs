@@ -114,7 +114,9 @@ pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> 
 pub fn grant_role(caller: &Principal, target_partner: &str, role: &RoleRef) -> Decision {
     see_partner_resource(caller, target_partner)?;
     if role.application == crate::catalogue::keys::PARTNER_PORTAL && !caller.operator {
-        return Err(Denied::Forbidden("portal permission levels follow the Partner Portal rules: set them on the person"));
+        return Err(Denied::Forbidden(
+            "portal permission levels follow the Partner Portal rules: set them on the person",
+        ));
     }
     if caller.operator || caller.admins_scope(&scope_granting(role)) {
         Ok(())
@@ -147,11 +149,11 @@ pub fn see_admin_privileges(caller: &Principal, target_user: &str, target_partne
     }
 }
 
-/// History is shown "depending on permissions": to the partner's admins and
-/// to operators.
+/// History is shown "depending on permissions": to the partner's admins
+/// (Starship admin privileges, or the portal's Admin level) and operators.
 pub fn see_history(caller: &Principal, target_partner: &str) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.is_any_admin() {
+    if caller.operator || caller.is_any_admin() || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin) {
         Ok(())
     } else {
         Err(Denied::Forbidden("history is shown to the partner's admins"))
@@ -202,7 +204,12 @@ pub fn see_notifications(caller: &Principal, target_user: &str, target_partner: 
 /// The Partner Portal matrix applied to the caller: operators may do
 /// anything; anyone else acts at their portal level, inside their partner.
 /// `target` is the person acted on (their id and standing), if any.
-pub fn portal(caller: &Principal, action: PortalAction, owner_partner: &str, target: Option<(&str, Standing)>) -> Decision {
+pub fn portal(
+    caller: &Principal,
+    action: PortalAction,
+    owner_partner: &str,
+    target: Option<(&str, Standing)>,
+) -> Decision {
     see_partner_resource(caller, owner_partner)?;
     if caller.operator {
         return Ok(());
@@ -225,7 +232,12 @@ pub fn portal(caller: &Principal, action: PortalAction, owner_partner: &str, tar
 
 /// Setting a person's permission level is user administration of them, and
 /// nobody raises anyone above their own level.
-pub fn set_portal_level(caller: &Principal, owner_partner: &str, target: (&str, Standing), new_level: PortalLevel) -> Decision {
+pub fn set_portal_level(
+    caller: &Principal,
+    owner_partner: &str,
+    target: (&str, Standing),
+    new_level: PortalLevel,
+) -> Decision {
     portal(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
     if caller.operator || PortalLevel::of(&caller.roles).is_some_and(|own| own.at_least(new_level)) {
         Ok(())
@@ -236,7 +248,12 @@ pub fn set_portal_level(caller: &Principal, owner_partner: &str, target: (&str, 
 
 /// Creating a person: the Master role (Starship users) or portal user
 /// administration (contacts, and portal users up to one's own level).
-pub fn create_person(caller: &Principal, catalogue: &Catalogue, partner: &str, portal_level: Option<PortalLevel>) -> Decision {
+pub fn create_person(
+    caller: &Principal,
+    catalogue: &Catalogue,
+    partner: &str,
+    portal_level: Option<PortalLevel>,
+) -> Decision {
     if create_user(caller, catalogue, partner).is_ok() && portal_level.is_none() {
         return Ok(());
     }

@@ -78,7 +78,11 @@ mod tests {
             (DeploymentStatus, &["engineering"], false, false),
         ];
         for (communication, contact_roles, on_survey, expected) in table {
-            assert_eq!(reaches(communication, &roles(contact_roles), on_survey), expected, "{communication:?} {contact_roles:?} survey={on_survey}");
+            assert_eq!(
+                reaches(communication, &roles(contact_roles), on_survey),
+                expected,
+                "{communication:?} {contact_roles:?} survey={on_survey}"
+            );
         }
         assert_eq!(Communication::parse("firmware-upgrade"), Some(FirmwareUpgrade));
         assert_eq!(Communication::parse("newsletter"), None);

@@ -43,7 +43,11 @@ impl PortalLevel {
 
     /// The highest level among a person's roles.
     pub fn of(roles: &[RoleRef]) -> Option<Self> {
-        roles.iter().filter(|r| r.application == keys::PARTNER_PORTAL).filter_map(|r| Self::from_role_key(&r.role)).min()
+        roles
+            .iter()
+            .filter(|r| r.application == keys::PARTNER_PORTAL)
+            .filter_map(|r| Self::from_role_key(&r.role))
+            .min()
     }
 
     /// Whether this level ranks at least as high as `other`.

@@ -13,7 +13,9 @@ fn portal_user(id: &str, partner: &str, level: Option<PortalLevel>) -> Principal
         partner_id: Some(partner.into()),
         operator: false,
         roles: level
-            .map(|l| vec![RoleRef { application: "partner-portal".into(), role: l.role_key().into(), production: None }])
+            .map(|l| {
+                vec![RoleRef { application: "partner-portal".into(), role: l.role_key().into(), production: None }]
+            })
             .unwrap_or_default(),
         admin: vec![],
     }
@@ -62,7 +64,11 @@ fn the_matrix_on_people_of_the_same_partner() {
 fn the_matrix_on_things() {
     for (level, appliance, tickets) in [(Admin, true, true), (Engineering, true, true), (ReadOnly, false, true)] {
         let actor = portal_user("actor", PARTNER, Some(level));
-        assert_eq!(authz::portal(&actor, ApplianceSelfService, PARTNER, None).is_ok(), appliance, "{level:?} appliances");
+        assert_eq!(
+            authz::portal(&actor, ApplianceSelfService, PARTNER, None).is_ok(),
+            appliance,
+            "{level:?} appliances"
+        );
         assert_eq!(authz::portal(&actor, Tickets, PARTNER, None).is_ok(), tickets, "{level:?} tickets");
     }
     let no_level = portal_user("actor", PARTNER, None);
@@ -77,7 +83,11 @@ fn nobody_acts_on_another_partners_people_or_things() {
         let outsider = portal_user("outsider", "other", Some(level));
         for action in [UserAdministration, EditDetails, ApplianceSelfService, Tickets] {
             for (_, standing) in TARGETS {
-                assert_eq!(authz::portal(&outsider, action, PARTNER, Some(("x", standing))), Err(Denied::NotFound), "{level:?} {action:?}");
+                assert_eq!(
+                    authz::portal(&outsider, action, PARTNER, Some(("x", standing))),
+                    Err(Denied::NotFound),
+                    "{level:?} {action:?}"
+                );
             }
             assert_eq!(authz::portal(&outsider, action, PARTNER, None), Err(Denied::NotFound));
         }
@@ -90,9 +100,15 @@ fn levels_are_granted_up_to_ones_own_and_only_to_those_one_administers() {
     let read_only_target = ("rita", Standing::User(ReadOnly));
     assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, Engineering).is_ok());
     assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, ReadOnly).is_ok());
-    assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, Admin).is_err(), "an engineering user raising a read-only user to admin");
+    assert!(
+        authz::set_portal_level(&engineering, PARTNER, read_only_target, Admin).is_err(),
+        "an engineering user raising a read-only user to admin"
+    );
     assert!(authz::set_portal_level(&engineering, PARTNER, ("nora", Standing::User(Admin)), ReadOnly).is_err());
-    assert!(authz::set_portal_level(&engineering, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_err(), "nor themself");
+    assert!(
+        authz::set_portal_level(&engineering, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_err(),
+        "nor themself"
+    );
     let admin = portal_user("nora", PARTNER, Some(Admin));
     assert!(authz::set_portal_level(&admin, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_ok());
     let read_only = portal_user("rita", PARTNER, Some(ReadOnly));
@@ -102,7 +118,9 @@ fn levels_are_granted_up_to_ones_own_and_only_to_those_one_administers() {
 #[test]
 fn portal_roles_are_not_granted_through_starship_admin_privileges() {
     let mut app_admin = portal_user("a", PARTNER, Some(Admin));
-    app_admin.admin.push(starship_core::catalogue::AdminScope { application: "partner-portal".into(), production: None });
+    app_admin
+        .admin
+        .push(starship_core::catalogue::AdminScope { application: "partner-portal".into(), production: None });
     let role = RoleRef { application: "partner-portal".into(), role: "admin".into(), production: None };
     assert!(matches!(authz::grant_role(&app_admin, PARTNER, &role), Err(Denied::Forbidden(_))));
 }

@@ -99,3 +99,48 @@ mod tests {
         assert!(academy_courses("es-ES", "Jamie", &[], "u").subject.starts_with("Tus cursos"));
     }
 }
+
+/// A portal invitation with its single-use activation link.
+pub fn invitation(locale: &str, first_name: &str, partner_name: &str, link: &str, valid_hours: u64) -> Rendered {
+    match language_of(locale) {
+        "fr" => Rendered {
+            subject: "Invitation au Partner Portal".into(),
+            body: format!("Bonjour {first_name},\n\n{partner_name} vous invite sur le Partner Portal. Choisissez votre mot de passe :\n\n{link}\n\nCe lien ne sert qu'une fois et expire dans {valid_hours} heures.\n"),
+        },
+        "es" => Rendered {
+            subject: "Invitación al Partner Portal".into(),
+            body: format!("Hola, {first_name}:\n\n{partner_name} te invita al Partner Portal. Elige tu contraseña:\n\n{link}\n\nEl enlace sirve una sola vez y caduca en {valid_hours} horas.\n"),
+        },
+        _ => Rendered {
+            subject: "Your invitation to the Partner Portal".into(),
+            body: format!("Hello {first_name},\n\n{partner_name} invites you to the Partner Portal. Choose your password to activate your access:\n\n{link}\n\nThe link works once and expires in {valid_hours} hours.\n"),
+        },
+    }
+}
+
+/// Sent to a new address: nothing changes until it is confirmed.
+pub fn confirm_email(locale: &str, first_name: &str, link: &str) -> Rendered {
+    match language_of(locale) {
+        "fr" => Rendered {
+            subject: "Confirmez votre nouvelle adresse".into(),
+            body: format!("Bonjour {first_name},\n\nConfirmez cette adresse pour votre compte Starship :\n\n{link}\n"),
+        },
+        "es" => Rendered {
+            subject: "Confirma tu nueva dirección".into(),
+            body: format!("Hola, {first_name}:\n\nConfirma esta dirección para tu cuenta de Starship:\n\n{link}\n"),
+        },
+        _ => Rendered {
+            subject: "Confirm your new email address".into(),
+            body: format!("Hello {first_name},\n\nConfirm this address for your Starship account:\n\n{link}\n"),
+        },
+    }
+}
+
+/// Sent to the old address when someone asks to change it.
+pub fn email_change_notice(locale: &str, first_name: &str, new_email: &str) -> Rendered {
+    match language_of(locale) {
+        "fr" => Rendered { subject: "Changement d'adresse demandé".into(), body: format!("Bonjour {first_name},\n\nUn changement d'adresse vers {new_email} a été demandé pour votre compte Starship. Si ce n'est pas vous, contactez votre administrateur.\n") },
+        "es" => Rendered { subject: "Cambio de dirección solicitado".into(), body: format!("Hola, {first_name}:\n\nSe solicitó cambiar la dirección de tu cuenta de Starship a {new_email}. Si no fuiste tú, avisa a tu administrador.\n") },
+        _ => Rendered { subject: "Email change requested".into(), body: format!("Hello {first_name},\n\nSomeone asked to change your Starship account's address to {new_email}. If it was not you, tell your administrator.\n") },
+    }
+}

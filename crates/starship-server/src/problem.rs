@@ -23,6 +23,9 @@ pub enum ApiError {
     /// One answer for an unknown email and a wrong password.
     #[error("the email or password is not right")]
     BadCredentials,
+    /// The password was right; the account also needs an MFA code.
+    #[error("this account needs a code from its authenticator app (or a recovery code) as `totp`")]
+    MfaRequired,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -96,7 +99,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadCredentials | Self::MfaRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -114,6 +117,7 @@ impl ApiError {
             Self::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
             Self::Unauthenticated => ("unauthenticated", "Sign in first"),
             Self::BadCredentials => ("bad-credentials", "Sign-in failed"),
+            Self::MfaRequired => ("mfa-required", "A code is needed"),
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
             Self::NotFound => ("not-found", "Not found"),
             Self::Conflict(_) => ("conflict", "Conflict"),

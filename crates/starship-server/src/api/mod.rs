@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod grants;
 pub mod platform;
+pub mod portal;
 pub mod preferences;
 pub mod session;
 pub mod users;
@@ -11,7 +12,7 @@ pub mod users;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use utoipa::OpenApi;
 
@@ -52,6 +53,28 @@ use crate::state::AppState;
         preferences::get_metadata,
         preferences::put_metadata,
         preferences::send_notification,
+        portal::invite,
+        portal::revoke_access,
+        portal::set_level,
+        portal::delete_contact,
+        portal::edit_contact,
+        portal::request_email_change,
+        portal::confirm_email,
+        portal::list_contacts,
+        portal::list_sites,
+        portal::create_site,
+        portal::list_appliances,
+        portal::drain,
+        portal::undrain,
+        portal::get_bgp,
+        portal::put_bgp,
+        portal::list_tickets,
+        portal::get_ticket,
+        portal::comment,
+        portal::recipients,
+        portal::begin_mfa,
+        portal::confirm_mfa,
+        portal::reset_mfa,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     tags(
@@ -59,6 +82,7 @@ use crate::state::AppState;
         (name = "users", description = "Profiles, onboarding and search"),
         (name = "access", description = "Roles, admin privileges, the Applications tab and checks"),
         (name = "preferences", description = "Notifications and application metadata"),
+        (name = "portal", description = "Partner Portal: contacts, access, levels, sites, appliances, tickets, communications"),
         (name = "platform", description = "Partners, productions and the application catalogue"),
     )
 )]
@@ -80,7 +104,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
-        .route("/api/v1/users/{id}", get(users::get_user).patch(users::patch_user))
+        .route("/api/v1/users/{id}", get(users::get_user).patch(users::patch_user).delete(portal::delete_contact))
+        .route("/api/v1/users/{id}/invitation", post(portal::invite))
+        .route("/api/v1/users/{id}/portal-access", delete(portal::revoke_access))
+        .route("/api/v1/users/{id}/portal-level", put(portal::set_level))
+        .route("/api/v1/users/{id}/contact", put(portal::edit_contact))
+        .route("/api/v1/users/{id}/email-change", post(portal::request_email_change))
+        .route("/api/v1/users/{id}/mfa", delete(portal::reset_mfa))
+        .route("/api/v1/email-confirmations", post(portal::confirm_email))
+        .route("/api/v1/me/mfa", post(portal::begin_mfa))
+        .route("/api/v1/me/mfa/confirm", post(portal::confirm_mfa))
+        .route("/api/v1/contacts", get(portal::list_contacts))
+        .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
+        .route("/api/v1/appliances", get(portal::list_appliances))
+        .route("/api/v1/appliances/{id}/drain", post(portal::drain).delete(portal::undrain))
+        .route("/api/v1/appliances/{id}/bgp", get(portal::get_bgp).put(portal::put_bgp))
+        .route("/api/v1/tickets", get(portal::list_tickets))
+        .route("/api/v1/tickets/{id}", get(portal::get_ticket))
+        .route("/api/v1/tickets/{id}/comments", post(portal::comment))
+        .route("/api/v1/communications/{type}/recipients", get(portal::recipients))
         .route("/api/v1/users/{id}/history", get(users::user_history))
         .route("/api/v1/users/{id}/admin-privileges", post(grants::add_admin_privilege))
         .route("/api/v1/users/{id}/admin-privileges/{pid}", delete(grants::remove_admin_privilege))

@@ -38,7 +38,15 @@ pub async fn sign_in(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let signed_in = ops::session::sign_in(&state, &body.email, body.password, client.ip(), Source::Api).await?;
+    let signed_in = ops::session::sign_in_with_code(
+        &state,
+        &body.email,
+        body.password,
+        body.totp.as_deref(),
+        client.ip(),
+        Source::Api,
+    )
+    .await?;
     let mut conn = state.store.conn().await?;
     let principal = users::principal(&mut conn, &signed_in.user).await?;
     let profile = profile_of(&mut conn, &state.catalogue, &principal, &signed_in.user).await?;

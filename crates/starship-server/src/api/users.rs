@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
 use starship_core::domain::UserStatus;
+use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
-use starship_store::users::{self, User};
-use starship_store::{grants, history, partners, Conn};
+use starship_store::users::User;
+use starship_store::{grants, partners, Conn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::platform::PartnerView;
@@ -195,6 +196,10 @@ pub struct NewUserBody {
     /// Ids of the partner's sites to associate.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// For a portal user: admin, engineering or read-only (the portal's
+    /// administrators' default: read-only).
+    #[serde(default)]
+    pub portal_level: Option<PortalLevel>,
 }
 
 /// Creates one user (emailed an activation link) or contact.
@@ -216,6 +221,7 @@ pub async fn create_user(
         portal_access: body.portal_access.unwrap_or(true),
         contact_roles: body.contact_roles,
         sites: body.sites,
+        portal_level: body.portal_level,
     };
     let user = people::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
     let mut conn = state.store.conn().await?;
@@ -334,12 +340,7 @@ pub async fn search(
     caller: Caller,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<axum::Json<Vec<UserSummary>>> {
-    let scope = if caller.principal.operator { None } else { caller.principal.partner_id.as_deref() };
-    if !caller.principal.operator && scope.is_none() {
-        return Ok(axum::Json(vec![]));
-    }
-    let mut conn = state.store.conn().await?;
-    let found = users::search(&mut conn, scope, &params.q, params.limit.unwrap_or(20)).await?;
+    let found = people::search(&state, &caller.principal, &params.q, params.limit.unwrap_or(20)).await?;
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
 
@@ -431,9 +432,6 @@ pub async fn user_history(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
-    let mut conn = state.store.conn().await?;
-    let user = visible_user(&mut conn, &caller.principal, &id).await?;
-    authz::see_history(&caller.principal, user.partner_id.as_deref().unwrap_or(""))?;
     let before = match params.before.as_deref() {
         None => None,
         Some(cursor) => {
@@ -441,7 +439,8 @@ pub async fn user_history(
             Some(parsed.ok_or_else(|| ApiError::BadRequest("before: not a cursor from this list".into()))?)
         }
     };
-    let entries = history::list(&mut conn, &user.id, before, params.limit.unwrap_or(100).clamp(1, 500)).await?;
+    let (_, entries) =
+        people::user_history(&state, &caller.principal, &id, before, params.limit.unwrap_or(100)).await?;
     Ok(axum::Json(
         entries
             .into_iter()

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod people;
+pub mod portal;
 pub mod preferences;
 pub mod session;
 

@@ -2,12 +2,14 @@
 
 use serde_json::json;
 use starship_core::authz::{self, Principal};
+use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Locale, PersonName, Phone};
 use starship_core::error::Collector;
+use starship_core::portal::{PortalAction, PortalLevel};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{portal, Conn};
+use starship_store::{grants, portal, Conn};
 
 use crate::ops::{self, Access, BulkRow, Identity};
 use crate::problem::{ApiError, ApiResult};
@@ -37,6 +39,8 @@ pub struct PersonInput {
     pub portal_access: bool,
     pub contact_roles: Vec<String>,
     pub sites: Vec<String>,
+    /// The Partner Portal permission level of a portal user.
+    pub portal_level: Option<PortalLevel>,
 }
 
 /// Adds one user or contact with its contact details, History and welcome
@@ -48,7 +52,17 @@ pub async fn create_person(
     partner_id: &str,
     input: &PersonInput,
 ) -> ApiResult<User> {
-    authz::create_user(caller, &state.catalogue, partner_id)?;
+    // A portal user administrator gives sign-in as a portal level; a
+    // Master Content Partner Operations user creates Starship users.
+    let portal_level = match (input.portal_access, input.portal_level) {
+        (false, _) => None,
+        (true, Some(level)) => Some(level),
+        (true, None) if authz::create_user(caller, &state.catalogue, partner_id).is_err() => {
+            Some(PortalLevel::ReadOnly)
+        }
+        (true, None) => None,
+    };
+    authz::create_person(caller, &state.catalogue, partner_id, portal_level)?;
     let mut errors = Vec::new();
     let identity = Identity::parse("", &input.email, &input.first_name, &input.last_name, &input.locale)
         .map_err(|Invalid(e)| errors.extend(e))
@@ -84,6 +98,12 @@ pub async fn create_person(
         user =
             users::update_profile(&mut tx, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() })
                 .await?;
+    }
+    if let Some(level) = portal_level {
+        let role =
+            RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
+        let (grant, _) = grants::grant(&mut tx, &user.id, &role, Some(&caller.user_id)).await?;
+        history::append(&mut tx, &user.id, actor, "role.granted", ops::role_details(&grant.id, &role)).await?;
     }
     if !input.contact_roles.is_empty() {
         portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
@@ -159,7 +179,12 @@ pub async fn edit_profile(
 ) -> ApiResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    authz::edit_profile(caller, &state.catalogue, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
+    let owner = user.partner_id.as_deref().unwrap_or("");
+    if let Err(denied) = authz::edit_profile(caller, &state.catalogue, &user.id, owner) {
+        // The portal matrix lets its levels edit some people's details too.
+        let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
+        authz::portal(caller, PortalAction::EditDetails, owner, Some((&user.id, standing))).map_err(|_| denied)?;
+    }
     let mut errors = Collector::default();
     let changes = ProfileChanges {
         first_name: edit.first_name.as_deref().and_then(|v| errors.take(PersonName::parse("first_name", v))),
@@ -194,4 +219,31 @@ pub async fn edit_profile(
 /// Loads a user the caller may see; anyone else's is 404.
 pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiResult<User> {
     Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
+}
+
+/// Users whose name or email starts with `query`, best matches first: the
+/// caller's own partner, or everyone for operators.
+pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> ApiResult<Vec<User>> {
+    let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
+    if !caller.operator && scope.is_none() {
+        return Ok(vec![]);
+    }
+    let mut conn = state.store.conn().await?;
+    Ok(users::search(&mut conn, scope, query, limit).await?)
+}
+
+/// A user's History, newest first, `limit` entries from before the cursor
+/// `(at, entry id)`: shown to their partner's admins and operators.
+pub async fn user_history(
+    state: &AppState,
+    caller: &Principal,
+    user_id: &str,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> ApiResult<(User, Vec<history::Entry>)> {
+    let mut conn = state.store.conn().await?;
+    let user = visible_user(&mut conn, caller, user_id).await?;
+    authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""))?;
+    let entries = history::list(&mut conn, &user.id, before, limit.clamp(1, 500)).await?;
+    Ok((user, entries))
 }

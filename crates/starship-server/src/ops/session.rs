@@ -8,7 +8,8 @@ use starship_core::domain::{Password, UserStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor, Source};
 use starship_store::users::{self, User};
-use starship_store::{now_millis, outbox, sessions};
+use starship_store::{mfa, now_millis, outbox, sessions};
+use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::ops::ACTIVATION;
 use crate::problem::{ApiError, ApiResult};
@@ -31,6 +32,21 @@ pub async fn sign_in(
     client: IpAddr,
     source: Source,
 ) -> ApiResult<SignedIn> {
+    sign_in_with_code(state, email, password, None, client, source).await
+}
+
+/// Signs in with a password and, for accounts with MFA, a current
+/// authenticator code or an unused recovery code. Without a code such an
+/// account answers `MfaRequired`; a wrong, old or replayed code counts as a
+/// failed sign-in.
+pub async fn sign_in_with_code(
+    state: &AppState,
+    email: &str,
+    password: String,
+    code: Option<&str>,
+    client: IpAddr,
+    source: Source,
+) -> ApiResult<SignedIn> {
     let email_lower = email.trim().to_lowercase();
     let throttle_keys = vec![format!("email:{email_lower}"), format!("ip:{client}")];
     let window_ms = state.config.sign_in_window.as_millis() as i64;
@@ -46,8 +62,15 @@ pub async fn sign_in(
     let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut second_factor = Ok(());
+    if let Some((user, _)) = found.as_ref().filter(|(u, _)| password_ok && u.status == UserStatus::Active) {
+        second_factor = check_second_factor(state, user, code).await;
+        if let Err(ApiError::MfaRequired) = second_factor {
+            return Err(ApiError::MfaRequired);
+        }
+    }
     let user = match found {
-        Some((user, _)) if password_ok && user.status == UserStatus::Active => user,
+        Some((user, _)) if password_ok && user.status == UserStatus::Active && second_factor.is_ok() => user,
         other => {
             let mut tx = state.store.begin().await?;
             sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
@@ -100,4 +123,126 @@ pub async fn accept_link(state: &AppState, token: &str, password: &str, source: 
         .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// The MFA check after a right password: nothing to do without
+/// enrolment; otherwise a TOTP code of the current window (used once) or an
+/// unused recovery code.
+async fn check_second_factor(state: &AppState, user: &User, code: Option<&str>) -> ApiResult<()> {
+    let mut conn = state.store.conn().await?;
+    let Some(totp) = mfa::totp_of(&mut conn, &user.id).await?.filter(|t| t.enabled) else {
+        return Ok(());
+    };
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Err(ApiError::MfaRequired);
+    };
+    if let Some(step) = matching_step(&totp.secret, &user.email, code, now_millis() / 1000) {
+        return if mfa::use_step(&mut conn, &user.id, step).await? { Ok(()) } else { Err(ApiError::BadCredentials) };
+    }
+    if mfa::use_recovery_code(&mut conn, &user.id, &secret_hash(&code.to_lowercase())).await? {
+        return Ok(());
+    }
+    Err(ApiError::BadCredentials)
+}
+
+const TOTP_STEP_SECS: i64 = 30;
+
+fn totp_of(secret_base32: &str, account: &str) -> Option<TOTP> {
+    let secret = Secret::Encoded(secret_base32.to_string()).to_bytes().ok()?;
+    TOTP::new(Algorithm::SHA1, 6, 1, TOTP_STEP_SECS as u64, secret, Some("Starship".into()), account.to_string()).ok()
+}
+
+/// The time step whose code this is, allowing one step of clock drift.
+pub fn matching_step(secret_base32: &str, account: &str, code: &str, now_secs: i64) -> Option<i64> {
+    let totp = totp_of(secret_base32, account)?;
+    let current = now_secs / TOTP_STEP_SECS;
+    [current - 1, current, current + 1].into_iter().find(|step| {
+        let expected = totp.generate((step * TOTP_STEP_SECS) as u64);
+        expected.len() == code.len() && expected.bytes().zip(code.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
+}
+
+/// The code an authenticator shows at `now_secs` (for tests and tooling).
+pub fn current_code(secret_base32: &str, account: &str, now_secs: i64) -> Option<String> {
+    totp_of(secret_base32, account).map(|t| t.generate(now_secs as u64))
+}
+
+pub struct Enrolment {
+    pub secret: String,
+    /// otpauth:// URI for authenticator apps (as a QR code or pasted).
+    pub provisioning_uri: String,
+}
+
+/// Starts MFA enrolment: a new secret that a first code must confirm.
+pub async fn begin_mfa(state: &AppState, user: &User) -> ApiResult<Enrolment> {
+    let mut conn = state.store.conn().await?;
+    if mfa::totp_of(&mut conn, &user.id).await?.is_some_and(|t| t.enabled) {
+        return Err(ApiError::Conflict("MFA is on already; reset it first to enrol again".into()));
+    }
+    let mut bytes = [0u8; 20];
+    argon2::password_hash::rand_core::RngCore::fill_bytes(&mut argon2::password_hash::rand_core::OsRng, &mut bytes);
+    let secret = Secret::Raw(bytes.to_vec()).to_encoded().to_string();
+    let totp = totp_of(&secret, &user.email).ok_or_else(|| ApiError::Internal("TOTP secret".into()))?;
+    mfa::begin_enrolment(&mut conn, &user.id, &secret).await?;
+    Ok(Enrolment { provisioning_uri: totp.get_url(), secret })
+}
+
+/// Confirms enrolment with a first code; returns ten recovery codes, shown
+/// this once and stored hashed.
+pub async fn confirm_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<Vec<String>> {
+    let mut tx = state.store.begin().await?;
+    let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| !t.enabled) else {
+        return Err(ApiError::Conflict("start an enrolment first".into()));
+    };
+    let step = matching_step(&totp.secret, &user.email, code.trim(), now_millis() / 1000)
+        .ok_or_else(|| FieldError::new("code", "is not the current code of your authenticator"))?;
+    if !mfa::use_step(&mut tx, &user.id, step).await? {
+        return Err(FieldError::new("code", "was used already; wait for the next one").into());
+    }
+    mfa::enable(&mut tx, &user.id).await?;
+    let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
+    mfa::replace_recovery_codes(&mut tx, &user.id, &codes.iter().map(|c| secret_hash(c)).collect::<Vec<_>>()).await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        &Actor::user(&user.id, &user.email, source),
+        "mfa.enrolled",
+        json!({"method": "totp"}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+fn recovery_code() -> String {
+    let secret = new_secret("");
+    let letters: String =
+        secret.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).take(12).collect();
+    format!("{}-{}-{}", &letters[0..4], &letters[4..8], &letters[8..12])
+}
+
+/// Removes a user's MFA: themself, or someone allowed to administer them.
+pub async fn reset_mfa(
+    state: &AppState,
+    caller: &starship_core::authz::Principal,
+    actor: &Actor,
+    user_id: &str,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
+    if user.id != caller.user_id {
+        let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
+        starship_core::authz::portal(
+            caller,
+            starship_core::portal::PortalAction::UserAdministration,
+            user.partner_id.as_deref().unwrap_or(""),
+            Some((&user.id, standing)),
+        )?;
+    }
+    if !mfa::remove(&mut tx, &user.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    history::append(&mut tx, &user.id, actor, "mfa.reset", json!({})).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod isolation;
 mod onboarding;
 mod openapi;
 mod platform;
+mod portal;
 mod preferences;
 mod session;
 mod smtp;

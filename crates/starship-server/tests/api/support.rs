@@ -160,6 +160,12 @@ impl TestApp {
         grants::add_admin(&mut conn, user_id, &scope, None).await.unwrap().0.id
     }
 
+    /// The id of the user with this email.
+    pub async fn signed_in_id(&self, email: &str) -> String {
+        let mut conn = self.store.conn().await.unwrap();
+        users::get_by_email(&mut conn, &Email::parse("email", email).unwrap()).await.unwrap().unwrap().id
+    }
+
     /// Rows in a table, for asserting that a failed request wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         use starship_store::sqlx::Row;

@@ -1,0 +1,623 @@
+//! The Partner Portal's API: contacts, invitations, access, levels, sites,
+//! appliances, tickets, communications and MFA.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use starship_core::authz::{self, Principal};
+use starship_core::domain::Title;
+use starship_core::portal::{PortalAction, PortalLevel};
+use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::history::Source;
+use starship_store::{portal, users};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
+use crate::ops;
+use crate::ops::portal::{BgpInput, ContactEdit};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationBody {
+    /// The permission level to have (default read-only).
+    #[serde(default)]
+    pub level: Option<PortalLevel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessView {
+    pub user_id: String,
+    pub status: starship_core::domain::UserStatus,
+}
+
+/// Invites a contact to the portal: emails a single-use, expiring
+/// activation link; a new invitation replaces the earlier link.
+#[utoipa::path(post, path = "/api/v1/users/{id}/invitation", tag = "portal", params(("id" = String, Path, description = "User id")),
+    request_body(content = InvitationBody, description = "Optional"),
+    responses((status = 200, body = AccessView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<InvitationBody>,
+) -> ApiResult<axum::Json<AccessView>> {
+    let user = ops::portal::invite(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
+    Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
+}
+
+/// Revokes sign-in at once (sessions, tokens, links); the contact stays.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/portal-access", tag = "portal", params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = AccessView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<AccessView>> {
+    let user = ops::portal::revoke_access(&state, &caller.principal, &caller.actor(), &id).await?;
+    Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelBody {
+    pub level: PortalLevel,
+}
+
+/// Changes a portal user's permission level.
+#[utoipa::path(put, path = "/api/v1/users/{id}/portal-level", tag = "portal", params(("id" = String, Path, description = "User id")),
+    request_body = LevelBody,
+    responses((status = 204, description = "Changed"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn set_level(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<LevelBody>,
+) -> ApiResult<StatusCode> {
+    ops::portal::set_level(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a contact; its History stays.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "portal", params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ops::portal::delete_contact(&state, &caller.principal, &caller.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    #[serde(default)]
+    pub contact_roles: Option<Vec<String>>,
+    /// Ids of the partner's sites.
+    #[serde(default)]
+    pub sites: Option<Vec<String>>,
+}
+
+/// Changes a person's contact roles and sites.
+#[utoipa::path(put, path = "/api/v1/users/{id}/contact", tag = "portal", params(("id" = String, Path, description = "User id")),
+    request_body = ContactBody,
+    responses((status = 200, body = ContactView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn edit_contact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> ApiResult<axum::Json<ContactView>> {
+    let edit = ContactEdit { contact_roles: body.contact_roles, sites: body.sites };
+    ops::portal::edit_contact(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
+    let mut conn = state.store.conn().await?;
+    let user = ops::people::visible_user(&mut conn, &caller.principal, &id).await?;
+    Ok(axum::Json(contact_view(&mut conn, user).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeBody {
+    pub email: String,
+}
+
+/// Asks to change an email address: a confirmation link goes to the new
+/// address, a notice to the old one; nothing changes until confirmed.
+#[utoipa::path(post, path = "/api/v1/users/{id}/email-change", tag = "portal", params(("id" = String, Path, description = "User id")),
+    request_body = EmailChangeBody,
+    responses((status = 202, description = "Confirmation sent"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn request_email_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EmailChangeBody>,
+) -> ApiResult<StatusCode> {
+    ops::portal::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub token: String,
+}
+
+/// Confirms a new email address with the token from the link sent to it.
+#[utoipa::path(post, path = "/api/v1/email-confirmations", tag = "portal", request_body = TokenBody,
+    responses((status = 200, body = AccessView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> ApiResult<axum::Json<AccessView>> {
+    let user = ops::portal::confirm_email(&state, &body.token, Source::Api).await?;
+    Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub status: starship_core::domain::UserStatus,
+    /// The portal permission level, for portal users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<PortalLevel>,
+    pub contact_roles: Vec<String>,
+    pub sites: Vec<String>,
+}
+
+async fn contact_view(conn: &mut starship_store::Conn, user: users::User) -> ApiResult<ContactView> {
+    let roles = users::roles_of(conn, &user.id).await?;
+    Ok(ContactView {
+        level: PortalLevel::of(&roles),
+        contact_roles: portal::contact_roles_of(conn, &user.id).await?,
+        sites: portal::sites_of_user(conn, &user.id).await?,
+        id: user.id,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        phone: user.phone,
+        status: user.status,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerScope {
+    /// Operators: which partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+fn scope(caller: &Principal, params: &PartnerScope) -> ApiResult<String> {
+    ops::people::target_partner(caller, params.partner_id.as_deref())
+}
+
+/// The partner's contacts and portal users with their levels, roles and sites.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "portal", params(PartnerScope),
+    responses((status = 200, body = Vec<ContactView>), (status = 404, body = Problem)))]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PartnerScope>,
+) -> ApiResult<axum::Json<Vec<ContactView>>> {
+    let partner = scope(&caller.principal, &params)?;
+    authz::see_partner_resource(&caller.principal, &partner)?;
+    let mut conn = state.store.conn().await?;
+    let mut views = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = users::page_of_partner(&mut conn, &partner, after.as_deref(), None, 500).await?;
+        let done = page.len() < 500;
+        after = page.last().map(|u| u.id.clone());
+        for user in page {
+            views.push(contact_view(&mut conn, user).await?);
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(axum::Json(views))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteView {
+    pub id: String,
+    pub partner_id: String,
+    pub name: String,
+    pub location: String,
+    pub created_at: String,
+}
+
+impl From<portal::Site> for SiteView {
+    fn from(s: portal::Site) -> Self {
+        Self {
+            id: s.id,
+            partner_id: s.partner_id,
+            name: s.name,
+            location: s.location,
+            created_at: rfc3339_from_millis(s.created_at),
+        }
+    }
+}
+
+/// A partner's sites.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "portal", params(PartnerScope),
+    responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem)))]
+pub async fn list_sites(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PartnerScope>,
+) -> ApiResult<axum::Json<Vec<SiteView>>> {
+    let partner = scope(&caller.principal, &params)?;
+    authz::see_partner_resource(&caller.principal, &partner)?;
+    let mut conn = state.store.conn().await?;
+    Ok(axum::Json(portal::sites_of_partner(&mut conn, &partner).await?.into_iter().map(SiteView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    pub name: String,
+    /// City and country, or any description of where it is.
+    pub location: String,
+    /// Operators name the partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+/// Adds a site (operators, and the partner's portal admins).
+#[utoipa::path(post, path = "/api/v1/sites", tag = "portal", request_body = NewSite,
+    responses((status = 201, body = SiteView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewSite>,
+) -> ApiResult<(StatusCode, axum::Json<SiteView>)> {
+    let partner = ops::people::target_partner(&caller.principal, body.partner_id.as_deref())?;
+    authz::see_partner_resource(&caller.principal, &partner)?;
+    if !caller.principal.operator && PortalLevel::of(&caller.principal.roles) != Some(PortalLevel::Admin) {
+        return Err(ApiError::Forbidden("sites are added by operators and portal admins"));
+    }
+    let (name, location) =
+        starship_core::error::both(Title::parse("name", &body.name), Title::parse("location", &body.location))?;
+    let mut tx = state.store.begin().await?;
+    let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(site.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplianceView {
+    pub id: String,
+    pub site_id: String,
+    pub serial: String,
+    pub model: String,
+    /// serving or drained
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_changed_at: Option<String>,
+}
+
+impl From<portal::Appliance> for ApplianceView {
+    fn from(a: portal::Appliance) -> Self {
+        Self {
+            id: a.id,
+            site_id: a.site_id,
+            serial: a.serial,
+            model: a.model,
+            status: a.status,
+            status_changed_by: a.status_changed_by,
+            status_changed_at: a.status_changed_at.map(rfc3339_from_millis),
+        }
+    }
+}
+
+/// The partner's appliances.
+#[utoipa::path(get, path = "/api/v1/appliances", tag = "portal", params(PartnerScope),
+    responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_appliances(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PartnerScope>,
+) -> ApiResult<axum::Json<Vec<ApplianceView>>> {
+    let partner = scope(&caller.principal, &params)?;
+    authz::portal(&caller.principal, PortalAction::Tickets, &partner, None)?;
+    let mut conn = state.store.conn().await?;
+    Ok(axum::Json(
+        portal::appliances_of_partner(&mut conn, &partner).await?.into_iter().map(ApplianceView::from).collect(),
+    ))
+}
+
+/// Drains an appliance for maintenance (admin and engineering).
+#[utoipa::path(post, path = "/api/v1/appliances/{id}/drain", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
+    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn drain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ApplianceView>> {
+    Ok(axum::Json(ops::portal::set_drained(&state, &caller.principal, &caller.actor(), &id, true).await?.into()))
+}
+
+/// Returns a drained appliance to service.
+#[utoipa::path(delete, path = "/api/v1/appliances/{id}/drain", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
+    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn undrain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ApplianceView>> {
+    Ok(axum::Json(ops::portal::set_drained(&state, &caller.principal, &caller.actor(), &id, false).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BgpBody {
+    pub peer_asn: i64,
+    #[serde(default)]
+    pub neighbor_ipv4: Option<String>,
+    #[serde(default)]
+    pub neighbor_ipv6: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BgpVersion {
+    pub version: i64,
+    pub peer_asn: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbor_ipv4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbor_ipv6: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub created_at: String,
+}
+
+async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Vec<BgpVersion>> {
+    let mut conn = state.store.conn().await?;
+    let appliance = portal::get_appliance(&mut conn, id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
+    Ok(portal::bgp_versions(&mut conn, &appliance.id)
+        .await?
+        .into_iter()
+        .map(|c| BgpVersion {
+            version: c.version,
+            peer_asn: c.peer_asn,
+            neighbor_ipv4: c.neighbor_ipv4,
+            neighbor_ipv6: c.neighbor_ipv6,
+            created_by: c.created_by,
+            created_at: rfc3339_from_millis(c.created_at),
+        })
+        .collect())
+}
+
+/// An appliance's BGP configuration versions, newest first.
+#[utoipa::path(get, path = "/api/v1/appliances/{id}/bgp", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
+    responses((status = 200, body = Vec<BgpVersion>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_bgp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<BgpVersion>>> {
+    Ok(axum::Json(bgp_versions(&state, &caller.principal, &id).await?))
+}
+
+/// Saves a new BGP configuration version (admin and engineering).
+#[utoipa::path(put, path = "/api/v1/appliances/{id}/bgp", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
+    request_body = BgpBody,
+    responses((status = 200, body = Vec<BgpVersion>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_bgp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<BgpBody>,
+) -> ApiResult<axum::Json<Vec<BgpVersion>>> {
+    let input =
+        BgpInput { peer_asn: body.peer_asn, neighbor_ipv4: body.neighbor_ipv4, neighbor_ipv6: body.neighbor_ipv6 };
+    ops::portal::update_bgp(&state, &caller.principal, &caller.actor(), &id, &input).await?;
+    Ok(axum::Json(bgp_versions(&state, &caller.principal, &id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: String,
+    pub author: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    pub body: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketView {
+    pub id: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: String,
+    pub comments: Vec<CommentView>,
+}
+
+async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) -> ApiResult<TicketView> {
+    let comments = portal::ticket_comments(conn, &ticket.id)
+        .await?
+        .into_iter()
+        .map(|c| CommentView {
+            id: c.id,
+            author: c.author,
+            author_id: c.author_id,
+            body: c.body,
+            created_at: rfc3339_from_millis(c.created_at),
+        })
+        .collect();
+    Ok(TicketView {
+        id: ticket.id,
+        subject: ticket.subject,
+        body: ticket.body,
+        status: ticket.status,
+        created_at: rfc3339_from_millis(ticket.created_at),
+        comments,
+    })
+}
+
+/// The partner's tickets with their comments.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "portal", params(PartnerScope),
+    responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_tickets(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PartnerScope>,
+) -> ApiResult<axum::Json<Vec<TicketView>>> {
+    let partner = scope(&caller.principal, &params)?;
+    authz::portal(&caller.principal, PortalAction::Tickets, &partner, None)?;
+    let mut conn = state.store.conn().await?;
+    let mut views = Vec::new();
+    for ticket in portal::tickets_of_partner(&mut conn, &partner).await? {
+        views.push(ticket_view(&mut conn, ticket).await?);
+    }
+    Ok(axum::Json(views))
+}
+
+/// One ticket with its comments.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "portal", params(("id" = String, Path, description = "Ticket id")),
+    responses((status = 200, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<TicketView>> {
+    let mut conn = state.store.conn().await?;
+    let ticket = portal::get_ticket(&mut conn, &id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(&caller.principal, PortalAction::Tickets, &ticket.partner_id, None)?;
+    Ok(axum::Json(ticket_view(&mut conn, ticket).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub body: String,
+}
+
+/// Comments on a ticket, attributed and timestamped.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", tag = "portal", params(("id" = String, Path, description = "Ticket id")),
+    request_body = CommentBody,
+    responses((status = 201, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CommentBody>,
+) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
+    ops::portal::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
+        .await?;
+    let mut conn = state.store.conn().await?;
+    let ticket = portal::get_ticket(&mut conn, &id).await?.ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, axum::Json(ticket_view(&mut conn, ticket).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientParams {
+    /// Only contacts of this site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Operators: which partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recipient {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub contact_roles: Vec<String>,
+    /// Whether the person can sign in; contacts without sign-in count too.
+    pub portal_access: bool,
+}
+
+/// Who a communication of this type reaches: operational-outreach,
+/// firmware-upgrade, maintenance, logistics, deployment-status.
+#[utoipa::path(get, path = "/api/v1/communications/{type}/recipients", tag = "portal",
+    params(("type" = String, Path, description = "Communication type"), RecipientParams),
+    responses((status = 200, body = Vec<Recipient>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn recipients(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    ApiQuery(params): ApiQuery<RecipientParams>,
+) -> ApiResult<axum::Json<Vec<Recipient>>> {
+    let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_deref())?;
+    let people = ops::portal::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
+    Ok(axum::Json(
+        people
+            .into_iter()
+            .map(|p| Recipient {
+                portal_access: p.status == "active" || p.status == "pending",
+                id: p.user_id,
+                email: p.email,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                contact_roles: p.contact_roles,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MfaEnrolment {
+    /// The shared secret, base32, for typing into an authenticator app.
+    pub secret: String,
+    /// otpauth:// URI (RFC 6238 TOTP, SHA-1, 6 digits, 30 s).
+    pub provisioning_uri: String,
+}
+
+/// Starts TOTP enrolment for the signed-in user.
+#[utoipa::path(post, path = "/api/v1/me/mfa", tag = "session",
+    responses((status = 200, body = MfaEnrolment), (status = 409, body = Problem)))]
+pub async fn begin_mfa(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<MfaEnrolment>> {
+    let enrolment = ops::session::begin_mfa(&state, &caller.user).await?;
+    Ok(axum::Json(MfaEnrolment { secret: enrolment.secret, provisioning_uri: enrolment.provisioning_uri }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Each works once in place of a code; shown this once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms enrolment with the authenticator's current code.
+#[utoipa::path(post, path = "/api/v1/me/mfa/confirm", tag = "session", request_body = CodeBody,
+    responses((status = 200, body = RecoveryCodes), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn confirm_mfa(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> ApiResult<axum::Json<RecoveryCodes>> {
+    let codes = ops::session::confirm_mfa(&state, &caller.user, &body.code, Source::Api).await?;
+    Ok(axum::Json(RecoveryCodes { recovery_codes: codes }))
+}
+
+/// Resets a user's MFA: themself, or under the user-administration rule.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/mfa", tag = "portal", params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Reset"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn reset_mfa(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    ops::session::reset_mfa(&state, &caller.principal, &caller.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

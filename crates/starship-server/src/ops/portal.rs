@@ -1,0 +1,457 @@
+//! The Partner Portal: invitations, access, permission levels, contact
+//! details, appliances, tickets and communications, under the portal
+//! matrix in `starship_core::portal`. Shared by the API and the pages.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde_json::json;
+use starship_core::authz::{self, Principal};
+use starship_core::catalogue::{keys, RoleRef};
+use starship_core::communications::{self, Communication};
+use starship_core::domain::{Email, UserStatus};
+use starship_core::portal::{PortalAction, PortalLevel, Standing};
+use starship_core::{FieldError, Invalid};
+use starship_store::history::{self, Actor};
+use starship_store::outbox::{self, NewMessage};
+use starship_store::users::{self, User};
+use starship_store::{grants, now_millis, partners, portal, sessions, Conn};
+
+use crate::email;
+use crate::ops::people::visible_user;
+use crate::ops::ACTIVATION;
+use crate::problem::{ApiError, ApiResult};
+use crate::security::{new_secret, secret_hash};
+use crate::state::AppState;
+
+/// Where a person stands in the portal: a user at a level while they may
+/// sign in (or have been invited to), otherwise a contact without access.
+pub async fn standing_of(conn: &mut Conn, user: &User) -> ApiResult<Standing> {
+    let roles = users::roles_of(conn, &user.id).await?;
+    let can_sign_in = matches!(user.status, UserStatus::Active | UserStatus::Pending);
+    Ok(Standing::of(can_sign_in, &roles))
+}
+
+fn owner(user: &User) -> &str {
+    user.partner_id.as_deref().unwrap_or("")
+}
+
+/// Replaces a person's portal level (or removes it).
+async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &str) -> ApiResult<()> {
+    users::revoke_application_roles(conn, &user.id, keys::PARTNER_PORTAL).await?;
+    if let Some(level) = level {
+        let role =
+            RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
+        grants::grant(conn, &user.id, &role, Some(by)).await?;
+    }
+    Ok(())
+}
+
+/// Invites a contact to the portal: a single-use, expiring link by email
+/// that replaces any earlier one, and the permission level to have.
+pub async fn invite(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    level: Option<PortalLevel>,
+) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let level = level.unwrap_or(PortalLevel::ReadOnly);
+    let standing = standing_of(&mut tx, &user).await?;
+    authz::set_portal_level(caller, owner(&user), (&user.id, standing), level)?;
+    if user.status == UserStatus::Active {
+        return Err(ApiError::Conflict("this person can sign in already".into()));
+    }
+    users::set_status(&mut tx, &user.id, UserStatus::Pending).await?;
+    put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
+    let partner = partners::get(&mut tx, owner(&user)).await?.ok_or(ApiError::NotFound)?;
+    let token = new_secret("");
+    let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
+    outbox::insert_link(&mut tx, &secret_hash(&token), &user.id, ACTIVATION, expires_at).await?;
+    let link = format!("{}/activate?token={token}", state.config.public_url);
+    let mail = email::invitation(
+        &user.locale,
+        &user.first_name,
+        &partner.name,
+        &link,
+        state.config.activation_ttl.as_secs() / 3600,
+    );
+    let message = NewMessage {
+        recipient: &user.email,
+        user_id: Some(&user.id),
+        kind: "invitation",
+        subject: &mail.subject,
+        body: &mail.body,
+    };
+    outbox::enqueue(&mut tx, &message).await?;
+    history::append(&mut tx, &user.id, actor, "portal.invited", json!({"level": level})).await?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Ends a person's sign-in at once (sessions, tokens, pending links); the
+/// contact and its History stay.
+pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let standing = standing_of(&mut tx, &user).await?;
+    authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing)))?;
+    if user.id == caller.user_id {
+        return Err(ApiError::Forbidden("you cannot revoke your own access"));
+    }
+    end_access(&mut tx, &user).await?;
+    let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
+    history::append(&mut tx, &user.id, actor, "portal.access-revoked", json!({"level": level})).await?;
+    put_level(&mut tx, &user, None, &caller.user_id).await?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+async fn end_access(conn: &mut Conn, user: &User) -> ApiResult<()> {
+    users::set_status(conn, &user.id, UserStatus::Contact).await?;
+    sessions::end_all_for_user(conn, &user.id).await?;
+    outbox::void_links(conn, &user.id).await?;
+    Ok(())
+}
+
+/// Changes a portal user's permission level.
+pub async fn set_level(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    level: PortalLevel,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let standing = standing_of(&mut tx, &user).await?;
+    authz::set_portal_level(caller, owner(&user), (&user.id, standing), level)?;
+    if standing == Standing::NoAccess {
+        return Err(ApiError::Conflict("a contact without portal access gets a level with an invitation".into()));
+    }
+    let before = match standing {
+        Standing::User(l) => Some(l),
+        Standing::NoAccess => None,
+    };
+    put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
+    history::append(&mut tx, &user.id, actor, "portal.level-changed", json!({"from": before, "to": level})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a contact: gone from lists and sign-in; History stays.
+pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let standing = standing_of(&mut tx, &user).await?;
+    authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing)))?;
+    if user.id == caller.user_id {
+        return Err(ApiError::Forbidden("you cannot delete yourself"));
+    }
+    end_access(&mut tx, &user).await?;
+    history::append(&mut tx, &user.id, actor, "contact.deleted", json!({"email": user.email})).await?;
+    users::mark_deleted(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Contact details beyond the profile: roles and sites.
+#[derive(Debug, Clone, Default)]
+pub struct ContactEdit {
+    pub contact_roles: Option<Vec<String>>,
+    pub sites: Option<Vec<String>>,
+}
+
+pub async fn edit_contact(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    edit: &ContactEdit,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let standing = standing_of(&mut tx, &user).await?;
+    authz::portal(caller, PortalAction::EditDetails, owner(&user), Some((&user.id, standing)))?;
+    let mut errors = Vec::new();
+    if let Some(roles) = &edit.contact_roles {
+        for (i, role) in roles.iter().enumerate() {
+            if !state.catalogue.contact_roles.iter().any(|r| &r.key == role) {
+                errors.push(FieldError::new(format!("contact_roles[{i}]"), format!("unknown contact role '{role}'")));
+            }
+        }
+    }
+    if let Some(sites) = &edit.sites {
+        let partner_sites = portal::sites_of_partner(&mut tx, owner(&user)).await?;
+        for (i, site) in sites.iter().enumerate() {
+            if !partner_sites.iter().any(|s| &s.id == site) {
+                errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let mut changed = serde_json::Map::new();
+    if let Some(roles) = &edit.contact_roles {
+        let before = portal::contact_roles_of(&mut tx, &user.id).await?;
+        portal::set_contact_roles(&mut tx, &user.id, roles).await?;
+        changed.insert("contact_roles".into(), json!({"from": before, "to": roles}));
+    }
+    if let Some(sites) = &edit.sites {
+        let before = portal::sites_of_user(&mut tx, &user.id).await?;
+        portal::set_sites(&mut tx, &user.id, sites).await?;
+        changed.insert("sites".into(), json!({"from": before, "to": sites}));
+    }
+    if !changed.is_empty() {
+        history::append(&mut tx, &user.id, actor, "contact.updated", serde_json::Value::Object(changed)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Asks to change an email address: nothing changes until the new address
+/// confirms through the link sent to it; the old address is told.
+pub async fn request_email_change(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    new_email: &str,
+) -> ApiResult<()> {
+    let email = Email::parse("email", new_email)?;
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let standing = standing_of(&mut tx, &user).await?;
+    let may_edit = authz::edit_profile(caller, &state.catalogue, &user.id, owner(&user)).is_ok();
+    if !may_edit {
+        authz::portal(caller, PortalAction::EditDetails, owner(&user), Some((&user.id, standing)))?;
+    }
+    if email.normalized() == user.email.to_lowercase() {
+        return Err(FieldError::new("email", "is the current address").into());
+    }
+    if users::get_by_email(&mut tx, &email).await?.is_some() {
+        return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+    }
+    let token = new_secret("");
+    let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
+    outbox::insert_email_change(&mut tx, &secret_hash(&token), &user.id, email.as_str(), expires_at).await?;
+    let link = format!("{}/confirm-email?token={token}", state.config.public_url);
+    let confirm = email::confirm_email(&user.locale, &user.first_name, &link);
+    let notice = email::email_change_notice(&user.locale, &user.first_name, email.as_str());
+    outbox::enqueue_many(
+        &mut tx,
+        &[
+            NewMessage {
+                recipient: email.as_str(),
+                user_id: Some(&user.id),
+                kind: "email-confirmation",
+                subject: &confirm.subject,
+                body: &confirm.body,
+            },
+            NewMessage {
+                recipient: &user.email,
+                user_id: Some(&user.id),
+                kind: "email-change-notice",
+                subject: &notice.subject,
+                body: &notice.body,
+            },
+        ],
+    )
+    .await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        actor,
+        "email.change-requested",
+        json!({"from": user.email, "to": email.as_str()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Confirms a new address from the link sent to it.
+pub async fn confirm_email(state: &AppState, token: &str, source: starship_store::history::Source) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
+    let (user_id, new_email) =
+        outbox::use_email_change(&mut tx, &secret_hash(token.trim())).await?.ok_or_else(invalid)?;
+    let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
+    let email = Email::parse("email", &new_email)?;
+    users::change_email(&mut tx, &user.id, &email).await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        &Actor::user(&user.id, &user.email, source),
+        "email.changed",
+        json!({"from": user.email, "to": email.as_str()}),
+    )
+    .await?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Appliance self-service: drain for maintenance, or return to service.
+pub async fn set_drained(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    appliance_id: &str,
+    drained: bool,
+) -> ApiResult<portal::Appliance> {
+    let mut tx = state.store.begin().await?;
+    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
+    let status = if drained { "drained" } else { "serving" };
+    portal::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
+    let action = if drained { "appliance.drained" } else { "appliance.undrained" };
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        action,
+        json!({"appliance_id": appliance.id, "serial": appliance.serial}),
+    )
+    .await?;
+    let appliance = portal::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(appliance)
+}
+
+/// A BGP configuration as typed.
+#[derive(Debug, Clone)]
+pub struct BgpInput {
+    pub peer_asn: i64,
+    pub neighbor_ipv4: Option<String>,
+    pub neighbor_ipv6: Option<String>,
+}
+
+/// Checks an ASN and neighbour addresses, naming every bad field.
+pub fn check_bgp(input: &BgpInput) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>), Invalid> {
+    let mut errors = Vec::new();
+    // 0, AS_TRANS, the last 16- and 32-bit numbers and the documentation ranges are not peers.
+    let reserved = [0, 23456, 65535, 4_294_967_295];
+    let documentation = (64496..=64511).contains(&input.peer_asn) || (65536..=65551).contains(&input.peer_asn);
+    if !(1..=4_294_967_294).contains(&input.peer_asn) || reserved.contains(&input.peer_asn) || documentation {
+        errors.push(FieldError::new(
+            "peer_asn",
+            "must be a usable AS number (1–4294967294, not reserved or for documentation)",
+        ));
+    }
+    let v4 = match input.neighbor_ipv4.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<Ipv4Addr>() {
+            Ok(ip) if !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()) => Some(ip),
+            Ok(_) => {
+                errors.push(FieldError::new("neighbor_ipv4", "must be a unicast address"));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new("neighbor_ipv4", format!("'{text}' is not an IPv4 address")));
+                None
+            }
+        },
+    };
+    let v6 = match input.neighbor_ipv6.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<Ipv6Addr>() {
+            Ok(ip) if !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast()) => Some(ip),
+            Ok(_) => {
+                errors.push(FieldError::new("neighbor_ipv6", "must be a unicast address"));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new("neighbor_ipv6", format!("'{text}' is not an IPv6 address")));
+                None
+            }
+        },
+    };
+    if input.neighbor_ipv4.as_deref().map_or(true, |s| s.trim().is_empty())
+        && input.neighbor_ipv6.as_deref().map_or(true, |s| s.trim().is_empty())
+    {
+        errors.push(FieldError::new("neighbor_ipv4", "give an IPv4 or an IPv6 neighbour address"));
+    }
+    if errors.is_empty() {
+        Ok((v4, v6))
+    } else {
+        Err(Invalid(errors))
+    }
+}
+
+/// Saves a new version of an appliance's BGP configuration; earlier
+/// versions stay readable.
+pub async fn update_bgp(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    appliance_id: &str,
+    input: &BgpInput,
+) -> ApiResult<i64> {
+    let mut tx = state.store.begin().await?;
+    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
+    let (v4, v6) = check_bgp(input)?;
+    let (v4, v6) = (v4.map(|ip| ip.to_string()), v6.map(|ip| ip.to_string()));
+    let version =
+        portal::add_bgp_version(&mut tx, &appliance.id, input.peer_asn, v4.as_deref(), v6.as_deref(), &caller.user_id)
+            .await?;
+    let details = json!({"appliance_id": appliance.id, "serial": appliance.serial, "version": version, "peer_asn": input.peer_asn, "neighbor_ipv4": v4, "neighbor_ipv6": v6});
+    history::append(&mut tx, &caller.user_id, actor, "appliance.bgp-changed", details).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+pub async fn comment_on_ticket(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    author_email: &str,
+    ticket_id: &str,
+    body: &str,
+) -> ApiResult<String> {
+    let text = body.trim();
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(FieldError::new("body", "must be between 1 and 10000 characters").into());
+    }
+    let mut tx = state.store.begin().await?;
+    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
+    let id = portal::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, text).await?;
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        "ticket.commented",
+        json!({"ticket_id": ticket.id, "comment_id": id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Who a communication reaches among a partner's people (contacts without
+/// sign-in count), optionally only at one site.
+pub async fn recipients(
+    state: &AppState,
+    caller: &Principal,
+    kind: &str,
+    partner_id: &str,
+    site: Option<&str>,
+) -> ApiResult<Vec<portal::Reachable>> {
+    let communication = Communication::parse(kind).ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
+    let mut conn = state.store.conn().await?;
+    if let Some(site) = site {
+        let found = portal::get_site(&mut conn, site).await?;
+        if found.is_none_or(|s| s.partner_id != partner_id) {
+            return Err(FieldError::new("site", "no such site of this partner").into());
+        }
+    }
+    let people = portal::reachable(&mut conn, partner_id, site).await?;
+    Ok(people.into_iter().filter(|p| communications::reaches(communication, &p.contact_roles, p.on_survey)).collect())
+}
