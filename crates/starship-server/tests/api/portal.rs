@@ -387,3 +387,45 @@ app_test!(mfa_enrolment_then_sign_in_needs_a_fresh_code, |app| async move {
     let (status, _) = app.post(&app.client(), "/api/v1/session", sign_in(None)).await;
     assert_eq!(status, StatusCode::OK);
 });
+
+app_test!(another_partners_portal_people_and_things_answer_404, |app| async move {
+    let p = portal_world(&app).await;
+    let oscar = app.signed_in("oscar.other@otherisp.example").await;
+    let attempts: Vec<(&str, String, Option<Value>)> = vec![
+        ("POST", format!("/api/v1/users/{}/invitation", p.contact), Some(json!({}))),
+        ("DELETE", format!("/api/v1/users/{}/portal-access", p.read_only), None),
+        ("PUT", format!("/api/v1/users/{}/portal-level", p.read_only), Some(json!({"level": "admin"}))),
+        ("PUT", format!("/api/v1/users/{}/contact", p.contact), Some(json!({"contact_roles": ["noc"]}))),
+        ("POST", format!("/api/v1/users/{}/email-change", p.read_only), Some(json!({"email": "x@y.example"}))),
+        ("DELETE", format!("/api/v1/users/{}/mfa", p.read_only), None),
+        ("DELETE", format!("/api/v1/users/{}", p.contact), None),
+        ("GET", format!("/api/v1/tickets/{}", p.ticket), None),
+        ("POST", format!("/api/v1/tickets/{}/comments", p.ticket), Some(json!({"body": "hi"}))),
+        ("GET", format!("/api/v1/appliances/{}/bgp", p.appliance), None),
+        (
+            "PUT",
+            format!("/api/v1/appliances/{}/bgp", p.appliance),
+            Some(json!({"peer_asn": 2906, "neighbor_ipv4": "198.51.100.9"})),
+        ),
+        ("DELETE", format!("/api/v1/appliances/{}/drain", p.appliance), None),
+        ("GET", format!("/api/v1/sites?partner_id={}", p.metro), None),
+        ("GET", format!("/api/v1/contacts?partner_id={}", p.metro), None),
+        ("GET", format!("/api/v1/tickets?partner_id={}", p.metro), None),
+    ];
+    let tables = ["users", "grants", "history", "outbox", "ticket_comments", "bgp_configs", "activation_tokens"];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(app.count(t).await);
+    }
+    for (method, path, body) in &attempts {
+        let (status, problem) = app.call(&oscar, method, path, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {status} {problem}");
+    }
+    let mut after = Vec::new();
+    for t in tables {
+        after.push(app.count(t).await);
+    }
+    assert_eq!(before, after, "nothing changed");
+    let (_, tickets) = app.get(&oscar, "/api/v1/tickets").await;
+    assert!(tickets.as_array().unwrap().is_empty(), "their own list holds none of Metro's tickets");
+});
