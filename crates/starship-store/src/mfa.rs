@@ -49,7 +49,11 @@ pub async fn use_step(conn: &mut Conn, user_id: &str, step: i64) -> Result<bool>
 }
 
 pub async fn enable(conn: &mut Conn, user_id: &str) -> Result<()> {
-    sqlx::query("UPDATE mfa_totp SET enabled_at = $2 WHERE user_id = $1").bind(user_id).bind(now_millis()).execute(&mut *conn).await?;
+    sqlx::query("UPDATE mfa_totp SET enabled_at = $2 WHERE user_id = $1")
+        .bind(user_id)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -66,18 +70,21 @@ pub async fn replace_recovery_codes(conn: &mut Conn, user_id: &str, code_hashes:
 }
 
 pub async fn use_recovery_code(conn: &mut Conn, user_id: &str, code_hash: &str) -> Result<bool> {
-    Ok(sqlx::query("UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
-        .bind(user_id)
-        .bind(code_hash)
-        .bind(now_millis())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
+    Ok(sqlx::query(
+        "UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(code_hash)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
         == 1)
 }
 
 /// Removes MFA entirely (a reset): the next sign-in needs only the password.
 pub async fn remove(conn: &mut Conn, user_id: &str) -> Result<bool> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    Ok(sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?.rows_affected() == 1)
+    Ok(sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?.rows_affected()
+        == 1)
 }

@@ -262,7 +262,13 @@ pub async fn mark_attempt_failed(
 
 /// An email-change link: like any link, single use and expiring, carrying
 /// the address it confirms. Replaces an earlier pending change.
-pub async fn insert_email_change(conn: &mut Conn, token_hash: &str, user_id: &str, new_email: &str, expires_at: i64) -> Result<()> {
+pub async fn insert_email_change(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: &str,
+    new_email: &str,
+    expires_at: i64,
+) -> Result<()> {
     insert_link(conn, token_hash, user_id, EMAIL_CHANGE, expires_at).await?;
     sqlx::query("UPDATE activation_tokens SET new_email = $2 WHERE token_hash = $1")
         .bind(token_hash)
@@ -287,7 +293,10 @@ pub async fn use_email_change(conn: &mut Conn, token_hash: &str) -> Result<Optio
     .fetch_optional(&mut *conn)
     .await?;
     match row {
-        Some(r) => Ok(r.try_get::<Option<String>, _>("new_email")?.map(|email| Ok::<_, crate::StoreError>((r.try_get("user_id")?, email))).transpose()?),
+        Some(r) => Ok(r
+            .try_get::<Option<String>, _>("new_email")?
+            .map(|email| Ok::<_, crate::StoreError>((r.try_get("user_id")?, email)))
+            .transpose()?),
         None => Ok(None),
     }
 }

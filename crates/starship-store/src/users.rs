@@ -380,17 +380,19 @@ pub async fn set_status(conn: &mut Conn, id: &str, status: UserStatus) -> Result
 
 /// Deletes a contact: gone from lists, sign-in and search; its History
 /// stays, and its address can be used for someone new.
-pub async fn mark_deleted(conn: &mut Conn, id: &str) -> Result<()> {
+/// Returns false when the contact was deleted meanwhile.
+pub async fn mark_deleted(conn: &mut Conn, id: &str) -> Result<bool> {
     let now = now_millis();
-    sqlx::query(
+    Ok(sqlx::query(
         "UPDATE users SET deleted_at = $2, updated_at = $2, status = 'contact', password_hash = NULL, \
-         email_lower = '#deleted#' || id WHERE id = $1",
+         email_lower = '#deleted#' || id WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .bind(now)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn change_email(conn: &mut Conn, id: &str, email: &Email) -> Result<()> {

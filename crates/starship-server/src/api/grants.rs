@@ -119,7 +119,10 @@ pub async fn revoke_grant(
     let grant = grants::get(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     let user = visible_user(&mut tx, &caller.principal, &grant.user_id).await?;
     authz::grant_role(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
-    grants::revoke(&mut tx, &grant.id).await?;
+    // Two revokes racing: the second deletes nothing and must say so.
+    if !grants::revoke(&mut tx, &grant.id).await? {
+        return Err(ApiError::NotFound);
+    }
     history::append(&mut tx, &user.id, &caller.actor(), "role.revoked", ops::role_details(&grant.id, &grant.role))
         .await?;
     tx.commit().await?;
@@ -187,7 +190,9 @@ pub async fn remove_admin_privilege(
     let privilege =
         grants::get_admin(&mut tx, &pid).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
     authz::grant_admin(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
-    grants::remove_admin(&mut tx, &privilege.id).await?;
+    if !grants::remove_admin(&mut tx, &privilege.id).await? {
+        return Err(ApiError::NotFound);
+    }
     history::append(
         &mut tx,
         &user.id,

@@ -151,9 +151,11 @@ pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor,
     if user.id == caller.user_id {
         return Err(ApiError::Forbidden("you cannot delete yourself"));
     }
+    if !users::mark_deleted(&mut tx, &user.id).await? {
+        return Err(ApiError::NotFound);
+    }
     end_access(&mut tx, &user).await?;
     history::append(&mut tx, &user.id, actor, "contact.deleted", json!({"email": user.email})).await?;
-    users::mark_deleted(&mut tx, &user.id).await?;
     tx.commit().await?;
     Ok(())
 }

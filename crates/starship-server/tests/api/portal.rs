@@ -61,8 +61,8 @@ pub async fn portal_world(app: &TestApp) -> Portal {
     Portal { metro, admin, engineering, read_only, contact, outsider, site, appliance, ticket }
 }
 
-/// The matrix through the API: each actor level × each target level ×
-/// each action (people), and the actions on things.
+// The matrix through the API: each actor level × each target level ×
+// each action (people), and the actions on things.
 app_test!(the_portal_matrix_holds_through_the_api, |app| async move {
     let p = portal_world(&app).await;
     let actors = [
