@@ -212,6 +212,18 @@ pub enum Value {
     NullableInt(Option<i64>),
 }
 
+/// The `n`th (1-based) bind parameter of a statement with many of them.
+/// SQLite looks every `$n` up by name, which grows with the square of the
+/// parameter count; its anonymous `?` binds by position.
+pub fn placeholder(conn: &Conn, n: usize) -> String {
+    use sqlx::Connection;
+    if conn.backend_name() == "SQLite" {
+        "?".to_string()
+    } else {
+        format!("${n}")
+    }
+}
+
 /// Inserts many rows with as few statements as the bind-parameter limits
 /// of both stores allow: the path bulk imports take.
 pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
@@ -232,7 +244,7 @@ pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: V
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", i * per_row + c + 1));
+                sql.push_str(&placeholder(conn, i * per_row + c + 1));
             }
             sql.push(')');
         }

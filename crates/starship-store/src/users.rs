@@ -140,7 +140,7 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
 pub async fn taken_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<String>> {
     let mut taken = Vec::new();
     for chunk in emails_lower.chunks(1000) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| crate::placeholder(conn, i)).collect();
         let sql = format!("SELECT email_lower FROM users WHERE email_lower IN ({})", placeholders.join(", "));
         let mut query = sqlx::query(&sql);
         for email in chunk {
