@@ -78,28 +78,6 @@ pub fn academy_courses(locale: &str, first_name: &str, courses: &[String], acade
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn welcome_reads_in_the_recipients_language_or_english() {
-        assert!(welcome("fr-FR", "Ana", "Sunrise", "http://x/a", 72).subject.starts_with("Bienvenue"));
-        assert!(welcome("es-419", "Ana", "Sunrise", "http://x/a", 72).body.contains("Hola, Ana"));
-        let fallback = welcome("ja-JP", "Ana", "Sunrise", "http://x/a", 72);
-        assert!(fallback.subject.starts_with("Welcome"));
-        assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
-    }
-
-    #[test]
-    fn the_academy_email_lists_the_courses_and_links_to_the_academy() {
-        let mail = academy_courses("en-US", "Jamie", &["Welcome to IMF (IMF101)".into()], "https://academy.example");
-        assert!(mail.body.contains("  - Welcome to IMF (IMF101)"));
-        assert!(mail.body.contains("https://academy.example"));
-        assert!(academy_courses("es-ES", "Jamie", &[], "u").subject.starts_with("Tus cursos"));
-    }
-}
-
 /// A portal invitation with its single-use activation link.
 pub fn invitation(locale: &str, first_name: &str, partner_name: &str, link: &str, valid_hours: u64) -> Rendered {
     match language_of(locale) {
@@ -142,5 +120,27 @@ pub fn email_change_notice(locale: &str, first_name: &str, new_email: &str) -> R
         "fr" => Rendered { subject: "Changement d'adresse demandé".into(), body: format!("Bonjour {first_name},\n\nUn changement d'adresse vers {new_email} a été demandé pour votre compte Starship. Si ce n'est pas vous, contactez votre administrateur.\n") },
         "es" => Rendered { subject: "Cambio de dirección solicitado".into(), body: format!("Hola, {first_name}:\n\nSe solicitó cambiar la dirección de tu cuenta de Starship a {new_email}. Si no fuiste tú, avisa a tu administrador.\n") },
         _ => Rendered { subject: "Email change requested".into(), body: format!("Hello {first_name},\n\nSomeone asked to change your Starship account's address to {new_email}. If it was not you, tell your administrator.\n") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welcome_reads_in_the_recipients_language_or_english() {
+        assert!(welcome("fr-FR", "Ana", "Sunrise", "http://x/a", 72).subject.starts_with("Bienvenue"));
+        assert!(welcome("es-419", "Ana", "Sunrise", "http://x/a", 72).body.contains("Hola, Ana"));
+        let fallback = welcome("ja-JP", "Ana", "Sunrise", "http://x/a", 72);
+        assert!(fallback.subject.starts_with("Welcome"));
+        assert!(fallback.body.contains("http://x/a") && fallback.body.contains("72 hours"));
+    }
+
+    #[test]
+    fn the_academy_email_lists_the_courses_and_links_to_the_academy() {
+        let mail = academy_courses("en-US", "Jamie", &["Welcome to IMF (IMF101)".into()], "https://academy.example");
+        assert!(mail.body.contains("  - Welcome to IMF (IMF101)"));
+        assert!(mail.body.contains("https://academy.example"));
+        assert!(academy_courses("es-ES", "Jamie", &[], "u").subject.starts_with("Tus cursos"));
     }
 }

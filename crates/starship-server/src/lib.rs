@@ -1,5 +1,5 @@
-//! Starship's HTTP face: the JSON API (and later the web pages), over the
-//! rules in `starship-core` and the store in `starship-store`.
+//! Starship's HTTP face: the JSON API and the web pages, over the rules in
+//! `starship-core` and the store in `starship-store`.
 
 pub mod api;
 pub mod demo;
@@ -10,6 +10,7 @@ pub mod ops;
 pub mod problem;
 pub mod security;
 pub mod state;
+pub mod web;
 
 use std::net::SocketAddr;
 
@@ -28,6 +29,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn app(state: AppState) -> Router {
     api::router()
+        .merge(web::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

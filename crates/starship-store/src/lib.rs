@@ -216,7 +216,6 @@ pub enum Value {
 /// SQLite looks every `$n` up by name, which grows with the square of the
 /// parameter count; its anonymous `?` binds by position.
 pub fn placeholder(conn: &Conn, n: usize) -> String {
-    use sqlx::Connection;
     if conn.backend_name() == "SQLite" {
         "?".to_string()
     } else {

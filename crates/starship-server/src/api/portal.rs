@@ -208,22 +208,22 @@ pub async fn list_contacts(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<ContactView>>> {
     let partner = scope(&caller.principal, &params)?;
-    authz::see_partner_resource(&caller.principal, &partner)?;
-    let mut conn = state.store.conn().await?;
-    let mut views = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = users::page_of_partner(&mut conn, &partner, after.as_deref(), None, 500).await?;
-        let done = page.len() < 500;
-        after = page.last().map(|u| u.id.clone());
-        for user in page {
-            views.push(contact_view(&mut conn, user).await?);
-        }
-        if done {
-            break;
-        }
-    }
-    Ok(axum::Json(views))
+    let rows = ops::portal_lists::contacts(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|row| ContactView {
+                level: row.level,
+                contact_roles: row.contact_roles,
+                sites: row.sites,
+                id: row.user.id,
+                email: row.user.email,
+                first_name: row.user.first_name,
+                last_name: row.user.last_name,
+                phone: row.user.phone,
+                status: row.user.status,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -256,9 +256,8 @@ pub async fn list_sites(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<SiteView>>> {
     let partner = scope(&caller.principal, &params)?;
-    authz::see_partner_resource(&caller.principal, &partner)?;
-    let mut conn = state.store.conn().await?;
-    Ok(axum::Json(portal::sites_of_partner(&mut conn, &partner).await?.into_iter().map(SiteView::from).collect()))
+    let sites = ops::portal_lists::sites(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(sites.into_iter().map(SiteView::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -330,11 +329,8 @@ pub async fn list_appliances(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<ApplianceView>>> {
     let partner = scope(&caller.principal, &params)?;
-    authz::portal(&caller.principal, PortalAction::Tickets, &partner, None)?;
-    let mut conn = state.store.conn().await?;
-    Ok(axum::Json(
-        portal::appliances_of_partner(&mut conn, &partner).await?.into_iter().map(ApplianceView::from).collect(),
-    ))
+    let rows = ops::portal_lists::appliances(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(rows.into_iter().map(|(appliance, _)| ApplianceView::from(appliance)).collect()))
 }
 
 /// Drains an appliance for maintenance (admin and engineering).
@@ -447,9 +443,8 @@ pub struct TicketView {
     pub comments: Vec<CommentView>,
 }
 
-async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) -> ApiResult<TicketView> {
-    let comments = portal::ticket_comments(conn, &ticket.id)
-        .await?
+fn ticket_view_of(ticket: portal::Ticket, comments: Vec<portal::Comment>) -> TicketView {
+    let comments = comments
         .into_iter()
         .map(|c| CommentView {
             id: c.id,
@@ -459,14 +454,19 @@ async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) ->
             created_at: rfc3339_from_millis(c.created_at),
         })
         .collect();
-    Ok(TicketView {
+    TicketView {
         id: ticket.id,
         subject: ticket.subject,
         body: ticket.body,
         status: ticket.status,
         created_at: rfc3339_from_millis(ticket.created_at),
         comments,
-    })
+    }
+}
+
+async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) -> ApiResult<TicketView> {
+    let comments = portal::ticket_comments(conn, &ticket.id).await?;
+    Ok(ticket_view_of(ticket, comments))
 }
 
 /// The partner's tickets with their comments.
@@ -478,13 +478,8 @@ pub async fn list_tickets(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<TicketView>>> {
     let partner = scope(&caller.principal, &params)?;
-    authz::portal(&caller.principal, PortalAction::Tickets, &partner, None)?;
-    let mut conn = state.store.conn().await?;
-    let mut views = Vec::new();
-    for ticket in portal::tickets_of_partner(&mut conn, &partner).await? {
-        views.push(ticket_view(&mut conn, ticket).await?);
-    }
-    Ok(axum::Json(views))
+    let rows = ops::portal_lists::tickets(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(rows.into_iter().map(|(ticket, comments)| ticket_view_of(ticket, comments)).collect()))
 }
 
 /// One ticket with its comments.

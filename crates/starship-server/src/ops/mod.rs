@@ -5,6 +5,7 @@
 pub mod access;
 pub mod people;
 pub mod portal;
+pub mod portal_lists;
 pub mod preferences;
 pub mod session;
 

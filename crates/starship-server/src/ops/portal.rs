@@ -373,8 +373,8 @@ pub fn check_bgp(input: &BgpInput) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>
             }
         },
     };
-    if input.neighbor_ipv4.as_deref().map_or(true, |s| s.trim().is_empty())
-        && input.neighbor_ipv6.as_deref().map_or(true, |s| s.trim().is_empty())
+    if input.neighbor_ipv4.as_deref().is_none_or(|s| s.trim().is_empty())
+        && input.neighbor_ipv6.as_deref().is_none_or(|s| s.trim().is_empty())
     {
         errors.push(FieldError::new("neighbor_ipv4", "give an IPv4 or an IPv6 neighbour address"));
     }

@@ -1,0 +1,636 @@
+//! My Account and the profile of another user: the tabs of seed 000 (Roles,
+//! Starship Admin Privileges, Notifications, Application Metadata, History),
+//! and the forms on them.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use starship_core::authz;
+use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField};
+use starship_core::preferences::{CustomChoice, SettingSource};
+use starship_store::history::Entry;
+use starship_store::partners;
+
+use super::onboard::grantable_roles;
+use super::{
+    capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
+    WebUser,
+};
+use crate::api::users::{profile_of, UserProfile};
+use crate::ops::preferences::ChoiceChange;
+use crate::ops::{self, people};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct ProfileQuery {
+    #[serde(default)]
+    tab: Option<String>,
+    /// History: the cursor of the last entry of the previous page.
+    #[serde(default)]
+    before: Option<String>,
+    /// What the last form did, for the status message.
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub async fn my_account(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Query(query): Query<ProfileQuery>,
+) -> WebResult {
+    let id = viewer.user.id.clone();
+    show(&state, &viewer, &id, &query, Flash::default()).await
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Path(id): Path<String>,
+    Query(query): Query<ProfileQuery>,
+) -> WebResult {
+    show(&state, &viewer, &id, &query, Flash::default()).await
+}
+
+/// A refused form shown again on its tab: its errors, and what was typed.
+#[derive(Default)]
+struct Flash {
+    errors: FormErrors,
+    /// The application whose metadata form was refused.
+    application: Option<String>,
+    submitted: Option<Fields>,
+    /// The Add admin privileges dialog opens again.
+    reopen_admin: bool,
+}
+
+struct TabLink {
+    key: &'static str,
+    label: &'static str,
+    href: String,
+}
+
+struct RoleRow {
+    application: String,
+    role: String,
+    production: Option<String>,
+    capabilities: Vec<String>,
+}
+
+struct AdminRow {
+    application: String,
+    production: Option<String>,
+    granted_at: String,
+}
+
+pub(super) struct Choice {
+    pub value: String,
+    pub name: String,
+    pub description: String,
+    pub selected: bool,
+}
+
+struct AdminTab {
+    rows: Vec<AdminRow>,
+    /// The privileges the viewer may grant this user.
+    options: Vec<Choice>,
+    open: bool,
+}
+
+struct NotificationRow {
+    key: String,
+    name: String,
+    description: String,
+    enabled: bool,
+    custom: bool,
+}
+
+struct NotificationGroup {
+    application: String,
+    name: String,
+    can_change: bool,
+    rows: Vec<NotificationRow>,
+}
+
+struct HistoryRow {
+    at: String,
+    at_iso: String,
+    actor: String,
+    source: String,
+    action: String,
+    details: String,
+}
+
+/// One application's metadata, as a form.
+pub(super) struct MetadataForm {
+    pub application: String,
+    pub name: String,
+    pub fields: Vec<MetaField>,
+    pub errors: FormErrors,
+    /// Why the viewer may not see it, if they may not.
+    pub denied: Option<String>,
+}
+
+pub(super) struct MetaField {
+    pub key: String,
+    pub label: String,
+    /// text, enum, country or multi
+    pub kind: &'static str,
+    pub required: bool,
+    pub value: String,
+    pub options: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    layout: Layout,
+    csrf: String,
+    own: bool,
+    profile: UserProfile,
+    tabs: Vec<TabLink>,
+    tab: &'static str,
+    can_onboard: bool,
+    notice: Option<&'static str>,
+    errors: FormErrors,
+    application_roles: Vec<RoleRow>,
+    production_roles: Vec<RoleRow>,
+    admin: Option<AdminTab>,
+    notifications: Vec<NotificationGroup>,
+    notifications_denied: Option<String>,
+    metadata: Vec<MetadataForm>,
+    history: Vec<HistoryRow>,
+    history_denied: Option<String>,
+    older: Option<String>,
+}
+
+impl ProfilePage {
+    fn initials(&self) -> String {
+        let first = self.profile.first_name.chars().next();
+        let last = self.profile.last_name.chars().next();
+        first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
+    }
+}
+
+/// Where a user's profile lives: `/` for one's own.
+fn profile_href(viewer: &WebUser, user_id: &str) -> String {
+    if viewer.user.id == user_id {
+        "/".to_string()
+    } else {
+        format!("/users/{user_id}")
+    }
+}
+
+fn tab_href(base: &str, tab: &str) -> String {
+    if tab == "roles" {
+        base.to_string()
+    } else {
+        format!("{base}?tab={tab}")
+    }
+}
+
+pub(super) fn production_labels(productions: &[partners::Production]) -> HashMap<i64, String> {
+    productions.iter().map(|p| (p.id.get(), format!("{} ({})", p.title, p.id))).collect()
+}
+
+fn scope_label(catalogue: &Catalogue, labels: &HashMap<i64, String>, scope: &AdminScope) -> String {
+    let app = catalogue.application(&scope.application).map_or(scope.application.as_str(), |a| a.name.as_str());
+    match scope.production {
+        Some(p) => format!("{app} — {}", labels.get(&p.get()).cloned().unwrap_or_else(|| p.to_string())),
+        None => app.to_string(),
+    }
+}
+
+fn scope_value(scope: &AdminScope) -> String {
+    match scope.production {
+        Some(p) => format!("{}|{}", scope.application, p),
+        None => scope.application.clone(),
+    }
+}
+
+/// The admin privileges the viewer may hand this user: each of their own
+/// (every application for operators) that the rules allow.
+fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &HashMap<i64, String>) -> Vec<Choice> {
+    let candidates: Vec<AdminScope> = if viewer.principal.operator {
+        state
+            .catalogue
+            .applications
+            .iter()
+            .map(|a| AdminScope { application: a.key.clone(), production: None })
+            .collect()
+    } else {
+        viewer.principal.admin.clone()
+    };
+    candidates
+        .into_iter()
+        .filter(|scope| authz::grant_admin(&viewer.principal, partner, scope).is_ok())
+        .map(|scope| Choice {
+            value: scope_value(&scope),
+            name: scope_label(&state.catalogue, labels, &scope),
+            description: String::new(),
+            selected: false,
+        })
+        .collect()
+}
+
+async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &ProfileQuery, flash: Flash) -> WebResult {
+    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let user = if user_id == viewer.user.id {
+        viewer.user.clone()
+    } else {
+        people::visible_user(&mut conn, &viewer.principal, user_id).await?
+    };
+    let profile = profile_of(&mut conn, &state.catalogue, &viewer.principal, &user).await?;
+    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
+    drop(conn);
+    let labels = production_labels(&productions);
+    let own = user.id == viewer.user.id;
+    let partner = user.partner_id.clone().unwrap_or_default();
+    let base = profile_href(viewer, &user.id);
+
+    let scopes = if own || profile.admin_privileges.is_none() {
+        vec![]
+    } else {
+        grantable_scopes(state, viewer, &partner, &labels)
+    };
+    let mut tabs = vec![TabLink { key: "roles", label: "Roles", href: tab_href(&base, "roles") }];
+    if profile.tabs.contains(&"admin-privileges") || !scopes.is_empty() {
+        tabs.push(TabLink {
+            key: "admin-privileges",
+            label: "Starship Admin Privileges",
+            href: tab_href(&base, "admin-privileges"),
+        });
+    }
+    for (key, label) in
+        [("notifications", "Notifications"), ("metadata", "Application Metadata"), ("history", "History")]
+    {
+        if profile.tabs.contains(&key) {
+            tabs.push(TabLink { key, label, href: tab_href(&base, key) });
+        }
+    }
+    let tab = tabs.iter().find(|t| Some(t.key) == query.tab.as_deref()).map_or("roles", |t| t.key);
+
+    let role_row = |r: &crate::api::users::RoleGrantView| RoleRow {
+        application: r.application_name.clone(),
+        role: r.role_name.clone(),
+        production: r.production.map(|p| labels.get(&p).cloned().unwrap_or_else(|| p.to_string())),
+        capabilities: r.capabilities.iter().map(|c| c.name.clone()).collect(),
+    };
+    let application_roles = profile.roles.iter().filter(|r| r.production.is_none()).map(role_row).collect();
+    let production_roles = profile.roles.iter().filter(|r| r.production.is_some()).map(role_row).collect();
+
+    let admin = (tab == "admin-privileges").then(|| AdminTab {
+        rows: profile
+            .admin_privileges
+            .iter()
+            .flatten()
+            .map(|p| AdminRow {
+                application: p.application_name.clone(),
+                production: p.production.map(|id| labels.get(&id).cloned().unwrap_or_else(|| id.to_string())),
+                granted_at: p.granted_at.get(..10).unwrap_or_default().to_string(),
+            })
+            .collect(),
+        options: scopes,
+        open: flash.reopen_admin,
+    });
+
+    let (mut notifications, mut notifications_denied) = (vec![], None);
+    if tab == "notifications" {
+        match ops::preferences::notification_settings(state, &viewer.principal, &user.id).await {
+            Ok(settings) => notifications = notification_groups(state, viewer, &user.id, &partner, settings),
+            Err(ApiError::Forbidden(why)) => notifications_denied = Some(capitalised(why)),
+            Err(other) => return Err(other.into()),
+        }
+    }
+
+    let mut metadata = vec![];
+    if tab == "metadata" {
+        for app in state.catalogue.applications.iter().filter(|a| !a.metadata_schema.is_empty()) {
+            if !profile.roles.iter().any(|r| r.application == app.key) {
+                continue;
+            }
+            let refused_here = flash.application.as_deref() == Some(app.key.as_str());
+            let mut form = MetadataForm {
+                application: app.key.clone(),
+                name: app.name.clone(),
+                fields: vec![],
+                errors: if refused_here { flash.errors.clone() } else { FormErrors::default() },
+                denied: None,
+            };
+            match ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await {
+                Ok(values) => {
+                    let values = match (&flash.submitted, refused_here) {
+                        (Some(submitted), true) => metadata_from_form(&app.metadata_schema, submitted),
+                        _ => values,
+                    };
+                    form.fields = metadata_fields(&app.metadata_schema, &values);
+                }
+                Err(ApiError::Forbidden(why)) => form.denied = Some(capitalised(why)),
+                Err(other) => return Err(other.into()),
+            }
+            metadata.push(form);
+        }
+    }
+
+    let (mut history, mut history_denied, mut older) = (vec![], None, None);
+    if tab == "history" {
+        const PAGE: i64 = 50;
+        let before = query.before.as_deref().and_then(|c| {
+            let (at, id) = c.split_once('.')?;
+            Some((at.parse::<i64>().ok()?, id))
+        });
+        match people::user_history(state, &viewer.principal, &user.id, before, PAGE).await {
+            Ok((_, entries)) => {
+                if entries.len() as i64 == PAGE {
+                    older = entries.last().map(|e| format!("{base}?tab=history&before={}.{}", e.at, url_encode(&e.id)));
+                }
+                history = entries.iter().map(|e| history_row(&state.catalogue, e)).collect();
+            }
+            Err(ApiError::Forbidden(why)) => history_denied = Some(capitalised(why)),
+            Err(other) => return Err(other.into()),
+        }
+    }
+
+    let can_onboard = !own
+        && user.partner_id.is_some()
+        && !grantable_roles(state, &viewer.principal, &partner, &productions).is_empty();
+    let notice = match query.done.as_deref() {
+        Some("metadata") => Some("Metadata saved."),
+        Some("admin") => Some("Admin privileges added."),
+        Some("notifications") => Some("Notification settings saved."),
+        _ => None,
+    };
+    let title = if own { "My Account".to_string() } else { format!("{} {}", profile.first_name, profile.last_name) };
+    let section = if own { Section::Account } else { Section::Users };
+    let page_view = ProfilePage {
+        layout: viewer.layout(state, title, section),
+        csrf: viewer.csrf.clone(),
+        own,
+        profile,
+        tabs,
+        tab,
+        can_onboard,
+        notice,
+        errors: if flash.application.is_none() { flash.errors } else { FormErrors::default() },
+        application_roles,
+        production_roles,
+        admin,
+        notifications,
+        notifications_denied,
+        metadata,
+        history,
+        history_denied,
+        older,
+    };
+    if page_view.errors.is_empty() && page_view.metadata.iter().all(|m| m.errors.is_empty()) {
+        page(&page_view)
+    } else {
+        refused(&page_view)
+    }
+}
+
+fn notification_groups(
+    state: &AppState,
+    viewer: &WebUser,
+    user_id: &str,
+    partner: &str,
+    settings: Vec<starship_core::preferences::NotificationSetting>,
+) -> Vec<NotificationGroup> {
+    let mut groups: Vec<NotificationGroup> = Vec::new();
+    for setting in settings {
+        let app = state.catalogue.application(&setting.application);
+        if groups.last().is_none_or(|g| g.application != setting.application) {
+            groups.push(NotificationGroup {
+                application: setting.application.clone(),
+                name: app.map_or_else(|| setting.application.clone(), |a| a.name.clone()),
+                can_change: authz::user_metadata(&viewer.principal, user_id, partner, &setting.application).is_ok(),
+                rows: vec![],
+            });
+        }
+        let description = app
+            .and_then(|a| a.notification_types.iter().find(|t| t.key == setting.notification_type))
+            .map(|t| t.description.clone())
+            .unwrap_or_default();
+        if let Some(group) = groups.last_mut() {
+            group.rows.push(NotificationRow {
+                key: setting.notification_type,
+                name: setting.name,
+                description,
+                enabled: setting.enabled,
+                custom: setting.source == SettingSource::Custom,
+            });
+        }
+    }
+    groups
+}
+
+fn action_label(action: &str) -> String {
+    match action {
+        "user.created" => "Account created",
+        "user.updated" => "Profile changed",
+        "account.activated" => "Account activated",
+        "signed-in" => "Signed in",
+        "signed-out" => "Signed out",
+        "sign-in.failed" => "Sign-in failed",
+        "role.granted" => "Role granted",
+        "role.revoked" => "Role revoked",
+        "admin-privilege.added" => "Admin privileges added",
+        "admin-privilege.removed" => "Admin privileges removed",
+        "notifications.changed" => "Notifications changed",
+        "metadata.saved" => "Application metadata saved",
+        "token.created" => "API token created",
+        "contact.details-set" => "Contact details set",
+        "operator.created" => "Operator created",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// A History entry's details in one line, with names for catalogue keys
+/// and without internal ids.
+fn summarise(catalogue: &Catalogue, details: &Value) -> String {
+    let Some(object) = details.as_object() else {
+        return details.to_string();
+    };
+    let application = object.get("application").and_then(Value::as_str);
+    let mut parts = Vec::new();
+    for (key, value) in object {
+        if key.ends_with("_id") || key == "demo" || value.is_null() {
+            continue;
+        }
+        let shown = match (key.as_str(), value) {
+            ("application", Value::String(a)) => catalogue.application(a).map_or_else(|| a.clone(), |a| a.name.clone()),
+            ("role", Value::String(r)) => {
+                application.and_then(|a| catalogue.role(a, r)).map_or_else(|| r.clone(), |r| r.name.clone())
+            }
+            (_, Value::String(s)) => s.clone(),
+            (_, other) => other.to_string(),
+        };
+        parts.push(format!("{}: {shown}", key.replace('_', " ")));
+    }
+    parts.join(" · ")
+}
+
+fn history_row(catalogue: &Catalogue, entry: &Entry) -> HistoryRow {
+    HistoryRow {
+        at: when(entry.at),
+        at_iso: starship_core::time_fmt::rfc3339_from_millis(entry.at),
+        actor: entry.actor.clone(),
+        source: entry.source.clone(),
+        action: action_label(&entry.action),
+        details: summarise(catalogue, &entry.details),
+    }
+}
+
+/// The fields of a metadata form, filled with saved (or submitted) values.
+pub(super) fn metadata_fields(schema: &[MetadataField], values: &Map<String, Value>) -> Vec<MetaField> {
+    schema
+        .iter()
+        .map(|field| {
+            let value = values.get(&field.key);
+            let single = value.and_then(Value::as_str).unwrap_or_default().to_string();
+            let chosen: Vec<&str> = value
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let (kind, options) = match field.kind {
+                FieldKind::Text => ("text", vec![]),
+                FieldKind::Enum => ("enum", choices(field, |v| v == single)),
+                FieldKind::MultiSelect => ("multi", choices(field, |v| chosen.contains(&v))),
+                FieldKind::Country => (
+                    "country",
+                    starship_core::countries::ISO_3166_ALPHA2
+                        .iter()
+                        .map(|code| Choice {
+                            value: code.to_string(),
+                            name: code.to_string(),
+                            description: String::new(),
+                            selected: single.eq_ignore_ascii_case(code),
+                        })
+                        .collect(),
+                ),
+            };
+            MetaField {
+                key: field.key.clone(),
+                label: field.label.clone(),
+                kind,
+                required: field.required,
+                value: single,
+                options,
+            }
+        })
+        .collect()
+}
+
+fn choices(field: &MetadataField, selected: impl Fn(&str) -> bool) -> Vec<Choice> {
+    field
+        .options
+        .iter()
+        .map(|o| Choice {
+            value: o.value.clone(),
+            name: o.name.clone(),
+            description: o.description.clone(),
+            selected: selected(&o.value),
+        })
+        .collect()
+}
+
+/// A metadata form as the values the operation checks: empty fields are
+/// left out (so a required one is reported), multi-selects are lists.
+pub(super) fn metadata_from_form(schema: &[MetadataField], form: &Fields) -> Map<String, Value> {
+    let mut values = Map::new();
+    for field in schema {
+        match field.kind {
+            FieldKind::MultiSelect => {
+                let chosen = form.all(&field.key).into_iter().map(|v| Value::String(v.to_string())).collect();
+                values.insert(field.key.clone(), Value::Array(chosen));
+            }
+            _ => {
+                let value = form.get(&field.key).trim();
+                if !value.is_empty() {
+                    values.insert(field.key.clone(), Value::String(value.to_string()));
+                }
+            }
+        }
+    }
+    values
+}
+
+pub async fn change_notification(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let form = &post.form;
+    let application = form.get("application").to_string();
+    let notification_type = form.get("type").to_string();
+    let change = match form.get("action") {
+        "default" => ChoiceChange::Reset { application, notification_type },
+        action => ChoiceChange::Set(CustomChoice { application, notification_type, enabled: action == "on" }),
+    };
+    let query = ProfileQuery { tab: Some("notifications".into()), ..Default::default() };
+    match ops::preferences::change_notifications(&state, &post.user.principal, &post.user.actor(), &id, &[change]).await
+    {
+        Ok(_) => see_other(&format!("{}?tab=notifications&done=notifications", profile_href(&post.user, &id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            let flash = Flash { errors: FormErrors::from_error(e, &[])?, ..Default::default() };
+            show(&state, &post.user, &id, &query, flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn save_metadata(
+    State(state): State<AppState>,
+    Path((id, application)): Path<(String, String)>,
+    post: WebPost,
+) -> WebResult {
+    let app = state.catalogue.application(&application).ok_or(ApiError::NotFound)?;
+    let values = metadata_from_form(&app.metadata_schema, &post.form);
+    let actor = post.user.actor();
+    match ops::preferences::save_metadata(&state, &post.user.principal, &actor, &id, &app.key, &values).await {
+        Ok(_) => see_other(&format!("{}?tab=metadata&done=metadata", profile_href(&post.user, &id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
+            let flash = Flash {
+                errors: FormErrors::from_error(e, &known)?,
+                application: Some(app.key.clone()),
+                submitted: Some(post.form.clone()),
+                reopen_admin: false,
+            };
+            let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
+            show(&state, &post.user, &id, &query, flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let chosen = post.form.get("scope");
+    let (application, production) = match chosen.split_once('|') {
+        Some((app, production)) => (app, production.parse::<i64>().ok()),
+        None => (chosen, None),
+    };
+    let outcome = async {
+        let mut tx = state.store.begin().await?;
+        let user = people::visible_user(&mut tx, &post.user.principal, &id).await?;
+        let scope = ops::resolve_admin_scope(&mut tx, &state.catalogue, application, production).await?;
+        ops::add_admin_privilege(&mut tx, &post.user.principal, &post.user.actor(), &user, &scope).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => see_other(&format!("{}?tab=admin-privileges&done=admin", profile_href(&post.user, &id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            let mut errors = FormErrors::from_error(e, &["application", "production"])?;
+            errors.rename("application", "scope");
+            errors.rename("production", "scope");
+            if chosen.is_empty() {
+                errors = FormErrors::field("scope", "Choose an application");
+            }
+            let flash = Flash { errors, reopen_admin: true, ..Default::default() };
+            let query = ProfileQuery { tab: Some("admin-privileges".into()), ..Default::default() };
+            show(&state, &post.user, &id, &query, flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,462 @@
+//! The web UI: server-rendered pages (askama) over the same operations the
+//! API calls (`crate::ops`, `starship_core::authz`). No rule lives here:
+//! pages parse forms, call an operation, and show its answer or its errors
+//! next to the fields they name.
+//!
+//! Signed-in pages ride on the API's session cookie. Every POST carries a
+//! CSRF token derived from that cookie ([`WebPost`]); the forms used before
+//! a session exists use a double-submit cookie ([`AnonPost`]).
+
+mod account;
+mod applications;
+mod assets;
+mod auth;
+mod onboard;
+mod portal;
+mod users;
+
+use std::sync::LazyLock;
+
+use askama::Template;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use starship_core::authz::{self, Principal};
+use starship_core::FieldError;
+use starship_store::history::{Actor, Source};
+use starship_store::users::{self as user_store, User};
+use starship_store::StoreError;
+
+use crate::extract::{self, Credential};
+use crate::problem::ApiError;
+use crate::security::secret_hash;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(account::my_account))
+        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/sign-out", post(auth::sign_out))
+        .route("/activate", get(auth::activate_page).post(auth::activate))
+        .route("/confirm-email", get(auth::confirm_email_page).post(auth::confirm_email))
+        .route("/users", get(users::users_tab))
+        .route("/users/{id}", get(account::profile))
+        .route("/users/{id}/notifications", post(account::change_notification))
+        .route("/users/{id}/metadata/{application}", post(account::save_metadata))
+        .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
+        .route("/onboard", get(onboard::create_and_onboard))
+        .route("/onboard/new", post(onboard::add_user))
+        .route("/onboard/create", post(onboard::create_user))
+        .route("/onboard/bulk", post(onboard::bulk))
+        .route("/onboard/start", get(onboard::start))
+        .route("/onboard/permissions", get(onboard::permissions).post(onboard::permissions_action))
+        .route("/onboard/metadata", post(onboard::metadata_action))
+        .route("/portal", get(portal::home))
+        .route("/portal/users", get(portal::users).post(portal::create_contact))
+        .route("/portal/users/{id}", post(portal::change_contact))
+        .route("/portal/tickets", get(portal::tickets))
+        .route("/portal/tickets/{id}/comments", post(portal::comment))
+        .route("/portal/appliances", get(portal::appliances))
+        .route("/portal/appliances/{id}/drain", post(portal::drain))
+        .route("/portal/appliances/{id}/bgp", post(portal::bgp))
+        .route("/applications", get(applications::index))
+        .route("/applications/{key}", get(applications::users_of))
+        .route("/static/app.css", get(assets::css))
+        .route("/static/app.js", get(assets::js))
+        .route("/static/favicon.svg", get(assets::icon))
+}
+
+/// What a page handler can fail with: a visitor who must sign in first, or
+/// an error shown as a page.
+#[derive(Debug)]
+pub enum WebError {
+    SignIn { next: Option<String> },
+    Api(ApiError),
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        Self::Api(e.into())
+    }
+}
+
+impl From<authz::Denied> for WebError {
+    fn from(e: authz::Denied) -> Self {
+        Self::Api(e.into())
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        Self::Api(ApiError::Internal(format!("rendering a page: {e}")))
+    }
+}
+
+pub type WebResult<T = Response> = Result<T, WebError>;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    detail: String,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn { next } => {
+                let target = match next.as_deref().and_then(safe_next) {
+                    Some(next) if next != "/" => format!("/sign-in?next={}", url_encode(next)),
+                    _ => "/sign-in".to_string(),
+                };
+                Redirect::to(&target).into_response()
+            }
+            Self::Api(error) => {
+                if let ApiError::Internal(cause) = &error {
+                    tracing::error!(%cause, "page failed");
+                }
+                let status = error.status();
+                let problem = error.problem();
+                let detail = capitalised(&problem.detail);
+                let page = ErrorPage { layout: Layout::bare(&problem.title), status: problem.status, detail };
+                match page.render() {
+                    Ok(html) => (status, Html(html)).into_response(),
+                    Err(_) => (status, problem.title).into_response(),
+                }
+            }
+        }
+    }
+}
+
+/// Renders a page with status 200.
+pub fn page(template: &impl Template) -> WebResult {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// Renders a form again with its errors: 422, so scripts and tests see the refusal.
+pub fn refused(template: &impl Template) -> WebResult {
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(template.render()?)).into_response())
+}
+
+/// After a POST that changed something: go to the page that shows it.
+pub fn see_other(location: &str) -> WebResult {
+    Ok(Redirect::to(location).into_response())
+}
+
+/// A same-site path to return to after signing in; anything else (other
+/// hosts, protocol-relative `//host`, odd characters) is refused.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let mut chars = next.chars();
+    let ok = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && next.chars().all(|c| c.is_ascii_graphic())
+        && next.len() <= 2000;
+    ok.then_some(next)
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The signed-in person behind a page request.
+pub struct WebUser {
+    pub user: User,
+    pub principal: Principal,
+    pub session_hash: String,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+}
+
+impl WebUser {
+    pub fn actor(&self) -> Actor {
+        Actor::user(&self.user.id, &self.user.email, Source::Web)
+    }
+
+    /// The header and navigation of a signed-in page.
+    pub fn layout(&self, state: &AppState, title: impl Into<String>, section: Section) -> Layout {
+        let applications =
+            state.catalogue.applications.iter().any(|a| authz::applications_tab(&self.principal, &a.key).is_ok());
+        Layout {
+            title: title.into(),
+            assets: asset_version(),
+            nav: Some(Nav {
+                name: self.user.full_name(),
+                email: self.user.email.clone(),
+                csrf: self.csrf.clone(),
+                section,
+                applications,
+                portal: starship_core::portal::PortalLevel::of(&self.principal.roles).is_some(),
+            }),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let signed_out = || WebError::SignIn {
+            next: (parts.method == axum::http::Method::GET)
+                .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
+                .flatten(),
+        };
+        let Some(cookie) = extract::session_cookie(parts) else {
+            return Err(signed_out());
+        };
+        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+        let Some((user, Credential::Session { token_hash })) = extract::authenticate(&mut conn, parts).await? else {
+            return Err(signed_out());
+        };
+        let principal = user_store::principal(&mut conn, &user).await.map_err(ApiError::from)?;
+        Ok(Self { user, principal, session_hash: token_hash, csrf: secret_hash(&format!("csrf:{cookie}")) })
+    }
+}
+
+/// A submitted form: its fields in order, repeated names kept.
+#[derive(Debug, Default, Clone)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of a field, trimmed of nothing; "" when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.opt(name).unwrap_or("")
+    }
+
+    pub fn opt(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+async fn read_form(request: Request, state: &AppState) -> Result<Fields, WebError> {
+    match axum::Form::<Vec<(String, String)>>::from_request(request, state).await {
+        Ok(axum::Form(pairs)) => Ok(Fields(pairs)),
+        Err(rejection) => Err(WebError::Api(ApiError::BadRequest(rejection.body_text()))),
+    }
+}
+
+const FORGED: &str = "this form has expired or did not come from Starship: go back, reload the page and try again";
+
+/// A POST from a signed-in page whose CSRF token matched the session.
+pub struct WebPost {
+    pub user: WebUser,
+    pub form: Fields,
+}
+
+impl FromRequest<AppState> for WebPost {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state).await?;
+        let form = read_form(Request::from_parts(parts, body), state).await?;
+        if !same_secret(form.get("csrf"), &user.csrf) {
+            return Err(WebError::Api(ApiError::Forbidden(FORGED)));
+        }
+        Ok(Self { user, form })
+    }
+}
+
+/// The cookie of the double-submit CSRF check for forms shown before
+/// signing in.
+pub const CSRF_COOKIE: &str = "starship_csrf";
+
+fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
+}
+
+/// A POST from a page shown before signing in (sign-in, activation): the
+/// form's token must equal the CSRF cookie set when the page was shown.
+pub struct AnonPost {
+    pub form: Fields,
+    pub client: std::net::IpAddr,
+}
+
+impl FromRequest<AppState> for AnonPost {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let cookie = cookie_value(&parts, CSRF_COOKIE);
+        let client = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
+            .await
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let form = read_form(Request::from_parts(parts, body), state).await?;
+        match cookie {
+            Some(cookie) if !cookie.is_empty() && same_secret(form.get("csrf"), &cookie) => Ok(Self { form, client }),
+            _ => Err(WebError::Api(ApiError::Forbidden(FORGED))),
+        }
+    }
+}
+
+/// Which part of the navigation a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Account,
+    Users,
+    Applications,
+    Portal,
+}
+
+/// What the shared page frame needs.
+pub struct Layout {
+    pub title: String,
+    pub assets: &'static str,
+    /// The navigation of signed-in pages; `None` before signing in.
+    pub nav: Option<Nav>,
+}
+
+impl Layout {
+    pub fn bare(title: &str) -> Self {
+        Self { title: title.to_string(), assets: asset_version(), nav: None }
+    }
+}
+
+pub struct Nav {
+    pub name: String,
+    pub email: String,
+    pub csrf: String,
+    pub section: Section,
+    pub applications: bool,
+    /// A Partner Portal permission level: the portal's pages.
+    pub portal: bool,
+}
+
+impl Nav {
+    /// Whether the page belongs to the section named `account`, `users`
+    /// or `applications`.
+    pub fn is(&self, name: &str) -> bool {
+        let current = match self.section {
+            Section::Account => "account",
+            Section::Users => "users",
+            Section::Applications => "applications",
+            Section::Portal => "portal",
+        };
+        current == name
+    }
+}
+
+/// Field errors of a form, by the field names the operations report.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors {
+    pub fields: Vec<FieldError>,
+    /// Errors that name no field of the form.
+    pub general: Vec<String>,
+}
+
+impl FormErrors {
+    /// Sorts an operation's error into the form's fields (those in
+    /// `known`) and general messages.
+    pub fn from_error(error: ApiError, known: &[&str]) -> Result<Self, WebError> {
+        let mut errors = Self::default();
+        match error {
+            ApiError::Invalid(invalid) => {
+                for e in invalid.0 {
+                    if known.contains(&e.field.as_str()) {
+                        errors.fields.push(FieldError { reason: capitalised(&e.reason), ..e });
+                    } else {
+                        errors.general.push(capitalised(&e.reason));
+                    }
+                }
+            }
+            ApiError::Forbidden(why) => errors.general.push(capitalised(why)),
+            ApiError::Conflict(why) => errors.general.push(capitalised(&why)),
+            ApiError::Throttled { .. } | ApiError::BadCredentials => {
+                errors.general.push(capitalised(&error.to_string()))
+            }
+            other => return Err(WebError::Api(other)),
+        }
+        Ok(errors)
+    }
+
+    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+        Self { fields: vec![FieldError::new(field, capitalised(&reason.into()))], general: vec![] }
+    }
+
+    pub fn general(message: impl Into<String>) -> Self {
+        Self { fields: vec![], general: vec![message.into()] }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.iter().find(|e| e.field == field).map(|e| e.reason.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.general.is_empty()
+    }
+
+    /// Moves a field's error to another field name (an operation's field
+    /// shown by a differently named input).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        for e in &mut self.fields {
+            if e.field == from {
+                e.field = to.to_string();
+            }
+        }
+    }
+}
+
+pub fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A short fingerprint of the stylesheet and script, so their URLs change
+/// when they do and browsers may cache them.
+pub fn asset_version() -> &'static str {
+    static VERSION: LazyLock<String> =
+        LazyLock::new(|| secret_hash(&format!("{}{}{}", assets::CSS, assets::JS, assets::ICON))[..12].to_string());
+    &VERSION
+}
+
+/// A timestamp as people read it, in UTC.
+pub fn when(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| millis.to_string())
+}

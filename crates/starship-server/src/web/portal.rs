@@ -1,0 +1,630 @@
+//! The Partner Portal (seed 002): the Users grid with its + button and the
+//! side panel that edits one contact, tickets with comments, and appliances
+//! with drain and BGP edit. Only what the viewer's permission level allows
+//! is offered; the operations check it again.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use starship_core::authz;
+use starship_core::portal::{PortalAction, PortalLevel, Standing};
+use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::portal::Site;
+
+use super::account::Choice;
+use super::{
+    capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
+    WebUser,
+};
+use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::portal::{BgpInput, ContactEdit};
+use crate::ops::portal_lists::{self, ContactRow};
+use crate::ops::{self};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub async fn home() -> WebResult {
+    see_other("/portal/users")
+}
+
+fn level_name(level: PortalLevel) -> &'static str {
+    match level {
+        PortalLevel::Admin => "Admin",
+        PortalLevel::Engineering => "Engineering",
+        PortalLevel::ReadOnly => "Read-only",
+    }
+}
+
+fn parse_level(value: &str) -> Option<PortalLevel> {
+    PortalLevel::from_role_key(value)
+}
+
+/// The viewer's partner: the portal shows one's own.
+fn own_partner(viewer: &WebUser) -> Result<String, ApiError> {
+    people::target_partner(&viewer.principal, None)
+}
+
+// ---------------------------------------------------------------------------
+// Users
+
+struct GridRow {
+    id: String,
+    name: String,
+    email: String,
+    phone: String,
+    roles: Vec<String>,
+    sites: Vec<String>,
+    access: String,
+    access_class: &'static str,
+    current: bool,
+}
+
+/// The side panel: one contact and what the viewer may do to them.
+struct Panel {
+    id: String,
+    name: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    access: String,
+    is_self: bool,
+    edit_details: bool,
+    administer: bool,
+    invited_or_user: bool,
+    /// Levels the viewer may give (invite, or change to).
+    levels: Vec<Choice>,
+    roles: Vec<Choice>,
+    sites: Vec<Choice>,
+    errors: FormErrors,
+}
+
+struct NewContact {
+    roles: Vec<Choice>,
+    sites: Vec<Choice>,
+    locales: Vec<Choice>,
+    levels: Vec<Choice>,
+    values: Fields,
+    errors: FormErrors,
+    open: bool,
+}
+
+impl NewContact {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_users.html")]
+struct UsersPage {
+    layout: Layout,
+    csrf: String,
+    rows: Vec<GridRow>,
+    can_create: bool,
+    new: NewContact,
+    panel: Option<Panel>,
+    notice: Option<&'static str>,
+    level: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    #[serde(default)]
+    edit: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn access_of(row: &ContactRow) -> (String, &'static str) {
+    match (row.standing, row.user.status) {
+        (Standing::NoAccess, _) => ("No portal access".into(), "contact"),
+        (Standing::User(level), starship_core::domain::UserStatus::Pending) => {
+            (format!("{} · invited", level_name(level)), "pending")
+        }
+        (Standing::User(level), _) => (level_name(level).to_string(), "active"),
+    }
+}
+
+fn site_names(sites: &[Site], ids: &[String]) -> Vec<String> {
+    ids.iter().filter_map(|id| sites.iter().find(|s| &s.id == id).map(|s| s.name.clone())).collect()
+}
+
+fn role_names(state: &AppState, keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            state.catalogue.contact_roles.iter().find(|r| &r.key == k).map_or_else(|| k.clone(), |r| r.name.clone())
+        })
+        .collect()
+}
+
+fn choices(all: impl IntoIterator<Item = (String, String)>, chosen: &[&str]) -> Vec<Choice> {
+    all.into_iter()
+        .map(|(value, name)| Choice {
+            selected: chosen.contains(&value.as_str()),
+            value,
+            name,
+            description: String::new(),
+        })
+        .collect()
+}
+
+/// What a form posted back is shown with: the refused values and errors.
+#[derive(Default)]
+struct Refusal {
+    new_contact: Option<(Fields, FormErrors)>,
+    panel: Option<(String, FormErrors, Fields)>,
+}
+
+async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refusal: Refusal) -> WebResult {
+    let partner = own_partner(viewer)?;
+    let contacts = portal_lists::contacts(state, &viewer.principal, &partner).await?;
+    let sites = portal_lists::sites(state, &viewer.principal, &partner).await?;
+    let principal = &viewer.principal;
+    let edit_id = match &refusal.panel {
+        Some((id, _, _)) => Some(id.clone()),
+        None => query.edit.clone(),
+    };
+
+    let rows = contacts
+        .iter()
+        .map(|c| {
+            let (access, access_class) = access_of(c);
+            GridRow {
+                id: c.user.id.clone(),
+                name: c.user.full_name(),
+                email: c.user.email.clone(),
+                phone: c.user.phone.clone().unwrap_or_default(),
+                roles: role_names(state, &c.contact_roles),
+                sites: site_names(&sites, &c.sites),
+                access,
+                access_class,
+                current: edit_id.as_deref() == Some(c.user.id.as_str()),
+            }
+        })
+        .collect();
+
+    let panel = match edit_id {
+        None => None,
+        Some(id) => {
+            let contact = contacts.iter().find(|c| c.user.id == id).ok_or(ApiError::NotFound)?;
+            let target = Some((contact.user.id.as_str(), contact.standing));
+            let allowed = |action| authz::portal(principal, action, &partner, target).is_ok();
+            let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
+            let levels = PortalLevel::ALL
+                .into_iter()
+                .filter(|l| {
+                    authz::set_portal_level(principal, &partner, (&contact.user.id, contact.standing), *l).is_ok()
+                })
+                .map(|l| Choice {
+                    value: l.role_key().to_string(),
+                    name: level_name(l).to_string(),
+                    description: String::new(),
+                    selected: contact.level == Some(l),
+                })
+                .collect();
+            let (errors, submitted) = match &refusal.panel {
+                Some((_, errors, form)) => (errors.clone(), Some(form)),
+                None => (FormErrors::default(), None),
+            };
+            let field = |name: &str, saved: &str| match submitted {
+                Some(form) if form.opt(name).is_some() => form.get(name).to_string(),
+                _ => saved.to_string(),
+            };
+            let roles: Vec<&str> = contact.contact_roles.iter().map(String::as_str).collect();
+            let linked: Vec<&str> = contact.sites.iter().map(String::as_str).collect();
+            Some(Panel {
+                id: contact.user.id.clone(),
+                name: contact.user.full_name(),
+                first_name: field("first_name", &contact.user.first_name),
+                last_name: field("last_name", &contact.user.last_name),
+                email: contact.user.email.clone(),
+                phone: field("phone", contact.user.phone.as_deref().unwrap_or_default()),
+                access: access_of(contact).0,
+                is_self: contact.user.id == principal.user_id,
+                edit_details: allowed(PortalAction::EditDetails),
+                administer,
+                invited_or_user: matches!(contact.standing, Standing::User(_)),
+                levels,
+                roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &roles),
+                sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &linked),
+                errors,
+            })
+        }
+    };
+
+    let can_create = authz::create_person(principal, &state.catalogue, &partner, None).is_ok();
+    let (values, new_errors, open) = match refusal.new_contact {
+        Some((values, errors)) => (values, errors, true),
+        None => (Fields::default(), FormErrors::default(), false),
+    };
+    let chosen_roles = values.all("contact_roles");
+    let chosen_sites = values.all("sites");
+    let locale = values.opt("locale").unwrap_or("en-US").to_string();
+    let new = NewContact {
+        roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &chosen_roles),
+        sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &chosen_sites),
+        locales: starship_core::domain::SUPPORTED_LOCALES
+            .iter()
+            .map(|t| Choice {
+                value: t.to_string(),
+                name: t.to_string(),
+                description: String::new(),
+                selected: *t == locale,
+            })
+            .collect(),
+        levels: PortalLevel::ALL
+            .into_iter()
+            .filter(|l| authz::create_person(principal, &state.catalogue, &partner, Some(*l)).is_ok())
+            .map(|l| Choice {
+                selected: values.get("level") == l.role_key(),
+                value: l.role_key().to_string(),
+                name: level_name(l).to_string(),
+                description: String::new(),
+            })
+            .collect(),
+        values,
+        errors: new_errors,
+        open,
+    };
+    let notice = match query.done.as_deref() {
+        Some("created") => Some("Contact added."),
+        Some("invited") => Some("Contact added and invited: they were emailed a link to activate their portal access."),
+        Some("saved") => Some("Changes saved."),
+        Some("email") => Some("A confirmation link was sent to the new address; the email changes once it is used."),
+        Some("invite") => Some("Invitation sent."),
+        Some("revoked") => Some("Portal access revoked."),
+        Some("deleted") => Some("Contact deleted."),
+        _ => None,
+    };
+    let level = PortalLevel::of(&principal.roles).map_or("", level_name).to_string();
+    let users = UsersPage {
+        layout: viewer.layout(state, "Partner Portal: Users", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        rows,
+        can_create,
+        new,
+        panel,
+        notice,
+        level,
+    };
+    if users.new.open || users.panel.as_ref().is_some_and(|p| !p.errors.is_empty()) {
+        refused(&users)
+    } else {
+        page(&users)
+    }
+}
+
+pub async fn users(State(state): State<AppState>, viewer: WebUser, Query(query): Query<UsersQuery>) -> WebResult {
+    users_page(&state, &viewer, &query, Refusal::default()).await
+}
+
+/// The + button's form: a contact, optionally invited at a level.
+pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let partner = own_partner(viewer)?;
+    let invite = form.get("invite") == "1";
+    let level = if invite { parse_level(form.get("level")) } else { None };
+    let input = PersonInput {
+        email: form.get("email").to_string(),
+        first_name: form.get("first_name").to_string(),
+        last_name: form.get("last_name").to_string(),
+        locale: form.get("locale").to_string(),
+        phone: Some(form.get("phone").to_string()),
+        portal_access: invite,
+        contact_roles: form.all("contact_roles").into_iter().map(str::to_string).collect(),
+        sites: form.all("sites").into_iter().map(str::to_string).collect(),
+        portal_level: level,
+    };
+    match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
+        Ok(_) => see_other(if invite { "/portal/users?done=invited" } else { "/portal/users?done=created" }),
+        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = match error {
+                ApiError::Conflict(why) => FormErrors::field("email", why),
+                other => FormErrors::from_error(other, &["email", "first_name", "last_name", "locale", "phone"])?,
+            };
+            let refusal = Refusal { new_contact: Some((form.clone(), errors)), panel: None };
+            users_page(&state, viewer, &UsersQuery::default(), refusal).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The side panel's forms.
+pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let (principal, actor) = (&viewer.principal, viewer.actor());
+    let action = form.get("action");
+    let outcome = match action {
+        "details" => {
+            let edit = ProfileEdit {
+                first_name: Some(form.get("first_name").to_string()),
+                last_name: Some(form.get("last_name").to_string()),
+                phone: Some(form.get("phone").to_string()),
+                ..Default::default()
+            };
+            people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+        }
+        "email" => {
+            ops::portal::request_email_change(&state, principal, &actor, &id, form.get("email")).await.map(|_| "email")
+        }
+        "contact" => {
+            let edit = ContactEdit {
+                contact_roles: Some(form.all("contact_roles").into_iter().map(str::to_string).collect()),
+                sites: Some(form.all("sites").into_iter().map(str::to_string).collect()),
+            };
+            ops::portal::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+        }
+        "level" => match parse_level(form.get("level")) {
+            Some(level) => ops::portal::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
+            None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
+        },
+        "invite" => match parse_level(form.get("level")) {
+            Some(level) => ops::portal::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
+            None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
+        },
+        "revoke" => ops::portal::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
+        "delete" => ops::portal::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
+        _ => Err(ApiError::BadRequest("unknown action".into())),
+    };
+    match outcome {
+        Ok("deleted") => see_other("/portal/users?done=deleted"),
+        Ok(done) => see_other(&format!("/portal/users?edit={}&done={done}", url_encode(&id))),
+        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = match error {
+                ApiError::Conflict(why) => FormErrors::general(capitalised(&why)),
+                other => FormErrors::from_error(other, &["first_name", "last_name", "phone", "email", "level"])?,
+            };
+            let refusal = Refusal { new_contact: None, panel: Some((id, errors, form.clone())) };
+            users_page(&state, viewer, &UsersQuery::default(), refusal).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tickets
+
+struct CommentRow {
+    author: String,
+    at: String,
+    at_iso: String,
+    body: String,
+}
+
+struct TicketRow {
+    id: String,
+    subject: String,
+    body: String,
+    status: String,
+    opened: String,
+    comments: Vec<CommentRow>,
+    errors: FormErrors,
+    draft: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_tickets.html")]
+struct TicketsPage {
+    layout: Layout,
+    csrf: String,
+    tickets: Vec<TicketRow>,
+    level: String,
+}
+
+async fn tickets_page(state: &AppState, viewer: &WebUser, refused_on: Option<(&str, FormErrors, &str)>) -> WebResult {
+    let partner = own_partner(viewer)?;
+    let tickets = portal_lists::tickets(state, &viewer.principal, &partner)
+        .await?
+        .into_iter()
+        .map(|(ticket, comments)| {
+            let mine = refused_on.as_ref().filter(|(id, _, _)| *id == ticket.id);
+            TicketRow {
+                errors: mine.map(|(_, e, _)| e.clone()).unwrap_or_default(),
+                draft: mine.map(|(_, _, d)| d.to_string()).unwrap_or_default(),
+                id: ticket.id,
+                subject: ticket.subject,
+                body: ticket.body,
+                status: ticket.status,
+                opened: when(ticket.created_at),
+                comments: comments
+                    .into_iter()
+                    .map(|c| CommentRow {
+                        author: c.author,
+                        at: when(c.created_at),
+                        at_iso: rfc3339_from_millis(c.created_at),
+                        body: c.body,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let view = TicketsPage {
+        layout: viewer.layout(state, "Partner Portal: Tickets", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        tickets,
+        level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
+    };
+    if refused_on.is_some() {
+        refused(&view)
+    } else {
+        page(&view)
+    }
+}
+
+pub async fn tickets(State(state): State<AppState>, viewer: WebUser) -> WebResult {
+    tickets_page(&state, &viewer, None).await
+}
+
+pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let body = post.form.get("body");
+    let outcome =
+        ops::portal::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body).await;
+    match outcome {
+        Ok(_) => see_other(&format!("/portal/tickets#ticket-{id}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let errors = FormErrors::from_error(e, &["body"])?;
+            tickets_page(&state, viewer, Some((&id, errors, body))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Appliances
+
+struct ApplianceRow {
+    id: String,
+    serial: String,
+    model: String,
+    site: String,
+    drained: bool,
+    changed: String,
+    bgp: Option<BgpRow>,
+    versions: usize,
+    form: BgpForm,
+}
+
+struct BgpRow {
+    version: i64,
+    peer_asn: i64,
+    ipv4: String,
+    ipv6: String,
+    at: String,
+}
+
+struct BgpForm {
+    peer_asn: String,
+    ipv4: String,
+    ipv6: String,
+    errors: FormErrors,
+    open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_appliances.html")]
+struct AppliancesPage {
+    layout: Layout,
+    csrf: String,
+    appliances: Vec<ApplianceRow>,
+    self_service: bool,
+    level: String,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AppliancesQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn appliances_page(
+    state: &AppState,
+    viewer: &WebUser,
+    done: Option<&str>,
+    refused_on: Option<(&str, FormErrors, &Fields)>,
+) -> WebResult {
+    let partner = own_partner(viewer)?;
+    let sites = portal_lists::sites(state, &viewer.principal, &partner).await?;
+    let self_service = authz::portal(&viewer.principal, PortalAction::ApplianceSelfService, &partner, None).is_ok();
+    let appliances = portal_lists::appliances(state, &viewer.principal, &partner)
+        .await?
+        .into_iter()
+        .map(|(a, versions)| {
+            let bgp = versions.first().map(|c| BgpRow {
+                version: c.version,
+                peer_asn: c.peer_asn,
+                ipv4: c.neighbor_ipv4.clone().unwrap_or_default(),
+                ipv6: c.neighbor_ipv6.clone().unwrap_or_default(),
+                at: when(c.created_at),
+            });
+            let form = match refused_on.as_ref().filter(|(id, _, _)| *id == a.id) {
+                Some((_, errors, submitted)) => BgpForm {
+                    peer_asn: submitted.get("peer_asn").to_string(),
+                    ipv4: submitted.get("neighbor_ipv4").to_string(),
+                    ipv6: submitted.get("neighbor_ipv6").to_string(),
+                    errors: errors.clone(),
+                    open: true,
+                },
+                None => BgpForm {
+                    peer_asn: bgp.as_ref().map(|b| b.peer_asn.to_string()).unwrap_or_default(),
+                    ipv4: bgp.as_ref().map(|b| b.ipv4.clone()).unwrap_or_default(),
+                    ipv6: bgp.as_ref().map(|b| b.ipv6.clone()).unwrap_or_default(),
+                    errors: FormErrors::default(),
+                    open: false,
+                },
+            };
+            ApplianceRow {
+                site: sites.iter().find(|s| s.id == a.site_id).map_or_else(String::new, |s| s.name.clone()),
+                drained: a.status == "drained",
+                changed: a.status_changed_at.map(when).unwrap_or_default(),
+                versions: versions.len(),
+                id: a.id,
+                serial: a.serial,
+                model: a.model,
+                bgp,
+                form,
+            }
+        })
+        .collect();
+    let view = AppliancesPage {
+        layout: viewer.layout(state, "Partner Portal: Appliances", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        appliances,
+        self_service,
+        level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
+        notice: match done {
+            Some("drained") => Some("The appliance is drained for maintenance."),
+            Some("serving") => Some("The appliance is back in service."),
+            Some("bgp") => Some("BGP configuration saved as a new version."),
+            _ => None,
+        },
+    };
+    if refused_on.is_some() {
+        refused(&view)
+    } else {
+        page(&view)
+    }
+}
+
+pub async fn appliances(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Query(query): Query<AppliancesQuery>,
+) -> WebResult {
+    appliances_page(&state, &viewer, query.done.as_deref(), None).await
+}
+
+pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let drained = post.form.get("action") == "drain";
+    ops::portal::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
+    see_other(if drained { "/portal/appliances?done=drained" } else { "/portal/appliances?done=serving" })
+}
+
+pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let outcome = match form.get("peer_asn").trim().parse::<i64>() {
+        Ok(peer_asn) => {
+            let input = BgpInput {
+                peer_asn,
+                neighbor_ipv4: Some(form.get("neighbor_ipv4").to_string()),
+                neighbor_ipv6: Some(form.get("neighbor_ipv6").to_string()),
+            };
+            ops::portal::update_bgp(&state, &viewer.principal, &viewer.actor(), &id, &input).await.map(|_| ())
+        }
+        Err(_) => Err(starship_core::FieldError::new("peer_asn", "must be a number, e.g. 64512").into()),
+    };
+    match outcome {
+        Ok(()) => see_other("/portal/appliances?done=bgp"),
+        Err(e @ ApiError::Invalid(_)) => {
+            let errors = FormErrors::from_error(e, &["peer_asn", "neighbor_ipv4", "neighbor_ipv6"])?;
+            appliances_page(&state, viewer, None, Some((&id, errors, form))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,295 @@
+//! The web pages' server behaviour: sign-in redirects, CSRF refusals, and
+//! pages rendered for the seeds' cast. The flows themselves run in a real
+//! browser (e2e/).
+
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+/// A browser-like client that keeps cookies and shows redirects instead of
+/// following them.
+fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+async fn signed_in_browser(app: &TestApp, email: &str) -> Client {
+    let client = browser();
+    let (status, body) =
+        app.call(&client, "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    client
+}
+
+async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a form with a CSRF token") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+app_test!(signed_out_visitors_are_sent_to_sign_in_and_back, |app| async move {
+    world(&app).await;
+    let client = browser();
+    for (path, expected) in [
+        ("/", "/sign-in"),
+        ("/users?q=pat", "/sign-in?next=%2Fusers%3Fq%3Dpat"),
+        ("/applications/backlot", "/sign-in?next=%2Fapplications%2Fbacklot"),
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&response), expected, "{path}");
+    }
+
+    // The sign-in form works only with the cookie it set (double submit).
+    let (status, html) = page(&app, &client, "/sign-in?next=%2Fusers").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&html);
+    let form =
+        [("csrf", csrf.as_str()), ("next", "/users"), ("email", "mara.master@sunrise.example"), ("password", PASSWORD)];
+    let forged = browser().post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no cookie, no sign-in");
+    let wrong = [("csrf", "not-the-token"), ("email", "mara.master@sunrise.example"), ("password", PASSWORD)];
+    assert_eq!(client.post(app.url("/sign-in")).form(&wrong).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let bad_password =
+        [("csrf", csrf.as_str()), ("email", "mara.master@sunrise.example"), ("password", "nope nope nope")];
+    let refused = client.post(app.url("/sign-in")).form(&bad_password).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.unwrap().contains("The email or password is not right"));
+
+    let signed_in = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/users");
+    let cookie = signed_in.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with("starship_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
+    );
+    let (status, html) = page(&app, &client, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("mara.master@sunrise.example") && html.contains("Master Content Partner Operations"),
+        "{html}"
+    );
+
+    // Only same-site paths are followed after signing in.
+    for next in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
+        let fresh = browser();
+        let (_, html) = page(&app, &fresh, &format!("/sign-in?next={}", next.replace('/', "%2F"))).await;
+        assert!(!html.contains("evil.example"), "{next} is never echoed as a target");
+        let token = csrf_of(&html);
+        let form = [
+            ("csrf", token.as_str()),
+            ("next", next),
+            ("email", "mara.master@sunrise.example"),
+            ("password", PASSWORD),
+        ];
+        let response = fresh.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(location(&response), "/", "{next}");
+    }
+});
+
+app_test!(a_form_without_the_session_token_changes_nothing, |app| async move {
+    world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, "/onboard").await;
+    let csrf = csrf_of(&html);
+    let users_before = app.count("users").await;
+    let person = |token: &str| {
+        vec![
+            ("csrf", token.to_string()),
+            ("email", "web.made@sunrise.example".to_string()),
+            ("first_name", "Web".to_string()),
+            ("last_name", "Made".to_string()),
+            ("locale", "en-GB".to_string()),
+        ]
+    };
+    for token in ["", "forged", &csrf[..csrf.len() - 1]] {
+        let response = mara.post(app.url("/onboard/create")).form(&person(token)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "token {token:?}");
+    }
+    // Another session's token is not this one's.
+    let other_session = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, other) = page(&app, &other_session, "/onboard").await;
+    assert_ne!(csrf_of(&other), csrf);
+    let response = mara.post(app.url("/onboard/create")).form(&person(&csrf_of(&other))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("users").await, users_before, "nothing was written");
+
+    let response = mara.post(app.url("/onboard/create")).form(&person(&csrf)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with("/onboard/permissions?user="));
+    assert_eq!(app.count("users").await, users_before + 1);
+    let history: i64 = {
+        use starship_store::sqlx::Row;
+        starship_store::sqlx::query(
+            "SELECT COUNT(*) AS n FROM history WHERE action = 'user.created' AND source = 'web'",
+        )
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+    };
+    assert_eq!(history, 1, "the History names the web as the source");
+
+    // The same refusal for a signed-out POST: to sign in, not a write.
+    let anonymous = browser();
+    let response = anonymous.post(app.url("/onboard/create")).form(&person(&csrf)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/sign-in");
+});
+
+app_test!(pages_render_the_seeds_tabs_and_hide_other_partners, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (status, html) = page(&app, &mara, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    for tab in ["Roles", "Starship Admin Privileges", "Notifications", "Application Metadata", "History"] {
+        assert!(html.contains(&format!(">{tab}</a>")), "My Account shows the {tab} tab");
+    }
+    let (_, html) = page(&app, &mara, "/?tab=notifications").await;
+    assert!(html.contains("Source requests") && html.contains(r#"aria-checked="false""#), "Master only: defaults off");
+    let (_, html) = page(&app, &mara, "/?tab=history").await;
+    assert!(html.contains("<table class=\"table history\">"));
+
+    let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let (_, html) = page(&app, &pat, "/").await;
+    assert!(!html.contains(">History</a>") && !html.contains(">Starship Admin Privileges</a>"));
+    assert!(!html.contains("href=\"/applications\""), "no Applications tab without admin privileges");
+    let (status, _) = page(&app, &pat, "/applications/backlot").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = page(&app, &pat, "/onboard").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only Master Content Partner Operations creates users");
+
+    let (status, html) = page(&app, &mara, &format!("/users/{}", w.plain)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Onboard"), "a Backlot admin may onboard a colleague");
+    let (status, html) = page(&app, &mara, &format!("/users/{}", w.outsider)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another partner's user does not exist here");
+    assert!(!html.contains("nina"));
+    let (status, html) = page(&app, &mara, "/applications/backlot").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("pat.plain@sunrise.example") && !html.contains("nina.north"));
+
+    let response = mara.get(app.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
+    let response = mara.get(app.url("/")).send().await.unwrap();
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+});
+
+app_test!(the_portal_panel_offers_only_what_the_level_allows_and_the_server_agrees, |app| async move {
+    let p = crate::portal::portal_world(&app).await;
+    let eli = signed_in_browser(&app, "eli.engineer@metrofiber.example").await;
+    let (status, html) = page(&app, &eli, &format!("/portal/users?edit={}", p.admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Your permission level does not let you change"));
+    for action in ["Delete contact", "Revoke portal access", "Save details", "Change level"] {
+        assert!(!html.contains(action), "{action} is not offered on an admin");
+    }
+    let (_, html) = page(&app, &eli, &format!("/portal/users?edit={}", p.read_only)).await;
+    assert!(html.contains("Delete contact") && html.contains("Revoke portal access"));
+
+    // Posting the refused form anyway changes nothing.
+    let csrf = csrf_of(&html);
+    let users_before = app.count("users").await;
+    let response = eli
+        .post(app.url(&format!("/portal/users/{}", p.admin)))
+        .form(&[("csrf", csrf.as_str()), ("action", "delete")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("permission level may not administer this person"));
+    let (_, html) = page(&app, &eli, "/portal/users").await;
+    assert!(html.contains("nora.admin@metrofiber.example"), "still there");
+    assert_eq!(app.count("users").await, users_before);
+
+    let rita = signed_in_browser(&app, "rita.reader@metrofiber.example").await;
+    let (_, html) = page(&app, &rita, "/portal/appliances").await;
+    assert!(html.contains("OCA-1") && !html.contains("Drain OCA-1"), "read-only sees appliances, no self-service");
+    let response = rita
+        .post(app.url(&format!("/portal/appliances/{}/drain", p.appliance)))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("action", "drain")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+});
+
+app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move {
+    crate::portal::portal_world(&app).await;
+    let rita = app.signed_in("rita.reader@metrofiber.example").await;
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let now = starship_store::now_millis() / 1000;
+    let code =
+        |at: i64| starship_server::ops::session::current_code(&secret, "rita.reader@metrofiber.example", at).unwrap();
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now - 30)})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let client = browser();
+    let (_, html) = page(&app, &client, "/sign-in").await;
+    assert!(!html.contains("Authenticator code"), "asked only once the password is right");
+    let csrf = csrf_of(&html);
+    let mut form = vec![("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into())];
+    form.push(("password", PASSWORD.into()));
+    let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("two-step verification") && html.contains(r#"name="totp""#));
+    form.push(("totp", code(now)));
+    let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/");
+});
+
+app_test!(the_welcome_link_opens_a_page_that_activates_the_account_once, |app| async move {
+    world(&app).await;
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let person =
+        json!({"email": "ana.web@sunrise.example", "first_name": "Ana", "last_name": "Web", "locale": "en-GB"});
+    let (status, _) = app.post(&mara, "/api/v1/users", person).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    let (_, outbox) = app.get(&operator, "/api/v1/outbox?recipient=ana.web@sunrise.example").await;
+    let body = outbox[0]["body"].as_str().unwrap();
+    let link = body.split_whitespace().find(|w| w.contains("/activate?token=")).expect("an activation link");
+    let path = &link[link.find("/activate").unwrap()..];
+
+    let client = browser();
+    let (status, html) = page(&app, &client, path).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = path.trim_start_matches("/activate?token=");
+    let form = |password: &str, confirm: &str| {
+        vec![
+            ("csrf", csrf_of(&html)),
+            ("token", token.to_string()),
+            ("password", password.to_string()),
+            ("confirm", confirm.to_string()),
+        ]
+    };
+    let response = client.post(app.url("/activate")).form(&form(PASSWORD, "something else")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("The two passwords are not the same"));
+    let response = client.post(app.url("/activate")).form(&form("short", "short")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains(r#"id="password-error""#), "the reason sits by the field");
+    let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("Your account is active"));
+    let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
+    app.signed_in("ana.web@sunrise.example").await;
+});
