@@ -59,7 +59,7 @@ pub async fn sign_in_with_code(
 
     let stored_hash = found.as_ref().and_then(|(_, hash)| hash.clone());
     // argon2 is deliberately slow: keep it off the async workers.
-    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
+    let password_ok = hashing(move || verify_password(&password, stored_hash.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut second_factor = Ok(());
@@ -108,7 +108,7 @@ pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor)
 /// on. A used, replaced or expired link changes nothing.
 pub async fn accept_link(state: &AppState, token: &str, password: &str, source: Source) -> ApiResult<User> {
     let password = Password::parse("password", password)?;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = hashing(move || hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut tx = state.store.begin().await?;
@@ -245,4 +245,14 @@ pub async fn reset_mfa(
     history::append(&mut tx, &user.id, actor, "mfa.reset", json!({})).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// argon2 takes 19 MiB and most of a core per hash: a few at a time keep
+/// memory and latency bounded under a burst of sign-ins instead of one
+/// blocking thread (and its allocator arena) per concurrent request.
+static HASHING_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+    let _slot = HASHING_SLOTS.acquire().await.expect("the hashing semaphore is never closed");
+    tokio::task::spawn_blocking(work).await
 }
