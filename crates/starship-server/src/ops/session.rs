@@ -108,9 +108,7 @@ pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor)
 /// on. A used, replaced or expired link changes nothing.
 pub async fn accept_link(state: &AppState, token: &str, password: &str, source: Source) -> ApiResult<User> {
     let password = Password::parse("password", password)?;
-    let hash = hashing(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = hashing(move || hash_password(&password)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut tx = state.store.begin().await?;
     let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
     let user_id = outbox::use_link(&mut tx, &secret_hash(token.trim()), ACTIVATION).await?.ok_or_else(invalid)?;

@@ -8,9 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use serde::Deserialize;
 use starship_store::history::Source;
 
-use super::{
-    cookie_value, safe_next, AnonPost, FormErrors, Layout, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
-};
+use super::{safe_next, AnonPost, FormErrors, Layout, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE};
 use crate::api::session::session_cookie;
 use crate::ops;
 use crate::problem::ApiError;
@@ -40,7 +38,7 @@ struct SignInPage {
 /// The token of the double-submit check: the visitor's cookie if it has one,
 /// else a new one to set.
 fn anonymous_csrf(state: &AppState, parts: &axum::http::request::Parts) -> (String, Option<HeaderValue>) {
-    if let Some(existing) = cookie_value(parts, CSRF_COOKIE).filter(|v| v.len() >= 32) {
+    if let Some(existing) = crate::extract::cookie_value(parts, CSRF_COOKIE).filter(|v| v.len() >= 32) {
         return (existing, None);
     }
     let token = new_secret("");

@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use askama::Template;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -288,18 +288,6 @@ impl FromRequest<AppState> for WebPost {
 /// signing in.
 pub const CSRF_COOKIE: &str = "starship_csrf";
 
-fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_string())
-}
-
 /// A POST from a page shown before signing in (sign-in, activation): the
 /// form's token must equal the CSRF cookie set when the page was shown.
 pub struct AnonPost {
@@ -312,7 +300,7 @@ impl FromRequest<AppState> for AnonPost {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let cookie = cookie_value(&parts, CSRF_COOKIE);
+        let cookie = extract::cookie_value(&parts, CSRF_COOKIE);
         let client = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
             .await
             .map(|c| c.0.ip())
