@@ -47,6 +47,9 @@ enum Command {
         /// for STARTTLS) or smtps://HOST:PORT. Without it, email waits in the outbox.
         #[arg(long, env = "STARSHIP_SMTP")]
         smtp: Option<String>,
+        /// How long activation and invitation links stay valid, in hours.
+        #[arg(long, env = "STARSHIP_LINK_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=720))]
+        link_ttl_hours: u64,
         /// The sender of Starship's email.
         #[arg(long, env = "STARSHIP_SMTP_FROM", default_value = "Starship <no-reply@starship.example>")]
         smtp_from: String,
@@ -127,7 +130,7 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, public_url, demo, smtp, smtp_from } => {
+        Command::Serve { db, listen, public_url, demo, smtp, smtp_from, link_ttl_hours } => {
             let addr: SocketAddr =
                 listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
@@ -136,7 +139,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let store = open(&db).await?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let state = AppState::new(store, Config::for_public_url(&public_url)).await?;
+            let mut config = Config::for_public_url(&public_url);
+            config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
+            let state = AppState::new(store, config).await?;
             if demo {
                 match starship_server::demo::load(&state).await? {
                     Some(lines) => {
