@@ -237,3 +237,42 @@ app_test!(search_and_invitations_do_not_reveal_other_partners_people, |app| asyn
     assert_eq!(a, b, "the same answer for a stranger and nobody");
     let _: Value = a;
 });
+
+app_test!(two_instances_on_one_database_serve_the_same_sessions, |app| async move {
+    let w = world(&app).await;
+    let (second, stop) = app.second_instance().await;
+    let client = app.signed_in("mara.master@sunrise.example").await;
+    // The cookie store is per host; carry the session by hand to the other instance.
+    let response = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = app
+        .client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "mara.master@sunrise.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let other = app.client();
+    let me = other.get(format!("{second}/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "a session made on one instance works on the other");
+    let granted = other
+        .post(format!("{second}/api/v1/grants"))
+        .header("cookie", &cookie)
+        .json(&json!({"user_ids": [w.plain], "roles": [{"application": "backlot", "role": "content-partner-operations"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+    // Signing out on the first ends it on the second.
+    app.client().delete(app.url("/api/v1/session")).header("cookie", &cookie).send().await.unwrap();
+    let after = other.get(format!("{second}/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let _ = stop.send(());
+});

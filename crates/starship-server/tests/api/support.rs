@@ -59,6 +59,21 @@ impl TestApp {
         }
     }
 
+    /// Another starshipd on the same database, as a second instance behind
+    /// a load balancer would be; returns its base URL and a stop handle.
+    pub async fn second_instance(&self) -> (String, oneshot::Sender<()>) {
+        let url = self.db.as_ref().expect("the test database").url().to_string();
+        let store = Store::open(&url).await.expect("a second store on the same database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(store, Config::for_public_url(&base)).await.expect("loading the catalogue");
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(starship_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        (base, tx)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
