@@ -1,0 +1,1140 @@
+//! Issue #3's benchmarks: bulk import, search, the Applications tab and
+//! access checks, on SQLite and PostgreSQL, with casbin-rs beside the checks.
+//!
+//! Everything runs through the real code: `ops::create_users` for the
+//! import, `users::search` and the axum server for search and the
+//! Applications tab, `authz::roles_allow` and `POST /api/v1/check` for checks.
+//! A full run: `cargo run --release --manifest-path bench/Cargo.toml`.
+
+mod casbin_cmp;
+mod data;
+mod measure;
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use casbin::CoreApi;
+use clap::{Parser, ValueEnum};
+use serde_json::json;
+use starship_core::authz::roles_allow;
+use starship_core::catalogue::{keys, AdminScope, Catalogue, RoleRef, RoleScope};
+use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
+use starship_server::ops::{self, Access, Identity};
+use starship_server::security::hash_password;
+use starship_server::{AppState, Config};
+use starship_store::history::{Actor, Source};
+use starship_store::sqlx::{self, Connection, Executor};
+use starship_store::users::{self, NewUser};
+use starship_store::{grants, new_id, now_millis, partners, Dialect, Store};
+
+use data::{DataSet, Rng, Sizes, BIG, FIRST_NAMES, LAST_NAMES};
+use measure::{fmt_dur, fmt_rate, group_thousands, Line, Report, Samples};
+
+static START: OnceLock<Instant> = OnceLock::new();
+
+/// Progress on stderr with the time since start; the tables go to stdout.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => { $crate::log_line(&format!($($arg)*)) };
+}
+
+/// Domain constructors answer a `FieldError`, which is no `std::error::Error`.
+pub trait Valid<T> {
+    fn valid(self) -> Result<T>;
+}
+
+impl<T, E: std::fmt::Debug> Valid<T> for std::result::Result<T, E> {
+    fn valid(self) -> Result<T> {
+        self.map_err(|e| anyhow!("invalid value: {e:?}"))
+    }
+}
+
+pub fn log_line(message: &str) {
+    let start = START.get_or_init(Instant::now);
+    eprintln!("[{:>7.1}s] [load {}] {message}", start.elapsed().as_secs_f64(), loadavg());
+}
+
+fn one_minute_load() -> f64 {
+    loadavg().split_whitespace().next().and_then(|l| l.parse().ok()).unwrap_or(0.0)
+}
+
+/// Waits, idle, until the machine is quiet (or gives up and says so).
+async fn wait_for_quiet(args: &Args) {
+    if args.quiet_below <= 0.0 || one_minute_load() < args.quiet_below {
+        return;
+    }
+    log!("waiting for the 1-minute load average to fall below {}", args.quiet_below);
+    let give_up = Instant::now() + Duration::from_secs(args.quiet_wait_seconds);
+    while one_minute_load() >= args.quiet_below {
+        if Instant::now() > give_up {
+            log!("still busy after {} s: measuring anyway", args.quiet_wait_seconds);
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    log!("quiet");
+}
+
+/// The machine's load average, to tell a quiet run from a shared one.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Starship benchmarks (issue #3): import, search, Applications tab and checks vs casbin")]
+struct Args {
+    /// Which store to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    store: StoreChoice,
+    /// Users generated in all.
+    #[arg(long, default_value_t = 1_000_000)]
+    users: usize,
+    /// Partners they are spread across (the big one included).
+    #[arg(long, default_value_t = 1_000)]
+    partners: usize,
+    /// Users of the one big partner.
+    #[arg(long, default_value_t = 50_000)]
+    big_partner: usize,
+    /// Users bulk-imported through ops::create_users (and plainly inserted beside it).
+    #[arg(long, default_value_t = 100_000)]
+    import: usize,
+    /// Samples per search and Applications tab measure.
+    #[arg(long, default_value_t = 1_000)]
+    samples: usize,
+    /// Samples of store-backed and HTTP checks.
+    #[arg(long, default_value_t = 5_000)]
+    check_samples: usize,
+    /// Pure rule checks (in a tight loop; the first 100,000 are timed one by one too).
+    #[arg(long, default_value_t = 1_000_000)]
+    pure_checks: usize,
+    /// casbin enforce() samples (stopped early after --casbin-seconds).
+    #[arg(long, default_value_t = 500)]
+    casbin_checks: usize,
+    /// Time box for the casbin enforce() samples.
+    #[arg(long, default_value_t = 120)]
+    casbin_seconds: u64,
+    /// casbin enforce() samples of people holding no role (plus one of the big partner).
+    #[arg(long, default_value_t = 10)]
+    casbin_no_role_checks: usize,
+    /// Time box for those.
+    #[arg(long, default_value_t = 300)]
+    casbin_no_role_seconds: u64,
+    /// Load only this many people's grants into casbin (default: everyone).
+    #[arg(long)]
+    casbin_users: Option<usize>,
+    /// Skip the casbin comparison.
+    #[arg(long)]
+    no_casbin: bool,
+    /// Seed of the generated data and of every random choice.
+    #[arg(long, default_value_t = 3)]
+    seed: u64,
+    /// Directory for the SQLite file (default: a temporary directory).
+    #[arg(long)]
+    sqlite_dir: Option<PathBuf>,
+    /// PostgreSQL server (no database name); the bench database is created there.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg_server: String,
+    /// The PostgreSQL database created (dropped first if it exists).
+    #[arg(long, default_value = "starship_bench")]
+    pg_database: String,
+    /// Before measuring, wait until the 1-minute load average is below this
+    /// (0 to not wait): other work on the machine skews every latency.
+    #[arg(long, default_value_t = 0.8)]
+    quiet_below: f64,
+    /// Wait at most this long for that.
+    #[arg(long, default_value_t = 900)]
+    quiet_wait_seconds: u64,
+    /// Keep the databases afterwards.
+    #[arg(long)]
+    keep: bool,
+    /// Also write the result tables to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    START.get_or_init(Instant::now);
+    let args = Args::parse();
+    let stores: &[Dialect] = match args.store {
+        StoreChoice::Sqlite => &[Dialect::Sqlite],
+        StoreChoice::Postgres => &[Dialect::Postgres],
+        StoreChoice::Both => &[Dialect::Sqlite, Dialect::Postgres],
+    };
+    log!(
+        "sizes: {} users, {} partners, big partner {}, import {}; seed {}",
+        args.users,
+        args.partners,
+        args.big_partner,
+        args.import,
+        args.seed
+    );
+    let mut reports = Vec::new();
+    for &dialect in stores {
+        let started = Instant::now();
+        let mut report = run_store(dialect, &args).await.with_context(|| format!("benchmarking {dialect:?}"))?;
+        report.notes.push(format!("Whole run on this store: {:.0} s.", started.elapsed().as_secs_f64()));
+        println!("{}", report.markdown());
+        reports.push(report);
+    }
+    let all: String = reports.iter().map(|r| r.markdown() + "\n").collect();
+    if let Some(out) = &args.out {
+        std::fs::write(out, &all).with_context(|| format!("writing {}", out.display()))?;
+    }
+    log!("done");
+    Ok(())
+}
+
+/// A database made fresh for one run, removed at the end unless kept.
+enum Place {
+    Sqlite(Option<tempfile::TempDir>, PathBuf),
+    Postgres { server: String, name: String },
+}
+
+async fn fresh_database(dialect: Dialect, args: &Args) -> Result<(String, Place)> {
+    match dialect {
+        Dialect::Sqlite => {
+            let (dir, path) = match &args.sqlite_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    let path = dir.join("starship_bench.db");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                    }
+                    (None, path)
+                }
+                None => {
+                    let dir = tempfile::tempdir()?;
+                    let path = dir.path().join("starship_bench.db");
+                    (Some(dir), path)
+                }
+            };
+            Ok((format!("sqlite://{}", path.display()), Place::Sqlite(dir, path)))
+        }
+        Dialect::Postgres => {
+            let server = args.pg_server.trim_end_matches('/').to_string();
+            let name = args.pg_database.clone();
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("--pg-database must be letters, digits and _");
+            }
+            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+            admin.close().await?;
+            Ok((format!("{server}/{name}"), Place::Postgres { server, name }))
+        }
+    }
+}
+
+async fn remove_database(place: Place, keep: bool) -> Result<()> {
+    match place {
+        Place::Sqlite(dir, path) => {
+            if keep {
+                log!("kept {}", path.display());
+                std::mem::forget(dir);
+            } else if dir.is_none() {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+        }
+        Place::Postgres { server, name } => {
+            if keep {
+                log!("kept database {name}");
+            } else {
+                let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+                admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+                admin.close().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fresh planner statistics (PostgreSQL also vacuums, so autovacuum does not
+/// start in the middle of the measurements, and checkpoints).
+async fn analyze(store: &Store) -> Result<()> {
+    let started = Instant::now();
+    match store.dialect() {
+        Dialect::Sqlite => {
+            store.pool().execute("ANALYZE").await?;
+            store.pool().execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        Dialect::Postgres => {
+            store.pool().execute("VACUUM (ANALYZE)").await?;
+            store.pool().execute("CHECKPOINT").await?;
+        }
+    }
+    log!("analyzed in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn database_size(store: &Store, place: &Place) -> Result<String> {
+    Ok(match place {
+        Place::Sqlite(_, path) => {
+            let bytes: u64 = ["", "-wal"]
+                .iter()
+                .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+                .map(|m| m.len())
+                .sum();
+            format!("{} MiB", bytes / (1024 * 1024))
+        }
+        Place::Postgres { .. } => {
+            let row = sqlx::query("SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS size")
+                .fetch_one(store.pool())
+                .await?;
+            let bytes: i64 = sqlx::Row::try_get(&row, "size")?;
+            format!("{} MiB", bytes / (1024 * 1024))
+        }
+    })
+}
+
+fn store_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+    }
+}
+
+async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
+    let name = store_name(dialect);
+    log!("=== {name} ===");
+    let (url, place) = fresh_database(dialect, args).await?;
+    let mut report = Report { store: name, lines: Vec::new(), notes: Vec::new() };
+
+    let store = Store::open(&url).await?;
+    let sizes = Sizes { users: args.users, partners: args.partners, big_partner: args.big_partner };
+    let generated = Instant::now();
+    let data = data::generate(&store, &sizes, args.seed).await?;
+    let generation_time = generated.elapsed();
+    analyze(&store).await?;
+    report.notes.push(format!(
+        "Data set: {} users in {} partners (the big one {}), {} grants, {} productions; written in {:.0} s; database {} after loading.",
+        group_thousands(data.people.len() as u64),
+        data.partners.len(),
+        group_thousands(data.partners[BIG as usize].users.len() as u64),
+        group_thousands(data.grants as u64),
+        data.productions.len(),
+        generation_time.as_secs_f64(),
+        database_size(&store, &place).await?,
+    ));
+    // Measure on a fresh pool, as a restarted server would.
+    store.close().await;
+    let store = Store::open(&url).await?;
+    let catalogue = starship_store::catalogue::load(store.pool()).await?;
+
+    let result = measure_store(&store, &catalogue, &data, args, &mut report).await;
+    store.close().await;
+    remove_database(place, args.keep).await?;
+    result?;
+    Ok(report)
+}
+
+async fn measure_store(
+    store: &Store,
+    catalogue: &Catalogue,
+    data: &DataSet,
+    args: &Args,
+    report: &mut Report,
+) -> Result<()> {
+    let mut rng = Rng::new(args.seed.wrapping_mul(31).wrapping_add(7));
+    wait_for_quiet(args).await;
+    let load_before = loadavg();
+    bench_import(store, args, report).await?;
+    analyze(store).await?;
+    wait_for_quiet(args).await;
+    let load_reads = loadavg();
+
+    // The real server, in this process.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(store.clone(), Config::for_public_url(&base)).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(starship_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().pool_max_idle_per_host(4).build()?;
+    let (admin_token, operator_token) = sign_in_people(store, data, &base).await?;
+
+    bench_search(store, data, args, report, &mut rng, &http, &base, &admin_token, &operator_token).await?;
+    bench_applications_tab(data, args, report, &mut rng, &http, &base, &admin_token).await?;
+    bench_checks(store, catalogue, data, args, report, &mut rng, &http, &base, &operator_token).await?;
+
+    let _ = stop.send(());
+    server.await??;
+    report.notes.push(format!(
+        "Load average (1, 5, 15 min) before the import: {load_before}; before search: {load_reads}; at the end: {}. \
+         The benchmark itself (its process and, on PostgreSQL, a server backend) keeps about 1 to 1.5 busy; \
+         more means other work shared the 2 cores.",
+        loadavg()
+    ));
+    Ok(())
+}
+
+/// A Backlot admin of the big partner and an operator, each signed in
+/// through POST /api/v1/session and holding an API token from POST /api/v1/tokens.
+async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(String, String)> {
+    let password_text = "bench password, long enough";
+    let password = Password::parse("password", password_text).valid()?;
+    let admin_email = Email::parse("email", "bench.admin@bench-big-studios.example.com").valid()?;
+    let mut tx = store.begin().await?;
+    let admin = users::insert(
+        &mut tx,
+        &NewUser {
+            partner_id: Some(&data.partners[BIG as usize].id),
+            email: &admin_email,
+            first_name: &PersonName::parse("first_name", "Bench").valid()?,
+            last_name: &PersonName::parse("last_name", "Admin").valid()?,
+            locale: Locale::parse("locale", "en-US").valid()?,
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: Some(&hash_password(&password)),
+        },
+    )
+    .await?;
+    grants::add_admin(
+        &mut tx,
+        &admin.id,
+        &AdminScope { application: keys::BACKLOT.to_string(), production: None },
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    let operator_email = Email::parse("email", "bench.operator@starship.example.com").valid()?;
+    ops::create_operator(store, &operator_email, "Bench", "Operator", &password).await?;
+
+    let mut tokens = Vec::new();
+    for email in [&admin_email, &operator_email] {
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
+        let signed_in = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&json!({"email": email.as_str(), "password": password_text}))
+            .send()
+            .await?;
+        if !signed_in.status().is_success() {
+            bail!("signing in as {email}: {} {}", signed_in.status(), signed_in.text().await?);
+        }
+        let created = client.post(format!("{base}/api/v1/tokens")).json(&json!({"name": "bench"})).send().await?;
+        if !created.status().is_success() {
+            bail!("creating a token for {email}: {} {}", created.status(), created.text().await?);
+        }
+        let body: serde_json::Value = created.json().await?;
+        tokens.push(body["token"].as_str().ok_or_else(|| anyhow!("no token in {body}"))?.to_string());
+    }
+    let operator = tokens.pop().expect("two tokens");
+    let admin = tokens.pop().expect("two tokens");
+    Ok((admin, operator))
+}
+
+/// 1. Bulk import through ops::create_users in one transaction, and the
+/// plain single-row insert of as many users beside it (rolled back).
+async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result<()> {
+    const SECTION: &str = "Import";
+    let n = args.import;
+    if n == 0 {
+        return Ok(());
+    }
+    let mut rng = Rng::new(args.seed ^ 0xA11CE);
+    let mut tx = store.begin().await?;
+    let partner =
+        partners::insert(&mut tx, &Title::parse("name", "Bench Import Partners").valid()?, PartnerKind::Content)
+            .await?;
+    tx.commit().await?;
+    let locales = ["en-US", "en-US", "fr-FR", "de-DE", "ja-JP", "es-419", "pt-BR"];
+    let identities = (0..n)
+        .map(|i| {
+            let (f, l) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+            Identity::parse("", &format!("import.{f}.{l}.{i}@bench-import.example.com"), f, l, *rng.pick(&locales))
+                .map_err(|e| anyhow!("{e:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let config = Config::for_public_url("https://starship.example.com");
+    let actor = Actor::system(Source::Cli);
+
+    log!("import: {n} users through ops::create_users in one transaction");
+    let started = Instant::now();
+    let mut tx = store.begin().await?;
+    let created = ops::create_users(&mut tx, &config, &actor, &partner.id, &identities, Access::SignIn).await?;
+    let work = started.elapsed();
+    tx.commit().await?;
+    let total = started.elapsed();
+    if created.len() != n {
+        bail!("create_users created {} users, not {n}", created.len());
+    }
+    log!("import: {:.2} s ({:.2} s with the commit)", work.as_secs_f64(), total.as_secs_f64());
+
+    // The limit: the same user rows, one prepared single-row INSERT each.
+    let rows: Vec<[String; 9]> = (0..n)
+        .map(|i| {
+            let (f, l) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+            let email = format!("plain.{f}.{l}.{i}@bench-plain.example.com");
+            let (fl, ll) = (f.to_lowercase(), l.to_lowercase());
+            [
+                new_id(),
+                email.clone(),
+                email.to_lowercase(),
+                f.to_string(),
+                l.to_string(),
+                format!("{fl} {ll}"),
+                fl,
+                ll,
+                "en-US".into(),
+            ]
+        })
+        .collect();
+    let sql = "INSERT INTO users (id, partner_id, email, email_lower, first_name, last_name, first_lower, last_lower, \
+               full_lower, locale, phone, operator, status, password_hash, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    log!("plain insert: {n} single-row INSERTs in one transaction, then ROLLBACK");
+    let now = now_millis();
+    let plain_started = Instant::now();
+    let mut tx = store.begin().await?;
+    for [id, email, email_lower, first, last, full_lower, first_lower, last_lower, locale] in &rows {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(&partner.id)
+            .bind(email)
+            .bind(email_lower)
+            .bind(first)
+            .bind(last)
+            .bind(first_lower)
+            .bind(last_lower)
+            .bind(full_lower)
+            .bind(locale)
+            .bind(None::<String>)
+            .bind(0_i64)
+            .bind("pending")
+            .bind(None::<String>)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let plain = plain_started.elapsed();
+    tx.rollback().await?;
+    log!("plain insert: {:.2} s", plain.as_secs_f64());
+
+    // Beside both: the users table alone through the store's multi-row
+    // statements (`users::insert_many`), the same rows, rolled back.
+    let users_only_rows = (0..n)
+        .map(|i| {
+            let (f, l) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+            Ok((
+                Email::parse("email", &format!("multi.{f}.{l}.{i}@bench-multi.example.com")).valid()?,
+                PersonName::parse("first_name", f).valid()?,
+                PersonName::parse("last_name", l).valid()?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let en_us = Locale::parse("locale", "en-US").valid()?;
+    let users_only: Vec<NewUser> = users_only_rows
+        .iter()
+        .map(|(email, first, last)| NewUser {
+            partner_id: Some(&partner.id),
+            email,
+            first_name: first,
+            last_name: last,
+            locale: en_us,
+            phone: None,
+            status: UserStatus::Pending,
+            password_hash: None,
+        })
+        .collect();
+    let multi_started = Instant::now();
+    let mut tx = store.begin().await?;
+    users::insert_many(&mut tx, &users_only).await?;
+    let multi = multi_started.elapsed();
+    tx.rollback().await?;
+    log!("users::insert_many of {n} users: {:.2} s", multi.as_secs_f64());
+
+    let ratio = work.as_secs_f64() / plain.as_secs_f64();
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Bulk import: `ops::create_users` (users + history + activation links + welcome emails), one transaction",
+        n,
+        format!(
+            "**{}** ({:.2} s); {} with the commit ({:.2} s)",
+            fmt_rate(n, work),
+            work.as_secs_f64(),
+            fmt_rate(n, total),
+            total.as_secs_f64()
+        ),
+    ));
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Limit: plain prepared single-row `INSERT INTO users` per row, one transaction (rolled back)",
+        n,
+        format!("**{}** ({:.2} s)", fmt_rate(n, plain), plain.as_secs_f64()),
+    ));
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Ratio: import time / plain insert time (users only vs. 4 tables)",
+        n,
+        format!("**{ratio:.2}×**"),
+    ));
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Beside: the users table alone through `users::insert_many` (multi-row statements), one transaction (rolled back)",
+        n,
+        format!("{} ({:.2} s)", fmt_rate(n, multi), multi.as_secs_f64()),
+    ));
+    Ok(())
+}
+
+const NAIVE_SEARCH: &str =
+    "SELECT id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at \
+     FROM users WHERE partner_id = $1 AND (LOWER(first_name || ' ' || last_name) LIKE $2 OR LOWER(last_name) LIKE $2 \
+     OR LOWER(email) LIKE $2) LIMIT 20";
+
+const WARMUP: usize = 20;
+
+/// 2. Search: in-process indexed, naive LIKE, and over HTTP.
+#[allow(clippy::too_many_arguments)]
+async fn bench_search(
+    store: &Store,
+    data: &DataSet,
+    args: &Args,
+    report: &mut Report,
+    rng: &mut Rng,
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    operator_token: &str,
+) -> Result<()> {
+    const SECTION: &str = "Search";
+    let n = args.samples;
+    let big_id = data.partners[BIG as usize].id.clone();
+    let big: Vec<(String, String)> = (0..n).map(|_| (big_id.clone(), data.prefix(rng, Some(BIG)))).collect();
+    let small: Vec<(String, String)> = (0..n)
+        .map(|_| {
+            let p = 1 + rng.below(data.partners.len() - 1) as u32;
+            (data.partners[p as usize].id.clone(), data.prefix(rng, Some(p)))
+        })
+        .collect();
+    let anywhere: Vec<String> = (0..n).map(|_| data.prefix(rng, None)).collect();
+    let mut conn = store.conn().await?;
+
+    for (label, cases) in [("big partner (50k users)", &big), ("random small partners", &small)] {
+        let label = label.replace("50k", &format!("{}k", data.partners[BIG as usize].users.len() / 1000));
+        log!("search: indexed, {label}");
+        let mut samples = Samples::with_capacity(n);
+        let mut hits = 0;
+        for (i, (partner, prefix)) in cases.iter().cycle().take(n + WARMUP).enumerate() {
+            let started = Instant::now();
+            let found = users::search(&mut conn, Some(partner), prefix, 20).await?;
+            if i >= WARMUP {
+                samples.push(started.elapsed());
+                hits += found.len();
+            }
+        }
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("Indexed `users::search`, in-process, {label}"),
+            &samples,
+            format!("{:.1} rows/query", hits as f64 / n as f64),
+        ));
+
+        log!("search: naive LIKE, {label}");
+        let mut samples = Samples::with_capacity(n);
+        let mut hits = 0;
+        for (i, (partner, prefix)) in cases.iter().cycle().take(n + WARMUP).enumerate() {
+            let pattern = format!("{prefix}%");
+            let started = Instant::now();
+            let found = sqlx::query(NAIVE_SEARCH).bind(partner).bind(&pattern).fetch_all(&mut *conn).await?;
+            if i >= WARMUP {
+                samples.push(started.elapsed());
+                hits += found.len();
+            }
+        }
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("Naive unindexed `LOWER(..) LIKE 'p%'`, in-process, {label}"),
+            &samples,
+            format!("{:.1} rows/query", hits as f64 / n as f64),
+        ));
+    }
+
+    log!("search: indexed, all partners");
+    let mut samples = Samples::with_capacity(n);
+    let mut hits = 0;
+    for (i, prefix) in anywhere.iter().cycle().take(n + WARMUP).enumerate() {
+        let started = Instant::now();
+        let found = users::search(&mut conn, None, prefix, 20).await?;
+        if i >= WARMUP {
+            samples.push(started.elapsed());
+            hits += found.len();
+        }
+    }
+    report.lines.push(Line::latency(
+        SECTION,
+        format!(
+            "Indexed `users::search`, in-process, all partners ({} users)",
+            group_thousands(data.people.len() as u64)
+        ),
+        &samples,
+        format!("{:.1} rows/query", hits as f64 / n as f64),
+    ));
+    drop(conn);
+
+    let scoped: Vec<String> = big.iter().map(|(_, p)| p.clone()).collect();
+    for (label, token, prefixes) in [
+        ("as a Backlot admin of the big partner (its users)", admin_token, &scoped),
+        ("as an operator (every partner)", operator_token, &anywhere),
+    ] {
+        log!("search: HTTP {label}");
+        let mut samples = Samples::with_capacity(n);
+        let mut hits = 0;
+        for (i, prefix) in prefixes.iter().cycle().take(n + WARMUP).enumerate() {
+            let started = Instant::now();
+            let response =
+                http.get(format!("{base}/api/v1/users")).query(&[("q", prefix)]).bearer_auth(token).send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            let elapsed = started.elapsed();
+            if !status.is_success() {
+                bail!("GET /api/v1/users?q={prefix}: {status} {}", String::from_utf8_lossy(&body));
+            }
+            if i >= WARMUP {
+                samples.push(elapsed);
+                hits += serde_json::from_slice::<Vec<serde_json::Value>>(&body)?.len();
+            }
+        }
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("HTTP `GET /api/v1/users?q=` {label}"),
+            &samples,
+            format!("{:.1} rows/query", hits as f64 / n as f64),
+        ));
+    }
+    Ok(())
+}
+
+/// 3. The Applications tab of the big partner, as its Backlot admin.
+async fn bench_applications_tab(
+    data: &DataSet,
+    args: &Args,
+    report: &mut Report,
+    rng: &mut Rng,
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+) -> Result<()> {
+    const SECTION: &str = "Applications tab";
+    let n = args.samples;
+    let big = &data.partners[BIG as usize];
+    let url = format!("{base}/api/v1/applications/backlot/users");
+    let afters: Vec<String> =
+        (0..n).map(|_| data.people[big.users[rng.below(big.users.len())] as usize].id.clone()).collect();
+    let prefixes: Vec<String> = (0..n)
+        .map(|_| {
+            let person = &data.people[big.users[rng.below(big.users.len())] as usize];
+            let len = rng.between(2, 4);
+            data.first_name(person).chars().take(len).collect::<String>().to_lowercase()
+        })
+        .collect();
+    let cases = [
+        "first page (`?limit=50`)",
+        "a random later page (`?limit=50&after=<random user>`)",
+        "first page of a name prefix (`?limit=50&q=<2–4 letters>`)",
+    ];
+    for (case, label) in cases.into_iter().enumerate() {
+        log!("applications tab: {label}");
+        let mut samples = Samples::with_capacity(n);
+        let mut rows = 0;
+        for i in 0..n + WARMUP {
+            let mut params = vec![("limit", "50".to_string())];
+            match case {
+                1 => params.push(("after", afters[i % n].clone())),
+                2 => params.push(("q", prefixes[i % n].clone())),
+                _ => {}
+            }
+            let started = Instant::now();
+            let response = http.get(&url).query(&params).bearer_auth(admin_token).send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            let elapsed = started.elapsed();
+            if !status.is_success() {
+                bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
+            }
+            if i >= WARMUP {
+                samples.push(elapsed);
+                let page: serde_json::Value = serde_json::from_slice(&body)?;
+                rows += page["users"].as_array().map_or(0, Vec::len);
+            }
+        }
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("HTTP `GET /api/v1/applications/backlot/users`, {label}, as the big partner's Backlot admin"),
+            &samples,
+            format!("{:.1} users/page", rows as f64 / n as f64),
+        ));
+    }
+    Ok(())
+}
+
+struct AppInfo {
+    key: String,
+    capabilities: Vec<String>,
+    production_scoped: bool,
+}
+
+struct CheckRequest {
+    person: u32,
+    app: usize,
+    capability: usize,
+    production: Option<ProductionId>,
+}
+
+fn apps_of(catalogue: &Catalogue) -> Vec<AppInfo> {
+    catalogue
+        .applications
+        .iter()
+        .map(|a| AppInfo {
+            key: a.key.clone(),
+            capabilities: a.capabilities.iter().map(|c| c.key.clone()).collect(),
+            production_scoped: a.roles.iter().all(|r| r.scope == RoleScope::Production),
+        })
+        .collect()
+}
+
+/// A random check: a random person of `pool`, an application weighted
+/// towards Backlot, one of its capabilities, and for production-scoped
+/// applications one of the productions.
+fn random_check(rng: &mut Rng, apps: &[AppInfo], data: &DataSet, pool: &[u32]) -> CheckRequest {
+    let weights = [50, 25, 15, 10];
+    let total: usize = (0..apps.len()).map(|i| weights.get(i).copied().unwrap_or(10)).sum();
+    let mut x = rng.below(total);
+    let mut app = 0;
+    for i in 0..apps.len() {
+        let w = weights.get(i).copied().unwrap_or(10);
+        if x < w {
+            app = i;
+            break;
+        }
+        x -= w;
+    }
+    let capability = rng.below(apps[app].capabilities.len());
+    let production = apps[app].production_scoped.then(|| *rng.pick(&data.productions));
+    CheckRequest { person: *rng.pick(pool), app, capability, production }
+}
+
+fn sorted(roles: Vec<RoleRef>) -> Vec<(String, String, Option<i64>)> {
+    let mut keyed: Vec<_> =
+        roles.into_iter().map(|r| (r.application, r.role, r.production.map(ProductionId::get))).collect();
+    keyed.sort();
+    keyed
+}
+
+/// 4. Checks: the pure rule, store-backed, over HTTP, and casbin.
+#[allow(clippy::too_many_arguments)]
+async fn bench_checks(
+    store: &Store,
+    catalogue: &Catalogue,
+    data: &DataSet,
+    args: &Args,
+    report: &mut Report,
+    rng: &mut Rng,
+    http: &reqwest::Client,
+    base: &str,
+    operator_token: &str,
+) -> Result<()> {
+    const SECTION: &str = "Check";
+    let apps = apps_of(catalogue);
+    let active: Vec<u32> = (0..data.people.len() as u32).filter(|&i| data.people[i as usize].active).collect();
+    let expected = |r: &CheckRequest| {
+        roles_allow(
+            catalogue,
+            &data.roles_of(&data.people[r.person as usize]),
+            &apps[r.app].key,
+            &apps[r.app].capabilities[r.capability],
+            r.production,
+        )
+    };
+
+    // (a) The pure rule, with the roles already loaded (from the store).
+    let loaded_count = 10_000.min(active.len());
+    let mut conn = store.conn().await?;
+    let mut loaded = Vec::with_capacity(loaded_count);
+    let mut role_mismatches = 0;
+    for _ in 0..loaded_count {
+        let person = *rng.pick(&active);
+        let roles = users::roles_of(&mut conn, &data.people[person as usize].id).await?;
+        if sorted(roles.clone()) != sorted(data.roles_of(&data.people[person as usize])) {
+            role_mismatches += 1;
+        }
+        loaded.push((person, roles));
+    }
+    if role_mismatches > 0 {
+        bail!("{role_mismatches} users' roles in the store differ from the generated ones");
+    }
+    let pool: Vec<u32> = (0..loaded_count as u32).collect();
+    let requests: Vec<CheckRequest> =
+        (0..args.pure_checks.max(1)).map(|_| random_check(rng, &apps, data, &pool)).collect();
+    log!("check: {} pure rule checks", requests.len());
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for r in &requests {
+        let roles = &loaded[r.person as usize].1;
+        let app = &apps[r.app];
+        allowed += usize::from(black_box(roles_allow(
+            black_box(catalogue),
+            black_box(roles),
+            &app.key,
+            &app.capabilities[r.capability],
+            r.production,
+        )));
+    }
+    let tight = started.elapsed();
+    let mut overhead = Samples::with_capacity(10_000);
+    for _ in 0..10_000 {
+        let t = Instant::now();
+        overhead.push(black_box(t).elapsed());
+    }
+    let timed = requests.len().min(100_000);
+    let mut samples = Samples::with_capacity(timed);
+    for r in &requests[..timed] {
+        let roles = &loaded[r.person as usize].1;
+        let app = &apps[r.app];
+        let t = Instant::now();
+        black_box(roles_allow(
+            black_box(catalogue),
+            black_box(roles),
+            &app.key,
+            &app.capabilities[r.capability],
+            r.production,
+        ));
+        samples.push(t.elapsed());
+    }
+    let mean_ns = tight.as_nanos() as f64 / requests.len() as f64;
+    report.lines.push(Line::latency(
+        SECTION,
+        "(a) Pure rule `authz::roles_allow`, roles already loaded, in-process",
+        &samples,
+        format!(
+            "**mean {mean_ns:.0} ns/check** over {} checks in a tight loop; p50/p99 timed one by one include ~{} of timer; {:.0}% allowed",
+            group_thousands(requests.len() as u64),
+            fmt_dur(overhead.quantile(0.5)),
+            100.0 * allowed as f64 / requests.len() as f64
+        ),
+    ));
+
+    // (b) Store-backed: load the roles, then the rule.
+    let n = args.check_samples;
+    let checks: Vec<CheckRequest> = (0..n + WARMUP).map(|_| random_check(rng, &apps, data, &active)).collect();
+    log!("check: {n} store-backed checks");
+    let mut samples = Samples::with_capacity(n);
+    let mut allowed = 0;
+    let mut wrong = 0;
+    for (i, r) in checks.iter().enumerate() {
+        let app = &apps[r.app];
+        let started = Instant::now();
+        let roles = users::roles_of(&mut conn, &data.people[r.person as usize].id).await?;
+        let answer = roles_allow(catalogue, &roles, &app.key, &app.capabilities[r.capability], r.production);
+        let elapsed = started.elapsed();
+        if i >= WARMUP {
+            samples.push(elapsed);
+            allowed += usize::from(answer);
+            wrong += usize::from(answer != expected(r));
+        }
+    }
+    drop(conn);
+    if wrong > 0 {
+        bail!("{wrong} store-backed checks answered differently from the generated grants");
+    }
+    report.lines.push(Line::latency(
+        SECTION,
+        "(b) Store-backed: `users::roles_of` + `roles_allow`, in-process",
+        &samples,
+        format!("{:.0}% allowed", 100.0 * allowed as f64 / n as f64),
+    ));
+
+    // Over HTTP, as an operator with an API token.
+    log!("check: {n} HTTP checks");
+    let mut samples = Samples::with_capacity(n);
+    let mut allowed = 0;
+    let mut wrong = 0;
+    for (i, r) in checks.iter().enumerate() {
+        let app = &apps[r.app];
+        let mut body = json!({
+            "user_id": data.people[r.person as usize].id,
+            "application": app.key,
+            "capability": app.capabilities[r.capability],
+        });
+        if let Some(p) = r.production {
+            body["production"] = json!(p.get());
+        }
+        let started = Instant::now();
+        let response = http.post(format!("{base}/api/v1/check")).bearer_auth(operator_token).json(&body).send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let elapsed = started.elapsed();
+        if !status.is_success() {
+            bail!("POST /api/v1/check {body}: {status} {}", String::from_utf8_lossy(&bytes));
+        }
+        let answer = serde_json::from_slice::<serde_json::Value>(&bytes)?["allowed"].as_bool() == Some(true);
+        if i >= WARMUP {
+            samples.push(elapsed);
+            allowed += usize::from(answer);
+            wrong += usize::from(answer != expected(r));
+        }
+    }
+    if wrong > 0 {
+        bail!("{wrong} HTTP checks answered differently from the generated grants");
+    }
+    report.lines.push(Line::latency(
+        SECTION,
+        "HTTP `POST /api/v1/check`, operator's bearer token, sequential",
+        &samples,
+        format!("{:.0}% allowed", 100.0 * allowed as f64 / n as f64),
+    ));
+
+    if args.no_casbin {
+        return Ok(());
+    }
+    let casbin = casbin_cmp::load(catalogue, data, args.casbin_users).await?;
+    let loaded_people = casbin.loaded_people;
+    let holds_roles = |i: u32| {
+        let p = &data.people[i as usize];
+        p.backlot != 0 || p.academy.is_some() || p.portal != 0
+    };
+    let loaded_active: Vec<u32> = active.iter().copied().filter(|&i| (i as usize) < loaded_people).collect();
+    let with_roles: Vec<u32> = loaded_active.iter().copied().filter(|&i| holds_roles(i)).collect();
+    if with_roles.is_empty() {
+        bail!("no active person's grants were loaded into casbin");
+    }
+    let enforce = |r: &CheckRequest| -> Result<(bool, Duration)> {
+        let person = &data.people[r.person as usize];
+        let app = &apps[r.app];
+        let request = (
+            person.id.as_str(),
+            data.partners[person.partner as usize].id.as_str(),
+            casbin_cmp::object(&app.key, r.production),
+            app.capabilities[r.capability].as_str(),
+        );
+        let started = Instant::now();
+        let answer = casbin.enforcer.enforce(request)?;
+        Ok((answer, started.elapsed()))
+    };
+
+    // People holding roles: every one of them is a node of casbin's graph.
+    let casbin_requests: Vec<CheckRequest> =
+        (0..args.casbin_checks + 5).map(|_| random_check(rng, &apps, data, &with_roles)).collect();
+    log!("casbin: up to {} enforce() samples, at most {} s", args.casbin_checks, args.casbin_seconds);
+    let deadline = Instant::now() + Duration::from_secs(args.casbin_seconds);
+    let mut samples = Samples::with_capacity(args.casbin_checks);
+    let (mut allowed_samples, mut denied_samples, mut big_samples) =
+        (Samples::default(), Samples::default(), Samples::default());
+    let mut wrong = 0;
+    let mut timed_out = false;
+    for (i, r) in casbin_requests.iter().enumerate() {
+        if Instant::now() > deadline {
+            timed_out = true;
+            break;
+        }
+        let (answer, elapsed) = enforce(r)?;
+        if i >= 5 {
+            samples.push(elapsed);
+            if answer {
+                allowed_samples.push(elapsed);
+            } else {
+                denied_samples.push(elapsed);
+            }
+            if data.people[r.person as usize].partner == BIG {
+                big_samples.push(elapsed);
+            }
+            wrong += usize::from(answer != expected(r));
+        }
+    }
+    let count = samples.len();
+    report.lines.push(Line::latency(
+        SECTION,
+        "casbin-rs `enforce((user, partner, app, capability))`, RBAC with domains, in-process, users holding roles",
+        &samples,
+        format!(
+            "allowed p50 {} ({}), denied p50 {} ({}); big partner's users p50 {} ({}){}",
+            fmt_dur(allowed_samples.quantile(0.5)),
+            allowed_samples.len(),
+            fmt_dur(denied_samples.quantile(0.5)),
+            denied_samples.len(),
+            fmt_dur(big_samples.quantile(0.5)),
+            big_samples.len(),
+            if timed_out { format!("; stopped at the {} s time box", args.casbin_seconds) } else { String::new() }
+        ),
+    ));
+
+    // People holding no role have no node in casbin's graph: a few from
+    // small partners, and one of the big partner, last (it is slow).
+    let mut no_roles: Vec<u32> = loaded_active
+        .iter()
+        .copied()
+        .filter(|&i| !holds_roles(i) && data.people[i as usize].partner != BIG)
+        .take(args.casbin_no_role_checks)
+        .collect();
+    let big_no_role =
+        loaded_active.iter().copied().find(|&i| !holds_roles(i) && data.people[i as usize].partner == BIG);
+    no_roles.extend(big_no_role);
+    log!(
+        "casbin: {} enforce() samples of people holding no role, at most {} s",
+        no_roles.len(),
+        args.casbin_no_role_seconds
+    );
+    let deadline = Instant::now() + Duration::from_secs(args.casbin_no_role_seconds);
+    let mut small_no_role = Samples::default();
+    let mut big_no_role_time = None;
+    for &person in &no_roles {
+        if Instant::now() > deadline {
+            break;
+        }
+        let mut r = random_check(rng, &apps, data, &[person]);
+        r.person = person;
+        let (answer, elapsed) = enforce(&r)?;
+        wrong += usize::from(answer != expected(&r));
+        if data.people[person as usize].partner == BIG {
+            big_no_role_time = Some(elapsed);
+            log!("casbin: a big-partner user holding no role: {:.1} s", elapsed.as_secs_f64());
+        } else {
+            small_no_role.push(elapsed);
+        }
+    }
+    if !no_roles.is_empty() {
+        report.lines.push(Line::latency(
+            SECTION,
+            "casbin-rs `enforce(..)`, users holding no role (no node in casbin's graph), small partners",
+            &small_no_role,
+            format!(
+                "{:.1}% of active users hold no role; the big partner's such user: {}",
+                100.0 * (loaded_active.len() - with_roles.len()) as f64 / loaded_active.len() as f64,
+                big_no_role_time.map_or_else(|| "not measured (time box)".to_string(), fmt_dur)
+            ),
+        ));
+    }
+    if wrong > 0 {
+        report.notes.push(format!("casbin answered {wrong} checks differently from `roles_allow`."));
+    }
+    report.notes.push(format!(
+        "casbin: {} policies (`p`, the catalogue's role → (application, capability) for each of {} partner domains) and {} groupings \
+         (`g`, {} of {} people's grants) loaded through `MemoryAdapter` and the batch APIs in {:.1} s; RSS grew {}; {count} enforce() samples{}.",
+        group_thousands(casbin.policies as u64),
+        data.partners.len(),
+        group_thousands(casbin.groupings as u64),
+        group_thousands(loaded_people as u64),
+        group_thousands(data.people.len() as u64),
+        casbin.load_time.as_secs_f64(),
+        casbin.rss_growth_bytes.map_or_else(|| "by an unknown amount".to_string(), |b| format!("{} MiB", b / (1024 * 1024))),
+        if loaded_people < data.people.len() { " (only the loaded people were checked)" } else { "" }
+    ));
+    drop(casbin);
+    Ok(())
+}

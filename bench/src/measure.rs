@@ -1,0 +1,143 @@
+//! Latency samples, percentiles and the report table.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Sequential latency samples of one operation.
+#[derive(Default)]
+pub struct Samples(Vec<Duration>);
+
+impl Samples {
+    pub fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
+
+    pub fn push(&mut self, d: Duration) {
+        self.0.push(d);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The q-quantile (nearest rank).
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+
+    pub fn mean(&self) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        self.0.iter().sum::<Duration>() / self.0.len() as u32
+    }
+
+    pub fn max(&self) -> Duration {
+        self.0.iter().copied().max().unwrap_or_default()
+    }
+}
+
+pub fn fmt_dur(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1} µs", ns as f64 / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.2} s", ns as f64 / 1e9)
+    }
+}
+
+pub fn fmt_rate(rows: usize, d: Duration) -> String {
+    let rate = rows as f64 / d.as_secs_f64().max(1e-9);
+    format!("{} rows/s", group_thousands(rate.round() as u64))
+}
+
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One line of a store's results.
+pub struct Line {
+    pub section: &'static str,
+    pub what: String,
+    pub samples: String,
+    pub p50: String,
+    pub p99: String,
+    pub other: String,
+}
+
+impl Line {
+    /// p50 and p99 in their columns; mean and max lead the notes.
+    pub fn latency(
+        section: &'static str,
+        what: impl Into<String>,
+        samples: &Samples,
+        other: impl Into<String>,
+    ) -> Self {
+        let other = other.into();
+        let stats = format!("mean {}, max {}", fmt_dur(samples.mean()), fmt_dur(samples.max()));
+        Self {
+            section,
+            what: what.into(),
+            samples: group_thousands(samples.len() as u64),
+            p50: fmt_dur(samples.quantile(0.50)),
+            p99: fmt_dur(samples.quantile(0.99)),
+            other: if other.is_empty() { stats } else { format!("{stats}; {other}") },
+        }
+    }
+
+    pub fn throughput(section: &'static str, what: impl Into<String>, rows: usize, other: impl Into<String>) -> Self {
+        Self {
+            section,
+            what: what.into(),
+            samples: group_thousands(rows as u64),
+            p50: "–".into(),
+            p99: "–".into(),
+            other: other.into(),
+        }
+    }
+}
+
+/// The results of one store.
+pub struct Report {
+    pub store: &'static str,
+    pub lines: Vec<Line>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### {}\n", self.store);
+        let _ = writeln!(out, "| Area | Measure | Samples / rows | p50 | p99 | Mean, rate, notes |");
+        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | --- |");
+        for l in &self.lines {
+            let _ =
+                writeln!(out, "| {} | {} | {} | {} | {} | {} |", l.section, l.what, l.samples, l.p50, l.p99, l.other);
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for n in &self.notes {
+                let _ = writeln!(out, "- {n}");
+            }
+        }
+        out
+    }
+}
