@@ -438,7 +438,7 @@ async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(St
     Ok((admin, operator))
 }
 
-/// 1. Bulk import through ops::create_users in one transaction, and the
+/// Measure 1: Bulk import through ops::create_users in one transaction, and the
 /// plain single-row insert of as many users beside it (rolled back).
 async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result<()> {
     const SECTION: &str = "Import";
@@ -456,7 +456,8 @@ async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result
     let identities = (0..n)
         .map(|i| {
             let (f, l) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
-            Identity::parse("", &format!("import.{f}.{l}.{i}@bench-import.example.com"), f, l, *rng.pick(&locales))
+            let locale = locales[rng.below(locales.len())];
+            Identity::parse("", &format!("import.{f}.{l}.{i}@bench-import.example.com"), f, l, locale)
                 .map_err(|e| anyhow!("{e:?}"))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -600,7 +601,7 @@ const NAIVE_SEARCH: &str =
 
 const WARMUP: usize = 20;
 
-/// 2. Search: in-process indexed, naive LIKE, and over HTTP.
+/// Measure 2: Search: in-process indexed, naive LIKE, and over HTTP.
 #[allow(clippy::too_many_arguments)]
 async fn bench_search(
     store: &Store,
@@ -721,7 +722,7 @@ async fn bench_search(
     Ok(())
 }
 
-/// 3. The Applications tab of the big partner, as its Backlot admin.
+/// Measure 3: The Applications tab of the big partner, as its Backlot admin.
 async fn bench_applications_tab(
     data: &DataSet,
     args: &Args,
@@ -837,7 +838,7 @@ fn sorted(roles: Vec<RoleRef>) -> Vec<(String, String, Option<i64>)> {
     keyed
 }
 
-/// 4. Checks: the pure rule, store-backed, over HTTP, and casbin.
+/// Measure 4: Checks: the pure rule, store-backed, over HTTP, and casbin.
 #[allow(clippy::too_many_arguments)]
 async fn bench_checks(
     store: &Store,
