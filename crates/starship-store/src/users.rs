@@ -343,23 +343,41 @@ pub async fn page_of_partner(
 ) -> Result<Vec<User>> {
     let prefix = name_prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let upper = prefix.as_deref().and_then(prefix_upper_bound);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE partner_id = $1 AND deleted_at IS NULL \
-         AND (CAST($2 AS TEXT) IS NULL OR (full_lower, id) > (SELECT full_lower, id FROM users WHERE id = CAST($2 AS TEXT))) \
-         AND (CAST($3 AS TEXT) IS NULL OR (full_lower >= CAST($3 AS TEXT) AND full_lower < CAST($4 AS TEXT))) \
-         ORDER BY full_lower, id LIMIT $5"
-    );
-    sqlx::query(&sql)
-        .bind(partner_id)
-        .bind(after)
-        .bind(prefix.as_deref())
-        .bind(upper.as_deref())
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect()
+    // Only the conditions that apply, with the cursor as values: an `x IS NULL
+    // OR …` filter keeps SQLite (and PostgreSQL's generic plans) from using
+    // the index range, so deep pages would cost more than the first.
+    let cursor = match after {
+        Some(id) => sqlx::query("SELECT full_lower, id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>("full_lower")?, r.try_get::<String, _>("id")?)))
+            .transpose()?,
+        None => None,
+    };
+    if after.is_some() && cursor.is_none() {
+        return Ok(vec![]);
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE partner_id = $1 AND deleted_at IS NULL");
+    let mut values: Vec<&str> = vec![partner_id];
+    if let Some((name, id)) = &cursor {
+        sql.push_str(&format!(" AND (full_lower, id) > (${}, ${})", values.len() + 1, values.len() + 2));
+        values.extend([name.as_str(), id.as_str()]);
+    }
+    if let Some(prefix) = &prefix {
+        sql.push_str(&format!(" AND full_lower >= ${}", values.len() + 1));
+        values.push(prefix);
+        if let Some(upper) = &upper {
+            sql.push_str(&format!(" AND full_lower < ${}", values.len() + 1));
+            values.push(upper);
+        }
+    }
+    sql.push_str(&format!(" ORDER BY full_lower, id LIMIT ${}", values.len() + 1));
+    let mut query = sqlx::query(&sql);
+    for value in values {
+        query = query.bind(value);
+    }
+    query.bind(limit).fetch_all(&mut *conn).await?.iter().map(user_from_row).collect()
 }
 
 /// Switches sign-in on or off. Without sign-in the password goes too, so
