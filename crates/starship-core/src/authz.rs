@@ -262,3 +262,13 @@ pub fn create_person(
         None => portal(caller, PortalAction::UserAdministration, partner, Some(("", Standing::NoAccess))),
     }
 }
+
+/// Adding a site to a partner: operators, and the partner's portal admins.
+pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
+    see_partner_resource(caller, owner_partner)?;
+    if caller.operator || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("sites are added by operators and portal admins"))
+    }
+}

@@ -280,10 +280,7 @@ pub async fn create_site(
     ApiJson(body): ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, axum::Json<SiteView>)> {
     let partner = ops::people::target_partner(&caller.principal, body.partner_id.as_deref())?;
-    authz::see_partner_resource(&caller.principal, &partner)?;
-    if !caller.principal.operator && PortalLevel::of(&caller.principal.roles) != Some(PortalLevel::Admin) {
-        return Err(ApiError::Forbidden("sites are added by operators and portal admins"));
-    }
+    authz::add_site(&caller.principal, &partner)?;
     let (name, location) =
         starship_core::error::both(Title::parse("name", &body.name), Title::parse("location", &body.location))?;
     let mut tx = state.store.begin().await?;
