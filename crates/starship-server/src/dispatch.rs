@@ -17,7 +17,10 @@ pub struct DispatchConfig {
     /// smtp://host:port (STARTTLS with ?tls=required), smtps://host:port for TLS.
     pub smtp_url: String,
     pub from: Mailbox,
-    /// How long a claim lasts; longer than any one delivery takes.
+    /// How long a claim lasts. Each message's claim is renewed just before
+    /// it is sent, and one delivery is cut off at half the lease, so a live
+    /// instance never loses a message it is sending; a crashed instance's
+    /// claims go to another (or to itself restarted) after this long.
     pub lease: Duration,
     pub batch: i64,
     /// The first retry waits this long, each next one twice as long.
@@ -35,13 +38,18 @@ impl DispatchConfig {
         Ok(Self {
             smtp_url: smtp_url.to_string(),
             from,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(120),
             batch: 20,
             first_retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(3600),
             max_attempts: 15,
             poll: Duration::from_secs(1),
         })
+    }
+
+    /// One SMTP delivery may take at most this long: well inside the lease.
+    pub fn smtp_timeout(&self) -> Duration {
+        (self.lease / 2).min(Duration::from_secs(30))
     }
 
     /// When to try again after `attempts` failures, or `None` to give up.
@@ -73,7 +81,7 @@ impl Dispatcher {
     pub fn new(store: Store, config: DispatchConfig) -> Result<Self, DispatchError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
             .map_err(|e| DispatchError::BadUrl(format!("{}: {e}", config.smtp_url)))?
-            .timeout(Some(Duration::from_secs(30)))
+            .timeout(Some(config.smtp_timeout()))
             .build();
         Ok(Self { store, config, transport, token: starship_store::new_id() })
     }
@@ -107,6 +115,11 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, message: &Claimed) -> Result<bool, DispatchError> {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        if !outbox::hold(&mut *self.store.conn().await?, &message.id, &self.token, lease_ms).await? {
+            tracing::info!(id = %message.id, "claim lost before sending; another instance has it");
+            return Ok(false);
+        }
         let outcome = match self.build(message) {
             Ok(email) => self.transport.send(email).await.map(|_| ()).map_err(|e| (e.to_string(), e.is_permanent())),
             Err(e) => Err((e, true)),
@@ -175,5 +188,13 @@ mod tests {
         assert_eq!(config.retry_delay(14), Some(Duration::from_secs(3600)));
         assert_eq!(config.retry_delay(15), None);
         assert!(DispatchConfig::new("smtp://x", "not a mailbox").is_err());
+    }
+
+    #[test]
+    fn one_delivery_is_cut_off_well_inside_the_lease() {
+        let mut config = DispatchConfig::new("smtp://127.0.0.1:25", "no-reply@starship.example").unwrap();
+        assert_eq!(config.smtp_timeout(), Duration::from_secs(30));
+        config.lease = Duration::from_secs(6);
+        assert_eq!(config.smtp_timeout(), Duration::from_secs(3));
     }
 }

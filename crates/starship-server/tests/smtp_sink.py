@@ -2,7 +2,8 @@
 
 Accepts mail on 127.0.0.1:PORT and appends each message, as one JSON line,
 to OUT. With --fail-first N it answers the first N messages with a
-temporary failure (451), as a busy or greylisting server would.
+temporary failure (451), as a busy or greylisting server would; with
+--delay-ms N it takes that long over each message, as a slow one would.
 """
 
 import argparse
@@ -14,11 +15,14 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, out, fail_first):
+    def __init__(self, out, fail_first, delay_ms):
         self.out = out
         self.failures_left = fail_first
+        self.delay = delay_ms / 1000
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failures_left > 0:
             self.failures_left -= 1
             return "451 4.3.0 Try again later"
@@ -38,8 +42,9 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--delay-ms", type=int, default=0)
     args = parser.parse_args()
-    controller = Controller(Sink(args.out, args.fail_first), hostname="127.0.0.1", port=args.port)
+    controller = Controller(Sink(args.out, args.fail_first, args.delay_ms), hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)
     loop = asyncio.new_event_loop()

@@ -221,6 +221,23 @@ pub async fn claim(conn: &mut Conn, dialect: Dialect, token: &str, lease_ms: i64
         .collect()
 }
 
+/// Renews the claim on one message just before it is sent, so a batch that
+/// outlasts its lease never sends a message another instance has since
+/// claimed. False when the claim was lost or the message is no longer due.
+pub async fn hold(conn: &mut Conn, id: &str, token: &str, lease_ms: i64) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET locked_until = $3 \
+         WHERE id = $1 AND claim_token = $2 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now_millis() + lease_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 /// Records a delivery; only the holder of the claim can.
 pub async fn mark_sent(conn: &mut Conn, id: &str, token: &str) -> Result<bool> {
     Ok(sqlx::query(

@@ -53,6 +53,10 @@ enum Command {
         /// The sender of Starship's email.
         #[arg(long, env = "STARSHIP_SMTP_FROM", default_value = "Starship <no-reply@starship.example>")]
         smtp_from: String,
+        /// How long an instance's claim on a queued email lasts, in seconds. After a
+        /// crash, the emails it had claimed go out once this has passed.
+        #[arg(long, env = "STARSHIP_SMTP_LEASE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(2..=3600))]
+        smtp_lease_seconds: u64,
     },
     /// Applies migrations and exits.
     Migrate {
@@ -130,7 +134,7 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, public_url, demo, smtp, smtp_from, link_ttl_hours } => {
+        Command::Serve { db, listen, public_url, demo, smtp, smtp_from, link_ttl_hours, smtp_lease_seconds } => {
             let addr: SocketAddr =
                 listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
@@ -159,7 +163,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (stop_dispatch, dispatch_stopped) = tokio::sync::watch::channel(false);
             let dispatcher = match smtp {
                 Some(url) => {
-                    let config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
+                    let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
+                    config.lease = std::time::Duration::from_secs(smtp_lease_seconds);
                     let dispatcher = Dispatcher::new(state.store.clone(), config)?;
                     println!("sending email through {}", redact(&url));
                     Some(tokio::spawn(dispatcher.run(dispatch_stopped)))

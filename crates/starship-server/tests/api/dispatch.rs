@@ -116,6 +116,28 @@ app_test!(two_instances_and_a_crashed_one_never_send_a_message_twice, |app| asyn
     assert_each_once(&sink, 40);
 });
 
+app_test!(a_batch_that_outlasts_its_lease_leaves_the_rest_to_the_instance_that_took_them, |app| async move {
+    // Each delivery takes 300 ms and the lease is 900 ms, so the slow
+    // instance's batch of five outlives the claim on its last messages: the
+    // fifth's claim runs out at 900 ms, the late instance takes it at
+    // 1000 ms, and the slow one reaches it at 1200 ms.
+    let sink = SmtpSink::slow(300);
+    queue(&app, 5).await;
+    let mut slow_config = config(&sink);
+    slow_config.lease = Duration::from_millis(900);
+    slow_config.batch = 5;
+    let slow = Dispatcher::new(app.store.clone(), slow_config.clone()).unwrap();
+    let late = Dispatcher::new(app.store.clone(), slow_config).unwrap();
+    let (slow_sent, late_sent) = tokio::join!(slow.deliver_due(), async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        late.deliver_due().await
+    });
+    let (slow_sent, late_sent) = (slow_sent.unwrap(), late_sent.unwrap());
+    assert_eq!(slow_sent + late_sent, 5, "each message sent by exactly one instance");
+    assert!(late_sent >= 1, "the late instance took over the expired claims");
+    assert_each_once(&sink, 5);
+});
+
 app_test!(an_undeliverable_address_fails_for_good_without_retries, |app| async move {
     let sink = SmtpSink::start(0);
     {

@@ -22,6 +22,15 @@ pub struct Received {
 impl SmtpSink {
     /// Starts the server; it answers the first `fail_first` messages 451.
     pub fn start(fail_first: u32) -> SmtpSink {
+        Self::spawn(fail_first, 0)
+    }
+
+    /// Starts a server that takes `delay_ms` over each message.
+    pub fn slow(delay_ms: u32) -> SmtpSink {
+        Self::spawn(0, delay_ms)
+    }
+
+    fn spawn(fail_first: u32, delay_ms: u32) -> SmtpSink {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("received.jsonl");
@@ -35,6 +44,8 @@ impl SmtpSink {
                 out.to_str().unwrap(),
                 "--fail-first",
                 &fail_first.to_string(),
+                "--delay-ms",
+                &delay_ms.to_string(),
             ])
             .stdout(Stdio::piped())
             .spawn()

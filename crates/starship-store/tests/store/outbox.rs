@@ -82,3 +82,27 @@ store_test!(a_new_link_replaces_the_earlier_one_for_the_same_purpose, |store| as
     );
     Ok(())
 });
+
+store_test!(a_claim_taken_over_after_its_lease_cannot_be_held_again, |store| async move {
+    let mut conn = store.conn().await?;
+    let message =
+        NewMessage { recipient: "ops@zenith.example", user_id: None, kind: "report", subject: "s", body: "b" };
+    let id = outbox::enqueue(&mut conn, &message).await?;
+    let slow = outbox::claim(&mut conn, store.dialect(), "slow-instance", 60_000, 10).await?;
+    assert_eq!(slow.len(), 1);
+    assert!(outbox::hold(&mut conn, &id, "slow-instance", 60_000).await?, "the holder renews its own claim");
+    assert!(
+        outbox::claim(&mut conn, store.dialect(), "other-instance", 60_000, 10).await?.is_empty(),
+        "a live claim is left alone"
+    );
+
+    // The slow instance's lease runs out before it reaches the message.
+    starship_store::sqlx::query("UPDATE outbox SET locked_until = 1").execute(&mut *conn).await?;
+    let taken = outbox::claim(&mut conn, store.dialect(), "other-instance", 60_000, 10).await?;
+    assert_eq!(taken.len(), 1);
+    assert!(!outbox::hold(&mut conn, &id, "slow-instance", 60_000).await?, "the lost claim is not renewed");
+    assert!(!outbox::mark_sent(&mut conn, &id, "slow-instance").await?);
+    assert!(outbox::mark_sent(&mut conn, &id, "other-instance").await?);
+    assert!(!outbox::hold(&mut conn, &id, "other-instance", 60_000).await?, "a sent message is not held");
+    Ok(())
+});
