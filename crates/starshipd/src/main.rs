@@ -104,7 +104,26 @@ enum UsersCommand {
     },
 }
 
+/// Argon2id needs a 19 MiB buffer per password check. glibc raises its
+/// mmap threshold each time such a block is freed, so after the first
+/// sign-in these buffers come from per-thread arenas that keep the memory:
+/// the server grew by the arenas of every blocking thread that ever hashed.
+/// A fixed threshold sends every large buffer to mmap and back to the
+/// system when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_buffers_to_the_system() {
+    // SAFETY: mallopt only sets an allocator tunable; it runs before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_buffers_to_the_system() {}
+
 fn main() -> ExitCode {
+    return_large_buffers_to_the_system();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
