@@ -140,6 +140,17 @@ impl Store {
         Ok(self.pool.begin_with(statement).await?)
     }
 
+    /// A read-only transaction that sees one snapshot across its queries,
+    /// for a list assembled from several. It never takes SQLite's write
+    /// lock, so it does not queue behind writers or hold them up.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let statement = match self.dialect {
+            Dialect::Sqlite => "BEGIN DEFERRED",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        Ok(self.pool.begin_with(statement).await?)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -210,6 +221,21 @@ pub enum Value {
     NullableText(Option<String>),
     Int(i64),
     NullableInt(Option<i64>),
+}
+
+/// Groups rows by one column's value, keeping the rows' order in each
+/// group: how a list fetches one aspect of all its items in one query.
+pub(crate) fn grouped<T>(
+    rows: Vec<sqlx::any::AnyRow>,
+    key: &str,
+    value: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+) -> Result<std::collections::HashMap<String, Vec<T>>> {
+    use sqlx::Row;
+    let mut groups: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    for r in &rows {
+        groups.entry(r.try_get(key)?).or_default().push(value(r)?);
+    }
+    Ok(groups)
 }
 
 /// The `n`th (1-based) bind parameter of a statement with many of them.

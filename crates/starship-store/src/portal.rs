@@ -1,8 +1,11 @@
 //! Partner Portal records: contact roles, sites, appliances, tickets.
 
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, now_millis, Conn, Result, StoreError};
+use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 
 pub async fn set_contact_roles(conn: &mut Conn, user_id: &str, roles: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM user_contact_roles WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
@@ -24,6 +27,19 @@ pub async fn contact_roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<Stri
         .iter()
         .map(|r| Ok(r.try_get("contact_role")?))
         .collect()
+}
+
+/// The contact roles of every person of a partner, by user id: one query
+/// for a whole list.
+pub async fn contact_roles_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT r.user_id, r.contact_role FROM user_contact_roles r JOIN users u ON u.id = r.user_id \
+         WHERE u.partner_id = $1 ORDER BY r.user_id, r.contact_role",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "user_id", |r| Ok(r.try_get("contact_role")?))
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +191,18 @@ pub async fn sites_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>
         .iter()
         .map(|r| Ok(r.try_get("site_id")?))
         .collect()
+}
+
+/// The site ids of every person of a partner, by user id.
+pub async fn sites_of_partner_users(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
+    let rows = sqlx::query(
+        "SELECT s.user_id, s.site_id FROM user_sites s JOIN users u ON u.id = s.user_id \
+         WHERE u.partner_id = $1 ORDER BY s.user_id, s.site_id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "user_id", |r| Ok(r.try_get("site_id")?))
 }
 
 pub async fn set_sites(conn: &mut Conn, user_id: &str, sites: &[String]) -> Result<()> {
@@ -356,26 +384,42 @@ pub async fn add_bgp_version(
 }
 
 /// Newest first.
-pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<BgpConfig>> {
-    sqlx::query(
-        "SELECT version, peer_asn, neighbor_ipv4, neighbor_ipv6, created_by, created_at FROM bgp_configs \
-         WHERE appliance_id = $1 ORDER BY version DESC",
-    )
-    .bind(appliance_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(BgpConfig {
-            version: r.try_get("version")?,
-            peer_asn: r.try_get("peer_asn")?,
-            neighbor_ipv4: r.try_get("neighbor_ipv4")?,
-            neighbor_ipv6: r.try_get("neighbor_ipv6")?,
-            created_by: r.try_get("created_by")?,
-            created_at: r.try_get("created_at")?,
-        })
+const BGP_COLUMNS: &str =
+    "b.appliance_id, b.version, b.peer_asn, b.neighbor_ipv4, b.neighbor_ipv6, b.created_by, b.created_at";
+
+fn bgp_config(r: &AnyRow) -> Result<BgpConfig> {
+    Ok(BgpConfig {
+        version: r.try_get("version")?,
+        peer_asn: r.try_get("peer_asn")?,
+        neighbor_ipv4: r.try_get("neighbor_ipv4")?,
+        neighbor_ipv6: r.try_get("neighbor_ipv6")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
     })
-    .collect()
+}
+
+/// An appliance's BGP configuration versions, newest first.
+pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<BgpConfig>> {
+    sqlx::query(&format!("SELECT {BGP_COLUMNS} FROM bgp_configs b WHERE b.appliance_id = $1 ORDER BY b.version DESC"))
+        .bind(appliance_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(bgp_config)
+        .collect()
+}
+
+/// The BGP versions of every appliance of a partner, by appliance id,
+/// newest first.
+pub async fn bgp_versions_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<BgpConfig>>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {BGP_COLUMNS} FROM bgp_configs b JOIN appliances a ON a.id = b.appliance_id \
+         WHERE a.partner_id = $1 ORDER BY b.appliance_id, b.version DESC"
+    ))
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "appliance_id", bgp_config)
 }
 
 #[derive(Debug, Clone)]
@@ -432,20 +476,39 @@ pub struct Comment {
     pub created_at: i64,
 }
 
+const COMMENT_COLUMNS: &str = "c.ticket_id, c.id, c.author_id, c.author, c.body, c.created_at";
+
+fn comment(r: &AnyRow) -> Result<Comment> {
+    Ok(Comment {
+        id: r.try_get("id")?,
+        author_id: r.try_get("author_id")?,
+        author: r.try_get("author")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A ticket's comments, oldest first.
 pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Comment>> {
-    sqlx::query("SELECT id, author_id, author, body, created_at FROM ticket_comments WHERE ticket_id = $1 ORDER BY created_at, id")
-        .bind(ticket_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Comment {
-                id: r.try_get("id")?,
-                author_id: r.try_get("author_id")?,
-                author: r.try_get("author")?,
-                body: r.try_get("body")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM ticket_comments c WHERE c.ticket_id = $1 ORDER BY c.created_at, c.id"
+    ))
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(comment)
+    .collect()
+}
+
+/// The comments of every ticket of a partner, by ticket id, oldest first.
+pub async fn comments_of_partner_tickets(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<Comment>>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id \
+         WHERE t.partner_id = $1 ORDER BY c.created_at, c.id"
+    ))
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "ticket_id", comment)
 }

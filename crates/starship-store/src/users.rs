@@ -4,7 +4,7 @@ use starship_core::authz::Principal;
 use starship_core::catalogue::{AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PersonName, Phone, ProductionId, UserStatus};
 
-use crate::{new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError, Value};
+use crate::{grouped, new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError, Value};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -266,20 +266,34 @@ pub async fn principal(conn: &mut Conn, user: &User) -> Result<Principal> {
     })
 }
 
+fn role_ref(r: &AnyRow) -> Result<RoleRef> {
+    Ok(RoleRef { application: r.try_get("application")?, role: r.try_get("role")?, production: production_of(r)? })
+}
+
 pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
     sqlx::query("SELECT application, role, production_id FROM grants WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| {
-            Ok(RoleRef {
-                application: r.try_get("application")?,
-                role: r.try_get("role")?,
-                production: production_of(r)?,
-            })
-        })
+        .map(role_ref)
         .collect()
+}
+
+/// The roles of every person of a partner, by user id: one query for a
+/// whole list.
+pub async fn roles_of_partner_users(
+    conn: &mut Conn,
+    partner_id: &str,
+) -> Result<std::collections::HashMap<String, Vec<RoleRef>>> {
+    let rows = sqlx::query(
+        "SELECT g.user_id, g.application, g.role, g.production_id FROM grants g JOIN users u ON u.id = g.user_id \
+         WHERE u.partner_id = $1",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "user_id", role_ref)
 }
 
 pub(crate) fn production_of(r: &AnyRow) -> Result<Option<ProductionId>> {

@@ -26,9 +26,13 @@ use crate::state::AppState;
 /// Where a person stands in the portal: a user at a level while they may
 /// sign in (or have been invited to), otherwise a contact without access.
 pub async fn standing_of(conn: &mut Conn, user: &User) -> ApiResult<Standing> {
-    let roles = users::roles_of(conn, &user.id).await?;
+    Ok(standing(user, &users::roles_of(conn, &user.id).await?))
+}
+
+/// Where a person stands in the portal, given their roles.
+pub fn standing(user: &User, roles: &[RoleRef]) -> Standing {
     let can_sign_in = matches!(user.status, UserStatus::Active | UserStatus::Pending);
-    Ok(Standing::of(can_sign_in, &roles))
+    Standing::of(can_sign_in, roles)
 }
 
 fn owner(user: &User) -> &str {

@@ -7,7 +7,7 @@ use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_store::portal::{self, Appliance, BgpConfig, Comment, Site, Ticket};
 use starship_store::users::{self, User};
 
-use crate::ops::portal::standing_of;
+use crate::ops::portal::standing;
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -21,27 +21,33 @@ pub struct ContactRow {
     pub sites: Vec<String>,
 }
 
-/// Every contact and portal user of a partner, in name order.
+/// Every contact and portal user of a partner, in name order. Each aspect
+/// (roles, contact roles, sites) is one query for the whole list, however
+/// many people the partner has.
 pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ContactRow>> {
     authz::see_partner_resource(caller, partner_id)?;
-    let mut conn = state.store.conn().await?;
+    let mut tx = state.store.begin_read().await?;
+    let mut roles = users::roles_of_partner_users(&mut tx, partner_id).await?;
+    let mut contact_roles = portal::contact_roles_of_partner(&mut tx, partner_id).await?;
+    let mut sites = portal::sites_of_partner_users(&mut tx, partner_id).await?;
     let mut rows = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = users::page_of_partner(&mut conn, partner_id, after.as_deref(), None, 500).await?;
+        let page = users::page_of_partner(&mut tx, partner_id, after.as_deref(), None, 500).await?;
         let done = page.len() < 500;
         after = page.last().map(|u| u.id.clone());
         for user in page {
-            let roles = users::roles_of(&mut conn, &user.id).await?;
+            let roles = roles.remove(&user.id).unwrap_or_default();
             rows.push(ContactRow {
-                standing: standing_of(&mut conn, &user).await?,
+                standing: standing(&user, &roles),
                 level: PortalLevel::of(&roles),
-                contact_roles: portal::contact_roles_of(&mut conn, &user.id).await?,
-                sites: portal::sites_of_user(&mut conn, &user.id).await?,
+                contact_roles: contact_roles.remove(&user.id).unwrap_or_default(),
+                sites: sites.remove(&user.id).unwrap_or_default(),
                 user,
             });
         }
         if done {
+            tx.commit().await?;
             return Ok(rows);
         }
     }
@@ -61,23 +67,31 @@ pub async fn appliances(
     partner_id: &str,
 ) -> ApiResult<Vec<(Appliance, Vec<BgpConfig>)>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
-    let mut conn = state.store.conn().await?;
-    let mut rows = Vec::new();
-    for appliance in portal::appliances_of_partner(&mut conn, partner_id).await? {
-        let versions = portal::bgp_versions(&mut conn, &appliance.id).await?;
-        rows.push((appliance, versions));
-    }
-    Ok(rows)
+    let mut tx = state.store.begin_read().await?;
+    let appliances = portal::appliances_of_partner(&mut tx, partner_id).await?;
+    let mut versions = portal::bgp_versions_of_partner(&mut tx, partner_id).await?;
+    tx.commit().await?;
+    Ok(appliances
+        .into_iter()
+        .map(|appliance| {
+            let versions = versions.remove(&appliance.id).unwrap_or_default();
+            (appliance, versions)
+        })
+        .collect())
 }
 
 /// A partner's tickets with their comments: every portal level.
 pub async fn tickets(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<(Ticket, Vec<Comment>)>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
-    let mut conn = state.store.conn().await?;
-    let mut rows = Vec::new();
-    for ticket in portal::tickets_of_partner(&mut conn, partner_id).await? {
-        let comments = portal::ticket_comments(&mut conn, &ticket.id).await?;
-        rows.push((ticket, comments));
-    }
-    Ok(rows)
+    let mut tx = state.store.begin_read().await?;
+    let tickets = portal::tickets_of_partner(&mut tx, partner_id).await?;
+    let mut comments = portal::comments_of_partner_tickets(&mut tx, partner_id).await?;
+    tx.commit().await?;
+    Ok(tickets
+        .into_iter()
+        .map(|ticket| {
+            let comments = comments.remove(&ticket.id).unwrap_or_default();
+            (ticket, comments)
+        })
+        .collect())
 }

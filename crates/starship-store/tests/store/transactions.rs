@@ -89,3 +89,26 @@ store_test!(concurrent_write_transactions_all_commit, |store| async move {
     assert_eq!(partners::list(&mut conn, None).await?.len(), 8);
     Ok(())
 });
+
+store_test!(a_read_transaction_sees_one_snapshot_and_lets_writers_through, |store| async move {
+    let acme = {
+        let mut conn = store.conn().await?;
+        let acme = fixtures::partner(&mut conn, "Acme Studios").await?;
+        fixtures::user(&mut conn, Some(&acme.id), "ana@acme.example", "Ana", "Lopez").await?;
+        acme.id
+    };
+    let mut read = store.begin_read().await?;
+    assert_eq!(users::page_of_partner(&mut read, &acme, None, None, 10).await?.len(), 1);
+
+    // A writer commits while the read is open: it is not held up...
+    let mut tx = store.begin().await?;
+    fixtures::user(&mut tx, Some(&acme), "ben@acme.example", "Ben", "Okafor").await?;
+    tx.commit().await?;
+
+    // ...and the read goes on seeing the list as it was when it began.
+    assert_eq!(users::page_of_partner(&mut read, &acme, None, None, 10).await?.len(), 1);
+    read.commit().await?;
+    let mut conn = store.conn().await?;
+    assert_eq!(users::page_of_partner(&mut conn, &acme, None, None, 10).await?.len(), 2);
+    Ok(())
+});
