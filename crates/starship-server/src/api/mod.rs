@@ -11,7 +11,6 @@ pub mod users;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use utoipa::OpenApi;
@@ -140,7 +139,6 @@ pub fn router() -> Router<AppState> {
             get(preferences::get_metadata).put(preferences::put_metadata),
         )
         .route("/api/v1/notifications", post(preferences::send_notification))
-        .fallback(not_found)
 }
 
 /// 200 when the store answers.
@@ -156,8 +154,4 @@ pub async fn health(State(state): State<AppState>) -> Result<&'static str, ApiEr
     responses((status = 200, description = "The OpenAPI 3 document of the API")))]
 pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
-}
-
-async fn not_found() -> (StatusCode, ApiError) {
-    (StatusCode::NOT_FOUND, ApiError::NotFound)
 }

@@ -138,6 +138,15 @@ impl IntoResponse for WebError {
     }
 }
 
+/// An unknown address: a page for people, a problem document for the API.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound.into_response()
+    } else {
+        WebError::Api(ApiError::NotFound).into_response()
+    }
+}
+
 /// Renders a page with status 200.
 pub fn page(template: &impl Template) -> WebResult {
     Ok(Html(template.render()?).into_response())

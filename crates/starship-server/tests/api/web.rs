@@ -293,3 +293,17 @@ app_test!(the_welcome_link_opens_a_page_that_activates_the_account_once, |app| a
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
     app.signed_in("ana.web@sunrise.example").await;
 });
+
+app_test!(an_unknown_page_answers_a_404_page_and_an_unknown_api_path_a_problem, |app| async move {
+    let client = browser();
+    let response = client.get(app.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html") && html.contains("Not found"), "{html}");
+
+    let response = client.get(app.url("/api/v1/no-such-thing")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[reqwest::header::CONTENT_TYPE], "application/problem+json");
+});
