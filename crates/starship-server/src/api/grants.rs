@@ -3,11 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use starship_core::authz;
 use starship_core::domain::ProductionId;
 use starship_core::FieldError;
-use starship_store::{grants, history, users};
+use starship_store::users;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::users::visible_user;
@@ -116,15 +115,7 @@ pub async fn revoke_grant(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.store.begin().await?;
-    let grant = grants::get(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    let user = visible_user(&mut tx, &caller.principal, &grant.user_id).await?;
-    authz::grant_role(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
-    // Two revokes racing: the second deletes nothing and must say so.
-    if !grants::revoke(&mut tx, &grant.id).await? {
-        return Err(ApiError::NotFound);
-    }
-    history::append(&mut tx, &user.id, &caller.actor(), "role.revoked", ops::role_details(&grant.id, &grant.role))
-        .await?;
+    ops::revoke_role(&mut tx, &caller.principal, &caller.actor(), &id, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -186,21 +177,7 @@ pub async fn remove_admin_privilege(
     Path((id, pid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    let privilege =
-        grants::get_admin(&mut tx, &pid).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
-    authz::grant_admin(&caller.principal, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
-    if !grants::remove_admin(&mut tx, &privilege.id).await? {
-        return Err(ApiError::NotFound);
-    }
-    history::append(
-        &mut tx,
-        &user.id,
-        &caller.actor(),
-        "admin-privilege.removed",
-        json!({"privilege_id": privilege.id, "application": privilege.scope.application, "production": privilege.scope.production.map(ProductionId::get)}),
-    )
-    .await?;
+    ops::remove_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &id, &pid).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

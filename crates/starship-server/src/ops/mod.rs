@@ -317,6 +317,55 @@ pub async fn add_admin_privilege(
     Ok((privilege, new))
 }
 
+/// Revokes one grant, under the rule that grants it. With `of_user`, the
+/// grant must be that person's. Returns whose grant it was.
+pub async fn revoke_role(
+    conn: &mut Conn,
+    caller: &Principal,
+    actor: &Actor,
+    grant_id: &str,
+    of_user: Option<&str>,
+) -> ApiResult<User> {
+    let grant = grants::get(conn, grant_id)
+        .await?
+        .filter(|g| of_user.is_none_or(|u| g.user_id == u))
+        .ok_or(ApiError::NotFound)?;
+    let user = people::visible_user(conn, caller, &grant.user_id).await?;
+    authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
+    // Two revokes racing: the second deletes nothing and must say so.
+    if !grants::revoke(conn, &grant.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    history::append(conn, &user.id, actor, "role.revoked", role_details(&grant.id, &grant.role)).await?;
+    Ok(user)
+}
+
+/// Removes one of a person's admin privileges, under the rule that grants it.
+pub async fn remove_admin_privilege(
+    conn: &mut Conn,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    privilege_id: &str,
+) -> ApiResult<()> {
+    let user = people::visible_user(conn, caller, user_id).await?;
+    let privilege =
+        grants::get_admin(conn, privilege_id).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
+    authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
+    if !grants::remove_admin(conn, &privilege.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    history::append(
+        conn,
+        &user.id,
+        actor,
+        "admin-privilege.removed",
+        json!({"privilege_id": privilege.id, "application": privilege.scope.application, "production": privilege.scope.production.map(|p| p.get())}),
+    )
+    .await?;
+    Ok(())
+}
+
 /// One row of a bulk add, as typed or uploaded.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

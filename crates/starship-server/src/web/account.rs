@@ -9,7 +9,8 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use starship_core::authz;
-use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField};
+use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField, RoleRef};
+use starship_core::domain::ProductionId;
 use starship_core::preferences::{CustomChoice, SettingSource};
 use starship_store::history::Entry;
 use starship_store::partners;
@@ -77,12 +78,16 @@ struct RoleRow {
     role: String,
     production: Option<String>,
     capabilities: Vec<String>,
+    /// Where the Remove form posts, when the viewer may revoke the role.
+    revoke: Option<String>,
 }
 
 struct AdminRow {
     application: String,
     production: Option<String>,
     granted_at: String,
+    /// Where the Remove form posts, when the viewer may remove it.
+    remove: Option<String>,
 }
 
 pub(super) struct Choice {
@@ -272,11 +277,21 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     }
     let tab = tabs.iter().find(|t| Some(t.key) == query.tab.as_deref()).map_or("roles", |t| t.key);
 
-    let role_row = |r: &crate::api::users::RoleGrantView| RoleRow {
-        application: r.application_name.clone(),
-        role: r.role_name.clone(),
-        production: r.production.map(|p| labels.get(&p).cloned().unwrap_or_else(|| p.to_string())),
-        capabilities: r.capabilities.iter().map(|c| c.name.clone()).collect(),
+    let role_row = |r: &crate::api::users::RoleGrantView| {
+        let role = RoleRef {
+            application: r.application.clone(),
+            role: r.role.clone(),
+            production: r.production.and_then(|p| ProductionId::parse("production", p).ok()),
+        };
+        RoleRow {
+            application: r.application_name.clone(),
+            role: r.role_name.clone(),
+            production: r.production.map(|p| labels.get(&p).cloned().unwrap_or_else(|| p.to_string())),
+            capabilities: r.capabilities.iter().map(|c| c.name.clone()).collect(),
+            revoke: authz::grant_role(&viewer.principal, &partner, &role)
+                .is_ok()
+                .then(|| format!("/users/{}/roles/{}/revoke", user.id, r.id)),
+        }
     };
     let application_roles = profile.roles.iter().filter(|r| r.production.is_none()).map(role_row).collect();
     let production_roles = profile.roles.iter().filter(|r| r.production.is_some()).map(role_row).collect();
@@ -290,6 +305,14 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                 application: p.application_name.clone(),
                 production: p.production.map(|id| labels.get(&id).cloned().unwrap_or_else(|| id.to_string())),
                 granted_at: p.granted_at.get(..10).unwrap_or_default().to_string(),
+                remove: p
+                    .production
+                    .map(|id| ProductionId::parse("production", id))
+                    .transpose()
+                    .ok()
+                    .map(|production| AdminScope { application: p.application.clone(), production })
+                    .filter(|scope| authz::grant_admin(&viewer.principal, &partner, scope).is_ok())
+                    .map(|_| format!("/users/{}/admin-privileges/{}/remove", user.id, p.id)),
             })
             .collect(),
         options: scopes,
@@ -359,6 +382,8 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let notice = match query.done.as_deref() {
         Some("metadata") => Some("Metadata saved."),
         Some("admin") => Some("Admin privileges added."),
+        Some("admin-removed") => Some("Admin privilege removed."),
+        Some("role-revoked") => Some("Role removed."),
         Some("notifications") => Some("Notification settings saved."),
         _ => None,
     };
@@ -601,6 +626,30 @@ pub async fn save_metadata(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Removes one of a person's roles from their Roles tab.
+pub async fn revoke_role(
+    State(state): State<AppState>,
+    Path((id, grant_id)): Path<(String, String)>,
+    post: WebPost,
+) -> WebResult {
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    ops::revoke_role(&mut tx, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    see_other(&format!("{}?done=role-revoked", profile_href(&post.user, &id)))
+}
+
+/// Removes one admin privilege from the Starship Admin Privileges tab.
+pub async fn remove_admin_privilege(
+    State(state): State<AppState>,
+    Path((id, privilege_id)): Path<(String, String)>,
+    post: WebPost,
+) -> WebResult {
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    ops::remove_admin_privilege(&mut tx, &post.user.principal, &post.user.actor(), &id, &privilege_id).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    see_other(&format!("{}?tab=admin-privileges&done=admin-removed", profile_href(&post.user, &id)))
 }
 
 pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {

@@ -47,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/notifications", post(account::change_notification))
         .route("/users/{id}/metadata/{application}", post(account::save_metadata))
         .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
+        .route("/users/{id}/admin-privileges/{pid}/remove", post(account::remove_admin_privilege))
+        .route("/users/{id}/roles/{grant}/revoke", post(account::revoke_role))
         .route("/onboard", get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))
         .route("/onboard/create", post(onboard::create_user))

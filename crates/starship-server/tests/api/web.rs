@@ -307,3 +307,70 @@ app_test!(an_unknown_page_answers_a_404_page_and_an_unknown_api_path_a_problem, 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[reqwest::header::CONTENT_TYPE], "application/problem+json");
 });
+
+/// The form action of the first Remove button on a page, if any.
+fn remove_action(html: &str, kind: &str) -> Option<String> {
+    let start = html.find(&format!("/{kind}/"))?;
+    let from = html[..start].rfind("action=\"")? + "action=\"".len();
+    Some(html[from..].split('"').next().unwrap().to_string())
+}
+
+app_test!(an_admin_removes_a_role_on_the_roles_tab_and_others_get_no_button, |app| async move {
+    let w = world(&app).await;
+    let profile = format!("/users/{}", w.master_only);
+
+    // Alex administers Production Academy, not Backlot: no button, and a
+    // forged form is refused.
+    let alex = signed_in_browser(&app, "alex.academy@sunrise.example").await;
+    let (status, html) = page(&app, &alex, &profile).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Master Content Partner Operations"));
+    assert!(remove_action(&html, "roles").is_none(), "Alex sees no Remove button");
+
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, &profile).await;
+    let action = remove_action(&html, "roles").expect("a Backlot admin sees Remove");
+    assert!(action.starts_with(&format!("/users/{}/roles/", w.master_only)), "{action}");
+
+    let (_, alex_html) = page(&app, &alex, &profile).await;
+    let forged = alex.post(app.url(&action)).form(&[("csrf", csrf_of(&alex_html).as_str())]).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    let response = mara.post(app.url(&action)).form(&[("csrf", csrf_of(&html).as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), format!("{profile}?done=role-revoked"));
+    let (_, html) = page(&app, &mara, &format!("{profile}?done=role-revoked")).await;
+    assert!(html.contains("Role removed.") && html.contains("No application roles."), "{html}");
+
+    let again = mara.post(app.url(&action)).form(&[("csrf", csrf_of(&html).as_str())]).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "a role removed already");
+    let revoked: i64 = starship_store::sqlx::query_scalar(
+        "SELECT COUNT(*) FROM history WHERE action = 'role.revoked' AND source = 'web' AND user_id = $1",
+    )
+    .bind(&w.master_only)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(revoked, 1, "History records the removal once, from the web");
+});
+
+app_test!(an_operator_removes_an_admin_privilege_on_its_tab, |app| async move {
+    let w = world(&app).await;
+    let tab = format!("/users/{}?tab=admin-privileges", w.academy_admin);
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, &tab).await;
+    assert!(remove_action(&html, "admin-privileges").is_none(), "Mara does not administer Production Academy");
+
+    let operator = signed_in_browser(&app, "olivia.operator@starship.example").await;
+    let (status, html) = page(&app, &operator, &tab).await;
+    assert_eq!(status, StatusCode::OK);
+    let action = remove_action(&html, "admin-privileges").expect("operators may remove it");
+    let response = operator.post(app.url(&action)).form(&[("csrf", csrf_of(&html).as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &operator, &format!("{tab}&done=admin-removed")).await;
+    assert!(html.contains("Admin privilege removed."));
+
+    let api = app.signed_in("olivia.operator@starship.example").await;
+    let (_, profile) = app.get(&api, &format!("/api/v1/users/{}", w.academy_admin)).await;
+    assert_eq!(profile["admin_privileges"].as_array().unwrap().len(), 1, "one of the two privileges is left");
+});
