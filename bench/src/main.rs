@@ -370,6 +370,7 @@ async fn measure_store(
 
     bench_search(store, data, args, report, &mut rng, &http, &base, &admin_token, &operator_token).await?;
     bench_applications_tab(data, args, report, &mut rng, &http, &base, &admin_token).await?;
+    bench_contacts(data, report, &http, &base, &admin_token).await?;
     bench_checks(store, catalogue, data, args, report, &mut rng, &http, &base, &operator_token).await?;
 
     let _ = stop.send(());
@@ -782,6 +783,45 @@ async fn bench_applications_tab(
             format!("{:.1} users/page", rows as f64 / n as f64),
         ));
     }
+    Ok(())
+}
+
+/// The Partner Portal's contact list: every person of the partner with
+/// their level, contact roles and sites, in one response.
+async fn bench_contacts(
+    data: &DataSet,
+    report: &mut Report,
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+) -> Result<()> {
+    const SAMPLES: usize = 20;
+    const WARMUP_LISTS: usize = 3;
+    let big = &data.partners[BIG as usize];
+    let url = format!("{base}/api/v1/contacts");
+    log!("contacts: the big partner's {} people", big.users.len());
+    let mut samples = Samples::with_capacity(SAMPLES);
+    let mut rows = 0;
+    for i in 0..SAMPLES + WARMUP_LISTS {
+        let started = Instant::now();
+        let response = http.get(&url).bearer_auth(admin_token).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let elapsed = started.elapsed();
+        if !status.is_success() {
+            bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        if i >= WARMUP_LISTS {
+            samples.push(elapsed);
+            rows = serde_json::from_slice::<serde_json::Value>(&body)?.as_array().map_or(0, Vec::len);
+        }
+    }
+    report.lines.push(Line::latency(
+        "Partner Portal",
+        "HTTP `GET /api/v1/contacts`, the whole list of the big partner, as one of its admins",
+        &samples,
+        format!("{rows} people/response"),
+    ));
     Ok(())
 }
 
