@@ -180,9 +180,14 @@ pub async fn begin_mfa(state: &AppState, user: &User) -> ApiResult<Enrolment> {
     let mut bytes = [0u8; 20];
     argon2::password_hash::rand_core::RngCore::fill_bytes(&mut argon2::password_hash::rand_core::OsRng, &mut bytes);
     let secret = Secret::Raw(bytes.to_vec()).to_encoded().to_string();
-    let totp = totp_of(&secret, &user.email).ok_or_else(|| ApiError::Internal("TOTP secret".into()))?;
+    let provisioning_uri = provisioning_uri(&secret, &user.email)?;
     mfa::begin_enrolment(&mut conn, &user.id, &secret).await?;
-    Ok(Enrolment { provisioning_uri: totp.get_url(), secret })
+    Ok(Enrolment { provisioning_uri, secret })
+}
+
+/// The otpauth:// URI an authenticator app takes for a secret.
+pub fn provisioning_uri(secret_base32: &str, account: &str) -> ApiResult<String> {
+    Ok(totp_of(secret_base32, account).ok_or_else(|| ApiError::Internal("TOTP secret".into()))?.get_url())
 }
 
 /// Confirms enrolment with a first code; returns ten recovery codes, shown

@@ -13,6 +13,7 @@ mod assets;
 mod auth;
 mod onboard;
 mod portal;
+mod security;
 mod users;
 
 use std::sync::LazyLock;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
         .route("/users/{id}/admin-privileges/{pid}/remove", post(account::remove_admin_privilege))
         .route("/users/{id}/roles/{grant}/revoke", post(account::revoke_role))
+        .route("/security", get(security::show).post(security::act))
         .route("/onboard", get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))
         .route("/onboard/create", post(onboard::create_user))

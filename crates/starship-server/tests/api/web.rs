@@ -374,3 +374,75 @@ app_test!(an_operator_removes_an_admin_privilege_on_its_tab, |app| async move {
     let (_, profile) = app.get(&api, &format!("/api/v1/users/{}", w.academy_admin)).await;
     assert_eq!(profile["admin_privileges"].as_array().unwrap().len(), 1, "one of the two privileges is left");
 });
+
+app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |app| async move {
+    world(&app).await;
+    let email = "pat.plain@sunrise.example";
+    let pat = signed_in_browser(&app, email).await;
+    let (status, html) = page(&app, &pat, "/security").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Set up two-step sign-in"));
+    let csrf = csrf_of(&html);
+    let post = |form: Vec<(&'static str, String)>| {
+        let request = pat.post(app.url("/security")).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+
+    let response = post(vec![("csrf", csrf.clone()), ("action", "start".into())]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let key_at = html.find(r#"aria-label="Key "#).expect("the key to add") + r#"aria-label="Key "#.len();
+    let secret = html[key_at..].split('"').next().unwrap().to_string();
+    assert!(html.contains("otpauth://totp/"), "a link for authenticator apps");
+    let code = |at: i64| starship_server::ops::session::current_code(&secret, email, at).unwrap();
+    let now = starship_store::now_millis() / 1000;
+
+    // A wrong code is refused, the same key is shown again, nothing is on.
+    let wrong = if code(now) == "000000" { "111111" } else { "000000" };
+    let response = post(vec![("csrf", csrf.clone()), ("action", "confirm".into()), ("code", wrong.into())]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("not the current code") && html.contains(&format!("Key {secret}")), "{html}");
+
+    let response = post(vec![("csrf", csrf.clone()), ("action", "confirm".into()), ("code", code(now))]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Two-step sign-in is on."));
+    let recovery_codes = html.matches("<li><code>").count();
+    assert_eq!(recovery_codes, 10, "ten recovery codes, shown once");
+    let (_, html) = page(&app, &pat, "/security").await;
+    assert!(
+        html.contains("Turn off two-step sign-in") && !html.contains("<li><code>"),
+        "the codes are not shown again"
+    );
+
+    // Signing in now takes a code.
+    let (status, _) =
+        app.call(&browser(), "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Turned off, the password alone works again, and History has both.
+    let response = post(vec![("csrf", csrf.clone()), ("action", "off".into())]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/security?done=off");
+    signed_in_browser(&app, email).await;
+    let actions: Vec<String> = starship_store::sqlx::query_scalar(
+        "SELECT h.action FROM history h JOIN users u ON u.id = h.user_id \
+         WHERE u.email = $1 AND h.action LIKE 'mfa.%' AND h.source = 'web' ORDER BY h.at, h.id",
+    )
+    .bind(email)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["mfa.enrolled", "mfa.reset"]);
+});
+
+app_test!(the_security_page_refuses_a_form_without_the_session_token, |app| async move {
+    world(&app).await;
+    let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let response = pat.post(app.url("/security")).form(&[("action", "start")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mfa: i64 =
+        starship_store::sqlx::query_scalar("SELECT COUNT(*) FROM mfa_totp").fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(mfa, 0);
+});

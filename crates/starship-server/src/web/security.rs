@@ -1,0 +1,115 @@
+//! Two-step sign-in on one's own account: set it up with an authenticator
+//! app, see the recovery codes once, turn it off.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use starship_core::FieldError;
+use starship_store::history::Source;
+use starship_store::mfa;
+
+use super::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::ops::session::{self, Enrolment};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct SecurityQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// Where the account stands, and what the page shows for it.
+enum Step {
+    Off,
+    /// A secret to add to the authenticator, and a code to prove it.
+    Enrolling {
+        secret: String,
+        secret_groups: String,
+        provisioning_uri: String,
+    },
+    /// Just turned on: the recovery codes, shown this once.
+    RecoveryCodes(Vec<String>),
+    On,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage {
+    layout: Layout,
+    csrf: String,
+    step: Step,
+    errors: FormErrors,
+    notice: Option<&'static str>,
+}
+
+fn enrolling(secret: String, provisioning_uri: String) -> Step {
+    let secret_groups = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c)).collect::<Vec<_>>().join(" ");
+    Step::Enrolling { secret, secret_groups, provisioning_uri }
+}
+
+fn render(
+    state: &AppState,
+    viewer: &WebUser,
+    step: Step,
+    errors: FormErrors,
+    notice: Option<&'static str>,
+) -> SecurityPage {
+    SecurityPage {
+        layout: viewer.layout(state, "Two-step sign-in", Section::Account),
+        csrf: viewer.csrf.clone(),
+        step,
+        errors,
+        notice,
+    }
+}
+
+pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): Query<SecurityQuery>) -> WebResult {
+    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let enabled = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
+    let notice = match query.done.as_deref() {
+        Some("off") => Some("Two-step sign-in is off. You sign in with your password alone."),
+        _ => None,
+    };
+    let step = if enabled { Step::On } else { Step::Off };
+    page(&render(&state, &viewer, step, FormErrors::default(), notice))
+}
+
+/// The page's three forms: start setting up, confirm with a first code,
+/// turn off.
+pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    match post.form.get("action") {
+        "start" => {
+            let Enrolment { secret, provisioning_uri } = session::begin_mfa(&state, &viewer.user).await?;
+            page(&render(&state, viewer, enrolling(secret, provisioning_uri), FormErrors::default(), None))
+        }
+        "confirm" => match session::confirm_mfa(&state, &viewer.user, post.form.get("code"), Source::Web).await {
+            Ok(codes) => page(&render(&state, viewer, Step::RecoveryCodes(codes), FormErrors::default(), None)),
+            Err(e @ ApiError::Invalid(_)) => {
+                let errors = FormErrors::from_error(e, &["code"])?;
+                // The same secret again: the authenticator has it already.
+                let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+                let pending = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?;
+                let step = match pending {
+                    Some(totp) if !totp.enabled => {
+                        let uri = session::provisioning_uri(&totp.secret, &viewer.user.email)?;
+                        enrolling(totp.secret, uri)
+                    }
+                    _ => Step::Off,
+                };
+                refused(&render(&state, viewer, step, errors, None))
+            }
+            Err(ApiError::Conflict(_)) => {
+                let errors = FormErrors::general("Start again: the setup was finished or cancelled meanwhile.");
+                refused(&render(&state, viewer, Step::Off, errors, None))
+            }
+            Err(other) => Err(other.into()),
+        },
+        "off" => {
+            session::reset_mfa(&state, &viewer.principal, &viewer.actor(), &viewer.user.id).await?;
+            see_other("/security?done=off")
+        }
+        _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off")).into()),
+    }
+}

@@ -1,0 +1,62 @@
+// Two-step sign-in (PRODUCT.md: sign-in supports MFA): a user sets it up
+// with an authenticator app, keeps the recovery codes, and is then asked
+// for a code when signing in.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { openBrowser, signIn, signOut, screenshot, step, PASSWORD } from "./support.js";
+
+/** What an authenticator app shows for a base32 key (RFC 6238, SHA-1, 30 s). */
+function totp(base32Key, atSeconds = Date.now() / 1000) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32Key.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atSeconds / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+test("a user sets up two-step sign-in and is then asked for a code", async () => {
+  const browser = await openBrowser();
+  const { page } = browser;
+  const email = "pat.plain@sunrise.example";
+  try {
+    await signIn(page, email);
+    await page.getByRole("link", { name: "Two-step sign-in" }).click();
+    await page.getByRole("button", { name: "Set up two-step sign-in" }).click();
+    const keyLabel = await page.locator(".secret").getAttribute("aria-label");
+    const key = keyLabel.replace(/^Key /, "");
+    await step(page, "security-enrolling");
+
+    await page.getByLabel("Code from the app").fill(totp(key));
+    await page.getByRole("button", { name: "Turn on two-step sign-in" }).click();
+    await page.getByText("Two-step sign-in is on.").waitFor();
+    const codes = await page.locator(".recovery-codes code").allInnerTexts();
+    assert.equal(codes.length, 10, "ten recovery codes");
+    await screenshot(page, "security-recovery-codes");
+
+    // Signing in again takes the password, then a recovery code.
+    await signOut(page);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByLabel("Authenticator code").waitFor();
+    // The password is never sent back to the page: it is typed again.
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Authenticator code").fill(codes[0]);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Pat Plain" }).waitFor();
+
+    // Turned off, it says so.
+    await page.getByRole("link", { name: "Two-step sign-in" }).click();
+    await page.getByRole("button", { name: "Turn off two-step sign-in" }).click();
+    await page.getByText("Two-step sign-in is off.").waitFor();
+    assert.deepEqual(browser.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
