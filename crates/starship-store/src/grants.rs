@@ -5,7 +5,7 @@ use sqlx::Row;
 use starship_core::catalogue::{AdminScope, RoleRef};
 
 use crate::users::production_of;
-use crate::{new_id, now_millis, Conn, Result};
+use crate::{new_id, now_millis, placeholder, Conn, Result, Value};
 
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -59,6 +59,87 @@ pub async fn grant(conn: &mut Conn, user_id: &str, role: &RoleRef, granted_by: O
     .fetch_one(&mut *conn)
     .await?;
     Ok((grant_from_row(&row)?, inserted))
+}
+
+/// Grants every role to every user in a few statements, whatever the
+/// count: the path of a large grant. Returns each (user, role) pair's grant
+/// in the order asked (users outer, roles inner), `true` where it is new.
+pub async fn grant_many(
+    conn: &mut Conn,
+    user_ids: &[&str],
+    roles: &[RoleRef],
+    granted_by: Option<&str>,
+) -> Result<Vec<(Grant, bool)>> {
+    type Key = (String, String, String, Option<i64>);
+    let key = |user: &str, role: &RoleRef| -> Key {
+        (user.to_string(), role.application.clone(), role.role.clone(), role.production.map(|p| p.get()))
+    };
+    let wanted: Vec<(&str, &RoleRef)> =
+        user_ids.iter().flat_map(|user| roles.iter().map(move |role| (*user, role))).collect();
+    let mut fresh_ids = std::collections::HashSet::with_capacity(wanted.len());
+    let mut held: std::collections::HashMap<Key, Grant> = std::collections::HashMap::with_capacity(wanted.len());
+    // A grant held before may be revoked by another transaction between the
+    // insert that skipped it and the read: the next round writes it anew.
+    for _ in 0..3 {
+        let missing: Vec<&(&str, &RoleRef)> =
+            wanted.iter().filter(|(user, role)| !held.contains_key(&key(user, role))).collect();
+        if missing.is_empty() {
+            break;
+        }
+        let now = now_millis();
+        let rows = missing
+            .iter()
+            .map(|(user_id, role)| {
+                let id = new_id();
+                fresh_ids.insert(id.clone());
+                vec![
+                    Value::Text(id),
+                    Value::Text(user_id.to_string()),
+                    Value::Text(role.application.clone()),
+                    Value::Text(role.role.clone()),
+                    Value::NullableInt(role.production.map(|p| p.get())),
+                    Value::NullableText(granted_by.map(str::to_string)),
+                    Value::Int(now),
+                ]
+            })
+            .collect();
+        crate::insert_many_skipping_existing(
+            conn,
+            "grants",
+            &["id", "user_id", "application", "role", "production_id", "granted_by", "created_at"],
+            rows,
+        )
+        .await?;
+        let mut users: Vec<&str> = missing.iter().map(|(user, _)| *user).collect();
+        users.sort_unstable();
+        users.dedup();
+        for chunk in users.chunks(1_000) {
+            let list = (1..=chunk.len()).map(|n| placeholder(conn, n)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT id, user_id, application, role, production_id, granted_by, created_at FROM grants \
+                 WHERE user_id IN ({list})"
+            );
+            let mut query = sqlx::query(&sql);
+            for user_id in chunk {
+                query = query.bind(*user_id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let grant = grant_from_row(&row)?;
+                held.insert(key(&grant.user_id, &grant.role), grant);
+            }
+        }
+    }
+    wanted
+        .iter()
+        .map(|(user_id, role)| {
+            let grant = held.get(&key(user_id, role)).cloned().ok_or(crate::StoreError::Conflict(
+                "a grant was revoked again and again while it was being written; try again",
+            ))?;
+            // A pair asked twice is new once.
+            let new = fresh_ids.remove(&grant.id);
+            Ok((grant, new))
+        })
+        .collect()
 }
 
 pub async fn of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Grant>> {

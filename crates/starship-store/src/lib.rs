@@ -252,6 +252,27 @@ pub fn placeholder(conn: &Conn, n: usize) -> String {
 /// Inserts many rows with as few statements as the bind-parameter limits
 /// of both stores allow: the path bulk imports take.
 pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
+    insert_rows(conn, table, columns, rows, "").await
+}
+
+/// Like `insert_many`, but a row that would break a unique index is left
+/// out instead of failing the batch: for writes that may repeat.
+pub async fn insert_many_skipping_existing(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    insert_rows(conn, table, columns, rows, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert_rows(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> Result<()> {
     // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
     const MAX_PARAMS: usize = 30_000;
     let per_row = columns.len();
@@ -273,6 +294,7 @@ pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: V
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         let mut query = sqlx::query(&sql);
         for value in chunk.into_iter().flatten() {
             query = match value {

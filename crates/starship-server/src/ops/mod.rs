@@ -212,17 +212,17 @@ pub async fn grant_roles(
             authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
         }
     }
-    let mut confirmation = Vec::with_capacity(people.len() * roles.len());
-    for user in people {
-        for role in roles {
-            let (grant, new) = grants::grant(conn, &user.id, role, Some(&caller.user_id)).await?;
-            if new {
-                history::append(conn, &user.id, actor, "role.granted", role_details(&grant.id, role)).await?;
-            }
-            confirmation.push(Granted { grant, user: user.clone(), new });
-        }
-    }
-    Ok(confirmation)
+    let user_ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
+    let granted = grants::grant_many(conn, &user_ids, roles, Some(&caller.user_id)).await?;
+    let entries = granted
+        .iter()
+        .filter(|(_, new)| *new)
+        .map(|(grant, _)| (grant.user_id.clone(), "role.granted", role_details(&grant.id, &grant.role)))
+        .collect();
+    history::append_many(conn, actor, entries).await?;
+    // grant_many answers users outer, roles inner: the people's order.
+    let owners = people.iter().flat_map(|user| std::iter::repeat_n(user, roles.len()));
+    Ok(granted.into_iter().zip(owners).map(|((grant, new), user)| Granted { grant, user: user.clone(), new }).collect())
 }
 
 pub fn role_details(grant_id: &str, role: &RoleRef) -> serde_json::Value {

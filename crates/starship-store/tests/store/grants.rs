@@ -219,3 +219,30 @@ store_test!(the_principal_carries_the_roles_and_admin_privileges_held, |store| a
     assert!(!after.holds_capability(&catalogue, keys::BACKLOT, keys::CREATE_USERS));
     Ok(())
 });
+
+store_test!(a_large_grant_writes_each_new_pair_once_and_answers_in_the_order_asked, |store| async move {
+    let mut tx = store.begin().await?;
+    let (admin, ana) = setup(&mut tx).await?;
+    let (held, _) = grants::grant(&mut tx, &ana.id, &master(), None).await?;
+    let users = [ana.id.as_str(), admin.id.as_str(), ana.id.as_str()];
+    let roles = [master(), academy_user(DEMO), academy_user(OTHER_SHOW)];
+    let granted = grants::grant_many(&mut tx, &users, &roles, Some(&admin.id)).await?;
+    tx.commit().await?;
+
+    let asked: Vec<(&str, &RoleRef)> = users.iter().flat_map(|u| roles.iter().map(move |r| (*u, r))).collect();
+    let answered: Vec<(&str, &RoleRef)> = granted.iter().map(|(g, _)| (g.user_id.as_str(), &g.role)).collect();
+    assert_eq!(answered, asked, "one answer per pair, in the order asked");
+    let new: Vec<bool> = granted.iter().map(|(_, new)| *new).collect();
+    assert_eq!(
+        new,
+        [false, true, true, true, true, true, false, false, false],
+        "held before, or asked twice: not new again"
+    );
+    assert_eq!(granted[0].0.id, held.id, "the grant held before is answered, not duplicated");
+    assert_eq!(granted[1].0.granted_by.as_deref(), Some(admin.id.as_str()));
+
+    let mut conn = store.conn().await?;
+    assert_eq!(grants::of_user(&mut conn, &ana.id).await?.len(), 3);
+    assert_eq!(grants::of_user(&mut conn, &admin.id).await?.len(), 3);
+    Ok(())
+});
