@@ -372,6 +372,8 @@ async fn measure_store(
     bench_applications_tab(data, args, report, &mut rng, &http, &base, &admin_token).await?;
     bench_contacts(data, report, &http, &base, &admin_token).await?;
     bench_checks(store, catalogue, data, args, report, &mut rng, &http, &base, &operator_token).await?;
+    // Last: it adds grants, which every measure above reads.
+    bench_grant(store, data, report, &http, &base, &operator_token).await?;
 
     let _ = stop.send(());
     server.await??;
@@ -781,6 +783,110 @@ async fn bench_applications_tab(
             format!("HTTP `GET /api/v1/applications/backlot/users`, {label}, as the big partner's Backlot admin"),
             &samples,
             format!("{:.1} users/page", rows as f64 / n as f64),
+        ));
+    }
+    Ok(())
+}
+
+/// A large grant through the API (1,000 people of the big partner at a
+/// time, each sample a different thousand), beside the limit: the same
+/// grant rows as plain single-row inserts, rolled back.
+async fn bench_grant(
+    store: &Store,
+    data: &DataSet,
+    report: &mut Report,
+    http: &reqwest::Client,
+    base: &str,
+    operator_token: &str,
+) -> Result<()> {
+    const SECTION: &str = "Grant";
+    const PEOPLE: usize = 1_000;
+    const SAMPLES: usize = 5;
+    let big = &data.partners[BIG as usize];
+    let academy: Vec<serde_json::Value> = data
+        .productions
+        .iter()
+        .map(|p| json!({"application": keys::PRODUCTION_ACADEMY, "role": keys::ACADEMY_USER, "production": p.get()}))
+        .collect();
+    let operations = vec![json!({"application": keys::BACKLOT, "role": keys::CONTENT_PARTNER_OPERATIONS})];
+    let cases = [
+        ("1 role (Content Partner Operations; most hold it already)", operations),
+        ("Academy User on every production", academy),
+    ];
+    // Each sample takes the next thousand people, from the end of the list.
+    let mut people = big.users.iter().rev().map(|&i| data.people[i as usize].id.clone());
+    for (label, roles) in cases {
+        let pairs = PEOPLE * roles.len();
+        log!("grant: {PEOPLE} people × {} roles, {SAMPLES} times", roles.len());
+        let mut samples = Samples::with_capacity(SAMPLES);
+        let mut new = 0;
+        for _ in 0..SAMPLES {
+            let user_ids: Vec<String> = people.by_ref().take(PEOPLE).collect();
+            if user_ids.len() < PEOPLE {
+                bail!("the big partner has too few people for the grant measure");
+            }
+            let body = json!({"user_ids": user_ids, "roles": roles});
+            let started = Instant::now();
+            let response =
+                http.post(format!("{base}/api/v1/grants")).bearer_auth(operator_token).json(&body).send().await?;
+            let status = response.status();
+            let answer = response.bytes().await?;
+            samples.push(started.elapsed());
+            if !status.is_success() {
+                bail!("POST /api/v1/grants: {status} {}", String::from_utf8_lossy(&answer));
+            }
+            let answer: serde_json::Value = serde_json::from_slice(&answer)?;
+            new += answer["granted"].as_array().map_or(0, |g| g.iter().filter(|c| c["newly_granted"] == true).count());
+        }
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("HTTP `POST /api/v1/grants`, {PEOPLE} people × {label} = {pairs} pairs, as an operator"),
+            &samples,
+            format!("{} new grants/request; {}", new / SAMPLES, fmt_rate(pairs, samples.quantile(0.5))),
+        ));
+
+        // The limit: as many grant rows as a request wrote new on average,
+        // one prepared single-row insert each, rolled back: Master Content
+        // Partner Operations for people at the start of the list who do
+        // not hold it (the requests took people from the end).
+        let rows = (new / SAMPLES).max(1);
+        let master = RoleRef {
+            application: keys::BACKLOT.into(),
+            role: keys::MASTER_CONTENT_PARTNER_OPERATIONS.into(),
+            production: None,
+        };
+        let without: Vec<&str> = big
+            .users
+            .iter()
+            .map(|&i| &data.people[i as usize])
+            .filter(|p| !data.roles_of(p).contains(&master))
+            .map(|p| p.id.as_str())
+            .take(rows)
+            .collect();
+        let sql = "INSERT INTO grants (id, user_id, application, role, production_id, granted_by, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let mut tx = store.begin().await?;
+        let started = Instant::now();
+        for user_id in &without {
+            sqlx::query(sql)
+                .bind(new_id())
+                .bind(*user_id)
+                .bind(&master.application)
+                .bind(&master.role)
+                .bind(None::<i64>)
+                .bind(None::<String>)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let plain = started.elapsed();
+        tx.rollback().await?;
+        let rows = without.len();
+        report.lines.push(Line::throughput(
+            SECTION,
+            format!("Limit: {rows} plain single-row `INSERT INTO grants` (grants only, no History), one transaction (rolled back)"),
+            rows,
+            format!("{} ({})", fmt_rate(rows, plain), fmt_dur(plain)),
         ));
     }
     Ok(())
