@@ -9,6 +9,7 @@ use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::mfa;
 use starship_store::portal::Site;
 
 use super::account::Choice;
@@ -72,6 +73,8 @@ struct Panel {
     edit_details: bool,
     administer: bool,
     invited_or_user: bool,
+    /// Two-step sign-in is on, and the viewer may reset it.
+    can_reset_mfa: bool,
     /// Levels the viewer may give (invite, or change to).
     levels: Vec<Choice>,
     roles: Vec<Choice>,
@@ -191,6 +194,10 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
             let target = Some((contact.user.id.as_str(), contact.standing));
             let allowed = |action| authz::portal(principal, action, &partner, target).is_ok();
             let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
+            let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+            let has_mfa =
+                mfa::totp_of(&mut conn, &contact.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
+            drop(conn);
             let levels = PortalLevel::ALL
                 .into_iter()
                 .filter(|l| {
@@ -225,6 +232,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
                 edit_details: allowed(PortalAction::EditDetails),
                 administer,
                 invited_or_user: matches!(contact.standing, Standing::User(_)),
+                can_reset_mfa: administer && has_mfa,
                 levels,
                 roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &roles),
                 sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &linked),
@@ -274,6 +282,9 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
         Some("email") => Some("A confirmation link was sent to the new address; the email changes once it is used."),
         Some("invite") => Some("Invitation sent."),
         Some("revoked") => Some("Portal access revoked."),
+        Some("mfa-reset") => {
+            Some("Two-step sign-in reset: they sign in with their password alone until they set it up again.")
+        }
         Some("deleted") => Some("Contact deleted."),
         _ => None,
     };
@@ -366,6 +377,7 @@ pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
         "revoke" => ops::portal::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
+        "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| "mfa-reset"),
         "delete" => ops::portal::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
         _ => Err(ApiError::BadRequest("unknown action".into())),
     };

@@ -44,6 +44,6 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
             .collect()
     };
     let own = viewer.principal.partner_id.as_deref().unwrap_or_default();
-    let can_create = viewer.principal.operator || authz::create_user(&viewer.principal, &state.catalogue, own).is_ok();
+    let can_create = authz::create_user(&viewer.principal, &state.catalogue, own).is_ok();
     page(&UsersPage { layout: viewer.layout(&state, "Users", Section::Users), q, results, can_create })
 }

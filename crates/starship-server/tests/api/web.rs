@@ -446,3 +446,29 @@ app_test!(the_security_page_refuses_a_form_without_the_session_token, |app| asyn
         starship_store::sqlx::query_scalar("SELECT COUNT(*) FROM mfa_totp").fetch_one(app.store.pool()).await.unwrap();
     assert_eq!(mfa, 0);
 });
+
+app_test!(a_portal_admin_resets_a_users_two_step_sign_in_from_the_panel, |app| async move {
+    let metro = crate::portal::portal_world(&app).await;
+    let email = "rita.reader@metrofiber.example";
+    let rita = app.signed_in(email).await;
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let code =
+        starship_server::ops::session::current_code(&secret, email, starship_store::now_millis() / 1000).unwrap();
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let panel = format!("/portal/users?edit={}", metro.read_only);
+    let nora = signed_in_browser(&app, "nora.admin@metrofiber.example").await;
+    let (_, html) = page(&app, &nora, &panel).await;
+    assert!(html.contains("Reset two-step sign-in"), "an admin may reset it");
+    let (_, html_without) = page(&app, &nora, &format!("/portal/users?edit={}", metro.engineering)).await;
+    assert!(!html_without.contains("Reset two-step sign-in"), "offered only where it is on");
+
+    let form = [("csrf", csrf_of(&html)), ("action", "mfa".to_string())];
+    let response = nora.post(app.url(&format!("/portal/users/{}", metro.read_only))).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &nora, location(&response)).await;
+    assert!(html.contains("Two-step sign-in reset") && !html.contains("Reset two-step sign-in"));
+    signed_in_browser(&app, email).await;
+});
