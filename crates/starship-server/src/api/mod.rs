@@ -73,6 +73,7 @@ use crate::state::AppState;
         portal::recipients,
         portal::begin_mfa,
         portal::confirm_mfa,
+        portal::disable_mfa,
         portal::reset_mfa,
     ),
     components(schemas(Problem, starship_core::FieldError)),
@@ -113,6 +114,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/email-confirmations", post(portal::confirm_email))
         .route("/api/v1/me/mfa", post(portal::begin_mfa))
         .route("/api/v1/me/mfa/confirm", post(portal::confirm_mfa))
+        .route("/api/v1/me/mfa/disable", post(portal::disable_mfa))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
         .route("/api/v1/appliances", get(portal::list_appliances))

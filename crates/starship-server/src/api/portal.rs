@@ -606,7 +606,21 @@ pub async fn confirm_mfa(
     Ok(axum::Json(RecoveryCodes { recovery_codes: codes }))
 }
 
-/// Resets a user's MFA: themself, or under the user-administration rule.
+/// Turns off one's own MFA: only with a current code or a recovery code.
+#[utoipa::path(post, path = "/api/v1/me/mfa/disable", tag = "session", request_body = CodeBody,
+    responses((status = 204, description = "Turned off"), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn disable_mfa(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> ApiResult<StatusCode> {
+    ops::session::disable_own_mfa(&state, &caller.user, &body.code, Source::Api).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Resets another user's MFA (a lost phone), under the user-administration
+/// rule. One's own is turned off with `POST /api/v1/me/mfa/disable`.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/mfa", tag = "portal", params(("id" = String, Path, description = "User id")),
     responses((status = 204, description = "Reset"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn reset_mfa(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -8,7 +8,7 @@ use starship_core::domain::{Password, UserStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor, Source};
 use starship_store::users::{self, User};
-use starship_store::{mfa, now_millis, outbox, sessions};
+use starship_store::{mfa, now_millis, outbox, sessions, Conn};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::ops::ACTIVATION;
@@ -134,13 +134,50 @@ async fn check_second_factor(state: &AppState, user: &User, code: Option<&str>) 
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
         return Err(ApiError::MfaRequired);
     };
+    if proves_second_factor(&mut conn, user, &totp, code).await? {
+        Ok(())
+    } else {
+        Err(ApiError::BadCredentials)
+    }
+}
+
+/// A TOTP code of the current window not used before, or an unused
+/// recovery code; either is spent by this check.
+async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, code: &str) -> ApiResult<bool> {
     if let Some(step) = matching_step(&totp.secret, &user.email, code, now_millis() / 1000) {
-        return if mfa::use_step(&mut conn, &user.id, step).await? { Ok(()) } else { Err(ApiError::BadCredentials) };
+        return Ok(mfa::use_step(conn, &user.id, step).await?);
     }
-    if mfa::use_recovery_code(&mut conn, &user.id, &secret_hash(&code.to_lowercase())).await? {
-        return Ok(());
+    Ok(mfa::use_recovery_code(conn, &user.id, &secret_hash(&code.to_lowercase())).await?)
+}
+
+/// Turns off one's own two-step sign-in, only with a current code or a
+/// recovery code: a borrowed or stolen session alone cannot remove the
+/// second factor. A wrong code counts as a failed sign-in of the account.
+pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<()> {
+    let throttle_keys = vec![format!("email:{}", user.email.to_lowercase())];
+    let window_ms = state.config.sign_in_window.as_millis() as i64;
+    let mut tx = state.store.begin().await?;
+    if sessions::is_throttled(&mut tx, &throttle_keys, state.config.sign_in_failure_limit, window_ms).await? {
+        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
     }
-    Err(ApiError::BadCredentials)
+    let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| t.enabled) else {
+        return Err(ApiError::Conflict("two-step sign-in is not on".into()));
+    };
+    if !proves_second_factor(&mut tx, user, &totp, code.trim()).await? {
+        drop(tx);
+        let mut tx = state.store.begin().await?;
+        sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
+        tx.commit().await?;
+        return Err(FieldError::new(
+            "code",
+            "is neither the current code of your authenticator nor an unused recovery code",
+        )
+        .into());
+    }
+    mfa::remove(&mut tx, &user.id).await?;
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "mfa.disabled", json!({})).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 const TOTP_STEP_SECS: i64 = 30;
@@ -224,7 +261,8 @@ fn recovery_code() -> String {
     format!("{}-{}-{}", &letters[0..4], &letters[4..8], &letters[8..12])
 }
 
-/// Removes a user's MFA: themself, or someone allowed to administer them.
+/// Removes someone else's MFA (they lost their phone), under the
+/// user-administration rule; one's own goes through `disable_own_mfa`.
 pub async fn reset_mfa(
     state: &AppState,
     caller: &starship_core::authz::Principal,
@@ -233,15 +271,18 @@ pub async fn reset_mfa(
 ) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
-    if user.id != caller.user_id {
-        let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
-        starship_core::authz::portal(
-            caller,
-            starship_core::portal::PortalAction::UserAdministration,
-            user.partner_id.as_deref().unwrap_or(""),
-            Some((&user.id, standing)),
-        )?;
+    if user.id == caller.user_id {
+        return Err(ApiError::Forbidden(
+            "turn off your own two-step sign-in with a current code (POST /api/v1/me/mfa/disable)",
+        ));
     }
+    let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
+    starship_core::authz::portal(
+        caller,
+        starship_core::portal::PortalAction::UserAdministration,
+        user.partner_id.as_deref().unwrap_or(""),
+        Some((&user.id, standing)),
+    )?;
     if !mfa::remove(&mut tx, &user.id).await? {
         return Err(ApiError::NotFound);
     }

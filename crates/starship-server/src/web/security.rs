@@ -76,7 +76,7 @@ pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): 
 }
 
 /// The page's three forms: start setting up, confirm with a first code,
-/// turn off.
+/// turn off with a code.
 pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     match post.form.get("action") {
@@ -106,10 +106,14 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
             }
             Err(other) => Err(other.into()),
         },
-        "off" => {
-            session::reset_mfa(&state, &viewer.principal, &viewer.actor(), &viewer.user.id).await?;
-            see_other("/security?done=off")
-        }
+        "off" => match session::disable_own_mfa(&state, &viewer.user, post.form.get("code"), Source::Web).await {
+            Ok(()) => see_other("/security?done=off"),
+            Err(e @ ApiError::Invalid(_)) => {
+                let errors = FormErrors::from_error(e, &["code"])?;
+                refused(&render(&state, viewer, Step::On, errors, None))
+            }
+            Err(other) => Err(other.into()),
+        },
         _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off")).into()),
     }
 }

@@ -429,3 +429,50 @@ app_test!(another_partners_portal_people_and_things_answer_404, |app| async move
     let (_, tickets) = app.get(&oscar, "/api/v1/tickets").await;
     assert!(tickets.as_array().unwrap().is_empty(), "their own list holds none of Metro's tickets");
 });
+
+app_test!(turning_off_ones_own_mfa_takes_a_current_code_not_just_the_session, |app| async move {
+    portal_world(&app).await;
+    let email = "rita.reader@metrofiber.example";
+    let rita = app.signed_in(email).await;
+    let rita_id = app.signed_in_id(email).await;
+    let (status, problem) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": "123456"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing to turn off: {problem}");
+
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let code = |at: i64| starship_server::ops::session::current_code(&secret, email, at).unwrap();
+    let now = starship_store::now_millis() / 1000;
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now)})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, problem) = app.delete(&rita, &format!("/api/v1/users/{rita_id}/mfa")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the admin reset is not for oneself: {problem}");
+    let wrong = if code(now) == "000000" { "111111" } else { "000000" };
+    let (status, problem) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": wrong})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": code(now)})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the code used to turn it on does not work twice");
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": code(now + 30)})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, _) = app.post(&app.client(), "/api/v1/session", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::OK, "the password alone signs in again");
+});
+
+app_test!(guessing_codes_to_turn_off_mfa_is_throttled_like_sign_in, |app| async move {
+    portal_world(&app).await;
+    let email = "rita.reader@metrofiber.example";
+    let rita = app.signed_in(email).await;
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let now = starship_store::now_millis() / 1000;
+    let code = starship_server::ops::session::current_code(&secret, email, now).unwrap();
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut statuses = Vec::new();
+    for guess in 0..6 {
+        let (status, _) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": format!("99999{guess}")})).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [422, 422, 422, 422, 422, 429], "five wrong codes, then the account is throttled");
+});

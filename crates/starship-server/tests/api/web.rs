@@ -408,8 +408,9 @@ app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |a
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("Two-step sign-in is on."));
-    let recovery_codes = html.matches("<li><code>").count();
-    assert_eq!(recovery_codes, 10, "ten recovery codes, shown once");
+    let recovery_codes: Vec<String> =
+        html.split("<li><code>").skip(1).map(|rest| rest.split('<').next().unwrap().to_string()).collect();
+    assert_eq!(recovery_codes.len(), 10, "ten recovery codes, shown once");
     let (_, html) = page(&app, &pat, "/security").await;
     assert!(
         html.contains("Turn off two-step sign-in") && !html.contains("<li><code>"),
@@ -421,8 +422,14 @@ app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |a
         app.call(&browser(), "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    // Turned off, the password alone works again, and History has both.
-    let response = post(vec![("csrf", csrf.clone()), ("action", "off".into())]).await;
+    // Turning it off takes a code: the session alone is not enough.
+    let response = post(vec![("csrf", csrf.clone()), ("action", "off".into()), ("code", wrong.into())]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Turn off two-step sign-in"), "still on");
+
+    // Turned off with a recovery code, the password alone works again.
+    let off = vec![("csrf", csrf.clone()), ("action", "off".into()), ("code", recovery_codes[0].clone())];
+    let response = post(off).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/security?done=off");
     signed_in_browser(&app, email).await;
@@ -434,7 +441,7 @@ app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |a
     .fetch_all(app.store.pool())
     .await
     .unwrap();
-    assert_eq!(actions, ["mfa.enrolled", "mfa.reset"]);
+    assert_eq!(actions, ["mfa.enrolled", "mfa.disabled"]);
 });
 
 app_test!(the_security_page_refuses_a_form_without_the_session_token, |app| async move {
