@@ -19,27 +19,43 @@ pub async fn set_contact_roles(conn: &mut Conn, user_id: &str, roles: &[String])
     Ok(())
 }
 
-pub async fn contact_roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
-    sqlx::query("SELECT contact_role FROM user_contact_roles WHERE user_id = $1 ORDER BY contact_role")
+/// The keys a person is linked to in a link table (contact roles, sites),
+/// in order.
+async fn linked_keys(conn: &mut Conn, table: &str, column: &str, user_id: &str) -> Result<Vec<String>> {
+    sqlx::query(&format!("SELECT {column} FROM {table} WHERE user_id = $1 ORDER BY {column}"))
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| Ok(r.try_get("contact_role")?))
+        .map(|r| Ok(r.try_get(column)?))
         .collect()
 }
 
-/// The contact roles of every person of a partner, by user id: one query
-/// for a whole list.
-pub async fn contact_roles_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
-    let rows = sqlx::query(
-        "SELECT r.user_id, r.contact_role FROM user_contact_roles r JOIN users u ON u.id = r.user_id \
-         WHERE u.partner_id = $1 ORDER BY r.user_id, r.contact_role",
-    )
+/// The same for every person of a partner, by user id: one query for a
+/// whole list.
+async fn linked_keys_of_partner(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    partner_id: &str,
+) -> Result<HashMap<String, Vec<String>>> {
+    let rows = sqlx::query(&format!(
+        "SELECT l.user_id, l.{column} FROM {table} l JOIN users u ON u.id = l.user_id \
+         WHERE u.partner_id = $1 ORDER BY l.user_id, l.{column}"
+    ))
     .bind(partner_id)
     .fetch_all(&mut *conn)
     .await?;
-    grouped(rows, "user_id", |r| Ok(r.try_get("contact_role")?))
+    grouped(rows, "user_id", |r| Ok(r.try_get(column)?))
+}
+
+pub async fn contact_roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
+    linked_keys(conn, "user_contact_roles", "contact_role", user_id).await
+}
+
+/// The contact roles of every person of a partner, by user id.
+pub async fn contact_roles_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
+    linked_keys_of_partner(conn, "user_contact_roles", "contact_role", partner_id).await
 }
 
 #[derive(Debug, Clone)]
@@ -184,25 +200,12 @@ pub async fn is_empty(conn: &mut Conn) -> Result<bool> {
 }
 
 pub async fn sites_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
-    sqlx::query("SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id")
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok(r.try_get("site_id")?))
-        .collect()
+    linked_keys(conn, "user_sites", "site_id", user_id).await
 }
 
 /// The site ids of every person of a partner, by user id.
 pub async fn sites_of_partner_users(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
-    let rows = sqlx::query(
-        "SELECT s.user_id, s.site_id FROM user_sites s JOIN users u ON u.id = s.user_id \
-         WHERE u.partner_id = $1 ORDER BY s.user_id, s.site_id",
-    )
-    .bind(partner_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    grouped(rows, "user_id", |r| Ok(r.try_get("site_id")?))
+    linked_keys_of_partner(conn, "user_sites", "site_id", partner_id).await
 }
 
 pub async fn set_sites(conn: &mut Conn, user_id: &str, sites: &[String]) -> Result<()> {
