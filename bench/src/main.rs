@@ -701,18 +701,11 @@ async fn bench_search(
         let mut samples = Samples::with_capacity(n);
         let mut hits = 0;
         for (i, prefix) in prefixes.iter().cycle().take(n + WARMUP).enumerate() {
-            let started = Instant::now();
-            let response =
-                http.get(format!("{base}/api/v1/users")).query(&[("q", prefix)]).bearer_auth(token).send().await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            let elapsed = started.elapsed();
-            if !status.is_success() {
-                bail!("GET /api/v1/users?q={prefix}: {status} {}", String::from_utf8_lossy(&body));
-            }
+            let request = http.get(format!("{base}/api/v1/users")).query(&[("q", prefix)]).bearer_auth(token);
+            let (elapsed, found) = timed_json(request, &format!("GET /api/v1/users?q={prefix}")).await?;
             if i >= WARMUP {
                 samples.push(elapsed);
-                hits += serde_json::from_slice::<Vec<serde_json::Value>>(&body)?.len();
+                hits += found.as_array().map_or(0, Vec::len);
             }
         }
         report.lines.push(Line::latency(
@@ -764,17 +757,9 @@ async fn bench_applications_tab(
                 2 => params.push(("q", prefixes[i % n].clone())),
                 _ => {}
             }
-            let started = Instant::now();
-            let response = http.get(&url).query(&params).bearer_auth(admin_token).send().await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            let elapsed = started.elapsed();
-            if !status.is_success() {
-                bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
-            }
+            let (elapsed, page) = timed_json(http.get(&url).query(&params).bearer_auth(admin_token), &url).await?;
             if i >= WARMUP {
                 samples.push(elapsed);
-                let page: serde_json::Value = serde_json::from_slice(&body)?;
                 rows += page["users"].as_array().map_or(0, Vec::len);
             }
         }
@@ -786,6 +771,20 @@ async fn bench_applications_tab(
         ));
     }
     Ok(())
+}
+
+/// Sends one request and times it to the last byte of the answer; a
+/// refused request stops the run, naming what was asked.
+async fn timed_json(request: reqwest::RequestBuilder, what: &str) -> Result<(Duration, serde_json::Value)> {
+    let started = Instant::now();
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let elapsed = started.elapsed();
+    if !status.is_success() {
+        bail!("{what}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    Ok((elapsed, serde_json::from_slice(&body)?))
 }
 
 /// A large grant through the API (1,000 people of the big partner at a
@@ -826,16 +825,9 @@ async fn bench_grant(
                 bail!("the big partner has too few people for the grant measure");
             }
             let body = json!({"user_ids": user_ids, "roles": roles});
-            let started = Instant::now();
-            let response =
-                http.post(format!("{base}/api/v1/grants")).bearer_auth(operator_token).json(&body).send().await?;
-            let status = response.status();
-            let answer = response.bytes().await?;
-            samples.push(started.elapsed());
-            if !status.is_success() {
-                bail!("POST /api/v1/grants: {status} {}", String::from_utf8_lossy(&answer));
-            }
-            let answer: serde_json::Value = serde_json::from_slice(&answer)?;
+            let request = http.post(format!("{base}/api/v1/grants")).bearer_auth(operator_token).json(&body);
+            let (elapsed, answer) = timed_json(request, "POST /api/v1/grants").await?;
+            samples.push(elapsed);
             new += answer["granted"].as_array().map_or(0, |g| g.iter().filter(|c| c["newly_granted"] == true).count());
         }
         report.lines.push(Line::latency(
@@ -909,17 +901,10 @@ async fn bench_contacts(
     let mut samples = Samples::with_capacity(SAMPLES);
     let mut rows = 0;
     for i in 0..SAMPLES + WARMUP_LISTS {
-        let started = Instant::now();
-        let response = http.get(&url).bearer_auth(admin_token).send().await?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        let elapsed = started.elapsed();
-        if !status.is_success() {
-            bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
-        }
+        let (elapsed, contacts) = timed_json(http.get(&url).bearer_auth(admin_token), &url).await?;
         if i >= WARMUP_LISTS {
             samples.push(elapsed);
-            rows = serde_json::from_slice::<serde_json::Value>(&body)?.as_array().map_or(0, Vec::len);
+            rows = contacts.as_array().map_or(0, Vec::len);
         }
     }
     report.lines.push(Line::latency(
@@ -1122,15 +1107,9 @@ async fn bench_checks(
         if let Some(p) = r.production {
             body["production"] = json!(p.get());
         }
-        let started = Instant::now();
-        let response = http.post(format!("{base}/api/v1/check")).bearer_auth(operator_token).json(&body).send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        let elapsed = started.elapsed();
-        if !status.is_success() {
-            bail!("POST /api/v1/check {body}: {status} {}", String::from_utf8_lossy(&bytes));
-        }
-        let answer = serde_json::from_slice::<serde_json::Value>(&bytes)?["allowed"].as_bool() == Some(true);
+        let request = http.post(format!("{base}/api/v1/check")).bearer_auth(operator_token).json(&body);
+        let (elapsed, answer) = timed_json(request, &format!("POST /api/v1/check {body}")).await?;
+        let answer = answer["allowed"].as_bool() == Some(true);
         if i >= WARMUP {
             samples.push(elapsed);
             allowed += usize::from(answer);
