@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use casbin::prelude::*;
-use indicatif::{ProgressBar, ProgressStyle};
 use starship_core::catalogue::{Catalogue, RoleScope};
 use starship_core::domain::ProductionId;
 
-use crate::data::DataSet;
+use crate::data::{bar, DataSet};
 use crate::log;
 
 pub const MODEL: &str = r#"
@@ -62,17 +61,6 @@ pub fn rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-            .expect("a valid progress template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// Loads casbin through its in-memory adapter and batch APIs. `max_people`

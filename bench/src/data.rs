@@ -666,7 +666,8 @@ pub struct Sizes {
 
 pub const PRODUCTION_IDS: [i64; 5] = [81_000_001, 81_000_002, 81_000_003, 81_000_004, 81_000_005];
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+/// The progress bar of a long bench phase.
+pub fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
