@@ -1,9 +1,25 @@
 //! The emails Starship writes, in the recipient's language where we have a
 //! translation, English otherwise.
 
+use starship_store::outbox::NewMessage;
+use starship_store::users::User;
+
 pub struct Rendered {
     pub subject: String,
     pub body: String,
+}
+
+impl Rendered {
+    /// This email as an outbox message to a person, at their address.
+    pub fn to<'a>(&'a self, user: &'a User, kind: &'a str) -> NewMessage<'a> {
+        self.to_address(user, &user.email, kind)
+    }
+
+    /// This email to a person at another address of theirs (the new one of
+    /// an email change).
+    pub fn to_address<'a>(&'a self, user: &'a User, address: &'a str, kind: &'a str) -> NewMessage<'a> {
+        NewMessage { recipient: address, user_id: Some(&user.id), kind, subject: &self.subject, body: &self.body }
+    }
 }
 
 /// The languages with translations; anything else reads English.

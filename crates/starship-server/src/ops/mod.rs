@@ -158,16 +158,7 @@ async fn send_activation_links(conn: &mut Conn, config: &Config, partner_name: &
         mails.push((user, email::welcome(&user.locale, &user.first_name, partner_name, &link, hours)));
     }
     outbox::insert_new_links(conn, links, ACTIVATION, expires_at).await?;
-    let messages: Vec<NewMessage> = mails
-        .iter()
-        .map(|(user, mail)| NewMessage {
-            recipient: &user.email,
-            user_id: Some(&user.id),
-            kind: "welcome",
-            subject: &mail.subject,
-            body: &mail.body,
-        })
-        .collect();
+    let messages: Vec<NewMessage> = mails.iter().map(|(user, mail)| mail.to(user, "welcome")).collect();
     outbox::enqueue_many(conn, &messages).await?;
     Ok(())
 }

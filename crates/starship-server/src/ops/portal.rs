@@ -12,7 +12,7 @@ use starship_core::domain::{Email, UserStatus};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
-use starship_store::outbox::{self, NewMessage};
+use starship_store::outbox;
 use starship_store::users::{self, User};
 use starship_store::{grants, now_millis, partners, portal, sessions, Conn};
 
@@ -81,14 +81,7 @@ pub async fn invite(
         &link,
         state.config.activation_ttl.as_secs() / 3600,
     );
-    let message = NewMessage {
-        recipient: &user.email,
-        user_id: Some(&user.id),
-        kind: "invitation",
-        subject: &mail.subject,
-        body: &mail.body,
-    };
-    outbox::enqueue(&mut tx, &message).await?;
+    outbox::enqueue(&mut tx, &mail.to(&user, "invitation")).await?;
     history::append(&mut tx, &user.id, actor, "portal.invited", json!({"level": level})).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -250,22 +243,7 @@ pub async fn request_email_change(
     let notice = email::email_change_notice(&user.locale, &user.first_name, email.as_str());
     outbox::enqueue_many(
         &mut tx,
-        &[
-            NewMessage {
-                recipient: email.as_str(),
-                user_id: Some(&user.id),
-                kind: "email-confirmation",
-                subject: &confirm.subject,
-                body: &confirm.body,
-            },
-            NewMessage {
-                recipient: &user.email,
-                user_id: Some(&user.id),
-                kind: "email-change-notice",
-                subject: &notice.subject,
-                body: &notice.body,
-            },
-        ],
+        &[confirm.to_address(&user, email.as_str(), "email-confirmation"), notice.to(&user, "email-change-notice")],
     )
     .await?;
     history::append(

@@ -7,7 +7,7 @@ use starship_core::catalogue::keys;
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
-use starship_store::outbox::{self, NewMessage};
+use starship_store::outbox;
 use starship_store::preferences as prefs;
 use starship_store::users;
 
@@ -145,14 +145,7 @@ pub async fn save_metadata(
     if academy_learner && before.as_ref().and_then(|b| b.get("courses")) != values.get("courses") {
         let courses = course_names(state, &values);
         let mail = email::academy_courses(&user.locale, &user.first_name, &courses, &app.url);
-        let message = NewMessage {
-            recipient: &user.email,
-            user_id: Some(&user.id),
-            kind: "academy-courses",
-            subject: &mail.subject,
-            body: &mail.body,
-        };
-        outbox::enqueue(&mut tx, &message).await?;
+        outbox::enqueue(&mut tx, &mail.to(&user, "academy-courses")).await?;
     }
     tx.commit().await?;
     Ok(values)
