@@ -633,54 +633,36 @@ async fn bench_search(
     for (label, cases) in [("big partner (50k users)", &big), ("random small partners", &small)] {
         let label = label.replace("50k", &format!("{}k", data.partners[BIG as usize].users.len() / 1000));
         log!("search: indexed, {label}");
-        let mut samples = Samples::with_capacity(n);
-        let mut hits = 0;
-        for (i, (partner, prefix)) in cases.iter().cycle().take(n + WARMUP).enumerate() {
-            let started = Instant::now();
-            let found = users::search(&mut conn, Some(partner), prefix, 20).await?;
-            if i >= WARMUP {
-                samples.push(started.elapsed());
-                hits += found.len();
-            }
-        }
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
+            Ok(users::search(&mut conn, Some(partner), prefix, 20).await?.len())
+        })
+        .await?;
         report.lines.push(Line::latency(
             SECTION,
             format!("Indexed `users::search`, in-process, {label}"),
             &samples,
-            format!("{:.1} rows/query", hits as f64 / n as f64),
+            format!("{rows:.1} rows/query"),
         ));
 
         log!("search: naive LIKE, {label}");
-        let mut samples = Samples::with_capacity(n);
-        let mut hits = 0;
-        for (i, (partner, prefix)) in cases.iter().cycle().take(n + WARMUP).enumerate() {
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
             let pattern = format!("{prefix}%");
-            let started = Instant::now();
-            let found = sqlx::query(NAIVE_SEARCH).bind(partner).bind(&pattern).fetch_all(&mut *conn).await?;
-            if i >= WARMUP {
-                samples.push(started.elapsed());
-                hits += found.len();
-            }
-        }
+            Ok(sqlx::query(NAIVE_SEARCH).bind(partner).bind(&pattern).fetch_all(&mut *conn).await?.len())
+        })
+        .await?;
         report.lines.push(Line::latency(
             SECTION,
             format!("Naive unindexed `LOWER(..) LIKE 'p%'`, in-process, {label}"),
             &samples,
-            format!("{:.1} rows/query", hits as f64 / n as f64),
+            format!("{rows:.1} rows/query"),
         ));
     }
 
     log!("search: indexed, all partners");
-    let mut samples = Samples::with_capacity(n);
-    let mut hits = 0;
-    for (i, prefix) in anywhere.iter().cycle().take(n + WARMUP).enumerate() {
-        let started = Instant::now();
-        let found = users::search(&mut conn, None, prefix, 20).await?;
-        if i >= WARMUP {
-            samples.push(started.elapsed());
-            hits += found.len();
-        }
-    }
+    let (samples, rows) = sample_queries(n, &anywhere, async |prefix: &String| {
+        Ok(users::search(&mut conn, None, prefix, 20).await?.len())
+    })
+    .await?;
     report.lines.push(Line::latency(
         SECTION,
         format!(
@@ -688,7 +670,7 @@ async fn bench_search(
             group_thousands(data.people.len() as u64)
         ),
         &samples,
-        format!("{:.1} rows/query", hits as f64 / n as f64),
+        format!("{rows:.1} rows/query"),
     ));
     drop(conn);
 
@@ -771,6 +753,26 @@ async fn bench_applications_tab(
         ));
     }
     Ok(())
+}
+
+/// Times `query` over the cases in turn, `n` times after WARMUP unmeasured
+/// runs; returns the samples and the rows found per measured query.
+async fn sample_queries<C>(
+    n: usize,
+    cases: &[C],
+    mut query: impl AsyncFnMut(&C) -> Result<usize>,
+) -> Result<(Samples, f64)> {
+    let mut samples = Samples::with_capacity(n);
+    let mut rows = 0;
+    for (i, case) in cases.iter().cycle().take(n + WARMUP).enumerate() {
+        let started = Instant::now();
+        let found = query(case).await?;
+        if i >= WARMUP {
+            samples.push(started.elapsed());
+            rows += found;
+        }
+    }
+    Ok((samples, rows as f64 / n as f64))
 }
 
 /// Sends one request and times it to the last byte of the answer; a
