@@ -79,6 +79,40 @@ pub fn roles_allow(
     })
 }
 
+/// Whether the caller could have given `target` everything the target
+/// holds: an admin privilege of the scope of each of their roles, each admin
+/// privilege they hold, and a portal level at least theirs.
+pub fn could_have_given(caller: &Principal, target: &Principal) -> bool {
+    let roles = target
+        .roles
+        .iter()
+        .filter(|held| held.application != crate::catalogue::keys::PARTNER_PORTAL)
+        .all(|held| caller.admins_scope(&scope_granting(held)));
+    let privileges = target.admin.iter().all(|held| caller.admins_scope(held));
+    let level = match PortalLevel::of(&target.roles) {
+        None => true,
+        Some(theirs) => PortalLevel::of(&caller.roles).is_some_and(|own| own.at_least(theirs)),
+    };
+    roles && privileges && level
+}
+
+/// The rule for acting on a person (email, sign-in, invitation, MFA,
+/// deletion, level, profile), on top of whatever matrix or admin rule
+/// applies: operators and the person themself, or someone who could have
+/// given the person everything they hold. Whoever holds more than the
+/// caller could grant is out of reach, whatever the portal matrix says.
+/// `action_rule` is the decision of the rule for the action itself (the
+/// portal matrix, the profile rule, …): both must allow it.
+pub fn act_on_person(caller: &Principal, target: &Principal, action_rule: Decision) -> Decision {
+    action_rule?;
+    see_partner_resource(caller, target.partner_id.as_deref().unwrap_or(""))?;
+    if caller.operator || caller.user_id == target.user_id || could_have_given(caller, target) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("this person holds roles, admin privileges or a portal level you could not have given"))
+    }
+}
+
 /// Seeing anything that belongs to a partner: its own users, or operators.
 pub fn see_partner_resource(caller: &Principal, owner_partner: &str) -> Decision {
     if caller.operator || caller.is_member_of(owner_partner) {
@@ -170,6 +204,19 @@ pub fn edit_profile(caller: &Principal, catalogue: &Catalogue, target_user: &str
     create_user(caller, catalogue, target_partner).map_err(|_| Denied::Forbidden("you may edit only your own profile"))
 }
 
+/// Editing a person's names, phone or email: the profile rule, or the
+/// portal matrix's detail editing for the caller's level.
+pub fn edit_details(
+    caller: &Principal,
+    catalogue: &Catalogue,
+    (target_user, target_partner): (&str, &str),
+    standing: Standing,
+) -> Decision {
+    edit_profile(caller, catalogue, target_user, target_partner).or_else(|denied| {
+        portal(caller, PortalAction::EditDetails, target_partner, Some((target_user, standing))).map_err(|_| denied)
+    })
+}
+
 /// The Applications tab of one application: its admins only.
 pub fn applications_tab(caller: &Principal, application: &str) -> Decision {
     if caller.operator || caller.admins_application(application) {
@@ -227,6 +274,18 @@ pub fn portal(
             PortalAction::ApplianceSelfService => "appliance self-service needs the Admin or Engineering level",
             PortalAction::Tickets => "tickets need a portal permission level",
         }))
+    }
+}
+
+/// A person's contact roles and sites: the matrix gives the read-only level
+/// only phone, names and email (its own), so these follow the matrix's
+/// detail editing for the Admin and Engineering levels alone.
+pub fn edit_contact_links(caller: &Principal, owner_partner: &str, target: (&str, Standing)) -> Decision {
+    portal(caller, PortalAction::EditDetails, owner_partner, Some(target))?;
+    if caller.operator || PortalLevel::of(&caller.roles) != Some(PortalLevel::ReadOnly) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("the read-only level edits only its own phone, names and email"))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::FieldError;
 
@@ -143,6 +144,14 @@ fn bounded_text(field: &str, input: &str, max_chars: usize) -> Result<String, Fi
     }
     if text.chars().any(char::is_control) {
         return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    // Invisible and bidirectional-control characters (Unicode category Cf)
+    // make one name look like another ("Masters \u{202e}(nimda)").
+    if let Some(c) = text.chars().find(|c| c.general_category() == GeneralCategory::Format) {
+        return Err(FieldError::new(
+            field,
+            format!("must not contain invisible or text-direction characters (U+{:04X})", c as u32),
+        ));
     }
     Ok(text.to_string())
 }

@@ -139,6 +139,16 @@ pub fn email_change_notice(locale: &str, first_name: &str, new_email: &str) -> R
     }
 }
 
+/// To the old address once a change is confirmed: the account no longer
+/// answers there, so this is the last chance to notice a takeover.
+pub fn email_changed_notice(locale: &str, first_name: &str, new_email: &str) -> Rendered {
+    match language_of(locale) {
+        "fr" => Rendered { subject: "Adresse de votre compte modifiée".into(), body: format!("Bonjour {first_name},\n\nL'adresse de votre compte Starship est désormais {new_email}. Les liens envoyés à cette adresse-ci ne sont plus valides. Si vous n'êtes pas à l'origine de ce changement, signalez-le immédiatement à votre administrateur ou à l'équipe Starship en répondant à ce message.\n") },
+        "es" => Rendered { subject: "Se cambió la dirección de tu cuenta".into(), body: format!("Hola, {first_name}:\n\nLa dirección de tu cuenta de Starship ahora es {new_email}. Los enlaces enviados a esta dirección ya no son válidos. Si no fuiste tú, infórmalo de inmediato a tu administrador o al equipo de Starship respondiendo a este mensaje.\n") },
+        _ => Rendered { subject: "Your account's address was changed".into(), body: format!("Hello {first_name},\n\nYour Starship account's address is now {new_email}. Links sent to this address no longer work. If you did not make this change, report it at once to your administrator or to the Starship team by replying to this message.\n") },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

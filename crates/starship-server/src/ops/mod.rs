@@ -146,7 +146,12 @@ pub async fn create_users(
     Ok(created)
 }
 
-async fn send_activation_links(conn: &mut Conn, config: &Config, partner_name: &str, people: &[User]) -> ApiResult<()> {
+pub(crate) async fn send_activation_links(
+    conn: &mut Conn,
+    config: &Config,
+    partner_name: &str,
+    people: &[User],
+) -> ApiResult<()> {
     let hours = config.activation_ttl.as_secs() / 3600;
     let expires_at = now_millis() + config.activation_ttl.as_millis() as i64;
     let mut links = Vec::with_capacity(people.len());

@@ -5,7 +5,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Locale, PersonName, Phone};
 use starship_core::error::Collector;
-use starship_core::portal::{PortalAction, PortalLevel};
+use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
@@ -180,11 +180,9 @@ pub async fn edit_profile(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let owner = user.partner_id.as_deref().unwrap_or("");
-    if let Err(denied) = authz::edit_profile(caller, &state.catalogue, &user.id, owner) {
-        // The portal matrix lets its levels edit some people's details too.
-        let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
-        authz::portal(caller, PortalAction::EditDetails, owner, Some((&user.id, standing))).map_err(|_| denied)?;
-    }
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = crate::ops::portal::standing(&user, &held.roles);
+    authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
     let mut errors = Collector::default();
     let changes = ProfileChanges {
         first_name: edit.first_name.as_deref().and_then(|v| errors.take(PersonName::parse("first_name", v))),

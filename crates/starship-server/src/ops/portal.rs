@@ -23,12 +23,6 @@ use crate::problem::{ApiError, ApiResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
-/// Where a person stands in the portal: a user at a level while they may
-/// sign in (or have been invited to), otherwise a contact without access.
-pub async fn standing_of(conn: &mut Conn, user: &User) -> ApiResult<Standing> {
-    Ok(standing(user, &users::roles_of(conn, &user.id).await?))
-}
-
 /// Where a person stands in the portal, given their roles.
 pub fn standing(user: &User, roles: &[RoleRef]) -> Standing {
     let can_sign_in = matches!(user.status, UserStatus::Active | UserStatus::Pending);
@@ -61,9 +55,10 @@ pub async fn invite(
 ) -> ApiResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
+    let held = users::principal(&mut tx, &user).await?;
     let level = level.unwrap_or(PortalLevel::ReadOnly);
-    let standing = standing_of(&mut tx, &user).await?;
-    authz::set_portal_level(caller, owner(&user), (&user.id, standing), level)?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if user.status == UserStatus::Active {
         return Err(ApiError::Conflict("this person can sign in already".into()));
     }
@@ -93,8 +88,13 @@ pub async fn invite(
 pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let standing = standing_of(&mut tx, &user).await?;
-    authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing)))?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(
+        caller,
+        &held,
+        authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
+    )?;
     if user.id == caller.user_id {
         return Err(ApiError::Forbidden("you cannot revoke your own access"));
     }
@@ -124,8 +124,9 @@ pub async fn set_level(
 ) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let standing = standing_of(&mut tx, &user).await?;
-    authz::set_portal_level(caller, owner(&user), (&user.id, standing), level)?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if standing == Standing::NoAccess {
         return Err(ApiError::Conflict("a contact without portal access gets a level with an invitation".into()));
     }
@@ -143,8 +144,13 @@ pub async fn set_level(
 pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let standing = standing_of(&mut tx, &user).await?;
-    authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing)))?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(
+        caller,
+        &held,
+        authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
+    )?;
     if user.id == caller.user_id {
         return Err(ApiError::Forbidden("you cannot delete yourself"));
     }
@@ -173,8 +179,9 @@ pub async fn edit_contact(
 ) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let standing = standing_of(&mut tx, &user).await?;
-    authz::portal(caller, PortalAction::EditDetails, owner(&user), Some((&user.id, standing)))?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(caller, &held, authz::edit_contact_links(caller, owner(&user), (&user.id, standing)))?;
     let mut errors = Vec::new();
     if let Some(roles) = &edit.contact_roles {
         for (i, role) in roles.iter().enumerate() {
@@ -224,11 +231,13 @@ pub async fn request_email_change(
     let email = Email::parse("email", new_email)?;
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let standing = standing_of(&mut tx, &user).await?;
-    let may_edit = authz::edit_profile(caller, &state.catalogue, &user.id, owner(&user)).is_ok();
-    if !may_edit {
-        authz::portal(caller, PortalAction::EditDetails, owner(&user), Some((&user.id, standing)))?;
-    }
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = standing(&user, &held.roles);
+    authz::act_on_person(
+        caller,
+        &held,
+        authz::edit_details(caller, &state.catalogue, (&user.id, owner(&user)), standing),
+    )?;
     if email.normalized() == user.email.to_lowercase() {
         return Err(FieldError::new("email", "is the current address").into());
     }
@@ -267,6 +276,18 @@ pub async fn confirm_email(state: &AppState, token: &str, source: starship_store
     let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
     let email = Email::parse("email", &new_email)?;
     users::change_email(&mut tx, &user.id, &email).await?;
+    // Links sent to the old address (a welcome to a mistyped one, an older
+    // change) must not open the account any more; someone still to
+    // activate gets a fresh link at the confirmed address.
+    outbox::void_links(&mut tx, &user.id).await?;
+    let changed = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
+    if changed.status == UserStatus::Pending {
+        let partner = partners::get(&mut tx, owner(&changed)).await?.ok_or(ApiError::NotFound)?;
+        crate::ops::send_activation_links(&mut tx, &state.config, &partner.name, std::slice::from_ref(&changed))
+            .await?;
+    }
+    let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
+    outbox::enqueue(&mut tx, &notice.to_address(&user, &user.email, "email-changed-notice")).await?;
     history::append(
         &mut tx,
         &user.id,

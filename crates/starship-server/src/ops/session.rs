@@ -276,13 +276,15 @@ pub async fn reset_mfa(
             "turn off your own two-step sign-in with a current code (POST /api/v1/me/mfa/disable)",
         ));
     }
-    let standing = crate::ops::portal::standing_of(&mut tx, &user).await?;
-    starship_core::authz::portal(
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = crate::ops::portal::standing(&user, &held.roles);
+    let administer = starship_core::authz::portal(
         caller,
         starship_core::portal::PortalAction::UserAdministration,
         user.partner_id.as_deref().unwrap_or(""),
         Some((&user.id, standing)),
-    )?;
+    );
+    starship_core::authz::act_on_person(caller, &held, administer)?;
     if !mfa::remove(&mut tx, &user.id).await? {
         return Err(ApiError::NotFound);
     }

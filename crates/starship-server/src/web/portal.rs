@@ -75,6 +75,8 @@ struct Panel {
     invited_or_user: bool,
     /// Two-step sign-in is on, and the viewer may reset it.
     can_reset_mfa: bool,
+    /// Contact roles and sites, which the read-only level may not change.
+    edit_links: bool,
     /// Levels the viewer may give (invite, or change to).
     levels: Vec<Choice>,
     roles: Vec<Choice>,
@@ -192,16 +194,20 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
         Some(id) => {
             let contact = contacts.iter().find(|c| c.user.id == id).ok_or(ApiError::NotFound)?;
             let target = Some((contact.user.id.as_str(), contact.standing));
-            let allowed = |action| authz::portal(principal, action, &partner, target).is_ok();
-            let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
             let mut conn = state.store.conn().await.map_err(ApiError::from)?;
             let has_mfa =
                 mfa::totp_of(&mut conn, &contact.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
+            let held = starship_store::users::principal(&mut conn, &contact.user).await.map_err(ApiError::from)?;
             drop(conn);
+            let in_reach = authz::act_on_person(principal, &held, Ok(())).is_ok();
+            let allowed = |action| in_reach && authz::portal(principal, action, &partner, target).is_ok();
+            let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
             let levels = PortalLevel::ALL
                 .into_iter()
                 .filter(|l| {
-                    authz::set_portal_level(principal, &partner, (&contact.user.id, contact.standing), *l).is_ok()
+                    in_reach
+                        && authz::set_portal_level(principal, &partner, (&contact.user.id, contact.standing), *l)
+                            .is_ok()
                 })
                 .map(|l| Choice {
                     value: l.role_key().to_string(),
@@ -230,6 +236,8 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
                 access: access_of(contact).0,
                 is_self: contact.user.id == principal.user_id,
                 edit_details: allowed(PortalAction::EditDetails),
+                edit_links: in_reach
+                    && authz::edit_contact_links(principal, &partner, (&contact.user.id, contact.standing)).is_ok(),
                 administer,
                 invited_or_user: matches!(contact.standing, Standing::User(_)),
                 can_reset_mfa: administer && has_mfa,

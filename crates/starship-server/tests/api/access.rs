@@ -20,27 +20,69 @@ const ACTORS: [(&str, &str); 6] = [
     ("other partner's admin", "nina.north@northwind.example"),
 ];
 
-/// Expected status per action, in the order of `ACTORS`.
-const TABLE: [(&str, [u16; 6]); 10] = [
-    ("create a Sunrise user", [CREATED, CREATED, FORBIDDEN, CREATED, FORBIDDEN, NOT_FOUND]),
-    ("grant Content Partner Operations", [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
-    ("grant Academy User on 70030433", [OK, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
-    ("grant Backlot admin privileges", [CREATED, CREATED, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
-    ("grant Academy admin for 70030433", [CREATED, FORBIDDEN, CREATED, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
-    ("read the target's History", [OK, OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
-    ("open the Backlot Applications tab", [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
-    ("open the target's profile", [OK, OK, OK, OK, OK, NOT_FOUND]),
-    ("check the target's access", [OK, OK, OK, OK, OK, NOT_FOUND]),
-    ("edit the target's name", [OK, OK, FORBIDDEN, OK, FORBIDDEN, NOT_FOUND]),
+const ACCEPTED: u16 = 202;
+
+/// What the person acted on holds before the request: each cell acts on a
+/// fresh person holding exactly this, so no earlier cell changes a later one.
+#[derive(Clone, Copy)]
+enum Holds {
+    Nothing,
+    ContentPartnerOperations,
+    BacklotAdmin,
+    AcademyAdminOfHomeTheater,
+}
+
+/// Expected status per action and target, in the order of `ACTORS`.
+const TABLE: [(&str, Holds, [u16; 6]); 14] = [
+    ("create a Sunrise user", Holds::Nothing, [CREATED, CREATED, FORBIDDEN, CREATED, FORBIDDEN, NOT_FOUND]),
+    ("grant Content Partner Operations", Holds::Nothing, [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    ("grant Academy User on 70030433", Holds::Nothing, [OK, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    ("grant Backlot admin privileges", Holds::Nothing, [CREATED, CREATED, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    (
+        "grant Academy admin for 70030433",
+        Holds::Nothing,
+        [CREATED, FORBIDDEN, CREATED, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+    ),
+    ("read the target's History", Holds::Nothing, [OK, OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    ("open the Backlot Applications tab", Holds::Nothing, [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
+    ("open the target's profile", Holds::Nothing, [OK, OK, OK, OK, OK, NOT_FOUND]),
+    ("check the target's access", Holds::Nothing, [OK, OK, OK, OK, OK, NOT_FOUND]),
+    ("edit the target's name", Holds::Nothing, [OK, OK, FORBIDDEN, OK, FORBIDDEN, NOT_FOUND]),
+    // The rule for acting on a person: a Master without admin privileges
+    // may edit only people holding nothing they could not have given.
+    ("edit the target's name", Holds::ContentPartnerOperations, [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    ("edit the target's name", Holds::BacklotAdmin, [OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND]),
+    (
+        "edit the target's name",
+        Holds::AcademyAdminOfHomeTheater,
+        [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+    ),
+    (
+        "change the target's email",
+        Holds::AcademyAdminOfHomeTheater,
+        [ACCEPTED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+    ),
 ];
 
 app_test!(every_actor_kind_against_every_action, |app| async move {
     let w = world(&app).await;
-    let target = app.member(Some(&w.sunrise), "terry.target@sunrise.example").await;
     let mut failures = Vec::new();
     for (column, (actor, email)) in ACTORS.iter().enumerate() {
         let client = app.signed_in(email).await;
-        for (action, expected) in TABLE {
+        for (row, (action, holds, expected)) in TABLE.into_iter().enumerate() {
+            let target = app.member(Some(&w.sunrise), &format!("terry.target{row}x{column}@sunrise.example")).await;
+            match holds {
+                Holds::Nothing => {}
+                Holds::ContentPartnerOperations => {
+                    app.grant(&target, "backlot", "content-partner-operations", None).await;
+                }
+                Holds::BacklotAdmin => {
+                    app.admin(&target, "backlot", None).await;
+                }
+                Holds::AcademyAdminOfHomeTheater => {
+                    app.admin(&target, "production-academy", Some(HOME_THEATER)).await;
+                }
+            }
             let (status, body) = match action {
                 "create a Sunrise user" => {
                     let mut body = json!({"email": format!("new.{column}@sunrise.example"), "first_name": "New", "last_name": "Person", "locale": "en-US"});
@@ -72,10 +114,16 @@ app_test!(every_actor_kind_against_every_action, |app| async move {
                     app.post(&client, "/api/v1/check", json!({"user_id": target, "application": "backlot", "capability": "source-management"})).await
                 }
                 "edit the target's name" => app.call(&client, "PATCH", &format!("/api/v1/users/{target}"), Some(json!({"last_name": format!("Edited{column}")}))).await,
+                "change the target's email" => {
+                    app.post(&client, &format!("/api/v1/users/{target}/email-change"), json!({"email": format!("moved{row}x{column}@elsewhere.example")})).await
+                }
                 other => unreachable!("no request for {other}"),
             };
             if status.as_u16() != expected[column] {
-                failures.push(format!("{actor} / {action}: expected {}, got {status} {body}", expected[column]));
+                failures.push(format!(
+                    "{actor} / {action} (target {row}): expected {}, got {status} {body}",
+                    expected[column]
+                ));
             }
         }
     }

@@ -10,6 +10,7 @@ mod hostile;
 mod isolation;
 mod onboarding;
 mod openapi;
+mod person_rule;
 mod platform;
 mod portal;
 mod preferences;
