@@ -185,3 +185,78 @@ fn is_cross_site(parts: &Parts) -> bool {
         _ => false,
     }
 }
+
+/// The address a request comes from: the peer, or, when the peer is a
+/// trusted proxy, the right-most `X-Forwarded-For` hop that is not itself a
+/// trusted proxy. Without trusted proxies the header is never read, so a
+/// client cannot choose the address its sign-in failures count against.
+pub fn client_address(
+    headers: &axum::http::HeaderMap,
+    peer: std::net::IpAddr,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            // A hop that is no address was written by someone we do not
+            // trust: stop at the last proxy we do.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use axum::http::HeaderMap;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in xff {
+            map.append("x-forwarded-for", value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+        let peer = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_address(&headers(&["198.51.100.1"]), peer, &[]), peer);
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(client_address(&headers(&["198.51.100.1"]), peer, &trusted), peer);
+    }
+
+    #[test]
+    fn the_right_most_untrusted_hop_is_the_client() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        let peer = "10.0.0.2".parse().unwrap();
+        let spoofed_then_real = headers(&["1.1.1.1, 198.51.100.7", "10.0.0.5"]);
+        assert_eq!(
+            client_address(&spoofed_then_real, peer, &trusted),
+            "198.51.100.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(&headers(&[]), peer, &trusted), peer, "no header: the proxy itself");
+        assert_eq!(
+            client_address(&headers(&["garbage, 10.0.0.9"]), peer, &trusted),
+            "10.0.0.9".parse::<std::net::IpAddr>().unwrap()
+        );
+    }
+}

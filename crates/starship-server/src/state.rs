@@ -21,8 +21,14 @@ pub struct Config {
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     pub activation_ttl: Duration,
-    /// Failed sign-ins allowed per account and per client address in one window.
+    /// Sign-in attempts allowed per account in one window.
     pub sign_in_failure_limit: i64,
+    /// Failed sign-ins allowed from one client address in one window, for
+    /// accounts that have not signed in from there before: a volume limit,
+    /// high enough for a company behind one NAT.
+    pub sign_in_address_limit: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (see `client_address`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub sign_in_window: Duration,
 }
 
@@ -35,6 +41,8 @@ impl Config {
             session_ttl: Duration::from_secs(12 * 3600),
             activation_ttl: Duration::from_secs(72 * 3600),
             sign_in_failure_limit: 5,
+            sign_in_address_limit: 50,
+            trusted_proxies: Vec::new(),
             sign_in_window: Duration::from_secs(15 * 60),
         }
     }

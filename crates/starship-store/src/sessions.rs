@@ -82,47 +82,84 @@ pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<
         .transpose()?)
 }
 
-/// Failures counted in fixed windows per key (an account's email, a client
-/// address). Returns whether any of the keys is over its limit now.
-pub async fn is_throttled(conn: &mut Conn, keys: &[String], limit: i64, window_ms: i64) -> Result<bool> {
-    let since = now_millis() - window_ms;
-    for key in keys {
-        let over = sqlx::query(
-            "SELECT 1 FROM sign_in_failures WHERE throttle_key = $1 AND window_started_at > $2 AND failures >= $3",
-        )
-        .bind(key)
-        .bind(since)
-        .bind(limit)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some();
-        if over {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// One throttled key and how many attempts it allows in a window.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    pub key: String,
+    pub limit: i64,
 }
 
-pub async fn record_failure(conn: &mut Conn, keys: &[String], window_ms: i64) -> Result<()> {
+impl Throttle {
+    pub fn new(key: impl Into<String>, limit: i64) -> Self {
+        Self { key: key.into(), limit }
+    }
+}
+
+/// Reserves one attempt on every key before the secret is checked, counted
+/// in fixed windows. Returns false when any key is past its limit; the
+/// caller then drops the transaction, so nothing is counted. Each key's
+/// counter is one upsert that reads back its new value, so however many
+/// attempts race, at most `limit` of them are let through per window.
+pub async fn reserve_attempt(conn: &mut Conn, keys: &[Throttle], window_ms: i64) -> Result<bool> {
     let now = now_millis();
-    for key in keys {
-        // A window that has run out starts again at one failure.
-        sqlx::query(
+    let mut allowed = true;
+    for throttle in keys {
+        // A window that has run out starts again at one attempt.
+        let attempts: i64 = sqlx::query(
             "INSERT INTO sign_in_failures (throttle_key, failures, window_started_at) VALUES ($1, 1, $2) \
              ON CONFLICT (throttle_key) DO UPDATE SET \
                failures = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.failures + 1 ELSE 1 END, \
-               window_started_at = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.window_started_at ELSE $2 END",
+               window_started_at = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.window_started_at ELSE $2 END \
+             RETURNING failures",
         )
-        .bind(key)
+        .bind(&throttle.key)
         .bind(now)
         .bind(now - window_ms)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("failures")?;
+        allowed &= attempts <= throttle.limit;
+    }
+    Ok(allowed)
+}
+
+/// Gives back an attempt that turned out to be a success.
+pub async fn release_attempt(conn: &mut Conn, key: &str) -> Result<()> {
+    sqlx::query("UPDATE sign_in_failures SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0")
+        .bind(key)
         .execute(&mut *conn)
         .await?;
-    }
     Ok(())
 }
 
 pub async fn clear_failures(conn: &mut Conn, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM sign_in_failures WHERE throttle_key = $1").bind(key).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Remembers that an account signed in from a client address, so that the
+/// address's limit (others' failures from a shared NAT or proxy) never
+/// refuses it there.
+pub async fn remember_client(conn: &mut Conn, email_lower: &str, client: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sign_in_clients (email, client, last_success_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (email, client) DO UPDATE SET last_success_at = $3",
+    )
+    .bind(email_lower)
+    .bind(client)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the account signed in from this address since `since` (millis).
+pub async fn is_known_client(conn: &mut Conn, email_lower: &str, client: &str, since: i64) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM sign_in_clients WHERE email = $1 AND client = $2 AND last_success_at > $3")
+        .bind(email_lower)
+        .bind(client)
+        .bind(since)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
 }

@@ -47,6 +47,10 @@ enum Command {
         /// for STARTTLS) or smtps://HOST:PORT. Without it, email waits in the outbox.
         #[arg(long, env = "STARSHIP_SMTP")]
         smtp: Option<String>,
+        /// Proxies (CIDR blocks, comma-separated) whose X-Forwarded-For names the
+        /// client; without them the header is ignored.
+        #[arg(long, env = "STARSHIP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
+        trusted_proxies: Vec<ipnet::IpNet>,
         /// How long activation and invitation links stay valid, in hours.
         #[arg(long, env = "STARSHIP_LINK_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=720))]
         link_ttl_hours: u64,
@@ -153,7 +157,17 @@ async fn open(db: &DbArg) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, public_url, demo, smtp, smtp_from, link_ttl_hours, smtp_lease_seconds } => {
+        Command::Serve {
+            db,
+            listen,
+            public_url,
+            demo,
+            smtp,
+            smtp_from,
+            link_ttl_hours,
+            smtp_lease_seconds,
+            trusted_proxies,
+        } => {
             let addr: SocketAddr =
                 listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
@@ -164,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let mut config = Config::for_public_url(&public_url);
             config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
+            config.trusted_proxies = trusted_proxies;
             let state = AppState::new(store, config).await?;
             if demo {
                 match starship_server::demo::load(&state).await? {
@@ -255,4 +270,13 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// A CIDR block, or a single address as its own block.
+fn parse_cidr(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{value}' is not a CIDR block like 10.0.0.0/8 or an address"))
 }

@@ -35,18 +35,14 @@ pub struct SignIn {
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let signed_in = ops::session::sign_in_with_code(
-        &state,
-        &body.email,
-        body.password,
-        body.totp.as_deref(),
-        client.ip(),
-        Source::Api,
-    )
-    .await?;
+    let client = crate::extract::client_address(&request_headers, peer.ip(), &state.config.trusted_proxies);
+    let signed_in =
+        ops::session::sign_in_with_code(&state, &body.email, body.password, body.totp.as_deref(), client, Source::Api)
+            .await?;
     let mut conn = state.store.conn().await?;
     let principal = users::principal(&mut conn, &signed_in.user).await?;
     let profile = profile_of(&mut conn, &state.catalogue, &principal, &signed_in.user).await?;

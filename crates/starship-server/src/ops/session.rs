@@ -7,6 +7,7 @@ use serde_json::json;
 use starship_core::domain::{Password, UserStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor, Source};
+use starship_store::sessions::Throttle;
 use starship_store::users::{self, User};
 use starship_store::{mfa, now_millis, outbox, sessions, Conn};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -48,12 +49,25 @@ pub async fn sign_in_with_code(
     source: Source,
 ) -> ApiResult<SignedIn> {
     let email_lower = email.trim().to_lowercase();
-    let throttle_keys = vec![format!("email:{email_lower}"), format!("ip:{client}")];
+    let account_key = format!("email:{email_lower}");
+    let address_key = format!("ip:{client}");
     let window_ms = state.config.sign_in_window.as_millis() as i64;
-    let mut conn = state.store.conn().await?;
-    if sessions::is_throttled(&mut conn, &throttle_keys, state.config.sign_in_failure_limit, window_ms).await? {
+    let mut keys = vec![Throttle::new(&account_key, state.config.sign_in_failure_limit)];
+    let mut tx = state.store.begin().await?;
+    // The address's limit counts volume from one place; an account that has
+    // signed in from there before is never refused for others' failures.
+    let known_since = now_millis() - KNOWN_CLIENT_FOR.as_millis() as i64;
+    let known = sessions::is_known_client(&mut tx, &email_lower, &client.to_string(), known_since).await?;
+    if !known {
+        keys.push(Throttle::new(&address_key, state.config.sign_in_address_limit));
+    }
+    // The attempt is reserved before the password is checked: a burst of
+    // guesses gets at most the limit evaluated, whatever their timing.
+    if !sessions::reserve_attempt(&mut tx, &keys, window_ms).await? {
         return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
     }
+    tx.commit().await?;
+    let mut conn = state.store.conn().await?;
     let found = users::credentials(&mut conn, &email_lower).await?;
     drop(conn);
 
@@ -66,19 +80,25 @@ pub async fn sign_in_with_code(
     if let Some((user, _)) = found.as_ref().filter(|(u, _)| password_ok && u.status == UserStatus::Active) {
         second_factor = check_second_factor(state, user, code).await;
         if let Err(ApiError::MfaRequired) = second_factor {
+            // The password was right: asking for the code is no failure.
+            let mut tx = state.store.begin().await?;
+            for throttle in &keys {
+                sessions::release_attempt(&mut tx, &throttle.key).await?;
+            }
+            tx.commit().await?;
             return Err(ApiError::MfaRequired);
         }
     }
     let user = match found {
         Some((user, _)) if password_ok && user.status == UserStatus::Active && second_factor.is_ok() => user,
         other => {
-            let mut tx = state.store.begin().await?;
-            sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
+            // The reserved attempt stays counted as the failure.
             if let Some((user, _)) = other {
+                let mut tx = state.store.begin().await?;
                 let details = json!({"client": client.to_string()});
                 history::append(&mut tx, &user.id, &Actor::system(source), "sign-in.failed", details).await?;
+                tx.commit().await?;
             }
-            tx.commit().await?;
             return Err(ApiError::BadCredentials);
         }
     };
@@ -87,12 +107,20 @@ pub async fn sign_in_with_code(
     let expires_at = now_millis() + state.config.session_ttl.as_millis() as i64;
     let mut tx = state.store.begin().await?;
     sessions::insert_session(&mut tx, &secret_hash(&session_secret), &user.id, expires_at).await?;
-    sessions::clear_failures(&mut tx, &throttle_keys[0]).await?;
+    sessions::clear_failures(&mut tx, &account_key).await?;
+    if !known {
+        sessions::release_attempt(&mut tx, &address_key).await?;
+    }
+    sessions::remember_client(&mut tx, &email_lower, &client.to_string()).await?;
     let actor = Actor::user(&user.id, &user.email, source);
     history::append(&mut tx, &user.id, &actor, "signed-in", json!({"client": client.to_string()})).await?;
     tx.commit().await?;
     Ok(SignedIn { user, session_secret })
 }
+
+/// How long a successful sign-in from an address exempts the account from
+/// that address's volume limit.
+const KNOWN_CLIENT_FOR: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
 
 /// Ends one session.
 pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor) -> ApiResult<()> {
@@ -154,26 +182,26 @@ async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, co
 /// recovery code: a borrowed or stolen session alone cannot remove the
 /// second factor. A wrong code counts as a failed sign-in of the account.
 pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<()> {
-    let throttle_keys = vec![format!("email:{}", user.email.to_lowercase())];
+    let account = Throttle::new(format!("email:{}", user.email.to_lowercase()), state.config.sign_in_failure_limit);
     let window_ms = state.config.sign_in_window.as_millis() as i64;
     let mut tx = state.store.begin().await?;
-    if sessions::is_throttled(&mut tx, &throttle_keys, state.config.sign_in_failure_limit, window_ms).await? {
+    if !sessions::reserve_attempt(&mut tx, std::slice::from_ref(&account), window_ms).await? {
         return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
     }
+    // Committed now, so the attempt counts even when the code is wrong.
+    tx.commit().await?;
+    let mut tx = state.store.begin().await?;
     let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| t.enabled) else {
         return Err(ApiError::Conflict("two-step sign-in is not on".into()));
     };
     if !proves_second_factor(&mut tx, user, &totp, code.trim()).await? {
-        drop(tx);
-        let mut tx = state.store.begin().await?;
-        sessions::record_failure(&mut tx, &throttle_keys, window_ms).await?;
-        tx.commit().await?;
         return Err(FieldError::new(
             "code",
             "is neither the current code of your authenticator nor an unused recovery code",
         )
         .into());
     }
+    sessions::release_attempt(&mut tx, &account.key).await?;
     mfa::remove(&mut tx, &user.id).await?;
     history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "mfa.disabled", json!({})).await?;
     tx.commit().await?;

@@ -314,10 +314,11 @@ impl FromRequest<AppState> for AnonPost {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let cookie = extract::cookie_value(&parts, CSRF_COOKIE);
-        let client = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
+        let peer = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
             .await
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let client = extract::client_address(&parts.headers, peer, &state.config.trusted_proxies);
         let form = read_form(Request::from_parts(parts, body), state).await?;
         match cookie {
             Some(cookie) if !cookie.is_empty() && same_secret(form.get("csrf"), &cookie) => Ok(Self { form, client }),

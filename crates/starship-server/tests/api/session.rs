@@ -131,3 +131,93 @@ app_test!(health_answers_when_the_store_does, |app| async move {
     let (status, _) = app.get(&app.client(), "/healthz").await;
     assert_eq!(status, StatusCode::OK);
 });
+
+async fn sign_in_status(app: &TestApp, email: &str, password: &str, totp: Option<&str>) -> StatusCode {
+    let mut body = json!({"email": email, "password": password});
+    if let Some(code) = totp {
+        body["totp"] = json!(code);
+    }
+    app.client().post(app.url("/api/v1/session")).json(&body).send().await.unwrap().status()
+}
+
+async fn failed_sign_ins_in_history(app: &TestApp, user_id: &str) -> usize {
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    let (_, history) = app.get(&operator, &format!("/api/v1/users/{user_id}/history?limit=500")).await;
+    history.as_array().map_or(0, |entries| entries.iter().filter(|e| e["action"] == "sign-in.failed").count())
+}
+
+app_test!(a_concurrent_burst_of_wrong_passwords_evaluates_at_most_the_limit, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    let ana = app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    app.member(None, "olivia.operator@starship.example").await;
+    let mut burst = Vec::new();
+    for i in 0..30 {
+        let app = app.clone();
+        // The right password rides in the middle of the burst.
+        let password = if i == 15 { PASSWORD.to_string() } else { format!("wrong guess {i}") };
+        burst.push(tokio::spawn(
+            async move { sign_in_status(&app, "ana.lopez@sunrise.example", &password, None).await },
+        ));
+    }
+    let mut answers = Vec::new();
+    for request in burst {
+        answers.push(request.await.unwrap());
+    }
+    let evaluated = answers.iter().filter(|s| **s != StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(evaluated <= 5, "at most five of the burst were checked: {answers:?}");
+    assert!(answers
+        .iter()
+        .all(|s| [StatusCode::OK, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)));
+    assert!(failed_sign_ins_in_history(&app, &ana).await <= 5);
+});
+
+app_test!(a_concurrent_burst_of_wrong_codes_evaluates_at_most_the_limit, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    let ana = app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    app.member(None, "olivia.operator@starship.example").await;
+    let mut conn = app.store.conn().await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &ana, "JBSWY3DPEHPK3PXP").await.unwrap();
+    starship_store::mfa::enable(&mut conn, &ana).await.unwrap();
+    drop(conn);
+    let mut burst = Vec::new();
+    for i in 0..30 {
+        let app = app.clone();
+        let code = format!("{:06}", 100_000 + i);
+        burst.push(tokio::spawn(async move {
+            sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, Some(&code)).await
+        }));
+    }
+    let mut evaluated = 0;
+    for request in burst {
+        if request.await.unwrap() != StatusCode::TOO_MANY_REQUESTS {
+            evaluated += 1;
+        }
+    }
+    assert!(evaluated <= 5, "{evaluated} codes were checked");
+    assert!(failed_sign_ins_in_history(&app, &ana).await <= 5);
+});
+
+app_test!(other_accounts_failing_from_one_address_never_refuse_an_account_that_signed_in_there, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    app.member(Some(&partner), "ben.ng@sunrise.example").await;
+    assert_eq!(sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, None).await, StatusCode::OK);
+    // One person behind the company's NAT tries many addresses.
+    let limit = app.state.config.sign_in_address_limit;
+    let mut answers = Vec::new();
+    for i in 0..limit + 3 {
+        answers.push(sign_in_status(&app, &format!("nobody{i}@sunrise.example"), "wrong password", None).await);
+    }
+    assert_eq!(answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count() as i64, limit);
+    assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "the address's volume limit holds");
+    assert_eq!(
+        sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, None).await,
+        StatusCode::OK,
+        "an account that signed in from this address before is not refused for others' failures"
+    );
+    assert_eq!(
+        sign_in_status(&app, "ben.ng@sunrise.example", PASSWORD, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an account new to the address waits with it"
+    );
+});

@@ -1,5 +1,6 @@
 //! Sessions, API tokens and sign-in throttling.
 
+use starship_store::sessions::Throttle;
 use starship_store::{now_millis, sessions, Conn};
 
 use crate::fixtures;
@@ -12,10 +13,6 @@ async fn two_users(conn: &mut Conn) -> starship_store::Result<(String, String)> 
     let ana = fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id;
     let ben = fixtures::user(conn, Some(&acme), "ben@acme.example", "Ben", "Ng").await?.id;
     Ok((ana, ben))
-}
-
-fn keys(keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| k.to_string()).collect()
 }
 
 store_test!(a_live_session_names_its_user_until_signed_out, |store| async move {
@@ -79,62 +76,89 @@ store_test!(an_api_token_names_its_user, |store| async move {
     Ok(())
 });
 
-store_test!(failed_sign_ins_throttle_at_the_limit_until_cleared, |store| async move {
+fn throttles(keys: &[&str], limit: i64) -> Vec<Throttle> {
+    keys.iter().map(|k| Throttle::new(*k, limit)).collect()
+}
+
+store_test!(attempts_are_let_through_up_to_the_limit_until_cleared, |store| async move {
     let mut conn = store.conn().await?;
     let (limit, window) = (3, HOUR);
-    let ana = keys(&["email:ana@acme.example"]);
-    let ben = keys(&["email:ben@acme.example"]);
-    for _ in 0..limit - 1 {
-        sessions::record_failure(&mut conn, &ana, window).await?;
+    let ana = throttles(&["email:ana@acme.example"], limit);
+    let ben = throttles(&["email:ben@acme.example"], limit);
+    for attempt in 1..=limit {
+        assert!(sessions::reserve_attempt(&mut conn, &ana, window).await?, "attempt {attempt} is within the limit");
     }
-    assert!(!sessions::is_throttled(&mut conn, &ana, limit, window).await?, "below the limit");
-    sessions::record_failure(&mut conn, &ana, window).await?;
-    assert!(sessions::is_throttled(&mut conn, &ana, limit, window).await?, "at the limit");
-    assert!(!sessions::is_throttled(&mut conn, &ben, limit, window).await?, "another account");
-    assert!(
-        sessions::is_throttled(&mut conn, &keys(&["email:ben@acme.example", "email:ana@acme.example"]), limit, window)
-            .await?,
-        "any key over"
-    );
+    assert!(!sessions::reserve_attempt(&mut conn, &ana, window).await?, "past the limit");
+    assert!(sessions::reserve_attempt(&mut conn, &ben, window).await?, "another account");
 
     sessions::clear_failures(&mut conn, "email:ana@acme.example").await?;
-    assert!(!sessions::is_throttled(&mut conn, &ana, limit, window).await?, "cleared");
-    sessions::record_failure(&mut conn, &ana, window).await?;
-    assert!(!sessions::is_throttled(&mut conn, &ana, limit, window).await?, "counting starts again");
+    assert!(sessions::reserve_attempt(&mut conn, &ana, window).await?, "cleared");
     Ok(())
 });
 
-store_test!(one_failure_counts_against_every_key_given, |store| async move {
+store_test!(a_released_attempt_is_given_back_and_every_key_counts, |store| async move {
     let mut conn = store.conn().await?;
-    let both = keys(&["email:ana@acme.example", "ip:192.0.2.7"]);
+    let both = vec![Throttle::new("email:ana@acme.example", 5), Throttle::new("ip:192.0.2.7", 2)];
+    assert!(sessions::reserve_attempt(&mut conn, &both, HOUR).await?);
+    assert!(sessions::reserve_attempt(&mut conn, &both, HOUR).await?);
+    assert!(!sessions::reserve_attempt(&mut conn, &both, HOUR).await?, "the address is past its own limit");
+    sessions::release_attempt(&mut conn, "ip:192.0.2.7").await?;
+    sessions::release_attempt(&mut conn, "ip:192.0.2.7").await?;
+    assert!(
+        sessions::reserve_attempt(&mut conn, &throttles(&["ip:192.0.2.7"], 2), HOUR).await?,
+        "released attempts are given back"
+    );
+    Ok(())
+});
+
+store_test!(a_concurrent_burst_gets_at_most_the_limit_through, |store| async move {
+    let limit = 5;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await?;
+            let allowed =
+                sessions::reserve_attempt(&mut tx, &throttles(&["email:ana@acme.example"], limit), HOUR).await?;
+            if allowed {
+                tx.commit().await?;
+            }
+            Ok::<_, starship_store::StoreError>(allowed)
+        }));
+    }
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += i64::from(task.await.expect("the task ran")?);
+    }
+    assert_eq!(allowed, limit, "exactly the limit, however the attempts interleave");
+    Ok(())
+});
+
+store_test!(attempts_outside_the_window_do_not_count, |store| async move {
+    let mut conn = store.conn().await?;
+    let ana = throttles(&["email:ana@acme.example"], 2);
     for _ in 0..2 {
-        sessions::record_failure(&mut conn, &both, HOUR).await?;
+        sessions::reserve_attempt(&mut conn, &ana, HOUR).await?;
     }
-    assert!(sessions::is_throttled(&mut conn, &keys(&["ip:192.0.2.7"]), 2, HOUR).await?);
-    assert!(sessions::is_throttled(&mut conn, &keys(&["email:ana@acme.example"]), 2, HOUR).await?);
-    sessions::clear_failures(&mut conn, "email:ana@acme.example").await?;
-    assert!(!sessions::is_throttled(&mut conn, &keys(&["email:ana@acme.example"]), 2, HOUR).await?);
-    assert!(
-        sessions::is_throttled(&mut conn, &keys(&["ip:192.0.2.7"]), 2, HOUR).await?,
-        "clearing one key leaves the others"
-    );
+    assert!(!sessions::reserve_attempt(&mut conn, &ana, HOUR).await?);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // A window of 1 ms has run out: counting starts again at one.
+    assert!(sessions::reserve_attempt(&mut conn, &ana, 1).await?, "a window that has run out");
+    assert!(sessions::reserve_attempt(&mut conn, &ana, HOUR).await?);
+    assert!(!sessions::reserve_attempt(&mut conn, &ana, HOUR).await?);
     Ok(())
 });
 
-store_test!(failures_outside_the_window_do_not_count, |store| async move {
+store_test!(an_address_is_known_only_to_the_account_that_signed_in_there, |store| async move {
     let mut conn = store.conn().await?;
-    let ana = keys(&["email:ana@acme.example"]);
-    for _ in 0..3 {
-        sessions::record_failure(&mut conn, &ana, HOUR).await?;
-    }
-    assert!(sessions::is_throttled(&mut conn, &ana, 3, HOUR).await?);
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert!(!sessions::is_throttled(&mut conn, &ana, 3, 1).await?, "a window that has run out");
-
-    // A failure after the window ran out starts a new window at one.
-    sessions::record_failure(&mut conn, &ana, 1).await?;
-    assert!(!sessions::is_throttled(&mut conn, &ana, 2, HOUR).await?);
-    sessions::record_failure(&mut conn, &ana, HOUR).await?;
-    assert!(sessions::is_throttled(&mut conn, &ana, 2, HOUR).await?);
+    sessions::remember_client(&mut conn, "ana@acme.example", "192.0.2.7").await?;
+    let since = now_millis() - HOUR;
+    assert!(sessions::is_known_client(&mut conn, "ana@acme.example", "192.0.2.7", since).await?);
+    assert!(!sessions::is_known_client(&mut conn, "ben@acme.example", "192.0.2.7", since).await?);
+    assert!(!sessions::is_known_client(&mut conn, "ana@acme.example", "192.0.2.8", since).await?);
+    assert!(
+        !sessions::is_known_client(&mut conn, "ana@acme.example", "192.0.2.7", now_millis() + 1).await?,
+        "too long ago"
+    );
     Ok(())
 });

@@ -1,0 +1,1 @@
+../common/0010_sign_in_clients.sql
