@@ -50,6 +50,40 @@ impl Principal {
     pub fn is_any_admin(&self) -> bool {
         !self.admin.is_empty()
     }
+
+    /// How far the caller's admin privileges in one application reach.
+    pub fn admin_reach(&self, application: &str) -> AdminReach {
+        let held: Vec<&AdminScope> = self.admin.iter().filter(|s| s.application == application).collect();
+        if held.iter().any(|s| s.production.is_none()) {
+            AdminReach::Application
+        } else if held.is_empty() {
+            AdminReach::Nothing
+        } else {
+            AdminReach::Productions(held.iter().filter_map(|s| s.production).collect())
+        }
+    }
+
+    /// Whether the caller's admin privileges reach a person with these
+    /// roles: any application-wide admin privilege does; a production's
+    /// only a person holding a role on that production.
+    pub fn admin_reaches(&self, target_roles: &[RoleRef]) -> bool {
+        self.admin.iter().any(|scope| match scope.production {
+            None => true,
+            Some(production) => {
+                target_roles.iter().any(|r| r.application == scope.application && r.production == Some(production))
+            }
+        })
+    }
+}
+
+/// What an admin of an application is shown and may act on in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminReach {
+    /// The whole application: its admin privilege.
+    Application,
+    /// Only people and grants on these productions.
+    Productions(Vec<ProductionId>),
+    Nothing,
 }
 
 /// The admin privilege needed to grant or revoke a role: the application's
@@ -185,9 +219,13 @@ pub fn see_admin_privileges(caller: &Principal, target_user: &str, target_partne
 
 /// History is shown "depending on permissions": to the partner's admins
 /// (Starship admin privileges, or the portal's Admin level) and operators.
-pub fn see_history(caller: &Principal, target_partner: &str) -> Decision {
+/// A production's admin sees only the History of people on their production.
+pub fn see_history(caller: &Principal, target_partner: &str, target_roles: &[RoleRef]) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.is_any_admin() || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin) {
+    if caller.operator
+        || caller.admin_reaches(target_roles)
+        || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin)
+    {
         Ok(())
     } else {
         Err(Denied::Forbidden("history is shown to the partner's admins"))
@@ -227,10 +265,23 @@ pub fn applications_tab(caller: &Principal, application: &str) -> Decision {
 }
 
 /// Reading or writing a user's metadata of one application: the user, that
-/// application's admins in the same partner, and operators.
-pub fn user_metadata(caller: &Principal, target_user: &str, target_partner: &str, application: &str) -> Decision {
+/// application's admins in the same partner (a production's admin only for
+/// people holding a role on that production), and operators.
+pub fn user_metadata(
+    caller: &Principal,
+    (target_user, target_partner): (&str, &str),
+    target_roles: &[RoleRef],
+    application: &str,
+) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.user_id == target_user || caller.admins_application(application) {
+    let admin = match caller.admin_reach(application) {
+        AdminReach::Application => true,
+        AdminReach::Productions(productions) => target_roles
+            .iter()
+            .any(|r| r.application == application && r.production.is_some_and(|p| productions.contains(&p))),
+        AdminReach::Nothing => false,
+    };
+    if caller.operator || caller.user_id == target_user || admin {
         Ok(())
     } else {
         Err(Denied::Forbidden("metadata is shown to the user and the application's admins"))

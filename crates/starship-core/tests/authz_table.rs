@@ -185,13 +185,13 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
             authz::grant_admin(p, PARTNER_A, &admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO)))
         }),
         ("see the admin privileges of a user of A", true, |p, _| authz::see_admin_privileges(p, TARGET, PARTNER_A)),
-        ("see the history of a user of A", true, |p, _| authz::see_history(p, PARTNER_A)),
+        ("see the history of a user of A", true, |p, _| authz::see_history(p, PARTNER_A, &learner_on_demo())),
         ("open the Applications tab of Backlot", false, |p, _| authz::applications_tab(p, keys::BACKLOT)),
         ("open the Applications tab of Production Academy", false, |p, _| {
             authz::applications_tab(p, keys::PRODUCTION_ACADEMY)
         }),
         ("read the Production Academy metadata of a user of A", true, |p, _| {
-            authz::user_metadata(p, TARGET, PARTNER_A, keys::PRODUCTION_ACADEMY)
+            authz::user_metadata(p, (TARGET, PARTNER_A), &learner_on_demo(), keys::PRODUCTION_ACADEMY)
         }),
         ("see anything of A", true, |p, _| authz::see_partner_resource(p, PARTNER_A)),
         ("manage the platform", false, |p, _| authz::manage_platform(p)),
@@ -199,9 +199,19 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
         ("edit their own profile", false, |p, c| authz::edit_profile(p, c, &p.user_id, own_partner(p))),
         ("see their own admin privileges", false, |p, _| authz::see_admin_privileges(p, &p.user_id, own_partner(p))),
         ("read their own Production Academy metadata", false, |p, _| {
-            authz::user_metadata(p, &p.user_id, own_partner(p), keys::PRODUCTION_ACADEMY)
+            authz::user_metadata(p, (&p.user_id, own_partner(p)), &[], keys::PRODUCTION_ACADEMY)
         }),
     ]
+}
+
+/// The person of A acted on in the table: an Academy User on the demo
+/// production, so that production's admins reach them.
+fn learner_on_demo() -> Vec<RoleRef> {
+    vec![RoleRef {
+        application: keys::PRODUCTION_ACADEMY.into(),
+        role: "academy-user".into(),
+        production: Some(ProductionId::parse("production", DEMO).unwrap()),
+    }]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

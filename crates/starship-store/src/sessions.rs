@@ -101,26 +101,34 @@ impl Throttle {
 /// counter is one upsert that reads back its new value, so however many
 /// attempts race, at most `limit` of them are let through per window.
 pub async fn reserve_attempt(conn: &mut Conn, keys: &[Throttle], window_ms: i64) -> Result<bool> {
-    let now = now_millis();
     let mut allowed = true;
     for throttle in keys {
-        // A window that has run out starts again at one attempt.
-        let attempts: i64 = sqlx::query(
-            "INSERT INTO sign_in_failures (throttle_key, failures, window_started_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (throttle_key) DO UPDATE SET \
-               failures = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.failures + 1 ELSE 1 END, \
-               window_started_at = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.window_started_at ELSE $2 END \
-             RETURNING failures",
-        )
-        .bind(&throttle.key)
-        .bind(now)
-        .bind(now - window_ms)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("failures")?;
-        allowed &= attempts <= throttle.limit;
+        allowed &= spend(conn, throttle, 1, window_ms).await?;
     }
     Ok(allowed)
+}
+
+/// Counts `amount` against a key in fixed windows and says whether the key
+/// is still within its limit. One upsert that reads back the new count, so
+/// concurrent spenders never both see room that only one of them has.
+pub async fn spend(conn: &mut Conn, throttle: &Throttle, amount: i64, window_ms: i64) -> Result<bool> {
+    let now = now_millis();
+    // A window that has run out starts again at this amount.
+    let spent: i64 = sqlx::query(
+        "INSERT INTO sign_in_failures (throttle_key, failures, window_started_at) VALUES ($1, $4, $2) \
+         ON CONFLICT (throttle_key) DO UPDATE SET \
+           failures = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.failures + $4 ELSE $4 END, \
+           window_started_at = CASE WHEN sign_in_failures.window_started_at > $3 THEN sign_in_failures.window_started_at ELSE $2 END \
+         RETURNING failures",
+    )
+    .bind(&throttle.key)
+    .bind(now)
+    .bind(now - window_ms)
+    .bind(amount)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("failures")?;
+    Ok(spent <= throttle.limit)
 }
 
 /// Gives back an attempt that turned out to be a success.

@@ -138,20 +138,33 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
 
 /// Which of these lower-cased emails are taken already.
 pub async fn taken_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<String>> {
+    Ok(owners_of_emails(conn, emails_lower).await?.into_iter().map(|(email, _)| email).collect())
+}
+
+/// The taken emails among these lower-cased ones, each with the partner of
+/// the person holding it (`None` for operators).
+pub async fn owners_of_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<(String, Option<String>)>> {
     let mut taken = Vec::new();
     for chunk in emails_lower.chunks(1000) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| crate::placeholder(conn, i)).collect();
-        let sql = format!("SELECT email_lower FROM users WHERE email_lower IN ({})", placeholders.join(", "));
+        let sql =
+            format!("SELECT email_lower, partner_id FROM users WHERE email_lower IN ({})", placeholders.join(", "));
         let mut query = sqlx::query(&sql);
         for email in chunk {
             query = query.bind(email);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            taken.push(row.try_get("email_lower")?);
+            taken.push((row.try_get("email_lower")?, row.try_get("partner_id")?));
         }
     }
     Ok(taken)
 }
+
+/// What a partner's user is told about an address another partner's
+/// person holds: addresses are unique across partners, but whose they are
+/// is nobody else's business.
+pub const EMAIL_UNAVAILABLE: &str =
+    "this address cannot be used for a new person; if it is right, ask a Starship operator";
 
 fn search_keys(first: &str, last: &str) -> (String, String, String) {
     let first = first.to_lowercase();
@@ -355,14 +368,30 @@ pub async fn page_of_partner(
     name_prefix: Option<&str>,
     limit: i64,
 ) -> Result<Vec<User>> {
+    page_of_partner_holding(conn, partner_id, after, name_prefix, None, limit).await
+}
+
+/// Like `page_of_partner`, only people holding a role of `application` on
+/// one of `productions` when `holding` names them (what a production's admin
+/// is shown). The cursor is a user of this partner, or the page is empty: a
+/// foreign id behaves exactly like an unknown one.
+pub async fn page_of_partner_holding(
+    conn: &mut Conn,
+    partner_id: &str,
+    after: Option<&str>,
+    name_prefix: Option<&str>,
+    holding: Option<(&str, &[i64])>,
+    limit: i64,
+) -> Result<Vec<User>> {
     let prefix = name_prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let upper = prefix.as_deref().and_then(prefix_upper_bound);
     // Only the conditions that apply, with the cursor as values: an `x IS NULL
     // OR …` filter keeps SQLite (and PostgreSQL's generic plans) from using
     // the index range, so deep pages would cost more than the first.
     let cursor = match after {
-        Some(id) => sqlx::query("SELECT full_lower, id FROM users WHERE id = $1")
+        Some(id) => sqlx::query("SELECT full_lower, id FROM users WHERE id = $1 AND partner_id = $2")
             .bind(id)
+            .bind(partner_id)
             .fetch_optional(&mut *conn)
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>("full_lower")?, r.try_get::<String, _>("id")?)))
@@ -385,6 +414,19 @@ pub async fn page_of_partner(
             sql.push_str(&format!(" AND full_lower < ${}", values.len() + 1));
             values.push(upper);
         }
+    }
+    if let Some((application, productions)) = holding {
+        if productions.is_empty() {
+            return Ok(vec![]);
+        }
+        // Production ids are numbers of ours, never typed text.
+        let listed: Vec<String> = productions.iter().map(i64::to_string).collect();
+        sql.push_str(&format!(
+            " AND id IN (SELECT user_id FROM grants WHERE application = ${} AND production_id IN ({}))",
+            values.len() + 1,
+            listed.join(", ")
+        ));
+        values.push(application);
     }
     sql.push_str(&format!(" ORDER BY full_lower, id LIMIT ${}", values.len() + 1));
     let mut query = sqlx::query(&sql);

@@ -51,7 +51,7 @@ pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result
         bail!("{} has no rows", file.display());
     }
 
-    let (people, errors) = ops::check_bulk(&mut conn, &rows).await?;
+    let ops::CheckedRows { valid: people, errors, .. } = ops::check_bulk(&mut conn, &rows, None).await?;
     let mut role_errors = Vec::new();
     let mut roles_per_row = Vec::with_capacity(rows.len());
     for (i, spec) in role_specs.iter().enumerate() {

@@ -94,6 +94,7 @@ pub async fn profile_of(
         None => None,
     };
     let held = grants::of_user(conn, &user.id).await?;
+    let held_roles: Vec<starship_core::catalogue::RoleRef> = held.iter().map(|g| g.role.clone()).collect();
     let mut roles = Vec::with_capacity(held.len());
     let mut applications: Vec<ApplicationLink> = Vec::new();
     for grant in held {
@@ -143,7 +144,7 @@ pub async fn profile_of(
         tabs.push("admin-privileges");
     }
     tabs.extend(["notifications", "metadata"]);
-    if user.partner_id.is_some() && authz::see_history(viewer, owner).is_ok() {
+    if user.partner_id.is_some() && authz::see_history(viewer, owner, &held_roles).is_ok() {
         tabs.push("history");
     }
     Ok(UserProfile {

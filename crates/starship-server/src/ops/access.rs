@@ -1,6 +1,6 @@
 //! The Applications tab: shared by the API and the web pages.
 
-use starship_core::authz::{self, Principal};
+use starship_core::authz::{self, AdminReach, Principal};
 use starship_store::grants::{self, Grant};
 use starship_store::users::{self, User};
 
@@ -37,14 +37,29 @@ pub async fn application_page(
     authz::applications_tab(caller, &app.key)?;
     let partner_id = target_partner(caller, query.partner_id.as_deref())?;
     let limit = query.limit.clamp(1, 200);
+    // A production's admin is shown the people and grants of their productions only.
+    let productions: Option<Vec<i64>> = match caller.admin_reach(&app.key) {
+        AdminReach::Productions(ps) if !caller.operator => Some(ps.iter().map(|p| p.get()).collect()),
+        _ => None,
+    };
+    let holding = productions.as_deref().map(|ps| (app.key.as_str(), ps));
     let mut conn = state.store.conn().await?;
-    let page =
-        users::page_of_partner(&mut conn, &partner_id, query.after.as_deref(), query.name_prefix.as_deref(), limit + 1)
-            .await?;
+    let page = users::page_of_partner_holding(
+        &mut conn,
+        &partner_id,
+        query.after.as_deref(),
+        query.name_prefix.as_deref(),
+        holding,
+        limit + 1,
+    )
+    .await?;
     let more = page.len() as i64 > limit;
     let page: Vec<User> = page.into_iter().take(limit as usize).collect();
     let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
     let mut held = grants::of_users_in_application(&mut conn, &ids, &app.key).await?;
+    if let Some(productions) = &productions {
+        held.retain(|g| g.role.production.is_some_and(|p| productions.contains(&p.get())));
+    }
     let next = if more { page.last().map(|u| u.id.clone()) } else { None };
     let rows = page
         .into_iter()

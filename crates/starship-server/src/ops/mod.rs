@@ -18,12 +18,12 @@ use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::users::{self, NewUser, User};
-use starship_store::{grants, now_millis, partners, Conn, Store};
+use starship_store::{grants, now_millis, partners, sessions, Conn, Store};
 
 use crate::email;
 use crate::problem::{ApiError, ApiResult};
 use crate::security::{hash_password, new_secret, secret_hash};
-use crate::state::Config;
+use crate::state::{AppState, Config};
 
 /// A person's identity, fully validated.
 #[derive(Debug, Clone)]
@@ -372,10 +372,21 @@ pub struct BulkRow {
     pub last_name: String,
 }
 
+/// A bulk add's rows, checked.
+pub struct CheckedRows {
+    pub valid: Vec<Identity>,
+    /// Every bad row's reasons (1-based row numbers).
+    pub errors: Vec<FieldError>,
+    /// Rows refused because another partner's person holds the address.
+    pub held_elsewhere: usize,
+}
+
 /// Checks every row of a bulk add: syntax, duplicates inside the batch and
-/// against existing users. Returns the valid people and every bad row's
-/// reasons (1-based row numbers).
-pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow]) -> ApiResult<(Vec<Identity>, Vec<FieldError>)> {
+/// against existing users. `own_partner` is the partner of a partner's
+/// caller: an address of its own people "already exists", anyone else's
+/// gets the neutral `EMAIL_UNAVAILABLE`; `None` (operators, the CLI) names
+/// every taken address.
+pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow], own_partner: Option<&str>) -> ApiResult<CheckedRows> {
     let mut errors = Vec::new();
     let mut parsed: Vec<(usize, Identity)> = Vec::with_capacity(rows.len());
     let mut first_row_of: std::collections::HashMap<String, usize> =
@@ -394,15 +405,43 @@ pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow]) -> ApiResult<(Vec<Ide
         }
     }
     let emails: Vec<String> = parsed.iter().map(|(_, p)| p.email.normalized()).collect();
-    let taken: std::collections::HashSet<String> = users::taken_emails(conn, &emails).await?.into_iter().collect();
+    let taken: std::collections::HashMap<String, Option<String>> =
+        users::owners_of_emails(conn, &emails).await?.into_iter().collect();
     let mut valid = Vec::with_capacity(parsed.len());
+    let mut held_elsewhere = 0;
     for (number, identity) in parsed {
-        if taken.contains(&identity.email.normalized()) {
-            errors.push(FieldError::new("email", users::EMAIL_TAKEN).in_row(number));
-        } else {
-            valid.push(identity);
+        match taken.get(&identity.email.normalized()) {
+            None => valid.push(identity),
+            Some(owner) if own_partner.is_none() || owner.as_deref() == own_partner => {
+                errors.push(FieldError::new("email", users::EMAIL_TAKEN).in_row(number));
+            }
+            Some(_) => {
+                held_elsewhere += 1;
+                errors.push(FieldError::new("email", users::EMAIL_UNAVAILABLE).in_row(number));
+            }
         }
     }
     errors.sort_by_key(|e| e.row);
-    Ok((valid, errors))
+    Ok(CheckedRows { valid, errors, held_elsewhere })
+}
+
+/// How many addresses held by other partners' people one caller may be
+/// told about in an hour: enough for typos, too few to map a directory.
+pub const ELSEWHERE_ANSWERS_PER_HOUR: i64 = 20;
+
+/// Counts answers about other partners' addresses against the caller; past
+/// the limit the request is refused. Committed at once, so a refused or
+/// dry-run request still counts.
+pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answers: usize) -> ApiResult<()> {
+    if answers == 0 || caller.operator {
+        return Ok(());
+    }
+    let throttle = sessions::Throttle::new(format!("elsewhere:{}", caller.user_id), ELSEWHERE_ANSWERS_PER_HOUR);
+    let mut tx = state.store.begin().await?;
+    let within = sessions::spend(&mut tx, &throttle, answers as i64, 3_600_000).await?;
+    if !within {
+        return Err(ApiError::Throttled { retry_after_secs: 3600 });
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -81,6 +81,18 @@ pub async fn create_person(
             errors.push(FieldError::new(format!("contact_roles[{i}]"), format!("unknown contact role '{role}'")));
         }
     }
+    if let Some(identity) = &identity {
+        let mut conn = state.store.conn().await?;
+        let owners = users::owners_of_emails(&mut conn, &[identity.email.normalized()]).await?;
+        drop(conn);
+        if let Some((_, owner)) = owners.first() {
+            if caller.operator || owner.as_deref() == Some(partner_id) {
+                return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+            }
+            ops::count_elsewhere_answers(state, caller, 1).await?;
+            return Err(ApiError::Conflict(users::EMAIL_UNAVAILABLE.into()));
+        }
+    }
     let mut tx = state.store.begin().await?;
     let partner_sites = portal::sites_of_partner(&mut tx, partner_id).await?;
     for (i, site) in input.sites.iter().enumerate() {
@@ -148,14 +160,23 @@ pub async fn bulk_add(
         return Err(FieldError::new("rows", format!("at most {BULK_MAX_ROWS} rows at once")).into());
     }
     let mut tx = state.store.begin().await?;
-    let (people, errors) = ops::check_bulk(&mut tx, rows).await?;
+    let own = (!caller.operator).then_some(partner_id);
+    let checked = ops::check_bulk(&mut tx, rows, own).await?;
+    if checked.held_elsewhere > 0 {
+        drop(tx);
+        ops::count_elsewhere_answers(state, caller, checked.held_elsewhere).await?;
+        if dry_run {
+            return Ok(BulkOutcome { valid: checked.valid.len(), errors: checked.errors, created: vec![] });
+        }
+        return Err(Invalid(checked.errors).into());
+    }
     if dry_run {
-        return Ok(BulkOutcome { valid: people.len(), errors, created: vec![] });
+        return Ok(BulkOutcome { valid: checked.valid.len(), errors: checked.errors, created: vec![] });
     }
-    if !errors.is_empty() {
-        return Err(Invalid(errors).into());
+    if !checked.errors.is_empty() {
+        return Err(Invalid(checked.errors).into());
     }
-    let created = ops::create_users(&mut tx, &state.config, actor, partner_id, &people, Access::SignIn).await?;
+    let created = ops::create_users(&mut tx, &state.config, actor, partner_id, &checked.valid, Access::SignIn).await?;
     tx.commit().await?;
     Ok(BulkOutcome { valid: created.len(), errors: vec![], created })
 }
@@ -241,7 +262,8 @@ pub async fn user_history(
 ) -> ApiResult<(User, Vec<history::Entry>)> {
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
-    authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""))?;
+    let roles = users::roles_of(&mut conn, &user.id).await?;
+    authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""), &roles)?;
     let entries = history::list(&mut conn, &user.id, before, limit.clamp(1, 500)).await?;
     Ok((user, entries))
 }

@@ -69,10 +69,10 @@ pub async fn change_notifications(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let partner = user.partner_id.clone().unwrap_or_default();
-    for change in changes {
-        authz::user_metadata(caller, &user.id, &partner, change.application())?;
-    }
     let roles = users::roles_of(&mut tx, &user.id).await?;
+    for change in changes {
+        authz::user_metadata(caller, (&user.id, &partner), &roles, change.application())?;
+    }
     let requested: Vec<CustomChoice> = changes.iter().map(ChoiceChange::as_choice).collect();
     preferences::check_choices(&state.catalogue, &roles, &requested)?;
     let mut recorded = Vec::new();
@@ -105,7 +105,8 @@ pub async fn metadata(
     let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
-    authz::user_metadata(caller, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
+    let roles = users::roles_of(&mut conn, &user.id).await?;
+    authz::user_metadata(caller, (&user.id, user.partner_id.as_deref().unwrap_or("")), &roles, &app.key)?;
     Ok(prefs::metadata_of(&mut conn, &user.id, &app.key).await?.unwrap_or_default())
 }
 
@@ -123,9 +124,9 @@ pub async fn save_metadata(
     let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    authz::user_metadata(caller, &user.id, user.partner_id.as_deref().unwrap_or(""), &app.key)?;
-    let values = preferences::check_metadata(&app.metadata_schema, input)?;
     let roles = users::roles_of(&mut tx, &user.id).await?;
+    authz::user_metadata(caller, (&user.id, user.partner_id.as_deref().unwrap_or("")), &roles, &app.key)?;
+    let values = preferences::check_metadata(&app.metadata_schema, input)?;
     if !roles.iter().any(|r| r.application == app.key) {
         return Err(
             Invalid(vec![FieldError::new("application", format!("the user holds no role in {}", app.name))]).into()

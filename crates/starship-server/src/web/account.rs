@@ -322,7 +322,18 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let (mut notifications, mut notifications_denied) = (vec![], None);
     if tab == "notifications" {
         match ops::preferences::notification_settings(state, &viewer.principal, &user.id).await {
-            Ok(settings) => notifications = notification_groups(state, viewer, &user.id, &partner, settings),
+            Ok(settings) => {
+                let held: Vec<RoleRef> = profile
+                    .roles
+                    .iter()
+                    .map(|r| RoleRef {
+                        application: r.application.clone(),
+                        role: r.role.clone(),
+                        production: r.production.and_then(|p| ProductionId::parse("production", p).ok()),
+                    })
+                    .collect();
+                notifications = notification_groups(state, viewer, (&user.id, &partner), &held, settings)
+            }
             Err(ApiError::Forbidden(why)) => notifications_denied = Some(capitalised(why)),
             Err(other) => return Err(other.into()),
         }
@@ -419,8 +430,8 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
 fn notification_groups(
     state: &AppState,
     viewer: &WebUser,
-    user_id: &str,
-    partner: &str,
+    target: (&str, &str),
+    target_roles: &[RoleRef],
     settings: Vec<starship_core::preferences::NotificationSetting>,
 ) -> Vec<NotificationGroup> {
     let mut groups: Vec<NotificationGroup> = Vec::new();
@@ -430,7 +441,7 @@ fn notification_groups(
             groups.push(NotificationGroup {
                 application: setting.application.clone(),
                 name: app.map_or_else(|| setting.application.clone(), |a| a.name.clone()),
-                can_change: authz::user_metadata(&viewer.principal, user_id, partner, &setting.application).is_ok(),
+                can_change: authz::user_metadata(&viewer.principal, target, target_roles, &setting.application).is_ok(),
                 rows: vec![],
             });
         }
