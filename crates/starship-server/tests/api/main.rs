@@ -15,4 +15,5 @@ mod portal;
 mod preferences;
 mod session;
 mod smtp;
+mod tokens;
 mod web;
