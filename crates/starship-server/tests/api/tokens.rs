@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::support::*;
+use crate::web::{csrf_of, page, signed_in_browser};
 
 const PAT: &str = "pat.plain@sunrise.example";
 const DAY_SECS: i64 = 86_400;
@@ -198,6 +199,55 @@ app_test!(revoking_another_persons_token_answers_404, |app| async move {
     assert_eq!(revoked[0]["name"], "CI");
 });
 
+/// Enrols the signed-in client in TOTP; returns the confirm answer.
+async fn enrol(app: &TestApp, client: &Client, email: &str, end_other_sessions: Option<bool>) -> Value {
+    let (status, enrolment) = app.post(client, "/api/v1/me/mfa", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{enrolment}");
+    let secret = enrolment["secret"].as_str().unwrap();
+    let code = starship_server::ops::session::current_code(secret, email, starship_store::now_millis() / 1000).unwrap();
+    let mut body = json!({"code": code});
+    if let Some(end) = end_other_sessions {
+        body["end_other_sessions"] = json!(end);
+    }
+    let (status, confirmed) = app.post(client, "/api/v1/me/mfa/confirm", body).await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    confirmed
+}
+
+app_test!(enrolling_mfa_can_end_other_sessions_and_tokens, |app| async move {
+    let w = world(&app).await;
+    let here = app.signed_in(PAT).await;
+    let laptop = app.signed_in(PAT).await;
+    let phone = app.signed_in(PAT).await;
+    let ci = secret_of(&mint(&app, &here, json!({"name": "CI"})).await);
+    let deploys = secret_of(&mint(&app, &laptop, json!({"name": "Deploys"})).await);
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let maras = secret_of(&mint(&app, &mara, json!({})).await);
+
+    let confirmed = enrol(&app, &here, PAT, Some(true)).await;
+    assert_eq!(confirmed["recovery_codes"].as_array().unwrap().len(), 10);
+    assert_eq!((confirmed["sessions_ended"].as_u64(), confirmed["tokens_ended"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(app.get(&here, "/api/v1/me").await.0, StatusCode::OK, "this session stays");
+    for other in [&laptop, &phone] {
+        assert_eq!(app.get(other, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    }
+    for token in [&ci, &deploys] {
+        assert_eq!(me_with(&app, token).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.get(&mara, "/api/v1/me").await.0, StatusCode::OK, "nobody else's");
+    assert_eq!(me_with(&app, &maras).await, StatusCode::OK);
+    let enrolled = history_of(&app, &w.plain, "mfa.enrolled").await;
+    assert_eq!(enrolled, [json!({"method": "totp", "other_sessions_ended": 2, "tokens_ended": 2})]);
+
+    // Left out, everything stays.
+    let mara_elsewhere = app.signed_in("mara.master@sunrise.example").await;
+    let confirmed = enrol(&app, &mara, "mara.master@sunrise.example", None).await;
+    assert_eq!((confirmed["sessions_ended"].as_u64(), confirmed["tokens_ended"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(app.get(&mara_elsewhere, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(me_with(&app, &maras).await, StatusCode::OK);
+    assert_eq!(history_of(&app, &w.backlot_admin, "mfa.enrolled").await, [json!({"method": "totp"})]);
+});
+
 app_test!(revoking_portal_access_ends_every_token, |app| async move {
     let p = crate::portal::portal_world(&app).await;
     let rita = app.signed_in("rita.reader@metrofiber.example").await;
@@ -233,4 +283,30 @@ app_test!(the_token_endpoints_document_every_status, |app| async move {
     }
     let fields = &doc["components"]["schemas"]["NewToken"]["properties"];
     assert!(fields.get("expires_in_days").is_some(), "{fields}");
+    let confirm = &doc["components"]["schemas"]["ConfirmMfa"]["properties"];
+    assert!(confirm.get("end_other_sessions").is_some(), "{confirm}");
+});
+
+app_test!(the_security_page_ends_other_sessions_and_tokens_when_ticked, |app| async move {
+    world(&app).await;
+    let pat = signed_in_browser(&app, PAT).await;
+    let elsewhere = app.signed_in(PAT).await;
+    let token = secret_of(&mint(&app, &elsewhere, json!({})).await);
+    let (_, html) = page(&app, &pat, "/security").await;
+    let csrf = csrf_of(&html);
+    let response = pat.post(app.url("/security")).form(&[("csrf", csrf.as_str()), ("action", "start")]).send().await;
+    let html = response.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"name="end_other_sessions" value="on" checked"#), "ticked by default: {html}");
+    let key_at = html.find(r#"aria-label="Key "#).unwrap() + r#"aria-label="Key "#.len();
+    let secret = html[key_at..].split('"').next().unwrap().to_string();
+    let code = starship_server::ops::session::current_code(&secret, PAT, starship_store::now_millis() / 1000).unwrap();
+
+    let form = [("csrf", csrf.as_str()), ("action", "confirm"), ("code", &code), ("end_other_sessions", "on")];
+    let response = pat.post(app.url("/security")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Two-step sign-in is on.") && html.contains("personal API tokens (1) have ended"), "{html}");
+    assert_eq!(page(&app, &pat, "/").await.0, StatusCode::OK, "this session stays");
+    assert_eq!(app.get(&elsewhere, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_with(&app, &token).await, StatusCode::UNAUTHORIZED);
 });
