@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::support::*;
-use crate::web::{csrf_of, page, signed_in_browser};
+use crate::web::{csrf_of, location, page, signed_in_browser};
 
 const PAT: &str = "pat.plain@sunrise.example";
 const DAY_SECS: i64 = 86_400;
@@ -285,6 +285,56 @@ app_test!(the_token_endpoints_document_every_status, |app| async move {
     assert!(fields.get("expires_in_days").is_some(), "{fields}");
     let confirm = &doc["components"]["schemas"]["ConfirmMfa"]["properties"];
     assert!(confirm.get("end_other_sessions").is_some(), "{confirm}");
+});
+
+app_test!(a_token_is_made_and_revoked_on_my_account, |app| async move {
+    let w = world(&app).await;
+    let pat = signed_in_browser(&app, PAT).await;
+    let (status, html) = page(&app, &pat, "/?tab=tokens").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Personal API tokens") && html.contains("No personal API tokens."), "{html}");
+    let csrf = csrf_of(&html);
+
+    let refused = [("csrf", csrf.as_str()), ("name", "Nightly export"), ("expires_in_days", "400")];
+    let response = pat.post(app.url("/tokens")).form(&refused).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("between 1 and 365") && html.contains(r#"value="Nightly export""#), "{html}");
+    assert_eq!(app.count("api_tokens").await, 0);
+
+    let form = [("csrf", csrf.as_str()), ("name", "Nightly export"), ("expires_in_days", "30")];
+    let response = pat.post(app.url("/tokens")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let at = html.find("<code>sst_").expect("the new token, shown once") + "<code>".len();
+    let token = html[at..].split('<').next().unwrap().to_string();
+    assert_eq!(me_with(&app, &token).await, StatusCode::OK);
+
+    let (_, html) = page(&app, &pat, "/?tab=tokens").await;
+    assert!(html.contains("Nightly export") && !html.contains(&token), "listed, its secret not shown again");
+    let at = html.find(r#"action="/tokens/"#).expect("a Revoke form") + r#"action=""#.len();
+    let revoke = html[at..].split('"').next().unwrap().to_string();
+    assert!(html.contains("data-confirm="), "the browser asks before revoking");
+
+    let forged = pat.post(app.url(&revoke)).form(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(me_with(&app, &token).await, StatusCode::OK, "a forged form revokes nothing");
+
+    let response = pat.post(app.url(&revoke)).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/?tab=tokens&done=token-revoked");
+    let (_, html) = page(&app, &pat, location(&response)).await;
+    assert!(html.contains("Token revoked") && !html.contains("Nightly export"), "{html}");
+    assert_eq!(me_with(&app, &token).await, StatusCode::UNAUTHORIZED);
+
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM history WHERE user_id = $1 AND action LIKE 'token.%' AND source = 'web' ORDER BY at, id",
+    )
+    .bind(&w.plain)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["token.created", "token.revoked"]);
 });
 
 app_test!(the_security_page_ends_other_sessions_and_tokens_when_ticked, |app| async move {
