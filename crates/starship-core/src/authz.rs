@@ -382,3 +382,23 @@ pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
         Err(Denied::Forbidden("sites are added by operators and portal admins"))
     }
 }
+
+/// How the caller proved who they are, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedInWith {
+    /// A password (and second factor) sign-in: the session cookie.
+    Session,
+    /// A personal API token sent as a bearer.
+    ApiToken,
+}
+
+/// Minting a personal API token takes a signed-in session: a token that
+/// leaks cannot renew itself beyond its expiry or multiply.
+pub fn create_api_token(signed_in_with: SignedInWith) -> Decision {
+    match signed_in_with {
+        SignedInWith::Session => Ok(()),
+        SignedInWith::ApiToken => {
+            Err(Denied::Forbidden("an API token cannot create API tokens: sign in with your password to make one"))
+        }
+    }
+}

@@ -369,3 +369,45 @@ mod phone_tests {
         }
     }
 }
+
+/// How long a personal API token lasts: 1 to 365 days, 90 unless asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLifetime(i64);
+
+impl TokenLifetime {
+    pub const DEFAULT_DAYS: i64 = 90;
+    pub const MAX_DAYS: i64 = 365;
+    pub const DEFAULT: Self = Self(Self::DEFAULT_DAYS);
+
+    pub fn parse(field: &str, days: i64) -> Result<Self, FieldError> {
+        if (1..=Self::MAX_DAYS).contains(&days) {
+            Ok(Self(days))
+        } else {
+            Err(FieldError::new(field, format!("must be a whole number of days between 1 and {}", Self::MAX_DAYS)))
+        }
+    }
+
+    pub fn days(self) -> i64 {
+        self.0
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0 * 24 * 60 * 60 * 1000
+    }
+}
+
+#[cfg(test)]
+mod token_lifetime_tests {
+    use super::TokenLifetime;
+
+    #[test]
+    fn a_token_lasts_one_to_365_days() {
+        assert_eq!(TokenLifetime::parse("expires_in_days", 1).unwrap().millis(), 86_400_000);
+        assert_eq!(TokenLifetime::parse("expires_in_days", 365).unwrap().days(), 365);
+        assert_eq!(TokenLifetime::DEFAULT.days(), 90);
+        for bad in [0, -1, 366, i64::MAX] {
+            let refused = TokenLifetime::parse("expires_in_days", bad).unwrap_err();
+            assert_eq!(refused.field, "expires_in_days", "{bad}");
+        }
+    }
+}

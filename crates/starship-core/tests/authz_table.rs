@@ -378,3 +378,9 @@ fn granting_a_role_needs_the_admin_privilege_of_its_application_or_production() 
     assert_eq!(authz::scope_granting(&master()), admin_of(keys::BACKLOT, None));
     assert_eq!(authz::scope_granting(&academy_user(DEMO)), admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO)));
 }
+
+#[test]
+fn only_a_signed_in_session_mints_api_tokens() {
+    assert_eq!(authz::create_api_token(authz::SignedInWith::Session), Ok(()));
+    assert!(matches!(authz::create_api_token(authz::SignedInWith::ApiToken), Err(Denied::Forbidden(_))));
+}

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use serde::de::DeserializeOwned;
-use starship_core::authz::Principal;
+use starship_core::authz::{Principal, SignedInWith};
 use starship_store::history::{Actor, Source};
 use starship_store::users::{self, User};
 use starship_store::{sessions, Conn};
@@ -98,6 +98,21 @@ pub struct Caller {
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor::user(&self.user.id, &self.user.email, Source::Api)
+    }
+
+    pub fn signed_in_with(&self) -> SignedInWith {
+        match self.credential {
+            Credential::Session { .. } => SignedInWith::Session,
+            Credential::ApiToken => SignedInWith::ApiToken,
+        }
+    }
+
+    /// The hash of the session this request rides on, if it is a session.
+    pub fn session_hash(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { token_hash } => Some(token_hash),
+            Credential::ApiToken => None,
+        }
     }
 }
 

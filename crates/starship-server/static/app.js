@@ -1,6 +1,7 @@
 // Starship's one script: dialogs, the user search suggestions, select-all,
-// and readable names for locale and country codes. Every page works
-// without it except where a dialog holds the form.
+// a question before what cannot be undone, and readable names for locale
+// and country codes. Every page works without it except where a dialog
+// holds the form.
 "use strict";
 
 (function () {
@@ -71,6 +72,12 @@
         box.checked = all.checked;
       });
     }
+  });
+
+  // --- Forms that cannot be undone ask first: data-confirm holds the question.
+  document.addEventListener("submit", function (event) {
+    const question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
   });
 
   // --- Readable names for BCP 47 locales and ISO country codes.

@@ -1,6 +1,7 @@
 //! Sessions, API tokens and sign-in throttling. All in the database, so any
 //! instance serves any session. Only hashes of secrets are stored.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::{new_id, now_millis, Conn, Result};
@@ -36,14 +37,33 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<
 }
 
 /// Ends every session and token of a user at once (sign-in revoked).
-pub async fn end_all_for_user(conn: &mut Conn, user_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+pub async fn end_all_for_user(conn: &mut Conn, user_id: &str) -> Result<Ended> {
+    end_all_for_user_except(conn, user_id, None).await
+}
+
+/// How many sessions and API tokens were ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ended {
+    pub sessions: u64,
+    pub tokens: u64,
+}
+
+/// Ends every session of a user but the one kept (the caller's own), and
+/// every API token.
+pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &str, keep_session: Option<&str>) -> Result<Ended> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep_session.unwrap_or(""))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let tokens = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .bind(now_millis())
         .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(Ended { sessions, tokens })
 }
 
 pub async fn purge_expired_sessions(conn: &mut Conn) -> Result<u64> {
@@ -54,32 +74,114 @@ pub async fn purge_expired_sessions(conn: &mut Conn) -> Result<u64> {
         .rows_affected())
 }
 
+/// A personal API token as its owner sees it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: i64,
 }
 
-pub async fn insert_api_token(conn: &mut Conn, user_id: &str, name: &str, token_hash: &str) -> Result<ApiToken> {
-    let token = ApiToken { id: new_id(), name: name.to_string(), created_at: now_millis() };
-    sqlx::query("INSERT INTO api_tokens (id, user_id, token_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&token.id)
-        .bind(user_id)
-        .bind(token_hash)
-        .bind(&token.name)
-        .bind(token.created_at)
-        .execute(&mut *conn)
-        .await?;
+impl ApiToken {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    }
+}
+
+pub async fn insert_api_token(
+    conn: &mut Conn,
+    user_id: &str,
+    name: &str,
+    token_hash: &str,
+    expires_at: i64,
+) -> Result<ApiToken> {
+    let token =
+        ApiToken { id: new_id(), name: name.to_string(), created_at: now_millis(), last_used_at: None, expires_at };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&token.id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(&token.name)
+    .bind(token.created_at)
+    .bind(token.expires_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(token)
 }
 
+/// How stale `last_used_at` may get before a use writes it again: one
+/// write a minute per token, not one per request.
+pub const LAST_USED_PRECISION_MS: i64 = 60_000;
+
+/// The user a live token (neither revoked nor expired) belongs to; notes
+/// the use when the recorded one is older than [`LAST_USED_PRECISION_MS`].
 pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("user_id"))
-        .transpose()?)
+    let now = now_millis();
+    let Some(row) = sqlx::query(
+        "SELECT id, user_id, last_used_at FROM api_tokens \
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
+    if last_used_at.is_none_or(|at| at < now - LAST_USED_PRECISION_MS) {
+        // Guarded again in SQL: of two instances noting the same use, one writes.
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(row.try_get::<String, _>("id")?)
+        .bind(now)
+        .bind(now - LAST_USED_PRECISION_MS)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Some(row.try_get("user_id")?))
+}
+
+/// One user's live tokens (neither revoked nor expired), newest first.
+pub async fn list_api_tokens(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiToken>> {
+    sqlx::query(
+        "SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .bind(now_millis())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(ApiToken::from_row)
+    .collect()
+}
+
+/// Revokes one token, only if it is the user's and not revoked yet.
+/// Returns its name when it did; `None` for another person's token, an
+/// unknown id or one revoked already.
+pub async fn revoke_api_token(conn: &mut Conn, user_id: &str, token_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING name",
+    )
+    .bind(token_id)
+    .bind(user_id)
+    .bind(now_millis())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get("name"))
+    .transpose()?)
 }
 
 /// One throttled key and how many attempts it allows in a window.

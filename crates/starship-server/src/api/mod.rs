@@ -26,7 +26,9 @@ use crate::state::AppState;
         openapi_json,
         session::sign_in,
         session::sign_out,
+        session::list_tokens,
         session::create_token,
+        session::revoke_token,
         users::me,
         platform::list_partners,
         platform::create_partner,
@@ -96,7 +98,8 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/session", post(session::sign_in).delete(session::sign_out))
-        .route("/api/v1/tokens", post(session::create_token))
+        .route("/api/v1/tokens", get(session::list_tokens).post(session::create_token))
+        .route("/api/v1/tokens/{id}", delete(session::revoke_token))
         .route("/api/v1/me", get(users::me))
         .route("/api/v1/partners", get(platform::list_partners).post(platform::create_partner))
         .route("/api/v1/productions", get(platform::list_productions).post(platform::create_production))

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
 use crate::ops;
 use crate::ops::portal::{BgpInput, ContactEdit};
+use crate::ops::session::OtherSignIns;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -588,22 +589,43 @@ pub struct CodeBody {
     pub code: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmMfa {
+    pub code: String,
+    /// Also end every other session and every API token of yours, in the
+    /// same step (false when left out).
+    #[serde(default)]
+    pub end_other_sessions: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryCodes {
     /// Each works once in place of a code; shown this once.
     pub recovery_codes: Vec<String>,
+    /// Sessions other than this request's that ended (`end_other_sessions`).
+    pub sessions_ended: u64,
+    /// API tokens that ended (`end_other_sessions`).
+    pub tokens_ended: u64,
 }
 
-/// Confirms enrolment with the authenticator's current code.
-#[utoipa::path(post, path = "/api/v1/me/mfa/confirm", tag = "session", request_body = CodeBody,
+/// Confirms enrolment with the authenticator's current code; optionally
+/// ends every other session and every API token at the same time.
+#[utoipa::path(post, path = "/api/v1/me/mfa/confirm", tag = "session", request_body = ConfirmMfa,
     responses((status = 200, body = RecoveryCodes), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_mfa(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CodeBody>,
+    ApiJson(body): ApiJson<ConfirmMfa>,
 ) -> ApiResult<axum::Json<RecoveryCodes>> {
-    let codes = ops::session::confirm_mfa(&state, &caller.user, &body.code, Source::Api).await?;
-    Ok(axum::Json(RecoveryCodes { recovery_codes: codes }))
+    let others =
+        if body.end_other_sessions { OtherSignIns::End { current: caller.session_hash() } } else { OtherSignIns::Keep };
+    let enrolled = ops::session::confirm_mfa(&state, &caller.user, &body.code, others, Source::Api).await?;
+    Ok(axum::Json(RecoveryCodes {
+        recovery_codes: enrolled.recovery_codes,
+        sessions_ended: enrolled.ended.sessions,
+        tokens_ended: enrolled.ended.tokens,
+    }))
 }
 
 /// Turns off one's own MFA: only with a current code or a recovery code.

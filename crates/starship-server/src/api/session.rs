@@ -1,11 +1,11 @@
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use starship_store::history::{self, Source};
+use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::history::Source;
 use starship_store::{sessions, users};
 use utoipa::ToSchema;
 
@@ -13,7 +13,6 @@ use crate::api::users::{profile_of, UserProfile};
 use crate::extract::{ApiJson, Caller, Credential, OptionalJson, SESSION_COOKIE};
 use crate::ops;
 use crate::problem::{ApiResult, Problem};
-use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -76,9 +75,13 @@ pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResul
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// What the token is for, to recognise it later.
+    /// What the token is for, to recognise it later; "API token" when left out.
     #[serde(default)]
     pub name: Option<String>,
+    /// How many days the token works: 1 to 365, 90 when left out.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub expires_in_days: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -88,39 +91,90 @@ pub struct CreatedToken {
     /// The token itself, shown this once: send it as `Authorization: Bearer …`.
     pub token: String,
     pub created_at: String,
+    /// When the token stops working (RFC 3339).
+    pub expires_at: String,
 }
 
-/// Creates a personal API token for the signed-in user.
+/// One of one's tokens, without its secret.
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    /// To the minute: uses within a minute of the last noted one are not noted.
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+}
+
+impl From<sessions::ApiToken> for TokenView {
+    fn from(t: sessions::ApiToken) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            created_at: rfc3339_from_millis(t.created_at),
+            last_used_at: t.last_used_at.map(rfc3339_from_millis),
+            expires_at: rfc3339_from_millis(t.expires_at),
+        }
+    }
+}
+
+/// The signed-in user's live personal API tokens (neither revoked nor
+/// expired), newest first. The secrets are never shown again.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "session",
+    responses((status = 200, body = [TokenView]), (status = 401, body = Problem)))]
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<TokenView>>> {
+    let tokens = ops::tokens::list(&state, &caller.user).await?;
+    Ok(axum::Json(tokens.into_iter().map(TokenView::from).collect()))
+}
+
+/// Creates a personal API token for the signed-in user. Only a session
+/// can: a request authenticated by a token is refused.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "session", request_body(content = NewToken, description = "Optional"),
-    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 201, body = CreatedToken),
+        (status = 401, body = Problem),
+        (status = 403, description = "Authenticated by an API token, or a cross-site request", body = Problem),
+        (status = 422, description = "A bad name or `expires_in_days` outside 1 to 365", body = Problem),
+    ))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     OptionalJson(body): OptionalJson<NewToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
-    let name = match body.name {
-        Some(name) => starship_core::domain::Title::parse("name", &name)?.as_str().to_string(),
-        None => "API token".to_string(),
-    };
-    let secret = new_secret("sst_");
-    let mut tx = state.store.begin().await?;
-    let token = sessions::insert_api_token(&mut tx, &caller.user.id, &name, &secret_hash(&secret)).await?;
-    history::append(
-        &mut tx,
-        &caller.user.id,
+    let minted = ops::tokens::create(
+        &state,
+        &caller.user,
         &caller.actor(),
-        "token.created",
-        json!({"token_id": token.id, "name": name}),
+        caller.signed_in_with(),
+        body.name.as_deref(),
+        body.expires_in_days,
     )
     .await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {
-            id: token.id,
-            name: token.name,
-            token: secret,
-            created_at: starship_core::time_fmt::rfc3339_from_millis(token.created_at),
+            id: minted.token.id,
+            name: minted.token.name,
+            token: minted.secret,
+            created_at: rfc3339_from_millis(minted.token.created_at),
+            expires_at: rfc3339_from_millis(minted.token.expires_at),
         }),
     ))
+}
+
+/// Revokes one of the signed-in user's tokens at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "session", params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem),
+        (status = 403, description = "A cross-site request", body = Problem),
+        (status = 404, description = "No such token of the caller's (another person's, unknown, or revoked already)", body = Problem),
+    ))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ops::tokens::revoke(&state, &caller.user, &caller.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

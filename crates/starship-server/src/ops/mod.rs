@@ -8,6 +8,7 @@ pub mod portal;
 pub mod portal_lists;
 pub mod preferences;
 pub mod session;
+pub mod tokens;
 
 use serde_json::json;
 use starship_core::authz::{self, Principal};

@@ -255,9 +255,35 @@ pub fn provisioning_uri(secret_base32: &str, account: &str) -> ApiResult<String>
     Ok(totp_of(secret_base32, account).ok_or_else(|| ApiError::Internal("TOTP secret".into()))?.get_url())
 }
 
-/// Confirms enrolment with a first code; returns ten recovery codes, shown
-/// this once and stored hashed.
-pub async fn confirm_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<Vec<String>> {
+/// Whether turning on MFA also ends the person's other ways in: someone who
+/// enrols because they fear their password leaked wants the sessions and
+/// tokens made with it gone too.
+#[derive(Debug, Clone, Copy)]
+pub enum OtherSignIns<'a> {
+    Keep,
+    /// Ends every session but `current` (none when enrolling through an
+    /// API token) and every API token.
+    End {
+        current: Option<&'a str>,
+    },
+}
+
+/// A finished enrolment: ten recovery codes, shown this once and stored
+/// hashed, and what else ended with it.
+pub struct Enrolled {
+    pub recovery_codes: Vec<String>,
+    pub ended: sessions::Ended,
+}
+
+/// Confirms enrolment with a first code, in one transaction with ending the
+/// other sign-ins when asked.
+pub async fn confirm_mfa(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    others: OtherSignIns<'_>,
+    source: Source,
+) -> ApiResult<Enrolled> {
     let mut tx = state.store.begin().await?;
     let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| !t.enabled) else {
         return Err(ApiError::Conflict("start an enrolment first".into()));
@@ -270,16 +296,16 @@ pub async fn confirm_mfa(state: &AppState, user: &User, code: &str, source: Sour
     mfa::enable(&mut tx, &user.id).await?;
     let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
     mfa::replace_recovery_codes(&mut tx, &user.id, &codes.iter().map(|c| secret_hash(c)).collect::<Vec<_>>()).await?;
-    history::append(
-        &mut tx,
-        &user.id,
-        &Actor::user(&user.id, &user.email, source),
-        "mfa.enrolled",
-        json!({"method": "totp"}),
-    )
-    .await?;
+    let mut details = json!({"method": "totp"});
+    let mut ended = sessions::Ended::default();
+    if let OtherSignIns::End { current } = others {
+        ended = sessions::end_all_for_user_except(&mut tx, &user.id, current).await?;
+        details["other_sessions_ended"] = json!(ended.sessions);
+        details["tokens_ended"] = json!(ended.tokens);
+    }
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "mfa.enrolled", details).await?;
     tx.commit().await?;
-    Ok(codes)
+    Ok(Enrolled { recovery_codes: codes, ended })
 }
 
 fn recovery_code() -> String {

@@ -8,10 +8,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use starship_core::authz;
+use starship_core::authz::{self, SignedInWith};
 use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField, RoleRef};
-use starship_core::domain::ProductionId;
+use starship_core::domain::{ProductionId, TokenLifetime};
 use starship_core::preferences::{CustomChoice, SettingSource};
+use starship_core::FieldError;
 use starship_store::history::Entry;
 use starship_store::partners;
 
@@ -22,6 +23,7 @@ use super::{
 };
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
+use crate::ops::tokens::Minted;
 use crate::ops::{self, people};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -65,6 +67,8 @@ struct Flash {
     submitted: Option<Fields>,
     /// The Add admin privileges dialog opens again.
     reopen_admin: bool,
+    /// A token just made, its secret shown this once.
+    minted: Option<Minted>,
 }
 
 struct TabLink {
@@ -128,6 +132,24 @@ struct HistoryRow {
     details: String,
 }
 
+struct TokenRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: Option<String>,
+    expires: String,
+}
+
+/// The Personal API tokens tab of one's own account.
+struct TokensTab {
+    rows: Vec<TokenRow>,
+    /// The token just made: its name and secret.
+    created: Option<(String, String)>,
+    /// What the New token form holds.
+    name: String,
+    days: String,
+}
+
 /// One application's metadata, as a form.
 pub(super) struct MetadataForm {
     pub application: String,
@@ -169,6 +191,7 @@ struct ProfilePage {
     history: Vec<HistoryRow>,
     history_denied: Option<String>,
     older: Option<String>,
+    tokens: Option<TokensTab>,
 }
 
 impl ProfilePage {
@@ -274,6 +297,9 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         if profile.tabs.contains(&key) {
             tabs.push(TabLink { key, label, href: tab_href(&base, key) });
         }
+    }
+    if own {
+        tabs.push(TabLink { key: "tokens", label: "Personal API tokens", href: tab_href(&base, "tokens") });
     }
     let tab = tabs.iter().find(|t| Some(t.key) == query.tab.as_deref()).map_or("roles", |t| t.key);
 
@@ -387,6 +413,29 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         }
     }
 
+    let mut tokens = None;
+    if tab == "tokens" {
+        let rows = ops::tokens::list(state, &viewer.user)
+            .await?
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id,
+                name: t.name,
+                created: when(t.created_at),
+                last_used: t.last_used_at.map(when),
+                expires: when(t.expires_at),
+            })
+            .collect();
+        let submitted = flash.submitted.as_ref().filter(|_| flash.minted.is_none());
+        tokens = Some(TokensTab {
+            rows,
+            created: flash.minted.map(|m| (m.token.name, m.secret)),
+            name: submitted.map(|f| f.get("name").to_string()).unwrap_or_default(),
+            days: submitted
+                .map_or_else(|| TokenLifetime::DEFAULT_DAYS.to_string(), |f| f.get("expires_in_days").to_string()),
+        });
+    }
+
     let can_onboard = !own
         && user.partner_id.is_some()
         && !grantable_roles(state, &viewer.principal, &partner, &productions).is_empty();
@@ -396,6 +445,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("admin-removed") => Some("Admin privilege removed."),
         Some("role-revoked") => Some("Role removed."),
         Some("notifications") => Some("Notification settings saved."),
+        Some("token-revoked") => Some("Token revoked: it no longer works."),
         _ => None,
     };
     let title = if own { "My Account".to_string() } else { format!("{} {}", profile.first_name, profile.last_name) };
@@ -419,6 +469,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         history,
         history_denied,
         older,
+        tokens,
     };
     if page_view.errors.is_empty() && page_view.metadata.iter().all(|m| m.errors.is_empty()) {
         page(&page_view)
@@ -477,6 +528,7 @@ fn action_label(action: &str) -> String {
         "notifications.changed" => "Notifications changed",
         "metadata.saved" => "Application metadata saved",
         "token.created" => "API token created",
+        "token.revoked" => "API token revoked",
         "contact.details-set" => "Contact details set",
         "operator.created" => "Operator created",
         other => return other.to_string(),
@@ -630,7 +682,7 @@ pub async fn save_metadata(
                 errors: FormErrors::from_error(e, &known)?,
                 application: Some(app.key.clone()),
                 submitted: Some(post.form.clone()),
-                reopen_admin: false,
+                ..Default::default()
             };
             let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
@@ -693,4 +745,43 @@ pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<S
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Makes a personal API token from the Personal API tokens tab and shows
+/// it this once.
+pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let query = ProfileQuery { tab: Some("tokens".into()), ..Default::default() };
+    let name = Some(post.form.get("name")).filter(|n| !n.trim().is_empty());
+    let days = post.form.get("expires_in_days").trim();
+    let outcome = match days.parse::<i64>() {
+        Ok(days) => {
+            ops::tokens::create(&state, &viewer.user, &viewer.actor(), SignedInWith::Session, name, Some(days)).await
+        }
+        Err(_) if days.is_empty() => {
+            ops::tokens::create(&state, &viewer.user, &viewer.actor(), SignedInWith::Session, name, None).await
+        }
+        Err(_) => Err(FieldError::new(
+            "expires_in_days",
+            format!("must be a whole number of days between 1 and {}", TokenLifetime::MAX_DAYS),
+        )
+        .into()),
+    };
+    let flash = match outcome {
+        Ok(minted) => Flash { minted: Some(minted), ..Default::default() },
+        Err(e @ ApiError::Invalid(_)) => Flash {
+            errors: FormErrors::from_error(e, &["name", "expires_in_days"])?,
+            submitted: Some(post.form.clone()),
+            ..Default::default()
+        },
+        Err(other) => return Err(other.into()),
+    };
+    let id = viewer.user.id.clone();
+    show(&state, viewer, &id, &query, flash).await
+}
+
+/// Revokes one of one's own tokens from the Personal API tokens tab.
+pub async fn revoke_token(State(state): State<AppState>, Path(token_id): Path<String>, post: WebPost) -> WebResult {
+    ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;
+    see_other("/?tab=tokens&done=token-revoked")
 }

@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/admin-privileges/{pid}/remove", post(account::remove_admin_privilege))
         .route("/users/{id}/roles/{grant}/revoke", post(account::revoke_role))
         .route("/security", get(security::show).post(security::act))
+        .route("/tokens", post(account::create_token))
+        .route("/tokens/{id}/revoke", post(account::revoke_token))
         .route("/onboard", get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))
         .route("/onboard/create", post(onboard::create_user))

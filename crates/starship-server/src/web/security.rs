@@ -7,9 +7,10 @@ use serde::Deserialize;
 use starship_core::FieldError;
 use starship_store::history::Source;
 use starship_store::mfa;
+use starship_store::sessions::Ended;
 
 use super::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
-use crate::ops::session::{self, Enrolment};
+use crate::ops::session::{self, Enrolled, Enrolment, OtherSignIns};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -28,8 +29,12 @@ enum Step {
         secret_groups: String,
         provisioning_uri: String,
     },
-    /// Just turned on: the recovery codes, shown this once.
-    RecoveryCodes(Vec<String>),
+    /// Just turned on: the recovery codes, shown this once, and what ended
+    /// with the other sign-ins.
+    RecoveryCodes {
+        codes: Vec<String>,
+        ended: Option<Ended>,
+    },
     On,
 }
 
@@ -41,6 +46,8 @@ struct SecurityPage {
     step: Step,
     errors: FormErrors,
     notice: Option<&'static str>,
+    /// The "end my other sessions and tokens" box of the confirm form.
+    end_others: bool,
 }
 
 fn enrolling(secret: String, provisioning_uri: String) -> Step {
@@ -61,6 +68,7 @@ fn render(
         step,
         errors,
         notice,
+        end_others: true,
     }
 }
 
@@ -84,28 +92,9 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
             let Enrolment { secret, provisioning_uri } = session::begin_mfa(&state, &viewer.user).await?;
             page(&render(&state, viewer, enrolling(secret, provisioning_uri), FormErrors::default(), None))
         }
-        "confirm" => match session::confirm_mfa(&state, &viewer.user, post.form.get("code"), Source::Web).await {
-            Ok(codes) => page(&render(&state, viewer, Step::RecoveryCodes(codes), FormErrors::default(), None)),
-            Err(e @ ApiError::Invalid(_)) => {
-                let errors = FormErrors::from_error(e, &["code"])?;
-                // The same secret again: the authenticator has it already.
-                let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-                let pending = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?;
-                let step = match pending {
-                    Some(totp) if !totp.enabled => {
-                        let uri = session::provisioning_uri(&totp.secret, &viewer.user.email)?;
-                        enrolling(totp.secret, uri)
-                    }
-                    _ => Step::Off,
-                };
-                refused(&render(&state, viewer, step, errors, None))
-            }
-            Err(ApiError::Conflict(_)) => {
-                let errors = FormErrors::general("Start again: the setup was finished or cancelled meanwhile.");
-                refused(&render(&state, viewer, Step::Off, errors, None))
-            }
-            Err(other) => Err(other.into()),
-        },
+        "confirm" => {
+            confirm(&state, viewer, post.form.get("code"), post.form.opt("end_other_sessions").is_some()).await
+        }
         "off" => match session::disable_own_mfa(&state, &viewer.user, post.form.get("code"), Source::Web).await {
             Ok(()) => see_other("/security?done=off"),
             Err(e @ ApiError::Invalid(_)) => {
@@ -115,5 +104,37 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
             Err(other) => Err(other.into()),
         },
         _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off")).into()),
+    }
+}
+
+/// The confirm form (with "end my other sessions and tokens" ticked or
+/// not): the recovery codes, or the same key again with the code's error.
+async fn confirm(state: &AppState, viewer: &WebUser, code: &str, end_others: bool) -> WebResult {
+    let others =
+        if end_others { OtherSignIns::End { current: Some(&viewer.session_hash) } } else { OtherSignIns::Keep };
+    match session::confirm_mfa(state, &viewer.user, code, others, Source::Web).await {
+        Ok(Enrolled { recovery_codes, ended }) => {
+            let step = Step::RecoveryCodes { codes: recovery_codes, ended: end_others.then_some(ended) };
+            page(&render(state, viewer, step, FormErrors::default(), None))
+        }
+        Err(e @ ApiError::Invalid(_)) => {
+            let errors = FormErrors::from_error(e, &["code"])?;
+            // The same secret again: the authenticator has it already.
+            let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+            let pending = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?;
+            let step = match pending {
+                Some(totp) if !totp.enabled => {
+                    let uri = session::provisioning_uri(&totp.secret, &viewer.user.email)?;
+                    enrolling(totp.secret, uri)
+                }
+                _ => Step::Off,
+            };
+            refused(&SecurityPage { end_others, ..render(state, viewer, step, errors, None) })
+        }
+        Err(ApiError::Conflict(_)) => {
+            let errors = FormErrors::general("Start again: the setup was finished or cancelled meanwhile.");
+            refused(&render(state, viewer, Step::Off, errors, None))
+        }
+        Err(other) => Err(other.into()),
     }
 }

@@ -17,7 +17,16 @@ app_test!(every_endpoint_taking_an_id_hides_another_partners_records, |app| asyn
     let foreign_grant = app.grant(&p.read_only, "backlot", "content-partner-operations", None).await;
     app.production(70030433, "Home Theater Demo - MID").await;
     let foreign_privilege = app.admin(&p.read_only, "backlot", None).await;
+    let foreign_token = {
+        let mut conn = app.store.conn().await.unwrap();
+        let expires_at = starship_store::now_millis() + 86_400_000;
+        starship_store::sessions::insert_api_token(&mut conn, &p.read_only, "Monitoring", "foreign-hash", expires_at)
+            .await
+            .unwrap()
+            .id
+    };
     let ids: HashMap<&str, String> = HashMap::from([
+        ("tokens", foreign_token),
         ("users", p.read_only.clone()),
         ("grants", foreign_grant),
         ("admin-privileges", foreign_privilege),
@@ -91,6 +100,9 @@ app_test!(every_endpoint_taking_an_id_hides_another_partners_records, |app| asyn
         after.push(app.count(t).await);
     }
     assert_eq!(before, after, "nothing changed");
+    let mut conn = app.store.conn().await.unwrap();
+    let token_owner = starship_store::sessions::api_token_user(&mut conn, "foreign-hash").await.unwrap();
+    assert_eq!(token_owner, Some(p.read_only.clone()), "the token was not revoked");
 });
 
 app_test!(nobody_grants_themself_admin_or_roles_they_do_not_admin, |app| async move {

@@ -16,4 +16,5 @@ mod portal;
 mod preferences;
 mod session;
 mod smtp;
+mod tokens;
 mod web;

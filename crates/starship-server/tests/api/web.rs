@@ -11,11 +11,11 @@ use crate::support::*;
 
 /// A browser-like client that keeps cookies and shows redirects instead of
 /// following them.
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
 }
 
-async fn signed_in_browser(app: &TestApp, email: &str) -> Client {
+pub(crate) async fn signed_in_browser(app: &TestApp, email: &str) -> Client {
     let client = browser();
     let (status, body) =
         app.call(&client, "POST", "/api/v1/session", Some(json!({"email": email, "password": PASSWORD}))).await;
@@ -23,18 +23,18 @@ async fn signed_in_browser(app: &TestApp, email: &str) -> Client {
     client
 }
 
-async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
     let response = client.get(app.url(path)).send().await.unwrap();
     (response.status(), response.text().await.unwrap())
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("a form with a CSRF token") + r#"name="csrf" value=""#.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
-fn location(response: &reqwest::Response) -> &str {
+pub(crate) fn location(response: &reqwest::Response) -> &str {
     response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
