@@ -17,4 +17,5 @@ mod preferences;
 mod session;
 mod smtp;
 mod tokens;
+mod trust;
 mod web;
