@@ -7,7 +7,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step, unique, uniqueWord, openProfile, historyRows, operator } from "./support.js";
+import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
 
 test("an academy admin grants Academy User on a production, then fills the metadata", async () => {
   const op = await operator();
@@ -22,7 +22,7 @@ test("an academy admin grants Academy User on a production, then fills the metad
   try {
     await signIn(page, "alex.academy@sunrise.example");
     await page.goto(`/users?q=${encodeURIComponent(name)}`);
-    await page.getByRole("link", { name: new RegExp(name) }).click();
+    await page.getByRole("link", { name: literally(name) }).click();
     await page.getByRole("link", { name: "Onboard" }).click();
     await page.getByRole("heading", { name: `Onboard ${name}` }).waitFor();
     await page.getByRole("link", { name: "Next" }).click();
@@ -31,7 +31,7 @@ test("an academy admin grants Academy User on a production, then fills the metad
     // Select Roles with nobody selected says why, and keeps the dialog shut.
     await page.getByRole("button", { name: "Select Roles" }).click();
     await page.getByText("Select at least one user to assign roles to.").waitFor();
-    await page.getByRole("checkbox", { name: new RegExp(name) }).check();
+    await page.getByRole("checkbox", { name: literally(name) }).check();
     await page.getByRole("button", { name: "Select Roles" }).click();
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();
@@ -58,7 +58,7 @@ test("an academy admin grants Academy User on a production, then fills the metad
     await page.getByRole("button", { name: "Save metadata" }).click();
 
     await page.getByRole("heading", { name: "Roles granted" }).waitFor();
-    const row = page.getByRole("row", { name: new RegExp(name) });
+    const row = page.getByRole("row", { name: literally(name) });
     await row.getByText("Production Academy · Academy User · Home Theater Demo - MID (70030433)").waitFor();
     await row.getByText("Production Academy metadata saved.").waitFor();
     await screenshot(page, "academy-metadata");

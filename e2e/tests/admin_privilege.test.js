@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step, unique, uniqueWord, openProfile, historyRows, operator } from "./support.js";
+import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
 
 test("a Backlot admin grants Backlot admin privileges to a colleague", async () => {
   const op = await operator();
@@ -16,7 +16,7 @@ test("a Backlot admin grants Backlot admin privileges to a colleague", async () 
   try {
     await signIn(page, "mara.master@sunrise.example");
     await page.goto(`/users?q=${encodeURIComponent(name)}`);
-    await page.getByRole("link", { name: new RegExp(name) }).click();
+    await page.getByRole("link", { name: literally(name) }).click();
     await page.getByRole("heading", { name, level: 1 }).waitFor();
     await page.getByRole("link", { name: "Starship Admin Privileges" }).click();
     await page.getByText("No admin privileges.").waitFor();

@@ -28,7 +28,7 @@ test("the portal's engineering user is not offered actions on an admin", async (
     await page.getByRole("heading", { name: "Contacts and portal users" }).waitFor();
 
     // A read-only user: Eli may administer and edit them, but not raise them to Admin.
-    await page.getByRole("link", { name: reader }).click();
+    await page.getByRole("link", { name: reader, exact: true }).click();
     const panel = page.getByRole("complementary", { name: reader });
     await panel.waitFor();
     await panel.getByRole("button", { name: "Revoke portal access" }).waitFor();
@@ -39,7 +39,7 @@ test("the portal's engineering user is not offered actions on an admin", async (
     await step(page, "portal-panel-read-only");
 
     // The admin: nothing to change is offered.
-    await page.getByRole("link", { name: admin }).click();
+    await page.getByRole("link", { name: admin, exact: true }).click();
     const adminPanel = page.getByRole("complementary", { name: admin });
     await adminPanel.getByText(`Your permission level does not let you change ${admin}.`).waitFor();
     for (const name of ["Revoke portal access", "Delete contact", "Change level", "Save details", "Change email", "Save roles and sites"]) {

@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, unique, uniqueWord, openProfile, historyRows, operator } from "./support.js";
+import { openBrowser, signIn, screenshot, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
 
 test("an academy admin removes a learner's Academy User role on the Roles tab", async () => {
   const op = await operator();
@@ -16,7 +16,7 @@ test("an academy admin removes a learner's Academy User role on the Roles tab", 
   try {
     await signIn(page, "alex.academy@sunrise.example");
     await page.goto(`/users?q=${encodeURIComponent(name)}`);
-    await page.getByRole("link", { name: new RegExp(name) }).click();
+    await page.getByRole("link", { name: literally(name) }).click();
     await page.getByRole("heading", { name, level: 1 }).waitFor();
     const productionRoles = page.locator("table", { has: page.getByRole("columnheader", { name: "Production" }) });
     await productionRoles.getByText("Home Theater Demo - MID (70030433)").waitFor();
