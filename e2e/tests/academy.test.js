@@ -1,28 +1,37 @@
 // Seed 001: the Production Academy admin onboards a user of the same
 // facility: Onboard → Next → Select Roles → Academy User on Home Theater
 // Demo - MID (70030433) → Grant Roles → crew department, country, courses →
-// Save metadata; the user is emailed the link to the academy.
+// Save metadata; the user is emailed the link to the academy. The learner
+// is a new person of this run; their profile, loaded afresh, shows what
+// was stored.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step } from "./support.js";
+import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
 
 test("an academy admin grants Academy User on a production, then fills the metadata", async () => {
+  const op = await operator();
+  const name = `Pat ${uniqueWord()}`;
+  const learner = await op.person("Sunrise Studios", {
+    email: `pat.${unique()}@sunrise.example`,
+    first: "Pat",
+    last: name.slice(4),
+  });
   const browser = await openBrowser();
   const { page } = browser;
   try {
     await signIn(page, "alex.academy@sunrise.example");
-    await page.goto("/users?q=pat");
-    await page.getByRole("link", { name: /Pat Plain/ }).click();
+    await page.goto(`/users?q=${encodeURIComponent(name)}`);
+    await page.getByRole("link", { name: literally(name) }).click();
     await page.getByRole("link", { name: "Onboard" }).click();
-    await page.getByRole("heading", { name: "Onboard Pat Plain" }).waitFor();
+    await page.getByRole("heading", { name: `Onboard ${name}` }).waitFor();
     await page.getByRole("link", { name: "Next" }).click();
 
     await page.getByRole("heading", { name: "Select Permissions" }).waitFor();
     // Select Roles with nobody selected says why, and keeps the dialog shut.
     await page.getByRole("button", { name: "Select Roles" }).click();
     await page.getByText("Select at least one user to assign roles to.").waitFor();
-    await page.getByRole("checkbox", { name: /Pat Plain/ }).check();
+    await page.getByRole("checkbox", { name: literally(name) }).check();
     await page.getByRole("button", { name: "Select Roles" }).click();
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();
@@ -49,16 +58,43 @@ test("an academy admin grants Academy User on a production, then fills the metad
     await page.getByRole("button", { name: "Save metadata" }).click();
 
     await page.getByRole("heading", { name: "Roles granted" }).waitFor();
-    const row = page.getByRole("row", { name: /Pat Plain/ });
+    const row = page.getByRole("row", { name: literally(name) });
     await row.getByText("Production Academy · Academy User · Home Theater Demo - MID (70030433)").waitFor();
     await row.getByText("Production Academy metadata saved.").waitFor();
     await screenshot(page, "academy-metadata");
 
-    // The profile shows what was saved.
-    await row.getByRole("link", { name: "Pat Plain" }).click();
-    await page.getByRole("link", { name: "Application Metadata" }).click();
-    assert.equal(await page.getByLabel(/Country/).inputValue(), "FR");
-    assert.ok(await page.getByRole("checkbox", { name: /Welcome to IMF/ }).isChecked());
+    // What was stored. Roles: Academy User on the production, nothing else.
+    await openProfile(page, learner.id, "roles");
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    await page.getByText("No application roles.").waitFor();
+    const productionRoles = page.locator("table", { has: page.getByRole("columnheader", { name: "Production" }) });
+    const stored = await productionRoles.locator("tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [0, 1, 2].map((i) => tr.children[i].innerText.trim())),
+    );
+    assert.deepEqual(stored, [["Production Academy", "Academy User", "Home Theater Demo - MID (70030433)"]]);
+
+    // Metadata: the department, the country and exactly the two courses.
+    await openProfile(page, learner.id, "metadata");
+    const academy = page.getByRole("region", { name: "Production Academy" });
+    assert.equal(await academy.getByLabel(/Crew Department/).locator("option:checked").innerText(), "Camera");
+    assert.equal(await academy.getByLabel(/Country/).inputValue(), "FR");
+    const courses = await academy.locator("input[type=checkbox][name=courses]:checked").evaluateAll((c) => c.map((x) => x.value));
+    assert.deepEqual(courses.sort(), ["ECH_Overview", "IMF101"]);
+
+    // History: both writes, by Alex.
+    await openProfile(page, learner.id, "history");
+    const history = await historyRows(page);
+    const granted = history.find((h) => h.what === "Role granted");
+    assert.match(granted.by, /^alex\.academy@sunrise\.example via web/);
+    assert.match(granted.details, /Production Academy · production: 70030433 · role: Academy User/);
+    const saved = history.find((h) => h.what === "Application metadata saved");
+    assert.match(saved.by, /^alex\.academy@sunrise\.example via web/);
+
+    // The learner is emailed the link to the academy, naming the courses.
+    const mail = (await op.mail(learner.email)).filter((m) => m.kind === "academy-courses");
+    assert.equal(mail.length, 1, "one academy email");
+    assert.match(mail[0].body, /Welcome to IMF/);
+    assert.match(mail[0].body, /https?:\/\//);
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

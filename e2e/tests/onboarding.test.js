@@ -1,10 +1,11 @@
 // Seed 000, single user: Add User → names and locale → Next → Select
 // Permissions → roles dialog → Assign Permissions to Users → Grant roles →
-// the confirmation of every user and role → Exit Onboarding.
+// the confirmation of every user and role → Exit Onboarding; then the new
+// person's profile, loaded afresh, shows what was stored.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step, unique } from "./support.js";
+import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
 
 // Keyboard only: every control is reached by focus and worked with Enter or
 // Space, as someone without a mouse would.
@@ -17,6 +18,9 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
     await page.getByRole("link", { name: "Create and Onboard" }).press("Enter");
 
     const email = `ana.${unique()}@sunrise.example`;
+    // A last name of this run only, so the person picked below is this one.
+    const last = `Lopez ${uniqueWord()}`;
+    const name = `Ana ${last}`;
     await page.getByLabel("Email address of the new user").fill(email);
     await page.getByLabel("Email address of the new user").press("Enter");
 
@@ -28,12 +32,12 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
     await step(page, "details-refused");
     assert.equal(await page.getByLabel("First name").getAttribute("aria-invalid"), "true");
     await page.getByLabel("First name").fill("Ana");
-    await page.getByLabel("Last name").fill("Lopez");
+    await page.getByLabel("Last name").fill(last);
     await page.getByLabel("Locale language").selectOption("fr-FR");
     await page.getByLabel("Last name").press("Enter");
 
     await page.getByRole("heading", { name: "Select Permissions" }).waitFor();
-    await page.getByRole("checkbox", { name: new RegExp(`Ana Lopez`) }).press("Space");
+    await page.getByRole("checkbox", { name: literally(name) }).press("Space");
     await page.getByRole("button", { name: "Select Roles" }).press("Enter");
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();
@@ -50,13 +54,50 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
     await page.getByRole("button", { name: "Grant roles" }).press("Enter");
 
     await page.getByRole("heading", { name: "Roles granted" }).waitFor();
-    const row = page.getByRole("row", { name: new RegExp(email.replace(/[.]/g, "\\.")) });
+    const row = page.getByRole("row", { name: literally(email) });
     await row.getByText("Backlot · Content Partner Operations").waitFor();
     await row.getByText("Granted").waitFor();
     await screenshot(page, "onboarding-single-user");
+    const id = (await row.getByRole("link", { name }).getAttribute("href")).replace("/users/", "");
 
     await page.getByRole("link", { name: "Exit Onboarding" }).press("Enter");
     await page.getByRole("heading", { name: "Users" }).waitFor();
+
+    // What was stored: found by search, the profile names the person, the
+    // address and the locale, and the Roles tab holds the Backlot role.
+    await page.goto(`/users?q=${encodeURIComponent(email)}`);
+    const results = page.locator(".user-list li");
+    assert.equal(await results.count(), 1, "exactly one user has the new address");
+    await results.getByRole("link", { name: literally(name) }).click();
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, `/users/${id}`);
+    await openProfile(page, id, "roles");
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    await page.locator(".profile-id").getByText(email).waitFor();
+    await page.locator(".profile-id").getByText("pending", { exact: true }).waitFor();
+    assert.equal(await page.locator(".facts").getByText("fr-FR").count(), 1, "the locale chosen is stored");
+    const roles = page.locator("table", { has: page.getByRole("columnheader", { name: "Gives access to" }) }).first();
+    const stored = await roles.locator("tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [tr.children[0].innerText.trim(), tr.children[1].innerText.trim()]),
+    );
+    assert.deepEqual(stored, [["Backlot", "Content Partner Operations"]], "the one role granted, and nothing else");
+    await roles.getByText("Source Management").waitFor();
+    await page.getByText("No production roles.").waitFor();
+
+    // History: created and granted, both by Mara.
+    await openProfile(page, id, "history");
+    const history = await historyRows(page);
+    const granted = history.find((h) => h.what === "Role granted");
+    assert.ok(granted, "the grant is in History");
+    assert.match(granted.by, /^mara\.master@sunrise\.example via web/);
+    assert.match(granted.details, /application: Backlot · role: Content Partner Operations/);
+    const created = history.find((h) => h.what === "Account created");
+    assert.match(created.by, /^mara\.master@sunrise\.example via web/);
+
+    // The welcome email waits in the outbox, in the language chosen.
+    const mail = await (await operator()).mail(email);
+    assert.deepEqual(mail.map((m) => m.kind), ["welcome"]);
+    assert.match(mail[0].subject, /^Bienvenue/);
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

@@ -1,11 +1,12 @@
 // Two-step sign-in (PRODUCT.md: sign-in supports MFA): a user sets it up
 // with an authenticator app, keeps the recovery codes, and is then asked
-// for a code when signing in.
+// for a code when signing in. The user is a new person of this run, who
+// activates their account from the welcome email's link first.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { openBrowser, signIn, signOut, screenshot, step, PASSWORD } from "./support.js";
+import { openBrowser, signIn, signOut, screenshot, step, unique, uniqueWord, operator } from "./support.js";
 
 /** What an authenticator app shows for a base32 key (RFC 6238, SHA-1, 30 s). */
 function totp(base32Key, atSeconds = Date.now() / 1000) {
@@ -21,11 +22,23 @@ function totp(base32Key, atSeconds = Date.now() / 1000) {
 }
 
 test("a user sets up two-step sign-in and is then asked for a code", async () => {
+  const op = await operator();
+  const name = `Pat ${uniqueWord()}`;
+  const email = `pat.${unique()}@sunrise.example`;
+  const person = await op.person("Sunrise Studios", { email, first: "Pat", last: name.slice(4) });
+  const password = `correct horse ${unique()}`;
   const browser = await openBrowser();
   const { page } = browser;
-  const email = "pat.plain@sunrise.example";
+  const kinds = async () => (await op.history(person.id)).map((h) => h.action);
   try {
-    await signIn(page, email);
+    await page.goto(await op.link(email, "welcome"));
+    await page.getByLabel("New password").fill(password);
+    await page.getByLabel("Repeat the password").fill(password);
+    await page.getByRole("button", { name: "Activate account" }).click();
+    await page.getByRole("heading", { name: "Your account is active" }).waitFor();
+
+    await signIn(page, email, password);
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
     await page.getByRole("link", { name: "Two-step sign-in" }).click();
     await page.getByRole("button", { name: "Set up two-step sign-in" }).click();
     const keyLabel = await page.locator(".secret").getAttribute("aria-label");
@@ -38,24 +51,37 @@ test("a user sets up two-step sign-in and is then asked for a code", async () =>
     const codes = await page.locator(".recovery-codes code").allInnerTexts();
     assert.equal(codes.length, 10, "ten recovery codes");
     await screenshot(page, "security-recovery-codes");
+    // Loaded afresh, the page says it is on.
+    await page.goto("/security");
+    await page.getByRole("button", { name: "Turn off two-step sign-in" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Set up two-step sign-in" }).count(), 0);
+    assert.ok((await kinds()).includes("mfa.enrolled"), "History records the enrolment");
 
     // Signing in again takes the password, then a recovery code.
     await signOut(page);
     await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByLabel("Authenticator code").waitFor();
     // The password is never sent back to the page: it is typed again.
-    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Password").fill(password);
     await page.getByLabel("Authenticator code").fill(codes[0]);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Pat Plain" }).waitFor();
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
 
     // Turning it off takes a code too: here the next recovery code.
     await page.getByRole("link", { name: "Two-step sign-in" }).click();
     await page.getByLabel("Code from the app, or a recovery code").fill(codes[1]);
     await page.getByRole("button", { name: "Turn off two-step sign-in" }).click();
     await page.getByText("Two-step sign-in is off.").waitFor();
+    // Loaded afresh it is off, and the password alone signs in again.
+    await page.goto("/security");
+    await page.getByRole("button", { name: "Set up two-step sign-in" }).waitFor();
+    await signOut(page);
+    await signIn(page, email, password);
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+    const history = await op.history(person.id);
+    assert.equal(history.find((h) => h.action === "mfa.disabled")?.actor, email, "History records who turned it off");
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

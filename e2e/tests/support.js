@@ -51,13 +51,24 @@ export async function openBrowser() {
   };
 }
 
-/** Signs in through the sign-in page and lands on My Account. */
-export async function signIn(page, email) {
+/**
+ * Signs in through the sign-in page and waits for what only a signed-in
+ * page has (the Sign out button, away from /sign-in). A refused sign-in
+ * fails at once with the page's own error text.
+ */
+export async function signIn(page, email, password = PASSWORD) {
   await page.goto("/sign-in");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { level: 1 }).waitFor();
+  const signedIn = page.getByRole("button", { name: "Sign out" });
+  const refused = page.getByRole("alert").or(page.locator(".field-error")).or(page.getByLabel("Authenticator code"));
+  await signedIn.or(refused).first().waitFor();
+  if (!(await signedIn.isVisible())) {
+    const said = (await refused.allInnerTexts()).join(" ").replace(/\s+/g, " ").trim();
+    throw new Error(`signing in as ${email} was refused: ${said || "the page asks for an authenticator code"}`);
+  }
+  if (new URL(page.url()).pathname === "/sign-in") throw new Error(`signing in as ${email} stayed on /sign-in`);
 }
 
 export async function signOut(page) {
@@ -79,4 +90,107 @@ export function unique() {
 /** With E2E_STEPS=1, also saves the pages along the way (for looking at them). */
 export async function step(page, name) {
   if (process.env.E2E_STEPS === "1") await screenshot(page, `step-${name}`);
+}
+
+/** Like `unique()`, in letters only: for names people type and read. */
+export function uniqueWord() {
+  const digits = "abcdefghij";
+  const tag = unique().replace(/[0-9]/g, (d) => digits[Number(d)]);
+  return tag[0].toUpperCase() + tag.slice(1);
+}
+
+/** `text` as a regular expression that matches it literally. */
+export function literally(text) {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+}
+
+/**
+ * The JSON API signed in as one account, from Node rather than the page:
+ * how a flow creates the data it starts from, and reads back what was
+ * stored where no page shows it (the outbox).
+ */
+export async function api(email, password = PASSWORD) {
+  const response = await fetch(`${BASE}/api/v1/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!response.ok) throw new Error(`API sign-in as ${email}: ${response.status} ${await response.text()}`);
+  const cookie = response.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+  async function call(method, path, body) {
+    const answer = await fetch(BASE + path, {
+      method,
+      headers: { cookie, accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await answer.text();
+    if (!answer.ok) throw new Error(`${method} ${path} as ${email}: ${answer.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  return {
+    get: (path) => call("GET", path),
+    post: (path, body) => call("POST", path, body),
+    put: (path, body) => call("PUT", path, body),
+    delete: (path) => call("DELETE", path),
+  };
+}
+
+/** The platform operator's API, with the few set-up steps the flows share. */
+export async function operator() {
+  const client = await api("operator@starship.example");
+  const partners = await client.get("/api/v1/partners");
+  const partnerId = (name) => {
+    const found = partners.find((p) => p.name === name);
+    if (!found) throw new Error(`no partner named ${name}`);
+    return found.id;
+  };
+  return {
+    ...client,
+    partnerId,
+    /** A new person of `partner` (by name); returns the stored profile. */
+    person: (partner, { email, first, last, locale = "en-US", ...rest }) =>
+      client.post("/api/v1/users", { partner_id: partnerId(partner), email, first_name: first, last_name: last, locale, ...rest }),
+    /** Grants one role (on a production when given). */
+    grant: (userId, application, role, production) =>
+      client.post("/api/v1/grants", { user_ids: [userId], roles: [{ application, role, ...(production ? { production } : {}) }] }),
+    /** Every message queued for an address, newest first. */
+    mail: (address) => client.get(`/api/v1/outbox?recipient=${encodeURIComponent(address)}`),
+    /** The link in the newest message of `kind` to an address. */
+    async link(address, kind) {
+      const message = (await client.get(`/api/v1/outbox?recipient=${encodeURIComponent(address)}`)).find((m) => m.kind === kind);
+      if (!message) throw new Error(`no ${kind} message to ${address}`);
+      return message.body.match(/https?:\/\/\S+/)[0];
+    },
+    /** What the History of a person says, newest first. */
+    history: (userId) => client.get(`/api/v1/users/${userId}/history`),
+  };
+}
+
+/** Opens a profile's tab afresh (a new request, no ?done= banner). */
+export async function openProfile(page, userId, tab = "roles") {
+  await page.goto(tab === "roles" ? `/users/${userId}` : `/users/${userId}?tab=${tab}`);
+  await page.getByRole("heading", { level: 2, name: tabTitles[tab] }).waitFor();
+}
+
+const tabTitles = {
+  roles: "Roles",
+  "admin-privileges": "Starship Admin Privileges",
+  notifications: "Notifications",
+  metadata: "Application Metadata",
+  history: "History",
+};
+
+/** The History tab of the page as rows of { what, by, details }, newest first. */
+export async function historyRows(page) {
+  const rows = page.locator("table.history tbody tr");
+  return rows.evaluateAll((trs) =>
+    trs.map((tr) => ({
+      what: tr.querySelector("th").innerText.trim(),
+      by: tr.children[2].innerText.replace(/\s+/g, " ").trim(),
+      details: tr.children[3].innerText.trim(),
+    })),
+  );
 }
