@@ -16,5 +16,6 @@ mod portal;
 mod preferences;
 mod session;
 mod smtp;
+mod source;
 mod tokens;
 mod web;
