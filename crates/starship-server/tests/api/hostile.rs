@@ -248,25 +248,41 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 });
 
+// Each refusal here comes from one rule alone: the actor holds everything
+// else that would let the request through.
 app_test!(nobody_grants_themself_admin_or_roles_they_do_not_admin, |app| async move {
     let w = world(&app).await;
-    let pat = app.signed_in("pat.plain@sunrise.example").await;
-    let (status, _) =
-        app.post(&pat, &format!("/api/v1/users/{}/admin-privileges", w.plain), json!({"application": "backlot"})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "granting oneself admin");
+    // Alex administers Production Academy (the application and a
+    // production): an admin, but not of Backlot.
+    let alex = app.signed_in("alex.academy@sunrise.example").await;
+    let (status, problem) = app
+        .post(&alex, &format!("/api/v1/users/{}/admin-privileges", w.academy_admin), json!({"application": "backlot"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "granting oneself admin of an application one does not admin: {problem}");
     let admin = app.signed_in("mara.master@sunrise.example").await;
     let (status, _) = app
         .post(&admin, "/api/v1/grants", json!({"user_ids": [w.backlot_admin], "roles": [{"application": "content-hub", "role": "content-hub-user", "production": HOME_THEATER}]}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a role of an application one does not admin");
-    let (status, _) = app
+    // Mara also holds the portal's Admin level (which may give any level
+    // under the portal matrix) and admin privileges of the Partner Portal
+    // application (which grant its roles, were levels roles like others):
+    // only the rule that levels go through the portal matrix refuses.
+    app.grant(&w.backlot_admin, "partner-portal", "admin", None).await;
+    app.admin(&w.backlot_admin, "partner-portal", None).await;
+    let admin = app.signed_in("mara.master@sunrise.example").await;
+    let (status, problem) = app
         .post(
             &admin,
             "/api/v1/grants",
             json!({"user_ids": [w.plain], "roles": [{"application": "partner-portal", "role": "admin"}]}),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "portal levels only under the portal matrix");
+    assert_eq!(status, StatusCode::FORBIDDEN, "portal levels only under the portal matrix: {problem}");
+    let (status, _) = app
+        .call(&admin, "PUT", &format!("/api/v1/users/{}/portal-level", w.plain), Some(json!({"level": "admin"})))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "the same level under the portal matrix is hers to give");
 });
 
 app_test!(the_same_invitation_accepted_twice_at_once_has_one_winner, |app| async move {

@@ -135,16 +135,21 @@ app_test!(an_engineering_user_manages_read_only_users_and_contacts_only, |app| a
         .call(&eli, "PUT", &format!("/api/v1/users/{}/portal-level", p.read_only), Some(json!({"level": "admin"})))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "raising a read-only user to admin");
-    let (status, _) = app
-        .call(&eli, "PUT", &format!("/api/v1/users/{}/portal-level", p.admin), Some(json!({"level": "read-only"})))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A second engineering user: Eli could have given them all they hold,
+    // so only the matrix (engineering administers read-only users) refuses.
+    let peer = app.member(Some(&p.metro), "ezra.engineer@metrofiber.example").await;
+    level(&app, &peer, "engineering").await;
+    let (status, _) =
+        app.call(&eli, "PUT", &format!("/api/v1/users/{peer}/portal-level"), Some(json!({"level": "read-only"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "lowering an engineering peer");
     let (status, _) = app.post(&eli, &format!("/api/v1/users/{lena}/invitation"), json!({"level": "read-only"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}/portal-access", p.admin)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}", p.admin)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{peer}/portal-access")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "revoking an engineering peer's access");
+    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{peer}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "deleting an engineering peer");
+    let (_, peer_now) = app.get(&eli, &format!("/api/v1/users/{peer}")).await;
+    assert_eq!(peer_now["status"], "active", "the peer is untouched");
     let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}", p.contact)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&eli, &format!("/api/v1/users/{}", p.contact)).await;
@@ -245,8 +250,12 @@ app_test!(an_email_change_waits_for_the_new_address_to_confirm, |app| async move
     assert_eq!(me["email"], "rita@new.example");
     let (status, _) = app.post(&app.client(), "/api/v1/email-confirmations", json!({"token": token})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Another read-only user holds nothing Rita could not have given: only
+    // the matrix (the read-only level edits its own details) refuses.
+    let peer = app.member(Some(&p.metro), "ron.reader@metrofiber.example").await;
+    level(&app, &peer, "read-only").await;
     let (status, _) =
-        app.post(&rita, &format!("/api/v1/users/{}/email-change", p.admin), json!({"email": "evil@new.example"})).await;
+        app.post(&rita, &format!("/api/v1/users/{peer}/email-change"), json!({"email": "evil@new.example"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 });
 
@@ -445,8 +454,15 @@ app_test!(turning_off_ones_own_mfa_takes_a_current_code_not_just_the_session, |a
     let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now)})).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, problem) = app.delete(&rita, &format!("/api/v1/users/{rita_id}/mfa")).await;
+    // The admin reset is not for oneself, even for a portal admin, whom the
+    // matrix lets administer anyone of the partner, themself included.
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let nora_id = app.signed_in_id("nora.admin@metrofiber.example").await;
+    app.with_mfa(&nora_id).await;
+    let (status, problem) = app.delete(&nora, &format!("/api/v1/users/{nora_id}/mfa")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the admin reset is not for oneself: {problem}");
+    assert!(app.has_mfa(&nora_id).await, "still on");
+    let _ = rita_id;
     let wrong = if code(now) == "000000" { "111111" } else { "000000" };
     let (status, problem) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": wrong})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
