@@ -183,7 +183,8 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
     // and our own, what a partner admin gets for theirs (what they get for
     // an unknown one too), and what our own answers.
     type Request = (String, Option<Value>);
-    let mut cases: Vec<((&str, &str, &str), [Request; 3], StatusCode, StatusCode)> = vec![
+    type Case = ((&'static str, &'static str, &'static str), [Request; 3], StatusCode, StatusCode);
+    let mut cases: Vec<Case> = vec![
         (
             ("POST", "/api/v1/users", "partner_id"),
             [
@@ -357,11 +358,14 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 });
 
+/// A form's fields, as a browser posts them.
+type Form = Vec<(&'static str, String)>;
+
 /// A page request: GET, or POST with the session's CSRF token and form fields.
 struct PageCall {
     method: &'static str,
     path: String,
-    form: Vec<(&'static str, String)>,
+    form: Form,
 }
 
 impl PageCall {
@@ -369,7 +373,7 @@ impl PageCall {
         Self { method: "GET", path, form: vec![] }
     }
 
-    fn post(path: String, form: Vec<(&'static str, String)>) -> Self {
+    fn post(path: String, form: Form) -> Self {
         Self { method: "POST", path, form }
     }
 
@@ -407,7 +411,8 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let mut n = 0;
     // For each case: (route, what the call names, a call with the other
     // partner's ids, a call with our own, the status our own answers).
-    let mut cases: Vec<((&str, &str), String, PageCall, PageCall, StatusCode)> = Vec::new();
+    type Case = ((&'static str, &'static str), String, PageCall, PageCall, StatusCode);
+    let mut cases: Vec<Case> = Vec::new();
     let see_other = StatusCode::SEE_OTHER;
     let theirs = |h: Holds| c.their(h).id.clone();
     let mut ours = Vec::new();
@@ -486,7 +491,7 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         see_other,
     ));
     // The portal panel's forms, one action each.
-    let panel: [(&str, Holds, Vec<(&'static str, String)>); 8] = [
+    let panel: [(&str, Holds, Form); 8] = [
         (
             "details",
             Holds::Nothing,

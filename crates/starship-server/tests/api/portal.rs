@@ -574,7 +574,7 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
         starship_store::portal::contact_roles_of(&mut conn, &p.contact).await.unwrap(),
         ["logistics", "shipping"]
     );
-    assert_eq!(starship_store::portal::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.clone()]);
+    assert_eq!(starship_store::portal::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.as_str()]);
     drop(conn);
     // The communications follow: logistics now, no longer NOC maintenance.
     let (_, logistics) = app.get(&eli, "/api/v1/communications/logistics/recipients").await;

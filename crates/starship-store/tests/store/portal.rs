@@ -50,7 +50,7 @@ store_test!(appliances_tickets_and_site_contacts_are_stored, |store| async move 
     let other_site = portal::insert_site(&mut conn, &acme, "Porto", "Porto, PT").await?.id;
     portal::link_site(&mut conn, &noc, &site).await?;
     portal::link_site(&mut conn, &noc, &site).await?;
-    assert_eq!(portal::sites_of_user(&mut conn, &noc).await?, [site.clone()], "linked once");
+    assert_eq!(portal::sites_of_user(&mut conn, &noc).await?, [site.as_str()], "linked once");
     portal::add_survey_contact(&mut conn, &site, &noc).await?;
     portal::add_survey_contact(&mut conn, &site, &noc).await?;
     let at_site = portal::reachable(&mut conn, &acme, Some(&site)).await?;
@@ -83,7 +83,7 @@ store_test!(appliances_tickets_and_site_contacts_are_stored, |store| async move 
     );
     assert_eq!(stored.opened_by.as_deref(), Some(noc.as_str()));
     let listed: Vec<String> = portal::tickets_of_partner(&mut conn, &acme).await?.into_iter().map(|t| t.id).collect();
-    assert_eq!(listed, [ticket.clone()]);
+    assert_eq!(listed, [ticket.as_str()]);
     let comments = portal::ticket_comments(&mut conn, &ticket).await?;
     assert_eq!(comments.len(), 1, "the comment on no ticket was not stored");
     assert_eq!(
