@@ -41,6 +41,7 @@ pub async fn accept(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxParams {
     /// Only messages to this address.

@@ -183,6 +183,7 @@ pub async fn remove_admin_privilege(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationUsersParams {
     /// The `next` value of the previous page.

@@ -189,6 +189,7 @@ async fn contact_view(conn: &mut starship_store::Conn, user: users::User) -> Api
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerScope {
     /// Operators: which partner.
@@ -518,6 +519,7 @@ pub async fn comment(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientParams {
     /// Only contacts of this site.

@@ -299,6 +299,7 @@ pub async fn bulk_add(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// A prefix of the first name, last name, "first last" or email.
@@ -396,6 +397,7 @@ pub async fn patch_user(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     /// At most this many entries (default 100, at most 500).

@@ -117,24 +117,36 @@ app_test!(two_instances_and_a_crashed_one_never_send_a_message_twice, |app| asyn
 });
 
 app_test!(a_batch_that_outlasts_its_lease_leaves_the_rest_to_the_instance_that_took_them, |app| async move {
-    // Each delivery takes 300 ms and the lease is 900 ms, so the slow
-    // instance's batch of five outlives the claim on its last messages: the
-    // fifth's claim runs out at 900 ms, the late instance takes it at
-    // 1000 ms, and the slow one reaches it at 1200 ms.
-    let sink = SmtpSink::slow(300);
+    // The slow instance claims a batch of five; the SMTP server holds its
+    // first delivery until the test lets it go. Meanwhile the claims on
+    // the other four run out (set in the database, as time passing would)
+    // and the late instance takes and sends them. When the held delivery
+    // ends, the slow instance renews each remaining claim before sending
+    // and finds it gone: no message leaves twice. Nothing here waits on a
+    // clock.
+    let sink = SmtpSink::gated(1);
     queue(&app, 5).await;
-    let mut slow_config = config(&sink);
-    slow_config.lease = Duration::from_millis(900);
-    slow_config.batch = 5;
-    let slow = Dispatcher::new(app.store.clone(), slow_config.clone()).unwrap();
-    let late = Dispatcher::new(app.store.clone(), slow_config).unwrap();
-    let (slow_sent, late_sent) = tokio::join!(slow.deliver_due(), async {
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        late.deliver_due().await
-    });
-    let (slow_sent, late_sent) = (slow_sent.unwrap(), late_sent.unwrap());
-    assert_eq!(slow_sent + late_sent, 5, "each message sent by exactly one instance");
-    assert!(late_sent >= 1, "the late instance took over the expired claims");
+    let mut lease_config = config(&sink);
+    lease_config.lease = Duration::from_secs(60);
+    lease_config.batch = 5;
+    let slow = Dispatcher::new(app.store.clone(), lease_config.clone()).unwrap();
+    let late = Dispatcher::new(app.store.clone(), lease_config).unwrap();
+    let slow_run = tokio::spawn(async move { slow.deliver_due().await });
+    let held = sink.first_held().await;
+    let expired = starship_store::sqlx::query(
+        "UPDATE outbox SET locked_until = 1 WHERE claim_token IS NOT NULL AND sent_at IS NULL AND id <> $1",
+    )
+    .bind(&held)
+    .execute(app.store.pool())
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(expired, 4, "the slow instance claimed the whole batch");
+    let late_sent = late.deliver_due().await.unwrap();
+    assert_eq!(late_sent, 4, "the late instance took over the expired claims");
+    sink.open_gate();
+    let slow_sent = slow_run.await.unwrap().unwrap();
+    assert_eq!(slow_sent, 1, "the slow instance sent only the message it still held");
     assert_each_once(&sink, 5);
 });
 

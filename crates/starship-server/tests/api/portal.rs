@@ -79,31 +79,41 @@ app_test!(the_portal_matrix_holds_through_the_api, |app| async move {
         [(false, false), (false, false), (true, false), (false, false)],
     ];
     let mut wrong = Vec::new();
+    // Everyone signs in first: the targets' two-step sign-in, turned on
+    // below, would otherwise ask them for a code.
+    let mut clients = Vec::new();
+    for (_, email) in actors {
+        clients.push(app.signed_in(email).await);
+    }
     for (a, (actor, email)) in actors.iter().enumerate() {
-        let client = app.signed_in(email).await;
+        let client = &clients[a];
         for (t, (target, id)) in targets.iter().enumerate() {
             let (edit, administer) = expected[a][t];
             let (status, body) = app
-                .call(&client, "PATCH", &format!("/api/v1/users/{id}"), Some(json!({"phone": "+1 303 555 0100"})))
+                .call(client, "PATCH", &format!("/api/v1/users/{id}"), Some(json!({"phone": "+1 303 555 0100"})))
                 .await;
             if (status == StatusCode::OK) != edit {
                 wrong.push(format!("{actor} edits {target}: {status} {body}"));
             }
-            // Resetting MFA is user administration; nobody has MFA, so an allowed reset answers 404.
-            let (status, body) = app.delete(&client, &format!("/api/v1/users/{id}/mfa")).await;
-            let allowed = status == StatusCode::NOT_FOUND;
-            let is_self = app.signed_in_id(email).await == **id;
-            if !is_self && allowed != administer {
+            // Resetting MFA is user administration: the target has it on,
+            // and an allowed reset removes it.
+            if app.signed_in_id(email).await == **id {
+                continue;
+            }
+            app.with_mfa(id).await;
+            let (status, body) = app.delete(client, &format!("/api/v1/users/{id}/mfa")).await;
+            let expected_status = if administer { StatusCode::NO_CONTENT } else { StatusCode::FORBIDDEN };
+            if status != expected_status || app.has_mfa(id).await == administer {
                 wrong.push(format!("{actor} administers {target}: {status} {body}"));
             }
         }
-        let (status, _) = app.post(&client, &format!("/api/v1/appliances/{}/drain", p.appliance), json!({})).await;
+        let (status, _) = app.post(client, &format!("/api/v1/appliances/{}/drain", p.appliance), json!({})).await;
         if (status == StatusCode::OK) != (*actor != "read-only") {
             wrong.push(format!("{actor} drains: {status}"));
         }
         let (status, _) = app
             .post(
-                &client,
+                client,
                 &format!("/api/v1/tickets/{}/comments", p.ticket),
                 json!({"body": format!("seen by {actor}")}),
             )
@@ -112,7 +122,7 @@ app_test!(the_portal_matrix_holds_through_the_api, |app| async move {
             wrong.push(format!("{actor} comments: {status}"));
         }
         let outsider_target = format!("/api/v1/users/{}", p.outsider);
-        let (status, _) = app.call(&client, "PATCH", &outsider_target, Some(json!({"phone": "+1 303 555 0100"}))).await;
+        let (status, _) = app.call(client, "PATCH", &outsider_target, Some(json!({"phone": "+1 303 555 0100"}))).await;
         if status != StatusCode::NOT_FOUND {
             wrong.push(format!("{actor} edits another partner's admin: {status}"));
         }
@@ -135,16 +145,21 @@ app_test!(an_engineering_user_manages_read_only_users_and_contacts_only, |app| a
         .call(&eli, "PUT", &format!("/api/v1/users/{}/portal-level", p.read_only), Some(json!({"level": "admin"})))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "raising a read-only user to admin");
-    let (status, _) = app
-        .call(&eli, "PUT", &format!("/api/v1/users/{}/portal-level", p.admin), Some(json!({"level": "read-only"})))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A second engineering user: Eli could have given them all they hold,
+    // so only the matrix (engineering administers read-only users) refuses.
+    let peer = app.member(Some(&p.metro), "ezra.engineer@metrofiber.example").await;
+    level(&app, &peer, "engineering").await;
+    let (status, _) =
+        app.call(&eli, "PUT", &format!("/api/v1/users/{peer}/portal-level"), Some(json!({"level": "read-only"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "lowering an engineering peer");
     let (status, _) = app.post(&eli, &format!("/api/v1/users/{lena}/invitation"), json!({"level": "read-only"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}/portal-access", p.admin)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}", p.admin)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{peer}/portal-access")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "revoking an engineering peer's access");
+    let (status, _) = app.delete(&eli, &format!("/api/v1/users/{peer}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "deleting an engineering peer");
+    let (_, peer_now) = app.get(&eli, &format!("/api/v1/users/{peer}")).await;
+    assert_eq!(peer_now["status"], "active", "the peer is untouched");
     let (status, _) = app.delete(&eli, &format!("/api/v1/users/{}", p.contact)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&eli, &format!("/api/v1/users/{}", p.contact)).await;
@@ -245,8 +260,12 @@ app_test!(an_email_change_waits_for_the_new_address_to_confirm, |app| async move
     assert_eq!(me["email"], "rita@new.example");
     let (status, _) = app.post(&app.client(), "/api/v1/email-confirmations", json!({"token": token})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Another read-only user holds nothing Rita could not have given: only
+    // the matrix (the read-only level edits its own details) refuses.
+    let peer = app.member(Some(&p.metro), "ron.reader@metrofiber.example").await;
+    level(&app, &peer, "read-only").await;
     let (status, _) =
-        app.post(&rita, &format!("/api/v1/users/{}/email-change", p.admin), json!({"email": "evil@new.example"})).await;
+        app.post(&rita, &format!("/api/v1/users/{peer}/email-change"), json!({"email": "evil@new.example"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 });
 
@@ -445,8 +464,15 @@ app_test!(turning_off_ones_own_mfa_takes_a_current_code_not_just_the_session, |a
     let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now)})).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, problem) = app.delete(&rita, &format!("/api/v1/users/{rita_id}/mfa")).await;
+    // The admin reset is not for oneself, even for a portal admin, whom the
+    // matrix lets administer anyone of the partner, themself included.
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let nora_id = app.signed_in_id("nora.admin@metrofiber.example").await;
+    app.with_mfa(&nora_id).await;
+    let (status, problem) = app.delete(&nora, &format!("/api/v1/users/{nora_id}/mfa")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the admin reset is not for oneself: {problem}");
+    assert!(app.has_mfa(&nora_id).await, "still on");
+    let _ = rita_id;
     let wrong = if code(now) == "000000" { "111111" } else { "000000" };
     let (status, problem) = app.post(&rita, "/api/v1/me/mfa/disable", json!({"code": wrong})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
@@ -475,4 +501,224 @@ app_test!(guessing_codes_to_turn_off_mfa_is_throttled_like_sign_in, |app| async 
         statuses.push(status.as_u16());
     }
     assert_eq!(statuses, [422, 422, 422, 422, 422, 429], "five wrong codes, then the account is throttled");
+});
+
+/// The History entries of one kind on one person, read from the store.
+async fn entries(app: &TestApp, user: &str, action: &str) -> Vec<starship_store::history::Entry> {
+    let mut conn = app.store.conn().await.unwrap();
+    let all = starship_store::history::list(&mut conn, user, None, 500).await.unwrap();
+    all.into_iter().filter(|e| e.action == action).collect()
+}
+
+/// One's row of the contact list.
+fn row<'a>(list: &'a Value, email: &str) -> &'a Value {
+    list.as_array().unwrap().iter().find(|c| c["email"] == email).unwrap_or_else(|| panic!("{email} in {list}"))
+}
+
+app_test!(a_portal_admin_changes_a_permission_level_and_it_holds, |app| async move {
+    let p = portal_world(&app).await;
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let rita = app.signed_in("rita.reader@metrofiber.example").await;
+    let drain = format!("/api/v1/appliances/{}/drain", p.appliance);
+    assert_eq!(app.post(&rita, &drain, json!({})).await.0, StatusCode::FORBIDDEN, "read-only: no self-service");
+    let (status, body) = app
+        .call(
+            &nora,
+            "PUT",
+            &format!("/api/v1/users/{}/portal-level", p.read_only),
+            Some(json!({"level": "engineering"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let (_, contacts) = app.get(&nora, "/api/v1/contacts").await;
+    assert_eq!(row(&contacts, "rita.reader@metrofiber.example")["level"], "engineering");
+    let mut conn = app.store.conn().await.unwrap();
+    let roles = starship_store::users::roles_of(&mut conn, &p.read_only).await.unwrap();
+    let levels: Vec<&str> =
+        roles.iter().filter(|r| r.application == "partner-portal").map(|r| r.role.as_str()).collect();
+    assert_eq!(levels, ["engineering"], "one level, the new one");
+    drop(conn);
+    let changed = entries(&app, &p.read_only, "portal.level-changed").await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].details, json!({"from": "read-only", "to": "engineering"}));
+    assert_eq!(changed[0].actor_id.as_deref(), Some(p.admin.as_str()));
+    // The new level is what the rules now read, in her running session.
+    assert_eq!(app.post(&rita, &drain, json!({})).await.0, StatusCode::OK, "engineering drains");
+});
+
+app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move {
+    let p = portal_world(&app).await;
+    let second = {
+        let mut conn = app.store.conn().await.unwrap();
+        starship_store::portal::insert_site(&mut conn, &p.metro, "Austin DC2", "Austin, US").await.unwrap().id
+    };
+    let eli = app.signed_in("eli.engineer@metrofiber.example").await;
+    let (status, view) = app
+        .call(
+            &eli,
+            "PUT",
+            &format!("/api/v1/users/{}/contact", p.contact),
+            Some(json!({"contact_roles": ["shipping", "logistics"], "sites": [second]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["contact_roles"], json!(["logistics", "shipping"]));
+    assert_eq!(view["sites"], json!([second]));
+
+    let (_, contacts) = app.get(&eli, "/api/v1/contacts").await;
+    let noah = row(&contacts, "noah.noc@metrofiber.example");
+    assert_eq!((&noah["contact_roles"], &noah["sites"]), (&json!(["logistics", "shipping"]), &json!([second])));
+    let mut conn = app.store.conn().await.unwrap();
+    assert_eq!(
+        starship_store::portal::contact_roles_of(&mut conn, &p.contact).await.unwrap(),
+        ["logistics", "shipping"]
+    );
+    assert_eq!(starship_store::portal::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.as_str()]);
+    drop(conn);
+    // The communications follow: logistics now, no longer NOC maintenance.
+    let (_, logistics) = app.get(&eli, "/api/v1/communications/logistics/recipients").await;
+    assert_eq!(logistics.as_array().unwrap().len(), 1);
+    assert_eq!(logistics[0]["email"], "noah.noc@metrofiber.example");
+    let (_, maintenance) = app.get(&eli, "/api/v1/communications/maintenance/recipients").await;
+    assert_eq!(maintenance, json!([]));
+    let updated = entries(&app, &p.contact, "contact.updated").await;
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].details["contact_roles"], json!({"from": ["noc"], "to": ["shipping", "logistics"]}));
+    assert_eq!(updated[0].details["sites"], json!({"from": [p.site], "to": [second]}));
+});
+
+app_test!(a_portal_admin_creates_a_site_that_people_can_then_be_linked_to, |app| async move {
+    let p = portal_world(&app).await;
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let (status, site) =
+        app.post(&nora, "/api/v1/sites", json!({"name": "Austin DC2", "location": "Austin, US"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let id = site["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (&site["partner_id"], &site["name"], &site["location"]),
+        (&json!(p.metro), &json!("Austin DC2"), &json!("Austin, US"))
+    );
+
+    let (_, sites) = app.get(&nora, "/api/v1/sites").await;
+    let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Austin DC2", "Denver DC1"]);
+    let mut conn = app.store.conn().await.unwrap();
+    let stored = starship_store::portal::get_site(&mut conn, &id).await.unwrap().expect("stored");
+    assert_eq!(
+        (stored.partner_id.as_str(), stored.name.as_str(), stored.location.as_str()),
+        (p.metro.as_str(), "Austin DC2", "Austin, US")
+    );
+    drop(conn);
+    let (status, _) = app
+        .call(&nora, "PUT", &format!("/api/v1/users/{}/contact", p.contact), Some(json!({"sites": [p.site, id]})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the new site is the partner's to link");
+    let (status, _) = app.post(&nora, "/api/v1/sites", json!({"name": "AUSTIN dc2", "location": "Elsewhere"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one site of a name per partner");
+});
+
+app_test!(contacts_appliances_and_tickets_are_listed_as_stored, |app| async move {
+    let p = portal_world(&app).await;
+    let rita = app.signed_in("rita.reader@metrofiber.example").await;
+    let (status, contacts) = app.get(&rita, "/api/v1/contacts").await;
+    assert_eq!(status, StatusCode::OK, "every level sees the list");
+    let mut listed: Vec<(String, Value)> = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["email"].as_str().unwrap().to_string(), c["level"].clone()))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        listed,
+        [
+            ("eli.engineer@metrofiber.example".to_string(), json!("engineering")),
+            ("noah.noc@metrofiber.example".to_string(), Value::Null),
+            ("nora.admin@metrofiber.example".to_string(), json!("admin")),
+            ("rita.reader@metrofiber.example".to_string(), json!("read-only")),
+        ]
+    );
+    let noah = row(&contacts, "noah.noc@metrofiber.example");
+    assert_eq!(
+        (&noah["status"], &noah["contact_roles"], &noah["sites"]),
+        (&json!("contact"), &json!(["noc"]), &json!([p.site]))
+    );
+
+    let (status, appliances) = app.get(&rita, "/api/v1/appliances").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(appliances.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            &appliances[0]["id"],
+            &appliances[0]["serial"],
+            &appliances[0]["model"],
+            &appliances[0]["site_id"],
+            &appliances[0]["status"]
+        ),
+        (&json!(p.appliance), &json!("OCA-1"), &json!("Flash OCA"), &json!(p.site), &json!("serving"))
+    );
+
+    let (status, _) =
+        app.post(&rita, &format!("/api/v1/tickets/{}/comments", p.ticket), json!({"body": "Seen at 10:00."})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, tickets) = app.get(&rita, "/api/v1/tickets").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tickets.as_array().unwrap().len(), 1);
+    let ticket = &tickets[0];
+    assert_eq!(
+        (&ticket["id"], &ticket["subject"], &ticket["body"]),
+        (&json!(p.ticket), &json!("Packet loss"), &json!("3% loss"))
+    );
+    let comments = ticket["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(
+        (&comments[0]["author"], &comments[0]["author_id"], &comments[0]["body"]),
+        (&json!("rita.reader@metrofiber.example"), &json!(p.read_only), &json!("Seen at 10:00."))
+    );
+
+    // Another partner's lists hold none of it.
+    let oscar = app.signed_in("oscar.other@otherisp.example").await;
+    for list in ["/api/v1/appliances", "/api/v1/tickets"] {
+        let (status, theirs) = app.get(&oscar, list).await;
+        assert_eq!((status, theirs), (StatusCode::OK, json!([])), "{list}");
+    }
+    let (_, theirs) = app.get(&oscar, "/api/v1/contacts").await;
+    assert!(!theirs.to_string().contains("metrofiber"), "{theirs}");
+});
+
+app_test!(a_two_step_reset_removes_the_persons_mfa_from_the_store, |app| async move {
+    let p = portal_world(&app).await;
+    let email = "rita.reader@metrofiber.example";
+    let rita = app.signed_in(email).await;
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let code =
+        starship_server::ops::session::current_code(&secret, email, starship_store::now_millis() / 1000).unwrap();
+    let (status, codes) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    assert!(app.has_mfa(&p.read_only).await, "enrolled");
+    let recovery_codes = || async {
+        starship_store::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1")
+            .bind(&p.read_only)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(recovery_codes().await, 10);
+
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let (status, body) = app.delete(&nora, &format!("/api/v1/users/{}/mfa", p.read_only)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let mut conn = app.store.conn().await.unwrap();
+    assert!(starship_store::mfa::totp_of(&mut conn, &p.read_only).await.unwrap().is_none(), "no secret left");
+    drop(conn);
+    assert_eq!(recovery_codes().await, 0, "no recovery code left");
+    let reset = entries(&app, &p.read_only, "mfa.reset").await;
+    assert_eq!(reset.len(), 1);
+    assert_eq!((reset[0].actor_id.as_deref(), reset[0].source.as_str()), (Some(p.admin.as_str()), "api"));
+    let (status, _) = app.post(&app.client(), "/api/v1/session", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::OK, "the password alone signs in again");
+    let (status, _) = app.delete(&nora, &format!("/api/v1/users/{}/mfa", p.read_only)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to reset");
 });

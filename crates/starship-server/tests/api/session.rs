@@ -128,8 +128,20 @@ app_test!(a_cookie_session_refuses_cross_site_writes, |app| async move {
 });
 
 app_test!(health_answers_when_the_store_does, |app| async move {
-    let (status, _) = app.get(&app.client(), "/healthz").await;
-    assert_eq!(status, StatusCode::OK);
+    let response = app.client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+});
+
+app_test!(health_answers_503_when_the_store_does_not, |app| async move {
+    // The server shares this pool: closed, every query fails at once, as
+    // with a database that is gone.
+    app.store.close().await;
+    let response = app.client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 503, "{problem}");
 });
 
 async fn sign_in_status(app: &TestApp, email: &str, password: &str, totp: Option<&str>) -> StatusCode {

@@ -92,17 +92,18 @@ impl TestApp {
         client
     }
 
-    /// Sends a request and returns the status and the JSON body (or Null).
+    /// Sends a request and returns the status and the JSON body (`Null` for
+    /// an empty one). A body that is not JSON fails the test with its text.
     pub async fn call(&self, client: &Client, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = client.request(method, self.url(path));
+        let mut request = client.request(method.clone(), self.url(path));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.expect("the request reaches the server");
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let text = response.text().await.expect("a readable body");
+        (status, json_body(&format!("{method} {path}"), status, &text))
     }
 
     pub async fn get(&self, client: &Client, path: &str) -> (StatusCode, Value) {
@@ -186,6 +187,114 @@ impl TestApp {
         use starship_store::sqlx::Row;
         sqlx_count(&self.store, table).await.try_get::<i64, _>("n").unwrap()
     }
+}
+
+/// A response body as JSON: `Null` when empty; anything else that is not
+/// JSON fails the test, showing the body.
+pub fn json_body(request: &str, status: StatusCode, text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("{request} answered {status} with a body that is not JSON ({e}): {text}"))
+}
+
+/// Every table a write of the API or the pages can touch, for asserting
+/// that a refused request changed nothing at all.
+pub const WRITABLE_TABLES: [&str; 20] = [
+    "partners",
+    "users",
+    "grants",
+    "admin_privileges",
+    "history",
+    "outbox",
+    "ticket_comments",
+    "tickets",
+    "bgp_configs",
+    "appliances",
+    "sites",
+    "activation_tokens",
+    "sessions",
+    "mfa_totp",
+    "mfa_recovery_codes",
+    "api_tokens",
+    "user_contact_roles",
+    "user_sites",
+    "user_metadata",
+    "notification_preferences",
+];
+
+impl TestApp {
+    /// The whole content of every writable table, each row as text: two
+    /// snapshots differ if any row was added, removed or changed.
+    pub async fn snapshot(&self) -> Vec<(&'static str, Vec<String>)> {
+        use starship_store::sqlx::{Column, Row};
+        let mut tables = Vec::new();
+        for table in WRITABLE_TABLES {
+            let rows = starship_store::sqlx::query(&format!("SELECT * FROM {table}"))
+                .fetch_all(self.store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("reading {table}: {e}"));
+            let mut texts: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    (0..row.columns().len())
+                        .map(|i| {
+                            let name = row.column(i).name().to_string();
+                            let value = row
+                                .try_get::<Option<String>, _>(i)
+                                .map(|v| format!("{v:?}"))
+                                .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
+                                .or_else(|_| row.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
+                                .unwrap_or_else(|e| panic!("{table}.{name}: {e}"));
+                            format!("{name}={value}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            texts.sort();
+            tables.push((table, texts));
+        }
+        tables
+    }
+
+    /// Turns two-step sign-in on for a user, straight in the store.
+    pub async fn with_mfa(&self, user_id: &str) {
+        let mut conn = self.store.conn().await.unwrap();
+        starship_store::mfa::begin_enrolment(&mut conn, user_id, "JBSWY3DPEHPK3PXP").await.unwrap();
+        starship_store::mfa::enable(&mut conn, user_id).await.unwrap();
+    }
+
+    /// Whether a user has two-step sign-in turned on, read from the store.
+    pub async fn has_mfa(&self, user_id: &str) -> bool {
+        let mut conn = self.store.conn().await.unwrap();
+        starship_store::mfa::totp_of(&mut conn, user_id).await.unwrap().is_some_and(|t| t.enabled)
+    }
+
+    /// A personal API token of a user, straight in the store; returns its id.
+    pub async fn token_of(&self, user_id: &str, hash: &str) -> String {
+        let mut conn = self.store.conn().await.unwrap();
+        let expires_at = starship_store::now_millis() + 86_400_000;
+        starship_store::sessions::insert_api_token(&mut conn, user_id, "Monitoring", hash, expires_at).await.unwrap().id
+    }
+}
+
+/// Which rows two snapshots disagree on, table by table.
+pub fn snapshot_difference(
+    before: &[(&'static str, Vec<String>)],
+    after: &[(&'static str, Vec<String>)],
+) -> Vec<String> {
+    let mut differences = Vec::new();
+    for ((table, was), (_, is)) in before.iter().zip(after) {
+        for row in was.iter().filter(|r| !is.contains(r)) {
+            differences.push(format!("{table}: gone or changed: {row}"));
+        }
+        for row in is.iter().filter(|r| !was.contains(r)) {
+            differences.push(format!("{table}: new or changed: {row}"));
+        }
+    }
+    differences
 }
 
 async fn sqlx_count(store: &Store, table: &str) -> starship_store::sqlx::any::AnyRow {

@@ -28,13 +28,13 @@ fn secret_of(created: &Value) -> String {
 /// A request authenticated by a bearer token alone.
 async fn as_bearer(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = app.client().request(method, app.url(path)).bearer_auth(token);
+    let mut request = app.client().request(method.clone(), app.url(path)).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
     let response = request.send().await.expect("the request reaches the server");
     let status = response.status();
-    (status, serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null))
+    (status, json_body(&format!("{method} {path}"), status, &response.text().await.expect("a readable body")))
 }
 
 async fn me_with(app: &TestApp, token: &str) -> StatusCode {

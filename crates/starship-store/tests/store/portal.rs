@@ -47,17 +47,53 @@ store_test!(appliances_tickets_and_site_contacts_are_stored, |store| async move 
     assert!(!portal::is_empty(&mut conn).await?);
     let noc = fixtures::user(&mut conn, Some(&acme), "noc@acme.example", "Nora", "Ops").await?.id;
     let site = portal::insert_site(&mut conn, &acme, "Lisbon IX", "Lisbon, PT").await?.id;
+    let other_site = portal::insert_site(&mut conn, &acme, "Porto", "Porto, PT").await?.id;
     portal::link_site(&mut conn, &noc, &site).await?;
     portal::link_site(&mut conn, &noc, &site).await?;
+    assert_eq!(portal::sites_of_user(&mut conn, &noc).await?, [site.as_str()], "linked once");
     portal::add_survey_contact(&mut conn, &site, &noc).await?;
     portal::add_survey_contact(&mut conn, &site, &noc).await?;
+    let at_site = portal::reachable(&mut conn, &acme, Some(&site)).await?;
+    assert_eq!(at_site.len(), 1, "named once");
+    assert_eq!((at_site[0].user_id.as_str(), at_site[0].on_survey), (noc.as_str(), true));
+    let elsewhere = portal::reachable(&mut conn, &acme, Some(&other_site)).await?;
+    assert!(elsewhere.is_empty(), "neither linked to nor surveyed at the other site");
 
-    portal::insert_appliance(&mut conn, &acme, &site, "OCA-0001", "Flash").await?;
+    let oca = portal::insert_appliance(&mut conn, &acme, &site, "OCA-0001", "Flash").await?;
     let twin = portal::insert_appliance(&mut conn, &acme, &site, "OCA-0001", "Storage").await;
     assert!(matches!(twin, Err(StoreError::Conflict(_))), "serials are unique: {twin:?}");
+    let appliances = portal::appliances_of_partner(&mut conn, &acme).await?;
+    assert_eq!(appliances.len(), 1, "the twin was not stored");
+    let stored = portal::get_appliance(&mut conn, &oca).await?.expect("the appliance");
+    assert_eq!(
+        (stored.id.as_str(), stored.partner_id.as_str(), stored.site_id.as_str(), stored.serial.as_str()),
+        (oca.as_str(), acme.as_str(), site.as_str(), "OCA-0001")
+    );
+    assert_eq!((stored.model.as_str(), stored.status.as_str()), ("Flash", "serving"));
+    assert_eq!((stored.status_changed_by, stored.status_changed_at), (None, None));
 
     let ticket = portal::insert_ticket(&mut conn, &acme, "BGP session down", "Since 10:00 UTC", Some(&noc)).await?;
-    portal::insert_ticket_comment(&mut conn, &ticket, Some(&noc), "noc@acme.example", "Back up now").await?;
+    let comment =
+        portal::insert_ticket_comment(&mut conn, &ticket, Some(&noc), "noc@acme.example", "Back up now").await?;
     assert!(portal::insert_ticket_comment(&mut conn, "no-such-ticket", None, "system", "…").await.is_err());
+    let stored = portal::get_ticket(&mut conn, &ticket).await?.expect("the ticket");
+    assert_eq!(
+        (stored.partner_id.as_str(), stored.subject.as_str(), stored.body.as_str(), stored.status.as_str()),
+        (acme.as_str(), "BGP session down", "Since 10:00 UTC", "open")
+    );
+    assert_eq!(stored.opened_by.as_deref(), Some(noc.as_str()));
+    let listed: Vec<String> = portal::tickets_of_partner(&mut conn, &acme).await?.into_iter().map(|t| t.id).collect();
+    assert_eq!(listed, [ticket.as_str()]);
+    let comments = portal::ticket_comments(&mut conn, &ticket).await?;
+    assert_eq!(comments.len(), 1, "the comment on no ticket was not stored");
+    assert_eq!(
+        (
+            comments[0].id.as_str(),
+            comments[0].author_id.as_deref(),
+            comments[0].author.as_str(),
+            comments[0].body.as_str()
+        ),
+        (comment.as_str(), Some(noc.as_str()), "noc@acme.example", "Back up now")
+    );
     Ok(())
 });

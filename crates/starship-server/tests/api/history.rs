@@ -1,0 +1,324 @@
+//! Every kind of write lands in History with its actor and source. The
+//! kinds are read from the code (every action passed to `history::append`
+//! and `history::append_many`), so a new kind without a row here fails.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::isolation::{person, Holds};
+use crate::portal::{portal_world, Portal};
+use crate::source;
+use crate::support::*;
+
+/// Every kind of History entry, each performed by `perform`.
+const KINDS: [&str; 30] = [
+    "user.created",
+    "contact.details-set",
+    "operator.created",
+    "user.updated",
+    "role.granted",
+    "role.revoked",
+    "admin-privilege.added",
+    "admin-privilege.removed",
+    "notifications.changed",
+    "metadata.saved",
+    "portal.invited",
+    "account.activated",
+    "portal.access-revoked",
+    "portal.level-changed",
+    "contact.updated",
+    "contact.deleted",
+    "email.change-requested",
+    "email.changed",
+    "appliance.drained",
+    "appliance.undrained",
+    "appliance.bgp-changed",
+    "ticket.commented",
+    "token.created",
+    "token.revoked",
+    "signed-in",
+    "signed-out",
+    "sign-in.failed",
+    "mfa.enrolled",
+    "mfa.disabled",
+    "mfa.reset",
+];
+
+const NORA: &str = "nora.admin@metrofiber.example";
+
+/// Whose History an entry goes to, and whom and where it must name.
+struct Expected {
+    user: String,
+    actor_id: Option<String>,
+    actor: String,
+    source: &'static str,
+}
+
+struct Scene<'a> {
+    app: &'a TestApp,
+    p: Portal,
+    nora: Client,
+    operator: Client,
+    n: usize,
+}
+
+impl Scene<'_> {
+    /// A Metro person holding `holds`, new for each call.
+    async fn someone(&mut self, holds: Holds) -> (String, String) {
+        self.n += 1;
+        let email = format!("someone.{}@metrofiber.example", self.n);
+        let person = person(self.app, &self.p.metro, &email, holds).await;
+        (person.id, email)
+    }
+
+    async fn ok(&self, client: &Client, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, answer) = self.app.call(client, method, path, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+        answer
+    }
+
+    fn by_nora(&self, user: &str) -> Expected {
+        Expected { user: user.into(), actor_id: Some(self.p.admin.clone()), actor: NORA.into(), source: "api" }
+    }
+
+    fn by_themself(user: &str, email: &str) -> Expected {
+        Expected { user: user.into(), actor_id: Some(user.into()), actor: email.into(), source: "api" }
+    }
+
+    /// The link of the last email of `kind` to `recipient`.
+    async fn link(&self, recipient: &str, kind: &str) -> String {
+        let (_, outbox) = self.app.get(&self.operator, &format!("/api/v1/outbox?recipient={recipient}")).await;
+        let message = outbox.as_array().unwrap().iter().find(|m| m["kind"] == kind).expect("the email");
+        let body = message["body"].as_str().unwrap();
+        body[body.find("token=").unwrap() + 6..].split_whitespace().next().unwrap().to_string()
+    }
+
+    /// Performs one write of `kind` through the front door.
+    async fn perform(&mut self, kind: &str) -> Expected {
+        let app = self.app;
+        let users = "/api/v1/users";
+        match kind {
+            "user.created" | "contact.details-set" => {
+                self.n += 1;
+                let email = format!("created.{}@metrofiber.example", self.n);
+                let mut body = json!({"email": email, "first_name": "New", "last_name": "Person", "locale": "en-US", "portal_access": false});
+                if kind == "contact.details-set" {
+                    body["contact_roles"] = json!(["noc"]);
+                }
+                let created = self.ok(&self.nora, "POST", users, Some(body)).await;
+                self.by_nora(created["id"].as_str().unwrap())
+            }
+            "operator.created" => {
+                let email = starship_core::domain::Email::parse("email", "otto.operator@starship.example").unwrap();
+                let password = starship_core::domain::Password::parse("password", PASSWORD).unwrap();
+                let operator = starship_server::ops::create_operator(&app.store, &email, "Otto", "Operator", &password)
+                    .await
+                    .unwrap();
+                Expected { user: operator.id, actor_id: None, actor: "system".into(), source: "cli" }
+            }
+            "user.updated" => {
+                let (id, _) = self.someone(Holds::Nothing).await;
+                self.ok(&self.nora, "PATCH", &format!("{users}/{id}"), Some(json!({"last_name": "Renamed"}))).await;
+                self.by_nora(&id)
+            }
+            "role.granted" => {
+                let (id, _) = self.someone(Holds::Nothing).await;
+                let body = json!({"user_ids": [id], "roles": [{"application": "backlot", "role": "content-partner-operations"}]});
+                self.ok(&self.nora, "POST", "/api/v1/grants", Some(body)).await;
+                self.by_nora(&id)
+            }
+            "role.revoked" => {
+                let person = person(app, &self.p.metro, "revoked.role@metrofiber.example", Holds::BacklotRole).await;
+                self.ok(&self.nora, "DELETE", &format!("/api/v1/grants/{}", person.grant.unwrap()), None).await;
+                self.by_nora(&person.id)
+            }
+            "admin-privilege.added" => {
+                let (id, _) = self.someone(Holds::Nothing).await;
+                let path = format!("{users}/{id}/admin-privileges");
+                self.ok(&self.nora, "POST", &path, Some(json!({"application": "backlot"}))).await;
+                self.by_nora(&id)
+            }
+            "admin-privilege.removed" => {
+                let person = person(app, &self.p.metro, "removed.admin@metrofiber.example", Holds::BacklotAdmin).await;
+                let path = format!("{users}/{}/admin-privileges/{}", person.id, person.privilege.unwrap());
+                self.ok(&self.nora, "DELETE", &path, None).await;
+                self.by_nora(&person.id)
+            }
+            "notifications.changed" => {
+                let (id, _) = self.someone(Holds::BacklotRole).await;
+                let choice = json!([{"application": "backlot", "type": "qc-report", "enabled": false}]);
+                self.ok(&self.nora, "PUT", &format!("{users}/{id}/notifications"), Some(choice)).await;
+                self.by_nora(&id)
+            }
+            "metadata.saved" => {
+                let (id, _) = self.someone(Holds::AcademyLearner).await;
+                let values = json!({"crew_department": "sound", "country": "fr", "courses": ["IMF101"]});
+                self.ok(&self.nora, "PUT", &format!("{users}/{id}/metadata/production-academy"), Some(values)).await;
+                self.by_nora(&id)
+            }
+            "portal.invited" | "account.activated" => {
+                let (id, email) = self.someone(Holds::Contact).await;
+                let path = format!("{users}/{id}/invitation");
+                self.ok(&self.nora, "POST", &path, Some(json!({"level": "read-only"}))).await;
+                if kind == "portal.invited" {
+                    return self.by_nora(&id);
+                }
+                let token = self.link(&email, "invitation").await;
+                let accept = json!({"token": token, "password": PASSWORD});
+                self.ok(&app.client(), "POST", "/api/v1/invitations/accept", Some(accept)).await;
+                Self::by_themself(&id, &email)
+            }
+            "portal.access-revoked" => {
+                let (id, _) = self.someone(Holds::ReadOnlyLevel).await;
+                self.ok(&self.nora, "DELETE", &format!("{users}/{id}/portal-access"), None).await;
+                self.by_nora(&id)
+            }
+            "portal.level-changed" => {
+                let (id, _) = self.someone(Holds::ReadOnlyLevel).await;
+                let path = format!("{users}/{id}/portal-level");
+                self.ok(&self.nora, "PUT", &path, Some(json!({"level": "engineering"}))).await;
+                self.by_nora(&id)
+            }
+            "contact.updated" => {
+                let (id, _) = self.someone(Holds::Contact).await;
+                let path = format!("{users}/{id}/contact");
+                self.ok(
+                    &self.nora,
+                    "PUT",
+                    &path,
+                    Some(json!({"contact_roles": ["logistics"], "sites": [self.p.site]})),
+                )
+                .await;
+                self.by_nora(&id)
+            }
+            "contact.deleted" => {
+                let (id, _) = self.someone(Holds::Contact).await;
+                self.ok(&self.nora, "DELETE", &format!("{users}/{id}"), None).await;
+                self.by_nora(&id)
+            }
+            "email.change-requested" | "email.changed" => {
+                let (id, email) = self.someone(Holds::Nothing).await;
+                let new = format!("new.{}@metrofiber.example", self.n);
+                let path = format!("{users}/{id}/email-change");
+                self.ok(&self.nora, "POST", &path, Some(json!({"email": new}))).await;
+                if kind == "email.change-requested" {
+                    return self.by_nora(&id);
+                }
+                let token = self.link(&new, "email-confirmation").await;
+                self.ok(&app.client(), "POST", "/api/v1/email-confirmations", Some(json!({"token": token}))).await;
+                // The person confirming from the new address, named as they were.
+                Self::by_themself(&id, &email)
+            }
+            "appliance.drained" | "appliance.undrained" => {
+                let path = format!("/api/v1/appliances/{}/drain", self.p.appliance);
+                let method = if kind == "appliance.drained" { "POST" } else { "DELETE" };
+                self.ok(&self.nora, method, &path, None).await;
+                self.by_nora(&self.p.admin)
+            }
+            "appliance.bgp-changed" => {
+                let path = format!("/api/v1/appliances/{}/bgp", self.p.appliance);
+                let body = json!({"peer_asn": 2906, "neighbor_ipv4": "198.51.100.9"});
+                self.ok(&self.nora, "PUT", &path, Some(body)).await;
+                self.by_nora(&self.p.admin)
+            }
+            "ticket.commented" => {
+                let path = format!("/api/v1/tickets/{}/comments", self.p.ticket);
+                self.ok(&self.nora, "POST", &path, Some(json!({"body": "Seen."}))).await;
+                self.by_nora(&self.p.admin)
+            }
+            "token.created" | "token.revoked" => {
+                let token = self.ok(&self.nora, "POST", "/api/v1/tokens", Some(json!({"name": "History"}))).await;
+                if kind == "token.revoked" {
+                    let path = format!("/api/v1/tokens/{}", token["id"].as_str().unwrap());
+                    self.ok(&self.nora, "DELETE", &path, None).await;
+                }
+                self.by_nora(&self.p.admin)
+            }
+            "signed-in" | "signed-out" => {
+                let (id, email) = self.someone(Holds::Nothing).await;
+                let client = app.signed_in(&email).await;
+                if kind == "signed-out" {
+                    self.ok(&client, "DELETE", "/api/v1/session", None).await;
+                }
+                Self::by_themself(&id, &email)
+            }
+            "sign-in.failed" => {
+                let (id, email) = self.someone(Holds::Nothing).await;
+                let wrong = json!({"email": email, "password": "not the password at all"});
+                let (status, _) = app.post(&app.client(), "/api/v1/session", wrong).await;
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+                Expected { user: id, actor_id: None, actor: "system".into(), source: "api" }
+            }
+            "mfa.enrolled" | "mfa.disabled" => {
+                let (id, email) = self.someone(Holds::Nothing).await;
+                let client = app.signed_in(&email).await;
+                let enrolment = self.ok(&client, "POST", "/api/v1/me/mfa", None).await;
+                let secret = enrolment["secret"].as_str().unwrap().to_string();
+                let now = starship_store::now_millis() / 1000;
+                let code = |at: i64| starship_server::ops::session::current_code(&secret, &email, at).unwrap();
+                self.ok(&client, "POST", "/api/v1/me/mfa/confirm", Some(json!({"code": code(now)}))).await;
+                if kind == "mfa.disabled" {
+                    self.ok(&client, "POST", "/api/v1/me/mfa/disable", Some(json!({"code": code(now + 30)}))).await;
+                }
+                Self::by_themself(&id, &email)
+            }
+            "mfa.reset" => {
+                let (id, _) = self.someone(Holds::Mfa).await;
+                self.ok(&self.nora, "DELETE", &format!("{users}/{id}/mfa"), None).await;
+                self.by_nora(&id)
+            }
+            other => panic!("no write of kind {other} in this table"),
+        }
+    }
+}
+
+/// Every History entry: (id, user, actor id, actor, source, action).
+type Row = (String, String, Option<String>, String, String, String);
+
+async fn all_entries(app: &TestApp) -> Vec<Row> {
+    starship_store::sqlx::query_as("SELECT id, user_id, actor_id, actor, source, action FROM history")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+}
+
+app_test!(every_kind_of_write_lands_in_history_with_its_actor_and_source, |app| async move {
+    let written = source::history_kinds(&["starship-server/src", "starshipd/src"]);
+    let tabled: BTreeSet<&str> = KINDS.iter().copied().collect();
+    let untested: Vec<_> = written.iter().filter(|(kind, _)| !tabled.contains(kind.as_str())).collect();
+    let unwritten: Vec<_> = tabled.iter().filter(|kind| !written.contains_key(**kind)).collect();
+    assert!(
+        untested.is_empty() && unwritten.is_empty(),
+        "History kinds written without a row here (kind, where): {untested:?}\nrows for kinds nothing writes: {unwritten:?}"
+    );
+
+    let p = portal_world(&app).await;
+    app.production(HOME_THEATER, "Home Theater Demo - MID").await;
+    // Nora holds every privilege the writes need.
+    app.grant(&p.admin, "backlot", "master-content-partner-operations", None).await;
+    app.admin(&p.admin, "backlot", None).await;
+    app.admin(&p.admin, "production-academy", Some(HOME_THEATER)).await;
+    let nora = app.signed_in(NORA).await;
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    let mut scene = Scene { app: &app, p, nora, operator, n: 0 };
+    let mut failures = Vec::new();
+    for kind in KINDS {
+        let before: BTreeSet<String> = all_entries(&app).await.into_iter().map(|e| e.0).collect();
+        let expected = scene.perform(kind).await;
+        let new: Vec<Row> =
+            all_entries(&app).await.into_iter().filter(|e| !before.contains(&e.0) && e.5 == kind).collect();
+        let wanted = (expected.user, expected.actor_id, expected.actor, expected.source.to_string());
+        match new.as_slice() {
+            [(_, user, actor_id, actor, source, _)] => {
+                let seen = (user.clone(), actor_id.clone(), actor.clone(), source.clone());
+                if seen != wanted {
+                    failures.push(format!("{kind}: (person, actor id, actor, source) {seen:?}, expected {wanted:?}"));
+                }
+            }
+            other => failures.push(format!("{kind}: {} new entries, expected one: {other:?}", other.len())),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+});
