@@ -77,6 +77,7 @@ use crate::state::AppState;
         portal::confirm_mfa,
         portal::disable_mfa,
         portal::reset_mfa,
+        portal::change_password,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     tags(
@@ -118,6 +119,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/mfa", post(portal::begin_mfa))
         .route("/api/v1/me/mfa/confirm", post(portal::confirm_mfa))
         .route("/api/v1/me/mfa/disable", post(portal::disable_mfa))
+        .route("/api/v1/me/password", post(portal::change_password))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
         .route("/api/v1/appliances", get(portal::list_appliances))

@@ -630,6 +630,53 @@ pub async fn confirm_mfa(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// At least 12 characters.
+    pub new_password: String,
+    /// Also end every other session and every API token of yours, in the
+    /// same step (false when left out).
+    #[serde(default)]
+    pub end_other_sessions: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// Sessions other than this request's that ended (`end_other_sessions`).
+    pub sessions_ended: u64,
+    /// API tokens that ended (`end_other_sessions`).
+    pub tokens_ended: u64,
+}
+
+/// Changes one's own password, proven with the current one (a wrong one
+/// counts as a failed sign-in); only from a signed-in session, not a token.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = ChangePassword,
+    responses((status = 200, body = PasswordChanged), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<axum::Json<PasswordChanged>> {
+    let Some(current) = caller.session_hash() else {
+        return Err(ApiError::Forbidden("a password is changed from a signed-in session, not with an API token"));
+    };
+    let others =
+        if body.end_other_sessions { OtherSignIns::End { current: Some(current) } } else { OtherSignIns::Keep };
+    let ended = ops::session::change_password(
+        &state,
+        &caller.user,
+        body.current_password,
+        &body.new_password,
+        others,
+        Source::Api,
+    )
+    .await?;
+    Ok(axum::Json(PasswordChanged { sessions_ended: ended.sessions, tokens_ended: ended.tokens }))
+}
+
 /// Turns off one's own MFA: only with a current code or a recovery code.
 #[utoipa::path(post, path = "/api/v1/me/mfa/disable", tag = "session", request_body = CodeBody,
     responses((status = 204, description = "Turned off"), (status = 409, body = Problem), (status = 422, body = Problem),

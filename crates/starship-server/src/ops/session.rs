@@ -208,6 +208,52 @@ pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: 
     Ok(())
 }
 
+/// Changes one's own password. The current password proves it is the
+/// owner, not a borrowed session: a wrong one counts as a failed sign-in of
+/// the account. Other sessions and every API token end when asked, in the
+/// same transaction.
+pub async fn change_password(
+    state: &AppState,
+    user: &User,
+    current_password: String,
+    new_password: &str,
+    others: OtherSignIns<'_>,
+    source: Source,
+) -> ApiResult<sessions::Ended> {
+    let new_password = Password::parse("new_password", new_password)?;
+    let email_lower = user.email.to_lowercase();
+    let account = Throttle::new(format!("email:{email_lower}"), state.config.sign_in_failure_limit);
+    let window_ms = state.config.sign_in_window.as_millis() as i64;
+    let mut tx = state.store.begin().await?;
+    if !sessions::reserve_attempt(&mut tx, std::slice::from_ref(&account), window_ms).await? {
+        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
+    }
+    let stored_hash = users::credentials(&mut tx, &email_lower).await?.and_then(|(_, hash)| hash);
+    // Committed now, so the attempt counts even when the password is wrong.
+    tx.commit().await?;
+    let current_ok = hashing(move || verify_password(&current_password, stored_hash.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !current_ok {
+        return Err(FieldError::new("current_password", "is not your current password").into());
+    }
+    let hash = hashing(move || hash_password(&new_password)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut tx = state.store.begin().await?;
+    users::set_password(&mut tx, &user.id, &hash).await?;
+    sessions::release_attempt(&mut tx, &account.key).await?;
+    let mut details = json!({});
+    let mut ended = sessions::Ended::default();
+    if let OtherSignIns::End { current } = others {
+        ended = sessions::end_all_for_user_except(&mut tx, &user.id, current).await?;
+        details["other_sessions_ended"] = json!(ended.sessions);
+        details["tokens_ended"] = json!(ended.tokens);
+    }
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "password.changed", details)
+        .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
 const TOTP_STEP_SECS: i64 = 30;
 
 fn totp_of(secret_base32: &str, account: &str) -> Option<TOTP> {

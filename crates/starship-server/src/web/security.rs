@@ -1,5 +1,6 @@
-//! Two-step sign-in on one's own account: set it up with an authenticator
-//! app, see the recovery codes once, turn it off.
+//! Signing in safely on one's own account: change the password; two-step
+//! sign-in (set it up with an authenticator app, see the recovery codes
+//! once, turn it off).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -77,6 +78,10 @@ pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): 
     let enabled = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
     let notice = match query.done.as_deref() {
         Some("off") => Some("Two-step sign-in is off. You sign in with your password alone."),
+        Some("password") => Some("Your password is changed."),
+        Some("password-ended") => Some(
+            "Your password is changed, and you are signed out everywhere else; your personal API tokens have ended.",
+        ),
         _ => None,
     };
     let step = if enabled { Step::On } else { Step::Off };
@@ -103,7 +108,38 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
             }
             Err(other) => Err(other.into()),
         },
-        _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off")).into()),
+        "password" => {
+            let end_others = post.form.opt("end_other_sessions").is_some();
+            let others =
+                if end_others { OtherSignIns::End { current: Some(&viewer.session_hash) } } else { OtherSignIns::Keep };
+            let current = post.form.get("current_password").to_string();
+            match session::change_password(
+                &state,
+                &viewer.user,
+                current,
+                post.form.get("new_password"),
+                others,
+                Source::Web,
+            )
+            .await
+            {
+                Ok(_) => {
+                    see_other(if end_others { "/security?done=password-ended" } else { "/security?done=password" })
+                }
+                Err(e @ ApiError::Invalid(_)) => {
+                    let errors = FormErrors::from_error(e, &["current_password", "new_password"])?;
+                    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+                    let enabled = mfa::totp_of(&mut conn, &viewer.user.id)
+                        .await
+                        .map_err(ApiError::from)?
+                        .is_some_and(|t| t.enabled);
+                    let step = if enabled { Step::On } else { Step::Off };
+                    refused(&SecurityPage { end_others, ..render(&state, viewer, step, errors, None) })
+                }
+                Err(other) => Err(other.into()),
+            }
+        }
+        _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off, password")).into()),
     }
 }
 

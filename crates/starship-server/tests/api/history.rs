@@ -13,7 +13,7 @@ use crate::source;
 use crate::support::*;
 
 /// Every kind of History entry, each performed by `perform`.
-const KINDS: [&str; 30] = [
+const KINDS: [&str; 31] = [
     "user.created",
     "contact.details-set",
     "operator.created",
@@ -44,6 +44,7 @@ const KINDS: [&str; 30] = [
     "mfa.enrolled",
     "mfa.disabled",
     "mfa.reset",
+    "password.changed",
 ];
 
 const NORA: &str = "nora.admin@metrofiber.example";
@@ -262,6 +263,13 @@ impl Scene<'_> {
                 if kind == "mfa.disabled" {
                     self.ok(&client, "POST", "/api/v1/me/mfa/disable", Some(json!({"code": code(now + 30)}))).await;
                 }
+                Self::by_themself(&id, &email)
+            }
+            "password.changed" => {
+                let (id, email) = self.someone(Holds::Nothing).await;
+                let client = app.signed_in(&email).await;
+                let body = json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
+                self.ok(&client, "POST", "/api/v1/me/password", Some(body)).await;
                 Self::by_themself(&id, &email)
             }
             "mfa.reset" => {

@@ -233,3 +233,66 @@ app_test!(other_accounts_failing_from_one_address_never_refuse_an_account_that_s
         "an account new to the address waits with it"
     );
 });
+
+app_test!(changing_the_password_takes_the_current_one_and_can_end_other_sessions_and_tokens, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let here = app.signed_in("ana.lopez@sunrise.example").await;
+    let elsewhere = app.signed_in("ana.lopez@sunrise.example").await;
+    let (_, token) = app.post(&here, "/api/v1/tokens", json!({"name": "cron"})).await;
+    let token = token["token"].as_str().unwrap().to_string();
+    let with_token = |path: &str| app.client().get(app.url(path)).bearer_auth(&token).send();
+
+    let (status, problem) = app
+        .post(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": "not my password", "new_password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "current_password");
+    let (status, _) =
+        app.post(&here, "/api/v1/me/password", json!({"current_password": PASSWORD, "new_password": "short"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "twelve characters at least");
+    assert_eq!(sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, None).await, StatusCode::OK, "unchanged");
+
+    let (status, ended) = app
+        .post(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a brand new passphrase", "end_other_sessions": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["tokens_ended"], 1);
+    assert!(ended["sessions_ended"].as_u64().unwrap() >= 1);
+    assert_eq!(app.get(&here, "/api/v1/me").await.0, StatusCode::OK, "this session stays");
+    assert_eq!(app.get(&elsewhere, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "the other session ended");
+    assert_eq!(with_token("/api/v1/me").await.unwrap().status(), StatusCode::UNAUTHORIZED, "the token ended");
+    assert_eq!(sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in_status(&app, "ana.lopez@sunrise.example", "a brand new passphrase", None).await, StatusCode::OK);
+});
+
+app_test!(a_token_cannot_change_the_password_and_guesses_are_throttled, |app| async move {
+    let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
+    app.member(Some(&partner), "ana.lopez@sunrise.example").await;
+    let session = app.signed_in("ana.lopez@sunrise.example").await;
+    let (_, token) = app.post(&session, "/api/v1/tokens", json!({})).await;
+    let response = app
+        .client()
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut answers = Vec::new();
+    for i in 0..6 {
+        let body = json!({"current_password": format!("guess number {i}"), "new_password": "a brand new passphrase"});
+        answers.push(app.post(&session, "/api/v1/me/password", body).await.0);
+    }
+    assert_eq!(answers[..5], [StatusCode::UNPROCESSABLE_ENTITY; 5]);
+    assert_eq!(answers[5], StatusCode::TOO_MANY_REQUESTS, "a stolen session cannot guess the password");
+});

@@ -479,3 +479,41 @@ app_test!(a_portal_admin_resets_a_users_two_step_sign_in_from_the_panel, |app| a
     assert!(html.contains("Two-step sign-in reset") && !html.contains("Reset two-step sign-in"));
     signed_in_browser(&app, email).await;
 });
+
+app_test!(a_person_changes_their_password_on_the_security_page, |app| async move {
+    let w = world(&app).await;
+    let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let elsewhere = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let (_, html) = page(&app, &pat, "/security").await;
+    assert!(html.contains("Change password"));
+    let csrf = csrf_of(&html);
+    let wrong = [
+        ("csrf", csrf.as_str()),
+        ("action", "password"),
+        ("current_password", "not it at all"),
+        ("new_password", "a brand new passphrase"),
+        ("end_other_sessions", "on"),
+    ];
+    let response = pat.post(app.url("/security")).form(&wrong).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Is not your current password"));
+
+    let right = [
+        ("csrf", csrf.as_str()),
+        ("action", "password"),
+        ("current_password", PASSWORD),
+        ("new_password", "a brand new passphrase"),
+        ("end_other_sessions", "on"),
+    ];
+    let response = pat.post(app.url("/security")).form(&right).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &pat, location(&response)).await;
+    assert!(html.contains("Your password is changed"), "this browser stays signed in");
+    let (status, _) = page(&app, &elsewhere, "/security").await;
+    assert_ne!(status, StatusCode::OK, "the other browser is signed out");
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    let (_, history) = app.get(&operator, &format!("/api/v1/users/{}/history", w.plain)).await;
+    let entry = history.as_array().unwrap().iter().find(|e| e["action"] == "password.changed").expect("in History");
+    assert_eq!(entry["source"], "web");
+    assert_eq!(entry["details"]["other_sessions_ended"], 1);
+});
