@@ -340,6 +340,26 @@ pub fn edit_contact_links(caller: &Principal, owner_partner: &str, target: (&str
     }
 }
 
+/// Administering a person as a whole (deactivating and reactivating them):
+/// operators, those who may create Starship users in the partner, and the
+/// portal levels that administer that person under the matrix. Never
+/// oneself.
+pub fn administer_person(
+    caller: &Principal,
+    catalogue: &Catalogue,
+    (target_user, target_partner): (&str, &str),
+    standing: Standing,
+) -> Decision {
+    see_partner_resource(caller, target_partner)?;
+    if caller.user_id == target_user {
+        return Err(Denied::Forbidden("you cannot do this to yourself"));
+    }
+    if caller.operator || create_user(caller, catalogue, target_partner).is_ok() {
+        return Ok(());
+    }
+    portal(caller, PortalAction::UserAdministration, target_partner, Some((target_user, standing)))
+}
+
 /// Setting a person's permission level is user administration of them, and
 /// nobody raises anyone above their own level.
 pub fn set_portal_level(

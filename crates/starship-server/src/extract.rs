@@ -158,7 +158,7 @@ pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User
     let Some(user) = users::get(conn, &user_id).await? else {
         return Ok(None);
     };
-    if user.status != starship_core::domain::UserStatus::Active {
+    if !crate::ops::session::may_sign_in(&user) {
         return Ok(None);
     }
     Ok(Some((user, credential)))

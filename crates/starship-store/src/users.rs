@@ -19,6 +19,9 @@ pub struct User {
     pub status: UserStatus,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the person was deactivated: no sign-in, roles not counting,
+    /// everything kept for reactivation.
+    pub deactivated_at: Option<i64>,
 }
 
 impl User {
@@ -28,7 +31,7 @@ impl User {
 }
 
 const COLUMNS: &str =
-    "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at";
+    "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at, deactivated_at";
 
 fn user_from_row(r: &AnyRow) -> Result<User> {
     let operator: i64 = r.try_get("operator")?;
@@ -46,6 +49,7 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        deactivated_at: r.try_get("deactivated_at")?,
     })
 }
 
@@ -107,6 +111,7 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
             status: n.status,
             created_at: now,
             updated_at: now,
+            deactivated_at: None,
         };
         let (first_lower, last_lower, full_lower) = search_keys(&user.first_name, &user.last_name);
         rows.push(vec![
@@ -434,6 +439,18 @@ pub async fn page_of_partner_holding(
         query = query.bind(value);
     }
     query.bind(limit).fetch_all(&mut *conn).await?.iter().map(user_from_row).collect()
+}
+
+/// Deactivates a person (`Some(now)`) or reactivates them (`None`).
+/// Returns false when they were in that state already.
+pub async fn set_deactivated(conn: &mut Conn, id: &str, deactivated: bool) -> Result<bool> {
+    let now = now_millis();
+    let sql = if deactivated {
+        "UPDATE users SET deactivated_at = $2, updated_at = $2 WHERE id = $1 AND deactivated_at IS NULL"
+    } else {
+        "UPDATE users SET deactivated_at = NULL, updated_at = $2 WHERE id = $1 AND deactivated_at IS NOT NULL"
+    };
+    Ok(sqlx::query(sql).bind(id).bind(now).execute(&mut *conn).await?.rows_affected() == 1)
 }
 
 /// Switches sign-in on or off. Without sign-in the password goes too, so

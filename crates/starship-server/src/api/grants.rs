@@ -309,7 +309,8 @@ pub async fn check(
         caller.principal.roles.clone()
     } else {
         let user = visible_user(&mut conn, &caller.principal, &body.user_id).await?;
-        if user.status != starship_core::domain::UserStatus::Active {
+        // A deactivated person's roles do not count until reactivation.
+        if !crate::ops::session::may_sign_in(&user) {
             return Ok(axum::Json(CheckResult { allowed: false }));
         }
         users::roles_of(&mut conn, &user.id).await?

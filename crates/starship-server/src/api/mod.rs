@@ -78,6 +78,8 @@ use crate::state::AppState;
         portal::disable_mfa,
         portal::reset_mfa,
         portal::change_password,
+        portal::deactivate,
+        portal::reactivate,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     tags(
@@ -120,6 +122,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/mfa/confirm", post(portal::confirm_mfa))
         .route("/api/v1/me/mfa/disable", post(portal::disable_mfa))
         .route("/api/v1/me/password", post(portal::change_password))
+        .route("/api/v1/users/{id}/deactivation", post(portal::deactivate).delete(portal::reactivate))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
         .route("/api/v1/appliances", get(portal::list_appliances))

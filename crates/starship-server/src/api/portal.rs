@@ -630,6 +630,35 @@ pub async fn confirm_mfa(
     }))
 }
 
+/// Deactivates a person: they cannot sign in, every session and token of
+/// theirs ends at once and their roles stop counting; everything they hold
+/// stays for reactivation. Under the rule for acting on a person.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivation", tag = "users", params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Deactivated"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Deactivated already", body = Problem)))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ops::people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reactivates a deactivated person: sign-in (with the same password) and
+/// every role come back.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/deactivation", tag = "users", params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Reactivated"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Not deactivated", body = Problem)))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    ops::people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {

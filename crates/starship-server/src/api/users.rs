@@ -81,6 +81,10 @@ pub struct UserProfile {
     pub tabs: Vec<&'static str>,
     pub created_at: String,
     pub updated_at: String,
+    /// When the person was deactivated (no sign-in, roles not counting);
+    /// absent while they are not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<String>,
 }
 
 pub async fn profile_of(
@@ -163,6 +167,7 @@ pub async fn profile_of(
         tabs,
         created_at: rfc3339_from_millis(user.created_at),
         updated_at: rfc3339_from_millis(user.updated_at),
+        deactivated_at: user.deactivated_at.map(rfc3339_from_millis),
     })
 }
 

@@ -9,7 +9,7 @@ use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{grants, portal, Conn};
+use starship_store::{grants, portal, sessions, Conn};
 
 use crate::ops::{self, Access, BulkRow, Identity};
 use crate::problem::{ApiError, ApiResult};
@@ -233,6 +233,49 @@ pub async fn edit_profile(
     }
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Deactivates a person, or reactivates them: deactivated, they cannot
+/// sign in, every session and token of theirs ends at once and their roles
+/// stop counting; nothing they hold is removed, so reactivation restores
+/// all of it (tokens excepted: they stay ended).
+pub async fn set_deactivated(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    deactivated: bool,
+) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = crate::ops::portal::standing(&user, &held.roles);
+    let owner = user.partner_id.as_deref().unwrap_or("");
+    authz::act_on_person(
+        caller,
+        &held,
+        authz::administer_person(caller, &state.catalogue, (&user.id, owner), standing),
+    )?;
+    if !users::set_deactivated(&mut tx, &user.id, deactivated).await? {
+        let state = if deactivated { "deactivated already" } else { "not deactivated" };
+        return Err(ApiError::Conflict(format!("this person is {state}")));
+    }
+    if deactivated {
+        let ended = sessions::end_all_for_user_except(&mut tx, &user.id, None).await?;
+        history::append(
+            &mut tx,
+            &user.id,
+            actor,
+            "user.deactivated",
+            json!({"sessions_ended": ended.sessions, "tokens_ended": ended.tokens}),
+        )
+        .await?;
+    } else {
+        history::append(&mut tx, &user.id, actor, "user.reactivated", json!({})).await?;
+    }
+    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Loads a user the caller may see; anyone else's is 404.

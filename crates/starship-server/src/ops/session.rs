@@ -77,7 +77,7 @@ pub async fn sign_in_with_code(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut second_factor = Ok(());
-    if let Some((user, _)) = found.as_ref().filter(|(u, _)| password_ok && u.status == UserStatus::Active) {
+    if let Some((user, _)) = found.as_ref().filter(|(u, _)| password_ok && may_sign_in(u)) {
         second_factor = check_second_factor(state, user, code).await;
         if let Err(ApiError::MfaRequired) = second_factor {
             // The password was right: asking for the code is no failure.
@@ -90,7 +90,7 @@ pub async fn sign_in_with_code(
         }
     }
     let user = match found {
-        Some((user, _)) if password_ok && user.status == UserStatus::Active && second_factor.is_ok() => user,
+        Some((user, _)) if password_ok && may_sign_in(&user) && second_factor.is_ok() => user,
         other => {
             // The reserved attempt stays counted as the failure.
             if let Some((user, _)) = other {
@@ -118,6 +118,11 @@ pub async fn sign_in_with_code(
     Ok(SignedIn { user, session_secret })
 }
 
+/// An account signs in while it is active and not deactivated.
+pub fn may_sign_in(user: &User) -> bool {
+    user.status == UserStatus::Active && user.deactivated_at.is_none()
+}
+
 /// How long a successful sign-in from an address exempts the account from
 /// that address's volume limit.
 const KNOWN_CLIENT_FOR: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
@@ -141,7 +146,7 @@ pub async fn accept_link(state: &AppState, token: &str, password: &str, source: 
     let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
     let user_id = outbox::use_link(&mut tx, &secret_hash(token.trim()), ACTIVATION).await?.ok_or_else(invalid)?;
     let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
-    if user.status == UserStatus::Disabled {
+    if user.status == UserStatus::Disabled || user.deactivated_at.is_some() {
         return Err(invalid().into());
     }
     users::set_password(&mut tx, &user.id, &hash).await?;

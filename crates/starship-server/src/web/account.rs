@@ -180,6 +180,8 @@ struct ProfilePage {
     tabs: Vec<TabLink>,
     tab: &'static str,
     can_onboard: bool,
+    /// Deactivate or reactivate, under the rule for acting on a person.
+    can_deactivate: bool,
     notice: Option<&'static str>,
     errors: FormErrors,
     application_roles: Vec<RoleRow>,
@@ -439,7 +441,18 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let can_onboard = !own
         && user.partner_id.is_some()
         && !grantable_roles(state, &viewer.principal, &partner, &productions).is_empty();
+    let can_deactivate = if own || user.partner_id.is_none() {
+        false
+    } else {
+        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+        let held = starship_store::users::principal(&mut conn, &user).await.map_err(ApiError::from)?;
+        let standing = crate::ops::portal::standing(&user, &held.roles);
+        let rule = authz::administer_person(&viewer.principal, &state.catalogue, (&user.id, &partner), standing);
+        authz::act_on_person(&viewer.principal, &held, rule).is_ok()
+    };
     let notice = match query.done.as_deref() {
+        Some("deactivated") => Some("Deactivated: they cannot sign in and their roles do not count until reactivated."),
+        Some("reactivated") => Some("Reactivated: sign-in and every role are back."),
         Some("metadata") => Some("Metadata saved."),
         Some("admin") => Some("Admin privileges added."),
         Some("admin-removed") => Some("Admin privilege removed."),
@@ -458,6 +471,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         tabs,
         tab,
         can_onboard,
+        can_deactivate,
         notice,
         errors: if flash.application.is_none() { flash.errors } else { FormErrors::default() },
         application_roles,
@@ -701,6 +715,19 @@ pub async fn revoke_role(
     ops::revoke_role(&mut tx, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await?;
     tx.commit().await.map_err(ApiError::from)?;
     see_other(&format!("{}?done=role-revoked", profile_href(&post.user, &id)))
+}
+
+/// Deactivates or reactivates the person of the profile (the form asks
+/// first, naming what stops).
+pub async fn set_deactivated(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let deactivate = match post.form.get("action") {
+        "deactivate" => true,
+        "reactivate" => false,
+        _ => return Err(ApiError::from(FieldError::new("action", "is not one of deactivate, reactivate")).into()),
+    };
+    people::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
+    let done = if deactivate { "deactivated" } else { "reactivated" };
+    see_other(&format!("{}?done={done}", profile_href(&post.user, &id)))
 }
 
 /// Removes one admin privilege from the Starship Admin Privileges tab.

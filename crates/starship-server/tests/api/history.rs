@@ -13,7 +13,7 @@ use crate::source;
 use crate::support::*;
 
 /// Every kind of History entry, each performed by `perform`.
-const KINDS: [&str; 31] = [
+const KINDS: [&str; 33] = [
     "user.created",
     "contact.details-set",
     "operator.created",
@@ -45,6 +45,8 @@ const KINDS: [&str; 31] = [
     "mfa.disabled",
     "mfa.reset",
     "password.changed",
+    "user.deactivated",
+    "user.reactivated",
 ];
 
 const NORA: &str = "nora.admin@metrofiber.example";
@@ -264,6 +266,15 @@ impl Scene<'_> {
                     self.ok(&client, "POST", "/api/v1/me/mfa/disable", Some(json!({"code": code(now + 30)}))).await;
                 }
                 Self::by_themself(&id, &email)
+            }
+            "user.deactivated" | "user.reactivated" => {
+                let (id, _) = self.someone(Holds::Nothing).await;
+                let path = format!("{users}/{id}/deactivation");
+                self.ok(&self.nora, "POST", &path, None).await;
+                if kind == "user.reactivated" {
+                    self.ok(&self.nora, "DELETE", &path, None).await;
+                }
+                self.by_nora(&id)
             }
             "password.changed" => {
                 let (id, email) = self.someone(Holds::Nothing).await;

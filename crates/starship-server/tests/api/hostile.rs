@@ -78,7 +78,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 24] = [
+const OPERATIONS: [Operation; 26] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -107,6 +107,8 @@ const OPERATIONS: [Operation; 24] = [
         ACCEPTED,
     ),
     op("DELETE", "/api/v1/users/{id}/mfa", Holds::Mfa, none, NO_CONTENT),
+    op("POST", "/api/v1/users/{id}/deactivation", Holds::Nothing, none, NO_CONTENT),
+    op("DELETE", "/api/v1/users/{id}/deactivation", Holds::Deactivated, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}/history", Holds::Nothing, none, OK),
     op(
         "POST",

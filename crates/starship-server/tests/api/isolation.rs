@@ -30,6 +30,8 @@ pub enum Holds {
     BacklotAdmin,
     /// Two-step sign-in turned on (to reset).
     Mfa,
+    /// Deactivated (to reactivate).
+    Deactivated,
 }
 
 pub struct Person {
@@ -57,6 +59,10 @@ pub async fn person(app: &TestApp, partner: &str, email: &str, holds: Holds) -> 
         }
         Holds::BacklotAdmin => privilege = Some(app.admin(&id, "backlot", None).await),
         Holds::Mfa => app.with_mfa(&id).await,
+        Holds::Deactivated => {
+            let mut conn = app.store.conn().await.unwrap();
+            starship_store::users::set_deactivated(&mut conn, &id, true).await.unwrap();
+        }
     }
     Person { id, email: email.to_string(), grant, privilege }
 }
@@ -80,7 +86,7 @@ pub struct Crossing {
     pub our_token: String,
 }
 
-pub const ALL_HOLDS: [Holds; 7] = [
+pub const ALL_HOLDS: [Holds; 8] = [
     Holds::Nothing,
     Holds::Contact,
     Holds::ReadOnlyLevel,
@@ -88,6 +94,7 @@ pub const ALL_HOLDS: [Holds; 7] = [
     Holds::AcademyLearner,
     Holds::BacklotAdmin,
     Holds::Mfa,
+    Holds::Deactivated,
 ];
 
 impl Crossing {
@@ -481,6 +488,16 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         "a role to remove".into(),
         PageCall::post(format!("/users/{}/roles/{}/revoke", their_role.id, their_role.grant.as_ref().unwrap()), vec![]),
         PageCall::post(format!("/users/{}/roles/{}/revoke", our_role.id, our_role.grant.as_ref().unwrap()), vec![]),
+        see_other,
+    ));
+    let their_person = c.their(Holds::Nothing);
+    n += 1;
+    let our_person = person(&app, &c.ours, &format!("deactivated.{n}@otherisp.example"), Holds::Nothing).await;
+    cases.push((
+        ("POST", "/users/{id}/deactivation"),
+        "a person to deactivate".into(),
+        PageCall::post(format!("/users/{}/deactivation", their_person.id), vec![("action", "deactivate".into())]),
+        PageCall::post(format!("/users/{}/deactivation", our_person.id), vec![("action", "deactivate".into())]),
         see_other,
     ));
     cases.push((

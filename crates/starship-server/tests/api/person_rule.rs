@@ -123,9 +123,10 @@ enum Action {
     SetLevelReadOnly,
     ResetMfa,
     EditContactRoles,
+    Deactivate,
 }
 
-const ACTIONS: [Action; 7] = [
+const ACTIONS: [Action; 8] = [
     Action::EditName,
     Action::ChangeEmail,
     Action::Delete,
@@ -133,6 +134,7 @@ const ACTIONS: [Action; 7] = [
     Action::SetLevelReadOnly,
     Action::ResetMfa,
     Action::EditContactRoles,
+    Action::Deactivate,
 ];
 
 /// What PRODUCT.md says, for an actor of the partner on another person.
@@ -145,6 +147,8 @@ fn expected(actor: &Holdings, target: &Holdings, action: Action) -> bool {
             Action::Delete | Action::RevokeAccess | Action::SetLevelReadOnly | Action::ResetMfa => matrix,
             // Contact roles and sites are not phone, names or email.
             Action::EditContactRoles => matrix && actor.level != Some(2),
+            // The whole person: whoever may create users, or the matrix's administration.
+            Action::Deactivate => actor.may_create_users() || matrix,
         }
 }
 
@@ -171,6 +175,7 @@ async fn perform(
         Action::EditContactRoles => {
             app.call(client, "PUT", &format!("{user}/contact"), Some(json!({"contact_roles": ["noc"]}))).await
         }
+        Action::Deactivate => app.post(client, &format!("{user}/deactivation"), json!({})).await,
     }
 }
 

@@ -246,3 +246,57 @@ app_test!(bulk_checks_say_already_exists_only_for_the_callers_own_people, |app| 
     assert_eq!(app.post(&mara, "/api/v1/users/bulk", rows).await.0, StatusCode::OK, "own addresses go on");
     assert!(w.outsider.len() > 1);
 });
+
+app_test!(a_deactivated_person_cannot_sign_in_and_their_roles_stop_counting_until_reactivated, |app| async move {
+    let w = world(&app).await;
+    app.grant(&w.plain, "backlot", "content-partner-operations", None).await;
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let pat = app.signed_in("pat.plain@sunrise.example").await;
+    let (_, token) = app.post(&pat, "/api/v1/tokens", json!({})).await;
+    let token = token["token"].as_str().unwrap().to_string();
+    let check = json!({"user_id": w.plain, "application": "backlot", "capability": "source-management"});
+    assert_eq!(app.post(&mara, "/api/v1/check", check.clone()).await.1["allowed"], true);
+
+    let deactivation = format!("/api/v1/users/{}/deactivation", w.plain);
+    let (status, _) = app.post(&mara, &deactivation, json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&pat, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "the session ended at once");
+    let with_token = app.client().get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(with_token.status(), StatusCode::UNAUTHORIZED, "the token ended at once");
+    let sign_in = json!({"email": "pat.plain@sunrise.example", "password": PASSWORD});
+    let (status, refused) = app.post(&app.client(), "/api/v1/session", sign_in.clone()).await;
+    let (_, wrong) = app
+        .post(
+            &app.client(),
+            "/api/v1/session",
+            json!({"email": "pat.plain@sunrise.example", "password": "wrong password!"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused["detail"], wrong["detail"], "the same answer as a wrong password");
+    assert_eq!(app.post(&mara, "/api/v1/check", check.clone()).await.1["allowed"], false, "roles stop counting");
+    let (_, profile) = app.get(&mara, &format!("/api/v1/users/{}", w.plain)).await;
+    assert!(profile["deactivated_at"].is_string());
+    assert_eq!(profile["roles"].as_array().unwrap().len(), 1, "nothing is lost");
+    assert_eq!(app.post(&mara, &deactivation, json!({})).await.0, StatusCode::CONFLICT);
+
+    assert_eq!(app.delete(&mara, &deactivation).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.post(&app.client(), "/api/v1/session", sign_in).await.0, StatusCode::OK, "the same password");
+    assert_eq!(app.post(&mara, "/api/v1/check", check).await.1["allowed"], true, "every role back");
+    let (_, history) = app.get(&mara, &format!("/api/v1/users/{}/history", w.plain)).await;
+    let actions: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"user.deactivated") && actions.contains(&"user.reactivated"), "{actions:?}");
+});
+
+app_test!(deactivation_follows_the_rule_for_acting_on_a_person, |app| async move {
+    let w = world(&app).await;
+    let of = |id: &str| format!("/api/v1/users/{id}/deactivation");
+    let morgan = app.signed_in("morgan.master@sunrise.example").await;
+    assert_eq!(app.post(&morgan, &of(&w.backlot_admin), json!({})).await.0, StatusCode::FORBIDDEN, "holds more");
+    assert_eq!(app.post(&morgan, &of(&w.master_only), json!({})).await.0, StatusCode::FORBIDDEN, "oneself");
+    let pat = app.signed_in("pat.plain@sunrise.example").await;
+    assert_eq!(app.post(&pat, &of(&w.master_only), json!({})).await.0, StatusCode::FORBIDDEN, "a plain user");
+    let nina = app.signed_in("nina.north@northwind.example").await;
+    assert_eq!(app.post(&nina, &of(&w.plain), json!({})).await.0, StatusCode::NOT_FOUND, "another partner's");
+    assert_eq!(app.post(&morgan, &of(&w.plain), json!({})).await.0, StatusCode::NO_CONTENT, "within reach");
+});

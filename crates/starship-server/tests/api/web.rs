@@ -517,3 +517,28 @@ app_test!(a_person_changes_their_password_on_the_security_page, |app| async move
     assert_eq!(entry["source"], "web");
     assert_eq!(entry["details"]["other_sessions_ended"], 1);
 });
+
+app_test!(an_admin_deactivates_and_reactivates_someone_from_their_profile, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let profile = format!("/users/{}", w.plain);
+    let (_, html) = page(&app, &mara, &profile).await;
+    assert!(html.contains(">Deactivate</button>") && html.contains("data-confirm=\"Deactivate pat plain?"));
+    let form = [("csrf", csrf_of(&html)), ("action", "deactivate".to_string())];
+    let response = mara.post(app.url(&format!("{profile}/deactivation"))).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &mara, location(&response)).await;
+    assert!(html.contains("badge-disabled\">deactivated") && html.contains(">Reactivate</button>"));
+    let (status, _) = app
+        .post(&app.client(), "/api/v1/session", json!({"email": "pat.plain@sunrise.example", "password": PASSWORD}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let form = [("csrf", csrf_of(&html)), ("action", "reactivate".to_string())];
+    let response = mara.post(app.url(&format!("{profile}/deactivation"))).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.signed_in("pat.plain@sunrise.example").await;
+
+    let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let (_, html) = page(&app, &pat, &format!("/users/{}", w.backlot_admin)).await;
+    assert!(!html.contains(">Deactivate</button>"), "not offered to someone who may not");
+});
