@@ -147,8 +147,8 @@ pub struct TokenBody {
 }
 
 /// Confirms a new email address with the token from the link sent to it.
-#[utoipa::path(post, path = "/api/v1/email-confirmations", tag = "portal", request_body = TokenBody,
-    responses((status = 200, body = AccessView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/email-confirmations", tag = "portal", request_body = TokenBody, security(()),
+    responses((status = 200, body = AccessView), (status = 503, description = "The database is not answering", body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenBody>,
@@ -189,6 +189,7 @@ async fn contact_view(conn: &mut starship_store::Conn, user: users::User) -> Api
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerScope {
     /// Operators: which partner.
@@ -202,7 +203,8 @@ fn scope(caller: &Principal, params: &PartnerScope) -> ApiResult<String> {
 
 /// The partner's contacts and portal users with their levels, roles and sites.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<ContactView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<ContactView>), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_contacts(
     State(state): State<AppState>,
     caller: Caller,
@@ -250,7 +252,8 @@ impl From<portal::Site> for SiteView {
 
 /// A partner's sites.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_sites(
     State(state): State<AppState>,
     caller: Caller,
@@ -264,8 +267,10 @@ pub async fn list_sites(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
+    #[schema(value_type = Title)]
     pub name: String,
     /// City and country, or any description of where it is.
+    #[schema(value_type = Title)]
     pub location: String,
     /// Operators name the partner.
     #[serde(default)]
@@ -320,7 +325,8 @@ impl From<portal::Appliance> for ApplianceView {
 
 /// The partner's appliances.
 #[utoipa::path(get, path = "/api/v1/appliances", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_appliances(
     State(state): State<AppState>,
     caller: Caller,
@@ -469,7 +475,8 @@ async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) ->
 
 /// The partner's tickets with their comments.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
     caller: Caller,
@@ -518,6 +525,7 @@ pub async fn comment(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientParams {
     /// Only contacts of this site.
