@@ -118,7 +118,7 @@ fn add_common_responses(method: &str, operation: &mut Operation) {
             ("400", "Malformed JSON"),
             ("413", "The body is larger than the limit"),
             ("415", "The body is not sent as application/json"),
-            ("422", "The body does not have the described shape (a missing or unknown field, a wrong type)"),
+            ("422", "The body does not have the described shape (a missing or unknown field, a wrong type, a NUL character)"),
         ]);
     }
     let parameters = operation.parameters.as_deref().unwrap_or_default();

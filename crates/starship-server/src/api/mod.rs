@@ -147,6 +147,7 @@ pub fn router() -> Router<AppState> {
             get(preferences::get_metadata).put(preferences::put_metadata),
         )
         .route("/api/v1/notifications", post(preferences::send_notification))
+        .route_layer(axum::middleware::from_fn(crate::extract::refuse_nul_in_path))
 }
 
 /// 200 when the store answers.

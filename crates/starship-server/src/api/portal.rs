@@ -279,7 +279,9 @@ pub struct NewSite {
 
 /// Adds a site (operators, and the partner's portal admins).
 #[utoipa::path(post, path = "/api/v1/sites", tag = "portal", request_body = NewSite,
-    responses((status = 201, body = SiteView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SiteView), (status = 403, body = Problem),
+        (status = 404, description = "An operator named a partner that does not exist", body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_site(
     State(state): State<AppState>,
     caller: Caller,
@@ -290,6 +292,7 @@ pub async fn create_site(
     let (name, location) =
         starship_core::error::both(Title::parse("name", &body.name), Title::parse("location", &body.location))?;
     let mut tx = state.store.begin().await?;
+    starship_store::partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
     let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))
