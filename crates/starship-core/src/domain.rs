@@ -411,3 +411,64 @@ mod token_lifetime_tests {
         }
     }
 }
+
+/// How the value types read in the OpenAPI document: the constraints their
+/// constructors check, as far as JSON Schema can say them.
+mod schemas {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{Email, Locale, PersonName, Title, SUPPORTED_LOCALES};
+
+    /// No control characters (U+0000–U+001F, U+007F–U+009F); the server
+    /// also refuses invisible and text-direction characters and blank text.
+    const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$";
+
+    fn bounded_text(max_chars: usize, description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(max_chars))
+            .pattern(Some(NO_CONTROL_CHARACTERS))
+            .description(Some(description))
+            .into()
+    }
+
+    impl PartialSchema for PersonName {
+        fn schema() -> RefOr<Schema> {
+            bounded_text(PersonName::MAX_CHARS, "A first or last name")
+        }
+    }
+    impl ToSchema for PersonName {}
+
+    impl PartialSchema for Title {
+        fn schema() -> RefOr<Schema> {
+            bounded_text(Title::MAX_CHARS, "A name of a partner, site or production")
+        }
+    }
+    impl ToSchema for Title {}
+
+    impl PartialSchema for Email {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+                .max_length(Some(Email::MAX_LEN))
+                .description(Some("An email address, compared case-insensitively"))
+                .into()
+        }
+    }
+    impl ToSchema for Email {}
+
+    impl PartialSchema for Locale {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(SUPPORTED_LOCALES.iter().copied()))
+                .description(Some("A supported BCP 47 tag (any case; `_` is accepted for `-`)"))
+                .into()
+        }
+    }
+    impl ToSchema for Locale {}
+}

@@ -1,10 +1,13 @@
 //! Request extractors that speak problem details: JSON bodies, query
 //! strings, and the signed-in caller.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use starship_core::authz::{Principal, SignedInWith};
 use starship_store::history::{Actor, Source};
@@ -17,15 +20,27 @@ use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "starship_session";
 
-/// A JSON body; malformed JSON is 400, a wrong shape or unknown field 422,
-/// a missing content type 415, an oversized body 413.
+/// A JSON body; malformed JSON is 400, a wrong shape, an unknown field or
+/// a NUL character in a string 422, a missing content type 415, an
+/// oversized body 413.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !has_json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+        }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::PayloadTooLarge),
+            Err(e) => return Err(ApiError::BadRequest(e.body_text())),
+        };
+        if json_has_nul(&bytes) {
+            return Err(ApiError::Invalid(starship_core::Invalid::one("body", "text must not contain NUL characters")));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid(starship_core::Invalid::one(
                 "body",
@@ -34,19 +49,49 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::JsonSyntaxError(e)) => {
                 Err(ApiError::BadRequest(format!("malformed JSON: {}", e.body_text())))
             }
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::UnsupportedMediaType("send the body as application/json".into()))
-            }
-            Err(JsonRejection::BytesRejection(e)) => {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::PayloadTooLarge)
-                } else {
-                    Err(ApiError::BadRequest(e.body_text()))
-                }
-            }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
+}
+
+/// `application/json` or any `application/…+json`, as axum's `Json` reads it.
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether a string of this JSON text holds an escaped NUL (`\u0000`). No
+/// name, id or address contains one, and PostgreSQL cannot store one, so
+/// such a body is refused before anything looks it up.
+fn json_has_nul(json: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                if json[i + 1..].starts_with(b"u0000") {
+                    return true;
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Answers 404 for a path holding a NUL character (`%00`): no id or key
+/// contains one, and PostgreSQL could not even look it up.
+pub async fn refuse_nul_in_path(request: Request, next: Next) -> Response {
+    if request.uri().path().contains("%00") {
+        return ApiError::NotFound.into_response();
+    }
+    next.run(request).await
 }
 
 /// A JSON body that may be left out entirely (no body means the defaults).
@@ -66,13 +111,17 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
-/// A query string; a bad one is 400 naming what is wrong.
+/// A query string; a bad one (a NUL character included) is 400 naming
+/// what is wrong.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::BadRequest("the query string contains a NUL character (%00)".into()));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Self(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(e.body_text())),
@@ -240,8 +289,17 @@ pub fn client_address(
 
 #[cfg(test)]
 mod tests {
-    use super::client_address;
+    use super::{client_address, json_has_nul};
     use axum::http::HeaderMap;
+
+    #[test]
+    fn only_an_escaped_nul_inside_a_string_counts() {
+        assert!(json_has_nul(br#"{"email":"a\u0000@b.c"}"#));
+        assert!(json_has_nul(br#"["x", "\\\u0000"]"#), "an escaped backslash, then an escaped NUL");
+        assert!(!json_has_nul(br#"{"email":"a\\u0000@b.c"}"#), "an escaped backslash, then text");
+        assert!(!json_has_nul(br#"{"note":"\"\u0001"}"#));
+        assert!(!json_has_nul(br#"{"u0000":"\\"}"#));
+    }
 
     fn headers(xff: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -29,8 +29,8 @@ pub struct Activated {
 }
 
 /// Sets the password from a single-use activation link and turns sign-in on.
-#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "session", request_body = AcceptBody,
-    responses((status = 200, body = Activated),
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "session", request_body = AcceptBody, security(()),
+    responses((status = 200, body = Activated), (status = 503, description = "The database is not answering", body = Problem),
         (status = 422, description = "A weak password, or a link that was used, replaced or has expired", body = Problem)))]
 pub async fn accept(
     State(state): State<AppState>,

@@ -30,7 +30,9 @@ pub struct RoleRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
+    #[schema(min_items = 1, max_items = 1000)]
     pub user_ids: Vec<String>,
+    #[schema(min_items = 1, max_items = 50)]
     pub roles: Vec<RoleRequest>,
 }
 
@@ -232,7 +234,8 @@ pub struct ApplicationUsersPage {
 /// roles in this application, for its admins.
 #[utoipa::path(get, path = "/api/v1/applications/{key}/users", tag = "access",
     params(("key" = String, Path, description = "Application key"), ApplicationUsersParams),
-    responses((status = 200, body = ApplicationUsersPage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ApplicationUsersPage), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn application_users(
     State(state): State<AppState>,
     caller: Caller,

@@ -2,6 +2,7 @@
 //! the store in one transaction, shape the answer.
 
 pub mod accounts;
+pub mod doc;
 pub mod grants;
 pub mod platform;
 pub mod portal;
@@ -17,6 +18,7 @@ use utoipa::OpenApi;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+use doc::Contract;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -82,6 +84,7 @@ use crate::state::AppState;
         portal::reactivate,
     ),
     components(schemas(Problem, starship_core::FieldError)),
+    modifiers(&Contract),
     tags(
         (name = "session", description = "Signing in and out, API tokens"),
         (name = "users", description = "Profiles, onboarding and search"),
@@ -149,10 +152,11 @@ pub fn router() -> Router<AppState> {
             get(preferences::get_metadata).put(preferences::put_metadata),
         )
         .route("/api/v1/notifications", post(preferences::send_notification))
+        .route_layer(axum::middleware::from_fn(crate::extract::refuse_nul_in_path))
 }
 
 /// 200 when the store answers.
-#[utoipa::path(get, path = "/healthz", tag = "platform",
+#[utoipa::path(get, path = "/healthz", tag = "platform", security(()),
     responses((status = 200, description = "The store answers"), (status = 503, body = Problem)))]
 pub async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
@@ -160,8 +164,9 @@ pub async fn health(State(state): State<AppState>) -> Result<&'static str, ApiEr
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "platform",
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "platform", security(()),
     responses((status = 200, description = "The OpenAPI 3 document of the API")))]
-pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+pub async fn openapi_json() -> impl axum::response::IntoResponse {
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| doc::document().to_string());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }

@@ -15,7 +15,9 @@ use crate::extract::{ApiJson, Caller};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
+/// A partner company (`Partner` in the OpenAPI document).
 #[derive(Serialize, ToSchema)]
+#[schema(as = Partner)]
 pub struct PartnerView {
     pub id: String,
     pub name: String,
@@ -32,8 +34,10 @@ impl From<Partner> for PartnerView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPartner {
+    #[schema(value_type = Title)]
     pub name: String,
     /// content, fulfillment, qc or network
+    #[schema(value_type = PartnerKind)]
     pub kind: String,
 }
 
@@ -86,7 +90,9 @@ impl From<Production> for ProductionView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduction {
+    #[schema(minimum = 1, maximum = 999_999_999_999_i64)]
     pub id: i64,
+    #[schema(value_type = Title)]
     pub title: String,
 }
 

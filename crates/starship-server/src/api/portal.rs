@@ -147,8 +147,8 @@ pub struct TokenBody {
 }
 
 /// Confirms a new email address with the token from the link sent to it.
-#[utoipa::path(post, path = "/api/v1/email-confirmations", tag = "portal", request_body = TokenBody,
-    responses((status = 200, body = AccessView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/email-confirmations", tag = "portal", request_body = TokenBody, security(()),
+    responses((status = 200, body = AccessView), (status = 503, description = "The database is not answering", body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenBody>,
@@ -203,7 +203,8 @@ fn scope(caller: &Principal, params: &PartnerScope) -> ApiResult<String> {
 
 /// The partner's contacts and portal users with their levels, roles and sites.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<ContactView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<ContactView>), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_contacts(
     State(state): State<AppState>,
     caller: Caller,
@@ -251,7 +252,8 @@ impl From<portal::Site> for SiteView {
 
 /// A partner's sites.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_sites(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,8 +267,10 @@ pub async fn list_sites(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
+    #[schema(value_type = Title)]
     pub name: String,
     /// City and country, or any description of where it is.
+    #[schema(value_type = Title)]
     pub location: String,
     /// Operators name the partner.
     #[serde(default)]
@@ -275,7 +279,9 @@ pub struct NewSite {
 
 /// Adds a site (operators, and the partner's portal admins).
 #[utoipa::path(post, path = "/api/v1/sites", tag = "portal", request_body = NewSite,
-    responses((status = 201, body = SiteView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SiteView), (status = 403, body = Problem),
+        (status = 404, description = "An operator named a partner that does not exist", body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_site(
     State(state): State<AppState>,
     caller: Caller,
@@ -286,6 +292,7 @@ pub async fn create_site(
     let (name, location) =
         starship_core::error::both(Title::parse("name", &body.name), Title::parse("location", &body.location))?;
     let mut tx = state.store.begin().await?;
+    starship_store::partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
     let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))
@@ -321,7 +328,8 @@ impl From<portal::Appliance> for ApplianceView {
 
 /// The partner's appliances.
 #[utoipa::path(get, path = "/api/v1/appliances", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_appliances(
     State(state): State<AppState>,
     caller: Caller,
@@ -470,7 +478,8 @@ async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) ->
 
 /// The partner's tickets with their comments.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "portal", params(PartnerScope),
-    responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
     caller: Caller,

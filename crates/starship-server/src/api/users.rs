@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
-use starship_core::domain::UserStatus;
+use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
@@ -182,10 +182,14 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    #[schema(value_type = Email)]
     pub email: String,
+    #[schema(value_type = PersonName)]
     pub first_name: String,
+    #[schema(value_type = PersonName)]
     pub last_name: String,
     /// A BCP 47 tag from the supported list, e.g. en-US.
+    #[schema(value_type = Locale)]
     pub locale: String,
     /// Operators name the partner; partner users add to their own.
     #[serde(default)]
@@ -211,7 +215,8 @@ pub struct NewUserBody {
 /// Creates one user (emailed an activation link) or contact.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserBody,
     responses((status = 201, body = UserProfile), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "The email is taken", body = Problem), (status = 422, body = Problem)))]
+        (status = 409, description = "The email is taken", body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "Too many answers about addresses of other partners this hour", body = Problem)))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -273,8 +278,11 @@ pub struct BulkResult {
 #[utoipa::path(post, path = "/api/v1/users/bulk", tag = "users", request_body = BulkBody,
     responses((status = 200, description = "Dry run: the check", body = BulkResult),
         (status = 201, description = "Every row created", body = BulkResult),
-        (status = 403, body = Problem), (status = 413, body = Problem),
-        (status = 422, description = "Bad rows; nothing written", body = Problem)))]
+        (status = 403, body = Problem),
+        (status = 404, description = "A partner user named another partner, or an operator one that does not exist", body = Problem),
+        (status = 413, body = Problem),
+        (status = 422, description = "Bad rows; nothing written", body = Problem),
+        (status = 429, description = "Too many answers about addresses of other partners this hour", body = Problem)))]
 pub async fn bulk_add(
     State(state): State<AppState>,
     caller: Caller,
@@ -374,10 +382,13 @@ pub async fn get_user(
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[serde(default)]
+    #[schema(value_type = Option<PersonName>)]
     pub first_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<PersonName>)]
     pub last_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Locale>)]
     pub locale: Option<String>,
     /// A phone number; an empty string removes it.
     #[serde(default)]

@@ -367,9 +367,13 @@ pub async fn remove_admin_privilege(
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRow {
+    #[schema(value_type = starship_core::domain::Email)]
     pub email: String,
+    #[schema(value_type = starship_core::domain::Locale)]
     pub locale: String,
+    #[schema(value_type = starship_core::domain::PersonName)]
     pub first_name: String,
+    #[schema(value_type = starship_core::domain::PersonName)]
     pub last_name: String,
 }
 

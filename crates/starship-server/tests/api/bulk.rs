@@ -84,3 +84,39 @@ app_test!(an_oversized_body_is_refused_with_413, |app| async move {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 });
+
+app_test!(bulk_add_takes_bodies_over_one_mebibyte_and_refuses_over_thirty_two, |app| async move {
+    world(&app).await;
+    let admin = app.signed_in("mara.master@sunrise.example").await;
+    // Over the 1 MiB every other operation takes: a dry run of 12,000 rows.
+    let rows: Vec<_> = (0..12_000)
+        .map(|i| row(&format!("crew.member.number.{i}@sunrise.example"), "en-GB", "Crew", &format!("Member{i}")))
+        .collect();
+    let body = serde_json::to_vec(&json!({"rows": rows, "dry_run": true})).unwrap();
+    assert!(body.len() > starship_server::BODY_LIMIT, "{} bytes", body.len());
+    let response = admin
+        .post(app.url("/api/v1/users/bulk"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(report["valid"], 12_000);
+
+    // Over the bulk limit of 32 MiB: refused before it is parsed.
+    let users_before = app.count("users").await;
+    let padding = "x".repeat(starship_server::api::BULK_BODY_LIMIT + 1);
+    let response = admin
+        .post(app.url("/api/v1/users/bulk"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"rows": [], "partner_id": "{padding}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 413);
+    assert_eq!(app.count("users").await, users_before);
+});
