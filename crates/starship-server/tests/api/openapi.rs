@@ -72,7 +72,10 @@ app_test!(the_running_server_answers_each_documented_operation_and_only_those, |
             .collect::<Vec<_>>()
             .join("/");
         for method in METHODS {
-            let (status, body) = app.call(&anonymous, &method.to_uppercase(), &concrete, None).await;
+            // Raw: /healthz answers plain text, which the JSON helper refuses.
+            let method_name = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = anonymous.request(method_name, app.url(&concrete)).send().await.unwrap();
+            let (status, body) = (response.status(), response.text().await.unwrap());
             match item.get(method) {
                 Some(operation) => {
                     let public = operation["security"] == json!([{}]);
