@@ -83,12 +83,16 @@ pub async fn invite(
     Ok(user)
 }
 
-/// Ends a person's sign-in at once (sessions, tokens, pending links); the
-/// contact and its History stay.
-pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<User> {
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, caller, user_id).await?;
-    let held = users::principal(&mut tx, &user).await?;
+/// Loads a person the caller administers, under the portal matrix and the
+/// rule for acting on a person; never oneself (`self_refusal` says why).
+async fn administered(
+    conn: &mut Conn,
+    caller: &Principal,
+    user_id: &str,
+    self_refusal: &'static str,
+) -> ApiResult<User> {
+    let user = visible_user(conn, caller, user_id).await?;
+    let held = users::principal(conn, &user).await?;
     let standing = standing(&user, &held.roles);
     authz::act_on_person(
         caller,
@@ -96,8 +100,16 @@ pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, 
         authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
     )?;
     if user.id == caller.user_id {
-        return Err(ApiError::Forbidden("you cannot revoke your own access"));
+        return Err(ApiError::Forbidden(self_refusal));
     }
+    Ok(user)
+}
+
+/// Ends a person's sign-in at once (sessions, tokens, pending links); the
+/// contact and its History stay.
+pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = administered(&mut tx, caller, user_id, "you cannot revoke your own access").await?;
     end_access(&mut tx, &user).await?;
     let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
     history::append(&mut tx, &user.id, actor, "portal.access-revoked", json!({"level": level})).await?;
@@ -143,17 +155,7 @@ pub async fn set_level(
 /// Deletes a contact: gone from lists and sign-in; History stays.
 pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, caller, user_id).await?;
-    let held = users::principal(&mut tx, &user).await?;
-    let standing = standing(&user, &held.roles);
-    authz::act_on_person(
-        caller,
-        &held,
-        authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
-    )?;
-    if user.id == caller.user_id {
-        return Err(ApiError::Forbidden("you cannot delete yourself"));
-    }
+    let user = administered(&mut tx, caller, user_id, "you cannot delete yourself").await?;
     if !users::mark_deleted(&mut tx, &user.id).await? {
         return Err(ApiError::NotFound);
     }
