@@ -3,6 +3,8 @@
 //! database). With no SMTP configured nothing runs and messages wait in the
 //! outbox, where operators read them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -67,6 +69,26 @@ pub struct Dispatcher {
     config: DispatchConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     token: String,
+    running: Running,
+}
+
+/// Whether a dispatcher's `run` loop is going: what `/readyz` asks.
+#[derive(Debug, Clone, Default)]
+pub struct Running(Arc<AtomicBool>);
+
+impl Running {
+    pub fn is_running(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Marks the dispatcher stopped however `run` ends, a panic included.
+struct RunningGuard(Running);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0 .0.store(false, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +105,7 @@ impl Dispatcher {
             .map_err(|e| DispatchError::BadUrl(format!("{}: {e}", config.smtp_url)))?
             .timeout(Some(config.smtp_timeout()))
             .build();
-        Ok(Self { store, config, transport, token: starship_store::new_id() })
+        Ok(Self { store, config, transport, token: starship_store::new_id(), running: Running::default() })
     }
 
     /// Delivers what is due now; returns how many messages were sent.
@@ -157,8 +179,15 @@ impl Dispatcher {
             .map_err(|e| e.to_string())
     }
 
+    /// A handle that tells whether `run` is going.
+    pub fn running(&self) -> Running {
+        self.running.clone()
+    }
+
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        self.running.0.store(true, Ordering::SeqCst);
+        let _running = RunningGuard(self.running.clone());
         loop {
             if let Err(e) = self.deliver_due().await {
                 tracing::error!(error = %e, "email dispatch pass failed");

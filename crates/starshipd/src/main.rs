@@ -179,7 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = Config::for_public_url(&public_url);
             config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
             config.trusted_proxies = trusted_proxies;
-            let state = AppState::new(store, config).await?;
+            let mut state = AppState::new(store, config).await?;
             if demo {
                 match starship_server::demo::load(&state).await? {
                     Some(lines) => {
@@ -200,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
                     config.lease = std::time::Duration::from_secs(smtp_lease_seconds);
                     let dispatcher = Dispatcher::new(state.store.clone(), config)?;
+                    state.dispatcher = Some(dispatcher.running());
                     println!("sending email through {}", redact(&url));
                     Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
                 }

@@ -10,6 +10,7 @@ mod history;
 mod hostile;
 mod isolation;
 mod onboarding;
+mod operations;
 mod openapi;
 mod person_rule;
 mod platform;
