@@ -161,6 +161,9 @@ pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User
     if user.status != starship_core::domain::UserStatus::Active {
         return Ok(None);
     }
+    if let Some(context) = parts.extensions.get::<std::sync::Arc<crate::observe::RequestContext>>() {
+        context.caller(&user.id, user.partner_id.as_deref());
+    }
     Ok(Some((user, credential)))
 }
 

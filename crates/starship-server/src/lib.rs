@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod email;
 pub mod extract;
+pub mod observe;
 pub mod ops;
 pub mod problem;
 pub mod security;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::requests))
         .with_state(state)
 }
 

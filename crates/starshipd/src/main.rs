@@ -11,6 +11,7 @@ use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use starship_core::domain::{Email, Password};
 use starship_server::dispatch::{DispatchConfig, Dispatcher};
+use starship_server::observe::{subscriber, LogFormat};
 use starship_server::{AppState, Config};
 use starship_store::Store;
 
@@ -19,6 +20,10 @@ use starship_store::Store;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: text, readable, or json,
+    /// one object per line.
+    #[arg(long, global = true, env = "STARSHIP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(clap::Args, Clone)]
@@ -128,13 +133,12 @@ fn return_large_buffers_to_the_system() {}
 
 fn main() -> ExitCode {
     return_large_buffers_to_the_system();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = std::env::var("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    if let Err(e) = tracing::subscriber::set_global_default(subscriber(cli.log_format, &filter, std::io::stderr)) {
+        eprintln!("starshipd: cannot set up logging: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
