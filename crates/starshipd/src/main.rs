@@ -71,6 +71,9 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DbArg,
+        /// Lists the migrations that would run, and runs none.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Platform operators.
     Operator {
@@ -221,7 +224,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Migrate { db } => {
+        Command::Migrate { db, dry_run: true } => {
+            let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            let status = store.migration_status().await.map_err(|e| anyhow!("{e}"))?;
+            store.close().await;
+            if !status.unknown.is_empty() {
+                return Err(anyhow!("{}", starship_store::schema::newer_store(&status.unknown)));
+            }
+            if status.pending.is_empty() {
+                println!("{} is up to date: no migration would run", redact(&db.db));
+            }
+            for migration in status.pending {
+                println!("would apply {:04} {}", migration.version, migration.description);
+            }
+            Ok(())
+        }
+        Command::Migrate { db, dry_run: false } => {
             open(&db).await?;
             println!("migrations applied to {}", redact(&db.db));
             Ok(())

@@ -16,3 +16,4 @@ mod portal;
 mod search;
 mod sessions;
 mod transactions;
+mod upgrades;
