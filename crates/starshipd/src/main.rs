@@ -75,6 +75,26 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copies a live SQLite store to a new file (VACUUM INTO), without stopping it.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replaces a SQLite store with a backup, then migrates it. Stop every
+    /// instance serving the store first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        /// Overwrites a store that holds users or partners.
+        #[arg(long)]
+        force: bool,
+    },
     /// Platform operators.
     Operator {
         #[command(subcommand)]
@@ -242,6 +262,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { db, dry_run: false } => {
             open(&db).await?;
             println!("migrations applied to {}", redact(&db.db));
+            Ok(())
+        }
+        Command::Backup { db, out } => {
+            if starship_store::dialect_of(&db.db).map_err(|e| anyhow!("{e}"))? != starship_store::Dialect::Sqlite {
+                return Err(anyhow!("{}", starship_store::backup::BackupError::NotSqlite));
+            }
+            let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            let made = store.backup_to(&out).await;
+            store.close().await;
+            made.map_err(|e| anyhow!("{e}"))?;
+            println!("backed up {} to {}", redact(&db.db), out.display());
+            Ok(())
+        }
+        Command::Restore { from, db, force } => {
+            starship_store::backup::restore_sqlite(&from, &db.db, force).await.map_err(|e| anyhow!("{e}"))?;
+            println!("restored {} from {}", redact(&db.db), from.display());
             Ok(())
         }
         Command::Operator { command: OperatorCommand::Create { email, first_name, last_name, db } } => {

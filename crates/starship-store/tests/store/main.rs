@@ -7,6 +7,7 @@ mod support;
 mod fixtures;
 
 mod accounts;
+mod backup;
 mod bulk;
 mod catalogue;
 mod grants;
