@@ -110,6 +110,12 @@ impl Dispatcher {
 
     /// Delivers what is due now; returns how many messages were sent.
     pub async fn deliver_due(&self) -> Result<usize, DispatchError> {
+        self.deliver_due_until(&watch::channel(false).1).await
+    }
+
+    /// Like `deliver_due`, but stops after the message in hand once `stop`
+    /// turns true, leaving the rest of its claim to `release`.
+    pub async fn deliver_due_until(&self, stop: &watch::Receiver<bool>) -> Result<usize, DispatchError> {
         let mut sent = 0;
         loop {
             let claimed = {
@@ -129,6 +135,9 @@ impl Dispatcher {
                 return Ok(sent);
             }
             for message in claimed {
+                if *stop.borrow() {
+                    return Ok(sent);
+                }
                 if self.deliver(&message).await? {
                     sent += 1;
                 }
@@ -184,22 +193,29 @@ impl Dispatcher {
         self.running.clone()
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Hands back the messages this dispatcher claimed and has not sent.
+    pub async fn release(&self) -> Result<u64, DispatchError> {
+        Ok(outbox::release(&mut *self.store.conn().await?, &self.token).await?)
+    }
+
+    /// Runs until `shutdown` turns true, finishing the message in hand and
+    /// handing back the rest of its claim.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         self.running.0.store(true, Ordering::SeqCst);
         let _running = RunningGuard(self.running.clone());
-        loop {
-            if let Err(e) = self.deliver_due().await {
+        while !*shutdown.borrow() {
+            if let Err(e) = self.deliver_due_until(&shutdown).await {
                 tracing::error!(error = %e, "email dispatch pass failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll) => {}
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() {
-                        return;
-                    }
-                }
+                _ = shutdown.changed() => {}
             }
+        }
+        match self.release().await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "claimed emails handed back for another instance"),
+            Err(e) => tracing::warn!(error = %e, "claimed emails not handed back; they go out after the lease"),
         }
     }
 }

@@ -66,3 +66,34 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+/// Like `serve`, but once `shutdown` resolves it stops accepting and gives
+/// the requests in flight at most `grace` to finish.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let (began, draining) = tokio::sync::oneshot::channel::<()>();
+    let server = serve(listener, state, async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing the requests in flight");
+        let _ = began.send(());
+    });
+    tokio::pin!(server);
+    let deadline = async move {
+        match draining.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        served = &mut server => served,
+        () = deadline => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period; stopping");
+            Ok(())
+        }
+    }
+}

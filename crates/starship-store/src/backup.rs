@@ -65,9 +65,10 @@ async fn contents(store: &Store) -> Result<Option<String>, BackupError> {
     if tables == 0 {
         return Ok(None);
     }
-    let counted = sqlx::query("SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM partners) AS partners")
-        .fetch_one(store.pool())
-        .await;
+    let counted =
+        sqlx::query("SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM partners) AS partners")
+            .fetch_one(store.pool())
+            .await;
     Ok(match counted {
         Ok(row) => {
             let (users, partners): (i64, i64) = (row.try_get("users")?, row.try_get("partners")?);

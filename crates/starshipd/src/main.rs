@@ -237,7 +237,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
-            starship_server::serve(listener, state, shutdown_signal()).await.context("serving")?;
+            starship_server::serve_with_grace(listener, state, shutdown_signal(), SHUTDOWN_GRACE)
+                .await
+                .context("serving")?;
             let _ = stop_dispatch.send(true);
             if let Some(dispatcher) = dispatcher {
                 let _ = dispatcher.await;
@@ -312,6 +314,9 @@ fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// How long requests in flight at SIGTERM may take to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

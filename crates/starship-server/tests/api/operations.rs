@@ -139,11 +139,10 @@ fn captured_log() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
     LOG.get_or_init(|| {
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = log.clone();
-        let subscriber = starship_server::observe::subscriber(
-            starship_server::observe::LogFormat::Json,
-            "trace",
-            move || Capture(sink.clone()),
-        );
+        let subscriber =
+            starship_server::observe::subscriber(starship_server::observe::LogFormat::Json, "trace", move || {
+                Capture(sink.clone())
+            });
         tracing::subscriber::set_global_default(subscriber).expect("no other logger in this test process");
         log
     })
