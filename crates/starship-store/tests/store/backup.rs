@@ -65,7 +65,7 @@ async fn a_backup_taken_under_writes_opens_migrates_and_holds_every_row_committe
 async fn restore_refuses_a_store_with_data_unless_forced() {
     let (source_db, target_db) = (TestDb::sqlite(), TestDb::sqlite());
     let source = Store::open(source_db.url()).await.unwrap();
-    let acme = fixtures::partner(&mut *source.conn().await.unwrap(), "Acme Studios").await.unwrap().id;
+    let acme = fixtures::partner(&mut source.conn().await.unwrap(), "Acme Studios").await.unwrap().id;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup.db");
     source.backup_to(&file).await.unwrap();
@@ -73,8 +73,8 @@ async fn restore_refuses_a_store_with_data_unless_forced() {
 
     backup::restore_sqlite(&file, target_db.url(), false).await.expect("a store that does not exist yet is empty");
     let target = Store::open(target_db.url()).await.unwrap();
-    assert_eq!(partner_ids(&target).await, [acme.clone()]);
-    let zenith = fixtures::partner(&mut *target.conn().await.unwrap(), "Zenith").await.unwrap().id;
+    assert_eq!(partner_ids(&target).await, std::slice::from_ref(&acme));
+    let zenith = fixtures::partner(&mut target.conn().await.unwrap(), "Zenith").await.unwrap().id;
     target.close().await;
 
     let refused = backup::restore_sqlite(&file, target_db.url(), false).await.expect_err("the store holds data");
