@@ -3,6 +3,8 @@
 //! database). With no SMTP configured nothing runs and messages wait in the
 //! outbox, where operators read them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -67,6 +69,26 @@ pub struct Dispatcher {
     config: DispatchConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     token: String,
+    running: Running,
+}
+
+/// Whether a dispatcher's `run` loop is going: what `/readyz` asks.
+#[derive(Debug, Clone, Default)]
+pub struct Running(Arc<AtomicBool>);
+
+impl Running {
+    pub fn is_running(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Marks the dispatcher stopped however `run` ends, a panic included.
+struct RunningGuard(Running);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0 .0.store(false, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,11 +105,17 @@ impl Dispatcher {
             .map_err(|e| DispatchError::BadUrl(format!("{}: {e}", config.smtp_url)))?
             .timeout(Some(config.smtp_timeout()))
             .build();
-        Ok(Self { store, config, transport, token: starship_store::new_id() })
+        Ok(Self { store, config, transport, token: starship_store::new_id(), running: Running::default() })
     }
 
     /// Delivers what is due now; returns how many messages were sent.
     pub async fn deliver_due(&self) -> Result<usize, DispatchError> {
+        self.deliver_due_until(&watch::channel(false).1).await
+    }
+
+    /// Like `deliver_due`, but stops after the message in hand once `stop`
+    /// turns true, leaving the rest of its claim to `release`.
+    pub async fn deliver_due_until(&self, stop: &watch::Receiver<bool>) -> Result<usize, DispatchError> {
         let mut sent = 0;
         loop {
             let claimed = {
@@ -107,6 +135,9 @@ impl Dispatcher {
                 return Ok(sent);
             }
             for message in claimed {
+                if *stop.borrow() {
+                    return Ok(sent);
+                }
                 if self.deliver(&message).await? {
                     sent += 1;
                 }
@@ -157,20 +188,34 @@ impl Dispatcher {
             .map_err(|e| e.to_string())
     }
 
-    /// Runs until `shutdown` turns true.
+    /// A handle that tells whether `run` is going.
+    pub fn running(&self) -> Running {
+        self.running.clone()
+    }
+
+    /// Hands back the messages this dispatcher claimed and has not sent.
+    pub async fn release(&self) -> Result<u64, DispatchError> {
+        Ok(outbox::release(&mut *self.store.conn().await?, &self.token).await?)
+    }
+
+    /// Runs until `shutdown` turns true, finishing the message in hand and
+    /// handing back the rest of its claim.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            if let Err(e) = self.deliver_due().await {
+        self.running.0.store(true, Ordering::SeqCst);
+        let _running = RunningGuard(self.running.clone());
+        while !*shutdown.borrow() {
+            if let Err(e) = self.deliver_due_until(&shutdown).await {
                 tracing::error!(error = %e, "email dispatch pass failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll) => {}
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() {
-                        return;
-                    }
-                }
+                _ = shutdown.changed() => {}
             }
+        }
+        match self.release().await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "claimed emails handed back for another instance"),
+            Err(e) => tracing::warn!(error = %e, "claimed emails not handed back; they go out after the lease"),
         }
     }
 }

@@ -210,6 +210,9 @@ pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User
     if !crate::ops::session::may_sign_in(&user) {
         return Ok(None);
     }
+    if let Some(context) = parts.extensions.get::<std::sync::Arc<crate::observe::RequestContext>>() {
+        context.caller(&user.id, user.partner_id.as_deref());
+    }
     Ok(Some((user, credential)))
 }
 

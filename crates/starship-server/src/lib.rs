@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod email;
 pub mod extract;
+pub mod observe;
 pub mod ops;
 pub mod problem;
 pub mod security;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::requests))
         .with_state(state)
 }
 
@@ -63,4 +65,35 @@ pub async fn serve(
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Like `serve`, but once `shutdown` resolves it stops accepting and gives
+/// the requests in flight at most `grace` to finish.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let (began, draining) = tokio::sync::oneshot::channel::<()>();
+    let server = serve(listener, state, async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing the requests in flight");
+        let _ = began.send(());
+    });
+    tokio::pin!(server);
+    let deadline = async move {
+        match draining.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        served = &mut server => served,
+        () = deadline => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period; stopping");
+            Ok(())
+        }
+    }
 }

@@ -11,6 +11,9 @@ pub struct AppState {
     pub store: Store,
     pub catalogue: Arc<Catalogue>,
     pub config: Arc<Config>,
+    /// Whether the email dispatcher of this instance is running; `None`
+    /// when no SMTP server is configured and nothing is dispatched.
+    pub dispatcher: Option<crate::dispatch::Running>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +54,6 @@ impl Config {
 impl AppState {
     pub async fn new(store: Store, config: Config) -> Result<Self, starship_store::StoreError> {
         let catalogue = starship_store::catalogue::load(store.pool()).await?;
-        Ok(Self { store, catalogue: Arc::new(catalogue), config: Arc::new(config) })
+        Ok(Self { store, catalogue: Arc::new(catalogue), config: Arc::new(config), dispatcher: None })
     }
 }

@@ -6,6 +6,7 @@
 //! its own (triggers, collations). Repository functions take a connection,
 //! so a handler composes several of them in one transaction.
 
+pub mod backup;
 pub mod catalogue;
 pub mod grants;
 pub mod history;
@@ -14,6 +15,7 @@ pub mod outbox;
 pub mod partners;
 pub mod portal;
 pub mod preferences;
+pub mod schema;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -41,6 +43,11 @@ pub enum StoreError {
     BadUrl(String),
     #[error("cannot reach the database: {0}")]
     Unreachable(String),
+    #[error(
+        "the database has migrations this starshipd does not know (versions {0}): a newer starshipd has \
+         upgraded it; run that version or newer"
+    )]
+    NewerStore(String),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -109,12 +116,20 @@ impl Store {
         Ok(Self { pool, dialect })
     }
 
+    /// Applies the pending migrations, each in its own transaction. It
+    /// refuses a store that has migrations this binary does not know. On
+    /// PostgreSQL, sqlx's migrator holds `pg_advisory_lock` (keyed by the
+    /// database's name) from before it creates its table until it is done,
+    /// so instances starting together apply each migration once.
     pub async fn migrate(&self) -> Result<()> {
-        match self.dialect {
-            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        let unknown = self.migration_status().await?.unknown;
+        if !unknown.is_empty() {
+            return Err(schema::newer_store(&unknown));
         }
-        Ok(())
+        match schema::migrator(self.dialect).run(&self.pool).await {
+            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => Err(schema::newer_store(&[version])),
+            outcome => Ok(outcome?),
+        }
     }
 
     pub fn dialect(&self) -> Dialect {

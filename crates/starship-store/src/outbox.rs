@@ -238,6 +238,19 @@ pub async fn hold(conn: &mut Conn, id: &str, token: &str, lease_ms: i64) -> Resu
         == 1)
 }
 
+/// Hands back every message `token` claimed and has not finished, so
+/// another instance sends them at once instead of after the lease.
+pub async fn release(conn: &mut Conn, token: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET locked_until = NULL, claim_token = NULL \
+         WHERE claim_token = $1 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(token)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Records a delivery; only the holder of the claim can.
 pub async fn mark_sent(conn: &mut Conn, id: &str, token: &str) -> Result<bool> {
     Ok(sqlx::query(

@@ -11,6 +11,7 @@ use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use starship_core::domain::{Email, Password};
 use starship_server::dispatch::{DispatchConfig, Dispatcher};
+use starship_server::observe::{subscriber, LogFormat};
 use starship_server::{AppState, Config};
 use starship_store::Store;
 
@@ -19,6 +20,10 @@ use starship_store::Store;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: text, readable, or json,
+    /// one object per line.
+    #[arg(long, global = true, env = "STARSHIP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(clap::Args, Clone)]
@@ -66,6 +71,29 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DbArg,
+        /// Lists the migrations that would run, and runs none.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Copies a live SQLite store to a new file (VACUUM INTO), without stopping it.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replaces a SQLite store with a backup, then migrates it. Stop every
+    /// instance serving the store first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        /// Overwrites a store that holds users or partners.
+        #[arg(long)]
+        force: bool,
     },
     /// Platform operators.
     Operator {
@@ -128,13 +156,12 @@ fn return_large_buffers_to_the_system() {}
 
 fn main() -> ExitCode {
     return_large_buffers_to_the_system();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = std::env::var("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    if let Err(e) = tracing::subscriber::set_global_default(subscriber(cli.log_format, &filter, std::io::stderr)) {
+        eprintln!("starshipd: cannot set up logging: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -179,7 +206,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = Config::for_public_url(&public_url);
             config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
             config.trusted_proxies = trusted_proxies;
-            let state = AppState::new(store, config).await?;
+            let mut state = AppState::new(store, config).await?;
             if demo {
                 match starship_server::demo::load(&state).await? {
                     Some(lines) => {
@@ -200,6 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
                     config.lease = std::time::Duration::from_secs(smtp_lease_seconds);
                     let dispatcher = Dispatcher::new(state.store.clone(), config)?;
+                    state.dispatcher = Some(dispatcher.running());
                     println!("sending email through {}", redact(&url));
                     Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
                 }
@@ -209,16 +237,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
-            starship_server::serve(listener, state, shutdown_signal()).await.context("serving")?;
+            starship_server::serve_with_grace(listener, state, shutdown_signal(), SHUTDOWN_GRACE)
+                .await
+                .context("serving")?;
             let _ = stop_dispatch.send(true);
             if let Some(dispatcher) = dispatcher {
                 let _ = dispatcher.await;
             }
             Ok(())
         }
-        Command::Migrate { db } => {
+        Command::Migrate { db, dry_run: true } => {
+            let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            let status = store.migration_status().await.map_err(|e| anyhow!("{e}"))?;
+            store.close().await;
+            if !status.unknown.is_empty() {
+                return Err(anyhow!("{}", starship_store::schema::newer_store(&status.unknown)));
+            }
+            if status.pending.is_empty() {
+                println!("{} is up to date: no migration would run", redact(&db.db));
+            }
+            for migration in status.pending {
+                println!("would apply {:04} {}", migration.version, migration.description);
+            }
+            Ok(())
+        }
+        Command::Migrate { db, dry_run: false } => {
             open(&db).await?;
             println!("migrations applied to {}", redact(&db.db));
+            Ok(())
+        }
+        Command::Backup { db, out } => {
+            if starship_store::dialect_of(&db.db).map_err(|e| anyhow!("{e}"))? != starship_store::Dialect::Sqlite {
+                return Err(anyhow!("{}", starship_store::backup::BackupError::NotSqlite));
+            }
+            let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            let made = store.backup_to(&out).await;
+            store.close().await;
+            made.map_err(|e| anyhow!("{e}"))?;
+            println!("backed up {} to {}", redact(&db.db), out.display());
+            Ok(())
+        }
+        Command::Restore { from, db, force } => {
+            starship_store::backup::restore_sqlite(&from, &db.db, force).await.map_err(|e| anyhow!("{e}"))?;
+            println!("restored {} from {}", redact(&db.db), from.display());
             Ok(())
         }
         Command::Operator { command: OperatorCommand::Create { email, first_name, last_name, db } } => {
@@ -253,6 +314,9 @@ fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// How long requests in flight at SIGTERM may take to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

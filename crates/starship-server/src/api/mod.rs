@@ -25,6 +25,7 @@ use doc::Contract;
     info(title = "Starship", description = "Self-service onboarding and access management for partners."),
     paths(
         health,
+        ready,
         openapi_json,
         session::sign_in,
         session::sign_out,
@@ -102,6 +103,7 @@ pub const BULK_BODY_LIMIT: usize = 32 * 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/session", post(session::sign_in).delete(session::sign_out))
         .route("/api/v1/tokens", get(session::list_tokens).post(session::create_token))
@@ -161,6 +163,42 @@ pub fn router() -> Router<AppState> {
 pub async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
     Ok("ok")
+}
+
+/// Why an instance is not ready.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    /// What is wrong, one sentence each; empty when ready.
+    pub reasons: Vec<String>,
+}
+
+/// 200 when this instance can serve: the store answers, its migrations are
+/// exactly this binary's, and the email dispatcher runs (when SMTP is
+/// configured); 503 with the reasons otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "platform",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(State(state): State<AppState>) -> (axum::http::StatusCode, axum::Json<Readiness>) {
+    let mut reasons = Vec::new();
+    match state.store.migration_status().await {
+        Err(e) => reasons.push(format!("the store does not answer: {e}")),
+        Ok(status) => {
+            if !status.pending.is_empty() {
+                let versions: Vec<String> = status.pending.iter().map(|m| m.version.to_string()).collect();
+                reasons.push(format!("migrations not applied: {}", versions.join(", ")));
+            }
+            if !status.unknown.is_empty() {
+                let versions: Vec<String> = status.unknown.iter().map(i64::to_string).collect();
+                reasons.push(format!("the store has migrations this binary does not know: {}", versions.join(", ")));
+            }
+        }
+    }
+    if state.dispatcher.as_ref().is_some_and(|d| !d.is_running()) {
+        reasons.push("the email dispatcher is not running".to_string());
+    }
+    let status =
+        if reasons.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(Readiness { ready: reasons.is_empty(), reasons }))
 }
 
 /// This document.

@@ -11,6 +11,7 @@ mod hostile;
 mod isolation;
 mod onboarding;
 mod openapi;
+mod operations;
 mod person_rule;
 mod platform;
 mod portal;

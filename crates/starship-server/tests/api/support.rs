@@ -74,6 +74,11 @@ impl TestApp {
         (base, tx)
     }
 
+    /// The URL of this app's test database.
+    pub fn db_url(&self) -> String {
+        self.db.as_ref().expect("the test database").url().to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

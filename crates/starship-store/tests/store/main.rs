@@ -7,6 +7,7 @@ mod support;
 mod fixtures;
 
 mod accounts;
+mod backup;
 mod bulk;
 mod catalogue;
 mod grants;
@@ -16,3 +17,4 @@ mod portal;
 mod search;
 mod sessions;
 mod transactions;
+mod upgrades;

@@ -106,3 +106,25 @@ store_test!(a_claim_taken_over_after_its_lease_cannot_be_held_again, |store| asy
     assert!(!outbox::hold(&mut conn, &id, "other-instance", 60_000).await?, "a sent message is not held");
     Ok(())
 });
+
+store_test!(a_released_claim_goes_to_another_instance_at_once, |store| async move {
+    let mut conn = store.conn().await?;
+    for i in 0..3 {
+        let recipient = format!("person.{i}@acme.example");
+        let message = NewMessage { recipient: &recipient, user_id: None, kind: "test", subject: "Hi", body: "…" };
+        outbox::enqueue(&mut conn, &message).await?;
+    }
+    let stopping = outbox::claim(&mut conn, store.dialect(), "stopping-instance", 60_000, 10).await?;
+    assert_eq!(stopping.len(), 3);
+    assert!(outbox::mark_sent(&mut conn, &stopping[0].id, "stopping-instance").await?);
+    assert!(outbox::claim(&mut conn, store.dialect(), "other-instance", 60_000, 10).await?.is_empty());
+    assert_eq!(outbox::release(&mut conn, "other-instance").await?, 0, "a token releases only its own claims");
+    assert_eq!(outbox::release(&mut conn, "stopping-instance").await?, 2, "the sent message stays sent");
+    let taken = outbox::claim(&mut conn, store.dialect(), "other-instance", 60_000, 10).await?;
+    let mut taken: Vec<String> = taken.into_iter().map(|m| m.id).collect();
+    taken.sort();
+    let mut unsent: Vec<String> = stopping[1..].iter().map(|m| m.id.clone()).collect();
+    unsent.sort();
+    assert_eq!(taken, unsent, "the unsent messages go at once, not after the lease");
+    Ok(())
+});
