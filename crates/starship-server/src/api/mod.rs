@@ -176,7 +176,7 @@ pub struct Readiness {
 /// 200 when this instance can serve: the store answers, its migrations are
 /// exactly this binary's, and the email dispatcher runs (when SMTP is
 /// configured); 503 with the reasons otherwise.
-#[utoipa::path(get, path = "/readyz", tag = "platform",
+#[utoipa::path(get, path = "/readyz", tag = "platform", security(()),
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> (axum::http::StatusCode, axum::Json<Readiness>) {
     let mut reasons = Vec::new();

@@ -172,7 +172,9 @@ app_test!(every_operation_describes_what_its_extractors_answer, |app| async move
                 assert!(has("401"), "{method} {path} needs a token or session but does not describe 401");
             }
             for (status, response) in responses.as_object().unwrap() {
-                if status.starts_with('4') || status.starts_with('5') {
+                // Readiness answers its reasons in its own body, for load balancers and people alike.
+                let own_body = path == "/readyz" && status == "503";
+                if (status.starts_with('4') || status.starts_with('5')) && !own_body {
                     assert_eq!(
                         response["content"]["application/problem+json"]["schema"]["$ref"],
                         "#/components/schemas/Problem",
