@@ -232,6 +232,31 @@ pub fn see_history(caller: &Principal, target_partner: &str, target_roles: &[Rol
     }
 }
 
+/// Which part of a History the caller is shown: all of it (`None`), or,
+/// for an admin of productions only (no wider standing), the entries about
+/// their productions: roles and admin privileges on them, and metadata of
+/// their applications.
+pub fn history_scope(caller: &Principal) -> Option<Vec<AdminScope>> {
+    let wider = caller.operator
+        || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin)
+        || caller.admin.iter().any(|scope| scope.production.is_none());
+    (!wider).then(|| caller.admin.clone())
+}
+
+/// Whether a History entry's details concern one of these production scopes.
+pub fn entry_concerns(scopes: &[AdminScope], details: &serde_json::Value) -> bool {
+    let application = details.get("application").and_then(serde_json::Value::as_str);
+    scopes.iter().any(|scope| {
+        application == Some(scope.application.as_str())
+            && match details.get("production") {
+                // Roles and admin privileges: only those on the production.
+                Some(production) => production.as_i64() == scope.production.map(ProductionId::get),
+                // The application's metadata of a person on the production.
+                None => true,
+            }
+    })
+}
+
 /// Editing a user's name, locale and phone: the user themself, operators,
 /// and users of the same partner who may create users.
 pub fn edit_profile(caller: &Principal, catalogue: &Catalogue, target_user: &str, target_partner: &str) -> Decision {

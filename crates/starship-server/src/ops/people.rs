@@ -307,6 +307,25 @@ pub async fn user_history(
     let user = visible_user(&mut conn, caller, user_id).await?;
     let roles = users::roles_of(&mut conn, &user.id).await?;
     authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""), &roles)?;
-    let entries = history::list(&mut conn, &user.id, before, limit.clamp(1, 500)).await?;
-    Ok((user, entries))
+    let limit = limit.clamp(1, 500);
+    let Some(scopes) = authz::history_scope(caller) else {
+        let entries = history::list(&mut conn, &user.id, before, limit).await?;
+        return Ok((user, entries));
+    };
+    // A production's admin sees only the entries about their productions:
+    // read on until a page is full or the History ends.
+    let mut shown = Vec::new();
+    let mut cursor = before.map(|(at, id)| (at, id.to_string()));
+    loop {
+        let page =
+            history::list(&mut conn, &user.id, cursor.as_ref().map(|(at, id)| (*at, id.as_str())), limit).await?;
+        let ended = page.len() < limit as usize;
+        cursor = page.last().map(|e| (e.at, e.id.clone()));
+        shown.extend(page.into_iter().filter(|e| authz::entry_concerns(&scopes, &e.details)));
+        if ended || shown.len() >= limit as usize {
+            break;
+        }
+    }
+    shown.truncate(limit as usize);
+    Ok((user, shown))
 }

@@ -186,8 +186,27 @@ app_test!(a_production_admin_sees_only_their_productions_people_and_history, |ap
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.get(&paula, &format!("/api/v1/users/{}/history", w.backlot_admin)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.get(&paula, &format!("/api/v1/users/{ours}/history")).await;
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    // Ours is a learner on Home Theater already (no History): now an admin of it too, and a learner on 123.
+    let home_theater_admin = json!({"application": "production-academy", "production": HOME_THEATER});
+    let (status, _) = app.post(&operator, &format!("/api/v1/users/{ours}/admin-privileges"), home_theater_admin).await;
+    assert!(status.is_success());
+    let elsewhere = json!({"application": "production-academy", "role": "academy-user", "production": 123});
+    let (status, _) = app.post(&operator, "/api/v1/grants", json!({"user_ids": [ours], "roles": [elsewhere]})).await;
+    assert!(status.is_success());
+    app.post(
+        &operator,
+        "/api/v1/grants",
+        json!({"user_ids": [ours], "roles": [{"application": "backlot", "role": "content-partner-operations"}]}),
+    )
+    .await;
+    let (status, entries) = app.get(&paula, &format!("/api/v1/users/{ours}/history?limit=1")).await;
     assert_eq!(status, StatusCode::OK);
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "a full page of what concerns Home Theater, read past what does not");
+    assert_eq!(entries[0]["details"]["production"], HOME_THEATER, "{entries:?}");
+    let (_, everything) = app.get(&operator, &format!("/api/v1/users/{ours}/history")).await;
+    assert_eq!(everything.as_array().unwrap().len(), 3, "the operator sees every grant");
     let (_, everyone) = app
         .get(
             &app.signed_in("alex.academy@sunrise.example").await,
