@@ -51,22 +51,19 @@ pub async fn sign_in_with_code(
     let email_lower = email.trim().to_lowercase();
     let account_key = format!("email:{email_lower}");
     let address_key = format!("ip:{client}");
-    let window_ms = state.config.sign_in_window.as_millis() as i64;
     let mut keys = vec![Throttle::new(&account_key, state.config.sign_in_failure_limit)];
-    let mut tx = state.store.begin().await?;
+    let mut conn = state.store.conn().await?;
     // The address's limit counts volume from one place; an account that has
     // signed in from there before is never refused for others' failures.
     let known_since = now_millis() - KNOWN_CLIENT_FOR.as_millis() as i64;
-    let known = sessions::is_known_client(&mut tx, &email_lower, &client.to_string(), known_since).await?;
+    let known = sessions::is_known_client(&mut conn, &email_lower, &client.to_string(), known_since).await?;
     if !known {
         keys.push(Throttle::new(&address_key, state.config.sign_in_address_limit));
     }
+    drop(conn);
     // The attempt is reserved before the password is checked: a burst of
     // guesses gets at most the limit evaluated, whatever their timing.
-    if !sessions::reserve_attempt(&mut tx, &keys, window_ms).await? {
-        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
-    }
-    tx.commit().await?;
+    reserve(state, &keys).await?;
     let mut conn = state.store.conn().await?;
     let found = users::credentials(&mut conn, &email_lower).await?;
     drop(conn);
@@ -121,6 +118,27 @@ pub async fn sign_in_with_code(
 /// An account signs in while it is active and not deactivated.
 pub fn may_sign_in(user: &User) -> bool {
     user.status == UserStatus::Active && user.deactivated_at.is_none()
+}
+
+/// Reserves one attempt on every key, committed at once so that it counts
+/// even when the secret then turns out wrong; past a limit, `Throttled`.
+async fn reserve(state: &AppState, keys: &[Throttle]) -> ApiResult<()> {
+    let window_ms = state.config.sign_in_window.as_millis() as i64;
+    let mut tx = state.store.begin().await?;
+    if !sessions::reserve_attempt(&mut tx, keys, window_ms).await? {
+        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reserves an attempt of a signed-in person's own account, for proving a
+/// secret again (a code, the current password); returns its key to give
+/// the attempt back on success.
+async fn reserve_account_attempt(state: &AppState, user: &User) -> ApiResult<Throttle> {
+    let account = Throttle::new(format!("email:{}", user.email.to_lowercase()), state.config.sign_in_failure_limit);
+    reserve(state, std::slice::from_ref(&account)).await?;
+    Ok(account)
 }
 
 /// How long a successful sign-in from an address exempts the account from
@@ -187,14 +205,7 @@ async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, co
 /// recovery code: a borrowed or stolen session alone cannot remove the
 /// second factor. A wrong code counts as a failed sign-in of the account.
 pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<()> {
-    let account = Throttle::new(format!("email:{}", user.email.to_lowercase()), state.config.sign_in_failure_limit);
-    let window_ms = state.config.sign_in_window.as_millis() as i64;
-    let mut tx = state.store.begin().await?;
-    if !sessions::reserve_attempt(&mut tx, std::slice::from_ref(&account), window_ms).await? {
-        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
-    }
-    // Committed now, so the attempt counts even when the code is wrong.
-    tx.commit().await?;
+    let account = reserve_account_attempt(state, user).await?;
     let mut tx = state.store.begin().await?;
     let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| t.enabled) else {
         return Err(ApiError::Conflict("two-step sign-in is not on".into()));
@@ -226,16 +237,10 @@ pub async fn change_password(
     source: Source,
 ) -> ApiResult<sessions::Ended> {
     let new_password = Password::parse("new_password", new_password)?;
-    let email_lower = user.email.to_lowercase();
-    let account = Throttle::new(format!("email:{email_lower}"), state.config.sign_in_failure_limit);
-    let window_ms = state.config.sign_in_window.as_millis() as i64;
-    let mut tx = state.store.begin().await?;
-    if !sessions::reserve_attempt(&mut tx, std::slice::from_ref(&account), window_ms).await? {
-        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
-    }
-    let stored_hash = users::credentials(&mut tx, &email_lower).await?.and_then(|(_, hash)| hash);
-    // Committed now, so the attempt counts even when the password is wrong.
-    tx.commit().await?;
+    let account = reserve_account_attempt(state, user).await?;
+    let mut conn = state.store.conn().await?;
+    let stored_hash = users::credentials(&mut conn, &user.email.to_lowercase()).await?.and_then(|(_, hash)| hash);
+    drop(conn);
     let current_ok = hashing(move || verify_password(&current_password, stored_hash.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
