@@ -85,10 +85,10 @@ test("an academy admin grants Academy User on a production, then fills the metad
     await openProfile(page, learner.id, "history");
     const history = await historyRows(page);
     const granted = history.find((h) => h.what === "Role granted");
-    assert.match(granted.by, /^alex\.academy@sunrise\.example via web/);
+    assert.match(granted.by, /^alex\.academy@sunrise\.example on the website/);
     assert.match(granted.details, /Production Academy · production: 70030433 · role: Academy User/);
     const saved = history.find((h) => h.what === "Application metadata saved");
-    assert.match(saved.by, /^alex\.academy@sunrise\.example via web/);
+    assert.match(saved.by, /^alex\.academy@sunrise\.example on the website/);
 
     // The learner is emailed the link to the academy, naming the courses.
     const mail = (await op.mail(learner.email)).filter((m) => m.kind === "academy-courses");

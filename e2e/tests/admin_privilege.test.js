@@ -51,7 +51,7 @@ test("a Backlot admin grants Backlot admin privileges to a colleague", async () 
     await openProfile(page, colleague.id, "history");
     const history = await historyRows(page);
     assert.equal(history[0].what, "Admin privileges added");
-    assert.match(history[0].by, /^mara\.master@sunrise\.example via web/);
+    assert.match(history[0].by, /^mara\.master@sunrise\.example on the website/);
     assert.match(history[0].details, /application: Backlot/);
     assert.deepEqual(browser.problems, []);
   } finally {

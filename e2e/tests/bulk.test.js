@@ -68,7 +68,7 @@ test("a bulk add with one bad row shows why, adds the others, and skips roles", 
       await openProfile(page, id, "history");
       const history = await historyRows(page);
       assert.deepEqual(history.map((h) => h.what), ["Account created"], `${person.email}: created, nothing else`);
-      assert.match(history[0].by, /^mara\.master@sunrise\.example via web/);
+      assert.match(history[0].by, /^mara\.master@sunrise\.example on the website/);
     }
     await page.goto(`/users?q=${encodeURIComponent(kim)}`);
     await page.getByText(`No user matches “${kim}”.`).waitFor();

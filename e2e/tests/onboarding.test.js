@@ -89,10 +89,10 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
     const history = await historyRows(page);
     const granted = history.find((h) => h.what === "Role granted");
     assert.ok(granted, "the grant is in History");
-    assert.match(granted.by, /^mara\.master@sunrise\.example via web/);
+    assert.match(granted.by, /^mara\.master@sunrise\.example on the website/);
     assert.match(granted.details, /application: Backlot · role: Content Partner Operations/);
     const created = history.find((h) => h.what === "Account created");
-    assert.match(created.by, /^mara\.master@sunrise\.example via web/);
+    assert.match(created.by, /^mara\.master@sunrise\.example on the website/);
 
     // The welcome email waits in the outbox, in the language chosen.
     const mail = await (await operator()).mail(email);

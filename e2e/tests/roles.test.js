@@ -37,7 +37,7 @@ test("an academy admin removes a learner's Academy User role on the Roles tab", 
     await openProfile(page, learner.id, "history");
     const history = await historyRows(page);
     assert.equal(history[0].what, "Role revoked");
-    assert.match(history[0].by, /^alex\.academy@sunrise\.example via web/);
+    assert.match(history[0].by, /^alex\.academy@sunrise\.example on the website/);
     assert.match(history[0].details, /Production Academy · production: 70030433 · role: Academy User/);
     assert.deepEqual(browser.problems, []);
   } finally {

@@ -11,6 +11,7 @@ pub mod communications;
 pub mod countries;
 pub mod domain;
 pub mod error;
+pub mod history;
 pub mod portal;
 pub mod preferences;
 pub mod time_fmt;

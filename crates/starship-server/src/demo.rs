@@ -3,6 +3,7 @@
 use serde_json::json;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
+use starship_core::history::Kind;
 use starship_store::history::{self, Actor, Source};
 use starship_store::users::{self, NewUser, User};
 use starship_store::{grants, partners, portal, Conn};
@@ -51,8 +52,14 @@ impl Loader<'_> {
             },
         )
         .await?;
-        history::append(self.conn, &user.id, &self.actor, "user.created", json!({"email": user.email, "demo": true}))
-            .await?;
+        history::append(
+            self.conn,
+            &user.id,
+            &self.actor,
+            Kind::UserCreated,
+            json!({"email": user.email, "demo": true}),
+        )
+        .await?;
         self.lines.push(format!("{email:<34} {about}"));
         Ok(user)
     }
@@ -89,7 +96,8 @@ impl Loader<'_> {
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
         let (grant, _) = grants::grant(self.conn, &user.id, &role, None).await?;
-        history::append(self.conn, &user.id, &self.actor, "role.granted", ops::role_details(&grant.id, &role)).await?;
+        history::append(self.conn, &user.id, &self.actor, Kind::RoleGranted, ops::role_details(&grant.id, &role))
+            .await?;
         Ok(())
     }
 
@@ -103,7 +111,7 @@ impl Loader<'_> {
             self.conn,
             &user.id,
             &self.actor,
-            "admin-privilege.added",
+            Kind::AdminPrivilegeAdded,
             json!({"privilege_id": privilege.id, "application": application, "production": production}),
         )
         .await?;

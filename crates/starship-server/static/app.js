@@ -1,6 +1,6 @@
 // Starship's one script: dialogs, the user search suggestions, select-all,
-// a question before what cannot be undone, and readable names for locale
-// and country codes. Every page works without it except where a dialog
+// a question before what cannot be undone, readable names for locale
+// and country codes, and times in the viewer's time zone. Every page works without it except where a dialog
 // holds the form.
 "use strict";
 
@@ -204,7 +204,22 @@
     input.addEventListener("blur", function () { setTimeout(close, 120); });
   }
 
+  // --- Times in the viewer's own time zone; the server writes UTC, kept as the tooltip.
+  function localTimes() {
+    const format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+      // dateStyle cannot be combined with timeZoneName, so the fields are named.
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    });
+    document.querySelectorAll("time[data-local-time]").forEach(function (time) {
+      const at = new Date(time.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      time.title = time.textContent;
+      time.textContent = format.format(at);
+    });
+  }
+
   function start() {
+    localTimes();
     document.querySelectorAll("[data-typeahead]").forEach(typeahead);
     nameCodes("select[data-locale-names]", "language");
     nameCodes("select[data-region-names]", "region");

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use sqlx::Row;
+pub use starship_core::history::Kind;
 
 use crate::{new_id, now_millis, Conn, Result, Value as SqlValue};
 
@@ -57,16 +58,16 @@ pub struct Entry {
     pub details: Value,
 }
 
-pub async fn append(conn: &mut Conn, user_id: &str, actor: &Actor, action: &str, details: Value) -> Result<()> {
-    append_many(conn, actor, vec![(user_id.to_string(), action, details)]).await
+pub async fn append(conn: &mut Conn, user_id: &str, actor: &Actor, kind: Kind, details: Value) -> Result<()> {
+    append_many(conn, actor, vec![(user_id.to_string(), kind, details)]).await
 }
 
 /// Appends one entry per (account, action, details), all by one actor.
-pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, &str, Value)>) -> Result<()> {
+pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, Kind, Value)>) -> Result<()> {
     let at = now_millis();
     let rows = entries
         .into_iter()
-        .map(|(user_id, action, details)| {
+        .map(|(user_id, kind, details)| {
             vec![
                 SqlValue::Text(new_id()),
                 SqlValue::Text(user_id),
@@ -74,7 +75,7 @@ pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, &
                 SqlValue::NullableText(actor.user_id.clone()),
                 SqlValue::Text(actor.label.clone()),
                 SqlValue::Text(actor.source.as_str().to_string()),
-                SqlValue::Text(action.to_string()),
+                SqlValue::Text(kind.as_str().to_string()),
                 SqlValue::Text(details.to_string()),
             ]
         })
@@ -88,19 +89,32 @@ pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, &
     .await
 }
 
-/// Newest first, `limit` entries from before the cursor (an entry id).
-pub async fn list(conn: &mut Conn, user_id: &str, before: Option<(i64, &str)>, limit: i64) -> Result<Vec<Entry>> {
+/// Newest first, `limit` entries from before the cursor (an entry id),
+/// only of `kinds` unless it is empty.
+pub async fn list(
+    conn: &mut Conn,
+    user_id: &str,
+    before: Option<(i64, &str)>,
+    kinds: &[Kind],
+    limit: i64,
+) -> Result<Vec<Entry>> {
     let (at, id) = before.unwrap_or((i64::MAX, ""));
-    let rows = sqlx::query(
+    let only_kinds = if kinds.is_empty() {
+        String::new()
+    } else {
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
+        format!(" AND action IN ({})", placeholders.join(", "))
+    };
+    let sql = format!(
         "SELECT id, user_id, at, actor_id, actor, source, action, details FROM history \
-         WHERE user_id = $1 AND (at < $2 OR (at = $2 AND id < $3)) ORDER BY at DESC, id DESC LIMIT $4",
-    )
-    .bind(user_id)
-    .bind(at)
-    .bind(if before.is_some() { id } else { "\u{10FFFF}" })
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+         WHERE user_id = $1 AND (at < $2 OR (at = $2 AND id < $3)){only_kinds} ORDER BY at DESC, id DESC LIMIT $4"
+    );
+    let mut query =
+        sqlx::query(&sql).bind(user_id).bind(at).bind(if before.is_some() { id } else { "\u{10FFFF}" }).bind(limit);
+    for kind in kinds {
+        query = query.bind(kind.as_str());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             let details: String = r.try_get("details")?;

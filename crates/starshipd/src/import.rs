@@ -1,6 +1,7 @@
 //! `starshipd users import`: a CSV of people added to one partner, all or
 //! nothing, with a progress bar.
 
+use starship_core::history::Kind;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
@@ -99,7 +100,8 @@ pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result
         for (offset, user) in created.iter().enumerate() {
             for role in &roles_per_row[chunk_index * CHUNK + offset] {
                 let (grant, _) = grants::grant(&mut tx, &user.id, role, None).await?;
-                history::append(&mut tx, &user.id, &actor, "role.granted", ops::role_details(&grant.id, role)).await?;
+                history::append(&mut tx, &user.id, &actor, Kind::RoleGranted, ops::role_details(&grant.id, role))
+                    .await?;
                 granted += 1;
             }
         }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::Catalogue;
 use starship_core::domain::{Email, Locale, PersonName, UserStatus};
+use starship_core::history::Kind;
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
@@ -422,6 +423,10 @@ pub struct HistoryParams {
     /// The `cursor` of the last entry of the previous page.
     #[serde(default)]
     pub before: Option<String>,
+    /// Only these kinds of entry, comma-separated (for example
+    /// `role.granted,role.revoked`); every kind when absent.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -458,8 +463,18 @@ pub async fn user_history(
             Some(parsed.ok_or_else(|| ApiError::BadRequest("before: not a cursor from this list".into()))?)
         }
     };
+    let kinds = match params.kind.as_deref() {
+        None => vec![],
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                Kind::parse(name.trim())
+                    .ok_or_else(|| FieldError::new("kind", format!("'{}' is not a kind of History entry", name.trim())))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let (_, entries) =
-        people::user_history(&state, &caller.principal, &id, before, params.limit.unwrap_or(100)).await?;
+        people::user_history(&state, &caller.principal, &id, before, &kinds, params.limit.unwrap_or(100)).await?;
     Ok(axum::Json(
         entries
             .into_iter()

@@ -15,6 +15,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
+use starship_core::history::Kind;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
@@ -80,7 +81,7 @@ pub async fn create_operator(
         &mut tx,
         &operator.id,
         &Actor::system(Source::Cli),
-        "operator.created",
+        Kind::OperatorCreated,
         json!({"email": operator.email}),
     )
     .await?;
@@ -136,7 +137,7 @@ pub async fn create_users(
                     "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
                     "locale": u.locale, "partner_id": partner_id, "status": u.status,
                 });
-                (u.id.clone(), "user.created", details)
+                (u.id.clone(), Kind::UserCreated, details)
             })
             .collect(),
     )
@@ -214,7 +215,7 @@ pub async fn grant_roles(
     let entries = granted
         .iter()
         .filter(|(_, new)| *new)
-        .map(|(grant, _)| (grant.user_id.clone(), "role.granted", role_details(&grant.id, &grant.role)))
+        .map(|(grant, _)| (grant.user_id.clone(), Kind::RoleGranted, role_details(&grant.id, &grant.role)))
         .collect();
     history::append_many(conn, actor, entries).await?;
     // grant_many answers users outer, roles inner: the people's order.
@@ -306,7 +307,7 @@ pub async fn add_admin_privilege(
             conn,
             &user.id,
             actor,
-            "admin-privilege.added",
+            Kind::AdminPrivilegeAdded,
             json!({"privilege_id": privilege.id, "application": scope.application, "production": scope.production.map(|p| p.get())}),
         )
         .await?;
@@ -333,7 +334,7 @@ pub async fn revoke_role(
     if !grants::revoke(conn, &grant.id).await? {
         return Err(ApiError::NotFound);
     }
-    history::append(conn, &user.id, actor, "role.revoked", role_details(&grant.id, &grant.role)).await?;
+    history::append(conn, &user.id, actor, Kind::RoleRevoked, role_details(&grant.id, &grant.role)).await?;
     Ok(user)
 }
 
@@ -356,7 +357,7 @@ pub async fn remove_admin_privilege(
         conn,
         &user.id,
         actor,
-        "admin-privilege.removed",
+        Kind::AdminPrivilegeRemoved,
         json!({"privilege_id": privilege.id, "application": privilege.scope.application, "production": privilege.scope.production.map(|p| p.get())}),
     )
     .await?;

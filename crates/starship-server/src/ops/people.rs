@@ -5,6 +5,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Locale, PersonName, Phone};
 use starship_core::error::Collector;
+use starship_core::history::Kind;
 use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -115,7 +116,7 @@ pub async fn create_person(
         let role =
             RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
         let (grant, _) = grants::grant(&mut tx, &user.id, &role, Some(&caller.user_id)).await?;
-        history::append(&mut tx, &user.id, actor, "role.granted", ops::role_details(&grant.id, &role)).await?;
+        history::append(&mut tx, &user.id, actor, Kind::RoleGranted, ops::role_details(&grant.id, &role)).await?;
     }
     if !input.contact_roles.is_empty() {
         portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
@@ -125,7 +126,7 @@ pub async fn create_person(
     }
     if user.phone.is_some() || !input.contact_roles.is_empty() || !input.sites.is_empty() {
         let details = json!({"phone": user.phone, "contact_roles": input.contact_roles, "sites": input.sites});
-        history::append(&mut tx, &user.id, actor, "contact.details-set", details).await?;
+        history::append(&mut tx, &user.id, actor, Kind::ContactDetailsSet, details).await?;
     }
     tx.commit().await?;
     Ok(user)
@@ -229,7 +230,7 @@ pub async fn edit_profile(
         }
     }
     if !diff.is_empty() {
-        history::append(&mut tx, &user.id, actor, "user.updated", serde_json::Value::Object(diff)).await?;
+        history::append(&mut tx, &user.id, actor, Kind::UserUpdated, serde_json::Value::Object(diff)).await?;
     }
     tx.commit().await?;
     Ok(updated)
@@ -266,12 +267,12 @@ pub async fn set_deactivated(
             &mut tx,
             &user.id,
             actor,
-            "user.deactivated",
+            Kind::UserDeactivated,
             json!({"sessions_ended": ended.sessions, "tokens_ended": ended.tokens}),
         )
         .await?;
     } else {
-        history::append(&mut tx, &user.id, actor, "user.reactivated", json!({})).await?;
+        history::append(&mut tx, &user.id, actor, Kind::UserReactivated, json!({})).await?;
     }
     let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -301,6 +302,7 @@ pub async fn user_history(
     caller: &Principal,
     user_id: &str,
     before: Option<(i64, &str)>,
+    kinds: &[Kind],
     limit: i64,
 ) -> ApiResult<(User, Vec<history::Entry>)> {
     let mut conn = state.store.conn().await?;
@@ -309,7 +311,7 @@ pub async fn user_history(
     authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""), &roles)?;
     let limit = limit.clamp(1, 500);
     let Some(scopes) = authz::history_scope(caller) else {
-        let entries = history::list(&mut conn, &user.id, before, limit).await?;
+        let entries = history::list(&mut conn, &user.id, before, kinds, limit).await?;
         return Ok((user, entries));
     };
     // A production's admin sees only the entries about their productions:
@@ -317,8 +319,8 @@ pub async fn user_history(
     let mut shown = Vec::new();
     let mut cursor = before.map(|(at, id)| (at, id.to_string()));
     loop {
-        let page =
-            history::list(&mut conn, &user.id, cursor.as_ref().map(|(at, id)| (*at, id.as_str())), limit).await?;
+        let page = history::list(&mut conn, &user.id, cursor.as_ref().map(|(at, id)| (*at, id.as_str())), kinds, limit)
+            .await?;
         let ended = page.len() < limit as usize;
         cursor = page.last().map(|e| (e.at, e.id.clone()));
         shown.extend(page.into_iter().filter(|e| authz::entry_concerns(&scopes, &e.details)));

@@ -2,6 +2,7 @@
 //! details, appliances, tickets and communications, under the portal
 //! matrix in `starship_core::portal`. Shared by the API and the pages.
 
+use starship_core::history::Kind;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::json;
@@ -77,7 +78,7 @@ pub async fn invite(
         state.config.activation_ttl.as_secs() / 3600,
     );
     outbox::enqueue(&mut tx, &mail.to(&user, "invitation")).await?;
-    history::append(&mut tx, &user.id, actor, "portal.invited", json!({"level": level})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::PortalInvited, json!({"level": level})).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(user)
@@ -112,7 +113,7 @@ pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, 
     let user = administered(&mut tx, caller, user_id, "you cannot revoke your own access").await?;
     end_access(&mut tx, &user).await?;
     let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
-    history::append(&mut tx, &user.id, actor, "portal.access-revoked", json!({"level": level})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::PortalAccessRevoked, json!({"level": level})).await?;
     put_level(&mut tx, &user, None, &caller.user_id).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -147,7 +148,7 @@ pub async fn set_level(
         Standing::NoAccess => None,
     };
     put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
-    history::append(&mut tx, &user.id, actor, "portal.level-changed", json!({"from": before, "to": level})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::PortalLevelChanged, json!({"from": before, "to": level})).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -160,7 +161,7 @@ pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor,
         return Err(ApiError::NotFound);
     }
     end_access(&mut tx, &user).await?;
-    history::append(&mut tx, &user.id, actor, "contact.deleted", json!({"email": user.email})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::ContactDeleted, json!({"email": user.email})).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -215,7 +216,7 @@ pub async fn edit_contact(
         changed.insert("sites".into(), json!({"from": before, "to": sites}));
     }
     if !changed.is_empty() {
-        history::append(&mut tx, &user.id, actor, "contact.updated", serde_json::Value::Object(changed)).await?;
+        history::append(&mut tx, &user.id, actor, Kind::ContactUpdated, serde_json::Value::Object(changed)).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -261,7 +262,7 @@ pub async fn request_email_change(
         &mut tx,
         &user.id,
         actor,
-        "email.change-requested",
+        Kind::EmailChangeRequested,
         json!({"from": user.email, "to": email.as_str()}),
     )
     .await?;
@@ -294,7 +295,7 @@ pub async fn confirm_email(state: &AppState, token: &str, source: starship_store
         &mut tx,
         &user.id,
         &Actor::user(&user.id, &user.email, source),
-        "email.changed",
+        Kind::EmailChanged,
         json!({"from": user.email, "to": email.as_str()}),
     )
     .await?;
@@ -316,7 +317,7 @@ pub async fn set_drained(
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     let status = if drained { "drained" } else { "serving" };
     portal::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
-    let action = if drained { "appliance.drained" } else { "appliance.undrained" };
+    let action = if drained { Kind::ApplianceDrained } else { Kind::ApplianceUndrained };
     history::append(
         &mut tx,
         &caller.user_id,
@@ -408,7 +409,7 @@ pub async fn update_bgp(
         portal::add_bgp_version(&mut tx, &appliance.id, input.peer_asn, v4.as_deref(), v6.as_deref(), &caller.user_id)
             .await?;
     let details = json!({"appliance_id": appliance.id, "serial": appliance.serial, "version": version, "peer_asn": input.peer_asn, "neighbor_ipv4": v4, "neighbor_ipv6": v6});
-    history::append(&mut tx, &caller.user_id, actor, "appliance.bgp-changed", details).await?;
+    history::append(&mut tx, &caller.user_id, actor, Kind::ApplianceBgpChanged, details).await?;
     tx.commit().await?;
     Ok(version)
 }
@@ -433,7 +434,7 @@ pub async fn comment_on_ticket(
         &mut tx,
         &caller.user_id,
         actor,
-        "ticket.commented",
+        Kind::TicketCommented,
         json!({"ticket_id": ticket.id, "comment_id": id}),
     )
     .await?;

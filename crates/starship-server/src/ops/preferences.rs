@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::keys;
+use starship_core::history::Kind;
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -89,7 +90,7 @@ pub async fn change_notifications(
         }
     }
     if !recorded.is_empty() {
-        history::append(&mut tx, &user.id, actor, "notifications.changed", json!({"changes": recorded})).await?;
+        history::append(&mut tx, &user.id, actor, Kind::NotificationsChanged, json!({"changes": recorded})).await?;
     }
     let choices = prefs::choices_of(&mut tx, &user.id).await?;
     tx.commit().await?;
@@ -138,7 +139,7 @@ pub async fn save_metadata(
         &mut tx,
         &user.id,
         actor,
-        "metadata.saved",
+        Kind::MetadataSaved,
         json!({"application": app.key, "from": before, "to": values}),
     )
     .await?;

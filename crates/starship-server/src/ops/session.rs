@@ -1,6 +1,7 @@
 //! Signing in and out, and accepting single-use links: shared by the API
 //! and the web pages.
 
+use starship_core::history::Kind;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -93,7 +94,7 @@ pub async fn sign_in_with_code(
             if let Some((user, _)) = other {
                 let mut tx = state.store.begin().await?;
                 let details = json!({"client": client.to_string()});
-                history::append(&mut tx, &user.id, &Actor::system(source), "sign-in.failed", details).await?;
+                history::append(&mut tx, &user.id, &Actor::system(source), Kind::SignInFailed, details).await?;
                 tx.commit().await?;
             }
             return Err(ApiError::BadCredentials);
@@ -110,7 +111,7 @@ pub async fn sign_in_with_code(
     }
     sessions::remember_client(&mut tx, &email_lower, &client.to_string()).await?;
     let actor = Actor::user(&user.id, &user.email, source);
-    history::append(&mut tx, &user.id, &actor, "signed-in", json!({"client": client.to_string()})).await?;
+    history::append(&mut tx, &user.id, &actor, Kind::SignedIn, json!({"client": client.to_string()})).await?;
     tx.commit().await?;
     Ok(SignedIn { user, session_secret })
 }
@@ -149,7 +150,7 @@ const KNOWN_CLIENT_FOR: std::time::Duration = std::time::Duration::from_secs(90 
 pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     if let Some(user_id) = sessions::delete_session(&mut tx, session_token_hash).await? {
-        history::append(&mut tx, &user_id, actor, "signed-out", json!({})).await?;
+        history::append(&mut tx, &user_id, actor, Kind::SignedOut, json!({})).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -168,7 +169,7 @@ pub async fn accept_link(state: &AppState, token: &str, password: &str, source: 
         return Err(invalid().into());
     }
     users::set_password(&mut tx, &user.id, &hash).await?;
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "account.activated", json!({}))
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), Kind::AccountActivated, json!({}))
         .await?;
     tx.commit().await?;
     Ok(user)
@@ -219,7 +220,8 @@ pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: 
     }
     sessions::release_attempt(&mut tx, &account.key).await?;
     mfa::remove(&mut tx, &user.id).await?;
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "mfa.disabled", json!({})).await?;
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), Kind::MfaDisabled, json!({}))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -258,7 +260,7 @@ pub async fn change_password(
         details["other_sessions_ended"] = json!(ended.sessions);
         details["tokens_ended"] = json!(ended.tokens);
     }
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "password.changed", details)
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), Kind::PasswordChanged, details)
         .await?;
     tx.commit().await?;
     Ok(ended)
@@ -359,7 +361,7 @@ pub async fn confirm_mfa(
         details["other_sessions_ended"] = json!(ended.sessions);
         details["tokens_ended"] = json!(ended.tokens);
     }
-    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), "mfa.enrolled", details).await?;
+    history::append(&mut tx, &user.id, &Actor::user(&user.id, &user.email, source), Kind::MfaEnrolled, details).await?;
     tx.commit().await?;
     Ok(Enrolled { recovery_codes: codes, ended })
 }
@@ -398,7 +400,7 @@ pub async fn reset_mfa(
     if !mfa::remove(&mut tx, &user.id).await? {
         return Err(ApiError::NotFound);
     }
-    history::append(&mut tx, &user.id, actor, "mfa.reset", json!({})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::MfaReset, json!({})).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use starship_core::authz::{self, SignedInWith};
 use starship_core::domain::{Title, TokenLifetime};
 use starship_core::error::both;
+use starship_core::history::Kind;
 use starship_store::history::{self, Actor};
 use starship_store::now_millis;
 use starship_store::sessions::{self, ApiToken};
@@ -48,7 +49,7 @@ pub async fn create(
         &mut tx,
         &user.id,
         actor,
-        "token.created",
+        Kind::TokenCreated,
         json!({"token_id": token.id, "name": token.name, "expires_in_days": lifetime.days()}),
     )
     .await?;
@@ -67,7 +68,7 @@ pub async fn list(state: &AppState, user: &User) -> ApiResult<Vec<ApiToken>> {
 pub async fn revoke(state: &AppState, user: &User, actor: &Actor, token_id: &str) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let name = sessions::revoke_api_token(&mut tx, &user.id, token_id).await?.ok_or(ApiError::NotFound)?;
-    history::append(&mut tx, &user.id, actor, "token.revoked", json!({"token_id": token_id, "name": name})).await?;
+    history::append(&mut tx, &user.id, actor, Kind::TokenRevoked, json!({"token_id": token_id, "name": name})).await?;
     tx.commit().await?;
     Ok(())
 }

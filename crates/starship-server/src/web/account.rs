@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use starship_core::authz::{self, SignedInWith};
 use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField, RoleRef};
 use starship_core::domain::{ProductionId, TokenLifetime};
+use starship_core::history::{Group, Kind, Language};
 use starship_core::preferences::{CustomChoice, SettingSource};
 use starship_core::FieldError;
 use starship_store::history::Entry;
@@ -38,6 +39,9 @@ pub struct ProfileQuery {
     /// What the last form did, for the status message.
     #[serde(default)]
     done: Option<String>,
+    /// History: which entries to show (see `HistoryShown`).
+    #[serde(default)]
+    show: Option<String>,
 }
 
 pub async fn my_account(
@@ -127,9 +131,89 @@ struct HistoryRow {
     at: String,
     at_iso: String,
     actor: String,
-    source: String,
+    source: &'static str,
     action: String,
     details: String,
+}
+
+/// One option of the History filter; `depth` 1 for a single kind under its group.
+struct FilterChoice {
+    value: String,
+    label: String,
+    depth: u8,
+    selected: bool,
+}
+
+/// Which History entries the tab shows. Sign-ins outnumber everything else,
+/// so they are left out unless asked for.
+#[derive(Clone, Copy, PartialEq)]
+enum HistoryShown {
+    AllButSignIns,
+    Everything,
+    Group(Group),
+    One(Kind),
+}
+
+impl HistoryShown {
+    fn parse(show: Option<&str>) -> Self {
+        match show.unwrap_or_default() {
+            "all" => Self::Everything,
+            other => Group::parse(other)
+                .map(Self::Group)
+                .or_else(|| Kind::parse(other).map(Self::One))
+                .unwrap_or(Self::AllButSignIns),
+        }
+    }
+
+    fn key(self) -> String {
+        match self {
+            Self::AllButSignIns => String::new(),
+            Self::Everything => "all".into(),
+            Self::Group(group) => group.key().into(),
+            Self::One(kind) => kind.as_str().into(),
+        }
+    }
+
+    /// The kinds to read; empty reads every kind.
+    fn kinds(self) -> Vec<Kind> {
+        match self {
+            Self::AllButSignIns => Kind::ALL.into_iter().filter(|k| !k.hidden_by_default()).collect(),
+            Self::Everything => vec![],
+            Self::Group(group) => group.kinds().collect(),
+            Self::One(kind) => vec![kind],
+        }
+    }
+
+    fn choices(self, language: Language) -> Vec<FilterChoice> {
+        let (all_but, everything) = match language {
+            Language::English => ("Everything but sign-ins", "Everything"),
+            Language::French => ("Tout sauf les connexions", "Tout"),
+            Language::Spanish => ("Todo menos los inicios de sesión", "Todo"),
+        };
+        let mut choices = vec![];
+        for (option, label) in [(Self::AllButSignIns, all_but), (Self::Everything, everything)] {
+            choices.push(FilterChoice { value: option.key(), label: label.into(), depth: 0, selected: self == option });
+        }
+        for group in Group::ALL {
+            let option = Self::Group(group);
+            choices.push(FilterChoice {
+                value: option.key(),
+                label: group.label(language).into(),
+                depth: 0,
+                selected: self == option,
+            });
+            for kind in group.kinds() {
+                let option = Self::One(kind);
+                choices.push(FilterChoice {
+                    value: option.key(),
+                    label: kind.label(language).into(),
+                    depth: 1,
+                    selected: self == option,
+                });
+            }
+        }
+        choices
+    }
 }
 
 struct TokenRow {
@@ -192,6 +276,7 @@ struct ProfilePage {
     metadata: Vec<MetadataForm>,
     history: Vec<HistoryRow>,
     history_denied: Option<String>,
+    history_filter: Vec<FilterChoice>,
     older: Option<String>,
     tokens: Option<TokensTab>,
 }
@@ -396,19 +481,29 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         }
     }
 
-    let (mut history, mut history_denied, mut older) = (vec![], None, None);
+    let (mut history, mut history_denied, mut older, mut history_filter) = (vec![], None, None, vec![]);
     if tab == "history" {
         const PAGE: i64 = 50;
         let before = query.before.as_deref().and_then(|c| {
             let (at, id) = c.split_once('.')?;
             Some((at.parse::<i64>().ok()?, id))
         });
-        match people::user_history(state, &viewer.principal, &user.id, before, PAGE).await {
+        let shown = HistoryShown::parse(query.show.as_deref());
+        let language = Language::of_locale(&viewer.user.locale);
+        history_filter = shown.choices(language);
+        match people::user_history(state, &viewer.principal, &user.id, before, &shown.kinds(), PAGE).await {
             Ok((_, entries)) => {
                 if entries.len() as i64 == PAGE {
-                    older = entries.last().map(|e| format!("{base}?tab=history&before={}.{}", e.at, url_encode(&e.id)));
+                    older = entries.last().map(|e| {
+                        format!(
+                            "{base}?tab=history&show={}&before={}.{}",
+                            url_encode(&shown.key()),
+                            e.at,
+                            url_encode(&e.id)
+                        )
+                    });
                 }
-                history = entries.iter().map(|e| history_row(&state.catalogue, e)).collect();
+                history = entries.iter().map(|e| history_row(&state.catalogue, e, language)).collect();
             }
             Err(ApiError::Forbidden(why)) => history_denied = Some(capitalised(why)),
             Err(other) => return Err(other.into()),
@@ -482,6 +577,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         metadata,
         history,
         history_denied,
+        history_filter,
         older,
         tokens,
     };
@@ -527,34 +623,11 @@ fn notification_groups(
     groups
 }
 
-fn action_label(action: &str) -> String {
-    match action {
-        "user.created" => "Account created",
-        "user.updated" => "Profile changed",
-        "account.activated" => "Account activated",
-        "signed-in" => "Signed in",
-        "signed-out" => "Signed out",
-        "sign-in.failed" => "Sign-in failed",
-        "role.granted" => "Role granted",
-        "role.revoked" => "Role revoked",
-        "admin-privilege.added" => "Admin privileges added",
-        "admin-privilege.removed" => "Admin privileges removed",
-        "notifications.changed" => "Notifications changed",
-        "metadata.saved" => "Application metadata saved",
-        "token.created" => "API token created",
-        "token.revoked" => "API token revoked",
-        "contact.details-set" => "Contact details set",
-        "operator.created" => "Operator created",
-        other => return other.to_string(),
-    }
-    .to_string()
-}
-
 /// A History entry's details in one line, with names for catalogue keys
-/// and without internal ids.
+/// and without internal ids or raw JSON.
 fn summarise(catalogue: &Catalogue, details: &Value) -> String {
     let Some(object) = details.as_object() else {
-        return details.to_string();
+        return readable(details);
     };
     let application = object.get("application").and_then(Value::as_str);
     let mut parts = Vec::new();
@@ -567,21 +640,83 @@ fn summarise(catalogue: &Catalogue, details: &Value) -> String {
             ("role", Value::String(r)) => {
                 application.and_then(|a| catalogue.role(a, r)).map_or_else(|| r.clone(), |r| r.name.clone())
             }
-            (_, Value::String(s)) => s.clone(),
-            (_, other) => other.to_string(),
+            (_, Value::Object(_) | Value::Array(_)) => summarise(catalogue, value),
+            (_, other) => readable(other),
         };
-        parts.push(format!("{}: {shown}", key.replace('_', " ")));
+        if !shown.is_empty() {
+            parts.push(format!("{}: {shown}", key.replace('_', " ")));
+        }
     }
     parts.join(" · ")
 }
 
-fn history_row(catalogue: &Catalogue, entry: &Entry) -> HistoryRow {
+/// A value as words: lists joined, nested records in brackets, no quotes.
+fn readable(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Object(o) => format!(
+                    "({})",
+                    o.iter()
+                        .filter(|(k, v)| !k.ends_with("_id") && !v.is_null())
+                        .map(|(k, v)| format!("{}: {}", k.replace('_', " "), readable(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                other => readable(other),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, v)| !k.ends_with("_id") && !v.is_null())
+            .map(|(k, v)| format!("{}: {}", k.replace('_', " "), readable(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Who made a change, in words: "system" alone says nothing to a reader.
+fn actor_words(entry: &Entry) -> String {
+    if entry.actor_id.is_none() && entry.actor == "system" {
+        return "Starship".to_string();
+    }
+    entry.actor.clone()
+}
+
+/// Where a change came from, in words.
+fn source_words(source: &str, language: Language) -> &'static str {
+    use Language::{English as En, French as Fr, Spanish as Es};
+    match (source, language) {
+        ("api", En) => "through the API",
+        ("api", Fr) => "par l’API",
+        ("api", Es) => "mediante la API",
+        ("web", En) => "on the website",
+        ("web", Fr) => "sur le site",
+        ("web", Es) => "en el sitio web",
+        ("cli", En) => "from the command line",
+        ("cli", Fr) => "en ligne de commande",
+        ("cli", Es) => "desde la línea de comandos",
+        (_, En) => "automatically",
+        (_, Fr) => "automatiquement",
+        (_, Es) => "automáticamente",
+    }
+}
+
+fn history_row(catalogue: &Catalogue, entry: &Entry, language: Language) -> HistoryRow {
     HistoryRow {
         at: when(entry.at),
         at_iso: starship_core::time_fmt::rfc3339_from_millis(entry.at),
-        actor: entry.actor.clone(),
-        source: entry.source.clone(),
-        action: action_label(&entry.action),
+        actor: actor_words(entry),
+        source: source_words(&entry.source, language),
+        // An entry written by a newer Starship than this one shows its stored name.
+        action: Kind::parse(&entry.action).map_or_else(|| entry.action.clone(), |k| k.label(language).to_string()),
         details: summarise(catalogue, &entry.details),
     }
 }

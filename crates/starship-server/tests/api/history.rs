@@ -1,6 +1,7 @@
 //! Every kind of write lands in History with its actor and source. The
-//! kinds are read from the code (every action passed to `history::append`
-//! and `history::append_many`), so a new kind without a row here fails.
+//! table is `Kind::ALL`, so a new kind without a write in `perform` fails;
+//! and the kinds the code writes (every `Kind::…` passed to
+//! `history::append` and `history::append_many`) must be exactly those.
 
 use std::collections::BTreeSet;
 
@@ -11,43 +12,7 @@ use crate::isolation::{person, Holds};
 use crate::portal::{portal_world, Portal};
 use crate::source;
 use crate::support::*;
-
-/// Every kind of History entry, each performed by `perform`.
-const KINDS: [&str; 33] = [
-    "user.created",
-    "contact.details-set",
-    "operator.created",
-    "user.updated",
-    "role.granted",
-    "role.revoked",
-    "admin-privilege.added",
-    "admin-privilege.removed",
-    "notifications.changed",
-    "metadata.saved",
-    "portal.invited",
-    "account.activated",
-    "portal.access-revoked",
-    "portal.level-changed",
-    "contact.updated",
-    "contact.deleted",
-    "email.change-requested",
-    "email.changed",
-    "appliance.drained",
-    "appliance.undrained",
-    "appliance.bgp-changed",
-    "ticket.commented",
-    "token.created",
-    "token.revoked",
-    "signed-in",
-    "signed-out",
-    "sign-in.failed",
-    "mfa.enrolled",
-    "mfa.disabled",
-    "mfa.reset",
-    "password.changed",
-    "user.deactivated",
-    "user.reactivated",
-];
+use starship_core::history::Kind;
 
 const NORA: &str = "nora.admin@metrofiber.example";
 
@@ -305,7 +270,7 @@ async fn all_entries(app: &TestApp) -> Vec<Row> {
 
 app_test!(every_kind_of_write_lands_in_history_with_its_actor_and_source, |app| async move {
     let written = source::history_kinds(&["starship-server/src", "starshipd/src"]);
-    let tabled: BTreeSet<&str> = KINDS.iter().copied().collect();
+    let tabled: BTreeSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
     let untested: Vec<_> = written.iter().filter(|(kind, _)| !tabled.contains(kind.as_str())).collect();
     let unwritten: Vec<_> = tabled.iter().filter(|kind| !written.contains_key(**kind)).collect();
     assert!(
@@ -323,7 +288,7 @@ app_test!(every_kind_of_write_lands_in_history_with_its_actor_and_source, |app| 
     let operator = app.signed_in("olivia.operator@starship.example").await;
     let mut scene = Scene { app: &app, p, nora, operator, n: 0 };
     let mut failures = Vec::new();
-    for kind in KINDS {
+    for kind in Kind::ALL.map(Kind::as_str) {
         let before: BTreeSet<String> = all_entries(&app).await.into_iter().map(|e| e.0).collect();
         let expected = scene.perform(kind).await;
         let new: Vec<Row> =
@@ -340,4 +305,28 @@ app_test!(every_kind_of_write_lands_in_history_with_its_actor_and_source, |app| 
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+});
+
+app_test!(history_is_read_by_kind_and_an_unknown_kind_is_refused, |app| async move {
+    let w = world(&app).await;
+    {
+        use starship_store::history::{self, Actor, Source};
+        let mut conn = app.store.conn().await.unwrap();
+        let system = Actor::system(Source::System);
+        for kind in [Kind::RoleGranted, Kind::SignedIn, Kind::RoleRevoked, Kind::MfaReset] {
+            history::append(&mut conn, &w.plain, &system, kind, json!({})).await.unwrap();
+        }
+    }
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let path = format!("/api/v1/users/{}/history", w.plain);
+    let (status, entries) = app.get(&mara, &format!("{path}?kind=role.granted,role.revoked")).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: BTreeSet<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(kinds, BTreeSet::from(["role.granted", "role.revoked"]));
+    let (_, everything) = app.get(&mara, &path).await;
+    assert_eq!(everything.as_array().unwrap().len(), 4, "without a filter the API answers every kind");
+
+    let (status, problem) = app.get(&mara, &format!("{path}?kind=role.granted,role.stolen")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem.to_string().contains("'role.stolen' is not a kind of History entry"), "{problem}");
 });

@@ -506,7 +506,7 @@ app_test!(guessing_codes_to_turn_off_mfa_is_throttled_like_sign_in, |app| async 
 /// The History entries of one kind on one person, read from the store.
 async fn entries(app: &TestApp, user: &str, action: &str) -> Vec<starship_store::history::Entry> {
     let mut conn = app.store.conn().await.unwrap();
-    let all = starship_store::history::list(&mut conn, user, None, 500).await.unwrap();
+    let all = starship_store::history::list(&mut conn, user, None, &[], 500).await.unwrap();
     all.into_iter().filter(|e| e.action == action).collect()
 }
 

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use starship_core::history::Kind;
+
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn crate_dir() -> PathBuf {
@@ -158,10 +160,6 @@ pub fn takes_id(path: &str) -> bool {
     path.split('/').any(|s| s.starts_with('{') && !matches!(s, "{key}" | "{application}" | "{type}"))
 }
 
-fn kind_shaped(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '-')
-}
-
 /// The `let name = …;` statement before `at` that gives `name` its value.
 fn binding<'a>(text: &'a str, at: usize, name: &str) -> Option<&'a str> {
     let start = text[..at].rfind(&format!("let {name} ="))?;
@@ -172,8 +170,8 @@ fn binding<'a>(text: &'a str, at: usize, name: &str) -> Option<&'a str> {
 /// Every History action written by the code under `dirs` (relative to the
 /// workspace's `crates/`): the action argument of each
 /// `history::append(…)`, and the action of each entry passed to
-/// `history::append_many(…)`, with where it is written. A call whose action
-/// cannot be read as a literal fails, so nothing is missed quietly.
+/// `history::append_many(…)`, with where it is written. A call whose kind
+/// cannot be read as a `Kind::…` fails, so nothing is missed quietly.
 pub fn history_kinds(dirs: &[&str]) -> BTreeMap<String, Vec<String>> {
     let crates = crate_dir().parent().expect("the crates directory").to_path_buf();
     let mut files = Vec::new();
@@ -194,18 +192,16 @@ pub fn history_kinds(dirs: &[&str]) -> BTreeMap<String, Vec<String>> {
                 } else {
                     arg
                 };
-                let mut read = Vec::new();
-                for (start, end, value) in literals(expression) {
-                    let before = expression[..start].trim_end().chars().next_back();
-                    let after = expression[end + 1..].trim_start().chars().next();
-                    let entry_action = before == Some(',') && after == Some(',');
-                    // A whole argument, or one branch of an `if`.
-                    let whole = call == "history::append(" && matches!(after, None | Some('}'));
-                    if kind_shaped(&value) && (whole || entry_action) {
-                        read.push(value);
-                    }
-                }
-                assert!(!read.is_empty(), "{place}: the History action is not a literal this scan can read: {arg}");
+                // Kinds are `Kind::Variant`s; each named in the argument is written.
+                let read: Vec<String> = expression
+                    .match_indices("Kind::")
+                    .filter_map(|(start, _)| {
+                        let variant: String =
+                            expression[start + 6..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                        Kind::ALL.into_iter().find(|k| format!("{k:?}") == variant).map(|k| k.as_str().to_string())
+                    })
+                    .collect();
+                assert!(!read.is_empty(), "{place}: the History kind is not a `Kind::…` this scan can read: {arg}");
                 for kind in read {
                     kinds.entry(kind).or_default().push(place.clone());
                 }

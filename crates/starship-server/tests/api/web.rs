@@ -161,8 +161,8 @@ app_test!(pages_render_the_seeds_tabs_and_hide_other_partners, |app| async move 
     }
     let (_, html) = page(&app, &mara, "/?tab=notifications").await;
     assert!(html.contains("Source requests") && html.contains(r#"aria-checked="false""#), "Master only: defaults off");
-    let (_, html) = page(&app, &mara, "/?tab=history").await;
-    assert!(html.contains("<table class=\"table history\">"));
+    let (_, html) = page(&app, &mara, "/?tab=history&show=all").await;
+    assert!(html.contains("<table class=\"table history\">"), "her sign-in, shown when sign-ins are asked for");
 
     let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
     let (_, html) = page(&app, &pat, "/").await;
@@ -545,4 +545,43 @@ app_test!(an_admin_deactivates_and_reactivates_someone_from_their_profile, |app|
     let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
     let (_, html) = page(&app, &pat, &format!("/users/{}", w.backlot_admin)).await;
     assert!(!html.contains(">Deactivate</button>"), "not offered to someone who may not");
+});
+
+app_test!(history_reads_in_words_leaves_out_sign_ins_and_filters_by_kind, |app| async move {
+    let w = world(&app).await;
+    // Signing in writes a `signed-in` entry into Mara's own History.
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    {
+        use starship_store::history::{self, Actor, Kind, Source};
+        let mut conn = app.store.conn().await.unwrap();
+        let details = json!({"changes": [{"application": "backlot", "enabled": true}]});
+        history::append(&mut conn, &w.backlot_admin, &Actor::system(Source::System), Kind::UserDeactivated, details)
+            .await
+            .unwrap();
+    }
+    let row = |label: &str| format!(r#"<th scope="row">{label}</th>"#);
+
+    let (_, html) = page(&app, &mara, "/?tab=history").await;
+    assert!(html.contains(&row("Deactivated")), "a kind reads as words, not `user.deactivated`");
+    assert!(!html.contains(&row("Signed in")), "sign-ins are left out unless asked for");
+    assert!(html.contains("Starship <span class=\"sub\">automatically</span>"), "not “system via system”");
+    assert!(html.contains("changes: (application: backlot, enabled: yes)"), "details are words, not JSON");
+    assert!(html.contains("data-local-time"), "the viewer's browser shows the time in their own zone");
+
+    let (_, html) = page(&app, &mara, "/?tab=history&show=sign-in").await;
+    assert!(html.contains(&row("Signed in")) && !html.contains(&row("Deactivated")));
+    let (_, html) = page(&app, &mara, "/?tab=history&show=user.deactivated").await;
+    assert!(html.contains(&row("Deactivated")) && !html.contains(&row("Signed in")));
+    assert!(html.contains(r#"<option value="user.deactivated" selected>"#), "the filter shows what is chosen");
+    let (_, html) = page(&app, &mara, "/?tab=history&show=all").await;
+    assert!(html.contains(&row("Signed in")) && html.contains(&row("Deactivated")));
+
+    starship_store::sqlx::query("UPDATE users SET locale = 'fr-FR' WHERE id = $1")
+        .bind(&w.backlot_admin)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (_, html) = page(&app, &mara, "/?tab=history").await;
+    assert!(html.contains(&row("Désactivé")), "labels read in the viewer's language");
+    assert!(html.contains("automatiquement"));
 });

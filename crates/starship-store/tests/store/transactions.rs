@@ -1,7 +1,7 @@
 //! Writes composed in one transaction.
 
 use serde_json::json;
-use starship_store::history::{self, Actor, Source};
+use starship_store::history::{self, Actor, Kind, Source};
 use starship_store::{partners, users};
 
 use crate::fixtures;
@@ -12,7 +12,7 @@ store_test!(a_transaction_dropped_without_commit_writes_nothing, |store| async m
         let mut tx = store.begin().await?;
         let acme = fixtures::partner(&mut tx, "Acme Studios").await?;
         let ana = fixtures::user(&mut tx, Some(&acme.id), "ana@acme.example", "Ana", "Lopez").await?;
-        history::append(&mut tx, &ana.id, &Actor::system(Source::Api), "user.created", json!({})).await?;
+        history::append(&mut tx, &ana.id, &Actor::system(Source::Api), Kind::UserCreated, json!({})).await?;
         assert!(users::get(&mut tx, &ana.id).await?.is_some(), "the transaction sees its own writes");
         (acme.id, ana.id)
     };
@@ -21,7 +21,7 @@ store_test!(a_transaction_dropped_without_commit_writes_nothing, |store| async m
     assert!(partners::get(&mut conn, &partner_id).await?.is_none());
     assert!(users::get(&mut conn, &user_id).await?.is_none());
     assert!(partners::list(&mut conn, None).await?.is_empty());
-    assert!(history::list(&mut conn, &user_id, None, 10).await?.is_empty());
+    assert!(history::list(&mut conn, &user_id, None, &[], 10).await?.is_empty());
     drop(conn);
 
     // The store takes writes again: the abandoned transaction holds no lock.
@@ -35,13 +35,13 @@ store_test!(a_committed_transaction_writes_everything, |store| async move {
     let mut tx = store.begin().await?;
     let acme = fixtures::partner(&mut tx, "Acme Studios").await?;
     let ana = fixtures::user(&mut tx, Some(&acme.id), "ana@acme.example", "Ana", "Lopez").await?;
-    history::append(&mut tx, &ana.id, &Actor::system(Source::Api), "user.created", json!({})).await?;
+    history::append(&mut tx, &ana.id, &Actor::system(Source::Api), Kind::UserCreated, json!({})).await?;
     tx.commit().await?;
 
     let mut conn = store.conn().await?;
     assert_eq!(partners::get(&mut conn, &acme.id).await?.map(|p| p.name).as_deref(), Some("Acme Studios"));
     assert!(users::get(&mut conn, &ana.id).await?.is_some());
-    assert_eq!(history::list(&mut conn, &ana.id, None, 10).await?.len(), 1);
+    assert_eq!(history::list(&mut conn, &ana.id, None, &[], 10).await?.len(), 1);
     Ok(())
 });
 
