@@ -125,6 +125,15 @@ app_test!(a_cookie_session_refuses_cross_site_writes, |app| async move {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("api_tokens").await, 0);
+    let response = client
+        .post(app.url("/api/v1/tokens"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "the same write from the same origin");
+    assert_eq!(app.count("api_tokens").await, 1);
 });
 
 app_test!(health_answers_when_the_store_does, |app| async move {
