@@ -151,8 +151,14 @@ app_test!(the_academy_admin_grants_academy_user_only_on_their_production, |app| 
         .post(&academy, "/api/v1/grants", json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user", "production": 999}]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown production is named");
-
+    // An operator passes every admin rule: only the unknown production refuses.
     let checker = app.signed_in("olivia.operator@starship.example").await;
+    let (status, problem) = app
+        .post(&checker, "/api/v1/grants", json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user", "production": 999}]}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown production, to an operator: {problem}");
+    assert_eq!(problem["errors"][0]["field"], "roles[0].production");
+
     for (production, allowed) in [(Some(HOME_THEATER), true), (Some(123), false), (None, false)] {
         let (_, answer) = app
             .post(&checker, "/api/v1/check", json!({"user_id": w.plain, "application": "production-academy", "capability": "e-learning", "production": production}))
