@@ -151,8 +151,14 @@ app_test!(the_academy_admin_grants_academy_user_only_on_their_production, |app| 
         .post(&academy, "/api/v1/grants", json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user", "production": 999}]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown production is named");
-
+    // An operator passes every admin rule: only the unknown production refuses.
     let checker = app.signed_in("olivia.operator@starship.example").await;
+    let (status, problem) = app
+        .post(&checker, "/api/v1/grants", json!({"user_ids": [w.plain], "roles": [{"application": "production-academy", "role": "academy-user", "production": 999}]}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown production, to an operator: {problem}");
+    assert_eq!(problem["errors"][0]["field"], "roles[0].production");
+
     for (production, allowed) in [(Some(HOME_THEATER), true), (Some(123), false), (None, false)] {
         let (_, answer) = app
             .post(&checker, "/api/v1/check", json!({"user_id": w.plain, "application": "production-academy", "capability": "e-learning", "production": production}))
@@ -322,4 +328,21 @@ app_test!(profile_edits_are_validated_and_recorded_with_what_changed, |app| asyn
     assert_eq!(history[0]["action"], "user.updated");
     assert_eq!(history[0]["details"]["first_name"]["to"], "Patricia");
     assert_eq!(history[0]["details"]["phone"]["from"], Value::Null);
+});
+
+// Alex administers Production Academy and Pat holds nothing, so Alex could
+// have given Pat all Pat holds; neither has a portal level. Only the profile
+// rule (the person, or someone who may create users) refuses.
+app_test!(only_the_person_or_someone_who_may_create_users_edits_a_profile, |app| async move {
+    let w = world(&app).await;
+    let alex = app.signed_in("alex.academy@sunrise.example").await;
+    let path = format!("/api/v1/users/{}", w.plain);
+    let before = app.snapshot().await;
+    let (status, problem) = app.call(&alex, "PATCH", &path, Some(json!({"first_name": "Patricia"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(snapshot_difference(&before, &app.snapshot().await).is_empty(), "nothing changed");
+    app.grant(&w.academy_admin, "backlot", "master-content-partner-operations", None).await;
+    let (status, updated) = app.call(&alex, "PATCH", &path, Some(json!({"first_name": "Patricia"}))).await;
+    assert_eq!(status, StatusCode::OK, "with the Master role, the same edit is Alex's to make: {updated}");
+    assert_eq!(updated["first_name"], "Patricia");
 });

@@ -590,6 +590,14 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
 
 app_test!(a_portal_admin_creates_a_site_that_people_can_then_be_linked_to, |app| async move {
     let p = portal_world(&app).await;
+    // Eli differs from Nora only in the portal level: engineering, which
+    // administers people and appliances but adds no site.
+    let eli = app.signed_in("eli.engineer@metrofiber.example").await;
+    let before = app.snapshot().await;
+    let (status, problem) =
+        app.post(&eli, "/api/v1/sites", json!({"name": "Austin DC2", "location": "Austin, US"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "sites are added by portal admins: {problem}");
+    assert!(snapshot_difference(&before, &app.snapshot().await).is_empty(), "nothing changed");
     let nora = app.signed_in("nora.admin@metrofiber.example").await;
     let (status, site) =
         app.post(&nora, "/api/v1/sites", json!({"name": "Austin DC2", "location": "Austin, US"})).await;

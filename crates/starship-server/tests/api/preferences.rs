@@ -90,7 +90,18 @@ app_test!(types_of_applications_without_a_role_are_refused, |app| async move {
         "an empty change is allowed only where the rule allows: own partner, backlot not named"
     );
     let (status, _) = app.get(&pat, &format!("/api/v1/users/{}/notifications", w.master_only)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::FORBIDDEN, "another person's settings, to someone who is no admin");
+    let admin = app.signed_in("mara.master@sunrise.example").await;
+    let (status, _) = app.get(&admin, &format!("/api/v1/users/{}/notifications", w.master_only)).await;
+    assert_eq!(status, StatusCode::OK, "the same settings, to an admin of the partner");
+
+    // With a Backlot role, the same choice the first refusal named is Pat's.
+    app.grant(&w.plain, "backlot", "master-content-partner-operations", None).await;
+    let (status, settings) = app
+        .call(&pat, "PUT", &path, Some(json!([{"application": "backlot", "type": "qc-report", "enabled": true}])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(enabled(&settings), ["qc-report"]);
 });
 
 app_test!(the_academy_admin_saves_metadata_and_the_learner_gets_the_academy_link, |app| async move {

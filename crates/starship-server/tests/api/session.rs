@@ -28,6 +28,11 @@ app_test!(signing_in_sets_an_http_only_strict_cookie_and_me_answers, |app| async
     let (status, problem) = app.get(&client, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(problem["status"], 401);
+    // The browser drops the cookie on signing out; a copy taken before (a
+    // stolen cookie) must be refused too, so the session ends on the server.
+    let copy = cookie.split(';').next().unwrap();
+    let response = app.client().get(app.url("/api/v1/me")).header("cookie", copy).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the session ended on the server");
 });
 
 app_test!(unknown_email_and_wrong_password_get_the_same_answer, |app| async move {
@@ -125,6 +130,15 @@ app_test!(a_cookie_session_refuses_cross_site_writes, |app| async move {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("api_tokens").await, 0);
+    let response = client
+        .post(app.url("/api/v1/tokens"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "the same write from the same origin");
+    assert_eq!(app.count("api_tokens").await, 1);
 });
 
 app_test!(health_answers_when_the_store_does, |app| async move {

@@ -170,6 +170,12 @@ app_test!(pages_render_the_seeds_tabs_and_hide_other_partners, |app| async move 
     assert!(!html.contains("href=\"/applications\""), "no Applications tab without admin privileges");
     let (status, _) = page(&app, &pat, "/applications/backlot").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Alex administers Production Academy: an admin, but not of Backlot.
+    let alex = signed_in_browser(&app, "alex.academy@sunrise.example").await;
+    let (status, _) = page(&app, &alex, "/applications/backlot").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Backlot's page, to an admin of another application");
+    let (status, _) = page(&app, &alex, "/applications/production-academy").await;
+    assert_eq!(status, StatusCode::OK, "his own application's page");
     let (status, _) = page(&app, &pat, "/onboard").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only Master Content Partner Operations creates users");
 
@@ -545,6 +551,19 @@ app_test!(an_admin_deactivates_and_reactivates_someone_from_their_profile, |app|
     let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
     let (_, html) = page(&app, &pat, &format!("/users/{}", w.backlot_admin)).await;
     assert!(!html.contains(">Deactivate</button>"), "not offered to someone who may not");
+
+    // Alex could have given Pat all Pat holds (nothing), but neither creates
+    // users nor holds a portal level: only the rule for administering a
+    // person refuses, and the form posted anyway changes nothing.
+    let alex = signed_in_browser(&app, "alex.academy@sunrise.example").await;
+    let (_, security) = page(&app, &alex, "/security").await;
+    let before = app.snapshot().await;
+    let form = [("csrf", csrf_of(&security)), ("action", "deactivate".to_string())];
+    let response = alex.post(app.url(&format!("{profile}/deactivation"))).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(snapshot_difference(&before, &app.snapshot().await).is_empty(), "nothing changed");
+    let (_, html) = page(&app, &alex, &profile).await;
+    assert!(!html.contains(">Deactivate</button>"), "not offered to Alex either");
 });
 
 app_test!(history_reads_in_words_leaves_out_sign_ins_and_filters_by_kind, |app| async move {
