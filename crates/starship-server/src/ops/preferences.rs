@@ -70,6 +70,9 @@ pub async fn change_notifications(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let partner = user.partner_id.clone().unwrap_or_default();
+    // The answer holds every setting of the person, so reading them is part
+    // of changing them, even when the list of changes is empty.
+    authz::see_notifications(caller, &user.id, &partner)?;
     let roles = users::roles_of(&mut tx, &user.id).await?;
     for change in changes {
         authz::user_metadata(caller, (&user.id, &partner), &roles, change.application())?;

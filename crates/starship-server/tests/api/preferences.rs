@@ -82,13 +82,12 @@ app_test!(types_of_applications_without_a_role_are_refused, |app| async move {
         .call(&pat, "PUT", &path, Some(json!([{"application": "backlot", "type": "qc-report", "enabled": true}])))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    let (status, _) =
+    // The answer to a change is the person's settings: who may not read them
+    // may not change them either, not even with an empty list of changes.
+    let (status, answer) =
         app.call(&pat, "PUT", &format!("/api/v1/users/{}/notifications", w.master_only), Some(json!([]))).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "an empty change is allowed only where the rule allows: own partner, backlot not named"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "an empty change reads another person's settings: {answer}");
+    assert!(answer.as_array().is_none(), "no settings in the refusal: {answer}");
     let (status, _) = app.get(&pat, &format!("/api/v1/users/{}/notifications", w.master_only)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another person's settings, to someone who is no admin");
     let admin = app.signed_in("mara.master@sunrise.example").await;
