@@ -222,7 +222,7 @@ pub async fn decide(
 
 /// Open reviews whose due date has come.
 pub async fn due(conn: &mut Conn, now: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 ORDER BY due_at")
+    let rows = sqlx::query("SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 ORDER BY due_at, id")
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
