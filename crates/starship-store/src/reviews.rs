@@ -289,3 +289,17 @@ pub async fn possible_reviewers(
     .await?;
     rows.iter().map(|r| Ok(r.try_get("user_id")?)).collect()
 }
+
+/// What the open reviews cover, (partner, application, production): one
+/// partner's, or every partner's for `None`. Cheap enough for the
+/// navigation to ask whether a viewer has any review to act on.
+pub async fn open_scopes(conn: &mut Conn, partner_id: Option<&str>) -> Result<Vec<(String, String, Option<ProductionId>)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT partner_id, application, production_id FROM access_reviews \
+         WHERE closed_at IS NULL AND (CAST($1 AS TEXT) IS NULL OR partner_id = CAST($1 AS TEXT))",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("partner_id")?, r.try_get("application")?, production_of(r)?))).collect()
+}

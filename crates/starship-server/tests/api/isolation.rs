@@ -611,6 +611,21 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         PageCall::post(format!("/portal/appliances/{}/bgp", c.our_appliance), bgp()),
         see_other,
     ));
+    cases.push((
+        ("GET", "/reviews/{id}"),
+        "an access review".into(),
+        PageCall::get(format!("/reviews/{}", c.their_review.0)),
+        PageCall::get(format!("/reviews/{}", c.our_review.0)),
+        StatusCode::OK,
+    ));
+    let decision = |grant: &str| vec![("grant_id", grant.to_string()), ("decision", "keep".to_string())];
+    cases.push((
+        ("POST", "/reviews/{id}/decisions"),
+        "a decision in an access review".into(),
+        PageCall::post(format!("/reviews/{}/decisions", c.their_review.0), decision(&c.their_review.1)),
+        PageCall::post(format!("/reviews/{}/decisions", c.our_review.0), decision(&c.our_review.1)),
+        see_other,
+    ));
     // Pages that take an id in the query or the form.
     cases.push((
         ("GET", "/portal/users?edit="),
@@ -676,7 +691,8 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let (_, home) = page(&app, &olga, "/").await;
     let olga_csrf = csrf_of(&home);
     let their_emails: Vec<String> = c.theirs.iter().map(|(_, p)| p.email.clone()).collect();
-    let mut their_ids: Vec<String> = vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone()];
+    let mut their_ids: Vec<String> =
+        vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone(), c.their_review.0.clone()];
     for (_, p) in &c.theirs {
         their_ids.extend([Some(p.id.clone()), p.grant.clone(), p.privilege.clone()].into_iter().flatten());
     }
