@@ -432,12 +432,7 @@ pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
 /// partner: operators, and that partner's admins of the application. A
 /// production's admin only for a review limited to their production: a
 /// review of the whole application covers grants they could not see.
-pub fn see_review(
-    caller: &Principal,
-    partner: &str,
-    application: &str,
-    production: Option<ProductionId>,
-) -> Decision {
+pub fn see_review(caller: &Principal, partner: &str, application: &str, production: Option<ProductionId>) -> Decision {
     see_partner_resource(caller, partner)?;
     if caller.operator {
         return Ok(());

@@ -222,10 +222,11 @@ pub async fn decide(
 
 /// Open reviews whose due date has come.
 pub async fn due(conn: &mut Conn, now: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 ORDER BY due_at, id")
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 ORDER BY due_at, id")
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
@@ -293,7 +294,10 @@ pub async fn possible_reviewers(
 /// What the open reviews cover, (partner, application, production): one
 /// partner's, or every partner's for `None`. Cheap enough for the
 /// navigation to ask whether a viewer has any review to act on.
-pub async fn open_scopes(conn: &mut Conn, partner_id: Option<&str>) -> Result<Vec<(String, String, Option<ProductionId>)>> {
+pub async fn open_scopes(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+) -> Result<Vec<(String, String, Option<ProductionId>)>> {
     let rows = sqlx::query(
         "SELECT DISTINCT partner_id, application, production_id FROM access_reviews \
          WHERE closed_at IS NULL AND (CAST($1 AS TEXT) IS NULL OR partner_id = CAST($1 AS TEXT))",

@@ -71,8 +71,7 @@ pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -
         return Err(starship_core::Invalid(errors).into());
     };
     authz::see_review(caller, &partner_id, &application, production)?;
-    let review =
-        reviews::open(&mut tx, &partner_id, &application, production, request.due_at, &caller.user_id).await?;
+    let review = reviews::open(&mut tx, &partner_id, &application, production, request.due_at, &caller.user_id).await?;
     let items = reviews::items(&mut tx, &review.id).await?;
     tx.commit().await?;
     Ok((review, items))
@@ -127,11 +126,7 @@ pub async fn decide(
     let item = reviews::item(&mut tx, review_id, grant_id)
         .await?
         .ok_or_else(|| FieldError::new("grant_id", "is not an item of this review"))?;
-    authz::decide_review_item(
-        caller,
-        (&review.partner_id, &review.application, review.production),
-        &item.user_id,
-    )?;
+    authz::decide_review_item(caller, (&review.partner_id, &review.application, review.production), &item.user_id)?;
     if !reviews::decide(&mut tx, review_id, grant_id, decision, &caller.user_id, note).await? {
         return Err(ApiError::Conflict("this review is closed: its decisions are final".into()));
     }
@@ -178,7 +173,9 @@ async fn close_one(store: &Store, id: &str, now: i64) -> Result<bool, StoreError
     }
     let entries = revoked
         .iter()
-        .map(|(grant, decision)| (grant.user_id.clone(), "role.revoked-by-review", revoked_details(&review, grant, *decision)))
+        .map(|(grant, decision)| {
+            (grant.user_id.clone(), "role.revoked-by-review", revoked_details(&review, grant, *decision))
+        })
         .collect();
     history::append_many(&mut tx, &Actor::system(Source::System), entries).await?;
     tx.commit().await?;
@@ -225,8 +222,13 @@ pub async fn send_reminders(state: &AppState, now: i64) -> ApiResult<usize> {
             let theirs = undecided.iter().filter(|i| authz::decide_review_item(&principal, scope, &i.user_id).is_ok());
             let count = theirs.count();
             if count > 0 {
-                let mail =
-                    email::review_reminder(&user.first_name, &app_name, &rfc3339_from_millis(review.due_at), count, &link);
+                let mail = email::review_reminder(
+                    &user.first_name,
+                    &app_name,
+                    &rfc3339_from_millis(review.due_at),
+                    count,
+                    &link,
+                );
                 mails.push((user, mail));
             }
         }

@@ -144,7 +144,10 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     let their_review = reviews::open(&mut conn, &metro.metro, "backlot", None, due_at, &metro.admin).await.unwrap().id;
     let our_review = reviews::open(&mut conn, &ours, "backlot", None, due_at, &oscar).await.unwrap().id;
     drop(conn);
-    let their_review = (their_review, theirs.iter().find(|(h, _)| *h == Holds::BacklotRole).and_then(|(_, p)| p.grant.clone()).unwrap());
+    let their_review = (
+        their_review,
+        theirs.iter().find(|(h, _)| *h == Holds::BacklotRole).and_then(|(_, p)| p.grant.clone()).unwrap(),
+    );
     let our_review = (our_review, reviewed.grant.expect("the reviewed person's Backlot role"));
     Crossing {
         metro,

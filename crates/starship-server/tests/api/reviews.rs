@@ -48,7 +48,11 @@ app_test!(operators_and_the_applications_admins_open_reviews_of_every_grant_in_t
     let (_, due) = due_in(24);
     let operator = app.signed_in(OPERATOR).await;
     let (status, review) = app
-        .post(&operator, "/api/v1/access-reviews", json!({"partner_id": w.sunrise, "application": "backlot", "due_at": due}))
+        .post(
+            &operator,
+            "/api/v1/access-reviews",
+            json!({"partner_id": w.sunrise, "application": "backlot", "due_at": due}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{review}");
     // Sunrise's three Backlot grants; Northwind's (Nina's) is not Sunrise's to review.
@@ -71,56 +75,68 @@ app_test!(operators_and_the_applications_admins_open_reviews_of_every_grant_in_t
     assert_eq!(list["reviews"].as_array().unwrap().len(), 2, "both Sunrise reviews: {list}");
 });
 
-app_test!(opening_is_refused_to_other_admins_other_partners_and_production_admins_for_the_whole_app, |app| async move {
-    let w = world(&app).await;
-    let paula = app.member(Some(&w.sunrise), "paula.production@sunrise.example").await;
-    app.admin(&paula, "production-academy", Some(HOME_THEATER)).await;
-    let on_show = app.grant(&w.plain, "production-academy", "academy-user", Some(HOME_THEATER)).await;
-    app.grant(&w.master_only, "production-academy", "academy-user", Some(123)).await;
-    let (_, due) = due_in(24);
-    let before = reviews_count(&app).await;
+app_test!(
+    opening_is_refused_to_other_admins_other_partners_and_production_admins_for_the_whole_app,
+    |app| async move {
+        let w = world(&app).await;
+        let paula = app.member(Some(&w.sunrise), "paula.production@sunrise.example").await;
+        app.admin(&paula, "production-academy", Some(HOME_THEATER)).await;
+        let on_show = app.grant(&w.plain, "production-academy", "academy-user", Some(HOME_THEATER)).await;
+        app.grant(&w.master_only, "production-academy", "academy-user", Some(123)).await;
+        let (_, due) = due_in(24);
+        let before = reviews_count(&app).await;
 
-    // Alex administers Production Academy, not Backlot.
-    let alex = app.signed_in("alex.academy@sunrise.example").await;
-    let (status, problem) =
-        app.post(&alex, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    // Nina administers Backlot, at Northwind.
-    let nina = app.signed_in("nina.north@northwind.example").await;
-    let (status, _) = app
-        .post(&nina, "/api/v1/access-reviews", json!({"partner_id": w.sunrise, "application": "backlot", "due_at": due}))
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    // Paula administers one production: not the whole application.
-    let paula_client = app.signed_in("paula.production@sunrise.example").await;
-    let whole = json!({"application": "production-academy", "due_at": due});
-    let (status, problem) = app.post(&paula_client, "/api/v1/access-reviews", whole).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    let operator = app.signed_in(OPERATOR).await;
-    let (status, problem) =
-        app.post(&operator, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "operators name the partner: {problem}");
-    let (_, past) = due_in(-1);
-    let (status, problem) =
-        app.post(&alex, "/api/v1/access-reviews", json!({"application": "production-academy", "due_at": past})).await;
-    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("due_at")));
-    assert_eq!(reviews_count(&app).await, before, "a refused opening writes nothing");
+        // Alex administers Production Academy, not Backlot.
+        let alex = app.signed_in("alex.academy@sunrise.example").await;
+        let (status, problem) =
+            app.post(&alex, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+        // Nina administers Backlot, at Northwind.
+        let nina = app.signed_in("nina.north@northwind.example").await;
+        let (status, _) = app
+            .post(
+                &nina,
+                "/api/v1/access-reviews",
+                json!({"partner_id": w.sunrise, "application": "backlot", "due_at": due}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Paula administers one production: not the whole application.
+        let paula_client = app.signed_in("paula.production@sunrise.example").await;
+        let whole = json!({"application": "production-academy", "due_at": due});
+        let (status, problem) = app.post(&paula_client, "/api/v1/access-reviews", whole).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+        let operator = app.signed_in(OPERATOR).await;
+        let (status, problem) =
+            app.post(&operator, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "operators name the partner: {problem}");
+        let (_, past) = due_in(-1);
+        let (status, problem) = app
+            .post(&alex, "/api/v1/access-reviews", json!({"application": "production-academy", "due_at": past}))
+            .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("due_at"))
+        );
+        assert_eq!(reviews_count(&app).await, before, "a refused opening writes nothing");
 
-    // Her production's review she may open, and it holds only its grants.
-    let show = json!({"application": "production-academy", "production": HOME_THEATER, "due_at": due});
-    let (status, review) = app.post(&paula_client, "/api/v1/access-reviews", show).await;
-    assert_eq!(status, StatusCode::CREATED, "{review}");
-    assert_eq!(holders(&review), vec![w.plain.clone()]);
-    assert_eq!(grant_of(&review, &w.plain), on_show);
-    // And the whole application's review, opened by Alex, she may not read.
-    let (_, whole) = app
-        .post(&alex, "/api/v1/access-reviews", json!({"application": "production-academy", "due_at": due}))
-        .await;
-    let (status, _) = app.get(&paula_client, &format!("/api/v1/access-reviews/{}", whole["id"].as_str().unwrap())).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (_, list) = app.get(&paula_client, "/api/v1/access-reviews").await;
-    assert_eq!(list["reviews"].as_array().unwrap().len(), 1, "only her production's review: {list}");
-});
+        // Her production's review she may open, and it holds only its grants.
+        let show = json!({"application": "production-academy", "production": HOME_THEATER, "due_at": due});
+        let (status, review) = app.post(&paula_client, "/api/v1/access-reviews", show).await;
+        assert_eq!(status, StatusCode::CREATED, "{review}");
+        assert_eq!(holders(&review), vec![w.plain.clone()]);
+        assert_eq!(grant_of(&review, &w.plain), on_show);
+        // And the whole application's review, opened by Alex, she may not read.
+        let (_, whole) = app
+            .post(&alex, "/api/v1/access-reviews", json!({"application": "production-academy", "due_at": due}))
+            .await;
+        let (status, _) =
+            app.get(&paula_client, &format!("/api/v1/access-reviews/{}", whole["id"].as_str().unwrap())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, list) = app.get(&paula_client, "/api/v1/access-reviews").await;
+        assert_eq!(list["reviews"].as_array().unwrap().len(), 1, "only her production's review: {list}");
+    }
+);
 
 app_test!(reviewers_keep_or_revoke_and_may_change_their_mind_until_the_due_date, |app| async move {
     let w = world(&app).await;
@@ -136,7 +152,10 @@ app_test!(reviewers_keep_or_revoke_and_may_change_their_mind_until_the_due_date,
     let (status, item) =
         app.post(&mara, &decisions, json!({"grant_id": morgan, "decision": "keep", "note": "Runs the team"})).await;
     assert_eq!(status, StatusCode::OK, "{item}");
-    assert_eq!((item["decision"].as_str(), item["decided_by"].as_str()), (Some("keep"), Some(w.backlot_admin.as_str())));
+    assert_eq!(
+        (item["decision"].as_str(), item["decided_by"].as_str()),
+        (Some("keep"), Some(w.backlot_admin.as_str()))
+    );
     let (status, _) = app.post(&mara, &decisions, json!({"grant_id": pat, "decision": "revoke"})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, read) = app.get(&mara, &format!("/api/v1/access-reviews/{id}")).await;
@@ -147,7 +166,10 @@ app_test!(reviewers_keep_or_revoke_and_may_change_their_mind_until_the_due_date,
     // A grant that is not an item, even a real one elsewhere, is named.
     for grant in [elsewhere.as_str(), "no-such-grant"] {
         let (status, problem) = app.post(&mara, &decisions, json!({"grant_id": grant, "decision": "keep"})).await;
-        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("grant_id")));
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("grant_id"))
+        );
     }
     let (status, _) = app.post(&mara, &decisions, json!({"grant_id": pat, "decision": "maybe"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -221,7 +243,10 @@ app_test!(closing_revokes_every_grant_not_kept_and_keeps_the_kept_ones, |app| as
     assert_eq!((entry["actor"].as_str(), entry["source"].as_str()), (Some("system"), Some("system")));
     let details = &entry["details"];
     assert_eq!((details["review_id"].as_str(), details["grant_id"].as_str()), (Some(id), Some(pat.as_str())));
-    assert_eq!((details["application"].as_str(), details["role"].as_str()), (Some("backlot"), Some("content-partner-operations")));
+    assert_eq!(
+        (details["application"].as_str(), details["role"].as_str()),
+        (Some("backlot"), Some("content-partner-operations"))
+    );
     assert_eq!(details["decision"], "revoke");
     let (_, history) = app.get(&operator, &format!("/api/v1/users/{}/history", w.backlot_admin)).await;
     let entry = history.as_array().unwrap().iter().find(|e| e["action"] == "role.revoked-by-review").unwrap();
@@ -242,7 +267,8 @@ app_test!(the_reminder_goes_once_to_each_admin_with_something_to_decide, |app| a
     let mara = app.signed_in(MARA).await;
     let (_, soon) = due_in(48);
     let (_, later) = due_in(24 * 10);
-    let (_, review) = app.post(&mara, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": soon})).await;
+    let (_, review) =
+        app.post(&mara, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": soon})).await;
     app.post(&mara, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": later})).await;
     // Mara decides on Morgan's grant: what remains for her is her own, which
     // only another admin may decide.
@@ -280,11 +306,10 @@ app_test!(two_instances_closing_at_once_close_each_review_once, |app| async move
     other.close().await;
     // The first review to close revoked the three grants; the others found
     // them gone: one entry per grant.
-    let n: i64 = starship_store::sqlx::query_scalar(
-        "SELECT COUNT(*) FROM history WHERE action = 'role.revoked-by-review'",
-    )
-    .fetch_one(app.store.pool())
-    .await
-    .unwrap();
+    let n: i64 =
+        starship_store::sqlx::query_scalar("SELECT COUNT(*) FROM history WHERE action = 'role.revoked-by-review'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
     assert_eq!(n, 3);
 });
