@@ -428,6 +428,40 @@ pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
     }
 }
 
+/// Opening, listing and reading an access review of one application in a
+/// partner: operators, and that partner's admins of the application. A
+/// production's admin only for a review limited to their production: a
+/// review of the whole application covers grants they could not see.
+pub fn see_review(caller: &Principal, partner: &str, application: &str, production: Option<ProductionId>) -> Decision {
+    see_partner_resource(caller, partner)?;
+    if caller.operator {
+        return Ok(());
+    }
+    match (caller.admin_reach(application), production) {
+        (AdminReach::Application, _) => Ok(()),
+        (AdminReach::Productions(held), Some(p)) if held.contains(&p) => Ok(()),
+        (AdminReach::Productions(_), None) => {
+            Err(Denied::Forbidden("a review of the whole application is for the application's admins"))
+        }
+        _ => Err(Denied::Forbidden("access reviews are for the admins of the application")),
+    }
+}
+
+/// Deciding on one item of an access review: whoever may see the review,
+/// but never on one's own grant: nobody certifies their own access.
+pub fn decide_review_item(
+    caller: &Principal,
+    (partner, application, production): (&str, &str, Option<ProductionId>),
+    item_user: &str,
+) -> Decision {
+    see_review(caller, partner, application, production)?;
+    if caller.user_id == item_user {
+        Err(Denied::Forbidden("nobody decides on their own access: another admin of the application must"))
+    } else {
+        Ok(())
+    }
+}
+
 /// How the caller proved who they are, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignedInWith {

@@ -40,6 +40,7 @@ pub enum Kind {
     PasswordChanged,
     UserDeactivated,
     UserReactivated,
+    RoleRevokedByReview,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -75,7 +76,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 33] = [
+    pub const ALL: [Kind; 34] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -109,6 +110,7 @@ impl Kind {
         Self::PasswordChanged,
         Self::UserDeactivated,
         Self::UserReactivated,
+        Self::RoleRevokedByReview,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -147,6 +149,7 @@ impl Kind {
             Self::PasswordChanged => "password.changed",
             Self::UserDeactivated => "user.deactivated",
             Self::UserReactivated => "user.reactivated",
+            Self::RoleRevokedByReview => "role.revoked-by-review",
         }
     }
 
@@ -165,9 +168,11 @@ impl Kind {
             | Self::EmailChanged
             | Self::UserDeactivated
             | Self::UserReactivated => Group::Account,
-            Self::RoleGranted | Self::RoleRevoked | Self::AdminPrivilegeAdded | Self::AdminPrivilegeRemoved => {
-                Group::Access
-            }
+            Self::RoleGranted
+            | Self::RoleRevoked
+            | Self::RoleRevokedByReview
+            | Self::AdminPrivilegeAdded
+            | Self::AdminPrivilegeRemoved => Group::Access,
             Self::NotificationsChanged | Self::MetadataSaved => Group::Preferences,
             Self::PortalInvited
             | Self::PortalAccessRevoked
@@ -296,6 +301,9 @@ impl Kind {
             (Self::UserReactivated, En) => "Reactivated",
             (Self::UserReactivated, Fr) => "Réactivé",
             (Self::UserReactivated, Es) => "Reactivado",
+            (Self::RoleRevokedByReview, En) => "Role revoked by an access review",
+            (Self::RoleRevokedByReview, Fr) => "Rôle retiré par une revue des accès",
+            (Self::RoleRevokedByReview, Es) => "Rol revocado por una revisión de accesos",
         }
     }
 }

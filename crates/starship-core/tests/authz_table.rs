@@ -201,6 +201,18 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
         ("read their own Production Academy metadata", false, |p, _| {
             authz::user_metadata(p, (&p.user_id, own_partner(p)), &[], keys::PRODUCTION_ACADEMY)
         }),
+        ("open or read a review of Production Academy in A", true, |p, _| {
+            authz::see_review(p, PARTNER_A, keys::PRODUCTION_ACADEMY, None)
+        }),
+        ("open or read a review of Production Academy on 70030433 in A", true, |p, _| {
+            authz::see_review(p, PARTNER_A, keys::PRODUCTION_ACADEMY, Some(production(DEMO)))
+        }),
+        ("decide on another's grant in a review of Production Academy on 70030433 in A", true, |p, _| {
+            authz::decide_review_item(p, (PARTNER_A, keys::PRODUCTION_ACADEMY, Some(production(DEMO))), TARGET)
+        }),
+        ("decide on their own grant in a review of Production Academy in A", true, |p, _| {
+            authz::decide_review_item(p, (PARTNER_A, keys::PRODUCTION_ACADEMY, None), &p.user_id)
+        }),
     ]
 }
 
@@ -239,7 +251,7 @@ use Expect::{Allowed as OK, Forbidden as NO, NotFound as NF};
 /// Content Partner Operations; co = Content Partner Operations; pl = plain
 /// user; B = partner B's admin. All but op and B are of partner A.
 #[rustfmt::skip]
-const EXPECTED: [[Expect; 8]; 17] = [
+const EXPECTED: [[Expect; 8]; 21] = [
     //  op  bk  pr  ac  ma  co  pl  B
     [OK, NO, NO, NO, OK, NO, NO, NF], // create a user in A
     [OK, OK, NO, NO, NO, NO, NO, NF], // grant Master Content Partner Operations
@@ -258,6 +270,10 @@ const EXPECTED: [[Expect; 8]; 17] = [
     [OK, OK, OK, OK, OK, OK, OK, OK], // edit own profile
     [OK, OK, OK, OK, OK, OK, OK, OK], // see own admin privileges
     [OK, OK, OK, OK, OK, OK, OK, OK], // own Production Academy metadata
+    [OK, NO, NO, OK, NO, NO, NO, NF], // a review of the whole of Production Academy
+    [OK, NO, OK, OK, NO, NO, NO, NF], // a review of Production Academy on 70030433
+    [OK, NO, OK, OK, NO, NO, NO, NF], // decide on another's grant in that review
+    [NO, NO, NO, NO, NO, NO, NO, NF], // decide on one's own grant
 ];
 
 #[test]

@@ -70,6 +70,9 @@ pub struct Dispatcher {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     token: String,
     running: Running,
+    /// With the application's state, the loop also runs the access review
+    /// pass (reminders, closing what is due) every `ops::reviews::PASS_EVERY`.
+    reviews: Option<crate::state::AppState>,
 }
 
 /// Whether a dispatcher's `run` loop is going: what `/readyz` asks.
@@ -105,7 +108,20 @@ impl Dispatcher {
             .map_err(|e| DispatchError::BadUrl(format!("{}: {e}", config.smtp_url)))?
             .timeout(Some(config.smtp_timeout()))
             .build();
-        Ok(Self { store, config, transport, token: starship_store::new_id(), running: Running::default() })
+        Ok(Self {
+            store,
+            config,
+            transport,
+            token: starship_store::new_id(),
+            running: Running::default(),
+            reviews: None,
+        })
+    }
+
+    /// Runs the access review pass from this dispatcher's loop too.
+    pub fn with_reviews(mut self, state: crate::state::AppState) -> Self {
+        self.reviews = Some(state);
+        self
     }
 
     /// Delivers what is due now; returns how many messages were sent.
@@ -203,7 +219,13 @@ impl Dispatcher {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         self.running.0.store(true, Ordering::SeqCst);
         let _running = RunningGuard(self.running.clone());
+        let mut next_review_pass = tokio::time::Instant::now();
         while !*shutdown.borrow() {
+            // Before delivering, so a reminder queued now leaves in this round.
+            if let Some(state) = self.reviews.as_ref().filter(|_| tokio::time::Instant::now() >= next_review_pass) {
+                crate::ops::reviews::tick(state).await;
+                next_review_pass = tokio::time::Instant::now() + crate::ops::reviews::PASS_EVERY;
+            }
             if let Err(e) = self.deliver_due_until(&shutdown).await {
                 tracing::error!(error = %e, "email dispatch pass failed");
             }

@@ -149,6 +149,20 @@ pub fn email_changed_notice(locale: &str, first_name: &str, new_email: &str) -> 
     }
 }
 
+/// Before an access review's due date, to an admin with items to decide.
+/// English only for now: reviewers are admins, who read the admin pages.
+pub fn review_reminder(first_name: &str, application: &str, due: &str, undecided: usize, link: &str) -> Rendered {
+    let items = if undecided == 1 { "1 grant".to_string() } else { format!("{undecided} grants") };
+    Rendered {
+        subject: format!("Access review of {application}: {items} to decide"),
+        body: format!(
+            "Hello {first_name},\n\nThe access review of {application} closes at {due}. {items} in it \
+             still need a decision from an admin: keep or revoke. At the due date every grant not kept \
+             is revoked.\n\nDecide here: {link}\n"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

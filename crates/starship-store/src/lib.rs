@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod partners;
 pub mod portal;
 pub mod preferences;
+pub mod reviews;
 pub mod schema;
 pub mod sessions;
 #[cfg(feature = "testing")]

@@ -226,14 +226,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(url) => {
                     let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
                     config.lease = std::time::Duration::from_secs(smtp_lease_seconds);
-                    let dispatcher = Dispatcher::new(state.store.clone(), config)?;
+                    let dispatcher = Dispatcher::new(state.store.clone(), config)?.with_reviews(state.clone());
                     state.dispatcher = Some(dispatcher.running());
                     println!("sending email through {}", redact(&url));
                     Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
                 }
                 None => {
                     println!("no --smtp given: email stays in the outbox (GET /api/v1/outbox)");
-                    None
+                    // Access reviews still close at their due date.
+                    Some(tokio::spawn(starship_server::ops::reviews::run(state.clone(), dispatch_stopped)))
                 }
             };
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));

@@ -303,6 +303,14 @@ pub const LINKS: &[LinkSpec] = &[
         &[("partner_id", "$response.body#/id")],
     ),
     link(
+        "open_review",
+        "201",
+        "GetReview",
+        "get_review",
+        "The new review with its items",
+        &[("id", "$response.body#/id")],
+    ),
+    link(
         "comment",
         "201",
         "GetTicket",

@@ -7,6 +7,7 @@ pub mod grants;
 pub mod platform;
 pub mod portal;
 pub mod preferences;
+pub mod reviews;
 pub mod session;
 pub mod users;
 
@@ -50,6 +51,10 @@ use doc::Contract;
         grants::remove_admin_privilege,
         grants::application_users,
         grants::check,
+        reviews::open_review,
+        reviews::list_reviews,
+        reviews::get_review,
+        reviews::decide,
         accounts::accept,
         accounts::list_outbox,
         preferences::get_notifications,
@@ -89,7 +94,7 @@ use doc::Contract;
     tags(
         (name = "session", description = "Signing in and out, API tokens"),
         (name = "users", description = "Profiles, onboarding and search"),
-        (name = "access", description = "Roles, admin privileges, the Applications tab and checks"),
+        (name = "access", description = "Roles, admin privileges, the Applications tab, checks and access reviews"),
         (name = "preferences", description = "Notifications and application metadata"),
         (name = "portal", description = "Partner Portal: contacts, access, levels, sites, appliances, tickets, communications"),
         (name = "platform", description = "Partners, productions and the application catalogue"),
@@ -143,6 +148,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/grants", post(grants::grant_roles))
         .route("/api/v1/grants/{id}", delete(grants::revoke_grant))
         .route("/api/v1/check", post(grants::check))
+        .route("/api/v1/access-reviews", get(reviews::list_reviews).post(reviews::open_review))
+        .route("/api/v1/access-reviews/{id}", get(reviews::get_review))
+        .route("/api/v1/access-reviews/{id}/decisions", post(reviews::decide))
         .route("/api/v1/invitations/accept", post(accounts::accept))
         .route("/api/v1/outbox", get(accounts::list_outbox))
         .route(

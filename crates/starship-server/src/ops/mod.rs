@@ -7,6 +7,7 @@ pub mod people;
 pub mod portal;
 pub mod portal_lists;
 pub mod preferences;
+pub mod reviews;
 pub mod session;
 pub mod tokens;
 

@@ -13,6 +13,7 @@ mod assets;
 mod auth;
 mod onboard;
 mod portal;
+mod reviews;
 mod security;
 mod users;
 
@@ -71,6 +72,9 @@ pub fn router() -> Router<AppState> {
         .route("/portal/appliances/{id}/bgp", post(portal::bgp))
         .route("/applications", get(applications::index))
         .route("/applications/{key}", get(applications::users_of))
+        .route("/reviews", get(reviews::index))
+        .route("/reviews/{id}", get(reviews::show))
+        .route("/reviews/{id}/decisions", post(reviews::decide))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
         .route("/static/favicon.svg", get(assets::icon))
@@ -205,6 +209,8 @@ pub struct WebUser {
     pub session_hash: String,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
+    /// Whether an open access review awaits the viewer: the navigation's link.
+    pub reviews_to_act_on: bool,
 }
 
 impl WebUser {
@@ -226,6 +232,7 @@ impl WebUser {
                 section,
                 applications,
                 portal: starship_core::portal::PortalLevel::of(&self.principal.roles).is_some(),
+                reviews: self.reviews_to_act_on,
             }),
         }
     }
@@ -248,7 +255,15 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(signed_out());
         };
         let principal = user_store::principal(&mut conn, &user).await.map_err(ApiError::from)?;
-        Ok(Self { user, principal, session_hash: token_hash, csrf: secret_hash(&format!("csrf:{cookie}")) })
+        drop(conn);
+        let reviews_to_act_on = reviews::any_to_act_on(state, &principal).await?;
+        Ok(Self {
+            user,
+            principal,
+            session_hash: token_hash,
+            csrf: secret_hash(&format!("csrf:{cookie}")),
+            reviews_to_act_on,
+        })
     }
 }
 
@@ -337,6 +352,7 @@ pub enum Section {
     Users,
     Applications,
     Portal,
+    Reviews,
 }
 
 /// What the shared page frame needs.
@@ -361,6 +377,8 @@ pub struct Nav {
     pub applications: bool,
     /// A Partner Portal permission level: the portal's pages.
     pub portal: bool,
+    /// An open access review the viewer may act on.
+    pub reviews: bool,
 }
 
 impl Nav {
@@ -372,6 +390,7 @@ impl Nav {
             Section::Users => "users",
             Section::Applications => "applications",
             Section::Portal => "portal",
+            Section::Reviews => "reviews",
         };
         current == name
     }

@@ -253,6 +253,22 @@ impl Scene<'_> {
                 self.ok(&self.nora, "DELETE", &format!("{users}/{id}/mfa"), None).await;
                 self.by_nora(&id)
             }
+            "role.revoked-by-review" => {
+                let (id, _) = self.someone(Holds::AcademyLearner).await;
+                let due_at = starship_store::now_millis() + 3_600_000;
+                let body = json!({"application": "production-academy", "production": HOME_THEATER,
+                    "due_at": starship_core::time_fmt::rfc3339_from_millis(due_at)});
+                let review = self.ok(&self.nora, "POST", "/api/v1/access-reviews", Some(body)).await;
+                let path = format!("/api/v1/access-reviews/{}/decisions", review["id"].as_str().unwrap());
+                // Everyone else's learner grant is kept: one entry to check.
+                for item in review["items"].as_array().unwrap().iter().filter(|i| i["user_id"] != id.as_str()) {
+                    self.ok(&self.nora, "POST", &path, Some(json!({"grant_id": item["grant_id"], "decision": "keep"})))
+                        .await;
+                }
+                let closed = starship_server::ops::reviews::close_due(&app.store, due_at + 1).await.unwrap();
+                assert_eq!(closed, 1);
+                Expected { user: id, actor_id: None, actor: "system".into(), source: "system" }
+            }
             other => panic!("no write of kind {other} in this table"),
         }
     }

@@ -31,6 +31,8 @@ struct Ids {
     appliance: String,
     ticket: String,
     site: String,
+    /// An access review, and a grant in it.
+    review: (String, String),
     n: usize,
 }
 
@@ -45,6 +47,7 @@ impl Ids {
                 ("{id}", "grants") => self.grant.clone().expect("a grant"),
                 ("{id}", "appliances") => self.appliance.clone(),
                 ("{id}", "tickets") => self.ticket.clone(),
+                ("{id}", "access-reviews") => self.review.0.clone(),
                 ("{pid}", _) => self.privilege.clone().expect("an admin privilege"),
                 ("{application}", _) => "production-academy".to_string(),
                 (other, _) if other.starts_with('{') => panic!("no value for {other} in {template}"),
@@ -78,7 +81,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 26] = [
+const OPERATIONS: [Operation; 28] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -147,6 +150,14 @@ const OPERATIONS: [Operation; 26] = [
     ),
     op("GET", "/api/v1/tickets/{id}", Holds::Nothing, none, OK),
     op("POST", "/api/v1/tickets/{id}/comments", Holds::Nothing, |_| Some(json!({"body": "Seen."})), CREATED),
+    op("GET", "/api/v1/access-reviews/{id}", Holds::Nothing, none, OK),
+    op(
+        "POST",
+        "/api/v1/access-reviews/{id}/decisions",
+        Holds::Nothing,
+        |ids| Some(json!({"grant_id": ids.review.1, "decision": "keep"})),
+        OK,
+    ),
 ];
 
 // Every operation taking a record's id, read from the router and from the
@@ -182,6 +193,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             appliance: c.metro.appliance.clone(),
             ticket: c.metro.ticket.clone(),
             site: c.metro.site.clone(),
+            review: c.their_review.clone(),
             n,
         }
     };
@@ -193,6 +205,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         appliance: UNKNOWN.into(),
         ticket: UNKNOWN.into(),
         site: UNKNOWN.into(),
+        review: (UNKNOWN.into(), UNKNOWN.into()),
         n,
     };
     let oscar = app.signed_in(OSCAR).await;
@@ -239,6 +252,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             appliance: c.our_appliance.clone(),
             ticket: c.our_ticket.clone(),
             site: c.our_site.clone(),
+            review: c.our_review.clone(),
             n: 100 + n,
         };
         let path = ids.path(o.path);

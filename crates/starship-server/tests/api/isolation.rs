@@ -84,6 +84,11 @@ pub struct Crossing {
     pub their_token: String,
     /// Oscar's own token.
     pub our_token: String,
+    /// An open access review of Metro's Backlot grants, and one grant in it.
+    pub their_review: (String, String),
+    /// An open access review of Other ISP's Backlot grants, and a grant in
+    /// it that is not Oscar's.
+    pub our_review: (String, String),
 }
 
 pub const ALL_HOLDS: [Holds; 8] = [
@@ -130,7 +135,32 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     }
     let their_token = app.token_of(&theirs[0].1.id, "their-token-hash").await;
     let our_token = app.token_of(&oscar, "our-token-hash").await;
-    Crossing { metro, ours, our_site, our_appliance, our_ticket, theirs, their_token, our_token }
+    // An access review of Backlot on each side, each with a grant Oscar
+    // could decide on were it his partner's.
+    let reviewed = person(app, &ours, "reviewed.person@otherisp.example", Holds::BacklotRole).await;
+    let due_at = starship_store::now_millis() + 86_400_000;
+    let mut conn = app.store.conn().await.unwrap();
+    use starship_store::reviews;
+    let their_review = reviews::open(&mut conn, &metro.metro, "backlot", None, due_at, &metro.admin).await.unwrap().id;
+    let our_review = reviews::open(&mut conn, &ours, "backlot", None, due_at, &oscar).await.unwrap().id;
+    drop(conn);
+    let their_review = (
+        their_review,
+        theirs.iter().find(|(h, _)| *h == Holds::BacklotRole).and_then(|(_, p)| p.grant.clone()).unwrap(),
+    );
+    let our_review = (our_review, reviewed.grant.expect("the reviewed person's Backlot role"));
+    Crossing {
+        metro,
+        ours,
+        our_site,
+        our_appliance,
+        our_ticket,
+        theirs,
+        their_token,
+        our_token,
+        their_review,
+        our_review,
+    }
 }
 
 /// An id no record has.
@@ -294,6 +324,31 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
             StatusCode::OK,
         ),
     ];
+    let due = starship_core::time_fmt::rfc3339_from_millis(starship_store::now_millis() + 86_400_000);
+    let review = |partner: &str| json!({"partner_id": partner, "application": "backlot", "due_at": due});
+    cases.push((
+        ("POST", "/api/v1/access-reviews", "partner_id"),
+        [
+            ("/api/v1/access-reviews".into(), Some(review(&c.metro.metro))),
+            ("/api/v1/access-reviews".into(), Some(review(UNKNOWN))),
+            ("/api/v1/access-reviews".into(), Some(review(&c.ours))),
+        ],
+        StatusCode::NOT_FOUND,
+        StatusCode::CREATED,
+    ));
+    // A grant of theirs is no item of our review: named like an unknown one.
+    let decisions = format!("/api/v1/access-reviews/{}/decisions", c.our_review.0);
+    let decision = |grant: &str| json!({"grant_id": grant, "decision": "keep"});
+    cases.push((
+        ("POST", "/api/v1/access-reviews/{id}/decisions", "grant_id"),
+        [
+            (decisions.clone(), Some(decision(&c.their_review.1))),
+            (decisions.clone(), Some(decision(UNKNOWN))),
+            (decisions.clone(), Some(decision(&c.our_review.1))),
+        ],
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::OK,
+    ));
     for (path, concrete) in [
         ("/api/v1/contacts", "/api/v1/contacts"),
         ("/api/v1/sites", "/api/v1/sites"),
@@ -559,6 +614,21 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         PageCall::post(format!("/portal/appliances/{}/bgp", c.our_appliance), bgp()),
         see_other,
     ));
+    cases.push((
+        ("GET", "/reviews/{id}"),
+        "an access review".into(),
+        PageCall::get(format!("/reviews/{}", c.their_review.0)),
+        PageCall::get(format!("/reviews/{}", c.our_review.0)),
+        StatusCode::OK,
+    ));
+    let decision = |grant: &str| vec![("grant_id", grant.to_string()), ("decision", "keep".to_string())];
+    cases.push((
+        ("POST", "/reviews/{id}/decisions"),
+        "a decision in an access review".into(),
+        PageCall::post(format!("/reviews/{}/decisions", c.their_review.0), decision(&c.their_review.1)),
+        PageCall::post(format!("/reviews/{}/decisions", c.our_review.0), decision(&c.our_review.1)),
+        see_other,
+    ));
     // Pages that take an id in the query or the form.
     cases.push((
         ("GET", "/portal/users?edit="),
@@ -624,7 +694,8 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let (_, home) = page(&app, &olga, "/").await;
     let olga_csrf = csrf_of(&home);
     let their_emails: Vec<String> = c.theirs.iter().map(|(_, p)| p.email.clone()).collect();
-    let mut their_ids: Vec<String> = vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone()];
+    let mut their_ids: Vec<String> =
+        vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone(), c.their_review.0.clone()];
     for (_, p) in &c.theirs {
         their_ids.extend([Some(p.id.clone()), p.grant.clone(), p.privilege.clone()].into_iter().flatten());
     }

@@ -16,6 +16,7 @@ mod person_rule;
 mod platform;
 mod portal;
 mod preferences;
+mod reviews;
 mod session;
 mod smtp;
 mod source;

@@ -206,7 +206,7 @@ pub fn json_body(request: &str, status: StatusCode, text: &str) -> Value {
 
 /// Every table a write of the API or the pages can touch, for asserting
 /// that a refused request changed nothing at all.
-pub const WRITABLE_TABLES: [&str; 20] = [
+pub const WRITABLE_TABLES: [&str; 22] = [
     "partners",
     "users",
     "grants",
@@ -227,6 +227,8 @@ pub const WRITABLE_TABLES: [&str; 20] = [
     "user_sites",
     "user_metadata",
     "notification_preferences",
+    "access_reviews",
+    "access_review_items",
 ];
 
 impl TestApp {

@@ -604,3 +604,57 @@ app_test!(history_reads_in_words_leaves_out_sign_ins_and_filters_by_kind, |app| 
     assert!(html.contains(&row("Désactivé")), "labels read in the viewer's language");
     assert!(html.contains("automatiquement"));
 });
+
+app_test!(reviewers_see_open_reviews_with_progress_and_decide_with_buttons, |app| async move {
+    let w = world(&app).await;
+    app.grant(&w.plain, "backlot", "content-partner-operations", None).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, home) = page(&app, &mara, "/").await;
+    assert!(!home.contains(r#"href="/reviews""#), "no review yet, no link");
+    let due = starship_core::time_fmt::rfc3339_from_millis(starship_store::now_millis() + 86_400_000);
+    let (status, review) =
+        app.post(&mara, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = review["id"].as_str().unwrap();
+    let (_, home) = page(&app, &mara, "/").await;
+    assert!(home.contains(r#"href="/reviews""#), "the navigation leads to the open review");
+    let (status, list) = page(&app, &mara, "/reviews").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&format!("/reviews/{id}")) && list.contains("0 of 3 decided"), "{list}");
+
+    let (status, html) = page(&app, &mara, &format!("/reviews/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Keep and Revoke for Morgan's and Pat's grants, none for her own.
+    assert_eq!(html.matches(r#"value="revoke""#).count(), 2, "{html}");
+    assert!(html.contains("Another admin decides"));
+    let pat_grant = review["items"].as_array().unwrap().iter().find(|i| i["user_id"] == w.plain.as_str()).unwrap()
+        ["grant_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let csrf = csrf_of(&html);
+    let path = format!("/reviews/{id}/decisions");
+    let forged = mara
+        .post(app.url(&path))
+        .form(&[("csrf", "forged"), ("grant_id", pat_grant.as_str()), ("decision", "revoke")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let decided = mara
+        .post(app.url(&path))
+        .form(&[("csrf", csrf.as_str()), ("grant_id", pat_grant.as_str()), ("decision", "revoke")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    let (_, list) = page(&app, &mara, "/reviews").await;
+    assert!(list.contains("1 of 3 decided"), "{list}");
+
+    // Pat administers nothing: no link, and the review is not his to read.
+    let pat = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    let (_, home) = page(&app, &pat, "/").await;
+    assert!(!home.contains(r#"href="/reviews""#));
+    let (status, _) = page(&app, &pat, &format!("/reviews/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+});

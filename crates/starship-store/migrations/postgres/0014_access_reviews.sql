@@ -1,0 +1,1 @@
+../common/0014_access_reviews.sql
