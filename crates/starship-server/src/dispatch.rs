@@ -14,6 +14,8 @@ use starship_store::outbox::{self, Claimed};
 use starship_store::{now_millis, Store};
 use tokio::sync::watch;
 
+use crate::metrics::{Metrics, SendFailure, OUTBOX_DISPATCHER};
+
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
     /// smtp://host:port (STARTTLS with ?tls=required), smtps://host:port for TLS.
@@ -70,6 +72,7 @@ pub struct Dispatcher {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     token: String,
     running: Running,
+    metrics: Arc<Metrics>,
 }
 
 /// Whether a dispatcher's `run` loop is going: what `/readyz` asks.
@@ -105,7 +108,16 @@ impl Dispatcher {
             .map_err(|e| DispatchError::BadUrl(format!("{}: {e}", config.smtp_url)))?
             .timeout(Some(config.smtp_timeout()))
             .build();
-        Ok(Self { store, config, transport, token: starship_store::new_id(), running: Running::default() })
+        let metrics = Arc::default();
+        Ok(Self { store, config, transport, token: starship_store::new_id(), running: Running::default(), metrics })
+    }
+
+    /// Counts this dispatcher's send failures and successful polls in
+    /// `metrics` (the serving instance's), instead of a registry of its own.
+    pub fn reporting_to(mut self, metrics: Arc<Metrics>) -> Self {
+        metrics.jobs.register(OUTBOX_DISPATCHER);
+        self.metrics = metrics;
+        self
     }
 
     /// Delivers what is due now; returns how many messages were sent.
@@ -169,6 +181,11 @@ impl Dispatcher {
                     self.config.retry_delay(message.attempts + 1).map(|d| now_millis() + d.as_millis() as i64)
                 };
                 tracing::warn!(id = %message.id, to = %message.recipient, %error, retry = retry_at.is_some(), "email not sent");
+                self.metrics.send_failed(if retry_at.is_some() {
+                    SendFailure::Retried
+                } else {
+                    SendFailure::Permanent
+                });
                 outbox::mark_attempt_failed(&mut conn, &message.id, &self.token, &error, retry_at).await?;
                 Ok(false)
             }
@@ -204,8 +221,9 @@ impl Dispatcher {
         self.running.0.store(true, Ordering::SeqCst);
         let _running = RunningGuard(self.running.clone());
         while !*shutdown.borrow() {
-            if let Err(e) = self.deliver_due_until(&shutdown).await {
-                tracing::error!(error = %e, "email dispatch pass failed");
+            match self.deliver_due_until(&shutdown).await {
+                Ok(_) => self.metrics.jobs.succeeded(OUTBOX_DISPATCHER),
+                Err(e) => tracing::error!(error = %e, "email dispatch pass failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll) => {}
