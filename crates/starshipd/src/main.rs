@@ -409,3 +409,65 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings `serve` takes, as clap knows them: its own flags and
+    /// the global `--log-format`.
+    fn serve_settings() -> Vec<clap::Arg> {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("a serve command").clone();
+        let global = cli.get_arguments().filter(|a| a.get_id() == "log_format").cloned();
+        serve
+            .get_arguments()
+            .filter(|a| a.get_long().is_some() && a.get_id() != "help")
+            .cloned()
+            .chain(global)
+            .collect()
+    }
+
+    /// README's table of settings, written from the flags' own definitions.
+    fn settings_table() -> String {
+        let mut table =
+            String::from("| flag | environment | `starship.toml` key | default | meaning |\n|---|---|---|---|---|\n");
+        for arg in serve_settings() {
+            let id = arg.get_id().as_str();
+            let key = if settings::KEYS.contains(&id) { format!("`{id}`") } else { "(not in the file)".to_string() };
+            let env = arg.get_env().map_or_else(|| "—".to_string(), |e| format!("`{}`", e.to_string_lossy()));
+            let default: Vec<String> =
+                arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+            let default = match (default.is_empty(), arg.get_action().takes_values()) {
+                (true, true) => "not set".to_string(),
+                (true, false) => "`false`".to_string(),
+                (false, _) => format!("`{}`", default.join(",")),
+            };
+            let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
+            let meaning = help.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+            table.push_str(&format!("| `--{}` | {env} | {key} | {default} | {meaning} |\n", arg.get_long().unwrap()));
+        }
+        table
+    }
+
+    #[test]
+    fn every_serve_setting_has_a_file_key_and_every_file_key_a_flag() {
+        let ids: Vec<String> = serve_settings().iter().map(|a| a.get_id().to_string()).collect();
+        let mut without_key: Vec<&String> = ids.iter().filter(|id| !settings::KEYS.contains(&id.as_str())).collect();
+        without_key.retain(|id| *id != "config");
+        assert!(without_key.is_empty(), "serve flags the settings file cannot hold: {without_key:?}");
+        for key in settings::KEYS {
+            assert!(ids.iter().any(|id| id == key), "the file key {key} is no serve flag");
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_the_binary_defines_it() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        let (begin, end) = ("<!-- settings: begin -->\n", "<!-- settings: end -->");
+        let start = readme.find(begin).expect("README has the settings markers") + begin.len();
+        let stop = readme[start..].find(end).expect("the settings end marker") + start;
+        let expected = settings_table();
+        assert!(readme[start..stop] == expected, "README.md's settings table is stale; it should read:\n{expected}");
+    }
+}

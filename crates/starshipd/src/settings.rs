@@ -43,15 +43,15 @@ pub struct ServeArgs {
     /// The sender of Starship's email.
     #[arg(long, env = "STARSHIP_SMTP_FROM", default_value = "Starship <no-reply@starship.example>")]
     pub smtp_from: String,
-    /// How long an instance's claim on a queued email lasts, in seconds. After a
-    /// crash, the emails it had claimed go out once this has passed.
+    /// How long an instance's claim on a queued email lasts, in seconds (2 to 3600).
+    /// After a crash, the emails it had claimed go out once this has passed.
     #[arg(long, env = "STARSHIP_SMTP_LEASE_SECONDS", default_value_t = 120, value_parser = parse_smtp_lease_seconds)]
     pub smtp_lease_seconds: u64,
-    /// How long activation and invitation links stay valid, in hours.
+    /// How long activation and invitation links stay valid, in hours (1 to 720).
     #[arg(long, env = "STARSHIP_LINK_TTL_HOURS", default_value_t = 72, value_parser = parse_link_ttl_hours)]
     pub link_ttl_hours: u64,
-    /// Proxies (CIDR blocks, comma-separated) whose X-Forwarded-For names the
-    /// client; without them the header is ignored.
+    /// Proxies (CIDR blocks, comma-separated; a list in the file) whose
+    /// X-Forwarded-For names the client; without them the header is ignored.
     #[arg(long, env = "STARSHIP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serves Prometheus metrics at GET /metrics on this address, and nothing
@@ -381,6 +381,22 @@ mod tests {
         assert!(errors.iter().any(|e| e.starts_with("listen: 'nowhere' is not an address")), "{errors:?}");
         assert!(errors.iter().any(|e| e.starts_with("log_format: 'xml' is not a log format")), "{errors:?}");
         assert!(errors.iter().any(|e| e.starts_with("colour: is not a setting")), "{errors:?}");
+    }
+
+    #[test]
+    fn the_help_states_the_ranges_the_checks_enforce() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Serve {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let command = Serve::command();
+        for (id, (low, high)) in [("link_ttl_hours", LINK_TTL_HOURS), ("smtp_lease_seconds", SMTP_LEASE_SECONDS)] {
+            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+            let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+            assert!(help.contains(&format!("({low} to {high})")), "{id}: {help}");
+        }
     }
 
     #[test]
