@@ -224,3 +224,27 @@ app_test!(each_server_counts_only_its_own_requests, |app| async move {
     );
     let _ = (stop_other.send(()), stop_metrics.send(()));
 });
+
+app_test!(sign_ins_are_counted_by_outcome, |app| async move {
+    let w = world(&app).await;
+    app.with_mfa(&w.master_only).await;
+    let (metrics_base, stop_metrics) = serve_metrics(app.state.clone()).await;
+    let client = app.client();
+    let attempt = |email: &'static str, password: &'static str| {
+        let (app, client) = (app.clone(), client.clone());
+        async move { app.post(&client, "/api/v1/session", json!({"email": email, "password": password})).await.0 }
+    };
+    // The account's limit is five attempts a window: the sixth is refused unchecked.
+    for _ in 0..5 {
+        assert_eq!(attempt("pat.plain@sunrise.example", "wrong every time").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt("pat.plain@sunrise.example", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    // The right password of an account with two-step sign-in asks for the code.
+    assert_eq!(attempt("morgan.master@sunrise.example", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("alex.academy@sunrise.example", PASSWORD).await, StatusCode::OK);
+
+    let after = scrape(&metrics_base).await;
+    let outcome = |outcome: &str| after.counted("starship_sign_ins_total", json!({"outcome": outcome}));
+    assert_eq!((outcome("success"), outcome("failure"), outcome("throttled"), outcome("mfa")), (1.0, 5.0, 1.0, 1.0));
+    let _ = stop_metrics.send(());
+});
