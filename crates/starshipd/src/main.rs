@@ -214,12 +214,12 @@ fn config_check(config: Option<std::path::PathBuf>) -> ExitCode {
     let Some(serve_matches) = matches.subcommand_matches("serve") else {
         return ExitCode::FAILURE;
     };
-    let (cli, args) = match Cli::from_arg_matches(&matches) {
+    let (log_format, args) = match Cli::from_arg_matches(&matches) {
         Ok(Cli { command: Command::Serve(args), log_format }) => (log_format, args),
         Ok(_) => return ExitCode::FAILURE,
         Err(e) => e.exit(),
     };
-    match effective(&matches, serve_matches, args, cli) {
+    match effective(&matches, serve_matches, args, log_format) {
         Ok(settings) => {
             match &config {
                 Some(path) => println!("# {} is valid; the settings serve would run with:", path.display()),
@@ -276,7 +276,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     None => println!("The database already has data; the demo data set was not loaded."),
                 }
             }
-            let (stop_dispatch, dispatch_stopped) = tokio::sync::watch::channel(false);
+            // Stops the dispatcher and the metrics listener once requests are drained.
+            let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
             let dispatcher = match smtp {
                 Some(url) => {
                     let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
@@ -284,7 +285,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let dispatcher = Dispatcher::new(state.store.clone(), config)?.reporting_to(state.metrics.clone());
                     state.dispatcher = Some(dispatcher.running());
                     println!("sending email through {}", redact(&url));
-                    Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
+                    Some(tokio::spawn(dispatcher.run(background_stopped)))
                 }
                 None => {
                     println!("no --smtp given: email stays in the outbox (GET /api/v1/outbox)");
@@ -293,7 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let metrics = metrics_listener.map(|(listener, addr)| {
                 println!("metrics at http://{addr}/metrics");
-                let mut stopped = stop_dispatch.subscribe();
+                let mut stopped = stop_background.subscribe();
                 let state = state.clone();
                 tokio::spawn(async move {
                     let stop = async move {
@@ -308,7 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             starship_server::serve_with_grace(listener, state, shutdown_signal(), SHUTDOWN_GRACE)
                 .await
                 .context("serving")?;
-            let _ = stop_dispatch.send(true);
+            let _ = stop_background.send(true);
             if let Some(metrics) = metrics {
                 let _ = metrics.await;
             }
