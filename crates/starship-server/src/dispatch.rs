@@ -14,6 +14,8 @@ use starship_store::outbox::{self, Claimed};
 use starship_store::{now_millis, Store};
 use tokio::sync::watch;
 
+use crate::metrics::{Metrics, SendFailure, OUTBOX_DISPATCHER};
+
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
     /// smtp://host:port (STARTTLS with ?tls=required), smtps://host:port for TLS.
@@ -73,6 +75,7 @@ pub struct Dispatcher {
     /// With the application's state, the loop also runs the access review
     /// pass (reminders, closing what is due) every `ops::reviews::PASS_EVERY`.
     reviews: Option<crate::state::AppState>,
+    metrics: Arc<Metrics>,
 }
 
 /// Whether a dispatcher's `run` loop is going: what `/readyz` asks.
@@ -115,12 +118,21 @@ impl Dispatcher {
             token: starship_store::new_id(),
             running: Running::default(),
             reviews: None,
+            metrics: Arc::default(),
         })
     }
 
     /// Runs the access review pass from this dispatcher's loop too.
     pub fn with_reviews(mut self, state: crate::state::AppState) -> Self {
         self.reviews = Some(state);
+        self
+    }
+
+    /// Counts this dispatcher's send failures and successful polls in
+    /// `metrics` (the serving instance's), instead of a registry of its own.
+    pub fn reporting_to(mut self, metrics: Arc<Metrics>) -> Self {
+        metrics.jobs.register(OUTBOX_DISPATCHER);
+        self.metrics = metrics;
         self
     }
 
@@ -185,6 +197,11 @@ impl Dispatcher {
                     self.config.retry_delay(message.attempts + 1).map(|d| now_millis() + d.as_millis() as i64)
                 };
                 tracing::warn!(id = %message.id, to = %message.recipient, %error, retry = retry_at.is_some(), "email not sent");
+                self.metrics.send_failed(if retry_at.is_some() {
+                    SendFailure::Retried
+                } else {
+                    SendFailure::Permanent
+                });
                 outbox::mark_attempt_failed(&mut conn, &message.id, &self.token, &error, retry_at).await?;
                 Ok(false)
             }
@@ -226,8 +243,9 @@ impl Dispatcher {
                 crate::ops::reviews::tick(state).await;
                 next_review_pass = tokio::time::Instant::now() + crate::ops::reviews::PASS_EVERY;
             }
-            if let Err(e) = self.deliver_due_until(&shutdown).await {
-                tracing::error!(error = %e, "email dispatch pass failed");
+            match self.deliver_due_until(&shutdown).await {
+                Ok(_) => self.metrics.jobs.succeeded(OUTBOX_DISPATCHER),
+                Err(e) => tracing::error!(error = %e, "email dispatch pass failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll) => {}

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod email;
 pub mod extract;
+pub mod metrics;
 pub mod observe;
 pub mod ops;
 pub mod problem;

@@ -108,7 +108,9 @@ pub async fn requests(State(state): State<AppState>, mut request: Request, next:
     }
     let (user_id, partner_id) = context.known();
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    state.metrics.request(&route, method.as_str(), status, took);
+    let latency_ms = took.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "starship::request",
         request_id = %id,

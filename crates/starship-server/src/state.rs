@@ -14,6 +14,8 @@ pub struct AppState {
     /// Whether the email dispatcher of this instance is running; `None`
     /// when no SMTP server is configured and nothing is dispatched.
     pub dispatcher: Option<crate::dispatch::Running>,
+    /// This instance's counters, served on the metrics listener.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,12 @@ impl Config {
 impl AppState {
     pub async fn new(store: Store, config: Config) -> Result<Self, starship_store::StoreError> {
         let catalogue = starship_store::catalogue::load(store.pool()).await?;
-        Ok(Self { store, catalogue: Arc::new(catalogue), config: Arc::new(config), dispatcher: None })
+        Ok(Self {
+            store,
+            catalogue: Arc::new(catalogue),
+            config: Arc::new(config),
+            dispatcher: None,
+            metrics: Arc::default(),
+        })
     }
 }

@@ -165,6 +165,24 @@ pub async fn use_link(conn: &mut Conn, token_hash: &str, purpose: &str) -> Resul
     .transpose()?)
 }
 
+/// What waits to be sent: neither sent nor given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Depth {
+    pub queued: i64,
+    pub oldest_created_at: Option<i64>,
+}
+
+/// The outbox's depth, for metrics: it reads only the queued rows, which
+/// the `outbox_pending` partial index lists.
+pub async fn depth(conn: &mut Conn) -> Result<Depth> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS queued, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Depth { queued: row.try_get("queued")?, oldest_created_at: row.try_get("oldest")? })
+}
+
 /// A message a dispatcher has claimed for sending.
 #[derive(Debug, Clone)]
 pub struct Claimed {

@@ -2,18 +2,21 @@
 //! store, and hands over to the server or a command.
 
 mod import;
+mod settings;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use starship_core::domain::{Email, Password};
 use starship_server::dispatch::{DispatchConfig, Dispatcher};
 use starship_server::observe::{subscriber, LogFormat};
 use starship_server::{AppState, Config};
 use starship_store::Store;
+
+use settings::{redact, DbArg, Effective, ServeArgs};
 
 #[derive(Parser)]
 #[command(name = "starshipd", version, about = "Starship: self-service onboarding and access management for partners")]
@@ -26,46 +29,14 @@ struct Cli {
     log_format: LogFormat,
 }
 
-#[derive(clap::Args, Clone)]
-struct DbArg {
-    /// sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB
-    #[arg(long, env = "STARSHIP_DB", default_value = "sqlite://starship.db")]
-    db: String,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Runs the web UI and the API.
-    Serve {
-        #[command(flatten)]
-        db: DbArg,
-        /// Address to listen on.
-        #[arg(long, env = "STARSHIP_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// The URL people reach Starship at, for links in emails (default: http://LISTEN).
-        #[arg(long, env = "STARSHIP_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Loads the demo data set into an empty database and prints how to sign in.
-        #[arg(long)]
-        demo: bool,
-        /// Sends queued email through this server: smtp://HOST:PORT (add ?tls=required
-        /// for STARTTLS) or smtps://HOST:PORT. Without it, email waits in the outbox.
-        #[arg(long, env = "STARSHIP_SMTP")]
-        smtp: Option<String>,
-        /// Proxies (CIDR blocks, comma-separated) whose X-Forwarded-For names the
-        /// client; without them the header is ignored.
-        #[arg(long, env = "STARSHIP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
-        trusted_proxies: Vec<ipnet::IpNet>,
-        /// How long activation and invitation links stay valid, in hours.
-        #[arg(long, env = "STARSHIP_LINK_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=720))]
-        link_ttl_hours: u64,
-        /// The sender of Starship's email.
-        #[arg(long, env = "STARSHIP_SMTP_FROM", default_value = "Starship <no-reply@starship.example>")]
-        smtp_from: String,
-        /// How long an instance's claim on a queued email lasts, in seconds. After a
-        /// crash, the emails it had claimed go out once this has passed.
-        #[arg(long, env = "STARSHIP_SMTP_LEASE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(2..=3600))]
-        smtp_lease_seconds: u64,
+    Serve(ServeArgs),
+    /// Checks a settings file and prints the settings `serve` would run with.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Applies migrations and exits.
     Migrate {
@@ -104,6 +75,18 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Reads the settings file, the environment and the defaults as `serve`
+    /// would; prints the effective settings (passwords hidden) and where each
+    /// came from, or every mistake, naming its key, and exits non-zero.
+    Check {
+        /// The TOML settings file.
+        #[arg(long, env = "STARSHIP_CONFIG")]
+        config: Option<std::path::PathBuf>,
     },
 }
 
@@ -156,7 +139,22 @@ fn return_large_buffers_to_the_system() {}
 
 fn main() -> ExitCode {
     return_large_buffers_to_the_system();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match &mut cli.command {
+        Command::Serve(args) => {
+            let serve_matches = matches.subcommand_matches("serve").unwrap_or(&matches);
+            match effective(&matches, serve_matches, args.clone(), cli.log_format) {
+                Ok(settings) => {
+                    *args = settings.serve;
+                    cli.log_format = settings.log_format;
+                }
+                Err(errors) => return refuse(&errors),
+            }
+        }
+        Command::Config { command: ConfigCommand::Check { config } } => return config_check(config.clone()),
+        _ => {}
+    }
     let filter = std::env::var("STARSHIP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
     if let Err(e) = tracing::subscriber::set_global_default(subscriber(cli.log_format, &filter, std::io::stderr)) {
         eprintln!("starshipd: cannot set up logging: {e}");
@@ -178,15 +176,72 @@ fn main() -> ExitCode {
     }
 }
 
+/// The settings `serve` runs with: its flags and environment over the
+/// settings file, if one is named, over the defaults.
+fn effective(
+    global: &clap::ArgMatches,
+    serve: &clap::ArgMatches,
+    args: ServeArgs,
+    log_format: LogFormat,
+) -> Result<Effective, Vec<String>> {
+    let file = match &args.config {
+        Some(path) => settings::read_file(path)?,
+        None => settings::FileSettings::default(),
+    };
+    Ok(settings::resolve(serve, global, args, log_format, file))
+}
+
+fn refuse(errors: &[String]) -> ExitCode {
+    eprintln!("starshipd: the settings are not valid:");
+    for error in errors {
+        eprintln!("  {error}");
+    }
+    ExitCode::FAILURE
+}
+
+/// `config check`: resolves the settings exactly as a bare `serve` would
+/// (environment included), with `config` as the file.
+fn config_check(config: Option<std::path::PathBuf>) -> ExitCode {
+    let mut argv = vec![std::ffi::OsString::from("starshipd"), "serve".into()];
+    if let Some(path) = &config {
+        argv.extend(["--config".into(), path.clone().into_os_string()]);
+    }
+    let matches = match Cli::command().try_get_matches_from(argv) {
+        Ok(matches) => matches,
+        // An environment variable with a bad value: clap names it.
+        Err(e) => e.exit(),
+    };
+    let Some(serve_matches) = matches.subcommand_matches("serve") else {
+        return ExitCode::FAILURE;
+    };
+    let (log_format, args) = match Cli::from_arg_matches(&matches) {
+        Ok(Cli { command: Command::Serve(args), log_format }) => (log_format, args),
+        Ok(_) => return ExitCode::FAILURE,
+        Err(e) => e.exit(),
+    };
+    match effective(&matches, serve_matches, args, log_format) {
+        Ok(settings) => {
+            match &config {
+                Some(path) => println!("# {} is valid; the settings serve would run with:", path.display()),
+                None => println!("# no settings file (--config, STARSHIP_CONFIG); the settings serve would run with:"),
+            }
+            print!("{}", settings.describe());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => refuse(&errors),
+    }
+}
+
 async fn open(db: &DbArg) -> anyhow::Result<Store> {
     Store::open(&db.db).await.map_err(|e| anyhow!("{e}"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
+        Command::Serve(ServeArgs {
+            config: _,
             db,
-            listen,
+            listen: addr,
             public_url,
             demo,
             smtp,
@@ -194,14 +249,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             link_ttl_hours,
             smtp_lease_seconds,
             trusted_proxies,
-        } => {
-            let addr: SocketAddr =
-                listen.parse().with_context(|| format!("'{listen}' is not an address like 127.0.0.1:8080"))?;
-            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-                std::io::ErrorKind::AddrInUse => anyhow!("cannot listen on {addr}: the port is in use"),
-                _ => anyhow!("cannot listen on {addr}: {e}"),
-            })?;
-            let store = open(&db).await?;
+            metrics_listen,
+        }) => {
+            let listener = bind(addr).await?;
+            let metrics_listener = match metrics_listen {
+                Some(addr) => Some((bind(addr).await?, addr)),
+                None => None,
+            };
+            let store = Store::open(&db.db).await.map_err(|e| database_error(&db.db, e))?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let mut config = Config::for_public_url(&public_url);
             config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
@@ -221,27 +276,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     None => println!("The database already has data; the demo data set was not loaded."),
                 }
             }
-            let (stop_dispatch, dispatch_stopped) = tokio::sync::watch::channel(false);
+            // Stops the dispatcher and the metrics listener once requests are drained.
+            let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
             let dispatcher = match smtp {
                 Some(url) => {
                     let mut config = DispatchConfig::new(&url, &smtp_from).map_err(|e| anyhow!(e))?;
                     config.lease = std::time::Duration::from_secs(smtp_lease_seconds);
-                    let dispatcher = Dispatcher::new(state.store.clone(), config)?.with_reviews(state.clone());
+                    let dispatcher = Dispatcher::new(state.store.clone(), config)?
+                        .with_reviews(state.clone())
+                        .reporting_to(state.metrics.clone());
                     state.dispatcher = Some(dispatcher.running());
                     println!("sending email through {}", redact(&url));
-                    Some(tokio::spawn(dispatcher.run(dispatch_stopped)))
+                    Some(tokio::spawn(dispatcher.run(background_stopped)))
                 }
                 None => {
                     println!("no --smtp given: email stays in the outbox (GET /api/v1/outbox)");
                     // Access reviews still close at their due date.
-                    Some(tokio::spawn(starship_server::ops::reviews::run(state.clone(), dispatch_stopped)))
+                    Some(tokio::spawn(starship_server::ops::reviews::run(state.clone(), background_stopped)))
                 }
             };
+            let metrics = metrics_listener.map(|(listener, addr)| {
+                println!("metrics at http://{addr}/metrics");
+                let mut stopped = stop_background.subscribe();
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let stop = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    };
+                    if let Err(e) = starship_server::metrics::serve(listener, state, stop).await {
+                        tracing::error!(error = %e, "the metrics listener stopped");
+                    }
+                })
+            });
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
             starship_server::serve_with_grace(listener, state, shutdown_signal(), SHUTDOWN_GRACE)
                 .await
                 .context("serving")?;
-            let _ = stop_dispatch.send(true);
+            let _ = stop_background.send(true);
+            if let Some(metrics) = metrics {
+                let _ = metrics.await;
+            }
             if let Some(dispatcher) = dispatcher {
                 let _ = dispatcher.await;
             }
@@ -295,6 +369,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("operator {} created (id {})", operator.email, operator.id);
             Ok(())
         }
+        // Answered in `main`, before logging and the runtime start.
+        Command::Config { command: ConfigCommand::Check { config } } => {
+            Err(anyhow!("config check {config:?} runs without the runtime"))
+        }
         Command::Users { command: UsersCommand::Import { partner, file, db } } => {
             let store = open(&db).await?;
             import::run(&store, &partner, &file).await
@@ -302,18 +380,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A URL without its password, for printing.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+/// Binds a listening address, saying plainly when the port is taken.
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow!("cannot listen on {addr}: the port is in use"),
+        _ => anyhow!("cannot listen on {addr}: {e}"),
+    })
+}
+
+/// A store that cannot be opened at start names the setting to fix.
+fn database_error(url: &str, e: starship_store::StoreError) -> anyhow::Error {
+    anyhow!("the database setting (db: --db, STARSHIP_DB or `db` in the settings file) {}: {e}", redact(url))
 }
 
 /// How long requests in flight at SIGTERM may take to finish.
@@ -337,11 +414,64 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-/// A CIDR block, or a single address as its own block.
-fn parse_cidr(value: &str) -> Result<ipnet::IpNet, String> {
-    let value = value.trim();
-    value
-        .parse::<ipnet::IpNet>()
-        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("'{value}' is not a CIDR block like 10.0.0.0/8 or an address"))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings `serve` takes, as clap knows them: its own flags and
+    /// the global `--log-format`.
+    fn serve_settings() -> Vec<clap::Arg> {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("a serve command").clone();
+        let global = cli.get_arguments().filter(|a| a.get_id() == "log_format").cloned();
+        serve
+            .get_arguments()
+            .filter(|a| a.get_long().is_some() && a.get_id() != "help")
+            .cloned()
+            .chain(global)
+            .collect()
+    }
+
+    /// README's table of settings, written from the flags' own definitions.
+    fn settings_table() -> String {
+        let mut table =
+            String::from("| flag | environment | `starship.toml` key | default | meaning |\n|---|---|---|---|---|\n");
+        for arg in serve_settings() {
+            let id = arg.get_id().as_str();
+            let key = if settings::KEYS.contains(&id) { format!("`{id}`") } else { "(not in the file)".to_string() };
+            let env = arg.get_env().map_or_else(|| "—".to_string(), |e| format!("`{}`", e.to_string_lossy()));
+            let default: Vec<String> =
+                arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+            let default = match (default.is_empty(), arg.get_action().takes_values()) {
+                (true, true) => "not set".to_string(),
+                (true, false) => "`false`".to_string(),
+                (false, _) => format!("`{}`", default.join(",")),
+            };
+            let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
+            let meaning = help.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+            table.push_str(&format!("| `--{}` | {env} | {key} | {default} | {meaning} |\n", arg.get_long().unwrap()));
+        }
+        table
+    }
+
+    #[test]
+    fn every_serve_setting_has_a_file_key_and_every_file_key_a_flag() {
+        let ids: Vec<String> = serve_settings().iter().map(|a| a.get_id().to_string()).collect();
+        let mut without_key: Vec<&String> = ids.iter().filter(|id| !settings::KEYS.contains(&id.as_str())).collect();
+        without_key.retain(|id| *id != "config");
+        assert!(without_key.is_empty(), "serve flags the settings file cannot hold: {without_key:?}");
+        for key in settings::KEYS {
+            assert!(ids.iter().any(|id| id == key), "the file key {key} is no serve flag");
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_the_binary_defines_it() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        let (begin, end) = ("<!-- settings: begin -->\n", "<!-- settings: end -->");
+        let start = readme.find(begin).expect("README has the settings markers") + begin.len();
+        let stop = readme[start..].find(end).expect("the settings end marker") + start;
+        let expected = settings_table();
+        assert!(readme[start..stop] == expected, "README.md's settings table is stale; it should read:\n{expected}");
+    }
 }

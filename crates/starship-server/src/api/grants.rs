@@ -314,10 +314,12 @@ pub async fn check(
         let user = visible_user(&mut conn, &caller.principal, &body.user_id).await?;
         // A deactivated person's roles do not count until reactivation.
         if !crate::ops::session::may_sign_in(&user) {
+            state.metrics.check(&app.key, false);
             return Ok(axum::Json(CheckResult { allowed: false }));
         }
         users::roles_of(&mut conn, &user.id).await?
     };
     let allowed = authz::roles_allow(&state.catalogue, &roles, &app.key, &body.capability, production);
+    state.metrics.check(&app.key, allowed);
     Ok(axum::Json(CheckResult { allowed }))
 }

@@ -13,6 +13,7 @@ use starship_store::users::{self, User};
 use starship_store::{mfa, now_millis, outbox, sessions, Conn};
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use crate::metrics::SignInOutcome;
 use crate::ops::ACTIVATION;
 use crate::problem::{ApiError, ApiResult};
 use crate::security::{hash_password, new_secret, secret_hash, verify_password};
@@ -42,6 +43,29 @@ pub async fn sign_in(
 /// account answers `MfaRequired`; a wrong, old or replayed code counts as a
 /// failed sign-in.
 pub async fn sign_in_with_code(
+    state: &AppState,
+    email: &str,
+    password: String,
+    code: Option<&str>,
+    client: IpAddr,
+    source: Source,
+) -> ApiResult<SignedIn> {
+    let result = decide_sign_in(state, email, password, code, client, source).await;
+    let outcome = match &result {
+        Ok(_) => Some(SignInOutcome::Success),
+        Err(ApiError::BadCredentials) => Some(SignInOutcome::Failure),
+        Err(ApiError::Throttled { .. }) => Some(SignInOutcome::Throttled),
+        Err(ApiError::MfaRequired) => Some(SignInOutcome::Mfa),
+        // A store failure decided nothing about the person; the request's 500 counts it.
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        state.metrics.sign_in(outcome);
+    }
+    result
+}
+
+async fn decide_sign_in(
     state: &AppState,
     email: &str,
     password: String,

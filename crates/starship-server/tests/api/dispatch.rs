@@ -169,3 +169,34 @@ app_test!(an_undeliverable_address_fails_for_good_without_retries, |app| async m
     assert_eq!(messages[0].attempts, 1);
     assert!(sink.received().is_empty());
 });
+
+app_test!(stopping_finishes_the_message_in_hand_and_hands_back_the_rest_of_the_claim, |app| async move {
+    // What SIGTERM does to the dispatcher: the delivery under way ends,
+    // the rest of the batch is released at once for another instance
+    // instead of waiting out the lease.
+    let sink = SmtpSink::gated(1);
+    queue(&app, 5).await;
+    let mut lease_config = config(&sink);
+    lease_config.lease = Duration::from_secs(60);
+    lease_config.batch = 5;
+    let dispatcher = Dispatcher::new(app.store.clone(), lease_config).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(dispatcher.run(stopped));
+    let held = sink.first_held().await;
+    let claimed = |sql: &'static str| {
+        let pool = app.store.pool().clone();
+        async move { starship_store::sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(claimed("SELECT COUNT(*) FROM outbox WHERE claim_token IS NOT NULL").await, 5);
+    stop.send(true).unwrap();
+    sink.open_gate();
+    running.await.unwrap();
+    let messages = outbox::list(&mut app.store.conn().await.unwrap(), None, 100).await.unwrap();
+    let sent: Vec<&str> = messages.iter().filter(|m| m.sent_at.is_some()).map(|m| m.id.as_str()).collect();
+    assert_eq!(sent, [held.as_str()], "the message in hand was sent, no other");
+    assert_eq!(
+        claimed("SELECT COUNT(*) FROM outbox WHERE claim_token IS NOT NULL OR locked_until IS NOT NULL").await,
+        0
+    );
+    assert_each_once(&sink, 1);
+});

@@ -9,6 +9,7 @@ mod dispatch;
 mod history;
 mod hostile;
 mod isolation;
+mod metrics;
 mod onboarding;
 mod openapi;
 mod operations;
