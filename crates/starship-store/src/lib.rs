@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod catalogue;
 pub mod grants;
+pub mod jobs;
 pub mod history;
 pub mod mfa;
 pub mod outbox;

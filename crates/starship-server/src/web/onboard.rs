@@ -764,6 +764,7 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
                 .collect();
             let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
             let people = ops::visible_users(&mut tx, &viewer.principal, &[user_id.to_string()]).await?;
+            let roles: Vec<_> = roles.into_iter().map(|r| (r, None)).collect();
             granted.extend(ops::grant_roles(&mut tx, &viewer.principal, &actor, &people, &roles).await?);
         }
         tx.commit().await?;
