@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use starship_core::authz::scope_granting;
 use starship_core::catalogue::Catalogue;
 use starship_core::time_fmt::last_day;
@@ -75,11 +74,7 @@ pub async fn sweep_once(store: &Store, catalogue: &Catalogue, config: &SweepConf
         let removed = grants::sweep_expired(&mut tx, now, BATCH).await?;
         let entries = removed
             .iter()
-            .map(|g| {
-                let mut details = crate::ops::role_details(&g.id, &g.role);
-                details["expires_at"] = json!(g.expires_at.map(starship_core::time_fmt::rfc3339_from_millis));
-                (g.user_id.clone(), "role.expired", details)
-            })
+            .map(|g| (g.user_id.clone(), "role.expired", crate::ops::grant_details(g, None)))
             .collect();
         history::append_many(&mut tx, &system, entries).await?;
         tx.commit().await?;

@@ -217,7 +217,8 @@ pub async fn grant_many(
         ids.dedup();
         for chunk in ids.chunks(1_000) {
             let first = if renewed { 4 } else { 2 };
-            let list = (first..chunk.len() + first).map(|n| placeholder(conn, n)).collect::<Vec<_>>().join(", ");
+            // Numbered on both stores: SQLite would give a bare `?` the first value.
+            let list = (first..chunk.len() + first).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
             let sql = if renewed {
                 format!(
                     "UPDATE grants SET expires_at = $1, expiry_reminded_at = NULL, granted_by = $2, created_at = $3 \

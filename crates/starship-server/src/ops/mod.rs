@@ -217,23 +217,12 @@ pub async fn grant_roles(
     let granted = grants::grant_many(conn, &user_ids, roles, Some(&caller.user_id)).await?;
     let entries = granted
         .iter()
-        .filter_map(|(grant, outcome)| {
-            let mut details = role_details(&grant.id, &grant.role);
-            let until = grant.expires_at.map(rfc3339_from_millis);
-            match outcome {
-                grants::Granting::New => {
-                    if until.is_some() {
-                        details["expires_at"] = json!(until);
-                    }
-                    Some((grant.user_id.clone(), "role.granted", details))
-                }
-                grants::Granting::ExpiryChanged { from } => {
-                    details["expires_at"] = json!(until);
-                    details["previous_expires_at"] = json!(from.map(rfc3339_from_millis));
-                    Some((grant.user_id.clone(), "role.expiry-changed", details))
-                }
-                grants::Granting::Held => None,
+        .filter_map(|(grant, outcome)| match outcome {
+            grants::Granting::New => Some((grant.user_id.clone(), "role.granted", grant_details(grant, None))),
+            grants::Granting::ExpiryChanged { from } => {
+                Some((grant.user_id.clone(), "role.expiry-changed", grant_details(grant, Some(*from))))
             }
+            grants::Granting::Held => None,
         })
         .collect();
     history::append_many(conn, actor, entries).await?;
@@ -291,6 +280,19 @@ pub fn with_expiries(
             (role, at.flatten())
         })
         .collect()
+}
+
+/// A grant's History details with its end date, and the one it replaced
+/// when `previous` is given (an end date changed).
+pub fn grant_details(grant: &grants::Grant, previous: Option<Option<i64>>) -> serde_json::Value {
+    let mut details = role_details(&grant.id, &grant.role);
+    if grant.expires_at.is_some() || previous.is_some() {
+        details["expires_at"] = json!(grant.expires_at.map(rfc3339_from_millis));
+    }
+    if let Some(previous) = previous {
+        details["previous_expires_at"] = json!(previous.map(rfc3339_from_millis));
+    }
+    details
 }
 
 pub fn role_details(grant_id: &str, role: &RoleRef) -> serde_json::Value {
