@@ -174,7 +174,13 @@ mod tests {
 /// Seven days before a role ends: to the person (`person` is `None`) or to
 /// an admin who could extend it (`person` names whose role it is). English
 /// only for now: the other languages read it in English.
-pub fn role_expiry_reminder(_locale: &str, first_name: &str, person: Option<&str>, what: &str, last_day: &str) -> Rendered {
+pub fn role_expiry_reminder(
+    _locale: &str,
+    first_name: &str,
+    person: Option<&str>,
+    what: &str,
+    last_day: &str,
+) -> Rendered {
     match person {
         None => Rendered {
             subject: format!("Your role {what} ends on {last_day}"),

@@ -57,7 +57,12 @@ pub struct Swept {
 /// One pass at `now`: takes the lease (or finds it another's and stops),
 /// removes every grant expired by then, and queues the reminders of those
 /// ending within seven days.
-pub async fn sweep_once(store: &Store, catalogue: &Catalogue, config: &SweepConfig, now: i64) -> Result<Swept, StoreError> {
+pub async fn sweep_once(
+    store: &Store,
+    catalogue: &Catalogue,
+    config: &SweepConfig,
+    now: i64,
+) -> Result<Swept, StoreError> {
     let mut swept = Swept::default();
     let until = now + i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX / 2);
     {
@@ -72,10 +77,8 @@ pub async fn sweep_once(store: &Store, catalogue: &Catalogue, config: &SweepConf
     loop {
         let mut tx = store.begin().await?;
         let removed = grants::sweep_expired(&mut tx, now, BATCH).await?;
-        let entries = removed
-            .iter()
-            .map(|g| (g.user_id.clone(), "role.expired", crate::ops::grant_details(g, None)))
-            .collect();
+        let entries =
+            removed.iter().map(|g| (g.user_id.clone(), "role.expired", crate::ops::grant_details(g, None))).collect();
         history::append_many(&mut tx, &system, entries).await?;
         tx.commit().await?;
         swept.removed += removed.len();
@@ -123,7 +126,12 @@ pub async fn sweep_once(store: &Store, catalogue: &Catalogue, config: &SweepConf
 }
 
 /// Sweeps every `config.every` until shutdown, then hands the lease back.
-pub async fn run(store: Store, catalogue: std::sync::Arc<Catalogue>, config: SweepConfig, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    catalogue: std::sync::Arc<Catalogue>,
+    config: SweepConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     while !*shutdown.borrow() {
         match sweep_once(&store, &catalogue, &config, now_millis()).await {
             Ok(swept) if swept.removed > 0 || swept.reminded > 0 => {

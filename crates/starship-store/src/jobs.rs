@@ -24,6 +24,10 @@ pub async fn acquire(conn: &mut Conn, job: &str, holder: &str, now: i64, until: 
 
 /// Gives the lease back early (on shutdown), if it is still ours.
 pub async fn release(conn: &mut Conn, job: &str, holder: &str) -> Result<()> {
-    sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2").bind(job).bind(holder).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+        .bind(job)
+        .bind(holder)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

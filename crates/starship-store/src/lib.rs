@@ -9,8 +9,8 @@
 pub mod backup;
 pub mod catalogue;
 pub mod grants;
-pub mod jobs;
 pub mod history;
+pub mod jobs;
 pub mod mfa;
 pub mod outbox;
 pub mod partners;

@@ -295,11 +295,11 @@ pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
     ))
     .bind(user_id)
     .bind(now_millis())
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(role_ref)
-        .collect()
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(role_ref)
+    .collect()
 }
 
 /// The roles of every person of a partner, by user id: one query for a

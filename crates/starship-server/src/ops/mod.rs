@@ -15,11 +15,11 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
+use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::users::{self, NewUser, User};
-use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::{grants, now_millis, partners, sessions, Conn, Store};
 
 use crate::email;
@@ -273,7 +273,12 @@ pub fn with_expiries(
         .map(|role| {
             let at = requested.iter().zip(expiries).find_map(|((application, key, production), at)| {
                 let same = catalogue
-                    .resolve_role("", application, key, production.and_then(|p| starship_core::domain::ProductionId::parse("", p).ok()))
+                    .resolve_role(
+                        "",
+                        application,
+                        key,
+                        production.and_then(|p| starship_core::domain::ProductionId::parse("", p).ok()),
+                    )
                     .is_ok_and(|r| r == role);
                 same.then_some(*at)
             });

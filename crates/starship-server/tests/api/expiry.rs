@@ -54,7 +54,8 @@ app_test!(a_role_may_end_but_not_in_the_past, |app| async move {
     let w = world(&app).await;
     let mara = app.signed_in("mara.master@sunrise.example").await;
     let end = now_millis() + 30 * DAY;
-    let (status, answer) = app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(end)))).await;
+    let (status, answer) =
+        app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(end)))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let granted = &answer["granted"][0];
     assert_eq!(granted["expires_at"], json!(rfc3339(end)));
@@ -63,7 +64,8 @@ app_test!(a_role_may_end_but_not_in_the_past, |app| async move {
     let grants_before = app.count("grants").await;
     let history_before = app.count("history").await;
     let past = rfc3339(now_millis() - DAY);
-    let (status, problem) = app.post(&mara, "/api/v1/grants", grant_body(&w.master_only, BACKLOT_ROLE, Some(past))).await;
+    let (status, problem) =
+        app.post(&mara, "/api/v1/grants", grant_body(&w.master_only, BACKLOT_ROLE, Some(past))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem.to_string().contains("roles[0].expires_at"), "the problem names the field: {problem}");
     let (status, problem) =
@@ -86,10 +88,14 @@ app_test!(changing_or_removing_the_end_is_a_grant_under_the_same_rule, |app| asy
     assert_eq!(expires_at_of(&app, &grant_id).await, Some(first), "a refused change changes nothing");
 
     let later = now_millis() + 60 * DAY;
-    let (status, answer) = app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(later)))).await;
+    let (status, answer) =
+        app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(later)))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["granted"][0]["grant_id"], json!(grant_id), "the same grant, with a new end");
-    assert_eq!((answer["granted"][0]["newly_granted"].clone(), answer["granted"][0]["expiry_changed"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (answer["granted"][0]["newly_granted"].clone(), answer["granted"][0]["expiry_changed"].clone()),
+        (json!(false), json!(true))
+    );
     assert_eq!(expires_at_of(&app, &grant_id).await, Some(later));
 
     let (_, answer) = app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, None)).await;
@@ -105,9 +111,8 @@ app_test!(changing_or_removing_the_end_is_a_grant_under_the_same_rule, |app| asy
 app_test!(expired_grant_stops_counting_at_once_in_checks_profiles_and_lists, |app| async move {
     let w = world(&app).await;
     let mara = app.signed_in("mara.master@sunrise.example").await;
-    let (_, answer) = app
-        .post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(now_millis() + DAY))))
-        .await;
+    let (_, answer) =
+        app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, Some(rfc3339(now_millis() + DAY)))).await;
     let grant_id = answer["granted"][0]["grant_id"].as_str().unwrap().to_string();
     assert_eq!(check(&app, &mara, &w.plain, "source-management", false).await["allowed"], json!(true));
 
@@ -115,7 +120,11 @@ app_test!(expired_grant_stops_counting_at_once_in_checks_profiles_and_lists, |ap
     assert_eq!(app.count("grants").await, 4, "no sweeper ran: the grant is still stored");
     assert_eq!(check(&app, &mara, &w.plain, "source-management", false).await["allowed"], json!(false));
     let pat = app.signed_in("pat.plain@sunrise.example").await;
-    assert_eq!(check(&app, &pat, &w.plain, "source-management", false).await["allowed"], json!(false), "nor for themself");
+    assert_eq!(
+        check(&app, &pat, &w.plain, "source-management", false).await["allowed"],
+        json!(false),
+        "nor for themself"
+    );
     let explained = check(&app, &mara, &w.plain, "source-management", true).await;
     assert_eq!(explained["allowed"], json!(false));
     assert_eq!(explained["explanation"]["allowed_by"], json!([]));
@@ -132,22 +141,24 @@ app_test!(expired_grant_stops_counting_at_once_in_checks_profiles_and_lists, |ap
     // Granting it again gives it anew, with the same grant.
     let (status, answer) = app.post(&mara, "/api/v1/grants", grant_body(&w.plain, BACKLOT_ROLE, None)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!((answer["granted"][0]["grant_id"].clone(), answer["granted"][0]["newly_granted"].clone()), (json!(grant_id), json!(true)));
+    assert_eq!(
+        (answer["granted"][0]["grant_id"].clone(), answer["granted"][0]["newly_granted"].clone()),
+        (json!(grant_id), json!(true))
+    );
     assert_eq!(check(&app, &mara, &w.plain, "source-management", false).await["allowed"], json!(true));
 });
 
 app_test!(a_caller_whose_role_expired_loses_what_it_let_them_do, |app| async move {
     let w = world(&app).await;
-    let grant_id: String =
-        starship_store::sqlx::query_scalar("SELECT id FROM grants WHERE user_id = $1 AND role = 'master-content-partner-operations'")
-            .bind(&w.master_only)
-            .fetch_one(app.store.pool())
-            .await
-            .unwrap();
+    let grant_id: String = starship_store::sqlx::query_scalar(
+        "SELECT id FROM grants WHERE user_id = $1 AND role = 'master-content-partner-operations'",
+    )
+    .bind(&w.master_only)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
     let morgan = app.signed_in("morgan.master@sunrise.example").await;
-    let new_person = |n: u32| {
-        json!({"email": format!("new.{n}@sunrise.example"), "first_name": "New", "last_name": "Person", "locale": "en-US"})
-    };
+    let new_person = |n: u32| json!({"email": format!("new.{n}@sunrise.example"), "first_name": "New", "last_name": "Person", "locale": "en-US"});
     let (status, answer) = app.post(&morgan, "/api/v1/users", new_person(1)).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 
@@ -294,7 +305,11 @@ app_test!(explain_names_the_grants_that_allow_and_the_roles_that_would, |app| as
 
     // Someone of another partner is not there to explain.
     let (status, _) = app
-        .post(&mara, "/api/v1/check", json!({"user_id": w.outsider, "application": "backlot", "capability": "create-users", "explain": true}))
+        .post(
+            &mara,
+            "/api/v1/check",
+            json!({"user_id": w.outsider, "application": "backlot", "capability": "create-users", "explain": true}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 });
@@ -312,8 +327,12 @@ app_test!(the_roles_tab_sets_an_end_date_and_says_why_each_role_is_held, |app| a
     let action = format!("/users/{}/roles/{grant_id}/end", w.plain);
     assert!(html.contains(&format!(r#"action="{action}""#)), "Mara may set the end: {html}");
 
-    let response =
-        browser.post(app.url(&action)).form(&[("csrf", csrf_of(&html).as_str()), ("until", "2999-05-03")]).send().await.unwrap();
+    let response = browser
+        .post(app.url(&action))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("until", "2999-05-03")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let stored = expires_at_of(&app, &grant_id).await.expect("an end");
     assert_eq!(rfc3339(stored), "2999-05-04T00:00:00Z", "the role counts through the day chosen");
