@@ -260,7 +260,7 @@ app_test!(a_week_before_the_end_the_person_and_their_admins_are_reminded_once, |
     let sent = reminders().await;
     let recipients: Vec<&str> = sent.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(recipients, ["mara.master@sunrise.example", "pat.plain@sunrise.example"], "{sent:?}");
-    assert!(sent[1].1.starts_with("Your role Content Partner Operations in Backlot ends on"), "{sent:?}");
+    assert!(sent[1].1.starts_with("Your role Content Partner Operations in Backlot ends after"), "{sent:?}");
     assert!(sent[0].1.starts_with("pat plain's role"), "{sent:?}");
 
     sweep_once(&app.store, &app.state.catalogue, &config, now_millis()).await.unwrap();
