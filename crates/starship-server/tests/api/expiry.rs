@@ -338,6 +338,11 @@ app_test!(the_roles_tab_sets_an_end_date_and_says_why_each_role_is_held, |app| a
     assert_eq!(rfc3339(stored), "2999-05-04T00:00:00Z", "the role counts through the day chosen");
     let (_, html) = page(&app, &browser, &format!("{profile}?done=role-end-set")).await;
     assert!(html.contains("until 3 May 2999"), "{html}");
+    let (_, listed) = page(&app, &browser, "/applications/backlot?q=pat").await;
+    assert!(
+        listed.contains("Content Partner Operations · until 3 May 2999"),
+        "the Applications tab says so too: {listed}"
+    );
     assert_eq!(history_count(&app, &w.plain, "role.expiry-changed").await, 1);
 
     let past = browser
