@@ -101,16 +101,56 @@ pub fn roles_allow(
     capability: &str,
     production: Option<ProductionId>,
 ) -> bool {
-    roles.iter().filter(|held| held.application == application).any(|held| {
-        let Some(role) = catalogue.role(&held.application, &held.role) else {
-            return false;
-        };
-        let in_scope = match role.scope {
-            RoleScope::Application => true,
-            RoleScope::Production => production.is_some() && held.production == production,
-        };
-        in_scope && role.capabilities.iter().any(|c| c == capability)
-    })
+    roles.iter().any(|held| role_allows(catalogue, held, application, capability, production))
+}
+
+/// Whether one held role opens a capability: the rule of [`roles_allow`],
+/// for naming the grants behind an answer.
+pub fn role_allows(
+    catalogue: &Catalogue,
+    held: &RoleRef,
+    application: &str,
+    capability: &str,
+    production: Option<ProductionId>,
+) -> bool {
+    if held.application != application {
+        return false;
+    }
+    let Some(role) = catalogue.role(&held.application, &held.role) else {
+        return false;
+    };
+    let in_scope = match role.scope {
+        RoleScope::Application => true,
+        RoleScope::Production => production.is_some() && held.production == production,
+    };
+    in_scope && role.capabilities.iter().any(|c| c == capability)
+}
+
+/// The roles of the catalogue that would open a capability (on that
+/// production): what a denied check names, each with the admin privilege
+/// that grants it (`scope_granting`). A production role opens nothing
+/// without a production, so none is named then.
+pub fn roles_that_would_allow(
+    catalogue: &Catalogue,
+    application: &str,
+    capability: &str,
+    production: Option<ProductionId>,
+) -> Vec<RoleRef> {
+    let Some(app) = catalogue.application(application) else {
+        return vec![];
+    };
+    app.roles
+        .iter()
+        .map(|role| RoleRef {
+            application: app.key.clone(),
+            role: role.key.clone(),
+            production: match role.scope {
+                RoleScope::Application => None,
+                RoleScope::Production => production,
+            },
+        })
+        .filter(|candidate| role_allows(catalogue, candidate, application, capability, production))
+        .collect()
 }
 
 /// Whether the caller could have given `target` everything the target

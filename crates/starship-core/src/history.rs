@@ -41,6 +41,8 @@ pub enum Kind {
     UserDeactivated,
     UserReactivated,
     RoleRevokedByReview,
+    RoleExpiryChanged,
+    RoleExpired,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -76,7 +78,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 34] = [
+    pub const ALL: [Kind; 36] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -111,6 +113,8 @@ impl Kind {
         Self::UserDeactivated,
         Self::UserReactivated,
         Self::RoleRevokedByReview,
+        Self::RoleExpiryChanged,
+        Self::RoleExpired,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -150,6 +154,8 @@ impl Kind {
             Self::UserDeactivated => "user.deactivated",
             Self::UserReactivated => "user.reactivated",
             Self::RoleRevokedByReview => "role.revoked-by-review",
+            Self::RoleExpiryChanged => "role.expiry-changed",
+            Self::RoleExpired => "role.expired",
         }
     }
 
@@ -171,6 +177,8 @@ impl Kind {
             Self::RoleGranted
             | Self::RoleRevoked
             | Self::RoleRevokedByReview
+            | Self::RoleExpiryChanged
+            | Self::RoleExpired
             | Self::AdminPrivilegeAdded
             | Self::AdminPrivilegeRemoved => Group::Access,
             Self::NotificationsChanged | Self::MetadataSaved => Group::Preferences,
@@ -304,6 +312,12 @@ impl Kind {
             (Self::RoleRevokedByReview, En) => "Role revoked by an access review",
             (Self::RoleRevokedByReview, Fr) => "Rôle retiré par une revue des accès",
             (Self::RoleRevokedByReview, Es) => "Rol revocado por una revisión de accesos",
+            (Self::RoleExpiryChanged, En) => "Role end date changed",
+            (Self::RoleExpiryChanged, Fr) => "Date de fin du rôle modifiée",
+            (Self::RoleExpiryChanged, Es) => "Fecha de fin del rol modificada",
+            (Self::RoleExpired, En) => "Role ended",
+            (Self::RoleExpired, Fr) => "Rôle arrivé à échéance",
+            (Self::RoleExpired, Es) => "Rol vencido",
         }
     }
 }

@@ -163,6 +163,34 @@ pub fn review_reminder(first_name: &str, application: &str, due: &str, undecided
     }
 }
 
+/// Seven days before a role ends: to the person (`person` is `None`) or to
+/// an admin who could extend it (`person` names whose role it is). English
+/// only for now: the other languages read it in English.
+pub fn role_expiry_reminder(
+    _locale: &str,
+    first_name: &str,
+    person: Option<&str>,
+    what: &str,
+    last_day: &str,
+) -> Rendered {
+    match person {
+        None => Rendered {
+            subject: format!("Your role {what} ends after {last_day}"),
+            body: format!(
+                "Hello {first_name},\n\nYour role {what} ends after {last_day}.\n\
+                 If you still need it, ask one of your admins to extend it.\n"
+            ),
+        },
+        Some(person) => Rendered {
+            subject: format!("{person}'s role {what} ends after {last_day}"),
+            body: format!(
+                "Hello {first_name},\n\n{person}'s role {what} ends after {last_day}.\n\
+                 You may extend it (or let it end) on their profile's Roles tab.\n"
+            ),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

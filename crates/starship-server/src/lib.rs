@@ -5,6 +5,7 @@ pub mod api;
 pub mod demo;
 pub mod dispatch;
 pub mod email;
+pub mod expiry;
 pub mod extract;
 pub mod metrics;
 pub mod observe;

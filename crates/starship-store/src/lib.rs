@@ -10,6 +10,7 @@ pub mod backup;
 pub mod catalogue;
 pub mod grants;
 pub mod history;
+pub mod jobs;
 pub mod mfa;
 pub mod outbox;
 pub mod partners;

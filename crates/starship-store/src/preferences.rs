@@ -85,12 +85,14 @@ pub async fn set_metadata(conn: &mut Conn, user_id: &str, application: &str, dat
 /// active users holding roles in the application with those roles, and
 /// their choices for it. The settings rule itself stays in the core.
 pub async fn audience(conn: &mut Conn, partner_id: &str, application: &str) -> Result<Vec<Audience>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT u.id, u.email, u.locale, g.role, g.production_id FROM users u JOIN grants g ON g.user_id = u.id \
-         WHERE u.partner_id = $1 AND g.application = $2 AND u.status = 'active' ORDER BY u.id",
-    )
+         WHERE u.partner_id = $1 AND g.application = $2 AND u.status = 'active' AND {} ORDER BY u.id",
+        crate::grants::counting("g", 3)
+    ))
     .bind(partner_id)
     .bind(application)
+    .bind(crate::now_millis())
     .fetch_all(&mut *conn)
     .await?;
     let mut people: Vec<Audience> = Vec::new();

@@ -289,13 +289,17 @@ fn role_ref(r: &AnyRow) -> Result<RoleRef> {
 }
 
 pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
-    sqlx::query("SELECT application, role, production_id FROM grants WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(role_ref)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT application, role, production_id FROM grants WHERE user_id = $1 AND {}",
+        crate::grants::counting("", 2)
+    ))
+    .bind(user_id)
+    .bind(now_millis())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(role_ref)
+    .collect()
 }
 
 /// The roles of every person of a partner, by user id: one query for a
@@ -304,11 +308,13 @@ pub async fn roles_of_partner_users(
     conn: &mut Conn,
     partner_id: &str,
 ) -> Result<std::collections::HashMap<String, Vec<RoleRef>>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT g.user_id, g.application, g.role, g.production_id FROM grants g JOIN users u ON u.id = g.user_id \
-         WHERE u.partner_id = $1",
-    )
+         WHERE u.partner_id = $1 AND {}",
+        crate::grants::counting("g", 2)
+    ))
     .bind(partner_id)
+    .bind(now_millis())
     .fetch_all(&mut *conn)
     .await?;
     grouped(rows, "user_id", role_ref)
@@ -427,9 +433,12 @@ pub async fn page_of_partner_holding(
         // Production ids are numbers of ours, never typed text.
         let listed: Vec<String> = productions.iter().map(i64::to_string).collect();
         sql.push_str(&format!(
-            " AND id IN (SELECT user_id FROM grants WHERE application = ${} AND production_id IN ({}))",
+            " AND id IN (SELECT user_id FROM grants WHERE application = ${} AND production_id IN ({}) \
+             AND (expires_at IS NULL OR expires_at > {}))",
             values.len() + 1,
-            listed.join(", ")
+            listed.join(", "),
+            // A number of ours too; an expired grant no longer reaches the person.
+            now_millis(),
         ));
         values.push(application);
     }

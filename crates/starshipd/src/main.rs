@@ -308,6 +308,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 })
             });
+            // Expired grants already stop counting; this removes them (with
+            // History) and sends the seven-day reminders, one instance at a time.
+            let (stop_sweep, sweep_stopped) = tokio::sync::watch::channel(false);
+            let sweeper = tokio::spawn(starship_server::expiry::run(
+                state.store.clone(),
+                state.catalogue.clone(),
+                starship_server::expiry::SweepConfig::new(),
+                sweep_stopped,
+            ));
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));
             starship_server::serve_with_grace(listener, state, shutdown_signal(), SHUTDOWN_GRACE)
                 .await
@@ -316,6 +325,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(metrics) = metrics {
                 let _ = metrics.await;
             }
+            let _ = stop_sweep.send(true);
+            let _ = sweeper.await;
             if let Some(dispatcher) = dispatcher {
                 let _ = dispatcher.await;
             }

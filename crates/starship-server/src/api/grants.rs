@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz;
 use starship_core::domain::ProductionId;
+use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use starship_store::users;
 use utoipa::{IntoParams, ToSchema};
@@ -25,6 +26,13 @@ pub struct RoleRequest {
     /// The production, for production-scoped roles (academy-user).
     #[serde(default)]
     pub production: Option<i64>,
+    /// When the role ends (RFC 3339, in the future); absent for no end. It
+    /// stops counting at once at that moment. Granting a role already held
+    /// sets its end to this one (absent removes it): under the same rule as
+    /// granting.
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,8 +57,14 @@ pub struct GrantConfirmation {
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
+    /// When the role ends; absent for no end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
     /// False when the user already held the role.
     pub newly_granted: bool,
+    /// True when the user held the role and its end date changed.
+    pub expiry_changed: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -62,9 +76,11 @@ const MAX_GRANT_USERS: usize = 1_000;
 const MAX_GRANT_ROLES: usize = 50;
 
 /// Grants every role to every user, all or none; returns the confirmation
-/// of every user and role.
+/// of every user and role. A role may end (`expires_at`); re-granting a
+/// held role with another end date (or none) changes it.
 #[utoipa::path(post, path = "/api/v1/grants", tag = "access", request_body = GrantBody,
-    responses((status = 200, body = GrantResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = GrantResult), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "A bad field, among them an `expires_at` that is not in the future", body = Problem)))]
 pub async fn grant_roles(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,9 +96,12 @@ pub async fn grant_roles(
     if !errors.is_empty() {
         return Err(starship_core::Invalid(errors).into());
     }
+    let asked: Vec<Option<&str>> = body.roles.iter().map(|r| r.expires_at.as_deref()).collect();
+    let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
     let mut tx = state.store.begin().await?;
     let requested: Vec<_> = body.roles.iter().map(|r| (r.application.clone(), r.role.clone(), r.production)).collect();
     let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
+    let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
     let people = ops::visible_users(&mut tx, &caller.principal, &body.user_ids).await?;
     let granted = ops::grant_roles(&mut tx, &caller.principal, &caller.actor(), &people, &roles).await?;
     tx.commit().await?;
@@ -101,7 +120,9 @@ pub async fn grant_roles(
                 application: g.grant.role.application,
                 role: g.grant.role.role,
                 production: g.grant.role.production.map(ProductionId::get),
+                expires_at: g.grant.expires_at.map(rfc3339_from_millis),
                 newly_granted: g.new,
+                expiry_changed: matches!(g.outcome, starship_store::grants::Granting::ExpiryChanged { .. }),
             }
         })
         .collect();
@@ -209,6 +230,10 @@ pub struct ApplicationRole {
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
+    /// When the role ends; absent for no end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -261,6 +286,7 @@ pub async fn application_users(
                     grant_id: g.id,
                     role: g.role.role,
                     production: g.role.production.map(ProductionId::get),
+                    expires_at: g.expires_at.map(rfc3339_from_millis),
                 })
                 .collect(),
             id: u.id,
@@ -280,15 +306,75 @@ pub struct CheckBody {
     pub capability: String,
     #[serde(default)]
     pub production: Option<i64>,
+    /// Also say why: the grants that allow it, or the roles that would and
+    /// who may grant them.
+    #[serde(default)]
+    pub explain: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct CheckResult {
     pub allowed: bool,
+    /// Present when `explain` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// Why a check answered as it did.
+#[derive(Serialize, ToSchema)]
+pub struct Explanation {
+    /// Allowed: the person's grants that allow it (an expired grant never
+    /// does). Empty when denied.
+    pub allowed_by: Vec<AllowingGrant>,
+    /// Denied: the roles of the application that would allow it, and who
+    /// may grant each. Empty when allowed.
+    pub would_allow: Vec<WouldAllowRole>,
+    /// Denied for a reason no role changes (a deactivated person).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllowingGrant {
+    pub grant_id: String,
+    pub application: String,
+    pub role: String,
+    pub role_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    /// Who granted it; absent when the system did (import, demo, portal set-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<PersonRef>,
+    #[schema(format = DateTime)]
+    pub granted_at: String,
+    /// When it ends; absent for no end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WouldAllowRole {
+    pub application: String,
+    pub role: String,
+    pub role_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    /// Who may grant it, in words: "admins of Backlot in Acme Studios".
+    pub who_may_grant: String,
+    /// Some of the person's partner's people who may grant it (at most five);
+    /// platform operators may too.
+    pub admins: Vec<PersonRef>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonRef {
+    pub id: String,
+    pub name: String,
 }
 
 /// May this user use this capability (on this production)? The same rules
-/// the API enforces.
+/// the API enforces; with `explain`, why.
 #[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckBody,
     responses((status = 200, body = CheckResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn check(
@@ -308,6 +394,57 @@ pub async fn check(
     }
     let production = body.production.map(|p| ProductionId::parse("production", p)).transpose()?;
     let mut conn = state.store.conn().await?;
+    if body.explain {
+        let person = if body.user_id == caller.user.id {
+            caller.user.clone()
+        } else {
+            visible_user(&mut conn, &caller.principal, &body.user_id).await?
+        };
+        if !crate::ops::session::may_sign_in(&person) {
+            let explanation = Explanation {
+                allowed_by: vec![],
+                would_allow: vec![],
+                reason: Some("this person is deactivated: their roles do not count until reactivation".into()),
+            };
+            return Ok(axum::Json(CheckResult { allowed: false, explanation: Some(explanation) }));
+        }
+        let held = starship_store::grants::of_user(&mut conn, &person.id).await?;
+        let (allowing, would) =
+            ops::access::explain(&mut conn, &state.catalogue, &person, held, &app.key, &body.capability, production)
+                .await?;
+        let role_name = |application: &str, role: &str| {
+            state.catalogue.role(application, role).map_or_else(String::new, |r| r.name.clone())
+        };
+        let explanation = Explanation {
+            allowed_by: allowing
+                .into_iter()
+                .map(|a| AllowingGrant {
+                    role_name: role_name(&a.grant.role.application, &a.grant.role.role),
+                    grant_id: a.grant.id,
+                    application: a.grant.role.application,
+                    role: a.grant.role.role,
+                    production: a.grant.role.production.map(ProductionId::get),
+                    granted_by: a.granted_by.map(|n| PersonRef { id: n.id, name: n.name }),
+                    granted_at: rfc3339_from_millis(a.grant.created_at),
+                    expires_at: a.grant.expires_at.map(rfc3339_from_millis),
+                })
+                .collect(),
+            would_allow: would
+                .into_iter()
+                .map(|w| WouldAllowRole {
+                    role_name: role_name(&w.role.application, &w.role.role),
+                    application: w.role.application,
+                    role: w.role.role,
+                    production: w.role.production.map(ProductionId::get),
+                    who_may_grant: w.who_may_grant,
+                    admins: w.admins.into_iter().map(|n| PersonRef { id: n.id, name: n.name }).collect(),
+                })
+                .collect(),
+            reason: None,
+        };
+        let allowed = !explanation.allowed_by.is_empty();
+        return Ok(axum::Json(CheckResult { allowed, explanation: Some(explanation) }));
+    }
     let roles = if body.user_id == caller.user.id {
         caller.principal.roles.clone()
     } else {
@@ -315,11 +452,11 @@ pub async fn check(
         // A deactivated person's roles do not count until reactivation.
         if !crate::ops::session::may_sign_in(&user) {
             state.metrics.check(&app.key, false);
-            return Ok(axum::Json(CheckResult { allowed: false }));
+            return Ok(axum::Json(CheckResult { allowed: false, explanation: None }));
         }
         users::roles_of(&mut conn, &user.id).await?
     };
     let allowed = authz::roles_allow(&state.catalogue, &roles, &app.key, &body.capability, production);
     state.metrics.check(&app.key, allowed);
-    Ok(axum::Json(CheckResult { allowed }))
+    Ok(axum::Json(CheckResult { allowed, explanation: None }))
 }

@@ -38,6 +38,13 @@ pub struct RoleGrantView {
     pub production: Option<i64>,
     pub capabilities: Vec<CapabilityView>,
     pub granted_at: String,
+    /// Who granted it; absent when the system did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<crate::api::grants::PersonRef>,
+    /// When it ends; absent for no end. An ended role is not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -102,7 +109,20 @@ pub async fn profile_of(
     let held_roles: Vec<starship_core::catalogue::RoleRef> = held.iter().map(|g| g.role.clone()).collect();
     let mut roles = Vec::with_capacity(held.len());
     let mut applications: Vec<ApplicationLink> = Vec::new();
+    let mut granters: std::collections::HashMap<String, Option<crate::api::grants::PersonRef>> = Default::default();
     for grant in held {
+        let granted_by = match &grant.granted_by {
+            Some(id) => {
+                if !granters.contains_key(id) {
+                    let named = starship_store::users::get(conn, id)
+                        .await?
+                        .map(|u| crate::api::grants::PersonRef { name: u.full_name(), id: u.id });
+                    granters.insert(id.clone(), named);
+                }
+                granters[id].as_ref().map(|p| crate::api::grants::PersonRef { id: p.id.clone(), name: p.name.clone() })
+            }
+            None => None,
+        };
         let Some(app) = catalogue.application(&grant.role.application) else { continue };
         let Some(role) = app.role(&grant.role.role) else { continue };
         if !applications.iter().any(|a| a.key == app.key) {
@@ -122,6 +142,8 @@ pub async fn profile_of(
                 .map(|c| CapabilityView { key: c.key.clone(), name: c.name.clone() })
                 .collect(),
             granted_at: rfc3339_from_millis(grant.created_at),
+            granted_by,
+            expires_at: grant.expires_at.map(rfc3339_from_millis),
         });
     }
     let owner = user.partner_id.as_deref().unwrap_or("");

@@ -71,3 +71,83 @@ pub async fn application_page(
         .collect();
     Ok(ApplicationPage { application: app.key.clone(), rows, next })
 }
+
+/// Someone named in an explanation.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+/// A grant behind an allowed answer, with who gave it.
+#[derive(Debug, Clone)]
+pub struct Allowing {
+    pub grant: Grant,
+    pub granted_by: Option<Named>,
+}
+
+/// A role that would allow a denied answer, and who may grant it.
+#[derive(Debug, Clone)]
+pub struct WouldAllow {
+    pub role: starship_core::catalogue::RoleRef,
+    /// In words: "admins of Backlot in Acme Studios".
+    pub who_may_grant: String,
+    /// The person's partner's people holding that admin privilege, at most
+    /// [`NAMED_ADMINS`]; operators may grant it too.
+    pub admins: Vec<Named>,
+}
+
+/// The admins named per role in an explanation: it answers "whom do I
+/// ask", not "list everyone".
+pub const NAMED_ADMINS: i64 = 5;
+
+/// Why a check answers as it does: the grants that allow it, or the roles
+/// that would and who may grant them. `grants` are the person's grants that
+/// count (an expired one never does); the rule is `authz::role_allows`.
+pub async fn explain(
+    conn: &mut starship_store::Conn,
+    catalogue: &starship_core::catalogue::Catalogue,
+    person: &User,
+    grants: Vec<Grant>,
+    application: &str,
+    capability: &str,
+    production: Option<starship_core::domain::ProductionId>,
+) -> ApiResult<(Vec<Allowing>, Vec<WouldAllow>)> {
+    let mut allowing = Vec::new();
+    for grant in grants {
+        if authz::role_allows(catalogue, &grant.role, application, capability, production) {
+            let granted_by = match &grant.granted_by {
+                Some(id) => users::get(conn, id).await?.map(|u| Named { name: u.full_name(), id: u.id }),
+                None => None,
+            };
+            allowing.push(Allowing { grant, granted_by });
+        }
+    }
+    if !allowing.is_empty() {
+        return Ok((allowing, vec![]));
+    }
+    let Some(partner_id) = person.partner_id.as_deref() else {
+        return Ok((vec![], vec![]));
+    };
+    let partner_name = starship_store::partners::get(conn, partner_id).await?.map_or_else(String::new, |p| p.name);
+    let app_name = catalogue.application(application).map_or_else(|| application.to_string(), |a| a.name.clone());
+    let mut would = Vec::new();
+    for role in authz::roles_that_would_allow(catalogue, application, capability, production) {
+        let scope = authz::scope_granting(&role);
+        let who_may_grant = if role.application == starship_core::catalogue::keys::PARTNER_PORTAL {
+            format!("those who may set portal levels in {partner_name}")
+        } else {
+            match scope.production {
+                Some(p) => format!("admins of {app_name} for production {p} in {partner_name}"),
+                None => format!("admins of {app_name} in {partner_name}"),
+            }
+        };
+        let admins = grants::admins_of_scope(conn, partner_id, &scope, NAMED_ADMINS)
+            .await?
+            .into_iter()
+            .map(|u| Named { name: u.full_name(), id: u.id })
+            .collect();
+        would.push(WouldAllow { role, who_may_grant, admins });
+    }
+    Ok((vec![], would))
+}

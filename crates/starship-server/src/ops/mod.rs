@@ -17,6 +17,7 @@ use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
 use starship_core::history::Kind;
+use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
@@ -178,6 +179,7 @@ pub struct Granted {
     pub user: User,
     /// False when the user already held the role.
     pub new: bool,
+    pub outcome: grants::Granting,
 }
 
 /// Loads users the caller may act on; anyone invisible to the caller is
@@ -197,17 +199,19 @@ pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[Stri
     Ok(found)
 }
 
-/// Grants every role to every user, all or nothing: each pair is checked
-/// against the rules before anything is written.
+/// Grants every role, each with its end date (`None`: no end), to every
+/// user, all or nothing: each pair is checked against the rules before
+/// anything is written. A role already held takes the end date asked:
+/// changing or removing an end date is a grant under the same rule.
 pub async fn grant_roles(
     conn: &mut Conn,
     caller: &Principal,
     actor: &Actor,
     people: &[User],
-    roles: &[RoleRef],
+    roles: &[(RoleRef, Option<i64>)],
 ) -> ApiResult<Vec<Granted>> {
     for user in people {
-        for role in roles {
+        for (role, _) in roles {
             authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
         }
     }
@@ -215,13 +219,87 @@ pub async fn grant_roles(
     let granted = grants::grant_many(conn, &user_ids, roles, Some(&caller.user_id)).await?;
     let entries = granted
         .iter()
-        .filter(|(_, new)| *new)
-        .map(|(grant, _)| (grant.user_id.clone(), Kind::RoleGranted, role_details(&grant.id, &grant.role)))
+        .filter_map(|(grant, outcome)| match outcome {
+            grants::Granting::New => Some((grant.user_id.clone(), Kind::RoleGranted, grant_details(grant, None))),
+            grants::Granting::ExpiryChanged { from } => {
+                Some((grant.user_id.clone(), Kind::RoleExpiryChanged, grant_details(grant, Some(*from))))
+            }
+            grants::Granting::Held => None,
+        })
         .collect();
     history::append_many(conn, actor, entries).await?;
     // grant_many answers users outer, roles inner: the people's order.
     let owners = people.iter().flat_map(|user| std::iter::repeat_n(user, roles.len()));
-    Ok(granted.into_iter().zip(owners).map(|((grant, new), user)| Granted { grant, user: user.clone(), new }).collect())
+    Ok(granted
+        .into_iter()
+        .zip(owners)
+        .map(|((grant, outcome), user)| Granted { grant, user: user.clone(), new: outcome.is_new(), outcome })
+        .collect())
+}
+
+/// Checks requested end dates (RFC 3339, in the future), each named by its
+/// role's index; `None` where no end was asked.
+pub fn parse_expiries(requested: &[Option<&str>], now: i64) -> Result<Vec<Option<i64>>, Invalid> {
+    let mut errors = Vec::new();
+    let parsed = requested
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let text = (*text)?;
+            let field = format!("roles[{i}].expires_at");
+            match starship_core::time_fmt::millis_from_rfc3339(text) {
+                None => errors.push(FieldError::new(field, "give the end as an RFC 3339 date and time")),
+                Some(at) if at <= now => errors.push(FieldError::new(field, "the end must be in the future")),
+                Some(at) => return Some(at),
+            }
+            None
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(Invalid(errors))
+    }
+}
+
+/// Pairs resolved roles with the end dates asked for them: a role asked
+/// twice takes its first end date.
+pub fn with_expiries(
+    catalogue: &Catalogue,
+    requested: &[(String, String, Option<i64>)],
+    expiries: &[Option<i64>],
+    roles: Vec<RoleRef>,
+) -> Vec<(RoleRef, Option<i64>)> {
+    roles
+        .into_iter()
+        .map(|role| {
+            let at = requested.iter().zip(expiries).find_map(|((application, key, production), at)| {
+                let same = catalogue
+                    .resolve_role(
+                        "",
+                        application,
+                        key,
+                        production.and_then(|p| starship_core::domain::ProductionId::parse("", p).ok()),
+                    )
+                    .is_ok_and(|r| r == role);
+                same.then_some(*at)
+            });
+            (role, at.flatten())
+        })
+        .collect()
+}
+
+/// A grant's History details with its end date, and the one it replaced
+/// when `previous` is given (an end date changed).
+pub fn grant_details(grant: &grants::Grant, previous: Option<Option<i64>>) -> serde_json::Value {
+    let mut details = role_details(&grant.id, &grant.role);
+    if grant.expires_at.is_some() || previous.is_some() {
+        details["expires_at"] = json!(grant.expires_at.map(rfc3339_from_millis));
+    }
+    if let Some(previous) = previous {
+        details["previous_expires_at"] = json!(previous.map(rfc3339_from_millis));
+    }
+    details
 }
 
 pub fn role_details(grant_id: &str, role: &RoleRef) -> serde_json::Value {

@@ -13,6 +13,7 @@ use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField, 
 use starship_core::domain::{ProductionId, TokenLifetime};
 use starship_core::history::{Group, Kind, Language};
 use starship_core::preferences::{CustomChoice, SettingSource};
+use starship_core::time_fmt::{end_of_day_millis, last_day, last_day_iso, millis_from_rfc3339};
 use starship_core::FieldError;
 use starship_store::history::Entry;
 use starship_store::partners;
@@ -88,6 +89,13 @@ struct RoleRow {
     capabilities: Vec<String>,
     /// Where the Remove form posts, when the viewer may revoke the role.
     revoke: Option<String>,
+    /// Why the person holds it: "granted by Mara Masters on 3 May 2026".
+    why: String,
+    /// "until 3 May 2027" beside a role that ends.
+    until: Option<String>,
+    /// Where the end-date form posts, under the rule that grants the role,
+    /// with the date it shows (`2027-05-03`, empty for no end).
+    end_date: Option<(String, String)>,
 }
 
 struct AdminRow {
@@ -404,6 +412,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
             revoke: authz::grant_role(&viewer.principal, &partner, &role)
                 .is_ok()
                 .then(|| format!("/users/{}/roles/{}/revoke", user.id, r.id)),
+            why: role_why(r),
+            until: r.expires_at.as_deref().and_then(millis_from_rfc3339).map(|end| format!("until {}", last_day(end))),
+            end_date: authz::grant_role(&viewer.principal, &partner, &role).is_ok().then(|| {
+                let shown = r.expires_at.as_deref().and_then(millis_from_rfc3339).map(last_day_iso).unwrap_or_default();
+                (format!("/users/{}/roles/{}/end", user.id, r.id), shown)
+            }),
         }
     };
     let application_roles = profile.roles.iter().filter(|r| r.production.is_none()).map(role_row).collect();
@@ -552,6 +566,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("admin") => Some("Admin privileges added."),
         Some("admin-removed") => Some("Admin privilege removed."),
         Some("role-revoked") => Some("Role removed."),
+        Some("role-end-set") => Some("The role's end date is saved."),
         Some("notifications") => Some("Notification settings saved."),
         Some("token-revoked") => Some("Token revoked: it no longer works."),
         _ => None,
@@ -835,6 +850,56 @@ pub async fn save_metadata(
             };
             let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// "granted by Mara Masters on 3 May 2026": the Roles tab's why, beside
+/// the capabilities the role opens.
+fn role_why(r: &crate::api::users::RoleGrantView) -> String {
+    let on = millis_from_rfc3339(&r.granted_at).map(starship_core::time_fmt::day).unwrap_or_default();
+    match &r.granted_by {
+        Some(by) => format!("granted by {} on {on}", by.name),
+        None => format!("granted on {on}"),
+    }
+}
+
+/// Sets, changes or removes (an empty date) the end of one of a person's
+/// roles from their Roles tab: a grant under the rule that grants the role.
+pub async fn set_role_end(
+    State(state): State<AppState>,
+    Path((id, grant_id)): Path<(String, String)>,
+    post: WebPost,
+) -> WebResult {
+    let until = post.form.get("until").trim().to_string();
+    let outcome = async {
+        let end = if until.is_empty() {
+            None
+        } else {
+            let end = end_of_day_millis(&until).ok_or_else(|| FieldError::new("until", "give the end as a date"))?;
+            if end <= starship_store::now_millis() {
+                return Err(FieldError::new("until", "the end must be in the future").into());
+            }
+            Some(end)
+        };
+        let mut tx = state.store.begin().await?;
+        let grant = starship_store::grants::get(&mut tx, &grant_id)
+            .await?
+            .filter(|g| g.user_id == id && !g.expired_at(starship_store::now_millis()))
+            .ok_or(ApiError::NotFound)?;
+        let people = ops::visible_users(&mut tx, &post.user.principal, std::slice::from_ref(&id)).await?;
+        ops::grant_roles(&mut tx, &post.user.principal, &post.user.actor(), &people, &[(grant.role, end)]).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => see_other(&format!("{}?done=role-end-set", profile_href(&post.user, &id))),
+        Err(ApiError::Invalid(invalid)) => {
+            let general = invalid.0.into_iter().map(|e| capitalised(&e.reason)).collect();
+            let flash = Flash { errors: FormErrors { general, ..Default::default() }, ..Default::default() };
+            show(&state, &post.user, &id, &ProfileQuery::default(), flash).await
         }
         Err(other) => Err(other.into()),
     }

@@ -110,11 +110,15 @@ pub async fn users_of(
                 .iter()
                 .map(|g| {
                     let role = app.role(&g.role.role).map_or(g.role.role.as_str(), |r| r.name.as_str());
-                    match g.role.production {
+                    let label = match g.role.production {
                         Some(p) => {
                             format!("{role} · {}", labels.get(&p.get()).cloned().unwrap_or_else(|| p.to_string()))
                         }
                         None => role.to_string(),
+                    };
+                    match g.expires_at {
+                        Some(end) => format!("{label} · until {}", starship_core::time_fmt::last_day(end)),
+                        None => label,
                     }
                 })
                 .collect(),

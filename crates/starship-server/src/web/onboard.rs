@@ -462,13 +462,15 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost) -> WebResult {
 // Select Permissions → Grant roles
 
 /// A role assigned to a user in the wizard, not granted yet:
-/// `user|application|role|production`.
+/// `user|application|role|production|until`, `until` the last day it
+/// counts (`2027-05-03`) or empty for no end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Assignment {
     user_id: String,
     application: String,
     role: String,
     production: Option<i64>,
+    until: Option<String>,
 }
 
 impl Assignment {
@@ -480,12 +482,19 @@ impl Assignment {
             application: application.to_string(),
             role: role.to_string(),
             production: if production.is_empty() { None } else { Some(production.parse().ok()?) },
+            until: parts.next().filter(|u| !u.is_empty()).map(str::to_string),
         })
     }
 
     fn code(&self) -> String {
         let production = self.production.map(|p| p.to_string()).unwrap_or_default();
-        format!("{}|{}|{}|{production}", self.user_id, self.application, self.role)
+        let until = self.until.as_deref().unwrap_or_default();
+        format!("{}|{}|{}|{production}|{until}", self.user_id, self.application, self.role)
+    }
+
+    /// When the role is to end: the end of its last day, UTC.
+    fn expires_at(&self) -> Option<i64> {
+        self.until.as_deref().and_then(starship_core::time_fmt::end_of_day_millis)
     }
 }
 
@@ -516,6 +525,8 @@ struct PermissionsPage {
     dialog_errors: FormErrors,
     open_dialog: bool,
     notice: Option<String>,
+    /// The end date the dialog shows again after a refusal.
+    until: String,
 }
 
 impl PermissionsPage {
@@ -584,7 +595,14 @@ async fn permissions_page(
                 .filter(|a| a.user_id == u.id)
                 .map(|a| PendingRole {
                     code: a.code(),
-                    label: role_label(state, &productions, &a.application, &a.role, a.production),
+                    label: match a.expires_at() {
+                        Some(end) => format!(
+                            "{} · until {}",
+                            role_label(state, &productions, &a.application, &a.role, a.production),
+                            starship_core::time_fmt::last_day(end)
+                        ),
+                        None => role_label(state, &productions, &a.application, &a.role, a.production),
+                    },
                 })
                 .collect(),
         })
@@ -596,6 +614,7 @@ async fn permissions_page(
         bulk: input.bulk,
         users,
         assigned: input.assigned.iter().map(Assignment::code).collect(),
+        until: form.and_then(|f| f.opt("until")).unwrap_or_default().to_string(),
         groups,
         errors: FormErrors::default(),
         dialog_errors: FormErrors::default(),
@@ -663,6 +682,17 @@ async fn assign(
     if input.chosen.is_empty() {
         dialog_errors = FormErrors::field("roles", "Choose at least one role");
     }
+    // An end date is optional; given, it must be a day still to come.
+    let until = form.opt("until").map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    if let Some(day) = &until {
+        match starship_core::time_fmt::end_of_day_millis(day) {
+            None => dialog_errors.fields.push(starship_core::FieldError::new("until", "Give the end as a date")),
+            Some(end) if end <= starship_store::now_millis() => {
+                dialog_errors.fields.push(starship_core::FieldError::new("until", "The end must be in the future"))
+            }
+            Some(_) => {}
+        }
+    }
     let requested: Vec<(String, String, Option<i64>)> = input
         .chosen
         .iter()
@@ -720,10 +750,14 @@ async fn assign(
                 application: role.application.clone(),
                 role: role.role.clone(),
                 production: role.production.map(|p| p.get()),
+                until: until.clone(),
             };
-            if !input.assigned.contains(&assignment) {
-                input.assigned.push(assignment);
-            }
+            // Assigning a role again takes the newer end date.
+            input.assigned.retain(|a| {
+                (&a.user_id, &a.application, &a.role, a.production)
+                    != (&assignment.user_id, &assignment.application, &assignment.role, assignment.production)
+            });
+            input.assigned.push(assignment);
         }
     }
     let count = selected.len();
@@ -756,13 +790,15 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
             }
         }
         for user_id in users {
-            let requested: Vec<(String, String, Option<i64>)> = input
-                .assigned
-                .iter()
-                .filter(|a| a.user_id == user_id)
-                .map(|a| (a.application.clone(), a.role.clone(), a.production))
-                .collect();
+            let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == user_id).collect();
+            let requested: Vec<(String, String, Option<i64>)> =
+                theirs.iter().map(|a| (a.application.clone(), a.role.clone(), a.production)).collect();
+            let ends: Vec<Option<String>> =
+                theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
+            let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
+            let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
             let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
+            let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
             let people = ops::visible_users(&mut tx, &viewer.principal, &[user_id.to_string()]).await?;
             granted.extend(ops::grant_roles(&mut tx, &viewer.principal, &actor, &people, &roles).await?);
         }

@@ -102,6 +102,26 @@ impl Scene<'_> {
                 self.ok(&self.nora, "DELETE", &format!("/api/v1/grants/{}", person.grant.unwrap()), None).await;
                 self.by_nora(&person.id)
             }
+            "role.expiry-changed" | "role.expired" => {
+                let (id, _) = self.someone(Holds::Nothing).await;
+                let role = |until: &str| json!({"user_ids": [id], "roles": [{"application": "backlot", "role": "content-partner-operations", "expires_at": until}]});
+                self.ok(&self.nora, "POST", "/api/v1/grants", Some(role("2999-01-01T00:00:00Z"))).await;
+                if kind == "role.expiry-changed" {
+                    self.ok(&self.nora, "POST", "/api/v1/grants", Some(role("2998-01-01T00:00:00Z"))).await;
+                    return self.by_nora(&id);
+                }
+                expire_grants_of(app, &id).await;
+                let swept = starship_server::expiry::sweep_once(
+                    &app.store,
+                    &app.state.catalogue,
+                    &starship_server::expiry::SweepConfig::new(),
+                    starship_store::now_millis(),
+                )
+                .await
+                .unwrap();
+                assert_eq!(swept.removed, 1);
+                Expected { user: id, actor_id: None, actor: "system".into(), source: "system" }
+            }
             "admin-privilege.added" => {
                 let (id, _) = self.someone(Holds::Nothing).await;
                 let path = format!("{users}/{id}/admin-privileges");

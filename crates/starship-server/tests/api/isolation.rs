@@ -545,6 +545,16 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         PageCall::post(format!("/users/{}/roles/{}/revoke", our_role.id, our_role.grant.as_ref().unwrap()), vec![]),
         see_other,
     ));
+    n += 1;
+    let our_ending = person(&app, &c.ours, &format!("ending.{n}@otherisp.example"), Holds::BacklotRole).await;
+    let end = || vec![("until", "2999-05-03".to_string())];
+    cases.push((
+        ("POST", "/users/{id}/roles/{grant}/end"),
+        "a role's end date".into(),
+        PageCall::post(format!("/users/{}/roles/{}/end", their_role.id, their_role.grant.as_ref().unwrap()), end()),
+        PageCall::post(format!("/users/{}/roles/{}/end", our_ending.id, our_ending.grant.as_ref().unwrap()), end()),
+        see_other,
+    ));
     let their_person = c.their(Holds::Nothing);
     n += 1;
     let our_person = person(&app, &c.ours, &format!("deactivated.{n}@otherisp.example"), Holds::Nothing).await;

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod bulk;
 mod dispatch;
+mod expiry;
 mod history;
 mod hostile;
 mod isolation;

@@ -194,6 +194,27 @@ impl TestApp {
     }
 }
 
+/// Ends every grant of a person a second ago, as if their end dates had
+/// passed, without any sweeper running.
+pub async fn expire_grants_of(app: &TestApp, user_id: &str) {
+    starship_store::sqlx::query("UPDATE grants SET expires_at = $1 WHERE user_id = $2")
+        .bind(starship_store::now_millis() - 1_000)
+        .bind(user_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+}
+
+/// Ends one grant a second ago.
+pub async fn expire_grant(app: &TestApp, grant_id: &str) {
+    starship_store::sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2")
+        .bind(starship_store::now_millis() - 1_000)
+        .bind(grant_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+}
+
 /// A response body as JSON: `Null` when empty; anything else that is not
 /// JSON fails the test, showing the body.
 pub fn json_body(request: &str, status: StatusCode, text: &str) -> Value {

@@ -658,3 +658,46 @@ app_test!(reviewers_see_open_reviews_with_progress_and_decide_with_buttons, |app
     let (status, _) = page(&app, &pat, &format!("/reviews/{id}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 });
+
+app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (status, html) = page(&app, &mara, &format!("/onboard/permissions?user={}", w.plain)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"name="until""#), "the roles dialog offers an end date");
+    let csrf = csrf_of(&html);
+    let assign = |until: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("user", w.plain.clone()),
+            ("selected", w.plain.clone()),
+            ("role", "backlot|content-partner-operations".to_string()),
+            ("until", until.to_string()),
+            ("action", "assign".to_string()),
+        ]
+    };
+
+    let refused = mara.post(app.url("/onboard/permissions")).form(&assign("2001-01-01")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("The end must be in the future"));
+
+    let assigned = mara.post(app.url("/onboard/permissions")).form(&assign("2999-05-03")).send().await.unwrap();
+    assert_eq!(assigned.status(), StatusCode::OK);
+    let html = assigned.text().await.unwrap();
+    assert!(html.contains("until 3 May 2999"), "the pending role shows its end: {html}");
+    let code = format!("{}|backlot|content-partner-operations||2999-05-03", w.plain);
+    assert!(html.contains(&format!(r#"name="assign" value="{code}""#)), "{html}");
+
+    let grant = [("csrf", csrf.clone()), ("user", w.plain.clone()), ("assign", code), ("action", "grant".into())];
+    let granted = mara.post(app.url("/onboard/permissions")).form(&grant).send().await.unwrap();
+    assert!(granted.status().is_success() || granted.status().is_redirection(), "{}", granted.status());
+    let stored: Option<i64> = starship_store::sqlx::query_scalar(
+        "SELECT expires_at FROM grants WHERE user_id = $1 AND role = 'content-partner-operations'",
+    )
+    .bind(&w.plain)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let stored = stored.expect("the grant ends");
+    assert_eq!(starship_core::time_fmt::rfc3339_from_millis(stored), "2999-05-04T00:00:00Z");
+});

@@ -226,13 +226,14 @@ store_test!(a_large_grant_writes_each_new_pair_once_and_answers_in_the_order_ask
     let (held, _) = grants::grant(&mut tx, &ana.id, &master(), None).await?;
     let users = [ana.id.as_str(), admin.id.as_str(), ana.id.as_str()];
     let roles = [master(), academy_user(DEMO), academy_user(OTHER_SHOW)];
-    let granted = grants::grant_many(&mut tx, &users, &roles, Some(&admin.id)).await?;
+    let with_ends: Vec<(RoleRef, Option<i64>)> = roles.iter().map(|r| (r.clone(), None)).collect();
+    let granted = grants::grant_many(&mut tx, &users, &with_ends, Some(&admin.id)).await?;
     tx.commit().await?;
 
     let asked: Vec<(&str, &RoleRef)> = users.iter().flat_map(|u| roles.iter().map(move |r| (*u, r))).collect();
     let answered: Vec<(&str, &RoleRef)> = granted.iter().map(|(g, _)| (g.user_id.as_str(), &g.role)).collect();
     assert_eq!(answered, asked, "one answer per pair, in the order asked");
-    let new: Vec<bool> = granted.iter().map(|(_, new)| *new).collect();
+    let new: Vec<bool> = granted.iter().map(|(_, outcome)| outcome.is_new()).collect();
     assert_eq!(
         new,
         [false, true, true, true, true, true, false, false, false],

@@ -1,0 +1,1 @@
+../common/0013_grant_expiry.sql
