@@ -92,6 +92,13 @@ enum StoreChoice {
     Both,
 }
 
+/// A part of the benchmark run alone, on an otherwise empty database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Only {
+    /// The bulk import (and its plain-insert limit) alone.
+    Import,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Starship benchmarks (issue #3): import, search, Applications tab and checks vs casbin")]
 struct Args {
@@ -162,6 +169,10 @@ struct Args {
     /// Also write the result tables to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run only this part, on an empty database (no generated data set):
+    /// quick enough to compare two commits on one machine.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
 }
 
 #[tokio::main]
@@ -313,6 +324,19 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     log!("=== {name} ===");
     let (url, place) = fresh_database(dialect, args).await?;
     let mut report = Report { store: name, lines: Vec::new(), notes: Vec::new() };
+    if let Some(only) = args.only {
+        let store = Store::open(&url).await?;
+        wait_for_quiet(args).await;
+        let load_before = loadavg();
+        let result = match only {
+            Only::Import => bench_import(&store, args, &mut report).await,
+        };
+        report.notes.push(format!("Load average (1, 5, 15 min) before: {load_before}; at the end: {}.", loadavg()));
+        store.close().await;
+        remove_database(place, args.keep).await?;
+        result?;
+        return Ok(report);
+    }
 
     let store = Store::open(&url).await?;
     let sizes = Sizes { users: args.users, partners: args.partners, big_partner: args.big_partner };
