@@ -10,7 +10,8 @@ use starship_store::users::{self, NewUser};
 use starship_store::{partners, sqlx, Store};
 
 fn verify(url: &str) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starshipd")).args(["history", "verify", "--db", url]).output().unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_starshipd")).args(["history", "verify", "--db", url]).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
@@ -57,7 +58,11 @@ async fn history_verify_names_the_entry_rewritten_behind_the_triggers_back() {
     assert!(text.contains(&format!("chain {} entries 3 seq 3 hash {head}", acme.id)), "prints the anchor: {text}");
 
     sqlx::query("DROP TRIGGER history_no_update").execute(store.pool()).await.unwrap();
-    sqlx::query("UPDATE history SET details = '{\"i\":7}' WHERE id = $1").bind(&second).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE history SET details = '{\"i\":7}' WHERE id = $1")
+        .bind(&second)
+        .execute(store.pool())
+        .await
+        .unwrap();
     let (ok, text) = verify(&url);
     assert!(!ok, "a rewritten entry must fail verification: {text}");
     assert!(text.contains(&format!("entry {second} (chain '{}', seq 2): hash is", acme.id)), "{text}");

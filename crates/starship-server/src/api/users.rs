@@ -531,8 +531,8 @@ pub async fn export_history(
     ApiQuery(params): ApiQuery<HistoryExportParams>,
 ) -> ApiResult<axum::response::Response> {
     let since = params.since.as_deref().map(people::Since::parse).transpose()?;
-    let lines = people::history_export(&state, &caller.principal, params.partner_id.as_deref(), since, |e| {
-        HistoryExportLine {
+    let lines =
+        people::history_export(&state, &caller.principal, params.partner_id.as_deref(), since, |e| HistoryExportLine {
             id: e.entry.id,
             partner_id: (!e.chain.is_empty()).then_some(e.chain),
             seq: e.seq,
@@ -545,9 +545,8 @@ pub async fn export_history(
             details: e.entry.details,
             prev_hash: e.prev_hash,
             hash: e.hash,
-        }
-    })
-    .await?;
+        })
+        .await?;
     Ok(axum::response::Response::builder()
         .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
         .body(axum::body::Body::from_stream(lines))

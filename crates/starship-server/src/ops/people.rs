@@ -344,9 +344,8 @@ impl Since {
         if let Ok(seq) = text.parse::<i64>() {
             return Ok(Self::Seq(seq));
         }
-        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
-            ApiError::from(FieldError::new("since", "must be an entry's seq or an RFC 3339 time"))
-        })?;
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::from(FieldError::new("since", "must be an entry's seq or an RFC 3339 time")))?;
         Ok(Self::At((at.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 }

@@ -146,7 +146,9 @@ async fn chain_of(conn: &mut Conn, chain: &str) -> starship_store::Result<Vec<(S
 async fn drop_triggers(store: &Store) -> starship_store::Result<()> {
     let statements: &[&str] = match store.dialect() {
         Dialect::Sqlite => &["DROP TRIGGER history_no_update", "DROP TRIGGER history_no_delete"],
-        Dialect::Postgres => &["DROP TRIGGER history_no_update ON history", "DROP TRIGGER history_no_delete ON history"],
+        Dialect::Postgres => {
+            &["DROP TRIGGER history_no_update ON history", "DROP TRIGGER history_no_delete ON history"]
+        }
     };
     for statement in statements {
         sqlx::query(statement).execute(store.pool()).await?;
@@ -197,7 +199,10 @@ store_test!(verify_names_an_entry_rewritten_with_the_triggers_dropped, |store| a
         .await;
     assert!(refused.is_err(), "the trigger refuses a rewrite");
     drop_triggers(&store).await?;
-    sqlx::query("UPDATE history SET details = '{\"i\":99}' WHERE id = $1").bind(&chain[1].0).execute(store.pool()).await?;
+    sqlx::query("UPDATE history SET details = '{\"i\":99}' WHERE id = $1")
+        .bind(&chain[1].0)
+        .execute(store.pool())
+        .await?;
 
     let verified = history::verify(&store).await?;
     assert!(!verified.is_intact());
