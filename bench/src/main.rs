@@ -92,6 +92,15 @@ enum StoreChoice {
     Both,
 }
 
+/// A part of the benchmark run alone, on an otherwise empty database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Only {
+    /// The bulk import (and its plain-insert limit) alone.
+    Import,
+    /// `history verify` over --history-entries History entries.
+    Verify,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Starship benchmarks (issue #3): import, search, Applications tab and checks vs casbin")]
 struct Args {
@@ -162,6 +171,13 @@ struct Args {
     /// Also write the result tables to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run only this part, on an empty database (no generated data set):
+    /// quick enough to compare two commits on one machine.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+    /// History entries written for the `history verify` measure.
+    #[arg(long, default_value_t = 1_000_000)]
+    history_entries: usize,
 }
 
 #[tokio::main]
@@ -313,6 +329,20 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     log!("=== {name} ===");
     let (url, place) = fresh_database(dialect, args).await?;
     let mut report = Report { store: name, lines: Vec::new(), notes: Vec::new() };
+    if let Some(only) = args.only {
+        let store = Store::open(&url).await?;
+        wait_for_quiet(args).await;
+        let load_before = loadavg();
+        let result = match only {
+            Only::Import => bench_import(&store, args, &mut report).await,
+            Only::Verify => bench_verify(&store, args, &mut report).await,
+        };
+        report.notes.push(format!("Load average (1, 5, 15 min) before: {load_before}; at the end: {}.", loadavg()));
+        store.close().await;
+        remove_database(place, args.keep).await?;
+        result?;
+        return Ok(report);
+    }
 
     let store = Store::open(&url).await?;
     let sizes = Sizes { users: args.users, partners: args.partners, big_partner: args.big_partner };
@@ -593,6 +623,79 @@ async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result
         "Beside: the users table alone through `users::insert_many` (multi-row statements), one transaction (rolled back)",
         n,
         format!("{} ({:.2} s)", fmt_rate(n, multi), multi.as_secs_f64()),
+    ));
+    Ok(())
+}
+
+/// `history verify` (issue #14): the History's chains walked and every hash
+/// recomputed, over entries written through `history::append_many` about
+/// 1,000 people of one partner (one chain) and 10 operators (another).
+async fn bench_verify(store: &Store, args: &Args, report: &mut Report) -> Result<()> {
+    const SECTION: &str = "History verify";
+    const BATCH: usize = 50_000;
+    let n = args.history_entries;
+    let mut tx = store.begin().await?;
+    let partner =
+        partners::insert(&mut tx, &Title::parse("name", "Bench History Partners").valid()?, PartnerKind::Content)
+            .await?;
+    let mut people = Vec::new();
+    for i in 0..1_010 {
+        let email = Email::parse("email", &format!("history.{i}@bench-history.example.com")).valid()?;
+        let user = users::insert(
+            &mut tx,
+            &NewUser {
+                partner_id: (i < 1_000).then_some(partner.id.as_str()),
+                email: &email,
+                first_name: &PersonName::parse("first_name", "History").valid()?,
+                last_name: &PersonName::parse("last_name", "Bench").valid()?,
+                locale: Locale::parse("locale", "en-US").valid()?,
+                phone: None,
+                status: UserStatus::Active,
+                password_hash: None,
+            },
+        )
+        .await?;
+        people.push(user.id);
+    }
+    tx.commit().await?;
+    log!("verify: writing {n} History entries in transactions of {BATCH}");
+    let actor = Actor::system(Source::Cli);
+    let written = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let batch = BATCH.min(n - done);
+        let entries = (done..done + batch)
+            .map(|i| {
+                let details = json!({"application": "backlot", "role": "content-partner-operations", "i": i});
+                (people[i % people.len()].clone(), starship_store::history::Kind::RoleGranted, details)
+            })
+            .collect();
+        let mut tx = store.begin().await?;
+        starship_store::history::append_many(&mut tx, &actor, entries).await?;
+        tx.commit().await?;
+        done += batch;
+    }
+    let write_time = written.elapsed();
+    analyze(store).await?;
+    wait_for_quiet(args).await;
+    log!("verify: walking the chains");
+    let started = Instant::now();
+    let verification = starship_store::history::verify(store).await?;
+    let took = started.elapsed();
+    if !verification.is_intact() || verification.entries() != n as u64 {
+        bail!("verify found {} of {n} entries intact: {:?}", verification.entries(), verification.chains);
+    }
+    log!("verify: {:.2} s", took.as_secs_f64());
+    report.lines.push(Line::throughput(
+        SECTION,
+        "`history::verify` (what `starshipd history verify` runs): every chain streamed in seq order, every hash recomputed",
+        n,
+        format!("**{}** ({:.2} s)", fmt_rate(n, took).replace("rows", "entries"), took.as_secs_f64()),
+    ));
+    report.notes.push(format!(
+        "History written for it through `history::append_many` in transactions of {BATCH}: {} ({:.0} s).",
+        fmt_rate(n, write_time).replace("rows", "entries"),
+        write_time.as_secs_f64()
     ));
     Ok(())
 }

@@ -283,6 +283,24 @@ pub fn history_scope(caller: &Principal) -> Option<Vec<AdminScope>> {
     (!wider).then(|| caller.admin.clone())
 }
 
+/// Exporting a History chain (issue #14), which is all of a partner's
+/// History or none of it: operators, any chain (`None` is the chain of
+/// accounts of no partner, theirs alone); a partner's admins who are shown
+/// all of their people's History (`history_scope` is `None`), their own
+/// partner's. An admin of productions only is shown part of it, so not this.
+pub fn export_history(caller: &Principal, partner: Option<&str>) -> Decision {
+    let Some(partner) = partner else {
+        return manage_platform(caller);
+    };
+    see_partner_resource(caller, partner)?;
+    let admin = caller.operator || caller.is_any_admin() || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin);
+    if admin && history_scope(caller).is_none() {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("a partner's History is exported to its admins who see all of it, and operators"))
+    }
+}
+
 /// Whether a History entry's details concern one of these production scopes.
 pub fn entry_concerns(scopes: &[AdminScope], details: &serde_json::Value) -> bool {
     let application = details.get("application").and_then(serde_json::Value::as_str);

@@ -129,9 +129,12 @@ impl Store {
             return Err(schema::newer_store(&unknown));
         }
         match schema::migrator(self.dialect).run(&self.pool).await {
-            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => Err(schema::newer_store(&[version])),
-            outcome => Ok(outcome?),
+            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => return Err(schema::newer_store(&[version])),
+            outcome => outcome?,
         }
+        // Entries from before the History chain (0012) join it once.
+        history::chain_unchained(self).await?;
+        Ok(())
     }
 
     pub fn dialect(&self) -> Dialect {

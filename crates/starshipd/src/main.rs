@@ -76,6 +76,23 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The History's hash chains.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HistoryCommand {
+    /// Walks every chain and recomputes every hash, changing nothing. Prints
+    /// each chain's entry count and last hash (the anchor to keep outside
+    /// the database); exits non-zero naming the first entry that does not
+    /// match.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,6 +405,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&db).await?;
             import::run(&store, &partner, &file).await
         }
+        Command::History { command: HistoryCommand::Verify { db } } => {
+            // Connect without migrating: verifying must not change the store
+            // (migrating would chain entries that lost their chain columns).
+            let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            let started = std::time::Instant::now();
+            let verification = starship_store::history::verify(&store).await.map_err(|e| anyhow!("{e}"))?;
+            let elapsed = started.elapsed().as_secs_f64();
+            print!("{}", verification_report(&verification));
+            println!(
+                "{} entries in {} chains, {elapsed:.2} s ({:.0} entries/s)",
+                verification.entries(),
+                verification.chains.len(),
+                verification.entries() as f64 / elapsed.max(1e-9)
+            );
+            if verification.is_intact() {
+                return Ok(());
+            }
+            let first = verification.chains.iter().find_map(|c| c.problem.as_ref());
+            match (first, verification.unchained.first()) {
+                (Some(problem), _) => Err(anyhow!("the History does not verify: {problem}")),
+                (None, Some(id)) => Err(anyhow!("the History does not verify: entry {id} is in no chain")),
+                (None, None) => unreachable!("a verification with no problem is intact"),
+            }
+        }
     }
 }
 
@@ -402,6 +443,23 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 /// A store that cannot be opened at start names the setting to fix.
 fn database_error(url: &str, e: starship_store::StoreError) -> anyhow::Error {
     anyhow!("the database setting (db: --db, STARSHIP_DB or `db` in the settings file) {}: {e}", redact(url))
+}
+
+/// One line per chain: `chain <partner id or -> entries <n> seq <last> hash
+/// <last hash>`, then `BROKEN` lines for the first bad entry of a chain.
+fn verification_report(v: &starship_store::history::Verification) -> String {
+    let mut out = String::new();
+    for c in &v.chains {
+        let name = if c.chain.is_empty() { "-" } else { &c.chain };
+        out.push_str(&format!("chain {name} entries {} seq {} hash {}\n", c.entries, c.last_seq, c.last_hash));
+        if let Some(problem) = &c.problem {
+            out.push_str(&format!("BROKEN {problem}\n"));
+        }
+    }
+    for id in &v.unchained {
+        out.push_str(&format!("BROKEN entry {id}: in no chain (chain, seq, prev_hash or hash missing)\n"));
+    }
+    out
 }
 
 /// How long requests in flight at SIGTERM may take to finish.

@@ -45,6 +45,7 @@ use doc::Contract;
         users::get_user,
         users::patch_user,
         users::user_history,
+        users::export_history,
         grants::grant_roles,
         grants::revoke_grant,
         grants::add_admin_privilege,
@@ -143,6 +144,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tickets/{id}/comments", post(portal::comment))
         .route("/api/v1/communications/{type}/recipients", get(portal::recipients))
         .route("/api/v1/users/{id}/history", get(users::user_history))
+        .route("/api/v1/history/export", get(users::export_history))
         .route("/api/v1/users/{id}/admin-privileges", post(grants::add_admin_privilege))
         .route("/api/v1/users/{id}/admin-privileges/{pid}", delete(grants::remove_admin_privilege))
         .route("/api/v1/grants", post(grants::grant_roles))

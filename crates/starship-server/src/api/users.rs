@@ -513,3 +513,79 @@ pub async fn user_history(
             .collect(),
     ))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryExportParams {
+    /// The partner whose History chain to export. A partner's admin may
+    /// leave it out for their own; an operator who leaves it out exports
+    /// the chain of accounts of no partner (operators).
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    /// Only entries after this `seq` (a whole number: carry on from the
+    /// last line you hold), or written at or after this RFC 3339 time.
+    #[serde(default)]
+    pub since: Option<String>,
+}
+
+/// One line of a History export: an entry with its place in its chain.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryExportLine {
+    pub id: String,
+    /// The partner whose chain the entry is in; absent for the chain of
+    /// accounts of no partner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// 1, 2, 3 … within the chain, without gaps.
+    pub seq: i64,
+    /// The account the entry is about.
+    pub user_id: String,
+    pub at: String,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    pub source: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// The previous entry's `hash` (64 zeros for the chain's first entry).
+    pub prev_hash: String,
+    /// SHA-256 (hex) over this entry's canonical encoding and `prev_hash`.
+    pub hash: String,
+}
+
+/// A partner's History as one hash chain, oldest first, as JSON Lines
+/// (operators, and the partner's admins who see all of its History).
+#[utoipa::path(get, path = "/api/v1/history/export", tag = "users", params(HistoryExportParams),
+    responses(
+        (status = 200, body = HistoryExportLine, content_type = "application/x-ndjson",
+            description = "One entry per line, in seq order"),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn export_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<HistoryExportParams>,
+) -> ApiResult<axum::response::Response> {
+    let since = params.since.as_deref().map(people::Since::parse).transpose()?;
+    let lines =
+        people::history_export(&state, &caller.principal, params.partner_id.as_deref(), since, |e| HistoryExportLine {
+            id: e.entry.id,
+            partner_id: (!e.chain.is_empty()).then_some(e.chain),
+            seq: e.seq,
+            user_id: e.entry.user_id,
+            at: rfc3339_from_millis(e.entry.at),
+            actor: e.entry.actor,
+            actor_id: e.entry.actor_id,
+            source: e.entry.source,
+            action: e.entry.action,
+            details: e.entry.details,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        })
+        .await?;
+    Ok(axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
+        .body(axum::body::Body::from_stream(lines))
+        .expect("a valid response"))
+}

@@ -331,3 +331,76 @@ pub async fn user_history(
     shown.truncate(limit as usize);
     Ok((user, shown))
 }
+
+/// Where a History export starts: after an entry's seq in the chain, or
+/// at a time (milliseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    Seq(i64),
+    At(i64),
+}
+
+impl Since {
+    /// A whole number is a seq; anything else must be an RFC 3339 time.
+    pub fn parse(text: &str) -> ApiResult<Self> {
+        if let Ok(seq) = text.parse::<i64>() {
+            return Ok(Self::Seq(seq));
+        }
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::from(FieldError::new("since", "must be an entry's seq or an RFC 3339 time")))?;
+        Ok(Self::At((at.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+}
+
+/// Entries per read of an export: the answer streams page by page, so a
+/// large partner's History is never held in memory at once.
+const EXPORT_PAGE: i64 = 1_000;
+
+/// One partner's History chain (or, with no partner, the chain of accounts
+/// of no partner), in seq order, as JSON Lines: checked here, then read a
+/// page at a time while the answer streams. A partner's admin who names no
+/// partner exports their own.
+pub async fn history_export<L: serde::Serialize + 'static>(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: Option<&str>,
+    since: Option<Since>,
+    line: fn(history::ChainedEntry) -> L,
+) -> ApiResult<impl futures_util::Stream<Item = Result<String, starship_store::StoreError>> + Send + 'static> {
+    let partner = match (partner_id, caller.operator) {
+        (None, false) => Some(caller.partner_id.clone().ok_or(ApiError::NotFound)?),
+        (requested, _) => requested.map(str::to_string),
+    };
+    authz::export_history(caller, partner.as_deref())?;
+    if let Some(partner) = &partner {
+        let mut conn = state.store.conn().await?;
+        if starship_store::partners::get(&mut conn, partner).await?.is_none() {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let chain = partner.unwrap_or_else(|| history::NO_PARTNER_CHAIN.to_string());
+    let (after, at) = match since {
+        None => (0, i64::MIN),
+        Some(Since::Seq(seq)) => (seq, i64::MIN),
+        Some(Since::At(at)) => (0, at),
+    };
+    let store = state.store.clone();
+    Ok(futures_util::stream::try_unfold(Some(after), move |after| {
+        let (store, chain) = (store.clone(), chain.clone());
+        async move {
+            let Some(after) = after else { return Ok(None) };
+            let mut conn = store.conn().await?;
+            let page = history::chain_page(&mut conn, &chain, after, at, EXPORT_PAGE).await?;
+            if page.is_empty() {
+                return Ok(None);
+            }
+            let next = (page.len() as i64 == EXPORT_PAGE).then(|| page.last().map_or(after, |e| e.seq));
+            let mut text = String::new();
+            for entry in page {
+                text.push_str(&serde_json::to_string(&line(entry)).expect("an entry serializes"));
+                text.push('\n');
+            }
+            Ok(Some((text, next)))
+        }
+    }))
+}

@@ -13,6 +13,7 @@ use crate::portal::{portal_world, Portal};
 use crate::source;
 use crate::support::*;
 use starship_core::history::Kind;
+use starship_store::history::{self, Actor, Source};
 
 const NORA: &str = "nora.admin@metrofiber.example";
 
@@ -365,4 +366,89 @@ app_test!(history_is_read_by_kind_and_an_unknown_kind_is_refused, |app| async mo
     let (status, problem) = app.get(&mara, &format!("{path}?kind=role.granted,role.stolen")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(problem.to_string().contains("'role.stolen' is not a kind of History entry"), "{problem}");
+});
+
+/// The raw export: status, content type and lines.
+async fn export(app: &TestApp, client: &Client, query: &str) -> (StatusCode, String, Vec<Value>) {
+    let response = client.get(app.url(&format!("/api/v1/history/export{query}"))).send().await.unwrap();
+    let status = response.status();
+    let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let text = response.text().await.unwrap();
+    let lines = if status.is_success() {
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    } else {
+        vec![serde_json::from_str(&text).unwrap()]
+    };
+    (status, kind, lines)
+}
+
+/// Each line links to the one before: seq one more, prev_hash its hash.
+fn assert_one_chain(lines: &[Value], first_seq: i64) {
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["seq"], json!(first_seq + i as i64), "{line}");
+        assert_eq!(line["hash"].as_str().map(str::len), Some(64), "{line}");
+        if i > 0 {
+            assert_eq!(line["prev_hash"], lines[i - 1]["hash"], "line {i} links to the one before");
+        }
+    }
+}
+
+app_test!(a_partners_history_exports_as_one_chain_of_json_lines, |app| async move {
+    let w = world(&app).await;
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    // More entries than one page of the export holds.
+    let mut conn = app.store.conn().await.unwrap();
+    let entries = (0..1_200).map(|i| (w.plain.clone(), Kind::UserUpdated, json!({"i": i}))).collect();
+    history::append_many(&mut conn, &Actor::system(Source::System), entries).await.unwrap();
+    drop(conn);
+    let sunrise_people = [&w.backlot_admin, &w.academy_admin, &w.master_only, &w.plain];
+
+    let (status, kind, lines) = export(&app, &mara, "").await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/x-ndjson"));
+    assert!(lines.len() > 1_200, "{} lines", lines.len());
+    assert_one_chain(&lines, 1);
+    assert_eq!(lines[0]["prev_hash"], json!("0".repeat(64)));
+    assert!(lines.iter().all(|l| l["partner_id"] == json!(w.sunrise)));
+    assert!(lines.iter().all(|l| sunrise_people.iter().any(|p| l["user_id"] == json!(p))), "only Sunrise's people");
+    assert!(lines.iter().any(|l| l["action"] == "signed-in" && l["user_id"] == json!(w.backlot_admin)));
+    let (_, _, as_operator) = export(&app, &operator, &format!("?partner_id={}", w.sunrise)).await;
+    assert_eq!(as_operator, lines, "an operator exports the same chain");
+
+    // Carry on after the last line held; or from a time.
+    let (_, _, after) = export(&app, &mara, "?since=1100").await;
+    assert_eq!(after, lines[1100..]);
+    let last_at = lines.last().unwrap()["at"].as_str().unwrap().to_string();
+    let (_, _, from_time) = export(&app, &mara, &format!("?since={}", last_at.replace('+', "%2B"))).await;
+    assert!(!from_time.is_empty() && from_time.len() < lines.len(), "{} lines", from_time.len());
+    assert!(from_time.iter().all(|l| l["at"].as_str().unwrap() >= last_at.as_str()));
+    let (status, _, _) = export(&app, &mara, "?since=yesterday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // An operator naming no partner: the chain of accounts of no partner.
+    let (status, _, theirs) = export(&app, &operator, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_one_chain(&theirs, 1);
+    assert!(theirs.iter().all(|l| l.get("partner_id").is_none() && l["user_id"] == json!(w.operator)), "{theirs:?}");
+    assert!(!theirs.is_empty());
+});
+
+app_test!(history_export_is_refused_to_those_not_shown_all_of_a_partners_history, |app| async move {
+    let w = world(&app).await;
+    let production_admin = app.member(Some(&w.sunrise), "paula.production@sunrise.example").await;
+    app.admin(&production_admin, "production-academy", Some(HOME_THEATER)).await;
+    for (email, partner, expected) in [
+        ("pat.plain@sunrise.example", "", StatusCode::FORBIDDEN),
+        ("paula.production@sunrise.example", "", StatusCode::FORBIDDEN),
+        ("nina.north@northwind.example", w.sunrise.as_str(), StatusCode::NOT_FOUND),
+        ("alex.academy@sunrise.example", "", StatusCode::OK),
+        ("olivia.operator@starship.example", "not-a-partner", StatusCode::NOT_FOUND),
+    ] {
+        let client = app.signed_in(email).await;
+        let query = if partner.is_empty() { String::new() } else { format!("?partner_id={partner}") };
+        let (status, _, answer) = export(&app, &client, &query).await;
+        assert_eq!(status, expected, "{email}: {answer:?}");
+    }
+    let (status, _, _) = export(&app, &app.client(), "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 });

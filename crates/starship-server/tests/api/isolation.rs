@@ -368,6 +368,16 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
             StatusCode::OK,
         ));
     }
+    cases.push((
+        ("GET", "/api/v1/history/export", "partner_id"),
+        [
+            (format!("/api/v1/history/export?partner_id={}", c.metro.metro), None),
+            (format!("/api/v1/history/export?partner_id={UNKNOWN}"), None),
+            (format!("/api/v1/history/export?partner_id={}", c.ours), None),
+        ],
+        StatusCode::NOT_FOUND,
+        StatusCode::OK,
+    ));
     let covered: BTreeSet<(String, String, String)> =
         cases.iter().map(|((m, p, i), ..)| (m.to_string(), p.to_string(), i.to_string())).collect();
     let missing: Vec<_> = inputs.difference(&covered).collect();
