@@ -124,6 +124,7 @@ impl Dispatcher {
 
     /// Runs the access review pass from this dispatcher's loop too.
     pub fn with_reviews(mut self, state: crate::state::AppState) -> Self {
+        state.metrics.jobs.register(crate::metrics::ACCESS_REVIEWS);
         self.reviews = Some(state);
         self
     }

@@ -129,18 +129,24 @@ pub async fn sweep_once(
 }
 
 /// Sweeps every `config.every` until shutdown, then hands the lease back.
+/// A pass that ran without error, sweeping or finding another instance
+/// holding the lease, counts as the job's success in `metrics`.
 pub async fn run(
     store: Store,
     catalogue: std::sync::Arc<Catalogue>,
     config: SweepConfig,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    metrics.jobs.register(crate::metrics::GRANT_EXPIRY);
     while !*shutdown.borrow() {
         match sweep_once(&store, &catalogue, &config, now_millis()).await {
-            Ok(swept) if swept.removed > 0 || swept.reminded > 0 => {
-                tracing::info!(removed = swept.removed, reminded = swept.reminded, "expired grants swept")
+            Ok(swept) => {
+                metrics.jobs.succeeded(crate::metrics::GRANT_EXPIRY);
+                if swept.removed > 0 || swept.reminded > 0 {
+                    tracing::info!(removed = swept.removed, reminded = swept.reminded, "expired grants swept")
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "grant expiry sweep failed"),
         }
         tokio::select! {

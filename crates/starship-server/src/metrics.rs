@@ -113,6 +113,10 @@ impl Jobs {
 
 /// The name the outbox dispatcher's polls are recorded under.
 pub const OUTBOX_DISPATCHER: &str = "outbox_dispatcher";
+/// The access review pass (reminders, closing what is due).
+pub const ACCESS_REVIEWS: &str = "access_reviews";
+/// The grant expiry sweep (whichever instance holds its lease).
+pub const GRANT_EXPIRY: &str = "grant_expiry";
 
 fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())

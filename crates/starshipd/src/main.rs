@@ -332,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 state.store.clone(),
                 state.catalogue.clone(),
                 starship_server::expiry::SweepConfig::new(),
+                state.metrics.clone(),
                 sweep_stopped,
             ));
             println!("starshipd listening on {public_url} (store: {})", redact(&db.db));

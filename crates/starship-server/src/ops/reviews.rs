@@ -244,11 +244,16 @@ pub async fn send_reminders(state: &AppState, now: i64) -> ApiResult<usize> {
 /// One background pass: reminders, then closing what is due.
 pub async fn tick(state: &AppState) {
     let now = now_millis();
-    if let Err(e) = send_reminders(state, now).await {
+    let reminded = send_reminders(state, now).await;
+    if let Err(e) = &reminded {
         tracing::error!(error = %e, "access review reminders failed");
     }
-    if let Err(e) = close_due(&state.store, now).await {
+    let closed = close_due(&state.store, now).await;
+    if let Err(e) = &closed {
         tracing::error!(error = %e, "closing due access reviews failed");
+    }
+    if reminded.is_ok() && closed.is_ok() {
+        state.metrics.jobs.succeeded(crate::metrics::ACCESS_REVIEWS);
     }
 }
 
@@ -258,6 +263,7 @@ pub const PASS_EVERY: Duration = Duration::from_secs(30);
 /// The pass on its own, for an instance without an email dispatcher (whose
 /// loop otherwise runs it): until `shutdown` turns true.
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    state.metrics.jobs.register(crate::metrics::ACCESS_REVIEWS);
     while !*shutdown.borrow() {
         tick(&state).await;
         tokio::select! {

@@ -248,3 +248,40 @@ app_test!(sign_ins_are_counted_by_outcome, |app| async move {
     assert_eq!((outcome("success"), outcome("failure"), outcome("throttled"), outcome("mfa")), (1.0, 5.0, 1.0, 1.0));
     let _ = stop_metrics.send(());
 });
+
+app_test!(the_review_pass_and_the_expiry_sweep_record_their_last_success, |app| async move {
+    let (metrics_base, stop_metrics) = serve_metrics(app.state.clone()).await;
+    let job = |name: &str| json!({"job": name});
+    let before = scrape(&metrics_base).await;
+    for name in ["access_reviews", "grant_expiry"] {
+        assert_eq!(before.value("starship_job_last_success_timestamp_seconds", job(name)), None, "{name} not started");
+    }
+
+    starship_server::ops::reviews::tick(&app.state).await;
+    let (stop_sweep, stopped) = tokio::sync::watch::channel(false);
+    let sweeping = tokio::spawn(starship_server::expiry::run(
+        app.store.clone(),
+        app.state.catalogue.clone(),
+        starship_server::expiry::SweepConfig::new(),
+        app.state.metrics.clone(),
+        stopped,
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let now = scrape(&metrics_base).await;
+        if now.counted("starship_job_last_success_timestamp_seconds", job("grant_expiry")) > 0.0 {
+            break now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the sweep never recorded a success");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = stop_sweep.send(true);
+    sweeping.await.unwrap();
+    let _ = stop_metrics.send(());
+    let a_minute_ago =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60) as f64;
+    for name in ["access_reviews", "grant_expiry"] {
+        let at = after.counted("starship_job_last_success_timestamp_seconds", job(name));
+        assert!(at > a_minute_ago, "{name}: last success at {at}");
+    }
+});
