@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod people;
+pub mod platform;
 pub mod portal;
 pub mod portal_lists;
 pub mod preferences;
@@ -529,4 +530,45 @@ pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answe
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Sets, changes or removes (`None`) the end of one of a person's roles
+/// that still counts: a grant of the same role, under the rule that
+/// grants it.
+pub async fn set_role_end(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    grant_id: &str,
+    end: Option<i64>,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let grant = grants::get(&mut tx, grant_id)
+        .await?
+        .filter(|g| g.user_id == user_id && !g.expired_at(now_millis()))
+        .ok_or(ApiError::NotFound)?;
+    let people = visible_users(&mut tx, caller, &[user_id.to_string()]).await?;
+    grant_roles(&mut tx, caller, actor, &people, &[(grant.role, end)]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The people of an onboarding the caller may see, and of the grants
+/// named, those that belong to one of them (`None` for any other).
+pub async fn onboarded(
+    state: &AppState,
+    caller: &Principal,
+    user_ids: &[String],
+    grant_ids: &[&str],
+) -> ApiResult<(Vec<User>, Vec<Option<grants::Grant>>)> {
+    let mut tx = state.store.begin_read().await?;
+    let people = visible_users(&mut tx, caller, user_ids).await?;
+    let mut found = Vec::with_capacity(grant_ids.len());
+    for id in grant_ids {
+        let grant = grants::get(&mut tx, id).await?.filter(|g| people.iter().any(|u| u.id == g.user_id));
+        found.push(grant);
+    }
+    tx.commit().await?;
+    Ok((people, found))
 }

@@ -365,9 +365,9 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     } else {
         people::visible_user(&mut conn, &viewer.principal, user_id).await?
     };
-    let profile = profile_of(&mut conn, &state.catalogue, &viewer.principal, &user).await?;
-    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
     drop(conn);
+    let profile = profile_of(state, &viewer.principal, &user).await?;
+    let productions = crate::ops::platform::productions(state).await?;
     let labels = production_labels(&productions);
     let own = user.id == viewer.user.id;
     let partner = user.partner_id.clone().unwrap_or_default();
@@ -553,8 +553,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let can_deactivate = if own || user.partner_id.is_none() {
         false
     } else {
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let held = starship_store::users::principal(&mut conn, &user).await.map_err(ApiError::from)?;
+        let held = crate::ops::session::principal_of(state, &user).await?;
         let standing = crate::ops::portal::standing(&user, &held.roles);
         let rule = authz::administer_person(&viewer.principal, &state.catalogue, (&user.id, &partner), standing);
         authz::act_on_person(&viewer.principal, &held, rule).is_ok()
@@ -883,15 +882,7 @@ pub async fn set_role_end(
             }
             Some(end)
         };
-        let mut tx = state.store.begin().await?;
-        let grant = starship_store::grants::get(&mut tx, &grant_id)
-            .await?
-            .filter(|g| g.user_id == id && !g.expired_at(starship_store::now_millis()))
-            .ok_or(ApiError::NotFound)?;
-        let people = ops::visible_users(&mut tx, &post.user.principal, std::slice::from_ref(&id)).await?;
-        ops::grant_roles(&mut tx, &post.user.principal, &post.user.actor(), &people, &[(grant.role, end)]).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(())
+        ops::set_role_end(&state, &post.user.principal, &post.user.actor(), &id, &grant_id, end).await
     }
     .await;
     match outcome {

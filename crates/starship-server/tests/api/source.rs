@@ -346,61 +346,9 @@ pub fn store_calls(dirs: &[&str]) -> Vec<String> {
 /// door around them.
 #[test]
 fn pages_and_handlers_reach_the_store_only_through_ops() {
-    let calls: Vec<String> = store_calls(&["web", "api"])
-        .into_iter()
-        .filter(|c| {
-            let (file, call) = c.split_once(':').unwrap();
-            let call = call.split_once(": ").unwrap().1.trim_end_matches("(…)");
-            !NOT_YET_MOVED.contains(&(file, call))
-        })
-        .collect();
+    let calls = store_calls(&["web", "api"]);
     assert!(calls.is_empty(), "store functions called outside ops:\n{}", calls.join("\n"));
 }
-
-/// Direct store calls that issue #12 has not moved into `ops` yet, as
-/// (file, call). Only shrinks: a new direct call fails the test above.
-const NOT_YET_MOVED: &[(&str, &str)] = &[
-    ("web/account.rs", "partners::list_productions"),
-    ("web/account.rs", "starship_store::users::principal"),
-    ("web/account.rs", "starship_store::grants::get"),
-    ("web/applications.rs", "partners::list_productions"),
-    ("web/applications.rs", "partners::list"),
-    ("web/mod.rs", "user_store::principal"),
-    ("web/onboard.rs", "partners::list"),
-    ("web/onboard.rs", "partners::get"),
-    ("web/onboard.rs", "partners::list_productions"),
-    ("web/onboard.rs", "grants::get"),
-    ("web/portal.rs", "mfa::totp_of"),
-    ("web/portal.rs", "starship_store::users::principal"),
-    ("web/reviews.rs", "reviews::open_scopes"),
-    ("web/reviews.rs", "partners::get"),
-    ("web/reviews.rs", "partners::list_productions"),
-    ("web/security.rs", "mfa::totp_of"),
-    ("api/accounts.rs", "outbox::list"),
-    ("api/grants.rs", "starship_store::grants::of_user"),
-    ("api/grants.rs", "users::roles_of"),
-    ("api/platform.rs", "partners::list"),
-    ("api/platform.rs", "partners::insert"),
-    ("api/platform.rs", "partners::list_productions"),
-    ("api/platform.rs", "partners::insert_production"),
-    ("api/portal.rs", "users::roles_of"),
-    ("api/portal.rs", "portal::contact_roles_of"),
-    ("api/portal.rs", "portal::sites_of_user"),
-    ("api/portal.rs", "starship_store::partners::get"),
-    ("api/portal.rs", "portal::insert_site"),
-    ("api/portal.rs", "portal::get_appliance"),
-    ("api/portal.rs", "portal::bgp_versions"),
-    ("api/portal.rs", "portal::ticket_comments"),
-    ("api/portal.rs", "portal::get_ticket"),
-    ("api/preferences.rs", "starship_store::partners::get"),
-    ("api/preferences.rs", "prefs::audience"),
-    ("api/preferences.rs", "outbox::enqueue_many"),
-    ("api/session.rs", "users::principal"),
-    ("api/users.rs", "partners::get"),
-    ("api/users.rs", "grants::of_user"),
-    ("api/users.rs", "starship_store::users::get"),
-    ("api/users.rs", "grants::admin_of_user"),
-];
 
 /// The scan above must see each way a store function can be called, or
 /// it would pass on code that calls the store.
