@@ -8,7 +8,6 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::users::visible_user;
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -96,13 +95,9 @@ pub async fn grant_roles(
     }
     let asked: Vec<Option<&str>> = body.roles.iter().map(|r| r.expires_at.as_deref()).collect();
     let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-    let mut tx = state.store.begin().await?;
     let requested: Vec<_> = body.roles.iter().map(|r| (r.application.clone(), r.role.clone(), r.production)).collect();
-    let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
-    let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
-    let people = ops::visible_users(&mut tx, &caller.principal, &body.user_ids).await?;
-    let granted = ops::grant_roles(&mut tx, &caller.principal, &caller.actor(), &people, &roles).await?;
-    tx.commit().await?;
+    let request = ops::GrantRequest { user_ids: &body.user_ids, requested: &requested, expiries: &expiries };
+    let granted = ops::grant(&state, &caller.principal, &caller.actor(), &[request]).await?;
     let granted = granted
         .into_iter()
         .map(|g| {
@@ -135,9 +130,7 @@ pub async fn revoke_grant(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.store.begin().await?;
-    ops::revoke_role(&mut tx, &caller.principal, &caller.actor(), &id, None).await?;
-    tx.commit().await?;
+    ops::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -171,11 +164,8 @@ pub async fn add_admin_privilege(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AdminPrivilegeBody>,
 ) -> ApiResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    let scope = ops::resolve_admin_scope(&mut tx, &state.catalogue, &body.application, body.production).await?;
-    let (privilege, new) = ops::add_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &user, &scope).await?;
-    tx.commit().await?;
+    let (user, privilege, new) =
+        ops::grant_admin(&state, &caller.principal, &caller.actor(), &id, &body.application, body.production).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AdminPrivilegeResult {
@@ -197,9 +187,7 @@ pub async fn remove_admin_privilege(
     caller: Caller,
     Path((id, pid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.store.begin().await?;
-    ops::remove_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &id, &pid).await?;
-    tx.commit().await?;
+    ops::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

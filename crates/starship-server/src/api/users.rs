@@ -352,8 +352,6 @@ pub async fn search(
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
 
-pub use crate::ops::people::visible_user;
-
 /// A user's profile.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserProfile), (status = 404, body = Problem)))]
@@ -362,13 +360,8 @@ pub async fn get_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<UserProfile>> {
-    let mut conn = state.store.conn().await?;
-    let user = if id == caller.user.id {
-        caller.user.clone()
-    } else {
-        visible_user(&mut conn, &caller.principal, &id).await?
-    };
-    drop(conn);
+    let user =
+        if id == caller.user.id { caller.user.clone() } else { people::person(&state, &caller.principal, &id).await? };
     Ok(axum::Json(profile_of(&state, &caller.principal, &user).await?))
 }
 

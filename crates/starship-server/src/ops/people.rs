@@ -377,3 +377,15 @@ pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> ApiRe
     tx.commit().await?;
     Ok(Profile { partner, grants: with_granters, admin_privileges, history_visible })
 }
+
+/// A person the caller may see (`NotFound` otherwise).
+pub async fn person(state: &AppState, caller: &Principal, user_id: &str) -> ApiResult<User> {
+    let mut conn = state.store.conn().await?;
+    visible_user(&mut conn, caller, user_id).await
+}
+
+/// The people the caller may act on (see `ops::visible_users`).
+pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[String]) -> ApiResult<Vec<User>> {
+    let mut conn = state.store.conn().await?;
+    ops::visible_users(&mut conn, caller, user_ids).await
+}

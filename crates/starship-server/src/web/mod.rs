@@ -251,12 +251,10 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(cookie) = extract::session_cookie(parts) else {
             return Err(signed_out());
         };
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let Some((user, Credential::Session { token_hash })) = extract::authenticate(&mut conn, parts).await? else {
+        let Some((user, Credential::Session { token_hash }, principal)) = extract::signed_in(state, parts).await?
+        else {
             return Err(signed_out());
         };
-        drop(conn);
-        let principal = crate::ops::session::principal_of(state, &user).await?;
         let reviews_to_act_on = crate::ops::reviews::any_to_act_on(state, &principal).await?;
         Ok(Self {
             user,

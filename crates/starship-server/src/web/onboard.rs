@@ -276,8 +276,7 @@ pub async fn start(
     Query(query): Query<Vec<(String, String)>>,
 ) -> WebResult {
     let id = query.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_default();
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let user = people::visible_user(&mut conn, &viewer.principal, &id).await?;
+    let user = people::person(&state, &viewer.principal, &id).await?;
     let partner_name = match &user.partner_id {
         Some(p) => partner_name(&state, &viewer.principal, p).await?,
         None => String::new(),
@@ -561,9 +560,7 @@ async fn permissions_page(
     input: &PermissionsInput<'_>,
     form: Option<&super::Fields>,
 ) -> WebResult<PermissionsPage> {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let people = ops::visible_users(&mut conn, &viewer.principal, &input.user_ids).await?;
-    drop(conn);
+    let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
     let partner = people.first().and_then(|u| u.partner_id.clone()).unwrap_or_default();
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
@@ -699,9 +696,8 @@ async fn assign(
         .collect();
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let people = ops::visible_users(&mut conn, &viewer.principal, &input.user_ids).await?;
-        match ops::resolve_roles(&mut conn, &state.catalogue, &requested).await {
+        let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+        match ops::resolve(state, &requested).await {
             Ok(resolved) => roles = resolved,
             Err(ApiError::Invalid(invalid)) => {
                 for e in invalid.0 {
@@ -776,8 +772,7 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
     }
     let actor = viewer.actor();
     let outcome = async {
-        let mut tx = state.store.begin().await?;
-        let mut granted = Vec::new();
+        let mut asked_of = Vec::new();
         let mut users: Vec<&str> = Vec::new();
         for assignment in &input.assigned {
             if !users.contains(&assignment.user_id.as_str()) {
@@ -792,13 +787,13 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
             let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-            let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
-            let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
-            let people = ops::visible_users(&mut tx, &viewer.principal, &[user_id.to_string()]).await?;
-            granted.extend(ops::grant_roles(&mut tx, &viewer.principal, &actor, &people, &roles).await?);
+            asked_of.push((vec![user_id.to_string()], requested, expiries));
         }
-        tx.commit().await?;
-        Ok::<_, ApiError>(granted)
+        let requests: Vec<ops::GrantRequest> = asked_of
+            .iter()
+            .map(|(user_ids, requested, expiries)| ops::GrantRequest { user_ids, requested, expiries })
+            .collect();
+        ops::grant(state, &viewer.principal, &actor, &requests).await
     }
     .await;
     let granted = match outcome {
@@ -869,9 +864,7 @@ async fn next_step(
         return confirmation(state, viewer, &trail).await;
     };
     let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let user = people::visible_user(&mut conn, &viewer.principal, user_id).await?;
-    drop(conn);
+    let user = people::person(state, &viewer.principal, user_id).await?;
     let saved = ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await?;
     let (values, errors) = match &refused_with {
         Some((errors, form)) => (metadata_from_form(&app.metadata_schema, form), errors.clone()),

@@ -271,7 +271,8 @@ fn use_tree(prefix: &[String], tree: &str, into: &mut Vec<(Vec<String>, String)>
 /// Every call of a `starship-store` function in the code under `dirs`
 /// (relative to this crate's `src/`), as `file:line: the call`: a path
 /// `starship_store::module::f(`, a call `alias::f(` through a module the
-/// file imports, and the import of a function itself.
+/// file imports, the import of a function itself, and a connection or
+/// transaction opened on the application's store.
 pub fn store_calls(dirs: &[&str]) -> Vec<String> {
     let modules = store_modules();
     let src = crate_dir().join("src");
@@ -334,6 +335,13 @@ pub fn store_calls(dirs: &[&str]) -> Vec<String> {
                 }
             }
         }
+        // A connection or transaction opened here would let a page compose
+        // ops' parts in a transaction of its own.
+        for opening in [".store.conn(", ".store.begin(", ".store.begin_read("] {
+            for (at, _) in text.match_indices(opening) {
+                calls.insert((at, opening.trim_start_matches('.').trim_end_matches('(').to_string()));
+            }
+        }
         for (at, call) in calls {
             found.push(format!("{name}:{}: {call}(…)", line_of(&text, at)));
         }
@@ -370,6 +378,7 @@ fn the_store_call_scan_sees_each_way_of_calling() {
          let _ = ops::grants::of_user(c, \"u\").await;\n\
          let _ = starship_store::now_millis();\n\
          let _ = starship_store::grants::Granting::Added;\n\
+         let mut tx = state.store.begin().await?;\n\
          }\n",
     )
     .unwrap();
@@ -383,6 +392,7 @@ fn the_store_call_scan_sees_each_way_of_calling() {
             "starship_store::partners::get(…)",
             "user_store::principal(…)",
             "grants::of_user(…)",
+            "store.begin(…)",
         ]
     );
 }
