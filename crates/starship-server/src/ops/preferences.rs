@@ -192,7 +192,7 @@ pub struct Notification<'a> {
 /// its type on (operators); answers how many it reaches.
 pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notification<'_>) -> ApiResult<usize> {
     authz::manage_platform(caller)?;
-    let Some(app) = state.catalogue.application(&n.application) else {
+    let Some(app) = state.catalogue.application(n.application) else {
         return Err(FieldError::new("application", format!("unknown application '{}'", n.application)).into());
     };
     let mut errors = Vec::new();
@@ -226,7 +226,7 @@ pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notific
             user_id: Some(&p.user_id),
             kind: &kind,
             subject: subject.as_str(),
-            body: &n.body,
+            body: n.body,
         })
         .collect();
     outbox::enqueue_many(&mut tx, &messages).await?;

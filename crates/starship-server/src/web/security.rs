@@ -149,7 +149,7 @@ async fn confirm(state: &AppState, viewer: &WebUser, code: &str, end_others: boo
         Err(e @ ApiError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["code"])?;
             // The same secret again: the authenticator has it already.
-            let pending = session::own_totp(&state, &viewer.user).await?;
+            let pending = session::own_totp(state, &viewer.user).await?;
             let step = match pending {
                 Some(totp) if !totp.enabled => {
                     let uri = session::provisioning_uri(&totp.secret, &viewer.user.email)?;
