@@ -196,6 +196,16 @@ pub fn see_partner_resource(caller: &Principal, owner_partner: &str) -> Decision
     }
 }
 
+/// A password is changed from a signed-in session: an API token is a
+/// credential of its own and must not replace the one it stands in for.
+pub fn change_own_password(from_session: bool) -> Decision {
+    if from_session {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("a password is changed from a signed-in session, not with an API token"))
+    }
+}
+
 pub fn manage_platform(caller: &Principal) -> Decision {
     if caller.operator {
         Ok(())

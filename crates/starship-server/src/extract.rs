@@ -216,12 +216,22 @@ pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User
     Ok(Some((user, credential)))
 }
 
+/// The account a request's credential belongs to, with the roles and
+/// admin privileges it acts with: one connection for both.
+pub async fn signed_in(state: &AppState, parts: &Parts) -> Result<Option<(User, Credential, Principal)>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let Some((user, credential)) = authenticate(&mut conn, parts).await? else {
+        return Ok(None);
+    };
+    let principal = users::principal(&mut conn, &user).await?;
+    Ok(Some((user, credential, principal)))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let mut conn = state.store.conn().await?;
-        let Some((user, credential)) = authenticate(&mut conn, parts).await? else {
+        let Some((user, credential, principal)) = signed_in(state, parts).await? else {
             return Err(ApiError::Unauthenticated);
         };
         // A cookie rides along on cross-site requests a browser makes on its
@@ -229,7 +239,6 @@ impl FromRequestParts<AppState> for Caller {
         if matches!(credential, Credential::Session { .. }) && !is_safe(&parts.method) && is_cross_site(parts) {
             return Err(ApiError::Forbidden("cross-site requests may not change anything"));
         }
-        let principal = users::principal(&mut conn, &user).await?;
         Ok(Self { user, principal, credential })
     }
 }

@@ -2,10 +2,8 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use starship_core::authz;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
-use starship_store::outbox;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller};
@@ -79,10 +77,13 @@ pub async fn list_outbox(
     caller: Caller,
     ApiQuery(params): ApiQuery<OutboxParams>,
 ) -> ApiResult<axum::Json<Vec<OutboxMessage>>> {
-    authz::manage_platform(&caller.principal)?;
-    let mut conn = state.store.conn().await?;
-    let messages =
-        outbox::list(&mut conn, params.recipient.as_deref(), params.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let messages = ops::platform::outbox(
+        &state,
+        &caller.principal,
+        params.recipient.as_deref(),
+        params.limit.unwrap_or(100).clamp(1, 1000),
+    )
+    .await?;
     Ok(axum::Json(
         messages
             .into_iter()

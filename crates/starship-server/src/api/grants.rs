@@ -3,14 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::authz;
 use starship_core::domain::ProductionId;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
-use starship_store::users;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::users::visible_user;
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -98,13 +95,9 @@ pub async fn grant_roles(
     }
     let asked: Vec<Option<&str>> = body.roles.iter().map(|r| r.expires_at.as_deref()).collect();
     let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-    let mut tx = state.store.begin().await?;
     let requested: Vec<_> = body.roles.iter().map(|r| (r.application.clone(), r.role.clone(), r.production)).collect();
-    let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
-    let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
-    let people = ops::visible_users(&mut tx, &caller.principal, &body.user_ids).await?;
-    let granted = ops::grant_roles(&mut tx, &caller.principal, &caller.actor(), &people, &roles).await?;
-    tx.commit().await?;
+    let request = ops::GrantRequest { user_ids: &body.user_ids, requested: &requested, expiries: &expiries };
+    let granted = ops::grant(&state, &caller.principal, &caller.actor(), &[request]).await?;
     let granted = granted
         .into_iter()
         .map(|g| {
@@ -137,9 +130,7 @@ pub async fn revoke_grant(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.store.begin().await?;
-    ops::revoke_role(&mut tx, &caller.principal, &caller.actor(), &id, None).await?;
-    tx.commit().await?;
+    ops::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,11 +164,8 @@ pub async fn add_admin_privilege(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AdminPrivilegeBody>,
 ) -> ApiResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
-    let mut tx = state.store.begin().await?;
-    let user = visible_user(&mut tx, &caller.principal, &id).await?;
-    let scope = ops::resolve_admin_scope(&mut tx, &state.catalogue, &body.application, body.production).await?;
-    let (privilege, new) = ops::add_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &user, &scope).await?;
-    tx.commit().await?;
+    let (user, privilege, new) =
+        ops::grant_admin(&state, &caller.principal, &caller.actor(), &id, &body.application, body.production).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AdminPrivilegeResult {
@@ -199,9 +187,7 @@ pub async fn remove_admin_privilege(
     caller: Caller,
     Path((id, pid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.store.begin().await?;
-    ops::remove_admin_privilege(&mut tx, &caller.principal, &caller.actor(), &id, &pid).await?;
-    tx.commit().await?;
+    ops::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -393,14 +379,15 @@ pub async fn check(
         .into());
     }
     let production = body.production.map(|p| ProductionId::parse("production", p)).transpose()?;
-    let mut conn = state.store.conn().await?;
-    if body.explain {
-        let person = if body.user_id == caller.user.id {
-            caller.user.clone()
-        } else {
-            visible_user(&mut conn, &caller.principal, &body.user_id).await?
-        };
-        if !crate::ops::session::may_sign_in(&person) {
+    let asked =
+        ops::access::Asked { user_id: &body.user_id, application: &app.key, capability: &body.capability, production };
+    let answer = ops::access::check(&state, &caller.principal, &caller.user, &asked, body.explain).await?;
+    let (allowing, would) = match answer {
+        ops::access::CheckAnswer::Decided(allowed) => {
+            state.metrics.check(&app.key, allowed);
+            return Ok(axum::Json(CheckResult { allowed, explanation: None }));
+        }
+        ops::access::CheckAnswer::Deactivated => {
             let explanation = Explanation {
                 allowed_by: vec![],
                 would_allow: vec![],
@@ -408,55 +395,38 @@ pub async fn check(
             };
             return Ok(axum::Json(CheckResult { allowed: false, explanation: Some(explanation) }));
         }
-        let held = starship_store::grants::of_user(&mut conn, &person.id).await?;
-        let (allowing, would) =
-            ops::access::explain(&mut conn, &state.catalogue, &person, held, &app.key, &body.capability, production)
-                .await?;
-        let role_name = |application: &str, role: &str| {
-            state.catalogue.role(application, role).map_or_else(String::new, |r| r.name.clone())
-        };
-        let explanation = Explanation {
-            allowed_by: allowing
-                .into_iter()
-                .map(|a| AllowingGrant {
-                    role_name: role_name(&a.grant.role.application, &a.grant.role.role),
-                    grant_id: a.grant.id,
-                    application: a.grant.role.application,
-                    role: a.grant.role.role,
-                    production: a.grant.role.production.map(ProductionId::get),
-                    granted_by: a.granted_by.map(|n| PersonRef { id: n.id, name: n.name }),
-                    granted_at: rfc3339_from_millis(a.grant.created_at),
-                    expires_at: a.grant.expires_at.map(rfc3339_from_millis),
-                })
-                .collect(),
-            would_allow: would
-                .into_iter()
-                .map(|w| WouldAllowRole {
-                    role_name: role_name(&w.role.application, &w.role.role),
-                    application: w.role.application,
-                    role: w.role.role,
-                    production: w.role.production.map(ProductionId::get),
-                    who_may_grant: w.who_may_grant,
-                    admins: w.admins.into_iter().map(|n| PersonRef { id: n.id, name: n.name }).collect(),
-                })
-                .collect(),
-            reason: None,
-        };
-        let allowed = !explanation.allowed_by.is_empty();
-        return Ok(axum::Json(CheckResult { allowed, explanation: Some(explanation) }));
-    }
-    let roles = if body.user_id == caller.user.id {
-        caller.principal.roles.clone()
-    } else {
-        let user = visible_user(&mut conn, &caller.principal, &body.user_id).await?;
-        // A deactivated person's roles do not count until reactivation.
-        if !crate::ops::session::may_sign_in(&user) {
-            state.metrics.check(&app.key, false);
-            return Ok(axum::Json(CheckResult { allowed: false, explanation: None }));
-        }
-        users::roles_of(&mut conn, &user.id).await?
+        ops::access::CheckAnswer::Explained { allowing, would } => (allowing, would),
     };
-    let allowed = authz::roles_allow(&state.catalogue, &roles, &app.key, &body.capability, production);
-    state.metrics.check(&app.key, allowed);
-    Ok(axum::Json(CheckResult { allowed, explanation: None }))
+    let role_name = |application: &str, role: &str| {
+        state.catalogue.role(application, role).map_or_else(String::new, |r| r.name.clone())
+    };
+    let explanation = Explanation {
+        allowed_by: allowing
+            .into_iter()
+            .map(|a| AllowingGrant {
+                role_name: role_name(&a.grant.role.application, &a.grant.role.role),
+                grant_id: a.grant.id,
+                application: a.grant.role.application,
+                role: a.grant.role.role,
+                production: a.grant.role.production.map(ProductionId::get),
+                granted_by: a.granted_by.map(|n| PersonRef { id: n.id, name: n.name }),
+                granted_at: rfc3339_from_millis(a.grant.created_at),
+                expires_at: a.grant.expires_at.map(rfc3339_from_millis),
+            })
+            .collect(),
+        would_allow: would
+            .into_iter()
+            .map(|w| WouldAllowRole {
+                role_name: role_name(&w.role.application, &w.role.role),
+                application: w.role.application,
+                role: w.role.role,
+                production: w.role.production.map(ProductionId::get),
+                who_may_grant: w.who_may_grant,
+                admins: w.admins.into_iter().map(|n| PersonRef { id: n.id, name: n.name }).collect(),
+            })
+            .collect(),
+        reason: None,
+    };
+    let allowed = !explanation.allowed_by.is_empty();
+    Ok(axum::Json(CheckResult { allowed, explanation: Some(explanation) }))
 }

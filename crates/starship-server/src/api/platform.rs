@@ -3,15 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::authz;
 use starship_core::catalogue::Application;
-use starship_core::domain::{PartnerKind, ProductionId, Title};
-use starship_core::error::both;
+use starship_core::domain::{PartnerKind, Title};
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_store::partners::{self, Partner, Production};
+use starship_store::partners::{Partner, Production};
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -45,9 +44,7 @@ pub struct NewPartner {
 #[utoipa::path(get, path = "/api/v1/partners", tag = "platform",
     responses((status = 200, body = Vec<PartnerView>), (status = 401, body = Problem)))]
 pub async fn list_partners(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<PartnerView>>> {
-    let mut conn = state.store.conn().await?;
-    let only = if caller.principal.operator { None } else { caller.principal.partner_id.as_deref() };
-    let list = partners::list(&mut conn, only).await?;
+    let list = ops::platform::partners(&state, &caller.principal).await?;
     Ok(axum::Json(list.into_iter().map(PartnerView::from).collect()))
 }
 
@@ -59,11 +56,7 @@ pub async fn create_partner(
     caller: Caller,
     ApiJson(body): ApiJson<NewPartner>,
 ) -> ApiResult<(StatusCode, axum::Json<PartnerView>)> {
-    authz::manage_platform(&caller.principal)?;
-    let (name, kind) = both(Title::parse("name", &body.name), PartnerKind::parse("kind", &body.kind))?;
-    let mut tx = state.store.begin().await?;
-    let partner = partners::insert(&mut tx, &name, kind).await?;
-    tx.commit().await?;
+    let partner = ops::platform::create_partner(&state, &caller.principal, &body.name, &body.kind).await?;
     Ok((StatusCode::CREATED, axum::Json(partner.into())))
 }
 
@@ -102,8 +95,7 @@ pub async fn list_productions(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> ApiResult<axum::Json<Vec<ProductionView>>> {
-    let mut conn = state.store.conn().await?;
-    Ok(axum::Json(partners::list_productions(&mut conn).await?.into_iter().map(ProductionView::from).collect()))
+    Ok(axum::Json(ops::platform::productions(&state).await?.into_iter().map(ProductionView::from).collect()))
 }
 
 /// Creates a production (operators).
@@ -114,11 +106,7 @@ pub async fn create_production(
     caller: Caller,
     ApiJson(body): ApiJson<NewProduction>,
 ) -> ApiResult<(StatusCode, axum::Json<ProductionView>)> {
-    authz::manage_platform(&caller.principal)?;
-    let (id, title) = both(ProductionId::parse("id", body.id), Title::parse("title", &body.title))?;
-    let mut tx = state.store.begin().await?;
-    let production = partners::insert_production(&mut tx, id, &title).await?;
-    tx.commit().await?;
+    let production = ops::platform::create_production(&state, &caller.principal, body.id, &body.title).await?;
     Ok((StatusCode::CREATED, axum::Json(production.into())))
 }
 

@@ -4,19 +4,19 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::authz::{self, Principal};
+use starship_core::authz::Principal;
 use starship_core::domain::Title;
-use starship_core::portal::{PortalAction, PortalLevel};
+use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
-use starship_store::{portal, users};
+use starship_store::portal;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
 use crate::ops;
 use crate::ops::portal::{BgpInput, ContactEdit};
 use crate::ops::session::OtherSignIns;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -114,9 +114,7 @@ pub async fn edit_contact(
 ) -> ApiResult<axum::Json<ContactView>> {
     let edit = ContactEdit { contact_roles: body.contact_roles, sites: body.sites };
     ops::portal::edit_contact(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
-    let mut conn = state.store.conn().await?;
-    let user = ops::people::visible_user(&mut conn, &caller.principal, &id).await?;
-    Ok(axum::Json(contact_view(&mut conn, user).await?))
+    Ok(axum::Json(contact_view(ops::portal_lists::contact(&state, &caller.principal, &id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -173,19 +171,19 @@ pub struct ContactView {
     pub sites: Vec<String>,
 }
 
-async fn contact_view(conn: &mut starship_store::Conn, user: users::User) -> ApiResult<ContactView> {
-    let roles = users::roles_of(conn, &user.id).await?;
-    Ok(ContactView {
-        level: PortalLevel::of(&roles),
-        contact_roles: portal::contact_roles_of(conn, &user.id).await?,
-        sites: portal::sites_of_user(conn, &user.id).await?,
+fn contact_view(row: ops::portal_lists::ContactRow) -> ContactView {
+    let user = row.user;
+    ContactView {
+        level: row.level,
+        contact_roles: row.contact_roles,
+        sites: row.sites,
         id: user.id,
         email: user.email,
         first_name: user.first_name,
         last_name: user.last_name,
         phone: user.phone,
         status: user.status,
-    })
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -287,14 +285,8 @@ pub async fn create_site(
     caller: Caller,
     ApiJson(body): ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, axum::Json<SiteView>)> {
-    let partner = ops::people::target_partner(&caller.principal, body.partner_id.as_deref())?;
-    authz::add_site(&caller.principal, &partner)?;
-    let (name, location) =
-        starship_core::error::both(Title::parse("name", &body.name), Title::parse("location", &body.location))?;
-    let mut tx = state.store.begin().await?;
-    starship_store::partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
-    let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
-    tx.commit().await?;
+    let site = ops::portal::add_site(&state, &caller.principal, body.partner_id.as_deref(), &body.name, &body.location)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))
 }
 
@@ -386,10 +378,7 @@ pub struct BgpVersion {
 }
 
 async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Vec<BgpVersion>> {
-    let mut conn = state.store.conn().await?;
-    let appliance = portal::get_appliance(&mut conn, id).await?.ok_or(ApiError::NotFound)?;
-    authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
-    Ok(portal::bgp_versions(&mut conn, &appliance.id)
+    Ok(ops::portal_lists::bgp_versions(state, caller, id)
         .await?
         .into_iter()
         .map(|c| BgpVersion {
@@ -471,11 +460,6 @@ fn ticket_view_of(ticket: portal::Ticket, comments: Vec<portal::Comment>) -> Tic
     }
 }
 
-async fn ticket_view(conn: &mut starship_store::Conn, ticket: portal::Ticket) -> ApiResult<TicketView> {
-    let comments = portal::ticket_comments(conn, &ticket.id).await?;
-    Ok(ticket_view_of(ticket, comments))
-}
-
 /// The partner's tickets with their comments.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "portal", params(PartnerScope),
     responses((status = 200, body = Vec<TicketView>), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -498,10 +482,8 @@ pub async fn get_ticket(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<TicketView>> {
-    let mut conn = state.store.conn().await?;
-    let ticket = portal::get_ticket(&mut conn, &id).await?.ok_or(ApiError::NotFound)?;
-    authz::portal(&caller.principal, PortalAction::Tickets, &ticket.partner_id, None)?;
-    Ok(axum::Json(ticket_view(&mut conn, ticket).await?))
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -522,9 +504,8 @@ pub async fn comment(
 ) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
     ops::portal::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
         .await?;
-    let mut conn = state.store.conn().await?;
-    let ticket = portal::get_ticket(&mut conn, &id).await?.ok_or(ApiError::NotFound)?;
-    Ok((StatusCode::CREATED, axum::Json(ticket_view(&mut conn, ticket).await?)))
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -698,17 +679,13 @@ pub async fn change_password(
     caller: Caller,
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> ApiResult<axum::Json<PasswordChanged>> {
-    let Some(current) = caller.session_hash() else {
-        return Err(ApiError::Forbidden("a password is changed from a signed-in session, not with an API token"));
-    };
-    let others =
-        if body.end_other_sessions { OtherSignIns::End { current: Some(current) } } else { OtherSignIns::Keep };
     let ended = ops::session::change_password(
         &state,
         &caller.user,
+        caller.session_hash(),
         body.current_password,
         &body.new_password,
-        others,
+        body.end_other_sessions,
         Source::Api,
     )
     .await?;

@@ -4,16 +4,13 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use starship_core::authz;
-use starship_core::preferences::{self, CustomChoice, NotificationSetting};
+use starship_core::preferences::{CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
-use starship_store::outbox::{self, NewMessage};
-use starship_store::preferences as prefs;
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops::{self, preferences::ChoiceChange};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
 /// A user's notification settings, every type they may receive.
@@ -145,47 +142,13 @@ pub async fn send_notification(
     caller: Caller,
     ApiJson(body): ApiJson<NotificationBody>,
 ) -> ApiResult<axum::Json<NotificationSent>> {
-    authz::manage_platform(&caller.principal)?;
-    let Some(app) = state.catalogue.application(&body.application) else {
-        return Err(FieldError::new("application", format!("unknown application '{}'", body.application)).into());
+    let notification = ops::preferences::Notification {
+        application: &body.application,
+        notification_type: &body.notification_type,
+        partner_id: &body.partner_id,
+        subject: &body.subject,
+        body: &body.body,
     };
-    let mut errors = Vec::new();
-    if !app.notification_types.iter().any(|t| t.key == body.notification_type) {
-        errors.push(FieldError::new(
-            "type",
-            format!("{} has no notification type '{}'", app.name, body.notification_type),
-        ));
-    }
-    let subject = starship_core::domain::Title::parse("subject", &body.subject).map_err(|e| errors.push(e)).ok();
-    if body.body.trim().is_empty() || body.body.len() > 100_000 {
-        errors.push(FieldError::new("body", "must be between 1 and 100000 bytes"));
-    }
-    let Some(subject) = subject.filter(|_| errors.is_empty()) else {
-        return Err(Invalid(errors).into());
-    };
-    let mut tx = state.store.begin().await?;
-    starship_store::partners::get(&mut tx, &body.partner_id).await?.ok_or(ApiError::NotFound)?;
-    let audience = prefs::audience(&mut tx, &body.partner_id, &app.key).await?;
-    let recipients: Vec<_> = audience
-        .iter()
-        .filter(|person| {
-            preferences::notification_settings(&state.catalogue, &person.roles, &person.choices)
-                .iter()
-                .any(|s| s.notification_type == body.notification_type && s.enabled)
-        })
-        .collect();
-    let kind = format!("notification:{}/{}", app.key, body.notification_type);
-    let messages: Vec<NewMessage> = recipients
-        .iter()
-        .map(|p| NewMessage {
-            recipient: &p.email,
-            user_id: Some(&p.user_id),
-            kind: &kind,
-            subject: subject.as_str(),
-            body: &body.body,
-        })
-        .collect();
-    outbox::enqueue_many(&mut tx, &messages).await?;
-    tx.commit().await?;
-    Ok(axum::Json(NotificationSent { recipients: messages.len() }))
+    let recipients = ops::preferences::send_notification(&state, &caller.principal, &notification).await?;
+    Ok(axum::Json(NotificationSent { recipients }))
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
-use starship_store::{sessions, users};
+use starship_store::sessions;
 use utoipa::ToSchema;
 
 use crate::api::users::{profile_of, UserProfile};
@@ -43,9 +43,8 @@ pub async fn sign_in(
     let signed_in =
         ops::session::sign_in_with_code(&state, &body.email, body.password, body.totp.as_deref(), client, Source::Api)
             .await?;
-    let mut conn = state.store.conn().await?;
-    let principal = users::principal(&mut conn, &signed_in.user).await?;
-    let profile = profile_of(&mut conn, &state.catalogue, &principal, &signed_in.user).await?;
+    let principal = ops::session::principal_of(&state, &signed_in.user).await?;
+    let profile = profile_of(&state, &principal, &signed_in.user).await?;
     let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(profile)).into_response())
 }

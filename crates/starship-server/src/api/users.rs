@@ -1,15 +1,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::authz::{self, Principal};
-use starship_core::catalogue::Catalogue;
+use starship_core::authz::Principal;
 use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::history::Kind;
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use starship_store::users::User;
-use starship_store::{grants, partners, Conn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::platform::PartnerView;
@@ -95,34 +93,14 @@ pub struct UserProfile {
     pub deactivated_at: Option<String>,
 }
 
-pub async fn profile_of(
-    conn: &mut Conn,
-    catalogue: &Catalogue,
-    viewer: &Principal,
-    user: &User,
-) -> ApiResult<UserProfile> {
-    let partner = match &user.partner_id {
-        Some(id) => partners::get(conn, id).await?.map(PartnerView::from),
-        None => None,
-    };
-    let held = grants::of_user(conn, &user.id).await?;
-    let held_roles: Vec<starship_core::catalogue::RoleRef> = held.iter().map(|g| g.role.clone()).collect();
-    let mut roles = Vec::with_capacity(held.len());
+pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> ApiResult<UserProfile> {
+    let catalogue = &state.catalogue;
+    let profile = people::profile(state, viewer, user).await?;
+    let partner = profile.partner.map(PartnerView::from);
+    let mut roles = Vec::with_capacity(profile.grants.len());
     let mut applications: Vec<ApplicationLink> = Vec::new();
-    let mut granters: std::collections::HashMap<String, Option<crate::api::grants::PersonRef>> = Default::default();
-    for grant in held {
-        let granted_by = match &grant.granted_by {
-            Some(id) => {
-                if !granters.contains_key(id) {
-                    let named = starship_store::users::get(conn, id)
-                        .await?
-                        .map(|u| crate::api::grants::PersonRef { name: u.full_name(), id: u.id });
-                    granters.insert(id.clone(), named);
-                }
-                granters[id].as_ref().map(|p| crate::api::grants::PersonRef { id: p.id.clone(), name: p.name.clone() })
-            }
-            None => None,
-        };
+    for (grant, granted_by) in profile.grants {
+        let granted_by = granted_by.map(|(id, name)| crate::api::grants::PersonRef { id, name });
         let Some(app) = catalogue.application(&grant.role.application) else { continue };
         let Some(role) = app.role(&grant.role.role) else { continue };
         if !applications.iter().any(|a| a.key == app.key) {
@@ -146,32 +124,26 @@ pub async fn profile_of(
             expires_at: grant.expires_at.map(rfc3339_from_millis),
         });
     }
-    let owner = user.partner_id.as_deref().unwrap_or("");
-    let admin_privileges = if user.operator || authz::see_admin_privileges(viewer, &user.id, owner).is_ok() {
-        let privileges = grants::admin_of_user(conn, &user.id).await?;
-        Some(
-            privileges
-                .into_iter()
-                .map(|p| AdminPrivilegeView {
-                    id: p.id,
-                    application_name: catalogue
-                        .application(&p.scope.application)
-                        .map_or_else(|| p.scope.application.clone(), |a| a.name.clone()),
-                    application: p.scope.application,
-                    production: p.scope.production.map(|p| p.get()),
-                    granted_at: rfc3339_from_millis(p.created_at),
-                })
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        None
-    };
+    let admin_privileges = profile.admin_privileges.map(|privileges| {
+        privileges
+            .into_iter()
+            .map(|p| AdminPrivilegeView {
+                id: p.id,
+                application_name: catalogue
+                    .application(&p.scope.application)
+                    .map_or_else(|| p.scope.application.clone(), |a| a.name.clone()),
+                application: p.scope.application,
+                production: p.scope.production.map(|p| p.get()),
+                granted_at: rfc3339_from_millis(p.created_at),
+            })
+            .collect::<Vec<_>>()
+    });
     let mut tabs = vec!["roles"];
     if admin_privileges.as_ref().is_some_and(|p| !p.is_empty()) {
         tabs.push("admin-privileges");
     }
     tabs.extend(["notifications", "metadata"]);
-    if user.partner_id.is_some() && authz::see_history(viewer, owner, &held_roles).is_ok() {
+    if profile.history_visible {
         tabs.push("history");
     }
     Ok(UserProfile {
@@ -198,8 +170,7 @@ pub async fn profile_of(
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
     responses((status = 200, body = UserProfile), (status = 401, body = Problem)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<UserProfile>> {
-    let mut conn = state.store.conn().await?;
-    Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &caller.user).await?))
+    Ok(axum::Json(profile_of(&state, &caller.principal, &caller.user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -258,8 +229,7 @@ pub async fn create_user(
         portal_level: body.portal_level,
     };
     let user = people::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
-    let mut conn = state.store.conn().await?;
-    let profile = profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?;
+    let profile = profile_of(&state, &caller.principal, &user).await?;
     Ok((StatusCode::CREATED, axum::Json(profile)))
 }
 
@@ -382,8 +352,6 @@ pub async fn search(
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
 
-pub use crate::ops::people::visible_user;
-
 /// A user's profile.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserProfile), (status = 404, body = Problem)))]
@@ -392,13 +360,9 @@ pub async fn get_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<UserProfile>> {
-    let mut conn = state.store.conn().await?;
-    let user = if id == caller.user.id {
-        caller.user.clone()
-    } else {
-        visible_user(&mut conn, &caller.principal, &id).await?
-    };
-    Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &user).await?))
+    let user =
+        if id == caller.user.id { caller.user.clone() } else { people::person(&state, &caller.principal, &id).await? };
+    Ok(axum::Json(profile_of(&state, &caller.principal, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -431,8 +395,7 @@ pub async fn patch_user(
     let edit =
         ProfileEdit { first_name: body.first_name, last_name: body.last_name, locale: body.locale, phone: body.phone };
     let updated = people::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
-    let mut conn = state.store.conn().await?;
-    Ok(axum::Json(profile_of(&mut conn, &state.catalogue, &caller.principal, &updated).await?))
+    Ok(axum::Json(profile_of(&state, &caller.principal, &updated).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

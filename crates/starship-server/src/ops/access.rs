@@ -151,3 +151,67 @@ pub async fn explain(
     }
     Ok((vec![], would))
 }
+
+/// What a check asks: may this person use this capability (on this
+/// production)?
+pub struct Asked<'a> {
+    pub user_id: &'a str,
+    pub application: &'a str,
+    pub capability: &'a str,
+    pub production: Option<starship_core::domain::ProductionId>,
+}
+
+pub enum CheckAnswer {
+    Decided(bool),
+    /// Asked to explain about a deactivated person: their roles do not count.
+    Deactivated,
+    Explained {
+        allowing: Vec<Allowing>,
+        would: Vec<WouldAllow>,
+    },
+}
+
+/// The check: about oneself from the roles one signed in with, about
+/// anyone else the caller may see from their roles now; with `explain`,
+/// the grants behind the answer or the roles that would allow it.
+pub async fn check(
+    state: &AppState,
+    caller: &Principal,
+    caller_user: &User,
+    asked: &Asked<'_>,
+    with_explanation: bool,
+) -> ApiResult<CheckAnswer> {
+    let mut conn = state.store.conn().await?;
+    if with_explanation {
+        let person = if asked.user_id == caller_user.id {
+            caller_user.clone()
+        } else {
+            crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
+        };
+        if !crate::ops::session::may_sign_in(&person) {
+            return Ok(CheckAnswer::Deactivated);
+        }
+        let held = grants::of_user(&mut conn, &person.id).await?;
+        let (allowing, would) =
+            explain(&mut conn, &state.catalogue, &person, held, asked.application, asked.capability, asked.production)
+                .await?;
+        return Ok(CheckAnswer::Explained { allowing, would });
+    }
+    let roles = if asked.user_id == caller_user.id {
+        caller.roles.clone()
+    } else {
+        let user = crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?;
+        // A deactivated person's roles do not count until reactivation.
+        if !crate::ops::session::may_sign_in(&user) {
+            return Ok(CheckAnswer::Decided(false));
+        }
+        users::roles_of(&mut conn, &user.id).await?
+    };
+    Ok(CheckAnswer::Decided(authz::roles_allow(
+        &state.catalogue,
+        &roles,
+        asked.application,
+        asked.capability,
+        asked.production,
+    )))
+}

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod people;
+pub mod platform;
 pub mod portal;
 pub mod portal_lists;
 pub mod preferences;
@@ -527,6 +528,129 @@ pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answe
     if !within {
         return Err(ApiError::Throttled { retry_after_secs: 3600 });
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets, changes or removes (`None`) the end of one of a person's roles
+/// that still counts: a grant of the same role, under the rule that
+/// grants it.
+pub async fn set_role_end(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    grant_id: &str,
+    end: Option<i64>,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let grant = grants::get(&mut tx, grant_id)
+        .await?
+        .filter(|g| g.user_id == user_id && !g.expired_at(now_millis()))
+        .ok_or(ApiError::NotFound)?;
+    let people = visible_users(&mut tx, caller, &[user_id.to_string()]).await?;
+    grant_roles(&mut tx, caller, actor, &people, &[(grant.role, end)]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The people of an onboarding the caller may see, and of the grants
+/// named, those that belong to one of them (`None` for any other).
+pub async fn onboarded(
+    state: &AppState,
+    caller: &Principal,
+    user_ids: &[String],
+    grant_ids: &[&str],
+) -> ApiResult<(Vec<User>, Vec<Option<grants::Grant>>)> {
+    let mut tx = state.store.begin_read().await?;
+    let people = visible_users(&mut tx, caller, user_ids).await?;
+    let mut found = Vec::with_capacity(grant_ids.len());
+    for id in grant_ids {
+        let grant = grants::get(&mut tx, id).await?.filter(|g| people.iter().any(|u| u.id == g.user_id));
+        found.push(grant);
+    }
+    tx.commit().await?;
+    Ok((people, found))
+}
+
+/// Roles asked for some people: each `(application, role, production)`
+/// with its end (`None`: no end).
+pub struct GrantRequest<'a> {
+    pub user_ids: &'a [String],
+    pub requested: &'a [(String, String, Option<i64>)],
+    pub expiries: &'a [Option<i64>],
+}
+
+/// Grants every request, all in one transaction: each role of each
+/// request to each of its people, under the rules `grant_roles` checks.
+pub async fn grant(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    requests: &[GrantRequest<'_>],
+) -> ApiResult<Vec<Granted>> {
+    let mut tx = state.store.begin().await?;
+    let mut granted = Vec::new();
+    for request in requests {
+        let roles = resolve_roles(&mut tx, &state.catalogue, request.requested).await?;
+        let roles = with_expiries(&state.catalogue, request.requested, request.expiries, roles);
+        let people = visible_users(&mut tx, caller, request.user_ids).await?;
+        granted.extend(grant_roles(&mut tx, caller, actor, &people, &roles).await?);
+    }
+    tx.commit().await?;
+    Ok(granted)
+}
+
+/// Checks roles asked by name against the catalogue and the productions.
+pub async fn resolve(state: &AppState, requested: &[(String, String, Option<i64>)]) -> ApiResult<Vec<RoleRef>> {
+    let mut conn = state.store.conn().await?;
+    resolve_roles(&mut conn, &state.catalogue, requested).await
+}
+
+/// Revokes one grant in its own transaction (see `revoke_role`).
+pub async fn revoke(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    grant_id: &str,
+    of_user: Option<&str>,
+) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let user = revoke_role(&mut tx, caller, actor, grant_id, of_user).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Grants a person an admin privilege named by application (and
+/// production), in its own transaction; answers the person, the
+/// privilege, and whether it is new.
+pub async fn grant_admin(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    application: &str,
+    production: Option<i64>,
+) -> ApiResult<(User, grants::AdminPrivilege, bool)> {
+    let mut tx = state.store.begin().await?;
+    let user = people::visible_user(&mut tx, caller, user_id).await?;
+    let scope = resolve_admin_scope(&mut tx, &state.catalogue, application, production).await?;
+    let (privilege, new) = add_admin_privilege(&mut tx, caller, actor, &user, &scope).await?;
+    tx.commit().await?;
+    Ok((user, privilege, new))
+}
+
+/// Removes an admin privilege in its own transaction (see
+/// `remove_admin_privilege`).
+pub async fn remove_admin(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    privilege_id: &str,
+) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    remove_admin_privilege(&mut tx, caller, actor, user_id, privilege_id).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -404,3 +404,61 @@ pub async fn history_export<L: serde::Serialize + 'static>(
         }
     }))
 }
+
+/// What a profile shows of a person, as this viewer may see it.
+pub struct Profile {
+    pub partner: Option<starship_store::partners::Partner>,
+    /// Each grant with who granted it (id and name), when known.
+    pub grants: Vec<(grants::Grant, Option<(String, String)>)>,
+    /// Shown to the person, their partner's admins and operators only.
+    pub admin_privileges: Option<Vec<grants::AdminPrivilege>>,
+    pub history_visible: bool,
+}
+
+/// A person's profile as `viewer` may see it: the caller has already
+/// found the person visible.
+pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> ApiResult<Profile> {
+    let mut tx = state.store.begin_read().await?;
+    let partner = match &user.partner_id {
+        Some(id) => starship_store::partners::get(&mut tx, id).await?,
+        None => None,
+    };
+    let held = grants::of_user(&mut tx, &user.id).await?;
+    let held_roles: Vec<RoleRef> = held.iter().map(|g| g.role.clone()).collect();
+    let mut names: std::collections::HashMap<String, Option<(String, String)>> = Default::default();
+    let mut with_granters = Vec::with_capacity(held.len());
+    for grant in held {
+        let granted_by = match &grant.granted_by {
+            Some(id) => {
+                if !names.contains_key(id) {
+                    let named = users::get(&mut tx, id).await?.map(|u| (u.id.clone(), u.full_name()));
+                    names.insert(id.clone(), named);
+                }
+                names[id].clone()
+            }
+            None => None,
+        };
+        with_granters.push((grant, granted_by));
+    }
+    let owner = user.partner_id.as_deref().unwrap_or("");
+    let admin_privileges = if user.operator || authz::see_admin_privileges(viewer, &user.id, owner).is_ok() {
+        Some(grants::admin_of_user(&mut tx, &user.id).await?)
+    } else {
+        None
+    };
+    let history_visible = user.partner_id.is_some() && authz::see_history(viewer, owner, &held_roles).is_ok();
+    tx.commit().await?;
+    Ok(Profile { partner, grants: with_granters, admin_privileges, history_visible })
+}
+
+/// A person the caller may see (`NotFound` otherwise).
+pub async fn person(state: &AppState, caller: &Principal, user_id: &str) -> ApiResult<User> {
+    let mut conn = state.store.conn().await?;
+    visible_user(&mut conn, caller, user_id).await
+}
+
+/// The people the caller may act on (see `ops::visible_users`).
+pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[String]) -> ApiResult<Vec<User>> {
+    let mut conn = state.store.conn().await?;
+    ops::visible_users(&mut conn, caller, user_ids).await
+}

@@ -9,7 +9,7 @@ use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::communications::{self, Communication};
-use starship_core::domain::{Email, UserStatus};
+use starship_core::domain::{Email, Title, UserStatus};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -389,6 +389,25 @@ pub fn check_bgp(input: &BgpInput) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>
     } else {
         Err(Invalid(errors))
     }
+}
+
+/// Adds a site to a partner: operators name the partner, a portal admin
+/// adds to their own.
+pub async fn add_site(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: Option<&str>,
+    name: &str,
+    location: &str,
+) -> ApiResult<portal::Site> {
+    let partner = crate::ops::people::target_partner(caller, partner_id)?;
+    authz::add_site(caller, &partner)?;
+    let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
+    let mut tx = state.store.begin().await?;
+    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
+    tx.commit().await?;
+    Ok(site)
 }
 
 /// Saves a new version of an appliance's BGP configuration; earlier

@@ -7,8 +7,9 @@ use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_store::portal::{self, Appliance, BgpConfig, Comment, Site, Ticket};
 use starship_store::users::{self, User};
 
+use crate::ops::people::visible_user;
 use crate::ops::portal::standing;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// A contact or portal user, with where they stand in the portal.
@@ -94,4 +95,33 @@ pub async fn tickets(state: &AppState, caller: &Principal, partner_id: &str) -> 
             (ticket, comments)
         })
         .collect())
+}
+
+/// One person the caller may see, as a contact.
+pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> ApiResult<ContactRow> {
+    let mut tx = state.store.begin_read().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let roles = users::roles_of(&mut tx, &user.id).await?;
+    let contact_roles = portal::contact_roles_of(&mut tx, &user.id).await?;
+    let sites = portal::sites_of_user(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    Ok(ContactRow { standing: standing(&user, &roles), level: PortalLevel::of(&roles), contact_roles, sites, user })
+}
+
+/// One appliance's BGP configuration versions, newest first.
+pub async fn bgp_versions(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Vec<BgpConfig>> {
+    let mut conn = state.store.conn().await?;
+    let appliance = portal::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
+    Ok(portal::bgp_versions(&mut conn, &appliance.id).await?)
+}
+
+/// One ticket with its comments.
+pub async fn ticket(state: &AppState, caller: &Principal, ticket_id: &str) -> ApiResult<(Ticket, Vec<Comment>)> {
+    let mut tx = state.store.begin_read().await?;
+    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
+    let comments = portal::ticket_comments(&mut tx, &ticket.id).await?;
+    tx.commit().await?;
+    Ok((ticket, comments))
 }

@@ -8,7 +8,8 @@ use starship_core::history::Kind;
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
-use starship_store::outbox;
+use starship_store::outbox::{self, NewMessage};
+use starship_store::partners;
 use starship_store::preferences as prefs;
 use starship_store::users;
 
@@ -176,4 +177,59 @@ fn course_names(state: &AppState, values: &Map<String, Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A notification an operator sends to a partner's people.
+pub struct Notification<'a> {
+    pub application: &'a str,
+    pub notification_type: &'a str,
+    pub partner_id: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Queues a notification for everyone at the partner whose settings turn
+/// its type on (operators); answers how many it reaches.
+pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notification<'_>) -> ApiResult<usize> {
+    authz::manage_platform(caller)?;
+    let Some(app) = state.catalogue.application(n.application) else {
+        return Err(FieldError::new("application", format!("unknown application '{}'", n.application)).into());
+    };
+    let mut errors = Vec::new();
+    if !app.notification_types.iter().any(|t| t.key == n.notification_type) {
+        errors
+            .push(FieldError::new("type", format!("{} has no notification type '{}'", app.name, n.notification_type)));
+    }
+    let subject = starship_core::domain::Title::parse("subject", n.subject).map_err(|e| errors.push(e)).ok();
+    if n.body.trim().is_empty() || n.body.len() > 100_000 {
+        errors.push(FieldError::new("body", "must be between 1 and 100000 bytes"));
+    }
+    let Some(subject) = subject.filter(|_| errors.is_empty()) else {
+        return Err(Invalid(errors).into());
+    };
+    let mut tx = state.store.begin().await?;
+    partners::get(&mut tx, n.partner_id).await?.ok_or(ApiError::NotFound)?;
+    let audience = prefs::audience(&mut tx, n.partner_id, &app.key).await?;
+    let recipients: Vec<_> = audience
+        .iter()
+        .filter(|person| {
+            preferences::notification_settings(&state.catalogue, &person.roles, &person.choices)
+                .iter()
+                .any(|s| s.notification_type == n.notification_type && s.enabled)
+        })
+        .collect();
+    let kind = format!("notification:{}/{}", app.key, n.notification_type);
+    let messages: Vec<NewMessage> = recipients
+        .iter()
+        .map(|p| NewMessage {
+            recipient: &p.email,
+            user_id: Some(&p.user_id),
+            kind: &kind,
+            subject: subject.as_str(),
+            body: n.body,
+        })
+        .collect();
+    outbox::enqueue_many(&mut tx, &messages).await?;
+    tx.commit().await?;
+    Ok(messages.len())
 }

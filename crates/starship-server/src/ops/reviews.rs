@@ -272,3 +272,15 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         }
     }
 }
+
+/// Whether any open review is one the viewer may act on: what the
+/// navigation shows a Reviews link by.
+pub async fn any_to_act_on(state: &AppState, viewer: &Principal) -> ApiResult<bool> {
+    if !viewer.operator && !viewer.is_any_admin() {
+        return Ok(false);
+    }
+    let scope = if viewer.operator { None } else { viewer.partner_id.as_deref() };
+    let mut conn = state.store.conn().await?;
+    let open = reviews::open_scopes(&mut conn, scope).await?;
+    Ok(open.iter().any(|(partner, app, production)| authz::see_review(viewer, partner, app, *production).is_ok()))
+}

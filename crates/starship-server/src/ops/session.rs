@@ -5,6 +5,7 @@ use starship_core::history::Kind;
 use std::net::IpAddr;
 
 use serde_json::json;
+use starship_core::authz;
 use starship_core::domain::{Password, UserStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor, Source};
@@ -254,14 +255,19 @@ pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: 
 /// owner, not a borrowed session: a wrong one counts as a failed sign-in of
 /// the account. Other sessions and every API token end when asked, in the
 /// same transaction.
+/// `session` is the hash of the session the caller signed in with (none
+/// through an API token); `end_others` ends every other session and token.
 pub async fn change_password(
     state: &AppState,
     user: &User,
+    session: Option<&str>,
     current_password: String,
     new_password: &str,
-    others: OtherSignIns<'_>,
+    end_others: bool,
     source: Source,
 ) -> ApiResult<sessions::Ended> {
+    authz::change_own_password(session.is_some())?;
+    let others = if end_others { OtherSignIns::End { current: session } } else { OtherSignIns::Keep };
     let new_password = Password::parse("new_password", new_password)?;
     let account = reserve_account_attempt(state, user).await?;
     let mut conn = state.store.conn().await?;
@@ -437,4 +443,22 @@ static HASHING_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new
 async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
     let _slot = HASHING_SLOTS.acquire().await.expect("the hashing semaphore is never closed");
     tokio::task::spawn_blocking(work).await
+}
+
+/// The roles and admin privileges a person acts with now.
+pub async fn principal_of(state: &AppState, user: &User) -> ApiResult<starship_core::authz::Principal> {
+    let mut conn = state.store.conn().await?;
+    Ok(users::principal(&mut conn, user).await?)
+}
+
+/// One's own authenticator, enrolled or waiting for a first code: its
+/// secret is shown to its owner only.
+pub async fn own_totp(state: &AppState, user: &User) -> ApiResult<Option<mfa::Totp>> {
+    let mut conn = state.store.conn().await?;
+    Ok(mfa::totp_of(&mut conn, &user.id).await?)
+}
+
+/// Whether a person signs in in two steps (never their secret).
+pub async fn mfa_on(state: &AppState, user: &User) -> ApiResult<bool> {
+    Ok(own_totp(state, user).await?.is_some_and(|t| t.enabled))
 }

@@ -359,15 +359,13 @@ fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &
 }
 
 async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &ProfileQuery, flash: Flash) -> WebResult {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
     let user = if user_id == viewer.user.id {
         viewer.user.clone()
     } else {
-        people::visible_user(&mut conn, &viewer.principal, user_id).await?
+        people::person(state, &viewer.principal, user_id).await?
     };
-    let profile = profile_of(&mut conn, &state.catalogue, &viewer.principal, &user).await?;
-    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
-    drop(conn);
+    let profile = profile_of(state, &viewer.principal, &user).await?;
+    let productions = crate::ops::platform::productions(state).await?;
     let labels = production_labels(&productions);
     let own = user.id == viewer.user.id;
     let partner = user.partner_id.clone().unwrap_or_default();
@@ -553,8 +551,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let can_deactivate = if own || user.partner_id.is_none() {
         false
     } else {
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let held = starship_store::users::principal(&mut conn, &user).await.map_err(ApiError::from)?;
+        let held = crate::ops::session::principal_of(state, &user).await?;
         let standing = crate::ops::portal::standing(&user, &held.roles);
         let rule = authz::administer_person(&viewer.principal, &state.catalogue, (&user.id, &partner), standing);
         authz::act_on_person(&viewer.principal, &held, rule).is_ok()
@@ -883,15 +880,7 @@ pub async fn set_role_end(
             }
             Some(end)
         };
-        let mut tx = state.store.begin().await?;
-        let grant = starship_store::grants::get(&mut tx, &grant_id)
-            .await?
-            .filter(|g| g.user_id == id && !g.expired_at(starship_store::now_millis()))
-            .ok_or(ApiError::NotFound)?;
-        let people = ops::visible_users(&mut tx, &post.user.principal, std::slice::from_ref(&id)).await?;
-        ops::grant_roles(&mut tx, &post.user.principal, &post.user.actor(), &people, &[(grant.role, end)]).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(())
+        ops::set_role_end(&state, &post.user.principal, &post.user.actor(), &id, &grant_id, end).await
     }
     .await;
     match outcome {
@@ -911,9 +900,7 @@ pub async fn revoke_role(
     Path((id, grant_id)): Path<(String, String)>,
     post: WebPost,
 ) -> WebResult {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-    ops::revoke_role(&mut tx, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await?;
     see_other(&format!("{}?done=role-revoked", profile_href(&post.user, &id)))
 }
 
@@ -936,9 +923,7 @@ pub async fn remove_admin_privilege(
     Path((id, privilege_id)): Path<(String, String)>,
     post: WebPost,
 ) -> WebResult {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-    ops::remove_admin_privilege(&mut tx, &post.user.principal, &post.user.actor(), &id, &privilege_id).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await?;
     see_other(&format!("{}?tab=admin-privileges&done=admin-removed", profile_href(&post.user, &id)))
 }
 
@@ -948,15 +933,9 @@ pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<S
         Some((app, production)) => (app, production.parse::<i64>().ok()),
         None => (chosen, None),
     };
-    let outcome = async {
-        let mut tx = state.store.begin().await?;
-        let user = people::visible_user(&mut tx, &post.user.principal, &id).await?;
-        let scope = ops::resolve_admin_scope(&mut tx, &state.catalogue, application, production).await?;
-        ops::add_admin_privilege(&mut tx, &post.user.principal, &post.user.actor(), &user, &scope).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
+    let outcome = ops::grant_admin(&state, &post.user.principal, &post.user.actor(), &id, application, production)
+        .await
+        .map(|_| ());
     match outcome {
         Ok(()) => see_other(&format!("{}?tab=admin-privileges&done=admin", profile_href(&post.user, &id))),
         Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_store::partners;
 
 use super::account::{production_labels, Choice};
 use super::{page, url_encode, Layout, Section, WebResult, WebUser};
@@ -82,11 +81,12 @@ pub async fn users_of(
 ) -> WebResult {
     let app = state.catalogue.application(&key).ok_or(ApiError::NotFound)?;
     authz::applications_tab(&viewer.principal, &app.key)?;
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
-    let partner_list =
-        if viewer.principal.operator { partners::list(&mut conn, None).await.map_err(ApiError::from)? } else { vec![] };
-    drop(conn);
+    let productions = crate::ops::platform::productions(&state).await?;
+    let partner_list = if viewer.principal.operator {
+        crate::ops::platform::partners(&state, &viewer.principal).await?
+    } else {
+        vec![]
+    };
     let partner_id = match (&query.partner_id, viewer.principal.operator) {
         (Some(p), true) if !p.is_empty() => Some(p.clone()),
         (_, true) => partner_list.first().map(|p| p.id.clone()),

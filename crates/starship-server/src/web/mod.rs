@@ -29,7 +29,7 @@ use axum::Router;
 use starship_core::authz::{self, Principal};
 use starship_core::FieldError;
 use starship_store::history::{Actor, Source};
-use starship_store::users::{self as user_store, User};
+use starship_store::users::User;
 use starship_store::StoreError;
 
 use crate::extract::{self, Credential};
@@ -251,13 +251,11 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(cookie) = extract::session_cookie(parts) else {
             return Err(signed_out());
         };
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let Some((user, Credential::Session { token_hash })) = extract::authenticate(&mut conn, parts).await? else {
+        let Some((user, Credential::Session { token_hash }, principal)) = extract::signed_in(state, parts).await?
+        else {
             return Err(signed_out());
         };
-        let principal = user_store::principal(&mut conn, &user).await.map_err(ApiError::from)?;
-        drop(conn);
-        let reviews_to_act_on = reviews::any_to_act_on(state, &principal).await?;
+        let reviews_to_act_on = crate::ops::reviews::any_to_act_on(state, &principal).await?;
         Ok(Self {
             user,
             principal,

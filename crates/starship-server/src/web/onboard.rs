@@ -14,9 +14,8 @@ use axum::extract::{Query, State};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{RoleRef, RoleScope};
 use starship_core::domain::{Email, SUPPORTED_LOCALES};
-use starship_store::partners::{self, Production};
+use starship_store::partners::Production;
 use starship_store::users::User;
-use starship_store::{grants, Conn};
 
 use super::account::{metadata_fields, metadata_from_form, production_labels, Choice, MetadataForm};
 use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
@@ -125,13 +124,12 @@ fn locale_choices(selected: &str) -> Vec<Choice> {
 }
 
 /// Operators pick the partner a new user joins; partner users add to their own.
-async fn partner_choices(conn: &mut Conn, caller: &Principal, selected: &str) -> WebResult<Vec<Choice>> {
+async fn partner_choices(state: &AppState, caller: &Principal, selected: &str) -> WebResult<Vec<Choice>> {
     if !caller.operator {
         return Ok(vec![]);
     }
-    Ok(partners::list(conn, None)
-        .await
-        .map_err(ApiError::from)?
+    Ok(ops::platform::partners(state, caller)
+        .await?
         .into_iter()
         .map(|p| Choice { selected: p.id == selected, value: p.id, name: p.name, description: String::new() })
         .collect())
@@ -161,13 +159,12 @@ impl StartPage {
             let own = viewer.principal.partner_id.as_deref().unwrap_or_default();
             authz::create_user(&viewer.principal, &state.catalogue, own)?;
         }
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
         Ok(Self {
             layout: viewer.layout(state, "Create and Onboard", Section::Users),
             csrf: viewer.csrf.clone(),
             email: String::new(),
             rows: String::new(),
-            partners: partner_choices(&mut conn, &viewer.principal, "").await?,
+            partners: partner_choices(state, &viewer.principal, "").await?,
             errors: FormErrors::default(),
             bulk_errors: FormErrors::default(),
             open_bulk: false,
@@ -196,6 +193,10 @@ struct DetailsPage {
     existing: Option<User>,
 }
 
+async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, ApiError> {
+    Ok(ops::platform::partner(state, viewer, partner_id).await?.map(|p| p.name).unwrap_or_default())
+}
+
 /// Add User: the email, then the names and locale.
 pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
@@ -214,9 +215,7 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult
         start.email = form.get("email").to_string();
         return refused(&start);
     }
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let partner_name =
-        partners::get(&mut conn, &partner_id).await.map_err(ApiError::from)?.map(|p| p.name).unwrap_or_default();
+    let partner_name = partner_name(&state, &viewer.principal, &partner_id).await?;
     page(&DetailsPage {
         layout: viewer.layout(&state, "Add User", Section::Users),
         csrf: viewer.csrf.clone(),
@@ -252,12 +251,7 @@ pub async fn create_user(State(state): State<AppState>, post: WebPost) -> WebRes
                 ApiError::Conflict(why) => FormErrors::field("email", why),
                 other => FormErrors::from_error(other, &["email", "first_name", "last_name", "locale"])?,
             };
-            let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-            let partner_name = partners::get(&mut conn, &partner_id)
-                .await
-                .map_err(ApiError::from)?
-                .map(|p| p.name)
-                .unwrap_or_default();
+            let partner_name = partner_name(&state, &viewer.principal, &partner_id).await?;
             refused(&DetailsPage {
                 layout: viewer.layout(&state, "Add User", Section::Users),
                 csrf: viewer.csrf.clone(),
@@ -282,10 +276,9 @@ pub async fn start(
     Query(query): Query<Vec<(String, String)>>,
 ) -> WebResult {
     let id = query.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_default();
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let user = people::visible_user(&mut conn, &viewer.principal, &id).await?;
+    let user = people::person(&state, &viewer.principal, &id).await?;
     let partner_name = match &user.partner_id {
-        Some(p) => partners::get(&mut conn, p).await.map_err(ApiError::from)?.map(|p| p.name).unwrap_or_default(),
+        Some(p) => partner_name(&state, &viewer.principal, p).await?,
         None => String::new(),
     };
     page(&DetailsPage {
@@ -567,9 +560,8 @@ async fn permissions_page(
     input: &PermissionsInput<'_>,
     form: Option<&super::Fields>,
 ) -> WebResult<PermissionsPage> {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let people = ops::visible_users(&mut conn, &viewer.principal, &input.user_ids).await?;
-    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
+    let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+    let productions = ops::platform::productions(state).await?;
     let partner = people.first().and_then(|u| u.partner_id.clone()).unwrap_or_default();
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
     for role in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
@@ -704,9 +696,8 @@ async fn assign(
         .collect();
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-        let people = ops::visible_users(&mut conn, &viewer.principal, &input.user_ids).await?;
-        match ops::resolve_roles(&mut conn, &state.catalogue, &requested).await {
+        let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+        match ops::resolve(state, &requested).await {
             Ok(resolved) => roles = resolved,
             Err(ApiError::Invalid(invalid)) => {
                 for e in invalid.0 {
@@ -781,8 +772,7 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
     }
     let actor = viewer.actor();
     let outcome = async {
-        let mut tx = state.store.begin().await?;
-        let mut granted = Vec::new();
+        let mut asked_of = Vec::new();
         let mut users: Vec<&str> = Vec::new();
         for assignment in &input.assigned {
             if !users.contains(&assignment.user_id.as_str()) {
@@ -797,13 +787,13 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
             let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-            let roles = ops::resolve_roles(&mut tx, &state.catalogue, &requested).await?;
-            let roles = ops::with_expiries(&state.catalogue, &requested, &expiries, roles);
-            let people = ops::visible_users(&mut tx, &viewer.principal, &[user_id.to_string()]).await?;
-            granted.extend(ops::grant_roles(&mut tx, &viewer.principal, &actor, &people, &roles).await?);
+            asked_of.push((vec![user_id.to_string()], requested, expiries));
         }
-        tx.commit().await?;
-        Ok::<_, ApiError>(granted)
+        let requests: Vec<ops::GrantRequest> = asked_of
+            .iter()
+            .map(|(user_ids, requested, expiries)| ops::GrantRequest { user_ids, requested, expiries })
+            .collect();
+        ops::grant(state, &viewer.principal, &actor, &requests).await
     }
     .await;
     let granted = match outcome {
@@ -874,9 +864,7 @@ async fn next_step(
         return confirmation(state, viewer, &trail).await;
     };
     let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let user = people::visible_user(&mut conn, &viewer.principal, user_id).await?;
-    drop(conn);
+    let user = people::person(state, &viewer.principal, user_id).await?;
     let saved = ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await?;
     let (values, errors) = match &refused_with {
         Some((errors, form)) => (metadata_from_form(&app.metadata_schema, form), errors.clone()),
@@ -952,9 +940,10 @@ struct ConfirmationPage {
 
 /// Every user of this onboarding and every role just granted to them.
 async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebResult {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let people = ops::visible_users(&mut conn, &viewer.principal, &trail.users).await?;
-    let productions = partners::list_productions(&mut conn).await.map_err(ApiError::from)?;
+    let entries: Vec<(&str, &str)> = trail.grants.iter().map(|e| e.split_once('|').unwrap_or((e, "0"))).collect();
+    let ids: Vec<&str> = entries.iter().map(|(id, _)| *id).collect();
+    let (people, found) = ops::onboarded(state, &viewer.principal, &trail.users, &ids).await?;
+    let productions = ops::platform::productions(state).await?;
     let mut users: Vec<ConfirmUser> = people
         .iter()
         .map(|u| ConfirmUser {
@@ -972,14 +961,13 @@ async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebR
         })
         .collect();
     let mut granted = 0;
-    for entry in &trail.grants {
-        let (id, new) = entry.split_once('|').unwrap_or((entry, "0"));
-        let Some(grant) = grants::get(&mut conn, id).await.map_err(ApiError::from)? else { continue };
+    for ((_, new), grant) in entries.iter().zip(found) {
+        let Some(grant) = grant else { continue };
         let Some(user) = users.iter_mut().find(|u| u.id == grant.user_id) else { continue };
         let production = grant.role.production.map(|p| p.get());
         user.roles.push(ConfirmRole {
             label: role_label(state, &productions, &grant.role.application, &grant.role.role, production),
-            new: new == "1",
+            new: *new == "1",
         });
         granted += 1;
     }

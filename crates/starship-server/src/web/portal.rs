@@ -9,7 +9,6 @@ use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_store::mfa;
 use starship_store::portal::Site;
 
 use super::account::Choice;
@@ -194,11 +193,8 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
         Some(id) => {
             let contact = contacts.iter().find(|c| c.user.id == id).ok_or(ApiError::NotFound)?;
             let target = Some((contact.user.id.as_str(), contact.standing));
-            let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-            let has_mfa =
-                mfa::totp_of(&mut conn, &contact.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
-            let held = starship_store::users::principal(&mut conn, &contact.user).await.map_err(ApiError::from)?;
-            drop(conn);
+            let has_mfa = ops::session::mfa_on(state, &contact.user).await?;
+            let held = ops::session::principal_of(state, &contact.user).await?;
             let in_reach = authz::act_on_person(principal, &held, Ok(())).is_ok();
             let allowed = |action| in_reach && authz::portal(principal, action, &partner, target).is_ok();
             let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;

@@ -5,8 +5,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_store::reviews;
 use starship_store::reviews::Decision;
-use starship_store::{partners, reviews};
 
 use super::account::production_labels;
 use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
@@ -15,16 +15,6 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Whether the viewer has an open review to act on: the navigation's link.
-pub async fn any_to_act_on(state: &AppState, viewer: &authz::Principal) -> Result<bool, ApiError> {
-    if !viewer.operator && !viewer.is_any_admin() {
-        return Ok(false);
-    }
-    let scope = if viewer.operator { None } else { viewer.partner_id.as_deref() };
-    let mut conn = state.store.conn().await?;
-    let open = reviews::open_scopes(&mut conn, scope).await?;
-    Ok(open.iter().any(|(partner, app, production)| authz::see_review(viewer, partner, app, *production).is_ok()))
-}
-
 struct ReviewRow {
     id: String,
     title: String,
@@ -42,13 +32,16 @@ struct ListPage {
     open: Vec<ReviewRow>,
 }
 
-async fn title_of(state: &AppState, review: &reviews::Review) -> Result<(String, String), ApiError> {
+async fn title_of(
+    state: &AppState,
+    viewer: &authz::Principal,
+    review: &reviews::Review,
+) -> Result<(String, String), ApiError> {
     let app = state.catalogue.application(&review.application).map_or(review.application.clone(), |a| a.name.clone());
-    let mut conn = state.store.conn().await?;
-    let partner = partners::get(&mut conn, &review.partner_id).await?.map_or_else(String::new, |p| p.name);
+    let partner = ops::platform::partner(state, viewer, &review.partner_id).await?.map_or_else(String::new, |p| p.name);
     let title = match review.production {
         Some(p) => {
-            let labels = production_labels(&partners::list_productions(&mut conn).await?);
+            let labels = production_labels(&ops::platform::productions(state).await?);
             format!("{app} · {}", labels.get(&p.get()).cloned().unwrap_or_else(|| p.to_string()))
         }
         None => app,
@@ -62,7 +55,7 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser) -> WebResult 
         if review.closed_at.is_some() {
             continue;
         }
-        let (title, partner) = title_of(&state, &review).await?;
+        let (title, partner) = title_of(&state, &viewer.principal, &review).await?;
         open.push(ReviewRow {
             title,
             partner,
@@ -117,11 +110,9 @@ pub async fn show(
     Query(query): Query<ShowQuery>,
 ) -> WebResult {
     let (review, items) = ops::reviews::get(&state, &viewer.principal, &id).await?;
-    let (title, partner) = title_of(&state, &review).await?;
+    let (title, partner) = title_of(&state, &viewer.principal, &review).await?;
     let app = state.catalogue.application(&review.application);
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let labels = production_labels(&partners::list_productions(&mut conn).await.map_err(ApiError::from)?);
-    drop(conn);
+    let labels = production_labels(&ops::platform::productions(&state).await?);
     let scope = (review.partner_id.as_str(), review.application.as_str(), review.production);
     let items = items
         .into_iter()

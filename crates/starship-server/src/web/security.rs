@@ -7,7 +7,6 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use starship_core::FieldError;
 use starship_store::history::Source;
-use starship_store::mfa;
 use starship_store::sessions::Ended;
 
 use super::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
@@ -74,8 +73,7 @@ fn render(
 }
 
 pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): Query<SecurityQuery>) -> WebResult {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-    let enabled = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?.is_some_and(|t| t.enabled);
+    let enabled = session::mfa_on(&state, &viewer.user).await?;
     let notice = match query.done.as_deref() {
         Some("off") => Some("Two-step sign-in is off. You sign in with your password alone."),
         Some("password") => Some("Your password is changed."),
@@ -110,15 +108,14 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
         },
         "password" => {
             let end_others = post.form.opt("end_other_sessions").is_some();
-            let others =
-                if end_others { OtherSignIns::End { current: Some(&viewer.session_hash) } } else { OtherSignIns::Keep };
             let current = post.form.get("current_password").to_string();
             match session::change_password(
                 &state,
                 &viewer.user,
+                Some(&viewer.session_hash),
                 current,
                 post.form.get("new_password"),
-                others,
+                end_others,
                 Source::Web,
             )
             .await
@@ -128,11 +125,7 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
                 }
                 Err(e @ ApiError::Invalid(_)) => {
                     let errors = FormErrors::from_error(e, &["current_password", "new_password"])?;
-                    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-                    let enabled = mfa::totp_of(&mut conn, &viewer.user.id)
-                        .await
-                        .map_err(ApiError::from)?
-                        .is_some_and(|t| t.enabled);
+                    let enabled = session::mfa_on(&state, &viewer.user).await?;
                     let step = if enabled { Step::On } else { Step::Off };
                     refused(&SecurityPage { end_others, ..render(&state, viewer, step, errors, None) })
                 }
@@ -156,8 +149,7 @@ async fn confirm(state: &AppState, viewer: &WebUser, code: &str, end_others: boo
         Err(e @ ApiError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["code"])?;
             // The same secret again: the authenticator has it already.
-            let mut conn = state.store.conn().await.map_err(ApiError::from)?;
-            let pending = mfa::totp_of(&mut conn, &viewer.user.id).await.map_err(ApiError::from)?;
+            let pending = session::own_totp(state, &viewer.user).await?;
             let step = match pending {
                 Some(totp) if !totp.enabled => {
                     let uri = session::provisioning_uri(&totp.secret, &viewer.user.email)?;

@@ -210,3 +210,189 @@ pub fn history_kinds(dirs: &[&str]) -> BTreeMap<String, Vec<String>> {
     }
     kinds
 }
+
+/// The modules of `starship-store` that hold its repository functions.
+fn store_modules() -> BTreeSet<String> {
+    let lib = crate_dir().parent().expect("the crates directory").join("starship-store/src/lib.rs");
+    read(&lib)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod ")?.strip_suffix(';').map(str::to_string))
+        .collect()
+}
+
+/// Store items that are no repository function: the clock.
+const STORE_HELPERS: [&str; 1] = ["now_millis"];
+
+fn is_function(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') && !STORE_HELPERS.contains(&name)
+}
+
+fn ident_at(text: &str, at: usize) -> &str {
+    let end = text[at..].find(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(text.len(), |n| at + n);
+    &text[at..end]
+}
+
+/// The paths a `use` tree names, each with the name it is known by
+/// (`a::{self as b, C}` gives `(a, b)` and `(a::C, C)`).
+fn use_tree(prefix: &[String], tree: &str, into: &mut Vec<(Vec<String>, String)>) {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let mut base = prefix.to_vec();
+        base.extend(tree[..open].split("::").map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        let inner = &tree[open + 1..tree.rfind('}').expect("a closed use group")];
+        let (mut depth, mut start) = (0, 0);
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    use_tree(&base, &inner[start..i], into);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        use_tree(&base, &inner[start..], into);
+        return;
+    }
+    if tree.is_empty() {
+        return;
+    }
+    let (path, alias) = match tree.split_once(" as ") {
+        Some((p, a)) => (p.trim(), Some(a.trim().to_string())),
+        None => (tree, None),
+    };
+    let mut full = prefix.to_vec();
+    full.extend(path.split("::").map(str::trim).filter(|s| *s != "self").map(str::to_string));
+    let name = alias.unwrap_or_else(|| full.last().cloned().unwrap_or_default());
+    into.push((full, name));
+}
+
+/// Every call of a `starship-store` function in the code under `dirs`
+/// (relative to this crate's `src/`), as `file:line: the call`: a path
+/// `starship_store::module::f(`, a call `alias::f(` through a module the
+/// file imports, the import of a function itself, and a connection or
+/// transaction opened on the application's store.
+pub fn store_calls(dirs: &[&str]) -> Vec<String> {
+    let modules = store_modules();
+    let src = crate_dir().join("src");
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&src.join(dir), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let text = read(&file);
+        let name = file.strip_prefix(&src).unwrap_or(&file).display().to_string();
+        let mut aliases = BTreeSet::new();
+        for (at, _) in text.match_indices("use starship_store::") {
+            let end = at + text[at..].find(';').expect("a use statement ends");
+            let mut named = Vec::new();
+            use_tree(&["starship_store".to_string()], &text[at + "use starship_store::".len()..end], &mut named);
+            for (path, alias) in named {
+                match &path[1..] {
+                    [module] if modules.contains(module) => {
+                        aliases.insert(alias);
+                    }
+                    [module, item] if modules.contains(module) && is_function(item) => {
+                        found.push(format!("{name}:{}: imports {}", line_of(&text, at), path.join("::")));
+                    }
+                    [item] if !modules.contains(item) && is_function(item) => {
+                        found.push(format!("{name}:{}: imports {}", line_of(&text, at), path.join("::")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut calls = BTreeSet::new();
+        for (at, _) in text.match_indices("starship_store::") {
+            if text[..at].ends_with("use ") {
+                continue;
+            }
+            let after = at + "starship_store::".len();
+            let first = ident_at(&text, after);
+            let (call, rest) = if modules.contains(first) && text[after + first.len()..].starts_with("::") {
+                let f = ident_at(&text, after + first.len() + 2);
+                (format!("{first}::{f}"), after + first.len() + 2 + f.len())
+            } else {
+                (first.to_string(), after + first.len())
+            };
+            let last = call.rsplit("::").next().unwrap_or_default();
+            if is_function(last) && !modules.contains(last) && text[rest..].starts_with('(') {
+                calls.insert((at, format!("starship_store::{call}")));
+            }
+        }
+        for alias in &aliases {
+            for (at, _) in text.match_indices(&format!("{alias}::")) {
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let after = at + alias.len() + 2;
+                let f = ident_at(&text, after);
+                if is_function(f) && text[after + f.len()..].starts_with('(') {
+                    calls.insert((at, format!("{alias}::{f}")));
+                }
+            }
+        }
+        // A connection or transaction opened here would let a page compose
+        // ops' parts in a transaction of its own.
+        for opening in [".store.conn(", ".store.begin(", ".store.begin_read("] {
+            for (at, _) in text.match_indices(opening) {
+                calls.insert((at, opening.trim_start_matches('.').trim_end_matches('(').to_string()));
+            }
+        }
+        for (at, call) in calls {
+            found.push(format!("{name}:{}: {call}(…)", line_of(&text, at)));
+        }
+    }
+    found
+}
+
+/// Pages and handlers act through `ops`, where each rule is checked and
+/// each transaction owned; a store call in `web/` or `api/` would be a
+/// door around them.
+#[test]
+fn pages_and_handlers_reach_the_store_only_through_ops() {
+    let calls = store_calls(&["web", "api"]);
+    assert!(calls.is_empty(), "store functions called outside ops:\n{}", calls.join("\n"));
+}
+
+/// The scan above must see each way a store function can be called, or
+/// it would pass on code that calls the store.
+#[test]
+fn the_store_call_scan_sees_each_way_of_calling() {
+    let dir = std::env::temp_dir().join(format!("starship-scan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("probe.rs"),
+        "use starship_store::users::{self as user_store, User};\n\
+         use starship_store::{grants, now_millis, Conn};\n\
+         use starship_store::mfa::enrolment;\n\
+         // grants::get(&mut tx) in a comment does not count\n\
+         async fn f(c: &mut Conn) {\n\
+         let _ = starship_store::partners::get(c, \"p\").await;\n\
+         let _ = user_store::principal(c, &u).await;\n\
+         let _ = grants::of_user(c, \"u\").await;\n\
+         let _ = ops::grants::of_user(c, \"u\").await;\n\
+         let _ = starship_store::now_millis();\n\
+         let _ = starship_store::grants::Granting::Added;\n\
+         let mut tx = state.store.begin().await?;\n\
+         }\n",
+    )
+    .unwrap();
+    let calls = store_calls(&[dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let calls: Vec<String> = calls.into_iter().map(|c| c.split_once(": ").unwrap().1.to_string()).collect();
+    assert_eq!(
+        calls,
+        [
+            "imports starship_store::mfa::enrolment",
+            "starship_store::partners::get(…)",
+            "user_store::principal(…)",
+            "grants::of_user(…)",
+            "store.begin(…)",
+        ]
+    );
+}

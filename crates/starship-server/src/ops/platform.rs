@@ -1,0 +1,64 @@
+//! The platform's own records: partners, productions and the outbox, for
+//! the API and the pages.
+
+use starship_core::authz::{self, Principal};
+use starship_core::domain::{PartnerKind, ProductionId, Title};
+use starship_core::error::both;
+use starship_store::outbox::{self, Message};
+use starship_store::partners::{self, Partner, Production};
+
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+/// Every partner for operators; one's own for everyone else.
+pub async fn partners(state: &AppState, caller: &Principal) -> ApiResult<Vec<Partner>> {
+    let mut conn = state.store.conn().await?;
+    let only = if caller.operator { None } else { caller.partner_id.as_deref() };
+    Ok(partners::list(&mut conn, only).await?)
+}
+
+/// One partner the caller may see (operators, and the partner's own
+/// people); none for one they may not.
+pub async fn partner(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Option<Partner>> {
+    if authz::see_partner_resource(caller, partner_id).is_err() {
+        return Ok(None);
+    }
+    let mut conn = state.store.conn().await?;
+    Ok(partners::get(&mut conn, partner_id).await?)
+}
+
+/// Every production: their titles are what anyone signed in reads roles by.
+pub async fn productions(state: &AppState) -> ApiResult<Vec<Production>> {
+    let mut conn = state.store.conn().await?;
+    Ok(partners::list_productions(&mut conn).await?)
+}
+
+pub async fn create_partner(state: &AppState, caller: &Principal, name: &str, kind: &str) -> ApiResult<Partner> {
+    authz::manage_platform(caller)?;
+    let (name, kind) = both(Title::parse("name", name), PartnerKind::parse("kind", kind))?;
+    let mut tx = state.store.begin().await?;
+    let partner = partners::insert(&mut tx, &name, kind).await?;
+    tx.commit().await?;
+    Ok(partner)
+}
+
+pub async fn create_production(state: &AppState, caller: &Principal, id: i64, title: &str) -> ApiResult<Production> {
+    authz::manage_platform(caller)?;
+    let (id, title) = both(ProductionId::parse("id", id), Title::parse("title", title))?;
+    let mut tx = state.store.begin().await?;
+    let production = partners::insert_production(&mut tx, id, &title).await?;
+    tx.commit().await?;
+    Ok(production)
+}
+
+/// Emails queued or sent, newest first (operators).
+pub async fn outbox(
+    state: &AppState,
+    caller: &Principal,
+    recipient: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<Message>> {
+    authz::manage_platform(caller)?;
+    let mut conn = state.store.conn().await?;
+    Ok(outbox::list(&mut conn, recipient, limit).await?)
+}
