@@ -702,6 +702,7 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64) -> Result<DataSet
             &mut tx,
             id,
             &Title::parse("title", &format!("Bench Production {}", i + 1)).valid()?,
+            None,
         )
         .await?;
         productions.push(id);

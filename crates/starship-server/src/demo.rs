@@ -137,9 +137,14 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
     let metro = l.partner("Metro Fiber", PartnerKind::Network).await?;
 
     let home_theater = ProductionId::parse("id", 70030433)?;
-    partners::insert_production(l.conn, home_theater, &Title::parse("title", "Home Theater Demo - MID")?).await?;
-    partners::insert_production(l.conn, ProductionId::parse("id", 81234567)?, &Title::parse("title", "Night Shift")?)
-        .await?;
+    partners::insert_production(l.conn, home_theater, &Title::parse("title", "Home Theater Demo - MID")?, None).await?;
+    partners::insert_production(
+        l.conn,
+        ProductionId::parse("id", 81234567)?,
+        &Title::parse("title", "Night Shift")?,
+        None,
+    )
+    .await?;
 
     // Seed 000: a Master-only user (no default Backlot notifications) who
     // admins Backlot, and a Master + Content Partner Operations user.

@@ -69,14 +69,23 @@ pub struct Production {
     pub id: ProductionId,
     pub title: String,
     pub created_at: i64,
+    /// When the production ends (milliseconds), if known: its roles end
+    /// then unless granted with an end of their own.
+    pub ends_at: Option<i64>,
 }
 
-pub async fn insert_production(conn: &mut Conn, id: ProductionId, title: &Title) -> Result<Production> {
-    let production = Production { id, title: title.as_str().to_string(), created_at: now_millis() };
-    sqlx::query("INSERT INTO productions (id, title, created_at) VALUES ($1, $2, $3)")
+pub async fn insert_production(
+    conn: &mut Conn,
+    id: ProductionId,
+    title: &Title,
+    ends_at: Option<i64>,
+) -> Result<Production> {
+    let production = Production { id, title: title.as_str().to_string(), created_at: now_millis(), ends_at };
+    sqlx::query("INSERT INTO productions (id, title, created_at, ends_at) VALUES ($1, $2, $3, $4)")
         .bind(id.get())
         .bind(&production.title)
         .bind(production.created_at)
+        .bind(ends_at)
         .execute(&mut *conn)
         .await
         .map_err(StoreError::on_unique("a production with this id already exists"))?;
@@ -84,7 +93,7 @@ pub async fn insert_production(conn: &mut Conn, id: ProductionId, title: &Title)
 }
 
 pub async fn list_productions(conn: &mut Conn) -> Result<Vec<Production>> {
-    sqlx::query("SELECT id, title, created_at FROM productions ORDER BY id")
+    sqlx::query("SELECT id, title, created_at, ends_at FROM productions ORDER BY id")
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -94,9 +103,25 @@ pub async fn list_productions(conn: &mut Conn) -> Result<Vec<Production>> {
                 id: ProductionId::parse("id", id).map_err(|e| sqlx::Error::Decode(e.reason.into()))?,
                 title: r.try_get("title")?,
                 created_at: r.try_get("created_at")?,
+                ends_at: r.try_get("ends_at")?,
             })
         })
         .collect()
+}
+
+/// The end of each of these productions that has one.
+pub async fn production_ends(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut ends = std::collections::HashMap::new();
+    for id in ids {
+        let row = sqlx::query("SELECT ends_at FROM productions WHERE id = $1 AND ends_at IS NOT NULL")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            ends.insert(*id, row.try_get(0)?);
+        }
+    }
+    Ok(ends)
 }
 
 pub async fn production_exists(conn: &mut Conn, id: ProductionId) -> Result<bool> {

@@ -67,6 +67,10 @@ pub struct ProductionView {
     /// "Title (id)", as the seeds write it.
     pub label: String,
     pub created_at: String,
+    /// When the production ends, if known: its roles end then unless
+    /// granted with an end of their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
 }
 
 impl From<Production> for ProductionView {
@@ -76,6 +80,7 @@ impl From<Production> for ProductionView {
             label: format!("{} ({})", p.title, p.id),
             title: p.title,
             created_at: rfc3339_from_millis(p.created_at),
+            ends_at: p.ends_at.map(rfc3339_from_millis),
         }
     }
 }
@@ -87,6 +92,10 @@ pub struct NewProduction {
     pub id: i64,
     #[schema(value_type = Title)]
     pub title: String,
+    /// When the production ends (RFC 3339, in the future): a production
+    /// role granted without an `expires_at` ends then.
+    #[serde(default)]
+    pub ends_at: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/productions", tag = "platform",
@@ -106,7 +115,9 @@ pub async fn create_production(
     caller: Caller,
     ApiJson(body): ApiJson<NewProduction>,
 ) -> ApiResult<(StatusCode, axum::Json<ProductionView>)> {
-    let production = ops::platform::create_production(&state, &caller.principal, body.id, &body.title).await?;
+    let production =
+        ops::platform::create_production(&state, &caller.principal, body.id, &body.title, body.ends_at.as_deref())
+            .await?;
     Ok((StatusCode::CREATED, axum::Json(production.into())))
 }
 

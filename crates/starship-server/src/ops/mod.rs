@@ -216,8 +216,9 @@ pub async fn grant_roles(
             authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
         }
     }
+    let roles = with_production_ends(conn, roles).await?;
     let user_ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
-    let granted = grants::grant_many(conn, &user_ids, roles, Some(&caller.user_id)).await?;
+    let granted = grants::grant_many(conn, &user_ids, &roles, Some(&caller.user_id)).await?;
     let entries = granted
         .iter()
         .filter_map(|(grant, outcome)| match outcome {
@@ -235,6 +236,28 @@ pub async fn grant_roles(
         .into_iter()
         .zip(owners)
         .map(|((grant, outcome), user)| Granted { grant, user: user.clone(), new: outcome.is_new(), outcome })
+        .collect())
+}
+
+/// A production role asked for without an end ends with its production,
+/// when the production has a (future) end.
+async fn with_production_ends(
+    conn: &mut Conn,
+    roles: &[(RoleRef, Option<i64>)],
+) -> ApiResult<Vec<(RoleRef, Option<i64>)>> {
+    let unended: Vec<i64> =
+        roles.iter().filter(|(_, end)| end.is_none()).filter_map(|(r, _)| r.production.map(|p| p.get())).collect();
+    if unended.is_empty() {
+        return Ok(roles.to_vec());
+    }
+    let ends = starship_store::partners::production_ends(conn, &unended).await?;
+    let now = starship_store::now_millis();
+    Ok(roles
+        .iter()
+        .map(|(role, end)| {
+            let by_production = role.production.and_then(|p| ends.get(&p.get()).copied()).filter(|at| *at > now);
+            (role.clone(), end.or(by_production))
+        })
         .collect())
 }
 

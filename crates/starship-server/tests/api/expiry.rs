@@ -373,3 +373,53 @@ app_test!(the_roles_tab_sets_an_end_date_and_says_why_each_role_is_held, |app| a
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(expires_at_of(&app, &grant_id).await, None);
 });
+
+app_test!(a_production_role_granted_without_an_end_ends_with_its_production, |app| async move {
+    let w = world(&app).await;
+    let operator = app.signed_in("olivia.operator@starship.example").await;
+    let wrap = now_millis() + 90 * DAY;
+    let (status, problem) = app
+        .post(
+            &operator,
+            "/api/v1/productions",
+            json!({"id": 55500011, "title": "Old Reel", "ends_at": rfc3339(now_millis() - DAY)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a production cannot end in the past: {problem}");
+    assert!(problem.to_string().contains("ends_at"), "{problem}");
+    let (status, created) = app
+        .post(
+            &operator,
+            "/api/v1/productions",
+            json!({"id": 55500012, "title": "Summer Shoot", "ends_at": rfc3339(wrap)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["ends_at"], json!(rfc3339(wrap)));
+    let (_, listed) = app.get(&operator, "/api/v1/productions").await;
+    let listed = listed.as_array().unwrap().iter().find(|p| p["id"] == json!(55500012)).cloned().unwrap();
+    assert_eq!(listed["ends_at"], json!(rfc3339(wrap)), "the end is stored");
+
+    let academy = |production: i64, expires_at: Option<i64>| {
+        let mut role = json!({"application": "production-academy", "role": "academy-user", "production": production});
+        if let Some(at) = expires_at {
+            role["expires_at"] = json!(rfc3339(at));
+        }
+        json!({"user_ids": [w.plain], "roles": [role]})
+    };
+    // No end asked: the production's.
+    let (status, answer) = app.post(&operator, "/api/v1/grants", academy(55500012, None)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let grant = answer["granted"][0]["grant_id"].as_str().unwrap().to_string();
+    assert_eq!(expires_at_of(&app, &grant).await, Some(wrap));
+    // An end of its own wins.
+    let sooner = now_millis() + 10 * DAY;
+    let (_, answer) = app.post(&operator, "/api/v1/grants", academy(55500012, Some(sooner))).await;
+    assert_eq!(answer["granted"][0]["grant_id"], json!(grant));
+    assert_eq!(expires_at_of(&app, &grant).await, Some(sooner));
+    // The control: a production with no end leaves the role without one.
+    app.production(55500013, "Open Ended").await;
+    let (_, answer) = app.post(&operator, "/api/v1/grants", academy(55500013, None)).await;
+    let open = answer["granted"][0]["grant_id"].as_str().unwrap().to_string();
+    assert_eq!(expires_at_of(&app, &open).await, None);
+});

@@ -134,6 +134,7 @@ impl TestApp {
             &mut conn,
             ProductionId::parse("id", id).unwrap(),
             &Title::parse("t", title).unwrap(),
+            None,
         )
         .await
         .unwrap();

@@ -30,7 +30,7 @@ pub async fn partner(conn: &mut Conn, partner_name: &str) -> Result<Partner> {
 }
 
 pub async fn production(conn: &mut Conn, id: i64, production_title: &str) -> Result<Production> {
-    partners::insert_production(conn, production_id(id), &title(production_title)).await
+    partners::insert_production(conn, production_id(id), &title(production_title), None).await
 }
 
 /// An active user of a partner, or an operator when `partner_id` is `None`.

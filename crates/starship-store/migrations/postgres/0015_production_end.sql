@@ -1,0 +1,1 @@
+../common/0015_production_end.sql
