@@ -176,11 +176,13 @@ app_test!(a_concurrent_burst_of_wrong_passwords_evaluates_at_most_the_limit, |ap
     let partner = app.partner("Sunrise Studios", starship_core::domain::PartnerKind::Content).await;
     let ana = app.member(Some(&partner), "ana.lopez@sunrise.example").await;
     app.member(None, "olivia.operator@starship.example").await;
+    // Only wrong guesses in the burst: a right password inside it could be
+    // checked early and, succeeding, clear the count for the rest, so the
+    // bound would hold only by timing.
     let mut burst = Vec::new();
     for i in 0..30 {
         let app = app.clone();
-        // The right password rides in the middle of the burst.
-        let password = if i == 15 { PASSWORD.to_string() } else { format!("wrong guess {i}") };
+        let password = format!("wrong guess {i}");
         burst.push(tokio::spawn(
             async move { sign_in_status(&app, "ana.lopez@sunrise.example", &password, None).await },
         ));
@@ -190,11 +192,12 @@ app_test!(a_concurrent_burst_of_wrong_passwords_evaluates_at_most_the_limit, |ap
         answers.push(request.await.unwrap());
     }
     let evaluated = answers.iter().filter(|s| **s != StatusCode::TOO_MANY_REQUESTS).count();
-    assert!(evaluated <= 5, "at most five of the burst were checked: {answers:?}");
-    assert!(answers
-        .iter()
-        .all(|s| [StatusCode::OK, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)));
-    assert!(failed_sign_ins_in_history(&app, &ana).await <= 5);
+    assert_eq!(evaluated, 5, "exactly five of the burst were checked: {answers:?}");
+    assert!(answers.iter().all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)));
+    assert_eq!(failed_sign_ins_in_history(&app, &ana).await, 5);
+    // The right password after the burst is refused too: the lock holds for it.
+    let right = sign_in_status(&app, "ana.lopez@sunrise.example", PASSWORD, None).await;
+    assert_eq!(right, StatusCode::TOO_MANY_REQUESTS, "the right password does not get past the lock");
 });
 
 app_test!(a_concurrent_burst_of_wrong_codes_evaluates_at_most_the_limit, |app| async move {
