@@ -434,7 +434,8 @@ pub struct HistoryEntry {
 /// A user's History, newest first.
 #[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users",
     params(("id" = String, Path, description = "User id"), HistoryParams),
-    responses((status = 200, body = Vec<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A `kind` that is no kind of History entry")))]
 pub async fn user_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -524,7 +525,8 @@ pub struct HistoryExportLine {
     responses(
         (status = 200, body = HistoryExportLine, content_type = "application/x-ndjson",
             description = "One entry per line, in seq order"),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A `since` that is neither a seq nor an RFC 3339 time")))]
 pub async fn export_history(
     State(state): State<AppState>,
     caller: Caller,
