@@ -410,6 +410,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Connect without migrating: verifying must not change the store
             // (migrating would chain entries that lost their chain columns).
             let store = Store::connect(&db.db).await.map_err(|e| anyhow!("{e}"))?;
+            // Migration 12 gave History its chains; before it there is nothing to walk.
+            const HISTORY_CHAINS: i64 = 12;
+            if !store.applied_migrations().await.map_err(|e| anyhow!("{e}"))?.contains(&HISTORY_CHAINS) {
+                return Err(anyhow!(
+                    "this store's History has no chains yet (migration {HISTORY_CHAINS} is not applied): \
+                     run `starshipd migrate --db {}` first, then verify",
+                    redact(&db.db)
+                ));
+            }
             let started = std::time::Instant::now();
             let verification = starship_store::history::verify(&store).await.map_err(|e| anyhow!("{e}"))?;
             let elapsed = started.elapsed().as_secs_f64();

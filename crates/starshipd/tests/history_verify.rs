@@ -76,3 +76,12 @@ async fn history_verify_names_the_entry_rewritten_behind_the_triggers_back() {
     assert!(text.contains(&format!("entry {second} (chain '{}', seq 2): hash is", acme.id)), "{text}");
     store.close().await;
 }
+
+#[test]
+fn history_verify_on_a_store_never_migrated_says_to_migrate_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let (ok, text) = verify(&url);
+    assert!(!ok, "{text}");
+    assert!(text.contains("no chains yet") && text.contains("starshipd migrate --db"), "{text}");
+}

@@ -270,19 +270,22 @@ pub fn parse_expiries(requested: &[Option<&str>], now: i64) -> Result<Vec<Option
         .enumerate()
         .map(|(i, text)| {
             let text = (*text)?;
-            let field = format!("roles[{i}].expires_at");
-            match starship_core::time_fmt::millis_from_rfc3339(text) {
-                None => errors.push(FieldError::new(field, "give the end as an RFC 3339 date and time")),
-                Some(at) if at <= now => errors.push(FieldError::new(field, "the end must be in the future")),
-                Some(at) => return Some(at),
-            }
-            None
+            future_end(format!("roles[{i}].expires_at"), text, now).map_err(|e| errors.push(e)).ok()
         })
         .collect();
     if errors.is_empty() {
         Ok(parsed)
     } else {
         Err(Invalid(errors))
+    }
+}
+
+/// An end typed as RFC 3339 that must still lie ahead: a role's, a production's.
+pub fn future_end(field: impl Into<String>, text: &str, now: i64) -> Result<i64, FieldError> {
+    match starship_core::time_fmt::millis_from_rfc3339(text) {
+        None => Err(FieldError::new(field, "give the end as an RFC 3339 date and time")),
+        Some(at) if at <= now => Err(FieldError::new(field, "the end must be in the future")),
+        Some(at) => Ok(at),
     }
 }
 

@@ -4,7 +4,6 @@
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{PartnerKind, ProductionId, Title};
 use starship_core::error::both;
-use starship_core::FieldError;
 use starship_store::outbox::{self, Message};
 use starship_store::partners::{self, Partner, Production};
 
@@ -54,16 +53,7 @@ pub async fn create_production(
 ) -> ApiResult<Production> {
     authz::manage_platform(caller)?;
     let (id, title) = both(ProductionId::parse("id", id), Title::parse("title", title))?;
-    let ends_at = match ends_at {
-        None => None,
-        Some(text) => match starship_core::time_fmt::millis_from_rfc3339(text) {
-            None => return Err(FieldError::new("ends_at", "give the end as an RFC 3339 date and time").into()),
-            Some(at) if at <= starship_store::now_millis() => {
-                return Err(FieldError::new("ends_at", "the end must be in the future").into())
-            }
-            Some(at) => Some(at),
-        },
-    };
+    let ends_at = ends_at.map(|text| super::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
     let mut tx = state.store.begin().await?;
     let production = partners::insert_production(&mut tx, id, &title, ends_at).await?;
     tx.commit().await?;
