@@ -31,6 +31,17 @@ pub enum Denied {
 pub type Decision = Result<(), Denied>;
 
 impl Principal {
+    /// Whoever runs the binary's commands on the store's machine: an
+    /// operator with no account of their own (History names the CLI).
+    pub fn console() -> Self {
+        Principal { user_id: String::new(), partner_id: None, operator: true, roles: Vec::new(), admin: Vec::new() }
+    }
+
+    /// The account acting, recorded as who granted; none for the console.
+    pub fn acting_user(&self) -> Option<&str> {
+        Some(self.user_id.as_str()).filter(|id| !id.is_empty())
+    }
+
     pub fn is_member_of(&self, partner_id: &str) -> bool {
         self.partner_id.as_deref() == Some(partner_id)
     }

@@ -1,12 +1,12 @@
 //! The demo data set: every scenario of the seeds, ready to sign in to.
 
 use serde_json::json;
+use starship_core::authz::Principal;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
-use starship_core::history::Kind;
-use starship_store::history::{self, Actor, Source};
-use starship_store::users::{self, NewUser, User};
-use starship_store::{grants, partners, portal, Conn};
+use starship_store::history::{Actor, Source};
+use starship_store::users::{NewUser, User};
+use starship_store::{partners, portal, Conn};
 
 use crate::ops::{self, Access, Identity};
 use crate::problem::ApiResult;
@@ -38,11 +38,13 @@ impl Loader<'_> {
     ) -> ApiResult<User> {
         let password = Password::parse("password", PASSWORD)?;
         let hash = hash_password(&password);
-        let user = users::insert(
+        let email = Email::parse("email", email)?;
+        let user = ops::create_with_password(
             self.conn,
+            &self.actor,
             &NewUser {
                 partner_id: partner,
-                email: &Email::parse("email", email)?,
+                email: &email,
                 first_name: &PersonName::parse("first_name", first)?,
                 last_name: &PersonName::parse("last_name", last)?,
                 locale: Locale::parse("locale", "en-US")?,
@@ -50,14 +52,7 @@ impl Loader<'_> {
                 status: UserStatus::Active,
                 password_hash: Some(&hash),
             },
-        )
-        .await?;
-        history::append(
-            self.conn,
-            &user.id,
-            &self.actor,
-            Kind::UserCreated,
-            json!({"email": user.email, "demo": true}),
+            json!({"email": email.as_str(), "demo": true}),
         )
         .await?;
         self.lines.push(format!("{email:<34} {about}"));
@@ -95,8 +90,7 @@ impl Loader<'_> {
             role: role.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        let (grant, _) = grants::grant(self.conn, &user.id, &role, None).await?;
-        history::append(self.conn, &user.id, &self.actor, Kind::RoleGranted, ops::role_details(&grant.id, &role))
+        ops::grant_roles(self.conn, &Principal::console(), &self.actor, std::slice::from_ref(user), &[(role, None)])
             .await?;
         Ok(())
     }
@@ -106,15 +100,7 @@ impl Loader<'_> {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        let (privilege, _) = grants::add_admin(self.conn, &user.id, &scope, None).await?;
-        history::append(
-            self.conn,
-            &user.id,
-            &self.actor,
-            Kind::AdminPrivilegeAdded,
-            json!({"privilege_id": privilege.id, "application": application, "production": production}),
-        )
-        .await?;
+        ops::add_admin_privilege(self.conn, &Principal::console(), &self.actor, user, &scope).await?;
         Ok(())
     }
 }

@@ -5,25 +5,19 @@
 //! statements themselves remove each grant and claim each reminder once, so
 //! even two sweepers whose leases overlap write each entry once.
 
-use starship_core::history::Kind;
 use std::time::Duration;
 
-use starship_core::authz::scope_granting;
 use starship_core::catalogue::Catalogue;
-use starship_core::time_fmt::last_day;
-use starship_store::history::{self, Actor, Source};
-use starship_store::{grants, jobs, now_millis, outbox, users, Store, StoreError};
+use starship_store::{jobs, now_millis, Store, StoreError};
 use tokio::sync::watch;
 
-use crate::email;
+use crate::ops;
 
 pub const JOB: &str = "grant-expiry";
 /// How long before the end the reminder goes out.
 pub const REMINDER_AHEAD: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Grants removed (or reminders sent) per transaction.
 const BATCH: i64 = 200;
-/// The admins named in one reminder, at most: a reminder is not a mailing list.
-const ADMINS_PER_REMINDER: i64 = 20;
 
 #[derive(Debug, Clone)]
 pub struct SweepConfig {
@@ -74,54 +68,18 @@ pub async fn sweep_once(
         tx.commit().await?;
     }
     swept.leased = true;
-    let system = Actor::system(Source::System);
     loop {
-        let mut tx = store.begin().await?;
-        let removed = grants::sweep_expired(&mut tx, now, BATCH).await?;
-        let entries = removed
-            .iter()
-            .map(|g| (g.user_id.clone(), Kind::RoleExpired, crate::ops::grant_details(g, None)))
-            .collect();
-        history::append_many(&mut tx, &system, entries).await?;
-        tx.commit().await?;
-        swept.removed += removed.len();
-        if (removed.len() as i64) < BATCH {
+        let removed = ops::expiry::remove_expired(store, now, BATCH).await?;
+        swept.removed += removed;
+        if (removed as i64) < BATCH {
             break;
         }
     }
     let horizon = now + i64::try_from(REMINDER_AHEAD.as_millis()).unwrap_or(0);
     loop {
-        let mut tx = store.begin().await?;
-        let due = grants::claim_reminders(&mut tx, now, horizon, BATCH).await?;
-        for grant in &due {
-            let Some(person) = users::get(&mut tx, &grant.user_id).await? else { continue };
-            let Some(partner) = person.partner_id.clone() else { continue };
-            let application = catalogue.application(&grant.role.application);
-            let role_name = catalogue
-                .role(&grant.role.application, &grant.role.role)
-                .map_or_else(|| grant.role.role.clone(), |r| r.name.clone());
-            let what = match (application, grant.role.production) {
-                (Some(app), Some(p)) => format!("{role_name} in {} (production {p})", app.name),
-                (Some(app), None) => format!("{role_name} in {}", app.name),
-                (None, _) => role_name,
-            };
-            let day = last_day(grant.expires_at.unwrap_or(now));
-            let own = email::role_expiry_reminder(&person.locale, &person.first_name, None, &what, &day);
-            let mut messages = vec![own.to(&person, "role-expiry")];
-            let admins =
-                grants::admins_of_scope(&mut tx, &partner, &scope_granting(&grant.role), ADMINS_PER_REMINDER).await?;
-            let person_name = person.full_name();
-            let theirs: Vec<_> = admins
-                .iter()
-                .filter(|a| a.id != person.id)
-                .map(|a| (a, email::role_expiry_reminder(&a.locale, &a.first_name, Some(&person_name), &what, &day)))
-                .collect();
-            messages.extend(theirs.iter().map(|(admin, mail)| mail.to(admin, "role-expiry")));
-            outbox::enqueue_many(&mut tx, &messages).await?;
-        }
-        tx.commit().await?;
-        swept.reminded += due.len();
-        if (due.len() as i64) < BATCH {
+        let reminded = ops::expiry::send_reminders(store, catalogue, now, horizon, BATCH).await?;
+        swept.reminded += reminded;
+        if (reminded as i64) < BATCH {
             break;
         }
     }

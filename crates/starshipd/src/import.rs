@@ -1,7 +1,6 @@
 //! `starshipd users import`: a CSV of people added to one partner, all or
 //! nothing, with a progress bar.
 
-use starship_core::history::Kind;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
@@ -9,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use starship_server::ops::{self, Access, BulkRow};
 use starship_server::Config;
 use starship_store::history::{Actor, Source};
-use starship_store::{grants, history, partners, Store};
+use starship_store::{partners, Store};
 
 /// Rows written per statement batch; also how often the bar moves.
 const CHUNK: usize = 5_000;
@@ -92,19 +91,15 @@ pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result
         &std::env::var("STARSHIP_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
     );
     let actor = Actor::system(Source::Cli);
+    let console = starship_core::authz::Principal::console();
     let started = std::time::Instant::now();
     let mut tx = store.begin().await?;
     let mut granted = 0usize;
     for (chunk_index, chunk) in people.chunks(CHUNK).enumerate() {
         let created = ops::create_users(&mut tx, &config, &actor, &partner.id, chunk, Access::SignIn).await?;
-        for (offset, user) in created.iter().enumerate() {
-            for role in &roles_per_row[chunk_index * CHUNK + offset] {
-                let (grant, _) = grants::grant(&mut tx, &user.id, role, None).await?;
-                history::append(&mut tx, &user.id, &actor, Kind::RoleGranted, ops::role_details(&grant.id, role))
-                    .await?;
-                granted += 1;
-            }
-        }
+        let first = chunk_index * CHUNK;
+        granted +=
+            ops::grant_each(&mut tx, &console, &actor, &created, &roles_per_row[first..first + created.len()]).await?;
         bar.inc(chunk.len() as u64);
     }
     tx.commit().await?;

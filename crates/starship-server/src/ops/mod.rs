@@ -3,6 +3,7 @@
 //! effect (history, email) is written once.
 
 pub mod access;
+pub mod expiry;
 pub mod people;
 pub mod platform;
 pub mod portal;
@@ -66,8 +67,9 @@ pub async fn create_operator(
     let last_name = PersonName::parse("last_name", last_name)?;
     let hash = hash_password(password);
     let mut tx = store.begin().await?;
-    let operator = users::insert(
+    let operator = create_with_password(
         &mut tx,
+        &Actor::system(Source::Cli),
         &NewUser {
             partner_id: None,
             email,
@@ -78,18 +80,26 @@ pub async fn create_operator(
             status: UserStatus::Active,
             password_hash: Some(&hash),
         },
-    )
-    .await?;
-    history::append(
-        &mut tx,
-        &operator.id,
-        &Actor::system(Source::Cli),
-        Kind::OperatorCreated,
-        json!({"email": operator.email}),
+        json!({"email": email.as_str()}),
     )
     .await?;
     tx.commit().await?;
     Ok(operator)
+}
+
+/// Someone who signs in with a password set from the start (an operator,
+/// a demo account): no activation link, History says who made them.
+/// Someone of no partner is an operator.
+pub async fn create_with_password(
+    conn: &mut Conn,
+    actor: &Actor,
+    person: &NewUser<'_>,
+    details: serde_json::Value,
+) -> ApiResult<User> {
+    let kind = if person.partner_id.is_none() { Kind::OperatorCreated } else { Kind::UserCreated };
+    let user = users::insert(conn, person).await?;
+    history::append(conn, &user.id, actor, kind, details).await?;
+    Ok(user)
 }
 
 /// Whether new people can sign in (an activation link is emailed) or are
@@ -218,7 +228,7 @@ pub async fn grant_roles(
     }
     let roles = with_production_ends(conn, roles).await?;
     let user_ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
-    let granted = grants::grant_many(conn, &user_ids, &roles, Some(&caller.user_id)).await?;
+    let granted = grants::grant_many(conn, &user_ids, &roles, caller.acting_user()).await?;
     let entries = granted
         .iter()
         .filter_map(|(grant, outcome)| match outcome {
@@ -237,6 +247,30 @@ pub async fn grant_roles(
         .zip(owners)
         .map(|((grant, outcome), user)| Granted { grant, user: user.clone(), new: outcome.is_new(), outcome })
         .collect())
+}
+
+/// Grants each person the roles asked for them (no end unless their
+/// production ends), in the caller's transaction: people asking the same
+/// roles are granted together, under the rules `grant_roles` checks.
+pub async fn grant_each(
+    conn: &mut Conn,
+    caller: &Principal,
+    actor: &Actor,
+    people: &[User],
+    roles_per_person: &[Vec<RoleRef>],
+) -> ApiResult<usize> {
+    let mut alike: std::collections::HashMap<&[RoleRef], Vec<User>> = std::collections::HashMap::new();
+    for (person, roles) in people.iter().zip(roles_per_person) {
+        if !roles.is_empty() {
+            alike.entry(roles.as_slice()).or_default().push(person.clone());
+        }
+    }
+    let mut granted = 0;
+    for (roles, people) in alike {
+        let roles: Vec<(RoleRef, Option<i64>)> = roles.iter().map(|role| (role.clone(), None)).collect();
+        granted += grant_roles(conn, caller, actor, &people, &roles).await?.len();
+    }
+    Ok(granted)
 }
 
 /// A production role asked for without an end ends with its production,
@@ -407,7 +441,7 @@ pub async fn add_admin_privilege(
     scope: &AdminScope,
 ) -> ApiResult<(grants::AdminPrivilege, bool)> {
     authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), scope)?;
-    let (privilege, new) = grants::add_admin(conn, &user.id, scope, Some(&caller.user_id)).await?;
+    let (privilege, new) = grants::add_admin(conn, &user.id, scope, caller.acting_user()).await?;
     if new {
         history::append(
             conn,

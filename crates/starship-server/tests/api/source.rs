@@ -358,6 +358,18 @@ fn pages_and_handlers_reach_the_store_only_through_ops() {
     assert!(calls.is_empty(), "store functions called outside ops:\n{}", calls.join("\n"));
 }
 
+/// History is written where the rule and the change are: in `ops`, beside
+/// the write it records. A page, a handler, a job or a command writing an
+/// entry itself would record a change no rule decided.
+#[test]
+fn history_is_written_only_by_operations() {
+    let everywhere = history_kinds(&["starship-server/src", "starshipd/src"]);
+    let outside: Vec<String> =
+        everywhere.values().flatten().filter(|place| !place.starts_with("starship-server/src/ops/")).cloned().collect();
+    assert!(outside.is_empty(), "History written outside ops:\n{}", outside.join("\n"));
+    assert!(!everywhere.is_empty(), "the scan found no History write at all");
+}
+
 /// The scan above must see each way a store function can be called, or
 /// it would pass on code that calls the store.
 #[test]
