@@ -81,7 +81,7 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
       trs.map((tr) => [tr.children[0].innerText.trim(), tr.children[1].innerText.trim()]),
     );
     assert.deepEqual(stored, [["Backlot", "Content Partner Operations"]], "the one role granted, and nothing else");
-    await roles.getByText("Source Management").waitFor();
+    await roles.getByText("Source Management", { exact: true }).waitFor();
     await page.getByText("No production roles.").waitFor();
 
     // History: created and granted, both by Mara.

@@ -31,8 +31,13 @@ test("the portal's engineering user is not offered actions on an admin", async (
     await page.getByRole("link", { name: reader, exact: true }).click();
     const panel = page.getByRole("complementary", { name: reader });
     await panel.waitFor();
-    await panel.getByRole("button", { name: "Revoke portal access" }).waitFor();
-    await panel.getByRole("button", { name: "Delete contact" }).waitFor();
+    await panel.getByLabel(`Revoke the portal access of ${reader}`).waitFor();
+    await panel.getByLabel(`Delete the contact ${reader}`).waitFor();
+    // Revoking asks first, naming what is lost.
+    await panel.getByLabel(`Revoke the portal access of ${reader}`).click();
+    await panel.getByText("They are signed out at once").waitFor();
+    await panel.getByRole("button", { name: "Yes, revoke portal access" }).waitFor();
+    await panel.getByLabel(`Revoke the portal access of ${reader}`).click();
     await panel.getByRole("button", { name: "Save details" }).waitFor();
     const levels = await panel.getByLabel("Permission level").locator("option").allInnerTexts();
     assert.deepEqual(levels, ["Engineering", "Read-only"], "nobody grants a level above their own");
@@ -43,7 +48,7 @@ test("the portal's engineering user is not offered actions on an admin", async (
     const adminPanel = page.getByRole("complementary", { name: admin });
     await adminPanel.getByText(`Your permission level does not let you change ${admin}.`).waitFor();
     for (const name of ["Revoke portal access", "Delete contact", "Change level", "Save details", "Change email", "Save roles and sites"]) {
-      assert.equal(await adminPanel.getByRole("button", { name }).count(), 0, `${name} is not offered on an admin`);
+      assert.equal(await adminPanel.locator("button, summary").filter({ hasText: name }).count(), 0, `${name} is not offered on an admin`);
     }
     assert.equal(await adminPanel.getByRole("textbox").count(), 0, "no field to edit");
     assert.equal(await page.evaluate(() => document.activeElement.id), "panel-title", "focus moves to the panel");
@@ -123,12 +128,16 @@ test("engineering drains an appliance, edits its BGP and comments on a ticket", 
   try {
     await signIn(page, "eli.engineer@metrofiber.example");
     await page.goto("/portal/appliances");
-    await applianceRow().getByText("Serving").waitFor();
-    await page.getByRole("button", { name: "Drain OCA-AUS-0001 for maintenance" }).click();
+    await applianceRow().getByText("Serving", { exact: true }).waitFor();
+    // Draining asks first, naming what stops.
+    await page.getByLabel("Drain OCA-AUS-0001 for maintenance").click();
+    await page.getByText(/Drain OCA-AUS-0001 at .*\? It stops serving traffic/).waitFor();
+    await screenshot(page, "portal-drain-confirm");
+    await page.getByRole("button", { name: "Yes, drain OCA-AUS-0001" }).click();
     await page.getByRole("status").filter({ hasText: "drained for maintenance" }).waitFor();
     await page.getByRole("button", { name: "Return OCA-AUS-0001 to service" }).waitFor();
     await page.goto("/portal/appliances");
-    await applianceRow().getByText("Drained").waitFor();
+    await applianceRow().getByText("Drained", { exact: true }).waitFor();
     await page.getByRole("button", { name: "Return OCA-AUS-0001 to service" }).waitFor();
 
     await page.getByRole("button", { name: "Edit the BGP configuration of OCA-AUS-0001" }).click();
@@ -146,9 +155,9 @@ test("engineering drains an appliance, edits its BGP and comments on a ticket", 
 
     // Back in service, so the appliance is as this flow found it.
     await page.getByRole("button", { name: "Return OCA-AUS-0001 to service" }).click();
-    await page.getByRole("button", { name: "Drain OCA-AUS-0001 for maintenance" }).waitFor();
+    await page.getByLabel("Drain OCA-AUS-0001 for maintenance").waitFor();
     await page.goto("/portal/appliances");
-    await applianceRow().getByText("Serving").waitFor();
+    await applianceRow().getByText("Serving", { exact: true }).waitFor();
 
     await page.getByRole("link", { name: "Tickets" }).click();
     const ticket = () => page.getByRole("article", { name: "OCA-DEN-0002 reports high packet loss" });

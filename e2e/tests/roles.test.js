@@ -19,12 +19,25 @@ test("an academy admin removes a learner's Academy User role on the Roles tab", 
     await page.getByRole("link", { name: literally(name) }).click();
     await page.getByRole("heading", { name, level: 1 }).waitFor();
     const productionRoles = page.locator("table", { has: page.getByRole("columnheader", { name: "Production" }) });
-    await productionRoles.getByText("Home Theater Demo - MID (70030433)").waitFor();
+    await productionRoles.getByText("Home Theater Demo - MID (70030433)", { exact: true }).waitFor();
 
-    await page.getByRole("button", { name: "Remove the role Academy User" }).click();
+    // Remove asks first, naming what the learner loses; then Undo gives
+    // the role back, and removing it again sticks.
+    await page.getByLabel("Remove the role Academy User").click();
+    await page.getByText(`Remove Academy User on Home Theater Demo - MID (70030433) from ${name}?`).waitFor();
+    await page.getByText(/They lose: /).waitFor();
+    await screenshot(page, "roles-remove-confirm");
+    await page.getByRole("button", { name: "Yes, remove Academy User" }).click();
     await page.getByText("Role removed.").waitFor();
     await page.getByText("No production roles.").waitFor();
-    assert.equal(await page.getByRole("button", { name: /^Remove the role/ }).count(), 0, "nothing left to remove");
+    await page.getByRole("button", { name: /^Undo: give back Academy User/ }).click();
+    await page.getByText("Role given back.").waitFor();
+    await productionRoles.getByText("Home Theater Demo - MID (70030433)", { exact: true }).waitFor();
+    await page.getByLabel("Remove the role Academy User").click();
+    await page.getByRole("button", { name: "Yes, remove Academy User" }).click();
+    await page.getByText("Role removed.").waitFor();
+    await page.getByText("No production roles.").waitFor();
+    assert.equal(await page.locator("summary").filter({ hasText: "Remove" }).count(), 0, "nothing left to remove");
     await screenshot(page, "roles-removed");
 
     // Loaded afresh: the role is gone, and History says who removed it.

@@ -11,8 +11,12 @@ export const BASE = process.env.STARSHIP_URL || "http://127.0.0.1:8080";
 export const PASSWORD = "starship-demo-password";
 const ARTIFACTS = process.env.E2E_ARTIFACTS || join(dirname(fileURLToPath(import.meta.url)), "..", "..", "e2e-artifacts");
 
+/** The widths every layout is checked at: a laptop and a phone. */
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
 /** A browser with its own fresh profile; `close()` removes the profile. */
-export async function openBrowser() {
+export async function openBrowser(viewport = DESKTOP) {
   const profile = mkdtempSync(join(tmpdir(), "starship-e2e-profile-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -27,7 +31,7 @@ export async function openBrowser() {
       "--disable-component-update",
       "--disable-sync",
     ],
-    viewport: { width: 1280, height: 860 },
+    viewport,
     baseURL: BASE,
   });
   context.setDefaultTimeout(10_000);
@@ -61,10 +65,15 @@ export async function signIn(page, email, password = PASSWORD) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  const signedIn = page.getByRole("button", { name: "Sign out" });
-  const refused = page.getByRole("alert").or(page.locator(".field-error")).or(page.getByLabel("Authenticator code"));
-  await signedIn.or(refused).first().waitFor();
-  if (!(await signedIn.isVisible())) {
+  // The Sign out form is on every signed-in page, folded into the menu on a phone.
+  const signedIn = page.locator("form[action='/sign-out']");
+  const refused = page
+    .getByRole("alert")
+    .or(page.locator(".field-error"))
+    .or(page.getByLabel("Authenticator code"))
+    .filter({ visible: true });
+  await signedIn.or(refused).first().waitFor({ state: "attached" });
+  if ((await signedIn.count()) === 0) {
     const said = (await refused.allInnerTexts()).join(" ").replace(/\s+/g, " ").trim();
     throw new Error(`signing in as ${email} was refused: ${said || "the page asks for an authenticator code"}`);
   }
@@ -72,7 +81,7 @@ export async function signIn(page, email, password = PASSWORD) {
 }
 
 export async function signOut(page) {
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.locator("form[action='/sign-out'] button").click();
   await page.getByRole("heading", { name: "Sign in to Starship" }).waitFor();
 }
 
@@ -193,4 +202,9 @@ export async function historyRows(page) {
       details: tr.children[3].innerText.trim(),
     })),
   );
+}
+
+/** How far the page scrolls sideways: 0 when nothing is wider than the window. */
+export async function sidewaysOverflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }

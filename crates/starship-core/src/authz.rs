@@ -26,6 +26,8 @@ pub enum Denied {
     NotFound,
     /// The caller may see the target but not do this: say 403 with the reason.
     Forbidden(&'static str),
+    /// Allowed in general, but not in the state things are in: say 409 with the reason.
+    Conflict(&'static str),
 }
 
 pub type Decision = Result<(), Denied>;
@@ -195,6 +197,40 @@ pub fn act_on_person(caller: &Principal, target: &Principal, action_rule: Decisi
         Ok(())
     } else {
         Err(Denied::Forbidden("this person holds roles, admin privileges or a portal level you could not have given"))
+    }
+}
+
+/// A person's way to onboard people: creating users (the Master Content
+/// Partner Operations role) and granting them roles (an admin privilege).
+pub fn has_admin_path(catalogue: &Catalogue, person: &Principal) -> bool {
+    person.holds_capability(catalogue, crate::catalogue::keys::BACKLOT, crate::catalogue::keys::CREATE_USERS)
+        && person.is_any_admin()
+}
+
+/// Removing one of one's own roles or admin privileges: refused when it
+/// would end one's own admin path (`has_admin_path`) while no other admin
+/// of the partner keeps one, so a partner is never left without somebody
+/// who can onboard and grant the role back. `before` and `after` are the
+/// caller as they hold things before and after the removal. Removing
+/// someone else's is under the granting rule alone; operators belong to no
+/// partner and are not held by this.
+pub fn remove_own_admin_path(
+    catalogue: &Catalogue,
+    before: &Principal,
+    after: &Principal,
+    another_admin_remains: bool,
+) -> Decision {
+    if before.operator
+        || !has_admin_path(catalogue, before)
+        || has_admin_path(catalogue, after)
+        || another_admin_remains
+    {
+        Ok(())
+    } else {
+        Err(Denied::Conflict(
+            "this is your last way to onboard people and nobody else of your partner has one: \
+             ask another person to become an admin first",
+        ))
     }
 }
 

@@ -239,6 +239,7 @@ impl Expect {
             Ok(()) => Self::Allowed,
             Err(Denied::Forbidden(_)) => Self::Forbidden,
             Err(Denied::NotFound) => Self::NotFound,
+            Err(Denied::Conflict(why)) => panic!("no rule of the table answers a conflict: {why}"),
         }
     }
 }
@@ -399,4 +400,63 @@ fn granting_a_role_needs_the_admin_privilege_of_its_application_or_production() 
 fn only_a_signed_in_session_mints_api_tokens() {
     assert_eq!(authz::create_api_token(authz::SignedInWith::Session), Ok(()));
     assert!(matches!(authz::create_api_token(authz::SignedInWith::ApiToken), Err(Denied::Forbidden(_))));
+}
+
+/// The last admin path: the Master role and an admin privilege together
+/// let a person onboard; losing either ends it.
+fn onboarding_admin(roles: Vec<RoleRef>, admin: Vec<AdminScope>) -> Principal {
+    principal("a-onboarding-admin", Some(PARTNER_A), roles, admin)
+}
+
+#[test]
+fn an_admin_path_needs_the_master_role_and_an_admin_privilege() {
+    let c = catalogue();
+    assert!(authz::has_admin_path(&c, &onboarding_admin(vec![master()], vec![admin_of(keys::BACKLOT, None)])));
+    assert!(authz::has_admin_path(
+        &c,
+        &onboarding_admin(vec![master()], vec![admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO))])
+    ));
+    assert!(!authz::has_admin_path(&c, &onboarding_admin(vec![master()], vec![])));
+    assert!(!authz::has_admin_path(&c, &onboarding_admin(vec![operations()], vec![admin_of(keys::BACKLOT, None)])));
+}
+
+#[test]
+fn removing_ones_own_master_role_is_refused_while_nobody_else_can_onboard() {
+    let c = catalogue();
+    let before = onboarding_admin(vec![master(), operations()], vec![admin_of(keys::BACKLOT, None)]);
+    let without_master = onboarding_admin(vec![operations()], vec![admin_of(keys::BACKLOT, None)]);
+    assert!(matches!(authz::remove_own_admin_path(&c, &before, &without_master, false), Err(Denied::Conflict(_))));
+    assert_eq!(authz::remove_own_admin_path(&c, &before, &without_master, true), Ok(()));
+}
+
+#[test]
+fn removing_ones_last_admin_privilege_is_refused_while_nobody_else_can_onboard() {
+    let c = catalogue();
+    let before = onboarding_admin(vec![master()], vec![admin_of(keys::BACKLOT, None)]);
+    let after = onboarding_admin(vec![master()], vec![]);
+    assert!(matches!(authz::remove_own_admin_path(&c, &before, &after, false), Err(Denied::Conflict(_))));
+    assert_eq!(authz::remove_own_admin_path(&c, &before, &after, true), Ok(()));
+}
+
+#[test]
+fn removing_what_leaves_the_admin_path_whole_is_allowed() {
+    let c = catalogue();
+    let two_privileges = vec![admin_of(keys::BACKLOT, None), admin_of(keys::PRODUCTION_ACADEMY, None)];
+    let before = onboarding_admin(vec![master(), academy_user(DEMO)], two_privileges);
+    let one_privilege_less = onboarding_admin(vec![master(), academy_user(DEMO)], vec![admin_of(keys::BACKLOT, None)]);
+    assert_eq!(authz::remove_own_admin_path(&c, &before, &one_privilege_less, false), Ok(()));
+    let one_role_less = onboarding_admin(vec![master()], vec![admin_of(keys::BACKLOT, None)]);
+    let with_academy = onboarding_admin(vec![master(), academy_user(DEMO)], vec![admin_of(keys::BACKLOT, None)]);
+    assert_eq!(authz::remove_own_admin_path(&c, &with_academy, &one_role_less, false), Ok(()));
+}
+
+#[test]
+fn who_had_no_admin_path_has_none_to_lose() {
+    let c = catalogue();
+    let before = onboarding_admin(vec![master()], vec![]);
+    let after = onboarding_admin(vec![], vec![]);
+    assert_eq!(authz::remove_own_admin_path(&c, &before, &after, false), Ok(()));
+    let operator = principal("operator", None, vec![master()], vec![admin_of(keys::BACKLOT, None)]);
+    let operator_after = principal("operator", None, vec![], vec![]);
+    assert_eq!(authz::remove_own_admin_path(&c, &operator, &operator_after, false), Ok(()));
 }

@@ -57,6 +57,7 @@ impl From<Denied> for ApiError {
         match d {
             Denied::NotFound => Self::NotFound,
             Denied::Forbidden(why) => Self::Forbidden(why),
+            Denied::Conflict(why) => Self::Conflict(why.to_string()),
         }
     }
 }

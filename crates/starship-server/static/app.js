@@ -74,6 +74,10 @@
     }
   });
 
+  // --- The header's menu folds on a phone; wide screens keep it open.
+  const menu = document.querySelector("[data-fold-menu]");
+  if (menu && window.matchMedia("(max-width: 720px)").matches) menu.open = false;
+
   // --- Forms that cannot be undone ask first: data-confirm holds the question.
   document.addEventListener("submit", function (event) {
     const question = event.target.getAttribute && event.target.getAttribute("data-confirm");

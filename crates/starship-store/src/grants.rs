@@ -442,3 +442,27 @@ pub async fn admins_of_scope(
     }
     Ok(people)
 }
+
+/// The other active people of a partner who hold any admin privilege
+/// (at most 100, enough to find one who can still onboard).
+pub async fn other_admins(conn: &mut Conn, partner_id: &str, except_user: &str) -> Result<Vec<crate::users::User>> {
+    let ids: Vec<String> = sqlx::query(
+        "SELECT DISTINCT u.id FROM users u JOIN admin_privileges a ON a.user_id = u.id \
+         WHERE u.partner_id = $1 AND u.id <> $2 AND u.deleted_at IS NULL AND u.deactivated_at IS NULL \
+         ORDER BY u.id LIMIT 100",
+    )
+    .bind(partner_id)
+    .bind(except_user)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<std::result::Result<_, _>>()?;
+    let mut people = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(user) = crate::users::get(conn, &id).await? {
+            people.push(user);
+        }
+    }
+    Ok(people)
+}

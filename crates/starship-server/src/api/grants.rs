@@ -122,9 +122,13 @@ pub async fn grant_roles(
     Ok(axum::Json(GrantResult { granted }))
 }
 
-/// Revokes one grant, under the same rule as granting it.
+/// Revokes one grant, under the same rule as granting it. Revoking one's
+/// own last way to onboard people (the Master Content Partner Operations
+/// role of an admin) is refused with 409 while no other admin of the
+/// partner has one.
 #[utoipa::path(delete, path = "/api/v1/grants/{id}", tag = "access", params(("id" = String, Path, description = "Grant id")),
-    responses((status = 204, description = "Revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Revoked"), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "It was the caller's own last admin path and no other admin of the partner remains", body = Problem)))]
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -179,9 +183,13 @@ pub async fn add_admin_privilege(
 }
 
 /// Removes one admin privilege, under the same rule as granting it.
+/// Removing one's own last admin privilege while holding the Master
+/// Content Partner Operations role is refused with 409 while no other
+/// admin of the partner can onboard.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/admin-privileges/{pid}", tag = "access",
     params(("id" = String, Path, description = "User id"), ("pid" = String, Path, description = "Admin privilege id")),
-    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "It was the caller's own last admin path and no other admin of the partner remains", body = Problem)))]
 pub async fn remove_admin_privilege(
     State(state): State<AppState>,
     caller: Caller,

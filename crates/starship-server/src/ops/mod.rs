@@ -456,14 +456,14 @@ pub async fn add_admin_privilege(
 }
 
 /// Revokes one grant, under the rule that grants it. With `of_user`, the
-/// grant must be that person's. Returns whose grant it was.
+/// grant must be that person's. Returns whose grant it was, and the grant.
 pub async fn revoke_role(
     conn: &mut Conn,
     caller: &Principal,
     actor: &Actor,
     grant_id: &str,
     of_user: Option<&str>,
-) -> ApiResult<User> {
+) -> ApiResult<(User, grants::Grant)> {
     let grant = grants::get(conn, grant_id)
         .await?
         .filter(|g| of_user.is_none_or(|u| g.user_id == u))
@@ -475,7 +475,36 @@ pub async fn revoke_role(
         return Err(ApiError::NotFound);
     }
     history::append(conn, &user.id, actor, Kind::RoleRevoked, role_details(&grant.id, &grant.role)).await?;
-    Ok(user)
+    Ok((user, grant))
+}
+
+/// After removing one of the caller's own roles or admin privileges, in
+/// the same transaction: refuses it when it ended the caller's last admin
+/// path and no other active admin of the partner has one
+/// (`authz::remove_own_admin_path`).
+pub async fn keep_own_admin_path(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    caller: &Principal,
+    user: &User,
+) -> ApiResult<()> {
+    if caller.user_id != user.id {
+        return Ok(());
+    }
+    let after = users::principal(conn, user).await?;
+    if authz::remove_own_admin_path(catalogue, caller, &after, false).is_ok() {
+        return Ok(());
+    }
+    let mut another_admin_remains = false;
+    let partner = user.partner_id.as_deref().unwrap_or("");
+    for other in grants::other_admins(conn, partner, &user.id).await? {
+        if authz::has_admin_path(catalogue, &users::principal(conn, &other).await?) {
+            another_admin_remains = true;
+            break;
+        }
+    }
+    authz::remove_own_admin_path(catalogue, caller, &after, another_admin_remains)?;
+    Ok(())
 }
 
 /// Removes one of a person's admin privileges, under the rule that grants it.
@@ -485,7 +514,7 @@ pub async fn remove_admin_privilege(
     actor: &Actor,
     user_id: &str,
     privilege_id: &str,
-) -> ApiResult<()> {
+) -> ApiResult<(User, AdminScope)> {
     let user = people::visible_user(conn, caller, user_id).await?;
     let privilege =
         grants::get_admin(conn, privilege_id).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
@@ -501,7 +530,7 @@ pub async fn remove_admin_privilege(
         json!({"privilege_id": privilege.id, "application": privilege.scope.application, "production": privilege.scope.production.map(|p| p.get())}),
     )
     .await?;
-    Ok(())
+    Ok((user, privilege.scope))
 }
 
 /// One row of a bulk add, as typed or uploaded.
@@ -667,18 +696,20 @@ pub async fn resolve(state: &AppState, requested: &[(String, String, Option<i64>
     resolve_roles(&mut conn, &state.catalogue, requested).await
 }
 
-/// Revokes one grant in its own transaction (see `revoke_role`).
+/// Revokes one grant in its own transaction (see `revoke_role`), unless
+/// it was the caller's own last admin path (`keep_own_admin_path`).
 pub async fn revoke(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
     grant_id: &str,
     of_user: Option<&str>,
-) -> ApiResult<User> {
+) -> ApiResult<(User, grants::Grant)> {
     let mut tx = state.store.begin().await?;
-    let user = revoke_role(&mut tx, caller, actor, grant_id, of_user).await?;
+    let (user, grant) = revoke_role(&mut tx, caller, actor, grant_id, of_user).await?;
+    keep_own_admin_path(&mut tx, &state.catalogue, caller, &user).await?;
     tx.commit().await?;
-    Ok(user)
+    Ok((user, grant))
 }
 
 /// Grants a person an admin privilege named by application (and
@@ -701,16 +732,18 @@ pub async fn grant_admin(
 }
 
 /// Removes an admin privilege in its own transaction (see
-/// `remove_admin_privilege`).
+/// `remove_admin_privilege`), unless it was the caller's own last admin
+/// path (`keep_own_admin_path`); answers what was removed.
 pub async fn remove_admin(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
     user_id: &str,
     privilege_id: &str,
-) -> ApiResult<()> {
+) -> ApiResult<AdminScope> {
     let mut tx = state.store.begin().await?;
-    remove_admin_privilege(&mut tx, caller, actor, user_id, privilege_id).await?;
+    let (user, scope) = remove_admin_privilege(&mut tx, caller, actor, user_id, privilege_id).await?;
+    keep_own_admin_path(&mut tx, &state.catalogue, caller, &user).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(scope)
 }

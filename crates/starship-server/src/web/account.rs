@@ -43,6 +43,73 @@ pub struct ProfileQuery {
     /// History: which entries to show (see `HistoryShown`).
     #[serde(default)]
     show: Option<String>,
+    /// What was just removed, to offer it back: a role as
+    /// `application|role|production|end` or an admin privilege as
+    /// `application|production` (see `Undo`).
+    #[serde(default)]
+    undo: Option<String>,
+}
+
+/// The Undo button beside "Role removed." or "Admin privilege removed.":
+/// a form that grants the same thing again, under the rule that grants it.
+struct Undo {
+    action: String,
+    fields: Vec<(&'static str, String)>,
+    /// What it gives back: "Academy User on Home Theater Demo - MID".
+    what: String,
+}
+
+/// The Undo offered for `?undo=` on the tab it came from, when the viewer
+/// may grant that again.
+fn undo_of(state: &AppState, viewer: &WebUser, user_id: &str, partner: &str, tab: &str, undo: &str) -> Option<Undo> {
+    let parts: Vec<&str> = undo.split('|').collect();
+    let production_of = |text: &str| -> Option<Option<ProductionId>> {
+        if text.is_empty() {
+            Some(None)
+        } else {
+            text.parse::<i64>().ok().and_then(|p| ProductionId::parse("production", p).ok()).map(Some)
+        }
+    };
+    match (tab, parts.as_slice()) {
+        ("roles", [application, role, production, end]) => {
+            let held = RoleRef {
+                application: application.to_string(),
+                role: role.to_string(),
+                production: production_of(production)?,
+            };
+            let name = state.catalogue.role(application, role)?.name.clone();
+            authz::grant_role(&viewer.principal, partner, &held).ok()?;
+            let what = match held.production {
+                Some(p) => format!("{name} on production {p}"),
+                None => name,
+            };
+            Some(Undo {
+                action: format!("/users/{user_id}/roles/restore"),
+                fields: vec![
+                    ("application", application.to_string()),
+                    ("role", role.to_string()),
+                    ("production", production.to_string()),
+                    ("end", end.to_string()),
+                ],
+                what,
+            })
+        }
+        ("admin-privileges", [application, production]) => {
+            let scope = AdminScope { application: application.to_string(), production: production_of(production)? };
+            let name = state.catalogue.application(application)?.name.clone();
+            authz::grant_admin(&viewer.principal, partner, &scope).ok()?;
+            let (value, what) = match scope.production {
+                Some(p) => (format!("{application}|{p}"), format!("admin privileges for {name} on production {p}")),
+                None => (application.to_string(), format!("admin privileges for {name}")),
+            };
+            Some(Undo {
+                action: format!("/users/{user_id}/admin-privileges"),
+                fields: vec![("scope", value), ("undone", "1".to_string())],
+                what,
+            })
+        }
+        _ => None,
+    }
 }
 
 pub async fn my_account(
@@ -275,6 +342,7 @@ struct ProfilePage {
     /// Deactivate or reactivate, under the rule for acting on a person.
     can_deactivate: bool,
     notice: Option<&'static str>,
+    undo: Option<Undo>,
     errors: FormErrors,
     application_roles: Vec<RoleRow>,
     production_roles: Vec<RoleRow>,
@@ -290,6 +358,11 @@ struct ProfilePage {
 }
 
 impl ProfilePage {
+    /// A refused Add admin privileges form shows its errors in its dialog.
+    fn errors_in_dialog(&self) -> bool {
+        self.tab == "admin-privileges" && self.admin.as_ref().is_some_and(|a| a.open)
+    }
+
     fn initials(&self) -> String {
         let first = self.profile.first_name.chars().next();
         let last = self.profile.last_name.chars().next();
@@ -568,6 +641,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("token-revoked") => Some("Token revoked: it no longer works."),
         _ => None,
     };
+    let undo = query.undo.as_deref().and_then(|u| undo_of(state, viewer, &user.id, &partner, tab, u));
+    let notice = match query.done.as_deref() {
+        Some("role-restored") => Some("Role given back."),
+        Some("admin-restored") => Some("Admin privilege given back."),
+        _ => notice,
+    };
     let title = if own { "My Account".to_string() } else { format!("{} {}", profile.first_name, profile.last_name) };
     let section = if own { Section::Account } else { Section::Users };
     let page_view = ProfilePage {
@@ -580,6 +659,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         can_onboard,
         can_deactivate,
         notice,
+        undo,
         errors: if flash.application.is_none() { flash.errors } else { FormErrors::default() },
         application_roles,
         production_roles,
@@ -900,8 +980,55 @@ pub async fn revoke_role(
     Path((id, grant_id)): Path<(String, String)>,
     post: WebPost,
 ) -> WebResult {
-    ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await?;
-    see_other(&format!("{}?done=role-revoked", profile_href(&post.user, &id)))
+    match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
+        Ok((_, grant)) => {
+            let role = &grant.role;
+            let undo = format!(
+                "{}|{}|{}|{}",
+                role.application,
+                role.role,
+                role.production.map(|p| p.get().to_string()).unwrap_or_default(),
+                grant.expires_at.map(|e| e.to_string()).unwrap_or_default()
+            );
+            see_other(&format!("{}?done=role-revoked&undo={}", profile_href(&post.user, &id), url_encode(&undo)))
+        }
+        Err(ApiError::Conflict(why)) => {
+            let flash = Flash {
+                errors: FormErrors { general: vec![capitalised(&why)], ..Default::default() },
+                ..Default::default()
+            };
+            show(&state, &post.user, &id, &ProfileQuery::default(), flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The Undo after removing a role: grants the same role again, with the
+/// same end, under the rule that grants it.
+pub async fn restore_role(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let form = &post.form;
+    let production = Some(form.get("production")).filter(|p| !p.is_empty()).map(|p| p.parse::<i64>()).transpose();
+    let end = Some(form.get("end")).filter(|e| !e.is_empty()).map(|e| e.parse::<i64>()).transpose();
+    let (Ok(production), Ok(end)) = (production, end) else {
+        return Err(ApiError::from(FieldError::new("production", "is not a role that was removed")).into());
+    };
+    // An end that passed meanwhile gives nothing back: say so.
+    if end.is_some_and(|e| e <= starship_store::now_millis()) {
+        let flash = Flash {
+            errors: FormErrors {
+                general: vec!["The role had ended meanwhile: grant it again with a new end".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        return show(&state, &post.user, &id, &ProfileQuery::default(), flash).await;
+    }
+    let user_ids = [id.clone()];
+    let requested = [(form.get("application").to_string(), form.get("role").to_string(), production)];
+    let expiries = [end];
+    let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
+    ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
+    see_other(&format!("{}?done=role-restored", profile_href(&post.user, &id)))
 }
 
 /// Deactivates or reactivates the person of the profile (the form asks
@@ -923,8 +1050,26 @@ pub async fn remove_admin_privilege(
     Path((id, privilege_id)): Path<(String, String)>,
     post: WebPost,
 ) -> WebResult {
-    ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await?;
-    see_other(&format!("{}?tab=admin-privileges&done=admin-removed", profile_href(&post.user, &id)))
+    match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
+        Ok(scope) => {
+            let undo =
+                format!("{}|{}", scope.application, scope.production.map(|p| p.get().to_string()).unwrap_or_default());
+            see_other(&format!(
+                "{}?tab=admin-privileges&done=admin-removed&undo={}",
+                profile_href(&post.user, &id),
+                url_encode(&undo)
+            ))
+        }
+        Err(ApiError::Conflict(why)) => {
+            let flash = Flash {
+                errors: FormErrors { general: vec![capitalised(&why)], ..Default::default() },
+                ..Default::default()
+            };
+            let query = ProfileQuery { tab: Some("admin-privileges".into()), ..Default::default() };
+            show(&state, &post.user, &id, &query, flash).await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
@@ -937,7 +1082,10 @@ pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<S
         .await
         .map(|_| ());
     match outcome {
-        Ok(()) => see_other(&format!("{}?tab=admin-privileges&done=admin", profile_href(&post.user, &id))),
+        Ok(()) => {
+            let done = if post.form.get("undone") == "1" { "admin-restored" } else { "admin" };
+            see_other(&format!("{}?tab=admin-privileges&done={done}", profile_href(&post.user, &id)))
+        }
         Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
             let mut errors = FormErrors::from_error(e, &["application", "production"])?;
             errors.rename("application", "scope");

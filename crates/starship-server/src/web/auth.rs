@@ -35,6 +35,36 @@ struct SignInPage {
     mfa: bool,
 }
 
+impl SignInPage {
+    /// Whether a field is marked wrong for screen readers: its own error, or
+    /// the page's refusal of the fields it is about (email and password,
+    /// or the code once one is asked for).
+    fn invalid(&self, field: &str) -> bool {
+        let general = !self.errors.general.is_empty();
+        self.errors.has(field)
+            || match field {
+                "totp" => general && self.mfa,
+                _ => general && !self.mfa,
+            }
+    }
+
+    /// The ids of the messages that describe a field: its own error and the
+    /// page's refusal, which names no single field.
+    fn described_by(&self, field: &str) -> String {
+        let mut ids = Vec::new();
+        if self.errors.has(field) {
+            ids.push(format!("{field}-error"));
+        }
+        if field == "totp" {
+            ids.push("totp-hint".to_string());
+        }
+        if !self.errors.general.is_empty() {
+            ids.push("sign-in-error".to_string());
+        }
+        ids.join(" ")
+    }
+}
+
 /// The token of the double-submit check: the visitor's cookie if it has one,
 /// else a new one to set.
 fn anonymous_csrf(state: &AppState, parts: &axum::http::request::Parts) -> (String, Option<HeaderValue>) {

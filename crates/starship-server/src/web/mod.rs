@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
         .route("/users/{id}/admin-privileges/{pid}/remove", post(account::remove_admin_privilege))
         .route("/users/{id}/roles/{grant}/revoke", post(account::revoke_role))
+        .route("/users/{id}/roles/restore", post(account::restore_role))
         .route("/users/{id}/roles/{grant}/end", post(account::set_role_end))
         .route("/users/{id}/deactivation", post(account::set_deactivated))
         .route("/security", get(security::show).post(security::act))

@@ -10,6 +10,7 @@ mod expiry;
 mod history;
 mod hostile;
 mod isolation;
+mod last_admin;
 mod metrics;
 mod onboarding;
 mod openapi;

@@ -348,7 +348,7 @@ app_test!(an_admin_removes_a_role_on_the_roles_tab_and_others_get_no_button, |ap
 
     let response = mara.post(app.url(&action)).form(&[("csrf", csrf_of(&html).as_str())]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), format!("{profile}?done=role-revoked"));
+    assert!(location(&response).starts_with(&format!("{profile}?done=role-revoked&undo=")));
     let (_, html) = page(&app, &mara, &format!("{profile}?done=role-revoked")).await;
     assert!(html.contains("Role removed.") && html.contains("No application roles."), "{html}");
 
@@ -700,4 +700,40 @@ app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app
     .unwrap();
     let stored = stored.expect("the grant ends");
     assert_eq!(starship_core::time_fmt::rfc3339_from_millis(stored), "2999-05-04T00:00:00Z");
+});
+
+/// The value of an attribute of the element with this id, if any.
+fn attribute_of(html: &str, id: &str, attribute: &str) -> Option<String> {
+    let at = html.find(&format!(r#"id="{id}""#))?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let from = tag.find(&format!(r#"{attribute}=""#))? + attribute.len() + 2;
+    Some(tag[from..].split('"').next()?.to_string())
+}
+
+app_test!(sign_in_errors_are_tied_to_their_fields_for_screen_readers, |app| async move {
+    world(&app).await;
+    let client = browser();
+    let (_, html) = page(&app, &client, "/sign-in").await;
+    assert_eq!(attribute_of(&html, "email", "aria-invalid"), None, "nothing is wrong before a try");
+    assert_eq!(attribute_of(&html, "email", "aria-describedby"), None);
+    let csrf = csrf_of(&html);
+
+    // A wrong password: the refusal names no single field, so it describes both.
+    let form = [("csrf", csrf.as_str()), ("email", "mara.master@sunrise.example"), ("password", "not her password")];
+    let html = client.post(app.url("/sign-in")).form(&form).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"role="alert" id="sign-in-error""#), "{html}");
+    for field in ["email", "password"] {
+        assert_eq!(attribute_of(&html, field, "aria-invalid").as_deref(), Some("true"), "{field}");
+        assert_eq!(attribute_of(&html, field, "aria-describedby").as_deref(), Some("sign-in-error"), "{field}");
+    }
+
+    // No email: the email field carries its own message.
+    let form = [("csrf", csrf.as_str()), ("email", ""), ("password", "whatever it is")];
+    let html = client.post(app.url("/sign-in")).form(&form).send().await.unwrap().text().await.unwrap();
+    assert_eq!(attribute_of(&html, "email", "aria-invalid").as_deref(), Some("true"));
+    assert_eq!(attribute_of(&html, "email", "aria-describedby").as_deref(), Some("email-error"));
+    assert!(html.contains(r#"<p class="field-error" id="email-error">Enter your email address</p>"#), "{html}");
+    assert_eq!(attribute_of(&html, "password", "aria-invalid"), None, "the password was not judged");
 });
