@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod catalogue;
+pub mod clients;
 pub mod grants;
 pub mod history;
 pub mod jobs;

@@ -3,6 +3,7 @@
 //! effect (history, email) is written once.
 
 pub mod access;
+pub mod clients;
 pub mod people;
 pub mod platform;
 pub mod portal;

@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod bulk;
+mod clients;
 mod dispatch;
 mod expiry;
 mod history;
