@@ -46,6 +46,7 @@ pub enum Kind {
     ClientIssued,
     ClientRevoked,
     ClientSecretRotated,
+    SigningKeyRotated,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -81,7 +82,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 39] = [
+    pub const ALL: [Kind; 40] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -121,6 +122,7 @@ impl Kind {
         Self::ClientIssued,
         Self::ClientRevoked,
         Self::ClientSecretRotated,
+        Self::SigningKeyRotated,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -165,6 +167,7 @@ impl Kind {
             Self::ClientIssued => "oidc.client-issued",
             Self::ClientRevoked => "oidc.client-revoked",
             Self::ClientSecretRotated => "oidc.client-secret-rotated",
+            Self::SigningKeyRotated => "oidc.signing-key-rotated",
         }
     }
 
@@ -208,7 +211,8 @@ impl Kind {
             | Self::PasswordChanged
             | Self::ClientIssued
             | Self::ClientRevoked
-            | Self::ClientSecretRotated => Group::Security,
+            | Self::ClientSecretRotated
+            | Self::SigningKeyRotated => Group::Security,
             Self::SignedIn | Self::SignedOut | Self::SignInFailed => Group::SignIn,
         }
     }
@@ -339,6 +343,9 @@ impl Kind {
             (Self::ClientSecretRotated, En) => "Application client secret rotated",
             (Self::ClientSecretRotated, Fr) => "Secret du client d’application renouvelé",
             (Self::ClientSecretRotated, Es) => "Secreto del cliente de aplicación renovado",
+            (Self::SigningKeyRotated, En) => "Token-signing key rotated",
+            (Self::SigningKeyRotated, Fr) => "Clé de signature des jetons renouvelée",
+            (Self::SigningKeyRotated, Es) => "Clave de firma de tokens renovada",
         }
     }
 }

@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// The OpenID Connect provider's token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Partner users.
     Users {
         #[command(subcommand)]
@@ -146,6 +151,17 @@ enum ClientsCommand {
         /// (repeatable); the code flow with refresh tokens when left out.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generates a new token-signing key, which signs from now on; the old
+    /// ones keep verifying (and stay in the JWKS) for a day. History records
+    /// it for the first operator account.
+    Rotate {
         #[command(flatten)]
         db: DbArg,
     },
@@ -447,6 +463,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("client_id: {}", issued.client.client_id);
             println!("client_secret: {}", issued.secret);
             println!("id: {}", issued.client.id);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { db } } => {
+            let store = open(&db).await?;
+            let kid = starship_server::ops::keys::rotate(&store, &Actor::system(Source::Oidc))
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            println!("signing key {kid} signs from now on; the previous ones verify for another day");
             Ok(())
         }
         Command::Users { command: UsersCommand::Import { partner, file, db } } => {

@@ -60,4 +60,12 @@ async fn clients_create_prints_the_client_id_and_secret_once() {
     let service = ["--application", "content-hub", "--name", "Hub service", "--grant-type", "client_credentials"];
     let (ok, text) = create(&url, &service);
     assert!(ok, "{text}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_starshipd")).args(["keys", "rotate", "--db", &url]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_signing_keys WHERE retired_at IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(live, 1, "one key signs");
 }

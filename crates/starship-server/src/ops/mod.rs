@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod clients;
+pub mod keys;
 pub mod people;
 pub mod platform;
 pub mod portal;

@@ -12,6 +12,7 @@ mod applications;
 mod assets;
 mod auth;
 mod clients;
+mod oidc;
 mod onboard;
 mod portal;
 mod reviews;
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/appliances/{id}/bgp", post(portal::bgp))
         .route("/applications", get(applications::index))
         .route("/applications/{key}", get(applications::users_of))
+        .route("/oauth2/jwks", get(oidc::jwks))
         .route("/clients", get(clients::index).post(clients::create))
         .route("/clients/{id}/secret", post(clients::rotate))
         .route("/clients/{id}/revoke", post(clients::revoke))

@@ -310,6 +310,12 @@ impl Scene<'_> {
                     source: "oidc",
                 }
             }
+            "oidc.signing-key-rotated" => {
+                // `starshipd keys rotate` acts for no one: the first operator's History.
+                starship_server::ops::keys::rotate(&app.store, &Actor::system(Source::Oidc)).await.unwrap();
+                let operator = self.app.signed_in_id("olivia.operator@starship.example").await;
+                Expected { user: operator, actor_id: None, actor: "system".into(), source: "oidc" }
+            }
             other => panic!("no write of kind {other} in this table"),
         }
     }

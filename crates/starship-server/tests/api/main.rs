@@ -12,6 +12,7 @@ mod history;
 mod hostile;
 mod isolation;
 mod metrics;
+mod oidc;
 mod onboarding;
 mod openapi;
 mod operations;
