@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{json, Value};
@@ -48,7 +48,11 @@ impl Key {
     pub fn sign(&self, claims: &Value) -> String {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
         let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
-        let signature = SigningKey::<Sha256>::new(self.private.clone()).sign(input.as_bytes());
+        // With a random source the private-key operation is blinded, so its
+        // timing says nothing of the key (RUSTSEC-2023-0071 is about
+        // unblinded, non-constant-time operations).
+        let signature = SigningKey::<Sha256>::new(self.private.clone())
+            .sign_with_rng(&mut argon2::password_hash::rand_core::OsRng, input.as_bytes());
         format!("{input}.{}", b64(&signature.to_bytes()))
     }
 }
