@@ -10,6 +10,14 @@ use starship_store::sqlx;
 use crate::support::*;
 use crate::web::{csrf_of, location, page, signed_in_browser};
 
+/// Operations on application clients, which belong to no partner: a
+/// partner's people are refused them whole (403), so the cross-partner
+/// tables (hostile.rs, isolation.rs) leave them to the tests here.
+pub(crate) const OPERATOR_ONLY_OPERATIONS: [(&str, &str); 2] =
+    [("DELETE", "/api/v1/clients/{id}"), ("POST", "/api/v1/clients/{id}/secret")];
+pub(crate) const OPERATOR_ONLY_PAGES: [(&str, &str); 2] =
+    [("POST", "/clients/{id}/revoke"), ("POST", "/clients/{id}/secret")];
+
 const OPERATOR: &str = "olivia.operator@starship.example";
 
 pub(crate) fn backlot_web() -> Value {
@@ -202,6 +210,16 @@ app_test!(the_operator_page_registers_rotates_and_revokes_clients, |app| async m
     let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
     let (status, _) = page(&app, &mara, "/clients").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, home) = page(&app, &mara, "/").await;
+    let mara_csrf = csrf_of(&home);
+    let (_, created) = app.post(&app.signed_in(OPERATOR).await, "/api/v1/clients", backlot_web()).await;
+    let live = created["id"].as_str().unwrap();
+    for (_, path) in OPERATOR_ONLY_PAGES {
+        let path = path.replace("{id}", live);
+        let response = mara.post(app.url(&path)).form(&[("csrf", mara_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(app.count("oidc_clients WHERE revoked_at IS NULL AND secret_rotated_at IS NULL").await, 1);
     let (_, home) = page(&app, &mara, "/").await;
     assert!(!home.contains(r#"href="/clients""#), "the page is not offered to people who may not use it");
 });
