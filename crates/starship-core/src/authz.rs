@@ -261,6 +261,17 @@ pub fn manage_platform(caller: &Principal) -> Decision {
     }
 }
 
+/// Application clients (OpenID Connect) are registered, listed, rotated
+/// and revoked by platform operators only: a client acts for a whole
+/// application, across every partner.
+pub fn manage_clients(caller: &Principal) -> Decision {
+    if caller.operator {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("only platform operators manage application clients"))
+    }
+}
+
 /// Seed 000: new user accounts can only be created by users with the
 /// Master Content Partner Operations role (the `create-users` capability).
 pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> Decision {

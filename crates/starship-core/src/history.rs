@@ -43,6 +43,10 @@ pub enum Kind {
     RoleRevokedByReview,
     RoleExpiryChanged,
     RoleExpired,
+    ClientIssued,
+    ClientRevoked,
+    ClientSecretRotated,
+    SigningKeyRotated,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -78,7 +82,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 36] = [
+    pub const ALL: [Kind; 40] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -115,6 +119,10 @@ impl Kind {
         Self::RoleRevokedByReview,
         Self::RoleExpiryChanged,
         Self::RoleExpired,
+        Self::ClientIssued,
+        Self::ClientRevoked,
+        Self::ClientSecretRotated,
+        Self::SigningKeyRotated,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -156,6 +164,10 @@ impl Kind {
             Self::RoleRevokedByReview => "role.revoked-by-review",
             Self::RoleExpiryChanged => "role.expiry-changed",
             Self::RoleExpired => "role.expired",
+            Self::ClientIssued => "oidc.client-issued",
+            Self::ClientRevoked => "oidc.client-revoked",
+            Self::ClientSecretRotated => "oidc.client-secret-rotated",
+            Self::SigningKeyRotated => "oidc.signing-key-rotated",
         }
     }
 
@@ -196,7 +208,11 @@ impl Kind {
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
-            | Self::PasswordChanged => Group::Security,
+            | Self::PasswordChanged
+            | Self::ClientIssued
+            | Self::ClientRevoked
+            | Self::ClientSecretRotated
+            | Self::SigningKeyRotated => Group::Security,
             Self::SignedIn | Self::SignedOut | Self::SignInFailed => Group::SignIn,
         }
     }
@@ -318,6 +334,18 @@ impl Kind {
             (Self::RoleExpired, En) => "Role ended",
             (Self::RoleExpired, Fr) => "Rôle arrivé à échéance",
             (Self::RoleExpired, Es) => "Rol vencido",
+            (Self::ClientIssued, En) => "Application client registered",
+            (Self::ClientIssued, Fr) => "Client d’application enregistré",
+            (Self::ClientIssued, Es) => "Cliente de aplicación registrado",
+            (Self::ClientRevoked, En) => "Application client revoked",
+            (Self::ClientRevoked, Fr) => "Client d’application révoqué",
+            (Self::ClientRevoked, Es) => "Cliente de aplicación revocado",
+            (Self::ClientSecretRotated, En) => "Application client secret rotated",
+            (Self::ClientSecretRotated, Fr) => "Secret du client d’application renouvelé",
+            (Self::ClientSecretRotated, Es) => "Secreto del cliente de aplicación renovado",
+            (Self::SigningKeyRotated, En) => "Token-signing key rotated",
+            (Self::SigningKeyRotated, Fr) => "Clé de signature des jetons renouvelée",
+            (Self::SigningKeyRotated, Es) => "Clave de firma de tokens renovada",
         }
     }
 }

@@ -195,6 +195,7 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
         }),
         ("see anything of A", true, |p, _| authz::see_partner_resource(p, PARTNER_A)),
         ("manage the platform", false, |p, _| authz::manage_platform(p)),
+        ("manage application clients", false, |p, _| authz::manage_clients(p)),
         ("edit the profile of a user of A", true, |p, c| authz::edit_profile(p, c, TARGET, PARTNER_A)),
         ("edit their own profile", false, |p, c| authz::edit_profile(p, c, &p.user_id, own_partner(p))),
         ("see their own admin privileges", false, |p, _| authz::see_admin_privileges(p, &p.user_id, own_partner(p))),
@@ -252,7 +253,7 @@ use Expect::{Allowed as OK, Forbidden as NO, NotFound as NF};
 /// Content Partner Operations; co = Content Partner Operations; pl = plain
 /// user; B = partner B's admin. All but op and B are of partner A.
 #[rustfmt::skip]
-const EXPECTED: [[Expect; 8]; 21] = [
+const EXPECTED: [[Expect; 8]; 22] = [
     //  op  bk  pr  ac  ma  co  pl  B
     [OK, NO, NO, NO, OK, NO, NO, NF], // create a user in A
     [OK, OK, NO, NO, NO, NO, NO, NF], // grant Master Content Partner Operations
@@ -267,6 +268,7 @@ const EXPECTED: [[Expect; 8]; 21] = [
     [OK, NO, OK, OK, NO, NO, NO, NF], // another user's Production Academy metadata
     [OK, OK, OK, OK, OK, OK, OK, NF], // see anything of A
     [OK, NO, NO, NO, NO, NO, NO, NO], // manage the platform
+    [OK, NO, NO, NO, NO, NO, NO, NO], // manage application clients
     [OK, NO, NO, NO, OK, NO, NO, NF], // edit another user's profile
     [OK, OK, OK, OK, OK, OK, OK, OK], // edit own profile
     [OK, OK, OK, OK, OK, OK, OK, OK], // see own admin privileges

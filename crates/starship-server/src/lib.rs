@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod email;
 pub mod expiry;
 pub mod extract;
+pub mod jwt;
 pub mod metrics;
 pub mod observe;
 pub mod ops;

@@ -56,6 +56,7 @@ impl Config {
 impl AppState {
     pub async fn new(store: Store, config: Config) -> Result<Self, starship_store::StoreError> {
         let catalogue = starship_store::catalogue::load(store.pool()).await?;
+        crate::ops::keys::ensure(&store).await?;
         Ok(Self {
             store,
             catalogue: Arc::new(catalogue),

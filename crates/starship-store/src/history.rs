@@ -34,6 +34,8 @@ pub enum Source {
     Web,
     Cli,
     System,
+    /// The OpenID Connect provider: application clients, keys, tokens.
+    Oidc,
 }
 
 impl Source {
@@ -43,6 +45,7 @@ impl Source {
             Self::Web => "web",
             Self::Cli => "cli",
             Self::System => "system",
+            Self::Oidc => "oidc",
         }
     }
 }

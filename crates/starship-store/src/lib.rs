@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod catalogue;
+pub mod clients;
 pub mod grants;
 pub mod history;
 pub mod jobs;
@@ -19,6 +20,7 @@ pub mod preferences;
 pub mod reviews;
 pub mod schema;
 pub mod sessions;
+pub mod signing_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

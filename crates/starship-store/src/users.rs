@@ -188,6 +188,17 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
         .transpose()
 }
 
+/// The first operator account made (by creation): whose History records
+/// platform changes made on behalf of no signed-in person (the CLI, the
+/// demo loader).
+pub async fn first_operator(conn: &mut Conn) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT id FROM users WHERE operator = 1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?)
+}
+
 pub async fn get_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email_lower = $1"))
         .bind(email.normalized())

@@ -14,6 +14,7 @@ use starship_core::domain::{Email, Password};
 use starship_server::dispatch::{DispatchConfig, Dispatcher};
 use starship_server::observe::{subscriber, LogFormat};
 use starship_server::{AppState, Config};
+use starship_store::history::{Actor, Source};
 use starship_store::Store;
 
 use settings::{redact, DbArg, Effective, ServeArgs};
@@ -71,6 +72,16 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Application clients of the OpenID Connect provider.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// The OpenID Connect provider's token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Partner users.
     Users {
         #[command(subcommand)]
@@ -117,6 +128,40 @@ enum OperatorCommand {
         first_name: String,
         #[arg(long, default_value = "Operator")]
         last_name: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Registers an application client; prints its client_id and its secret
+    /// (shown this once). History records it for the first operator account.
+    Create {
+        /// The application (a catalogue key, e.g. backlot).
+        #[arg(long)]
+        application: String,
+        #[arg(long)]
+        name: String,
+        /// Where people may be sent back after signing in (repeatable). Give
+        /// none with `--grant-type client_credentials` for a service.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token or client_credentials
+        /// (repeatable); the code flow with refresh tokens when left out.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generates a new token-signing key, which signs from now on; the old
+    /// ones keep verifying (and stay in the JWKS) for a day. History records
+    /// it for the first operator account.
+    Rotate {
         #[command(flatten)]
         db: DbArg,
     },
@@ -401,6 +446,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Answered in `main`, before logging and the runtime start.
         Command::Config { command: ConfigCommand::Check { config } } => {
             Err(anyhow!("config check {config:?} runs without the runtime"))
+        }
+        Command::Clients { command: ClientsCommand::Create { application, name, redirect_uris, grant_types, db } } => {
+            let store = open(&db).await?;
+            let catalogue = starship_store::catalogue::load(store.pool()).await.map_err(|e| anyhow!("{e}"))?;
+            let request = starship_server::ops::clients::Request {
+                application: &application,
+                name: &name,
+                redirect_uris: &redirect_uris,
+                grant_types: (!grant_types.is_empty()).then_some(grant_types.as_slice()),
+            };
+            let actor = Actor::system(Source::Oidc);
+            let issued = starship_server::ops::clients::create_as_platform(&store, &catalogue, &actor, &request)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            println!("client_id: {}", issued.client.client_id);
+            println!("client_secret: {}", issued.secret);
+            println!("id: {}", issued.client.id);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { db } } => {
+            let store = open(&db).await?;
+            let kid = starship_server::ops::keys::rotate(&store, &Actor::system(Source::Oidc))
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            println!("signing key {kid} signs from now on; the previous ones verify for another day");
+            Ok(())
         }
         Command::Users { command: UsersCommand::Import { partner, file, db } } => {
             let store = open(&db).await?;

@@ -2,6 +2,7 @@
 //! the store in one transaction, shape the answer.
 
 pub mod accounts;
+pub mod clients;
 pub mod doc;
 pub mod grants;
 pub mod platform;
@@ -39,6 +40,10 @@ use doc::Contract;
         platform::list_productions,
         platform::create_production,
         platform::list_applications,
+        clients::create_client,
+        clients::list_clients,
+        clients::revoke_client,
+        clients::rotate_secret,
         users::create_user,
         users::bulk_add,
         users::search,
@@ -118,6 +123,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/partners", get(platform::list_partners).post(platform::create_partner))
         .route("/api/v1/productions", get(platform::list_productions).post(platform::create_production))
         .route("/api/v1/applications", get(platform::list_applications))
+        .route("/api/v1/clients", get(clients::list_clients).post(clients::create_client))
+        .route("/api/v1/clients/{id}", delete(clients::revoke_client))
+        .route("/api/v1/clients/{id}/secret", post(clients::rotate_secret))
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))

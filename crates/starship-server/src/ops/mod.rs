@@ -3,7 +3,9 @@
 //! effect (history, email) is written once.
 
 pub mod access;
+pub mod clients;
 pub mod expiry;
+pub mod keys;
 pub mod people;
 pub mod platform;
 pub mod portal;

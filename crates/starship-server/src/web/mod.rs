@@ -11,6 +11,8 @@ mod account;
 mod applications;
 mod assets;
 mod auth;
+mod clients;
+mod oidc;
 mod onboard;
 mod portal;
 mod reviews;
@@ -74,6 +76,10 @@ pub fn router() -> Router<AppState> {
         .route("/portal/appliances/{id}/bgp", post(portal::bgp))
         .route("/applications", get(applications::index))
         .route("/applications/{key}", get(applications::users_of))
+        .route("/oauth2/jwks", get(oidc::jwks))
+        .route("/clients", get(clients::index).post(clients::create))
+        .route("/clients/{id}/secret", post(clients::rotate))
+        .route("/clients/{id}/revoke", post(clients::revoke))
         .route("/reviews", get(reviews::index))
         .route("/reviews/{id}", get(reviews::show))
         .route("/reviews/{id}/decisions", post(reviews::decide))
@@ -235,6 +241,7 @@ impl WebUser {
                 applications,
                 portal: starship_core::portal::PortalLevel::of(&self.principal.roles).is_some(),
                 reviews: self.reviews_to_act_on,
+                clients: authz::manage_clients(&self.principal).is_ok(),
             }),
         }
     }
@@ -353,6 +360,7 @@ pub enum Section {
     Applications,
     Portal,
     Reviews,
+    Clients,
 }
 
 /// What the shared page frame needs.
@@ -379,6 +387,8 @@ pub struct Nav {
     pub portal: bool,
     /// An open access review the viewer may act on.
     pub reviews: bool,
+    /// The application clients page (operators).
+    pub clients: bool,
 }
 
 impl Nav {
@@ -391,6 +401,7 @@ impl Nav {
             Section::Applications => "applications",
             Section::Portal => "portal",
             Section::Reviews => "reviews",
+            Section::Clients => "clients",
         };
         current == name
     }

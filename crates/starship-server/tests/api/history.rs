@@ -290,6 +290,32 @@ impl Scene<'_> {
                 assert_eq!(closed, 1);
                 Expected { user: id, actor_id: None, actor: "system".into(), source: "system" }
             }
+            "oidc.client-issued" | "oidc.client-revoked" | "oidc.client-secret-rotated" => {
+                // History is per person: a client's entries go to the acting operator's.
+                let client =
+                    self.ok(&self.operator, "POST", "/api/v1/clients", Some(crate::clients::backlot_web())).await;
+                let path = format!("/api/v1/clients/{}", client["id"].as_str().unwrap());
+                match kind {
+                    "oidc.client-revoked" => drop(self.ok(&self.operator, "DELETE", &path, None).await),
+                    "oidc.client-secret-rotated" => {
+                        drop(self.ok(&self.operator, "POST", &format!("{path}/secret"), Some(json!({}))).await)
+                    }
+                    _ => {}
+                }
+                let operator = self.app.signed_in_id("olivia.operator@starship.example").await;
+                Expected {
+                    user: operator.clone(),
+                    actor_id: Some(operator),
+                    actor: "olivia.operator@starship.example".into(),
+                    source: "oidc",
+                }
+            }
+            "oidc.signing-key-rotated" => {
+                // `starshipd keys rotate` acts for no one: the first operator's History.
+                starship_server::ops::keys::rotate(&app.store, &Actor::system(Source::Oidc)).await.unwrap();
+                let operator = self.app.signed_in_id("olivia.operator@starship.example").await;
+                Expected { user: operator, actor_id: None, actor: "system".into(), source: "oidc" }
+            }
             other => panic!("no write of kind {other} in this table"),
         }
     }

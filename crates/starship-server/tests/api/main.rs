@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod bulk;
+mod clients;
 mod dispatch;
 mod expiry;
 mod history;
@@ -12,6 +13,7 @@ mod hostile;
 mod isolation;
 mod last_admin;
 mod metrics;
+mod oidc;
 mod onboarding;
 mod openapi;
 mod operations;

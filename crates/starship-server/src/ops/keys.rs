@@ -1,0 +1,76 @@
+//! The OpenID Connect provider's token-signing keys: generated on first
+//! start, kept in the database so every instance signs and verifies alike,
+//! rotated with overlap (`starshipd keys rotate`).
+
+use serde_json::json;
+use starship_core::history::Kind;
+use starship_store::history::{self, Actor};
+use starship_store::{now_millis, signing_keys, users, Store};
+
+use crate::jwt::Key;
+use crate::problem::{ApiError, ApiResult};
+
+/// How long a key replaced by a rotation keeps verifying (and stays in the
+/// JWKS): longer than any token it signed lives.
+pub const OVERLAP_MS: i64 = 24 * 3600 * 1000;
+
+/// Makes sure a key signs: generates one when the store has none (the
+/// first start). Instances starting together may each add one; the newest
+/// signs and every one verifies.
+pub async fn ensure(store: &Store) -> Result<(), starship_store::StoreError> {
+    let mut conn = store.conn().await?;
+    if signing_keys::any_live(&mut conn).await? {
+        return Ok(());
+    }
+    drop(conn);
+    let key = tokio::task::spawn_blocking(Key::generate).await.expect("key generation does not panic");
+    let mut tx = store.begin().await?;
+    if !signing_keys::any_live(&mut tx).await? {
+        signing_keys::insert_and_retire_others(&mut tx, &key.kid, &key.to_pem()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A new key signs from now on; the others keep verifying for
+/// [`OVERLAP_MS`]. History records it in the first operator's History
+/// (the command acts for no one), source `oidc`.
+pub async fn rotate(store: &Store, actor: &Actor) -> ApiResult<String> {
+    let key = tokio::task::spawn_blocking(Key::generate).await.expect("key generation does not panic");
+    let mut tx = store.begin().await?;
+    let Some(operator) = users::first_operator(&mut tx).await? else {
+        return Err(ApiError::Conflict(
+            "there is no operator account to record this in History: create one first (starshipd operator create)"
+                .into(),
+        ));
+    };
+    let retired = signing_keys::insert_and_retire_others(&mut tx, &key.kid, &key.to_pem()).await?;
+    history::append(&mut tx, &operator, actor, Kind::SigningKeyRotated, json!({"kid": key.kid, "retired": retired}))
+        .await?;
+    tx.commit().await?;
+    Ok(key.kid)
+}
+
+/// The keys that verify, newest first; the first signs.
+pub async fn in_use(store: &Store) -> ApiResult<Vec<Key>> {
+    let mut conn = store.conn().await?;
+    let stored = signing_keys::in_use(&mut conn, now_millis() - OVERLAP_MS).await?;
+    let mut keys = Vec::with_capacity(stored.len());
+    for k in stored {
+        keys.push(
+            Key::from_pem(&k.kid, &k.private_pem)
+                .ok_or_else(|| ApiError::Internal(format!("signing key {} does not decode", k.kid)))?,
+        );
+    }
+    Ok(keys)
+}
+
+/// The key that signs now.
+pub async fn signer(store: &Store) -> ApiResult<Key> {
+    in_use(store).await?.into_iter().next().ok_or_else(|| ApiError::Internal("no signing key".into()))
+}
+
+/// The public keys, as the JWKS endpoint publishes them.
+pub async fn jwks(store: &Store) -> ApiResult<serde_json::Value> {
+    Ok(json!({"keys": in_use(store).await?.iter().map(Key::jwk).collect::<Vec<_>>()}))
+}

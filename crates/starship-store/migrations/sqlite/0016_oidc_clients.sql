@@ -1,0 +1,1 @@
+../common/0016_oidc_clients.sql
