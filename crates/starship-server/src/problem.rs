@@ -26,6 +26,10 @@ pub enum ApiError {
     /// The password was right; the account also needs an MFA code.
     #[error("this account needs a code from its authenticator app (or a recovery code) as `totp`")]
     MfaRequired,
+    /// The password was right and the code was the current one, but it
+    /// signed someone in already: said only after the password was right.
+    #[error("this code was used already: wait for the next one your authenticator app shows, or use a recovery code")]
+    MfaCodeUsed,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -100,7 +104,9 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthenticated | Self::BadCredentials | Self::MfaRequired => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadCredentials | Self::MfaRequired | Self::MfaCodeUsed => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -119,6 +125,7 @@ impl ApiError {
             Self::Unauthenticated => ("unauthenticated", "Sign in first"),
             Self::BadCredentials => ("bad-credentials", "Sign-in failed"),
             Self::MfaRequired => ("mfa-required", "A code is needed"),
+            Self::MfaCodeUsed => ("mfa-code-used", "The code was used already"),
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
             Self::NotFound => ("not-found", "Not found"),
             Self::Conflict(_) => ("conflict", "Conflict"),

@@ -29,7 +29,7 @@ pub struct SignIn {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn, security(()),
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = UserProfile),
-        (status = 401, description = "Unknown email or wrong password (one answer for both)", body = Problem),
+        (status = 401, description = "Unknown email or wrong password (one answer for both); after the right password, `mfa-required` (a code is needed) or `mfa-code-used` (the current code signed someone in already)", body = Problem),
         (status = 429, description = "Too many failed attempts for this account or address", body = Problem),
         (status = 503, description = "The database is not answering", body = Problem),
     ))]

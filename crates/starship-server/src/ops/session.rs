@@ -54,7 +54,7 @@ pub async fn sign_in_with_code(
     let result = decide_sign_in(state, email, password, code, client, source).await;
     let outcome = match &result {
         Ok(_) => Some(SignInOutcome::Success),
-        Err(ApiError::BadCredentials) => Some(SignInOutcome::Failure),
+        Err(ApiError::BadCredentials | ApiError::MfaCodeUsed) => Some(SignInOutcome::Failure),
         Err(ApiError::Throttled { .. }) => Some(SignInOutcome::Throttled),
         Err(ApiError::MfaRequired) => Some(SignInOutcome::Mfa),
         // A store failure decided nothing about the person; the request's 500 counts it.
@@ -121,6 +121,11 @@ async fn decide_sign_in(
                 let details = json!({"client": client.to_string()});
                 history::append(&mut tx, &user.id, &Actor::system(source), Kind::SignInFailed, details).await?;
                 tx.commit().await?;
+            }
+            // Only reached with the right password: a reused code says so,
+            // and still counts as a failure.
+            if let Err(ApiError::MfaCodeUsed) = second_factor {
+                return Err(ApiError::MfaCodeUsed);
             }
             return Err(ApiError::BadCredentials);
         }
@@ -213,6 +218,9 @@ async fn check_second_factor(state: &AppState, user: &User, code: Option<&str>) 
     };
     if proves_second_factor(&mut conn, user, &totp, code).await? {
         Ok(())
+    } else if matching_step(&totp.secret, &user.email, code, now_millis() / 1000).is_some() {
+        // The current code, spent already by an earlier sign-in.
+        Err(ApiError::MfaCodeUsed)
     } else {
         Err(ApiError::BadCredentials)
     }

@@ -128,6 +128,7 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
                     "This account uses two-step verification: enter your password again with the code from your \
                      authenticator app, or a recovery code.",
                 ),
+                ApiError::MfaCodeUsed => FormErrors::field("totp", ApiError::MfaCodeUsed.to_string()),
                 other => FormErrors::from_error(other, &["email", "password"])?,
             };
             if email.is_empty() {

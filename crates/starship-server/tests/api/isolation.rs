@@ -555,6 +555,21 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         PageCall::post(format!("/users/{}/roles/{}/revoke", our_role.id, our_role.grant.as_ref().unwrap()), vec![]),
         see_other,
     ));
+    let restore = || {
+        vec![
+            ("application", "backlot".to_string()),
+            ("role", "content-partner-operations".to_string()),
+            ("production", String::new()),
+            ("end", String::new()),
+        ]
+    };
+    cases.push((
+        ("POST", "/users/{id}/roles/restore"),
+        "a removed role given back (Undo)".into(),
+        PageCall::post(format!("/users/{}/roles/restore", theirs(Holds::Nothing)), restore()),
+        PageCall::post(format!("/users/{}/roles/restore", our(Holds::Nothing).id), restore()),
+        see_other,
+    ));
     n += 1;
     let our_ending = person(&app, &c.ours, &format!("ending.{n}@otherisp.example"), Holds::BacklotRole).await;
     let end = || vec![("until", "2999-05-03".to_string())];

@@ -392,8 +392,17 @@ app_test!(mfa_enrolment_then_sign_in_needs_a_fresh_code, |app| async move {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a wrong code");
     let (status, _) = app.post(&app.client(), "/api/v1/session", sign_in(Some(code(now)))).await;
     assert_eq!(status, StatusCode::OK, "the right code");
-    let (status, _) = app.post(&app.client(), "/api/v1/session", sign_in(Some(code(now)))).await;
+    let (status, problem) = app.post(&app.client(), "/api/v1/session", sign_in(Some(code(now)))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed code");
+    assert_eq!(problem["type"], "/problems/mfa-code-used", "after the right password it says why: {problem}");
+    let mut wrong_password = sign_in(Some(code(now)));
+    wrong_password["password"] = json!("not the password at all");
+    let (status, problem) = app.post(&app.client(), "/api/v1/session", wrong_password).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        problem["type"], "/problems/bad-credentials",
+        "with a wrong password, the one answer for all: {problem}"
+    );
     let (status, _) = app.post(&app.client(), "/api/v1/session", sign_in(Some(recovery.clone()))).await;
     assert_eq!(status, StatusCode::OK, "a recovery code");
     let (status, _) = app.post(&app.client(), "/api/v1/session", sign_in(Some(recovery))).await;

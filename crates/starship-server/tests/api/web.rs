@@ -737,3 +737,40 @@ app_test!(sign_in_errors_are_tied_to_their_fields_for_screen_readers, |app| asyn
     assert!(html.contains(r#"<p class="field-error" id="email-error">Enter your email address</p>"#), "{html}");
     assert_eq!(attribute_of(&html, "password", "aria-invalid"), None, "the password was not judged");
 });
+
+app_test!(a_reused_code_on_the_sign_in_page_says_so_only_after_the_right_password, |app| async move {
+    let w = world(&app).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let mut conn = app.store.conn().await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &w.plain, secret).await.unwrap();
+    starship_store::mfa::enable(&mut conn, &w.plain).await.unwrap();
+    drop(conn);
+    let email = "pat.plain@sunrise.example";
+    let now = starship_store::now_millis() / 1000;
+    let code = starship_server::ops::session::current_code(secret, email, now).unwrap();
+    let client = browser();
+    let (_, html) = page(&app, &client, "/sign-in").await;
+    let csrf = csrf_of(&html);
+    let post = |password: &'static str| {
+        let form =
+            [("csrf", csrf.clone()), ("email", email.into()), ("password", password.into()), ("totp", code.clone())];
+        let request = client.post(app.url("/sign-in")).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(post(PASSWORD).await.status(), StatusCode::SEE_OTHER, "email, password and code in one form");
+
+    let other = browser();
+    let (_, html) = page(&app, &other, "/sign-in").await;
+    let csrf = csrf_of(&html);
+    let again = |password: &'static str| {
+        let form =
+            [("csrf", csrf.clone()), ("email", email.into()), ("password", password.into()), ("totp", code.clone())];
+        let request = other.post(app.url("/sign-in")).form(&form);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = again("not the password at all").await;
+    assert!(html.contains("The email or password is not right") && !html.contains("used already"), "{html}");
+    let html = again(PASSWORD).await;
+    assert!(html.contains("This code was used already"), "{html}");
+    assert_eq!(attribute_of(&html, "totp", "aria-invalid").as_deref(), Some("true"), "the code field is the wrong one");
+});
