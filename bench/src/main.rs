@@ -8,6 +8,7 @@
 
 mod casbin_cmp;
 mod data;
+mod import_limit;
 mod measure;
 
 use std::hint::black_box;
@@ -175,6 +176,10 @@ struct Args {
     /// quick enough to compare two commits on one machine.
     #[arg(long, value_enum)]
     only: Option<Only>,
+    /// With the import: the limit once more without each index of the
+    /// written tables, to say what each costs.
+    #[arg(long)]
+    index_costs: bool,
     /// History entries written for the `history verify` measure.
     #[arg(long, default_value_t = 1_000_000)]
     history_entries: usize,
@@ -334,7 +339,7 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
         wait_for_quiet(args).await;
         let load_before = loadavg();
         let result = match only {
-            Only::Import => bench_import(&store, args, &mut report).await,
+            Only::Import => bench_import(&store, &url, args, &mut report).await,
             Only::Verify => bench_verify(&store, args, &mut report).await,
         };
         report.notes.push(format!("Load average (1, 5, 15 min) before: {load_before}; at the end: {}.", loadavg()));
@@ -365,7 +370,7 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     let store = Store::open(&url).await?;
     let catalogue = starship_store::catalogue::load(store.pool()).await?;
 
-    let result = measure_store(&store, &catalogue, &data, args, &mut report).await;
+    let result = measure_store(&store, &url, &catalogue, &data, args, &mut report).await;
     store.close().await;
     remove_database(place, args.keep).await?;
     result?;
@@ -374,6 +379,7 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
 
 async fn measure_store(
     store: &Store,
+    url: &str,
     catalogue: &Catalogue,
     data: &DataSet,
     args: &Args,
@@ -382,7 +388,7 @@ async fn measure_store(
     let mut rng = Rng::new(args.seed.wrapping_mul(31).wrapping_add(7));
     wait_for_quiet(args).await;
     let load_before = loadavg();
-    bench_import(store, args, report).await?;
+    bench_import(store, url, args, report).await?;
     analyze(store).await?;
     wait_for_quiet(args).await;
     let load_reads = loadavg();
@@ -473,7 +479,7 @@ async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(St
 
 /// Measure 1: Bulk import through ops::create_users in one transaction, and the
 /// plain single-row insert of as many users beside it (rolled back).
-async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result<()> {
+async fn bench_import(store: &Store, url: &str, args: &Args, report: &mut Report) -> Result<()> {
     const SECTION: &str = "Import";
     let n = args.import;
     if n == 0 {
@@ -508,6 +514,17 @@ async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result
         bail!("create_users created {} users, not {n}", created.len());
     }
     log!("import: {:.2} s ({:.2} s with the commit)", work.as_secs_f64(), total.as_secs_f64());
+    let written = import_limit::Written::read(store, url, &partner.id).await?;
+    let limit = written.limit(None).await?;
+    log!("limit: the same {} rows in {:.2} s", written.rows(), limit.as_secs_f64());
+    let mut index_costs = Vec::new();
+    if args.index_costs {
+        for (table, index) in written.indexes(store).await? {
+            let without = written.limit(Some(&index)).await?;
+            log!("limit without {index}: {:.2} s", without.as_secs_f64());
+            index_costs.push(format!("{table}.{index} {:+.2} s", limit.as_secs_f64() - without.as_secs_f64()));
+        }
+    }
 
     // The limit: the same user rows, one prepared single-row INSERT each.
     let rows: Vec<[String; 9]> = (0..n)
@@ -608,7 +625,29 @@ async fn bench_import(store: &Store, args: &Args, report: &mut Report) -> Result
     ));
     report.lines.push(Line::throughput(
         SECTION,
-        "Limit: plain prepared single-row `INSERT INTO users` per row, one transaction (rolled back)",
+        format!(
+            "Limit (issue #17): the same {} rows the import wrote, same tables and indexes, one transaction: {}",
+            group_thousands(written.rows() as u64),
+            written.means()
+        ),
+        n,
+        format!(
+            "**{:.2} s** with the commit; the import takes **{:.2}×** as long",
+            limit.as_secs_f64(),
+            total.as_secs_f64() / limit.as_secs_f64()
+        ),
+    ));
+    if !index_costs.is_empty() {
+        report.lines.push(Line::throughput(
+            SECTION,
+            "What each index costs the limit (its time minus the time without that index)",
+            n,
+            index_costs.join("; "),
+        ));
+    }
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Beside (issue #3's limit): plain prepared single-row `INSERT INTO users` per row, one transaction (rolled back)",
         n,
         format!("**{}** ({:.2} s)", fmt_rate(n, plain), plain.as_secs_f64()),
     ));
