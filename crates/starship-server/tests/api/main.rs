@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod bulk;
+mod decisions;
 mod dispatch;
 mod expiry;
 mod history;
