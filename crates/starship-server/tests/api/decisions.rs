@@ -244,7 +244,9 @@ app_test!(the_expiry_sweep_on_one_instance_is_seen_by_the_next_check_on_another,
 app_test!(a_grant_or_a_token_that_ends_by_time_stops_counting_without_any_write, |app| async move {
     let w = world(&app).await;
     let grant = app.grant(&w.plain, "backlot", "content-partner-operations", None).await;
-    let soon = now_millis() + 1_500;
+    let (token, _) = mara_token(&app).await;
+    // Room for a slow machine between setting the ends and the first checks.
+    let soon = now_millis() + 3_000;
     starship_store::sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2")
         .bind(soon)
         .bind(&grant)
@@ -262,7 +264,6 @@ app_test!(a_grant_or_a_token_that_ends_by_time_stops_counting_without_any_write,
     .await
     .unwrap();
     drop(conn);
-    let (token, _) = mara_token(&app).await;
     assert_eq!(may_manage_sources(&app.base, &token, &w.plain).await, Some(true));
     assert_eq!(may_manage_sources(&app.base, "short-lived", &w.plain).await, Some(true));
     let at_start = generation(&app).await;
@@ -326,4 +327,22 @@ app_test!(every_write_that_changes_what_a_check_reads_moves_the_generation, |app
     let before = generation(&app).await;
     app.admin(&w.plain, "backlot", None).await;
     assert!(generation(&app).await > before, "a new admin privilege");
+});
+
+app_test!(an_access_review_closed_on_one_instance_is_seen_by_the_next_check_on_another, |app| async move {
+    let w = world(&app).await;
+    app.grant(&w.plain, "backlot", "content-partner-operations", None).await;
+    let (token, _) = mara_token(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let due_at = now_millis() + DAY;
+    let due = starship_core::time_fmt::rfc3339_from_millis(due_at);
+    let (status, review) =
+        app.post(&mara, "/api/v1/access-reviews", json!({"application": "backlot", "due_at": due})).await;
+    assert_eq!(status, StatusCode::CREATED, "{review}");
+    let (second, stop) = app.second_instance().await;
+    assert_eq!(may_manage_sources(&second, &token, &w.plain).await, Some(true));
+    // Nobody kept Pat's grant: closing revokes it.
+    assert_eq!(starship_server::ops::reviews::close_due(&app.store, due_at).await.unwrap(), 1);
+    assert_eq!(may_manage_sources(&second, &token, &w.plain).await, Some(false));
+    let _ = stop.send(());
 });
