@@ -243,6 +243,77 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller of a check, looked up through the check's cache
+/// (`decisions.rs`) at the access generation read first: with the cache
+/// warm, that one read is all a check asks of the store. Same credentials
+/// and the same refusals as [`Caller`].
+pub struct CheckCaller {
+    pub user: User,
+    pub principal: Principal,
+    /// The access generation this request read; its decisions use it.
+    pub generation: i64,
+}
+
+impl FromRequestParts<AppState> for CheckCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (hash, from_session) = if let Some(token) = bearer_token(parts) {
+            (secret_hash(token), false)
+        } else if let Some(cookie) = session_cookie(parts) {
+            (secret_hash(&cookie), true)
+        } else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let mut conn = state.store.conn().await?;
+        let generation = starship_store::access::generation(&mut conn).await?;
+        let now = starship_store::now_millis();
+        let credential = match state.decisions.credential(generation, &hash) {
+            Some(credential) => credential,
+            None => {
+                let loaded = if from_session {
+                    starship_store::access::session(&mut conn, &hash).await?
+                } else {
+                    starship_store::access::api_token(&mut conn, &hash).await?
+                };
+                let credential = loaded.ok_or(ApiError::Unauthenticated)?;
+                state.decisions.remember_credential(generation, &hash, credential.clone());
+                credential
+            }
+        };
+        if credential.expires_at <= now {
+            return Err(ApiError::Unauthenticated);
+        }
+        if let Some((token_id, last_used)) = &credential.token {
+            if last_used.is_none_or(|at| at < now - sessions::LAST_USED_PRECISION_MS) {
+                sessions::note_token_use(&mut conn, token_id, now).await?;
+                state.decisions.noted_use(generation, &hash, now);
+            }
+        }
+        let person = crate::ops::access::people(state, &mut conn, generation, &[credential.user_id.as_str()])
+            .await?
+            .remove(&credential.user_id)
+            .ok_or(ApiError::Unauthenticated)?;
+        if !crate::ops::session::may_sign_in(&person.user) {
+            return Err(ApiError::Unauthenticated);
+        }
+        if from_session && !is_safe(&parts.method) && is_cross_site(parts) {
+            return Err(ApiError::Forbidden("cross-site requests may not change anything"));
+        }
+        if let Some(context) = parts.extensions.get::<std::sync::Arc<crate::observe::RequestContext>>() {
+            context.caller(&person.user.id, person.user.partner_id.as_deref());
+        }
+        let principal = Principal {
+            user_id: person.user.id.clone(),
+            partner_id: person.user.partner_id.clone(),
+            operator: person.user.operator,
+            roles: person.roles_at(now),
+            admin: person.admin.clone(),
+        };
+        Ok(Self { user: person.user.clone(), principal, generation })
+    }
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

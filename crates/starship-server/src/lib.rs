@@ -2,6 +2,7 @@
 //! `starship-core` and the store in `starship-store`.
 
 pub mod api;
+pub mod decisions;
 pub mod demo;
 pub mod dispatch;
 pub mod email;

@@ -16,6 +16,8 @@ pub struct AppState {
     pub dispatcher: Option<crate::dispatch::Running>,
     /// This instance's counters, served on the metrics listener.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The check's cache, exact at every generation (`decisions.rs`).
+    pub decisions: Arc<crate::decisions::Decisions>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +65,7 @@ impl AppState {
             config: Arc::new(config),
             dispatcher: None,
             metrics: Arc::default(),
+            decisions: Arc::default(),
         })
     }
 }

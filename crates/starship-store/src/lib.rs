@@ -6,6 +6,7 @@
 //! its own (triggers, collations). Repository functions take a connection,
 //! so a handler composes several of them in one transaction.
 
+pub mod access;
 pub mod backup;
 pub mod catalogue;
 pub mod clients;

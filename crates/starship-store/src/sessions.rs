@@ -140,17 +140,24 @@ pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<
     };
     let last_used_at: Option<i64> = row.try_get("last_used_at")?;
     if last_used_at.is_none_or(|at| at < now - LAST_USED_PRECISION_MS) {
-        // Guarded again in SQL: of two instances noting the same use, one writes.
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
-        )
-        .bind(row.try_get::<String, _>("id")?)
-        .bind(now)
-        .bind(now - LAST_USED_PRECISION_MS)
-        .execute(&mut *conn)
-        .await?;
+        note_token_use(conn, &row.try_get::<String, _>("id")?, now).await?;
     }
     Ok(Some(row.try_get("user_id")?))
+}
+
+/// Notes a token's use at `now` unless a use within
+/// [`LAST_USED_PRECISION_MS`] is noted already.
+pub async fn note_token_use(conn: &mut Conn, token_id: &str, now: i64) -> Result<()> {
+    // Guarded in SQL: of two instances noting the same use, one writes.
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(token_id)
+    .bind(now)
+    .bind(now - LAST_USED_PRECISION_MS)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// One user's live tokens (neither revoked nor expired), newest first.

@@ -8,7 +8,7 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiQuery, Caller, CheckCaller};
 use crate::ops;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -367,34 +367,52 @@ pub struct PersonRef {
     pub name: String,
 }
 
+/// What a check names, checked against the catalogue: the application's
+/// key and the production. `at` prefixes the fields an error names.
+fn asked_of(
+    state: &AppState,
+    at: &str,
+    application: &str,
+    capability: &str,
+    production: Option<i64>,
+) -> ApiResult<(String, Option<ProductionId>)> {
+    let Some(app) = state.catalogue.application(application) else {
+        return Err(FieldError::new(format!("{at}application"), format!("unknown application '{application}'")).into());
+    };
+    if !app.capabilities.iter().any(|c| c.key == capability) {
+        return Err(FieldError::new(
+            format!("{at}capability"),
+            format!("'{capability}' is not a capability of {}", app.name),
+        )
+        .into());
+    }
+    let production = production.map(|p| ProductionId::parse(&format!("{at}production"), p)).transpose()?;
+    Ok((app.key.clone(), production))
+}
+
 /// May this user use this capability (on this production)? The same rules
 /// the API enforces; with `explain`, why.
 #[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckBody,
     responses((status = 200, body = CheckResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn check(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: CheckCaller,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> ApiResult<axum::Json<CheckResult>> {
-    let Some(app) = state.catalogue.application(&body.application) else {
-        return Err(FieldError::new("application", format!("unknown application '{}'", body.application)).into());
+    let (application, production) = asked_of(&state, "", &body.application, &body.capability, body.production)?;
+    let asked = ops::access::Asked {
+        user_id: &body.user_id,
+        application: &application,
+        capability: &body.capability,
+        production,
     };
-    if !app.capabilities.iter().any(|c| c.key == body.capability) {
-        return Err(FieldError::new(
-            "capability",
-            format!("'{}' is not a capability of {}", body.capability, app.name),
-        )
-        .into());
+    if !body.explain {
+        let allowed = ops::access::decide(&state, &caller.principal, caller.generation, &[asked]).await?[0];
+        state.metrics.check(&application, allowed);
+        return Ok(axum::Json(CheckResult { allowed, explanation: None }));
     }
-    let production = body.production.map(|p| ProductionId::parse("production", p)).transpose()?;
-    let asked =
-        ops::access::Asked { user_id: &body.user_id, application: &app.key, capability: &body.capability, production };
-    let answer = ops::access::check(&state, &caller.principal, &caller.user, &asked, body.explain).await?;
+    let answer = ops::access::explain_check(&state, &caller.principal, &caller.user, &asked).await?;
     let (allowing, would) = match answer {
-        ops::access::CheckAnswer::Decided(allowed) => {
-            state.metrics.check(&app.key, allowed);
-            return Ok(axum::Json(CheckResult { allowed, explanation: None }));
-        }
         ops::access::CheckAnswer::Deactivated => {
             let explanation = Explanation {
                 allowed_by: vec![],
@@ -437,4 +455,75 @@ pub async fn check(
     };
     let allowed = !explanation.allowed_by.is_empty();
     Ok(axum::Json(CheckResult { allowed, explanation: Some(explanation) }))
+}
+
+/// One check of a batch: a check without `explain`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCheck {
+    pub user_id: String,
+    pub application: String,
+    pub capability: String,
+    #[serde(default)]
+    pub production: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCheckBody {
+    /// At most 1,000 checks.
+    pub checks: Vec<BatchCheck>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchAnswer {
+    pub allowed: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchCheckResults {
+    /// One answer per check, in the order asked.
+    pub results: Vec<BatchAnswer>,
+}
+
+/// Many checks at once (at most 1,000), each answered exactly as
+/// `POST /api/v1/check` would answer it, in order. A check naming an unknown
+/// application or capability answers 422 naming it (`checks[3].capability`);
+/// one about a person the caller may not see, 404: for the whole request.
+#[utoipa::path(post, path = "/api/v1/check/batch", tag = "access", request_body = BatchCheckBody,
+    responses((status = 200, body = BatchCheckResults), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn check_batch(
+    State(state): State<AppState>,
+    caller: CheckCaller,
+    ApiJson(body): ApiJson<BatchCheckBody>,
+) -> ApiResult<axum::Json<BatchCheckResults>> {
+    if body.checks.len() > ops::access::BATCH_LIMIT {
+        return Err(FieldError::new(
+            "checks",
+            format!("at most {} checks per request, not {}", ops::access::BATCH_LIMIT, body.checks.len()),
+        )
+        .into());
+    }
+    let named = body
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| asked_of(&state, &format!("checks[{i}]."), &c.application, &c.capability, c.production))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let asked: Vec<ops::access::Asked> = body
+        .checks
+        .iter()
+        .zip(&named)
+        .map(|(c, (application, production))| ops::access::Asked {
+            user_id: &c.user_id,
+            application,
+            capability: &c.capability,
+            production: *production,
+        })
+        .collect();
+    let decided = ops::access::decide(&state, &caller.principal, caller.generation, &asked).await?;
+    for ((application, _), allowed) in named.iter().zip(&decided) {
+        state.metrics.check(application, *allowed);
+    }
+    Ok(axum::Json(BatchCheckResults { results: decided.into_iter().map(|allowed| BatchAnswer { allowed }).collect() }))
 }

@@ -57,6 +57,7 @@ use doc::Contract;
         grants::remove_admin_privilege,
         grants::application_users,
         grants::check,
+        grants::check_batch,
         reviews::open_review,
         reviews::list_reviews,
         reviews::get_review,
@@ -158,6 +159,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/grants", post(grants::grant_roles))
         .route("/api/v1/grants/{id}", delete(grants::revoke_grant))
         .route("/api/v1/check", post(grants::check))
+        .route("/api/v1/check/batch", post(grants::check_batch))
         .route("/api/v1/access-reviews", get(reviews::list_reviews).post(reviews::open_review))
         .route("/api/v1/access-reviews/{id}", get(reviews::get_review))
         .route("/api/v1/access-reviews/{id}/decisions", post(reviews::decide))

@@ -162,7 +162,6 @@ pub struct Asked<'a> {
 }
 
 pub enum CheckAnswer {
-    Decided(bool),
     /// Asked to explain about a deactivated person: their roles do not count.
     Deactivated,
     Explained {
@@ -171,47 +170,98 @@ pub enum CheckAnswer {
     },
 }
 
-/// The check: about oneself from the roles one signed in with, about
-/// anyone else the caller may see from their roles now; with `explain`,
-/// the grants behind the answer or the roles that would allow it.
-pub async fn check(
+/// The check with `explain`: the grants behind the answer or the roles that
+/// would allow it, read afresh (checks without it: [`decide`]).
+pub async fn explain_check(
     state: &AppState,
     caller: &Principal,
     caller_user: &User,
     asked: &Asked<'_>,
-    with_explanation: bool,
 ) -> ApiResult<CheckAnswer> {
     let mut conn = state.store.conn().await?;
-    if with_explanation {
-        let person = if asked.user_id == caller_user.id {
-            caller_user.clone()
-        } else {
-            crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
-        };
-        if !crate::ops::session::may_sign_in(&person) {
-            return Ok(CheckAnswer::Deactivated);
-        }
-        let held = grants::of_user(&mut conn, &person.id).await?;
-        let (allowing, would) =
-            explain(&mut conn, &state.catalogue, &person, held, asked.application, asked.capability, asked.production)
-                .await?;
-        return Ok(CheckAnswer::Explained { allowing, would });
-    }
-    let roles = if asked.user_id == caller_user.id {
-        caller.roles.clone()
+    let person = if asked.user_id == caller_user.id {
+        caller_user.clone()
     } else {
-        let user = crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?;
-        // A deactivated person's roles do not count until reactivation.
-        if !crate::ops::session::may_sign_in(&user) {
-            return Ok(CheckAnswer::Decided(false));
-        }
-        users::roles_of(&mut conn, &user.id).await?
+        crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
     };
-    Ok(CheckAnswer::Decided(authz::roles_allow(
-        &state.catalogue,
-        &roles,
-        asked.application,
-        asked.capability,
-        asked.production,
-    )))
+    if !crate::ops::session::may_sign_in(&person) {
+        return Ok(CheckAnswer::Deactivated);
+    }
+    let held = grants::of_user(&mut conn, &person.id).await?;
+    let (allowing, would) =
+        explain(&mut conn, &state.catalogue, &person, held, asked.application, asked.capability, asked.production)
+            .await?;
+    Ok(CheckAnswer::Explained { allowing, would })
+}
+
+/// These people as the check's cache knows them at `generation`, the
+/// others read in one go (three queries however many) and remembered.
+/// A deleted or unknown id is absent.
+pub async fn people(
+    state: &AppState,
+    conn: &mut starship_store::Conn,
+    generation: i64,
+    ids: &[&str],
+) -> ApiResult<std::collections::HashMap<String, std::sync::Arc<starship_store::access::Person>>> {
+    let (mut known, missing) = state.decisions.people(generation, ids);
+    if !missing.is_empty() {
+        known.extend(load_people(state, conn, generation, &missing).await?);
+    }
+    Ok(known)
+}
+
+async fn load_people(
+    state: &AppState,
+    conn: &mut starship_store::Conn,
+    generation: i64,
+    ids: &[String],
+) -> ApiResult<Vec<(String, std::sync::Arc<starship_store::access::Person>)>> {
+    let loaded: Vec<_> =
+        starship_store::access::people(conn, ids).await?.into_iter().map(std::sync::Arc::new).collect();
+    state.decisions.remember_people(generation, &loaded);
+    Ok(loaded.into_iter().map(|p| (p.user.id.clone(), p)).collect())
+}
+
+/// The most checks one batch may ask.
+pub const BATCH_LIMIT: usize = 1_000;
+
+/// Decides checks without explanation, in order, each exactly as a single
+/// check would: about oneself from the caller's roles, about anyone else
+/// the caller may see (another partner's person, or an unknown id: 404 for
+/// the whole request) from their roles now; a deactivated person's roles do
+/// not count. The people come from the check's cache at the generation the
+/// caller was read at; the ones it lacks are read together, so a batch
+/// takes as many queries as a single check.
+pub async fn decide(
+    state: &AppState,
+    caller: &Principal,
+    generation: i64,
+    asked: &[Asked<'_>],
+) -> ApiResult<Vec<bool>> {
+    let others: Vec<&str> = asked.iter().map(|a| a.user_id).filter(|id| *id != caller.user_id).collect();
+    let (mut people, missing) = state.decisions.people(generation, &others);
+    if !missing.is_empty() {
+        let mut conn = state.store.conn().await?;
+        people.extend(load_people(state, &mut conn, generation, &missing).await?);
+    }
+    let now = starship_store::now_millis();
+    asked
+        .iter()
+        .map(|a| {
+            let allowed = |roles: &[starship_core::catalogue::RoleRef]| {
+                authz::roles_allow(&state.catalogue, roles, a.application, a.capability, a.production)
+            };
+            if a.user_id == caller.user_id {
+                return Ok(allowed(&caller.roles));
+            }
+            let person = people.get(a.user_id).ok_or(ApiError::NotFound)?;
+            let partner = person.user.partner_id.as_deref().ok_or(ApiError::NotFound)?;
+            authz::see_partner_resource(caller, partner)?;
+            // A deactivated person's roles do not count until reactivation.
+            if !crate::ops::session::may_sign_in(&person.user) {
+                return Ok(false);
+            }
+            Ok(allowed(&person.roles_at(now)))
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod bulk;
 mod clients;
+mod decisions;
 mod dispatch;
 mod expiry;
 mod history;
