@@ -43,6 +43,8 @@ pub enum Kind {
     RoleRevokedByReview,
     RoleExpiryChanged,
     RoleExpired,
+    ScimTokenCreated,
+    ScimTokenRevoked,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -78,7 +80,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 36] = [
+    pub const ALL: [Kind; 38] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -115,6 +117,8 @@ impl Kind {
         Self::RoleRevokedByReview,
         Self::RoleExpiryChanged,
         Self::RoleExpired,
+        Self::ScimTokenCreated,
+        Self::ScimTokenRevoked,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -156,6 +160,8 @@ impl Kind {
             Self::RoleRevokedByReview => "role.revoked-by-review",
             Self::RoleExpiryChanged => "role.expiry-changed",
             Self::RoleExpired => "role.expired",
+            Self::ScimTokenCreated => "scim-token.created",
+            Self::ScimTokenRevoked => "scim-token.revoked",
         }
     }
 
@@ -193,6 +199,8 @@ impl Kind {
             | Self::TicketCommented => Group::Portal,
             Self::TokenCreated
             | Self::TokenRevoked
+            | Self::ScimTokenCreated
+            | Self::ScimTokenRevoked
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
@@ -318,6 +326,12 @@ impl Kind {
             (Self::RoleExpired, En) => "Role ended",
             (Self::RoleExpired, Fr) => "Rôle arrivé à échéance",
             (Self::RoleExpired, Es) => "Rol vencido",
+            (Self::ScimTokenCreated, En) => "SCIM token created",
+            (Self::ScimTokenCreated, Fr) => "Jeton SCIM créé",
+            (Self::ScimTokenCreated, Es) => "Token SCIM creado",
+            (Self::ScimTokenRevoked, En) => "SCIM token revoked",
+            (Self::ScimTokenRevoked, Fr) => "Jeton SCIM révoqué",
+            (Self::ScimTokenRevoked, Es) => "Token SCIM revocado",
         }
     }
 }

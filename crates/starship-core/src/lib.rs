@@ -14,6 +14,7 @@ pub mod error;
 pub mod history;
 pub mod portal;
 pub mod preferences;
+pub mod scim_filter;
 pub mod time_fmt;
 
 pub use error::{FieldError, Invalid};

@@ -34,6 +34,8 @@ pub enum Source {
     Web,
     Cli,
     System,
+    /// A partner's identity provider, through a SCIM token.
+    Scim,
 }
 
 impl Source {
@@ -43,6 +45,7 @@ impl Source {
             Self::Web => "web",
             Self::Cli => "cli",
             Self::System => "system",
+            Self::Scim => "scim",
         }
     }
 }

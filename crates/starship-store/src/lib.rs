@@ -18,6 +18,7 @@ pub mod portal;
 pub mod preferences;
 pub mod reviews;
 pub mod schema;
+pub mod scim;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

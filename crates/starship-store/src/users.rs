@@ -30,10 +30,10 @@ impl User {
     }
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at, deactivated_at";
 
-fn user_from_row(r: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
     let operator: i64 = r.try_get("operator")?;
     let status: String = r.try_get("status")?;
     Ok(User {

@@ -8,6 +8,8 @@ pub mod platform;
 pub mod portal;
 pub mod preferences;
 pub mod reviews;
+pub mod scim;
+pub mod scim_tokens;
 pub mod session;
 pub mod users;
 
@@ -40,6 +42,9 @@ use doc::Contract;
         platform::create_production,
         platform::list_applications,
         users::create_user,
+        scim_tokens::create,
+        scim_tokens::list,
+        scim_tokens::revoke,
         users::bulk_add,
         users::search,
         users::get_user,
@@ -118,6 +123,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/partners", get(platform::list_partners).post(platform::create_partner))
         .route("/api/v1/productions", get(platform::list_productions).post(platform::create_production))
         .route("/api/v1/applications", get(platform::list_applications))
+        .route("/api/v1/partners/{id}/scim-tokens", get(scim_tokens::list).post(scim_tokens::create))
+        .route("/api/v1/partners/{id}/scim-tokens/{token_id}", delete(scim_tokens::revoke))
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
