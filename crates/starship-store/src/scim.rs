@@ -126,16 +126,43 @@ pub async fn token_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<S
 pub struct DirectoryUser {
     pub user: User,
     pub external_id: Option<String>,
+    /// The SCIM userName when it is not the email.
+    pub user_name: Option<String>,
+    /// The enterprise User extension, JSON text.
+    pub enterprise: Option<String>,
 }
 
+const SCIM_COLUMNS: &str = "external_id, scim_user_name, scim_enterprise";
+
+/// A person's SCIM userName: their own, or their email.
+const USER_NAME: &str = "lower(COALESCE(scim_user_name, email))";
+
 fn directory_user(row: &AnyRow) -> Result<DirectoryUser> {
-    Ok(DirectoryUser { user: user_from_row(row)?, external_id: row.try_get("external_id")? })
+    Ok(DirectoryUser {
+        user: user_from_row(row)?,
+        external_id: row.try_get("external_id")?,
+        user_name: row.try_get("scim_user_name")?,
+        enterprise: row.try_get("scim_enterprise")?,
+    })
+}
+
+/// Whether another person of the partner has this userName already.
+pub async fn user_name_taken(conn: &mut Conn, partner_id: &str, user_name: &str, except: &str) -> Result<bool> {
+    Ok(sqlx::query(&format!(
+        "SELECT 1 FROM users WHERE partner_id = $1 AND deleted_at IS NULL AND {USER_NAME} = $2 AND id <> $3"
+    ))
+    .bind(partner_id)
+    .bind(user_name.to_lowercase())
+    .bind(except)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
 }
 
 /// One person of a partner's directory (not deleted).
 pub async fn get_user(conn: &mut Conn, partner_id: &str, user_id: &str) -> Result<Option<DirectoryUser>> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS}, external_id FROM users WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL"
+        "SELECT {COLUMNS}, {SCIM_COLUMNS} FROM users WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL"
     ))
     .bind(user_id)
     .bind(partner_id)
@@ -146,13 +173,25 @@ pub async fn get_user(conn: &mut Conn, partner_id: &str, user_id: &str) -> Resul
     .transpose()
 }
 
-pub async fn set_external_id(conn: &mut Conn, user_id: &str, external_id: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE users SET external_id = $2, updated_at = $3 WHERE id = $1")
-        .bind(user_id)
-        .bind(external_id)
-        .bind(now_millis())
-        .execute(&mut *conn)
-        .await?;
+/// What SCIM keeps beside a person's profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimFields {
+    pub external_id: Option<String>,
+    pub user_name: Option<String>,
+    pub enterprise: Option<String>,
+}
+
+pub async fn set_fields(conn: &mut Conn, user_id: &str, fields: &ScimFields) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET external_id = $2, scim_user_name = $3, scim_enterprise = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(fields.external_id.as_deref())
+    .bind(fields.user_name.as_deref())
+    .bind(fields.enterprise.as_deref())
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -192,7 +231,7 @@ pub async fn list_users(
     };
     let n = binds.len();
     let page_sql = format!(
-        "SELECT {COLUMNS}, external_id FROM users WHERE {condition} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        "SELECT {COLUMNS}, {SCIM_COLUMNS} FROM users WHERE {condition} ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
@@ -222,7 +261,8 @@ fn bind_all<'q>(
 fn column(attr: Attr) -> &'static str {
     match attr {
         Attr::Id => "id",
-        Attr::UserName | Attr::EmailsValue => "email_lower",
+        Attr::UserName => USER_NAME,
+        Attr::EmailsValue => "email_lower",
         Attr::ExternalId => "external_id",
         Attr::GivenName => "first_lower",
         Attr::FamilyName => "last_lower",

@@ -10,7 +10,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 use starship_core::time_fmt::rfc3339_from_millis;
@@ -36,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search_users))
+        // Users are the only resource type, so a search from the root is theirs.
+        .route("/.search", post(search_users))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PAYLOAD))
@@ -121,12 +124,12 @@ pub fn user_resource(state: &AppState, u: &DirectoryUser) -> Value {
     let mut resource = json!({
         "schemas": [CORE_USER],
         "id": user.id,
-        "userName": user.email,
-        "name": {"givenName": user.first_name, "familyName": user.last_name, "formatted": user.full_name()},
+        "userName": u.user_name.as_deref().unwrap_or(&user.email),
+        "name": {"givenName": user.first_name, "familyName": user.last_name},
         "displayName": user.full_name(),
         "locale": user.locale,
         "active": user.deactivated_at.is_none(),
-        "emails": [{"value": user.email, "type": "work", "primary": true}],
+        "emails": [{"value": user.email, "type": "work"}],
         "meta": {
             "resourceType": "User",
             "created": rfc3339_from_millis(user.created_at),
@@ -137,6 +140,10 @@ pub fn user_resource(state: &AppState, u: &DirectoryUser) -> Value {
     });
     if let Some(external_id) = &u.external_id {
         resource["externalId"] = json!(external_id);
+    }
+    if let Some(enterprise) = u.enterprise.as_deref().and_then(|text| serde_json::from_str::<Value>(text).ok()) {
+        resource["schemas"] = json!([CORE_USER, ENTERPRISE]);
+        resource[ENTERPRISE] = enterprise;
     }
     resource
 }
@@ -235,17 +242,21 @@ async fn list_users(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let query = query_of(query)?;
+    list(&state, &caller, &query).await
+}
+
+async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
     let list = ops::ListQuery {
         filter: query.get("filter").cloned(),
         sort_by: query.get("sortBy").cloned(),
         sort_order: query.get("sortOrder").cloned(),
-        start_index: number(&query, "startIndex")?,
-        count: number(&query, "count")?,
+        start_index: number(query, "startIndex")?,
+        count: number(query, "count")?,
     };
-    let (total, start, users) = ops::list_users(&state, &caller, &list).await?;
+    let (total, start, users) = ops::list_users(state, caller, &list).await?;
     let attributes = query.get("attributes").map(String::as_str);
     let excluded = query.get("excludedAttributes").map(String::as_str);
-    let resources: Vec<Value> = users.iter().map(|u| project(user_resource(&state, u), attributes, excluded)).collect();
+    let resources: Vec<Value> = users.iter().map(|u| project(user_resource(state, u), attributes, excluded)).collect();
     let body = json!({
         "schemas": [LIST],
         "totalResults": total,
@@ -254,6 +265,34 @@ async fn list_users(
         "Resources": resources,
     });
     Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
+async fn search_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let body =
+        body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a SearchRequest object"))?;
+    let text = |key: &str| -> ScimResult<Option<String>> {
+        match body.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(items)) => Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} has the wrong type"))),
+        }
+    };
+    let mut query = HashMap::new();
+    for key in ["filter", "sortBy", "sortOrder", "startIndex", "count", "attributes", "excludedAttributes"] {
+        if let Some(value) = text(key)? {
+            query.insert(key.to_string(), value);
+        }
+    }
+    list(&state, &caller, &query).await
 }
 
 async fn get_user(
@@ -398,30 +437,31 @@ fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniquenes
 }
 
 fn user_schema(state: &AppState) -> Value {
-    let mut name = attribute("name", "complex", false, "readWrite", "none", false);
+    let mut name = attribute("name", "complex", true, "readWrite", "none", false);
     name["subAttributes"] = json!([
-        attribute("formatted", "string", false, "readOnly", "none", false),
         attribute("givenName", "string", true, "readWrite", "none", false),
         attribute("familyName", "string", true, "readWrite", "none", false),
     ]);
-    let mut emails = attribute("emails", "complex", false, "readWrite", "none", false);
+    // Starship needs an email: the primary one is the person's address.
+    let mut emails = attribute("emails", "complex", true, "readWrite", "none", false);
     emails["multiValued"] = json!(true);
-    emails["subAttributes"] = json!([
-        attribute("value", "string", false, "readWrite", "none", false),
-        attribute("type", "string", false, "readWrite", "none", false),
-        attribute("primary", "boolean", false, "readWrite", "none", false),
-    ]);
+    let mut kind = attribute("type", "string", false, "readWrite", "none", false);
+    kind["canonicalValues"] = json!(["work"]);
+    emails["subAttributes"] = json!([attribute("value", "string", true, "readWrite", "none", false), kind,]);
+    // Every person has a locale and is active or not: neither can be removed.
+    let mut locale = attribute("locale", "string", true, "readWrite", "none", false);
+    locale["canonicalValues"] = json!(starship_core::domain::SUPPORTED_LOCALES);
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
         "id": CORE_USER,
         "name": "User",
-        "description": "A person of the partner: userName is their email",
+        "description": "A person of the partner: userName is their email unless the directory names them otherwise; the primary email is their address",
         "attributes": [
             attribute("userName", "string", true, "readWrite", "server", false),
             name,
             attribute("displayName", "string", false, "readOnly", "none", false),
-            attribute("locale", "string", false, "readWrite", "none", false),
-            attribute("active", "boolean", false, "readWrite", "none", false),
+            locale,
+            attribute("active", "boolean", true, "readWrite", "none", false),
             emails,
         ],
         "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{CORE_USER}", base(state))},
@@ -433,11 +473,13 @@ fn enterprise_schema(state: &AppState) -> Value {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
         "id": ENTERPRISE,
         "name": "EnterpriseUser",
-        "description": "Enterprise User: accepted, not kept",
+        "description": "Enterprise User: kept as the directory sends it",
         "attributes": [
             attribute("employeeNumber", "string", false, "readWrite", "none", false),
-            attribute("department", "string", false, "readWrite", "none", false),
+            attribute("costCenter", "string", false, "readWrite", "none", false),
             attribute("organization", "string", false, "readWrite", "none", false),
+            attribute("division", "string", false, "readWrite", "none", false),
+            attribute("department", "string", false, "readWrite", "none", false),
         ],
         "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{ENTERPRISE}", base(state))},
     })

@@ -42,8 +42,8 @@ pub struct PersonInput {
     pub sites: Vec<String>,
     /// The Partner Portal permission level of a portal user.
     pub portal_level: Option<PortalLevel>,
-    /// The identity provider's id for the person (SCIM `externalId`).
-    pub external_id: Option<String>,
+    /// What a partner's directory keeps beside the profile (SCIM).
+    pub scim: Option<starship_store::scim::ScimFields>,
 }
 
 /// Adds one user or contact with its contact details, History and welcome
@@ -120,8 +120,8 @@ pub async fn create_person(
         let (grant, _) = grants::grant(&mut tx, &user.id, &role, Some(&caller.user_id)).await?;
         history::append(&mut tx, &user.id, actor, Kind::RoleGranted, ops::role_details(&grant.id, &role)).await?;
     }
-    if let Some(external_id) = &input.external_id {
-        starship_store::scim::set_external_id(&mut tx, &user.id, Some(external_id)).await?;
+    if let Some(fields) = &input.scim {
+        starship_store::scim::set_fields(&mut tx, &user.id, fields).await?;
     }
     if !input.contact_roles.is_empty() {
         portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;

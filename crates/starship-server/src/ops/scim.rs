@@ -5,14 +5,14 @@
 //! Every change goes through the same parts as the API's (create a person,
 //! edit a profile, deactivate, delete a contact).
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, Title};
 use starship_core::history::Kind;
 use starship_core::scim_filter::{self, Attr, Filter, PatchPath};
 use starship_core::Invalid;
 use starship_store::history::{self, Actor, Source};
-use starship_store::scim::{self, DirectoryUser, ScimToken, Sort};
+use starship_store::scim::{self, DirectoryUser, ScimFields, ScimToken, Sort};
 use starship_store::users::{self, User};
 use starship_store::{partners, Conn};
 
@@ -260,37 +260,71 @@ pub fn parse_filter(text: &str) -> ScimResult<Filter> {
 /// A user as SCIM describes it, reduced to what Starship keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
+    /// SCIM's userName: the email, unless the provider names people otherwise.
     pub user_name: String,
+    pub email: String,
     pub given_name: String,
     pub family_name: String,
     pub locale: String,
     pub external_id: Option<String>,
     pub active: bool,
+    /// The enterprise User extension as sent.
+    pub enterprise: Map<String, Value>,
 }
 
 impl Desired {
     pub fn of(current: &DirectoryUser) -> Self {
         Self {
-            user_name: current.user.email.clone(),
+            user_name: current.user_name.clone().unwrap_or_else(|| current.user.email.clone()),
+            email: current.user.email.clone(),
             given_name: current.user.first_name.clone(),
             family_name: current.user.last_name.clone(),
             locale: current.user.locale.clone(),
             external_id: current.external_id.clone(),
             active: current.user.deactivated_at.is_none(),
+            enterprise: current
+                .enterprise
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok())
+                .unwrap_or_default(),
         }
     }
+
+    /// What the store keeps beside the profile: a userName only when it is
+    /// not the email.
+    fn fields(&self) -> ScimFields {
+        ScimFields {
+            external_id: self.external_id.clone(),
+            user_name: (!self.user_name.eq_ignore_ascii_case(&self.email)).then(|| self.user_name.clone()),
+            enterprise: (!self.enterprise.is_empty()).then(|| Value::Object(self.enterprise.clone()).to_string()),
+        }
+    }
+}
+
+async fn check_user_name(conn: &mut Conn, caller: &ScimCaller, desired: &Desired, except: &str) -> ScimResult<()> {
+    if desired.user_name.trim().is_empty() {
+        return Err(ScimError::invalid_value("userName is required"));
+    }
+    if scim::user_name_taken(conn, caller.partner_id(), &desired.user_name, except).await? {
+        return Err(ScimError::new(409, Some("uniqueness"), "another person of this partner has this userName"));
+    }
+    Ok(())
 }
 
 /// Creates a user of the partner: the same path as the API's (History,
 /// welcome email with its activation link).
 pub async fn create_user(state: &AppState, caller: &ScimCaller, desired: &Desired) -> ScimResult<DirectoryUser> {
+    {
+        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+        check_user_name(&mut conn, caller, desired, "").await?;
+    }
     let input = PersonInput {
-        email: desired.user_name.clone(),
+        email: desired.email.clone(),
         first_name: desired.given_name.clone(),
         last_name: desired.family_name.clone(),
         locale: desired.locale.clone(),
         portal_access: true,
-        external_id: desired.external_id.clone(),
+        scim: Some(desired.fields()),
         ..Default::default()
     };
     let actor = caller.actor();
@@ -302,7 +336,7 @@ pub async fn create_user(state: &AppState, caller: &ScimCaller, desired: &Desire
 }
 
 /// Brings a user to the desired state in one transaction: profile, email,
-/// external id, active. Each part goes through the rule and History entry
+/// SCIM fields, active. Each part goes through the rule and History entry
 /// the API's own change uses.
 pub async fn update_user(
     state: &AppState,
@@ -316,6 +350,7 @@ pub async fn update_user(
     let current = load(&mut tx, caller, id).await?;
     check_if_match(&current.user, if_match)?;
     let desired = change(&current)?;
+    check_user_name(&mut tx, caller, &desired, &current.user.id).await?;
     let before = Desired::of(&current);
     let mut user = current.user.clone();
     if desired.given_name != before.given_name
@@ -330,20 +365,24 @@ pub async fn update_user(
         };
         user = people::edit_profile_in(&mut tx, state, &caller.principal, &actor, &user, &edit).await?;
     }
-    if !desired.user_name.eq_ignore_ascii_case(&before.user_name) {
-        let email = Email::parse("userName", &desired.user_name).map_err(ApiError::from)?;
+    if !desired.email.eq_ignore_ascii_case(&before.email) {
+        let email = Email::parse("emails.value", &desired.email).map_err(ApiError::from)?;
         people::change_email_in(&mut tx, state, &caller.principal, &actor, &user, &email).await?;
     }
-    if desired.external_id != before.external_id {
-        scim::set_external_id(&mut tx, &user.id, desired.external_id.as_deref()).await?;
-        history::append(
-            &mut tx,
-            &user.id,
-            &actor,
-            Kind::UserUpdated,
-            json!({"external_id": {"from": before.external_id, "to": desired.external_id}}),
-        )
-        .await?;
+    let (was, will) = (before.fields(), desired.fields());
+    if was != will {
+        scim::set_fields(&mut tx, &user.id, &will).await?;
+        let mut diff = Map::new();
+        for (field, from, to) in [
+            ("external_id", &was.external_id, &will.external_id),
+            ("scim_user_name", &was.user_name, &will.user_name),
+            ("enterprise", &was.enterprise, &will.enterprise),
+        ] {
+            if from != to {
+                diff.insert(field.into(), json!({"from": from, "to": to}));
+            }
+        }
+        history::append(&mut tx, &user.id, &actor, Kind::UserUpdated, Value::Object(diff)).await?;
     }
     if desired.active != before.active {
         people::set_deactivated_in(&mut tx, state, &caller.principal, &actor, &user, !desired.active).await?;
@@ -377,6 +416,18 @@ pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_mat
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
+fn is_enterprise(key: &str) -> bool {
+    key.eq_ignore_ascii_case(ENTERPRISE)
+}
+
+/// An enterprise attribute path (`urn:…:enterprise:2.0:User:department`),
+/// as its part after the URN.
+fn enterprise_attribute(path: &str) -> Option<&str> {
+    let prefix = ENTERPRISE.len();
+    (path.len() > prefix + 1 && path[..prefix].eq_ignore_ascii_case(ENTERPRISE) && &path[prefix..=prefix] == ":")
+        .then(|| &path[prefix + 1..])
+}
+
 /// Booleans as identity providers send them: `true`, `"True"`, `"false"`.
 pub fn boolean(value: &Value) -> ScimResult<bool> {
     match value {
@@ -391,10 +442,16 @@ fn string(value: &Value, what: &str) -> ScimResult<String> {
     value.as_str().map(str::to_string).ok_or_else(|| ScimError::invalid_value(format!("{what} must be a string")))
 }
 
+fn object<'a>(value: &'a Value, what: &str) -> ScimResult<&'a Map<String, Value>> {
+    value.as_object().ok_or_else(|| ScimError::invalid_value(format!("{what} must be an object")))
+}
+
 /// The address a SCIM `emails` array names: its primary one, or the first.
 fn email_of(value: &Value) -> ScimResult<Option<String>> {
-    let Some(items) = value.as_array() else {
-        return Err(ScimError::invalid_value("emails must be an array"));
+    let items = match value {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![value.clone()],
+        _ => return Err(ScimError::invalid_value("emails must be an array")),
     };
     let primary = items.iter().find(|e| e.get("primary").map(boolean).transpose().ok().flatten() == Some(true));
     match primary.or(items.first()) {
@@ -403,23 +460,60 @@ fn email_of(value: &Value) -> ScimResult<Option<String>> {
     }
 }
 
+/// Sets one enterprise attribute (`department`, `manager.value`).
+fn set_enterprise(enterprise: &mut Map<String, Value>, attribute: &str, value: &Value) {
+    match attribute.split_once('.') {
+        Some((outer, inner)) => {
+            let entry = enterprise.entry(outer.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Some(map) = entry.as_object_mut() {
+                map.insert(inner.to_string(), value.clone());
+            }
+        }
+        None => {
+            enterprise.insert(attribute.to_string(), value.clone());
+        }
+    }
+}
+
+fn remove_enterprise(enterprise: &mut Map<String, Value>, attribute: &str) {
+    match attribute.split_once('.') {
+        Some((outer, inner)) => {
+            if let Some(map) = enterprise.get_mut(outer).and_then(Value::as_object_mut) {
+                map.remove(inner);
+            }
+        }
+        None => {
+            enterprise.remove(attribute);
+        }
+    }
+}
+
 /// Reads a whole User resource (POST, PUT). Attributes Starship does not
-/// keep are refused, read-only ones ignored, as RFC 7643 says.
+/// keep are refused, read-only ones ignored, as RFC 7643 says. The email
+/// is the primary of `emails`, or else `userName` when it is an address.
 pub fn desired_from_resource(body: &Value, current: Option<&Desired>) -> ScimResult<Desired> {
-    let object = body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a JSON object"))?;
+    let body = object(body, "the body")?;
     let mut desired = Desired {
         user_name: String::new(),
+        email: String::new(),
         given_name: String::new(),
         family_name: String::new(),
         locale: "en-US".into(),
         external_id: None,
         active: true,
+        enterprise: Map::new(),
     };
-    let mut email_from_emails = None;
-    for (key, value) in object {
+    let mut email = None;
+    for (key, value) in body {
+        if is_enterprise(key) {
+            desired.enterprise = object(value, "the enterprise extension")?.clone();
+            continue;
+        }
         match key.to_ascii_lowercase().as_str() {
             "schemas" | "id" | "meta" | "displayname" | "groups" => {}
-            k if k == ENTERPRISE.to_ascii_lowercase() => {}
             "username" => desired.user_name = string(value, "userName")?,
             "externalid" => desired.external_id = value.as_str().map(str::to_string),
             "active" => desired.active = boolean(value)?,
@@ -429,8 +523,7 @@ pub fn desired_from_resource(body: &Value, current: Option<&Desired>) -> ScimRes
                 }
             }
             "name" => {
-                let name = value.as_object().ok_or_else(|| ScimError::invalid_value("name must be an object"))?;
-                for (k, v) in name {
+                for (k, v) in object(value, "name")? {
                     match k.to_ascii_lowercase().as_str() {
                         "givenname" => desired.given_name = string(v, "name.givenName")?,
                         "familyname" => desired.family_name = string(v, "name.familyName")?,
@@ -439,16 +532,18 @@ pub fn desired_from_resource(body: &Value, current: Option<&Desired>) -> ScimRes
                     }
                 }
             }
-            "emails" => email_from_emails = email_of(value)?,
+            "emails" => email = email_of(value)?,
             other => return Err(ScimError::invalid_value(format!("unknown attribute '{other}'"))),
         }
     }
     if desired.user_name.is_empty() {
-        match email_from_emails {
-            Some(email) => desired.user_name = email,
-            None => return Err(ScimError::invalid_value("userName is required")),
-        }
+        return Err(ScimError::invalid_value("userName is required"));
     }
+    desired.email = match email {
+        Some(email) => email,
+        None if Email::parse("userName", &desired.user_name).is_ok() => desired.user_name.clone(),
+        None => return Err(ScimError::invalid_value("emails is required when userName is not an email address")),
+    };
     if let Some(current) = current {
         if desired.given_name.is_empty() {
             desired.given_name = current.given_name.clone();
@@ -462,15 +557,17 @@ pub fn desired_from_resource(body: &Value, current: Option<&Desired>) -> ScimRes
 
 /// Applies a PatchOp request to a user's desired state. Ops may be
 /// capitalised, may carry no path (a value object, dotted keys allowed),
-/// and may target `emails[type eq "work"].value`.
+/// and may target `emails[type eq "work"].value`. A userName that was the
+/// email keeps being the email when either of them changes alone.
 pub fn apply_patch(current: &Desired, body: &Value) -> ScimResult<Desired> {
-    let object = body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a JSON object"))?;
-    let operations = object
+    let body = object(body, "the body")?;
+    let operations = body
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
         .and_then(|(_, v)| v.as_array())
         .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "a PatchOp needs Operations"))?;
     let mut desired = current.clone();
+    let mut emails_touched = false;
     for operation in operations {
         let op = operation
             .get("op")
@@ -482,30 +579,41 @@ pub fn apply_patch(current: &Desired, body: &Value) -> ScimResult<Desired> {
         match (op.as_str(), path) {
             ("add" | "replace", Some(path)) => {
                 let value = value.ok_or_else(|| ScimError::invalid_value("this operation needs a value"))?;
-                set(&mut desired, path, value)?;
+                emails_touched |= set(&mut desired, path, value)?;
             }
             ("add" | "replace", None) => {
-                let value = value
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| ScimError::invalid_value("without a path, the value is an object"))?;
+                let value = object(value.unwrap_or(&Value::Null), "without a path, the value")?;
                 for (key, v) in value {
-                    if key.eq_ignore_ascii_case(ENTERPRISE) {
-                        continue;
-                    }
-                    if key.eq_ignore_ascii_case("name") {
-                        let name = v.as_object().ok_or_else(|| ScimError::invalid_value("name must be an object"))?;
-                        for (k, v) in name {
+                    if is_enterprise(key) {
+                        for (k, v) in object(v, "the enterprise extension")? {
+                            set_enterprise(&mut desired.enterprise, k, v);
+                        }
+                    } else if key.eq_ignore_ascii_case("name") {
+                        for (k, v) in object(v, "name")? {
                             set(&mut desired, &format!("name.{k}"), v)?;
                         }
-                        continue;
+                    } else {
+                        emails_touched |= set(&mut desired, key, v)?;
                     }
-                    set(&mut desired, key, v)?;
                 }
             }
             ("remove", Some(path)) => remove(&mut desired, path)?,
             ("remove", None) => return Err(ScimError::new(400, Some("noTarget"), "remove needs a path")),
             (other, _) => return Err(ScimError::new(400, Some("invalidSyntax"), format!("unknown op '{other}'"))),
         }
+    }
+    if !emails_touched
+        && desired.user_name != current.user_name
+        && current.user_name.eq_ignore_ascii_case(&current.email)
+        && Email::parse("userName", &desired.user_name).is_ok()
+    {
+        desired.email = desired.user_name.clone();
+    }
+    if emails_touched
+        && desired.user_name == current.user_name
+        && current.user_name.eq_ignore_ascii_case(&current.email)
+    {
+        desired.user_name = desired.email.clone();
     }
     Ok(desired)
 }
@@ -514,43 +622,53 @@ fn parse_path(path: &str) -> ScimResult<PatchPath> {
     scim_filter::parse_patch_path(path).map_err(|e| ScimError::new(400, Some("invalidPath"), e.0))
 }
 
-fn set(desired: &mut Desired, path: &str, value: &Value) -> ScimResult<()> {
-    let path = parse_path(path)?;
-    if path.attribute.starts_with(&ENTERPRISE.to_ascii_lowercase()) {
-        return Ok(());
+/// Sets one attribute; says whether it was the email.
+fn set(desired: &mut Desired, path: &str, value: &Value) -> ScimResult<bool> {
+    if let Some(attribute) = enterprise_attribute(path) {
+        set_enterprise(&mut desired.enterprise, attribute, value);
+        return Ok(false);
     }
+    if is_enterprise(path) {
+        desired.enterprise = object(value, "the enterprise extension")?.clone();
+        return Ok(false);
+    }
+    let path = parse_path(path)?;
     if let Some(filter) = &path.email_filter {
-        if !filter.matches(&desired.user_name) {
+        if !filter.matches(&desired.email) {
             return Err(ScimError::new(400, Some("noTarget"), "no email matches that filter"));
         }
         return match path.sub_attribute.as_deref() {
             Some("value") => {
-                desired.user_name = string(value, "emails.value")?;
-                Ok(())
+                desired.email = string(value, "emails.value")?;
+                Ok(true)
             }
-            Some("type" | "primary" | "display") => Ok(()),
+            Some("type" | "primary" | "display") => Ok(false),
             None => {
                 if let Some(v) = value.get("value") {
-                    desired.user_name = string(v, "emails.value")?;
+                    desired.email = string(v, "emails.value")?;
                 }
-                Ok(())
+                Ok(true)
             }
             Some(other) => Err(ScimError::new(400, Some("invalidPath"), format!("emails has no '{other}'"))),
         };
     }
     match path.attribute.as_str() {
-        "username" | "emails.value" => desired.user_name = string(value, "userName")?,
-        "emails" => {
-            let items = if value.is_array() { value.clone() } else { Value::Array(vec![value.clone()]) };
-            if let Some(email) = email_of(&items)? {
-                desired.user_name = email;
-            }
+        "username" => desired.user_name = string(value, "userName")?,
+        "emails.value" => {
+            desired.email = string(value, "emails.value")?;
+            return Ok(true);
         }
+        "emails" => {
+            if let Some(email) = email_of(value)? {
+                desired.email = email;
+            }
+            return Ok(true);
+        }
+        "emails.type" | "emails.primary" | "emails.display" => {}
         "name.givenname" => desired.given_name = string(value, "name.givenName")?,
         "name.familyname" => desired.family_name = string(value, "name.familyName")?,
         "name" => {
-            let name = value.as_object().ok_or_else(|| ScimError::invalid_value("name must be an object"))?;
-            for (k, v) in name {
+            for (k, v) in object(value, "name")? {
                 set(desired, &format!("name.{k}"), v)?;
             }
         }
@@ -563,16 +681,25 @@ fn set(desired: &mut Desired, path: &str, value: &Value) -> ScimResult<()> {
         }
         other => return Err(ScimError::new(400, Some("invalidPath"), format!("unknown attribute '{other}'"))),
     }
-    Ok(())
+    Ok(false)
 }
 
 fn remove(desired: &mut Desired, path: &str) -> ScimResult<()> {
+    if let Some(attribute) = enterprise_attribute(path) {
+        remove_enterprise(&mut desired.enterprise, attribute);
+        return Ok(());
+    }
+    if is_enterprise(path) {
+        desired.enterprise.clear();
+        return Ok(());
+    }
     let path = parse_path(path)?;
     match path.attribute.as_str() {
         "externalid" => desired.external_id = None,
-        "displayname" | "name.formatted" => {}
-        a if a.starts_with(&ENTERPRISE.to_ascii_lowercase()) => {}
-        "username" | "name.givenname" | "name.familyname" | "name" | "emails" | "active" | "locale" | "id" => {
+        "locale" | "preferredlanguage" => desired.locale = "en-US".into(),
+        "active" => desired.active = true,
+        "displayname" | "name.formatted" | "emails.type" | "emails.primary" | "emails.display" => {}
+        "username" | "name.givenname" | "name.familyname" | "name" | "emails" | "emails.value" | "id" => {
             return Err(ScimError::new(400, Some("mutability"), format!("'{}' is required", path.attribute)))
         }
         other => return Err(ScimError::new(400, Some("invalidPath"), format!("unknown attribute '{other}'"))),
@@ -587,6 +714,8 @@ mod tests {
     fn jane() -> Desired {
         Desired {
             user_name: "jane@example.com".into(),
+            email: "jane@example.com".into(),
+            enterprise: Map::new(),
             given_name: "Jane".into(),
             family_name: "Doe".into(),
             locale: "en-US".into(),
@@ -614,6 +743,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.family_name.as_str(), d.active), ("Roe", false));
+        assert_eq!(d.enterprise["department"], "Ops");
     }
 
     #[test]
@@ -623,7 +753,7 @@ mod tests {
             &json!({"Operations": [{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "j@example.com"}]}),
         )
         .unwrap();
-        assert_eq!(d.user_name, "j@example.com");
+        assert_eq!(d.email, "j@example.com");
         let e = apply_patch(
             &jane(),
             &json!({"Operations": [{"op": "replace", "path": "emails[type eq \"home\"].value", "value": "x@y.z"}]}),
@@ -643,5 +773,24 @@ mod tests {
         assert_eq!(d.external_id, None);
         let e = desired_from_resource(&json!({"userName": "a@b.c", "nickName": "x"}), None).unwrap_err();
         assert_eq!(e.scim_type, Some("invalidValue"));
+        let e = desired_from_resource(&json!({"userName": "jdoe"}), None).unwrap_err();
+        assert_eq!(e.scim_type, Some("invalidValue"), "no email at all");
+    }
+
+    #[test]
+    fn a_user_name_that_was_the_email_keeps_being_it_and_another_stands_apart() {
+        let d = apply_patch(
+            &jane(),
+            &json!({"Operations": [{"op": "replace", "path": "userName", "value": "jd@example.com"}]}),
+        )
+        .unwrap();
+        assert_eq!((d.user_name.as_str(), d.email.as_str()), ("jd@example.com", "jd@example.com"));
+        let d = apply_patch(&jane(), &json!({"Operations": [{"op": "replace", "path": "userName", "value": "jdoe"}]}))
+            .unwrap();
+        assert_eq!((d.user_name.as_str(), d.email.as_str()), ("jdoe", "jane@example.com"));
+        let d =
+            desired_from_resource(&json!({"userName": "jdoe", "emails": [{"value": "j@x.io", "primary": true}]}), None)
+                .unwrap();
+        assert_eq!((d.user_name.as_str(), d.email.as_str()), ("jdoe", "j@x.io"));
     }
 }

@@ -288,6 +288,28 @@ app_test!(what_identity_providers_send_is_understood, |app| async move {
     }
 });
 
+app_test!(a_directory_user_name_apart_from_the_email_is_kept_and_filtered, |app| async move {
+    let w = world(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let token = scim_token(&app, &mara, &w.sunrise, "Google Workspace").await;
+    let body = json!({"userName": "jdoe", "name": {"givenName": "John", "familyName": "Doe"},
+        "emails": [{"value": "john.doe@sunrise.example", "type": "work", "primary": true}]});
+    let created = scim(&app, &token, "POST", "/Users", Some(body.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["userName"], "jdoe");
+    assert_eq!(created.body["emails"][0]["value"], "john.doe@sunrise.example");
+    let found = scim(&app, &token, "GET", "/Users?filter=userName%20eq%20%22JDOE%22", None).await;
+    assert_eq!(found.body["totalResults"], 1);
+    let mut twin = body;
+    twin["emails"] = json!([{"value": "other.doe@sunrise.example"}]);
+    assert_scim_error(&scim(&app, &token, "POST", "/Users", Some(twin)).await, 409, Some("uniqueness"));
+    let alone = json!({"userName": "nomail", "name": {"givenName": "No", "familyName": "Mail"}});
+    assert_scim_error(&scim(&app, &token, "POST", "/Users", Some(alone)).await, 400, Some("invalidValue"));
+    let search = scim(&app, &token, "POST", "/Users/.search", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"jd\"", "attributes": ["userName"]}))).await;
+    assert_eq!(search.body["totalResults"], 1, "{}", search.body);
+    assert!(search.body["Resources"][0].get("emails").is_none());
+});
+
 app_test!(replace_and_delete_keep_history, |app| async move {
     let w = world(&app).await;
     let mara = app.signed_in(MARA).await;

@@ -15,6 +15,10 @@ CREATE TABLE scim_tokens (
 );
 CREATE INDEX scim_tokens_partner ON scim_tokens (partner_id);
 
--- The identity provider's own id for a person (SCIM externalId).
+-- The identity provider's own id for a person (SCIM externalId), its
+-- userName when that is not the person's email, and the enterprise User
+-- extension as the provider sent it (JSON text).
 ALTER TABLE users ADD COLUMN external_id TEXT;
+ALTER TABLE users ADD COLUMN scim_user_name TEXT;
+ALTER TABLE users ADD COLUMN scim_enterprise TEXT;
 CREATE INDEX users_partner_external_id ON users (partner_id, external_id);
