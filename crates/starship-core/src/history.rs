@@ -47,6 +47,8 @@ pub enum Kind {
     ClientRevoked,
     ClientSecretRotated,
     SigningKeyRotated,
+    ScimTokenCreated,
+    ScimTokenRevoked,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -82,7 +84,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 40] = [
+    pub const ALL: [Kind; 42] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -123,6 +125,8 @@ impl Kind {
         Self::ClientRevoked,
         Self::ClientSecretRotated,
         Self::SigningKeyRotated,
+        Self::ScimTokenCreated,
+        Self::ScimTokenRevoked,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -168,6 +172,8 @@ impl Kind {
             Self::ClientRevoked => "oidc.client-revoked",
             Self::ClientSecretRotated => "oidc.client-secret-rotated",
             Self::SigningKeyRotated => "oidc.signing-key-rotated",
+            Self::ScimTokenCreated => "scim-token.created",
+            Self::ScimTokenRevoked => "scim-token.revoked",
         }
     }
 
@@ -205,6 +211,8 @@ impl Kind {
             | Self::TicketCommented => Group::Portal,
             Self::TokenCreated
             | Self::TokenRevoked
+            | Self::ScimTokenCreated
+            | Self::ScimTokenRevoked
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
@@ -346,6 +354,12 @@ impl Kind {
             (Self::SigningKeyRotated, En) => "Token-signing key rotated",
             (Self::SigningKeyRotated, Fr) => "Clé de signature des jetons renouvelée",
             (Self::SigningKeyRotated, Es) => "Clave de firma de tokens renovada",
+            (Self::ScimTokenCreated, En) => "SCIM token created",
+            (Self::ScimTokenCreated, Fr) => "Jeton SCIM créé",
+            (Self::ScimTokenCreated, Es) => "Token SCIM creado",
+            (Self::ScimTokenRevoked, En) => "SCIM token revoked",
+            (Self::ScimTokenRevoked, Fr) => "Jeton SCIM révoqué",
+            (Self::ScimTokenRevoked, Es) => "Token SCIM revocado",
         }
     }
 }

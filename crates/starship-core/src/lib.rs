@@ -15,6 +15,7 @@ pub mod history;
 pub mod oidc;
 pub mod portal;
 pub mod preferences;
+pub mod scim_filter;
 pub mod time_fmt;
 
 pub use error::{FieldError, Invalid};

@@ -36,6 +36,8 @@ pub enum Source {
     System,
     /// The OpenID Connect provider: application clients, keys, tokens.
     Oidc,
+    /// A partner's identity provider, through a SCIM token.
+    Scim,
 }
 
 impl Source {
@@ -46,6 +48,7 @@ impl Source {
             Self::Cli => "cli",
             Self::System => "system",
             Self::Oidc => "oidc",
+            Self::Scim => "scim",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod portal;
 pub mod preferences;
 pub mod reviews;
 pub mod schema;
+pub mod scim;
 pub mod sessions;
 pub mod signing_keys;
 #[cfg(feature = "testing")]

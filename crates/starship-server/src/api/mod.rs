@@ -9,6 +9,8 @@ pub mod platform;
 pub mod portal;
 pub mod preferences;
 pub mod reviews;
+pub mod scim;
+pub mod scim_tokens;
 pub mod session;
 pub mod users;
 
@@ -45,6 +47,9 @@ use doc::Contract;
         clients::revoke_client,
         clients::rotate_secret,
         users::create_user,
+        scim_tokens::create,
+        scim_tokens::list,
+        scim_tokens::revoke,
         users::bulk_add,
         users::search,
         users::get_user,
@@ -127,6 +132,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/clients", get(clients::list_clients).post(clients::create_client))
         .route("/api/v1/clients/{id}", delete(clients::revoke_client))
         .route("/api/v1/clients/{id}/secret", post(clients::rotate_secret))
+        .route("/api/v1/partners/{id}/scim-tokens", get(scim_tokens::list).post(scim_tokens::create))
+        .route("/api/v1/partners/{id}/scim-tokens/{token_id}", delete(scim_tokens::revoke))
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))

@@ -227,6 +227,7 @@ pub async fn create_user(
         contact_roles: body.contact_roles,
         sites: body.sites,
         portal_level: body.portal_level,
+        scim: None,
     };
     let user = people::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
     let profile = profile_of(&state, &caller.principal, &user).await?;

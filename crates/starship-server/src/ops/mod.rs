@@ -12,6 +12,7 @@ pub mod portal;
 pub mod portal_lists;
 pub mod preferences;
 pub mod reviews;
+pub mod scim;
 pub mod session;
 pub mod tokens;
 

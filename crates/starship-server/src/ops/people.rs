@@ -42,6 +42,8 @@ pub struct PersonInput {
     pub sites: Vec<String>,
     /// The Partner Portal permission level of a portal user.
     pub portal_level: Option<PortalLevel>,
+    /// What a partner's directory keeps beside the profile (SCIM).
+    pub scim: Option<starship_store::scim::ScimFields>,
 }
 
 /// Adds one user or contact with its contact details, History and welcome
@@ -117,6 +119,9 @@ pub async fn create_person(
             RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
         let (grant, _) = grants::grant(&mut tx, &user.id, &role, Some(&caller.user_id)).await?;
         history::append(&mut tx, &user.id, actor, Kind::RoleGranted, ops::role_details(&grant.id, &role)).await?;
+    }
+    if let Some(fields) = &input.scim {
+        starship_store::scim::set_fields(&mut tx, &user.id, fields).await?;
     }
     if !input.contact_roles.is_empty() {
         portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
@@ -201,9 +206,24 @@ pub async fn edit_profile(
 ) -> ApiResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
+    let updated = edit_profile_in(&mut tx, state, caller, actor, &user, edit).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Edits a profile the caller may edit, with its History entry, in the
+/// caller's transaction.
+pub async fn edit_profile_in(
+    tx: &mut Conn,
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user: &User,
+    edit: &ProfileEdit,
+) -> ApiResult<User> {
     let owner = user.partner_id.as_deref().unwrap_or("");
-    let held = users::principal(&mut tx, &user).await?;
-    let standing = crate::ops::portal::standing(&user, &held.roles);
+    let held = users::principal(tx, user).await?;
+    let standing = crate::ops::portal::standing(user, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
     let mut errors = Collector::default();
     let changes = ProfileChanges {
@@ -217,7 +237,7 @@ pub async fn edit_profile(
         },
     };
     errors.finish()?;
-    let updated = users::update_profile(&mut tx, &user, &changes).await?;
+    let updated = users::update_profile(tx, user, &changes).await?;
     let mut diff = serde_json::Map::new();
     for (field, before, after) in [
         ("first_name", Some(&user.first_name), Some(&updated.first_name)),
@@ -230,9 +250,8 @@ pub async fn edit_profile(
         }
     }
     if !diff.is_empty() {
-        history::append(&mut tx, &user.id, actor, Kind::UserUpdated, serde_json::Value::Object(diff)).await?;
+        history::append(tx, &user.id, actor, Kind::UserUpdated, serde_json::Value::Object(diff)).await?;
     }
-    tx.commit().await?;
     Ok(updated)
 }
 
@@ -249,22 +268,38 @@ pub async fn set_deactivated(
 ) -> ApiResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let held = users::principal(&mut tx, &user).await?;
-    let standing = crate::ops::portal::standing(&user, &held.roles);
+    set_deactivated_in(&mut tx, state, caller, actor, &user, deactivated).await?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Deactivates or reactivates a person the caller may administer, with
+/// its History entry, in the caller's transaction.
+pub async fn set_deactivated_in(
+    tx: &mut Conn,
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user: &User,
+    deactivated: bool,
+) -> ApiResult<()> {
+    let held = users::principal(tx, user).await?;
+    let standing = crate::ops::portal::standing(user, &held.roles);
     let owner = user.partner_id.as_deref().unwrap_or("");
     authz::act_on_person(
         caller,
         &held,
         authz::administer_person(caller, &state.catalogue, (&user.id, owner), standing),
     )?;
-    if !users::set_deactivated(&mut tx, &user.id, deactivated).await? {
+    if !users::set_deactivated(tx, &user.id, deactivated).await? {
         let state = if deactivated { "deactivated already" } else { "not deactivated" };
         return Err(ApiError::Conflict(format!("this person is {state}")));
     }
     if deactivated {
-        let ended = sessions::end_all_for_user_except(&mut tx, &user.id, None).await?;
+        let ended = sessions::end_all_for_user_except(tx, &user.id, None).await?;
         history::append(
-            &mut tx,
+            tx,
             &user.id,
             actor,
             Kind::UserDeactivated,
@@ -272,11 +307,29 @@ pub async fn set_deactivated(
         )
         .await?;
     } else {
-        history::append(&mut tx, &user.id, actor, Kind::UserReactivated, json!({})).await?;
+        history::append(tx, &user.id, actor, Kind::UserReactivated, json!({})).await?;
     }
-    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
-    Ok(user)
+    Ok(())
+}
+
+/// Changes a person's address at once, under the rule for editing their
+/// details (the partner's directory, which is authoritative for it).
+pub async fn change_email_in(
+    tx: &mut Conn,
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user: &User,
+    email: &starship_core::domain::Email,
+) -> ApiResult<()> {
+    let owner = user.partner_id.as_deref().unwrap_or("");
+    let held = users::principal(tx, user).await?;
+    let standing = crate::ops::portal::standing(user, &held.roles);
+    authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
+    if users::get_by_email(tx, email).await?.is_some_and(|other| other.id != user.id) {
+        return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+    }
+    crate::ops::portal::apply_email_change(tx, state, user, email, actor).await
 }
 
 /// Loads a user the caller may see; anyone else's is 404.

@@ -157,12 +157,19 @@ pub async fn set_level(
 pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
     let user = administered(&mut tx, caller, user_id, "you cannot delete yourself").await?;
-    if !users::mark_deleted(&mut tx, &user.id).await? {
+    delete_in(&mut tx, &user, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a person whom the caller's rule allowed deleting, in the
+/// caller's transaction: gone from lists and sign-in; History stays.
+pub(crate) async fn delete_in(tx: &mut Conn, user: &User, actor: &Actor) -> ApiResult<()> {
+    if !users::mark_deleted(tx, &user.id).await? {
         return Err(ApiError::NotFound);
     }
-    end_access(&mut tx, &user).await?;
-    history::append(&mut tx, &user.id, actor, Kind::ContactDeleted, json!({"email": user.email})).await?;
-    tx.commit().await?;
+    end_access(tx, user).await?;
+    history::append(tx, &user.id, actor, Kind::ContactDeleted, json!({"email": user.email})).await?;
     Ok(())
 }
 
@@ -278,30 +285,36 @@ pub async fn confirm_email(state: &AppState, token: &str, source: starship_store
         outbox::use_email_change(&mut tx, &secret_hash(token.trim())).await?.ok_or_else(invalid)?;
     let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
     let email = Email::parse("email", &new_email)?;
-    users::change_email(&mut tx, &user.id, &email).await?;
-    // Links sent to the old address (a welcome to a mistyped one, an older
-    // change) must not open the account any more; someone still to
-    // activate gets a fresh link at the confirmed address.
-    outbox::void_links(&mut tx, &user.id).await?;
-    let changed = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
-    if changed.status == UserStatus::Pending {
-        let partner = partners::get(&mut tx, owner(&changed)).await?.ok_or(ApiError::NotFound)?;
-        crate::ops::send_activation_links(&mut tx, &state.config, &partner.name, std::slice::from_ref(&changed))
-            .await?;
-    }
-    let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
-    outbox::enqueue(&mut tx, &notice.to_address(&user, &user.email, "email-changed-notice")).await?;
-    history::append(
-        &mut tx,
-        &user.id,
-        &Actor::user(&user.id, &user.email, source),
-        Kind::EmailChanged,
-        json!({"from": user.email, "to": email.as_str()}),
-    )
-    .await?;
+    apply_email_change(&mut tx, state, &user, &email, &Actor::user(&user.id, &user.email, source)).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// Changes an address at once (a confirmed link, or the partner's directory,
+/// which is authoritative): links sent to the old address stop working,
+/// someone still to activate gets a fresh link, the old address is told.
+pub(crate) async fn apply_email_change(
+    tx: &mut Conn,
+    state: &AppState,
+    user: &User,
+    email: &Email,
+    actor: &Actor,
+) -> ApiResult<()> {
+    users::change_email(tx, &user.id, email).await?;
+    // Links sent to the old address (a welcome to a mistyped one, an older
+    // change) must not open the account any more; someone still to
+    // activate gets a fresh link at the confirmed address.
+    outbox::void_links(tx, &user.id).await?;
+    let changed = users::get(tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    if changed.status == UserStatus::Pending {
+        let partner = partners::get(tx, owner(&changed)).await?.ok_or(ApiError::NotFound)?;
+        crate::ops::send_activation_links(tx, &state.config, &partner.name, std::slice::from_ref(&changed)).await?;
+    }
+    let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
+    outbox::enqueue(tx, &notice.to_address(user, &user.email, "email-changed-notice")).await?;
+    history::append(tx, &user.id, actor, Kind::EmailChanged, json!({"from": user.email, "to": email.as_str()})).await?;
+    Ok(())
 }
 
 /// Appliance self-service: drain for maintenance, or return to service.

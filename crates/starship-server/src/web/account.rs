@@ -341,6 +341,8 @@ struct ProfilePage {
     can_onboard: bool,
     /// Deactivate or reactivate, under the rule for acting on a person.
     can_deactivate: bool,
+    /// One's partner's SCIM tokens page, for those who may create its users.
+    scim_tokens: Option<String>,
     notice: Option<&'static str>,
     undo: Option<Undo>,
     errors: FormErrors,
@@ -647,6 +649,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("admin-restored") => Some("Admin privilege given back."),
         _ => notice,
     };
+    let scim_tokens = match (own, viewer.user.partner_id.as_deref()) {
+        (true, Some(partner)) if authz::create_user(&viewer.principal, &state.catalogue, partner).is_ok() => {
+            Some(format!("/partners/{}/scim-tokens", super::url_encode(partner)))
+        }
+        _ => None,
+    };
     let title = if own { "My Account".to_string() } else { format!("{} {}", profile.first_name, profile.last_name) };
     let section = if own { Section::Account } else { Section::Users };
     let page_view = ProfilePage {
@@ -658,6 +666,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         tab,
         can_onboard,
         can_deactivate,
+        scim_tokens,
         notice,
         undo,
         errors: if flash.application.is_none() { flash.errors } else { FormErrors::default() },
@@ -795,6 +804,9 @@ fn source_words(source: &str, language: Language) -> &'static str {
         ("cli", En) => "from the command line",
         ("cli", Fr) => "en ligne de commande",
         ("cli", Es) => "desde la línea de comandos",
+        ("scim", En) => "by the partner's directory (SCIM)",
+        ("scim", Fr) => "par l’annuaire du partenaire (SCIM)",
+        ("scim", Es) => "por el directorio del socio (SCIM)",
         (_, En) => "automatically",
         (_, Fr) => "automatiquement",
         (_, Es) => "automáticamente",

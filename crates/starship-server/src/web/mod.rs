@@ -16,6 +16,7 @@ mod oidc;
 mod onboard;
 mod portal;
 mod reviews;
+mod scim;
 mod security;
 mod users;
 
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/security", get(security::show).post(security::act))
         .route("/tokens", post(account::create_token))
         .route("/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/partners/{id}/scim-tokens", get(scim::show).post(scim::create))
+        .route("/partners/{id}/scim-tokens/{token}/revoke", post(scim::revoke))
         .route("/onboard", get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))
         .route("/onboard/create", post(onboard::create_user))

@@ -331,6 +331,7 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> Web
         contact_roles: form.all("contact_roles").into_iter().map(str::to_string).collect(),
         sites: form.all("sites").into_iter().map(str::to_string).collect(),
         portal_level: level,
+        scim: None,
     };
     match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
         Ok(_) => see_other(if invite { "/portal/users?done=invited" } else { "/portal/users?done=created" }),

@@ -225,6 +225,21 @@ impl Scene<'_> {
                 }
                 self.by_nora(&self.p.admin)
             }
+            "scim-token.created" | "scim-token.revoked" => {
+                let path = format!("/api/v1/partners/{}/scim-tokens", self.p.metro);
+                let token = self.ok(&self.operator, "POST", &path, Some(json!({"name": "History"}))).await;
+                if kind == "scim-token.revoked" {
+                    let path = format!("{path}/{}", token["id"].as_str().unwrap());
+                    self.ok(&self.operator, "DELETE", &path, None).await;
+                }
+                let operator = app.signed_in_id("olivia.operator@starship.example").await;
+                Expected {
+                    user: operator.clone(),
+                    actor_id: Some(operator),
+                    actor: "olivia.operator@starship.example".into(),
+                    source: "api",
+                }
+            }
             "signed-in" | "signed-out" => {
                 let (id, email) = self.someone(Holds::Nothing).await;
                 let client = app.signed_in(&email).await;

@@ -33,6 +33,9 @@ struct Ids {
     site: String,
     /// An access review, and a grant in it.
     review: (String, String),
+    /// A partner, and a SCIM token of it.
+    partner: String,
+    scim_token: String,
     n: usize,
 }
 
@@ -48,6 +51,8 @@ impl Ids {
                 ("{id}", "appliances") => self.appliance.clone(),
                 ("{id}", "tickets") => self.ticket.clone(),
                 ("{id}", "access-reviews") => self.review.0.clone(),
+                ("{id}", "partners") => self.partner.clone(),
+                ("{token_id}", _) => self.scim_token.clone(),
                 ("{pid}", _) => self.privilege.clone().expect("an admin privilege"),
                 ("{application}", _) => "production-academy".to_string(),
                 (other, _) if other.starts_with('{') => panic!("no value for {other} in {template}"),
@@ -81,7 +86,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 28] = [
+const OPERATIONS: [Operation; 31] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -151,6 +156,9 @@ const OPERATIONS: [Operation; 28] = [
     op("GET", "/api/v1/tickets/{id}", Holds::Nothing, none, OK),
     op("POST", "/api/v1/tickets/{id}/comments", Holds::Nothing, |_| Some(json!({"body": "Seen."})), CREATED),
     op("GET", "/api/v1/access-reviews/{id}", Holds::Nothing, none, OK),
+    op("GET", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, none, OK),
+    op("POST", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, |_| Some(json!({"name": "IdP"})), CREATED),
+    op("DELETE", "/api/v1/partners/{id}/scim-tokens/{token_id}", Holds::Nothing, none, NO_CONTENT),
     op(
         "POST",
         "/api/v1/access-reviews/{id}/decisions",
@@ -189,6 +197,23 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         "operations without a case: {untested:?}; cases without a route: {gone:?}"
     );
 
+    let scim_token_of = |partner: String, creator: String, n: usize| {
+        let store = app.store.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            starship_store::scim::insert_token(
+                &mut conn,
+                &partner,
+                &creator,
+                "IdP",
+                &format!("scim-hash-{partner}-{n}"),
+            )
+            .await
+            .unwrap()
+            .id
+        }
+    };
+    let their_scim_token = scim_token_of(c.metro.metro.clone(), c.metro.admin.clone(), 0).await;
     let theirs = |o: &Operation, n: usize| {
         let person = c.their(o.holds);
         Ids {
@@ -200,6 +225,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             ticket: c.metro.ticket.clone(),
             site: c.metro.site.clone(),
             review: c.their_review.clone(),
+            partner: c.metro.metro.clone(),
+            scim_token: their_scim_token.clone(),
             n,
         }
     };
@@ -212,6 +239,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         ticket: UNKNOWN.into(),
         site: UNKNOWN.into(),
         review: (UNKNOWN.into(), UNKNOWN.into()),
+        partner: UNKNOWN.into(),
+        scim_token: UNKNOWN.into(),
         n,
     };
     let oscar = app.signed_in(OSCAR).await;
@@ -250,6 +279,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
     // The controls: each operation on Other ISP's own records, by Oscar.
     for (n, o) in OPERATIONS.iter().enumerate() {
         let mine = person(&app, &c.ours, &format!("control.{n}@otherisp.example"), o.holds).await;
+        let oscar_id = app.signed_in_id(OSCAR).await;
+        let scim_token = scim_token_of(c.ours.clone(), oscar_id, 100 + n).await;
         let ids = Ids {
             user: mine.id,
             grant: mine.grant,
@@ -259,6 +290,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             ticket: c.our_ticket.clone(),
             site: c.our_site.clone(),
             review: c.our_review.clone(),
+            partner: c.ours.clone(),
+            scim_token,
             n: 100 + n,
         };
         let path = ids.path(o.path);

@@ -717,6 +717,40 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         StatusCode::OK,
     ));
 
+    // A partner's SCIM tokens.
+    let (their_scim, our_scim) = {
+        let oscar_id = app.signed_in_id(OSCAR).await;
+        let mut conn = app.store.conn().await.unwrap();
+        let theirs = starship_store::scim::insert_token(&mut conn, &c.metro.metro, &c.metro.admin, "IdP", "their-scim")
+            .await
+            .unwrap()
+            .id;
+        let ours =
+            starship_store::scim::insert_token(&mut conn, &c.ours, &oscar_id, "IdP", "our-scim").await.unwrap().id;
+        (theirs, ours)
+    };
+    cases.push((
+        ("GET", "/partners/{id}/scim-tokens"),
+        "a partner's SCIM tokens".into(),
+        PageCall::get(format!("/partners/{}/scim-tokens", c.metro.metro)),
+        PageCall::get(format!("/partners/{}/scim-tokens", c.ours)),
+        StatusCode::OK,
+    ));
+    cases.push((
+        ("POST", "/partners/{id}/scim-tokens"),
+        "a new SCIM token".into(),
+        PageCall::post(format!("/partners/{}/scim-tokens", c.metro.metro), vec![("name", "IdP".into())]),
+        PageCall::post(format!("/partners/{}/scim-tokens", c.ours), vec![("name", "IdP".into())]),
+        StatusCode::OK,
+    ));
+    cases.push((
+        ("POST", "/partners/{id}/scim-tokens/{token}/revoke"),
+        "a SCIM token to revoke".into(),
+        PageCall::post(format!("/partners/{}/scim-tokens/{their_scim}/revoke", c.metro.metro), vec![]),
+        PageCall::post(format!("/partners/{}/scim-tokens/{our_scim}/revoke", c.ours), vec![]),
+        see_other,
+    ));
+
     let mut covered: BTreeSet<(String, String)> =
         cases.iter().map(|((m, p), ..)| (m.to_string(), p.to_string())).collect();
     // Records of no partner, for operators only: partner people are refused
@@ -735,6 +769,7 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let their_emails: Vec<String> = c.theirs.iter().map(|(_, p)| p.email.clone()).collect();
     let mut their_ids: Vec<String> =
         vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone(), c.their_review.0.clone()];
+    their_ids.extend([c.metro.metro.clone(), their_scim.clone()]);
     for (_, p) in &c.theirs {
         their_ids.extend([Some(p.id.clone()), p.grant.clone(), p.privilege.clone()].into_iter().flatten());
     }

@@ -23,6 +23,7 @@ mod platform;
 mod portal;
 mod preferences;
 mod reviews;
+mod scim;
 mod session;
 mod smtp;
 mod source;

@@ -233,7 +233,7 @@ pub fn json_body(request: &str, status: StatusCode, text: &str) -> Value {
 
 /// Every table a write of the API or the pages can touch, for asserting
 /// that a refused request changed nothing at all.
-pub const WRITABLE_TABLES: [&str; 23] = [
+pub const WRITABLE_TABLES: [&str; 24] = [
     "partners",
     "users",
     "grants",
@@ -257,6 +257,7 @@ pub const WRITABLE_TABLES: [&str; 23] = [
     "notification_preferences",
     "access_reviews",
     "access_review_items",
+    "scim_tokens",
 ];
 
 impl TestApp {

@@ -1,0 +1,500 @@
+//! SCIM 2.0 (RFC 7643, RFC 7644) under `/scim/v2`, for a partner's
+//! identity provider with a SCIM token. Thin handlers: they parse, call
+//! `ops::scim`, and shape SCIM JSON (`application/scim+json`). Every error is
+//! a SCIM error response. Not part of `/api/v1`'s OpenAPI document.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+use starship_core::time_fmt::rfc3339_from_millis;
+use starship_store::scim::DirectoryUser;
+
+use crate::ops::scim::{self as ops, ScimCaller, ScimError, ScimResult, CORE_USER, ENTERPRISE};
+use crate::state::AppState;
+
+pub const CONTENT_TYPE: &str = "application/scim+json";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The largest SCIM request body.
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Nested at `/scim/v2`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+        .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search_users))
+        // Users are the only resource type, so a search from the root is theirs.
+        .route("/.search", post(search_users))
+        .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_PAYLOAD))
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = json!({"schemas": [ERROR], "status": self.status.to_string(), "detail": self.detail});
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t);
+        }
+        let mut response = scim_json(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"SCIM\""));
+        }
+        response
+    }
+}
+
+fn scim_json(status: StatusCode, body: &Value) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body.to_string()).into_response()
+}
+
+async fn not_found() -> ScimError {
+    ScimError::new(404, None, "no such SCIM endpoint")
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> ScimResult<ScimCaller> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    ops::authenticate(state, bearer).await
+}
+
+/// A JSON body sent as `application/scim+json` or `application/json` (or
+/// without a content type); anything malformed is `invalidSyntax`.
+fn body_of(headers: &HeaderMap, bytes: Result<Bytes, BytesRejection>) -> ScimResult<Value> {
+    let bytes = bytes.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ScimError::new(413, Some("tooLarge"), format!("a SCIM request body is at most {MAX_PAYLOAD} bytes"))
+        } else {
+            ScimError::new(400, Some("invalidSyntax"), e.body_text())
+        }
+    })?;
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence != "application/json" && essence != CONTENT_TYPE {
+            return Err(ScimError::new(415, None, "send the body as application/scim+json"));
+        }
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ScimError::new(400, Some("invalidSyntax"), format!("malformed JSON: {e}")))?;
+    if contains_nul(&value) {
+        return Err(ScimError::invalid_value("text must not contain NUL characters"));
+    }
+    Ok(value)
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
+fn location(state: &AppState, id: &str) -> String {
+    format!("{}/scim/v2/Users/{id}", state.config.public_url.trim_end_matches('/'))
+}
+
+/// A user as a SCIM User resource.
+pub fn user_resource(state: &AppState, u: &DirectoryUser) -> Value {
+    let user = &u.user;
+    let mut resource = json!({
+        "schemas": [CORE_USER],
+        "id": user.id,
+        "userName": u.user_name.as_deref().unwrap_or(&user.email),
+        "name": {"givenName": user.first_name, "familyName": user.last_name},
+        "displayName": user.full_name(),
+        "locale": user.locale,
+        "active": user.deactivated_at.is_none(),
+        "emails": [{"value": user.email, "type": "work"}],
+        "meta": {
+            "resourceType": "User",
+            "created": rfc3339_from_millis(user.created_at),
+            "lastModified": rfc3339_from_millis(user.updated_at),
+            "location": location(state, &user.id),
+            "version": ops::version(user),
+        },
+    });
+    if let Some(external_id) = &u.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    if let Some(enterprise) = u.enterprise.as_deref().and_then(|text| serde_json::from_str::<Value>(text).ok()) {
+        resource["schemas"] = json!([CORE_USER, ENTERPRISE]);
+        resource[ENTERPRISE] = enterprise;
+    }
+    resource
+}
+
+/// `attributes` keeps only the named attributes (and `id`, `schemas`);
+/// `excludedAttributes` drops the named ones. Sub-attributes use a dot.
+fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let names = |list: &str| -> Vec<String> {
+        list.split(',')
+            .map(|a| {
+                let a = a.trim().to_ascii_lowercase();
+                a.strip_prefix(&format!("{}:", CORE_USER.to_ascii_lowercase())).map(str::to_string).unwrap_or(a)
+            })
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    let Value::Object(map) = resource else {
+        return resource;
+    };
+    let mut out = Map::new();
+    if let Some(wanted) = attributes.map(names).filter(|w| !w.is_empty()) {
+        for (key, value) in map {
+            let lower = key.to_ascii_lowercase();
+            if lower == "id" || lower == "schemas" || wanted.contains(&lower) {
+                out.insert(key, value);
+            } else if let Value::Object(sub) = value {
+                let kept: Map<String, Value> = sub
+                    .into_iter()
+                    .filter(|(k, _)| wanted.contains(&format!("{lower}.{}", k.to_ascii_lowercase())))
+                    .collect();
+                if !kept.is_empty() {
+                    out.insert(key, Value::Object(kept));
+                }
+            }
+        }
+    } else {
+        out = map;
+    }
+    if let Some(unwanted) = excluded.map(names) {
+        out.retain(|key, value| {
+            let lower = key.to_ascii_lowercase();
+            if lower == "id" || lower == "schemas" {
+                return true;
+            }
+            if let Value::Object(sub) = value {
+                sub.retain(|k, _| !unwanted.contains(&format!("{lower}.{}", k.to_ascii_lowercase())));
+            }
+            !unwanted.contains(&lower)
+        });
+    }
+    Value::Object(out)
+}
+
+fn one_user(state: &AppState, status: StatusCode, user: &DirectoryUser, query: &HashMap<String, String>) -> Response {
+    let resource = user_resource(state, user);
+    let body = project(
+        resource,
+        query.get("attributes").map(String::as_str),
+        query.get("excludedAttributes").map(String::as_str),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(etag) = HeaderValue::from_str(&ops::version(&user.user)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(loc) = HeaderValue::from_str(&location(state, &user.user.id)) {
+            response.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
+fn number(query: &HashMap<String, String>, key: &str) -> ScimResult<Option<i64>> {
+    query
+        .get(key)
+        .map(|v| v.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("{key} must be an integer"))))
+        .transpose()
+}
+
+/// The query parameters; a query string that does not parse is a SCIM
+/// error, not axum's plain text.
+fn query_of(
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<HashMap<String, String>> {
+    let Query(query) = query.map_err(|e| ScimError::new(400, Some("invalidSyntax"), e.body_text()))?;
+    if query.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(ScimError::invalid_value("the query string contains a NUL character"));
+    }
+    Ok(query)
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    list(&state, &caller, &query).await
+}
+
+async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
+    let list = ops::ListQuery {
+        filter: query.get("filter").cloned(),
+        sort_by: query.get("sortBy").cloned(),
+        sort_order: query.get("sortOrder").cloned(),
+        start_index: number(query, "startIndex")?,
+        count: number(query, "count")?,
+    };
+    let (total, start, users) = ops::list_users(state, caller, &list).await?;
+    let attributes = query.get("attributes").map(String::as_str);
+    let excluded = query.get("excludedAttributes").map(String::as_str);
+    let resources: Vec<Value> = users.iter().map(|u| project(user_resource(state, u), attributes, excluded)).collect();
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
+async fn search_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let body =
+        body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a SearchRequest object"))?;
+    let text = |key: &str| -> ScimResult<Option<String>> {
+        match body.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(items)) => Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} has the wrong type"))),
+        }
+    };
+    let mut query = HashMap::new();
+    for key in ["filter", "sortBy", "sortOrder", "startIndex", "count", "attributes", "excludedAttributes"] {
+        if let Some(value) = text(key)? {
+            query.insert(key.to_string(), value);
+        }
+    }
+    list(&state, &caller, &query).await
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    let user = ops::get_user(&state, &caller, &id).await?;
+    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if none_match.split(',').any(|v| v.trim() == ops::version(&user.user) || v.trim() == "*") {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+    Ok(one_user(&state, StatusCode::OK, &user, &query))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let desired = ops::desired_from_resource(&body, None)?;
+    let user = ops::create_user(&state, &caller, &desired).await?;
+    Ok(one_user(&state, StatusCode::CREATED, &user, &HashMap::new()))
+}
+
+async fn replace_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
+        let before = ops::Desired::of(current);
+        if let Some(sent) = body.get("id").and_then(Value::as_str) {
+            if sent != current.user.id {
+                return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
+            }
+        }
+        ops::desired_from_resource(&body, Some(&before))
+    })
+    .await?;
+    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn patch_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    if let Some(schemas) = body.get("schemas").and_then(Value::as_array) {
+        if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
+            return Err(ScimError::new(400, Some("invalidSyntax"), format!("a PATCH body has the schema {PATCH_OP}")));
+        }
+    }
+    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
+        ops::apply_patch(&ops::Desired::of(current), &body)
+    })
+    .await?;
+    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ScimResult<StatusCode> {
+    let caller = caller(&state, &headers).await?;
+    ops::delete_user(&state, &caller, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn base(state: &AppState) -> String {
+    format!("{}/scim/v2", state.config.public_url.trim_end_matches('/'))
+}
+
+async fn service_provider_config(State(state): State<AppState>) -> Response {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": format!("{}/ServiceProviderConfig", base(&state)),
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD},
+        "filter": {"supported": true, "maxResults": ops::MAX_RESULTS},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "SCIM token",
+            "description": "A partner's SCIM token, sent as Authorization: Bearer",
+            "primary": true,
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{}/ServiceProviderConfig", base(&state))},
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
+fn user_resource_type(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "A person of the partner",
+        "schema": CORE_USER,
+        "schemaExtensions": [{"schema": ENTERPRISE, "required": false}],
+        "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/User", base(state))},
+    })
+}
+
+fn list_of(resources: Vec<Value>) -> Value {
+    json!({"schemas": [LIST], "totalResults": resources.len(), "startIndex": 1, "itemsPerPage": resources.len(), "Resources": resources})
+}
+
+async fn resource_types(State(state): State<AppState>) -> Response {
+    scim_json(StatusCode::OK, &list_of(vec![user_resource_type(&state)]))
+}
+
+async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
+    if id == "User" {
+        Ok(scim_json(StatusCode::OK, &user_resource_type(&state)))
+    } else {
+        Err(ScimError::new(404, None, "no such resource type"))
+    }
+}
+
+fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniqueness: &str, case_exact: bool) -> Value {
+    json!({
+        "name": name, "type": kind, "multiValued": false, "description": name, "required": required,
+        "caseExact": case_exact, "mutability": mutability, "returned": "default", "uniqueness": uniqueness,
+    })
+}
+
+fn user_schema(state: &AppState) -> Value {
+    let mut name = attribute("name", "complex", true, "readWrite", "none", false);
+    name["subAttributes"] = json!([
+        attribute("givenName", "string", true, "readWrite", "none", false),
+        attribute("familyName", "string", true, "readWrite", "none", false),
+    ]);
+    // Starship needs an email: the primary one is the person's address.
+    let mut emails = attribute("emails", "complex", true, "readWrite", "none", false);
+    emails["multiValued"] = json!(true);
+    let mut kind = attribute("type", "string", false, "readWrite", "none", false);
+    kind["canonicalValues"] = json!(["work"]);
+    emails["subAttributes"] = json!([attribute("value", "string", true, "readWrite", "none", false), kind,]);
+    // Every person has a locale and is active or not: neither can be removed.
+    let mut locale = attribute("locale", "string", true, "readWrite", "none", false);
+    locale["canonicalValues"] = json!(starship_core::domain::SUPPORTED_LOCALES);
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": CORE_USER,
+        "name": "User",
+        "description": "A person of the partner: userName is their email unless the directory names them otherwise; the primary email is their address",
+        "attributes": [
+            attribute("userName", "string", true, "readWrite", "server", false),
+            name,
+            attribute("displayName", "string", false, "readOnly", "none", false),
+            locale,
+            attribute("active", "boolean", true, "readWrite", "none", false),
+            emails,
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{CORE_USER}", base(state))},
+    })
+}
+
+fn enterprise_schema(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": ENTERPRISE,
+        "name": "EnterpriseUser",
+        "description": "Enterprise User: kept as the directory sends it",
+        "attributes": [
+            attribute("employeeNumber", "string", false, "readWrite", "none", false),
+            attribute("costCenter", "string", false, "readWrite", "none", false),
+            attribute("organization", "string", false, "readWrite", "none", false),
+            attribute("division", "string", false, "readWrite", "none", false),
+            attribute("department", "string", false, "readWrite", "none", false),
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{ENTERPRISE}", base(state))},
+    })
+}
+
+async fn schemas(State(state): State<AppState>) -> Response {
+    scim_json(StatusCode::OK, &list_of(vec![user_schema(&state), enterprise_schema(&state)]))
+}
+
+async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
+    if id.eq_ignore_ascii_case(CORE_USER) {
+        Ok(scim_json(StatusCode::OK, &user_schema(&state)))
+    } else if id.eq_ignore_ascii_case(ENTERPRISE) {
+        Ok(scim_json(StatusCode::OK, &enterprise_schema(&state)))
+    } else {
+        Err(ScimError::new(404, None, "no such schema"))
+    }
+}

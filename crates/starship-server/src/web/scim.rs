@@ -1,0 +1,101 @@
+//! A partner's SCIM tokens as a page: the partner's users who may create
+//! users there (and operators) create, list and revoke them. A new token's
+//! secret is shown once.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
+use crate::ops;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+struct TokenRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "scim_tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    csrf: String,
+    partner_id: String,
+    partner_name: String,
+    scim_url: String,
+    rows: Vec<TokenRow>,
+    /// The token just made: its name and secret.
+    created: Option<(String, String)>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &WebUser,
+    partner_id: &str,
+    created: Option<(String, String)>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> WebResult {
+    let tokens = ops::scim::list_tokens(state, &viewer.principal, partner_id).await?;
+    let partner = ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(ApiError::NotFound)?;
+    let rows = tokens
+        .into_iter()
+        .map(|t| TokenRow { id: t.id, name: t.name, created: when(t.created_at), last_used: t.last_used_at.map(when) })
+        .collect();
+    page(&TokensPage {
+        layout: viewer.layout(state, format!("SCIM tokens · {}", partner.name), Section::Account),
+        csrf: viewer.csrf.clone(),
+        partner_id: partner_id.to_string(),
+        partner_name: partner.name,
+        scim_url: format!("{}/scim/v2", state.config.public_url.trim_end_matches('/')),
+        rows,
+        created,
+        notice,
+        error,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Path(partner_id): Path<String>,
+    Query(done): Query<Done>,
+) -> WebResult {
+    let notice = match done.done.as_deref() {
+        Some("revoked") => Some("SCIM token revoked: it no longer works."),
+        _ => None,
+    };
+    render(&state, &viewer, &partner_id, None, notice, None).await
+}
+
+pub async fn create(State(state): State<AppState>, Path(partner_id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let name = Some(post.form.get("name")).filter(|n| !n.trim().is_empty());
+    match ops::scim::create_token(&state, &viewer.principal, &viewer.actor(), &partner_id, name).await {
+        Ok(minted) => render(&state, viewer, &partner_id, Some((minted.token.name, minted.secret)), None, None).await,
+        Err(ApiError::Invalid(invalid)) => {
+            let why = invalid.0.iter().map(|e| e.reason.clone()).collect::<Vec<_>>().join("; ");
+            render(&state, viewer, &partner_id, None, None, Some(format!("Name: {why}"))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path((partner_id, token_id)): Path<(String, String)>,
+    post: WebPost,
+) -> WebResult {
+    ops::scim::revoke_token(&state, &post.user.principal, &post.user.actor(), &partner_id, &token_id).await?;
+    see_other(&format!("/partners/{}/scim-tokens?done=revoked", super::url_encode(&partner_id)))
+}

@@ -1,0 +1,1 @@
+../common/0019_scim.sql
