@@ -417,6 +417,8 @@ pub fn portal(
             PortalAction::EditDetails => "your portal permission level may not edit this person's details",
             PortalAction::ApplianceSelfService => "appliance self-service needs the Admin or Engineering level",
             PortalAction::Tickets => "tickets need a portal permission level",
+            PortalAction::TicketStatus => "a ticket's status is changed by operators and the partner's portal admins",
+            PortalAction::Sites => "sites are added and edited by operators and the partner's portal admins",
         }))
     }
 }
@@ -486,14 +488,10 @@ pub fn create_person(
     }
 }
 
-/// Adding a site to a partner: operators, and the partner's portal admins.
+/// Adding or editing a site of a partner: operators, and the partner's portal
+/// admins (the matrix's `Sites` row).
 pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
-    see_partner_resource(caller, owner_partner)?;
-    if caller.operator || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin) {
-        Ok(())
-    } else {
-        Err(Denied::Forbidden("sites are added by operators and portal admins"))
-    }
+    portal(caller, PortalAction::Sites, owner_partner, None)
 }
 
 /// Opening, listing and reading an access review of one application in a

@@ -29,6 +29,8 @@ pub enum Kind {
     ApplianceUndrained,
     ApplianceBgpChanged,
     TicketCommented,
+    TicketOpened,
+    TicketStatusChanged,
     TokenCreated,
     TokenRevoked,
     SignedIn,
@@ -78,7 +80,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 36] = [
+    pub const ALL: [Kind; 38] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -101,6 +103,8 @@ impl Kind {
         Self::ApplianceUndrained,
         Self::ApplianceBgpChanged,
         Self::TicketCommented,
+        Self::TicketOpened,
+        Self::TicketStatusChanged,
         Self::TokenCreated,
         Self::TokenRevoked,
         Self::SignedIn,
@@ -142,6 +146,8 @@ impl Kind {
             Self::ApplianceUndrained => "appliance.undrained",
             Self::ApplianceBgpChanged => "appliance.bgp-changed",
             Self::TicketCommented => "ticket.commented",
+            Self::TicketOpened => "ticket.opened",
+            Self::TicketStatusChanged => "ticket.status-changed",
             Self::TokenCreated => "token.created",
             Self::TokenRevoked => "token.revoked",
             Self::SignedIn => "signed-in",
@@ -190,7 +196,9 @@ impl Kind {
             | Self::ApplianceDrained
             | Self::ApplianceUndrained
             | Self::ApplianceBgpChanged
-            | Self::TicketCommented => Group::Portal,
+            | Self::TicketCommented
+            | Self::TicketOpened
+            | Self::TicketStatusChanged => Group::Portal,
             Self::TokenCreated
             | Self::TokenRevoked
             | Self::MfaEnrolled
@@ -276,6 +284,12 @@ impl Kind {
             (Self::TicketCommented, En) => "Ticket commented",
             (Self::TicketCommented, Fr) => "Ticket commenté",
             (Self::TicketCommented, Es) => "Ticket comentado",
+            (Self::TicketOpened, En) => "Ticket opened",
+            (Self::TicketOpened, Fr) => "Ticket ouvert",
+            (Self::TicketOpened, Es) => "Ticket abierto",
+            (Self::TicketStatusChanged, En) => "Ticket status changed",
+            (Self::TicketStatusChanged, Fr) => "Statut du ticket modifié",
+            (Self::TicketStatusChanged, Es) => "Estado del ticket modificado",
             (Self::TokenCreated, En) => "API token created",
             (Self::TokenCreated, Fr) => "Jeton d’API créé",
             (Self::TokenCreated, Es) => "Token de API creado",

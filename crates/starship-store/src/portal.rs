@@ -158,19 +158,73 @@ pub async fn insert_ticket(
     body: &str,
     opened_by: Option<&str>,
 ) -> Result<String> {
+    open_ticket(conn, &NewTicket { partner_id, subject, body, site_id: None, appliance_id: None, opened_by }).await
+}
+
+/// A ticket to open: the site and appliance, when named, are the partner's
+/// (the caller checked).
+pub struct NewTicket<'a> {
+    pub partner_id: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub site_id: Option<&'a str>,
+    pub appliance_id: Option<&'a str>,
+    pub opened_by: Option<&'a str>,
+}
+
+pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
     let id = new_id();
     sqlx::query(
-        "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at) VALUES ($1, $2, $3, $4, 'open', $5, $6)",
+        "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id) \
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)",
     )
     .bind(&id)
-    .bind(partner_id)
-    .bind(subject)
-    .bind(body)
-    .bind(opened_by)
+    .bind(t.partner_id)
+    .bind(t.subject)
+    .bind(t.body)
+    .bind(t.opened_by)
     .bind(now_millis())
+    .bind(t.site_id)
+    .bind(t.appliance_id)
     .execute(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// Moves a ticket from one status to another; false when it was no longer
+/// in `from` (someone else moved it meanwhile).
+pub async fn set_ticket_status(conn: &mut Conn, id: &str, from: &str, to: &str, by: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $3, status_changed_by = $4, status_changed_at = $5 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(by)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Who hears about a ticket: its watchers (the opener and everyone who
+/// commented) and the partner's NOC contacts; people deleted or
+/// deactivated are left out. User ids, in order.
+pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<String>> {
+    sqlx::query(
+        "SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND ( \
+           u.id IN (SELECT opened_by FROM tickets WHERE id = $1) \
+           OR u.id IN (SELECT author_id FROM ticket_comments WHERE ticket_id = $1) \
+           OR (u.partner_id = (SELECT partner_id FROM tickets WHERE id = $1) \
+               AND EXISTS (SELECT 1 FROM user_contact_roles r WHERE r.user_id = u.id AND r.contact_role = 'noc'))) \
+         ORDER BY u.id",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("id")?))
+    .collect()
 }
 
 pub async fn insert_ticket_comment(
@@ -434,7 +488,13 @@ pub struct Ticket {
     pub status: String,
     pub opened_by: Option<String>,
     pub created_at: i64,
+    pub site_id: Option<String>,
+    pub appliance_id: Option<String>,
+    pub status_changed_at: Option<i64>,
 }
+
+const TICKET_COLUMNS: &str =
+    "id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id, status_changed_at";
 
 fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
     Ok(Ticket {
@@ -445,23 +505,24 @@ fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
         status: r.try_get("status")?,
         opened_by: r.try_get("opened_by")?,
         created_at: r.try_get("created_at")?,
+        site_id: r.try_get("site_id")?,
+        appliance_id: r.try_get("appliance_id")?,
+        status_changed_at: r.try_get("status_changed_at")?,
     })
 }
 
 pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Ticket>> {
-    sqlx::query(
-        "SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id",
-    )
-    .bind(partner_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(ticket_from_row)
-    .collect()
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id"))
+        .bind(partner_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
 }
 
 pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
-    sqlx::query("SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE id = $1")
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?

@@ -81,6 +81,8 @@ use doc::Contract;
         portal::list_tickets,
         portal::get_ticket,
         portal::comment,
+        portal::open_ticket,
+        portal::set_ticket_status,
         portal::recipients,
         portal::begin_mfa,
         portal::confirm_mfa,
@@ -139,7 +141,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/appliances", get(portal::list_appliances))
         .route("/api/v1/appliances/{id}/drain", post(portal::drain).delete(portal::undrain))
         .route("/api/v1/appliances/{id}/bgp", get(portal::get_bgp).put(portal::put_bgp))
-        .route("/api/v1/tickets", get(portal::list_tickets))
+        .route("/api/v1/tickets", get(portal::list_tickets).post(portal::open_ticket))
+        .route("/api/v1/tickets/{id}/status", put(portal::set_ticket_status))
         .route("/api/v1/tickets/{id}", get(portal::get_ticket))
         .route("/api/v1/tickets/{id}/comments", post(portal::comment))
         .route("/api/v1/communications/{type}/recipients", get(portal::recipients))

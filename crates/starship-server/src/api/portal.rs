@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::Title;
-use starship_core::portal::PortalLevel;
+use starship_core::portal::{PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
 use starship_store::portal;
@@ -432,9 +432,18 @@ pub struct CommentView {
 #[derive(Serialize, ToSchema)]
 pub struct TicketView {
     pub id: String,
+    pub partner_id: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: TicketStatus,
+    /// The statuses it may move to next.
+    pub next_statuses: Vec<TicketStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appliance_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
     pub created_at: String,
     pub comments: Vec<CommentView>,
 }
@@ -450,11 +459,17 @@ fn ticket_view_of(ticket: portal::Ticket, comments: Vec<portal::Comment>) -> Tic
             created_at: rfc3339_from_millis(c.created_at),
         })
         .collect();
+    let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
     TicketView {
         id: ticket.id,
+        partner_id: ticket.partner_id,
         subject: ticket.subject,
         body: ticket.body,
-        status: ticket.status,
+        status,
+        next_statuses: status.next().to_vec(),
+        site_id: ticket.site_id,
+        appliance_id: ticket.appliance_id,
+        opened_by: ticket.opened_by,
         created_at: rfc3339_from_millis(ticket.created_at),
         comments,
     }
@@ -506,6 +521,71 @@ pub async fn comment(
         .await?;
     let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    #[schema(value_type = Title)]
+    pub subject: String,
+    /// 1 to 10,000 characters.
+    pub body: String,
+    /// One of the partner's sites.
+    #[serde(default)]
+    pub site_id: Option<String>,
+    /// One of the partner's appliances (at `site_id` when both are given).
+    #[serde(default)]
+    pub appliance_id: Option<String>,
+    /// Operators name the partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+/// Opens a ticket (every portal level; operators name the partner). The
+/// partner's NOC contacts are emailed.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "portal", request_body = NewTicket,
+    responses((status = 201, body = TicketView), (status = 403, body = Problem),
+        (status = 404, description = "The partner, site or appliance is not one the caller may see", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn open_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewTicket>,
+) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
+    let input = ops::portal::TicketInput {
+        partner_id: body.partner_id,
+        subject: body.subject,
+        body: body.body,
+        site_id: body.site_id,
+        appliance_id: body.appliance_id,
+    };
+    let ticket = ops::portal::open_ticket(&state, &caller.principal, &caller.actor(), &input).await?;
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &ticket.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketStatusBody {
+    pub status: TicketStatus,
+}
+
+/// Moves a ticket to another status (operators and the partner's portal
+/// admins); the watchers and NOC contacts are emailed. 409 when the
+/// ticket's status may not move there.
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/status", tag = "portal", params(("id" = String, Path, description = "Ticket id")),
+    request_body = TicketStatusBody,
+    responses((status = 200, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_ticket_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TicketStatusBody>,
+) -> ApiResult<axum::Json<TicketView>> {
+    ops::portal::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
 
 #[derive(Deserialize, IntoParams)]

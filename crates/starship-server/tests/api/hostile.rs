@@ -81,7 +81,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 28] = [
+const OPERATIONS: [Operation; 29] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -150,6 +150,7 @@ const OPERATIONS: [Operation; 28] = [
     ),
     op("GET", "/api/v1/tickets/{id}", Holds::Nothing, none, OK),
     op("POST", "/api/v1/tickets/{id}/comments", Holds::Nothing, |_| Some(json!({"body": "Seen."})), CREATED),
+    op("PUT", "/api/v1/tickets/{id}/status", Holds::Nothing, |_| Some(json!({"status": "resolved"})), OK),
     op("GET", "/api/v1/access-reviews/{id}", Holds::Nothing, none, OK),
     op(
         "POST",

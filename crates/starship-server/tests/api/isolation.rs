@@ -619,6 +619,20 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         see_other,
     ));
     cases.push((
+        ("GET", "/portal/tickets/{id}"),
+        "a ticket's page".into(),
+        PageCall::get(format!("/portal/tickets/{}", c.metro.ticket)),
+        PageCall::get(format!("/portal/tickets/{}", c.our_ticket)),
+        StatusCode::OK,
+    ));
+    cases.push((
+        ("POST", "/portal/tickets/{id}/status"),
+        "a ticket's status".into(),
+        PageCall::post(format!("/portal/tickets/{}/status", c.metro.ticket), vec![("status", "resolved".into())]),
+        PageCall::post(format!("/portal/tickets/{}/status", c.our_ticket), vec![("status", "resolved".into())]),
+        see_other,
+    ));
+    cases.push((
         ("POST", "/portal/appliances/{id}/drain"),
         "draining an appliance".into(),
         PageCall::post(format!("/portal/appliances/{}/drain", c.metro.appliance), vec![("action", "drain".into())]),

@@ -22,6 +22,7 @@ mod reviews;
 mod session;
 mod smtp;
 mod source;
+mod tickets;
 mod tokens;
 mod trust;
 mod web;
