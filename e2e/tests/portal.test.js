@@ -128,7 +128,7 @@ test("engineering drains an appliance, edits its BGP and comments on a ticket", 
     await page.getByRole("status").filter({ hasText: "drained for maintenance" }).waitFor();
     await page.getByRole("button", { name: "Return OCA-AUS-0001 to service" }).waitFor();
     await page.goto("/portal/appliances");
-    await applianceRow().getByText("Drained").waitFor();
+    await applianceRow().getByText("Drained", { exact: true }).waitFor();
     await page.getByRole("button", { name: "Return OCA-AUS-0001 to service" }).waitFor();
 
     await page.getByRole("button", { name: "Edit the BGP configuration of OCA-AUS-0001" }).click();

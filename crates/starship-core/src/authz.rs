@@ -488,6 +488,17 @@ pub fn create_person(
     }
 }
 
+/// Registering and retiring a partner's appliances: platform operators
+/// only (a partner's own people are refused, another partner's answer 404).
+pub fn register_appliances(caller: &Principal, owner_partner: &str) -> Decision {
+    see_partner_resource(caller, owner_partner)?;
+    if caller.operator {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("appliances are registered and retired by platform operators"))
+    }
+}
+
 /// Adding or editing a site of a partner: operators, and the partner's portal
 /// admins (the matrix's `Sites` row).
 pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {

@@ -29,6 +29,8 @@ pub enum Kind {
     ApplianceUndrained,
     ApplianceBgpChanged,
     TicketCommented,
+    ApplianceRegistered,
+    ApplianceRetired,
     TicketOpened,
     TicketStatusChanged,
     TokenCreated,
@@ -80,7 +82,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 38] = [
+    pub const ALL: [Kind; 40] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -103,6 +105,8 @@ impl Kind {
         Self::ApplianceUndrained,
         Self::ApplianceBgpChanged,
         Self::TicketCommented,
+        Self::ApplianceRegistered,
+        Self::ApplianceRetired,
         Self::TicketOpened,
         Self::TicketStatusChanged,
         Self::TokenCreated,
@@ -146,6 +150,8 @@ impl Kind {
             Self::ApplianceUndrained => "appliance.undrained",
             Self::ApplianceBgpChanged => "appliance.bgp-changed",
             Self::TicketCommented => "ticket.commented",
+            Self::ApplianceRegistered => "appliance.registered",
+            Self::ApplianceRetired => "appliance.retired",
             Self::TicketOpened => "ticket.opened",
             Self::TicketStatusChanged => "ticket.status-changed",
             Self::TokenCreated => "token.created",
@@ -197,6 +203,8 @@ impl Kind {
             | Self::ApplianceUndrained
             | Self::ApplianceBgpChanged
             | Self::TicketCommented
+            | Self::ApplianceRegistered
+            | Self::ApplianceRetired
             | Self::TicketOpened
             | Self::TicketStatusChanged => Group::Portal,
             Self::TokenCreated
@@ -284,6 +292,12 @@ impl Kind {
             (Self::TicketCommented, En) => "Ticket commented",
             (Self::TicketCommented, Fr) => "Ticket commenté",
             (Self::TicketCommented, Es) => "Ticket comentado",
+            (Self::ApplianceRegistered, En) => "Appliance registered",
+            (Self::ApplianceRegistered, Fr) => "Appliance enregistrée",
+            (Self::ApplianceRegistered, Es) => "Appliance registrado",
+            (Self::ApplianceRetired, En) => "Appliance retired",
+            (Self::ApplianceRetired, Fr) => "Appliance retirée",
+            (Self::ApplianceRetired, Es) => "Appliance retirado",
             (Self::TicketOpened, En) => "Ticket opened",
             (Self::TicketOpened, Fr) => "Ticket ouvert",
             (Self::TicketOpened, Es) => "Ticket abierto",

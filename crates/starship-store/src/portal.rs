@@ -135,6 +135,19 @@ pub async fn insert_appliance(
     serial: &str,
     model: &str,
 ) -> Result<String> {
+    register_appliance(conn, partner_id, site_id, serial, model, None).await
+}
+
+/// Registers an appliance at a site, in service; its history starts with
+/// the registration.
+pub async fn register_appliance(
+    conn: &mut Conn,
+    partner_id: &str,
+    site_id: &str,
+    serial: &str,
+    model: &str,
+    by: Option<&str>,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO appliances (id, partner_id, site_id, serial, model, status, created_at) VALUES ($1, $2, $3, $4, $5, 'serving', $6)",
@@ -148,7 +161,79 @@ pub async fn insert_appliance(
     .execute(&mut *conn)
     .await
     .map_err(StoreError::on_unique("an appliance with this serial already exists"))?;
+    add_appliance_event(conn, &id, "registered", by).await?;
     Ok(id)
+}
+
+/// One line of an appliance's history: registered, drained, undrained, retired.
+pub async fn add_appliance_event(conn: &mut Conn, appliance_id: &str, event: &str, by: Option<&str>) -> Result<()> {
+    sqlx::query("INSERT INTO appliance_events (id, appliance_id, event, by_user, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(appliance_id)
+        .bind(event)
+        .bind(by)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplianceEvent {
+    pub event: String,
+    /// The email of who did it, when a person did.
+    pub by: Option<String>,
+    pub at: i64,
+}
+
+/// The history of every appliance of a partner, by appliance id, oldest first.
+pub async fn appliance_events_of_partner(
+    conn: &mut Conn,
+    partner_id: &str,
+) -> Result<HashMap<String, Vec<ApplianceEvent>>> {
+    let rows = sqlx::query(
+        "SELECT e.appliance_id, e.event, u.email, e.at FROM appliance_events e \
+         JOIN appliances a ON a.id = e.appliance_id LEFT JOIN users u ON u.id = e.by_user \
+         WHERE a.partner_id = $1 ORDER BY e.appliance_id, e.at, e.id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "appliance_id", |r| {
+        Ok(ApplianceEvent { event: r.try_get("event")?, by: r.try_get("email")?, at: r.try_get("at")? })
+    })
+}
+
+/// The serials among `serials` that are taken already.
+pub async fn serials_taken(conn: &mut Conn, serials: &[String]) -> Result<Vec<String>> {
+    let mut taken = Vec::new();
+    for chunk in serials.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT serial FROM appliances WHERE serial IN ({})", marks.join(", "));
+        let mut query = sqlx::query(&sql);
+        for serial in chunk {
+            query = query.bind(serial);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            taken.push(row.try_get("serial")?);
+        }
+    }
+    Ok(taken)
+}
+
+/// Retires an appliance; false when it was retired already.
+pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &str) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE appliances SET retired_at = $2, retired_by = $3 WHERE id = $1 AND retired_at IS NULL")
+            .bind(id)
+            .bind(now_millis())
+            .bind(by)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 1 {
+        add_appliance_event(conn, id, "retired", Some(by)).await?;
+    }
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn insert_ticket(
@@ -350,9 +435,11 @@ pub struct Appliance {
     pub status: String,
     pub status_changed_by: Option<String>,
     pub status_changed_at: Option<i64>,
+    pub retired_at: Option<i64>,
 }
 
-const APPLIANCE_COLUMNS: &str = "id, partner_id, site_id, serial, model, status, status_changed_by, status_changed_at";
+const APPLIANCE_COLUMNS: &str =
+    "id, partner_id, site_id, serial, model, status, status_changed_by, status_changed_at, retired_at";
 
 fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
     Ok(Appliance {
@@ -364,6 +451,7 @@ fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
         status: r.try_get("status")?,
         status_changed_by: r.try_get("status_changed_by")?,
         status_changed_at: r.try_get("status_changed_at")?,
+        retired_at: r.try_get("retired_at")?,
     })
 }
 
@@ -387,6 +475,7 @@ pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance
         .transpose()
 }
 
+/// Drains an appliance or returns it to service, in its history too.
 pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &str) -> Result<()> {
     sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
         .bind(id)
@@ -395,7 +484,8 @@ pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &
         .bind(now_millis())
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    let event = if status == "drained" { "drained" } else { "undrained" };
+    add_appliance_event(conn, id, event, Some(by)).await
 }
 
 #[derive(Debug, Clone)]

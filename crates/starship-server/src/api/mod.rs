@@ -74,6 +74,9 @@ use doc::Contract;
         portal::list_sites,
         portal::create_site,
         portal::list_appliances,
+        portal::register_appliance,
+        portal::import_appliances,
+        portal::retire_appliance,
         portal::drain,
         portal::undrain,
         portal::get_bgp,
@@ -138,7 +141,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/deactivation", post(portal::deactivate).delete(portal::reactivate))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
-        .route("/api/v1/appliances", get(portal::list_appliances))
+        .route("/api/v1/appliances", get(portal::list_appliances).post(portal::register_appliance))
+        .route("/api/v1/appliances/import", post(portal::import_appliances))
+        .route("/api/v1/appliances/{id}/retirement", post(portal::retire_appliance))
         .route("/api/v1/appliances/{id}/drain", post(portal::drain).delete(portal::undrain))
         .route("/api/v1/appliances/{id}/bgp", get(portal::get_bgp).put(portal::put_bgp))
         .route("/api/v1/tickets", get(portal::list_tickets).post(portal::open_ticket))

@@ -81,7 +81,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 29] = [
+const OPERATIONS: [Operation; 30] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -139,6 +139,8 @@ const OPERATIONS: [Operation; 29] = [
         OK,
     ),
     op("POST", "/api/v1/appliances/{id}/drain", Holds::Nothing, none, OK),
+    // Partners are refused on their own: operators retire appliances.
+    op("POST", "/api/v1/appliances/{id}/retirement", Holds::Nothing, none, StatusCode::FORBIDDEN),
     op("DELETE", "/api/v1/appliances/{id}/drain", Holds::Nothing, none, OK),
     op("GET", "/api/v1/appliances/{id}/bgp", Holds::Nothing, none, OK),
     op(

@@ -633,6 +633,13 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         see_other,
     ));
     cases.push((
+        ("POST", "/portal/appliances/{id}/retirement"),
+        "retiring an appliance (operators only: refused on one's own)".into(),
+        PageCall::post(format!("/portal/appliances/{}/retirement", c.metro.appliance), vec![]),
+        PageCall::post(format!("/portal/appliances/{}/retirement", c.our_appliance), vec![]),
+        StatusCode::FORBIDDEN,
+    ));
+    cases.push((
         ("POST", "/portal/appliances/{id}/drain"),
         "draining an appliance".into(),
         PageCall::post(format!("/portal/appliances/{}/drain", c.metro.appliance), vec![("action", "drain".into())]),

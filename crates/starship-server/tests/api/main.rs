@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod appliances;
 mod bulk;
 mod dispatch;
 mod expiry;
