@@ -90,6 +90,59 @@ pub async fn insert_site(conn: &mut Conn, partner_id: &str, name: &str, location
     Ok(site)
 }
 
+/// Renames a site or changes its location.
+pub async fn update_site(conn: &mut Conn, id: &str, name: &str, location: &str) -> Result<()> {
+    sqlx::query("UPDATE sites SET name = $2, name_lower = $3, location = $4 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(location)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::on_unique("this partner already has a site with this name"))?;
+    Ok(())
+}
+
+/// A person associated with a site.
+#[derive(Debug, Clone)]
+pub struct SiteContact {
+    pub user_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Named in the site's deployment survey.
+    pub on_survey: bool,
+}
+
+/// The people associated with each site of a partner (ticked on the
+/// contact, or named in the site's deployment survey), by site id, in
+/// name order.
+pub async fn site_contacts_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<SiteContact>>> {
+    let rows = sqlx::query(
+        "SELECT l.site_id, u.id, u.first_name, u.last_name, u.email, \
+           EXISTS (SELECT 1 FROM site_survey_contacts v WHERE v.site_id = l.site_id AND v.user_id = u.id) AS on_survey \
+         FROM (SELECT site_id, user_id FROM user_sites UNION SELECT site_id, user_id FROM site_survey_contacts) l \
+         JOIN users u ON u.id = l.user_id JOIN sites s ON s.id = l.site_id \
+         WHERE s.partner_id = $1 AND u.deleted_at IS NULL ORDER BY l.site_id, u.full_lower, u.id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "site_id", |r| {
+        let on_survey = match r.try_get::<i64, _>("on_survey") {
+            Ok(v) => v != 0,
+            Err(_) => r.try_get::<bool, _>("on_survey")?,
+        };
+        Ok(SiteContact {
+            user_id: r.try_get("id")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            email: r.try_get("email")?,
+            on_survey,
+        })
+    })
+}
+
 pub async fn sites_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Site>> {
     sqlx::query(
         "SELECT id, partner_id, name, location, created_at FROM sites WHERE partner_id = $1 ORDER BY name_lower",

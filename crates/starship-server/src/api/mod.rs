@@ -73,6 +73,7 @@ use doc::Contract;
         portal::list_contacts,
         portal::list_sites,
         portal::create_site,
+        portal::edit_site,
         portal::list_appliances,
         portal::register_appliance,
         portal::import_appliances,
@@ -141,6 +142,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/deactivation", post(portal::deactivate).delete(portal::reactivate))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
+        .route("/api/v1/sites/{id}", put(portal::edit_site))
         .route("/api/v1/appliances", get(portal::list_appliances).post(portal::register_appliance))
         .route("/api/v1/appliances/import", post(portal::import_appliances))
         .route("/api/v1/appliances/{id}/retirement", post(portal::retire_appliance))

@@ -228,12 +228,25 @@ pub async fn list_contacts(
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct SiteContactView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Named in the site's deployment survey.
+    pub on_survey: bool,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SiteView {
     pub id: String,
     pub partner_id: String,
     pub name: String,
     pub location: String,
     pub created_at: String,
+    /// The people associated with the site (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<SiteContactView>>,
 }
 
 impl From<portal::Site> for SiteView {
@@ -244,11 +257,12 @@ impl From<portal::Site> for SiteView {
             name: s.name,
             location: s.location,
             created_at: rfc3339_from_millis(s.created_at),
+            contacts: None,
         }
     }
 }
 
-/// A partner's sites.
+/// A partner's sites, each with the people associated with it.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "portal", params(PartnerScope),
     responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem),
         (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
@@ -258,8 +272,50 @@ pub async fn list_sites(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<SiteView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let sites = ops::portal_lists::sites(&state, &caller.principal, &partner).await?;
-    Ok(axum::Json(sites.into_iter().map(SiteView::from).collect()))
+    let sites = ops::portal_lists::sites_with_contacts(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(
+        sites
+            .into_iter()
+            .map(|(site, people)| {
+                let contacts = people
+                    .into_iter()
+                    .map(|c| SiteContactView {
+                        id: c.user_id,
+                        first_name: c.first_name,
+                        last_name: c.last_name,
+                        email: c.email,
+                        on_survey: c.on_survey,
+                    })
+                    .collect();
+                SiteView { contacts: Some(contacts), ..SiteView::from(site) }
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteEdit {
+    #[schema(value_type = Title)]
+    pub name: String,
+    #[schema(value_type = Title)]
+    pub location: String,
+}
+
+/// Renames a site or changes its location (operators, and the partner's
+/// portal admins).
+#[utoipa::path(put, path = "/api/v1/sites/{id}", tag = "portal", params(("id" = String, Path, description = "Site id")),
+    request_body = SiteEdit,
+    responses((status = 200, body = SiteView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn edit_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SiteEdit>,
+) -> ApiResult<axum::Json<SiteView>> {
+    let site = ops::portal::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;
+    Ok(axum::Json(site.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -587,6 +587,25 @@ pub async fn add_site(
     Ok(site)
 }
 
+/// Renames a site or changes its location (operators, and the partner's
+/// portal admins).
+pub async fn edit_site(
+    state: &AppState,
+    caller: &Principal,
+    site_id: &str,
+    name: &str,
+    location: &str,
+) -> ApiResult<portal::Site> {
+    let mut tx = state.store.begin().await?;
+    let site = portal::get_site(&mut tx, site_id).await?.ok_or(ApiError::NotFound)?;
+    authz::add_site(caller, &site.partner_id)?;
+    let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
+    portal::update_site(&mut tx, &site.id, name.as_str(), location.as_str()).await?;
+    let site = portal::get_site(&mut tx, &site.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(site)
+}
+
 /// Saves a new version of an appliance's BGP configuration; earlier
 /// versions stay readable.
 pub async fn update_bgp(

@@ -4,7 +4,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
-use starship_store::portal::{self, Appliance, ApplianceEvent, BgpConfig, Comment, Site, Ticket};
+use starship_store::portal::{self, Appliance, ApplianceEvent, BgpConfig, Comment, Site, SiteContact, Ticket};
 use starship_store::users::{self, User};
 
 use crate::ops::people::visible_user;
@@ -58,6 +58,26 @@ pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> Ap
     authz::see_partner_resource(caller, partner_id)?;
     let mut conn = state.store.conn().await?;
     Ok(portal::sites_of_partner(&mut conn, partner_id).await?)
+}
+
+/// A partner's sites, each with the people associated with it.
+pub async fn sites_with_contacts(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &str,
+) -> ApiResult<Vec<(Site, Vec<SiteContact>)>> {
+    authz::see_partner_resource(caller, partner_id)?;
+    let mut tx = state.store.begin_read().await?;
+    let sites = portal::sites_of_partner(&mut tx, partner_id).await?;
+    let mut contacts = portal::site_contacts_of_partner(&mut tx, partner_id).await?;
+    tx.commit().await?;
+    Ok(sites
+        .into_iter()
+        .map(|site| {
+            let people = contacts.remove(&site.id).unwrap_or_default();
+            (site, people)
+        })
+        .collect())
 }
 
 /// An appliance with its BGP configuration versions (newest first) and

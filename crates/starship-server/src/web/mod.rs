@@ -71,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/portal/tickets/{id}", get(portal::ticket))
         .route("/portal/tickets/{id}/status", post(portal::ticket_status))
         .route("/portal/tickets/{id}/comments", post(portal::comment))
+        .route("/portal/sites", get(portal::sites).post(portal::add_site))
+        .route("/portal/sites/{id}", post(portal::edit_site))
         .route("/portal/appliances", get(portal::appliances).post(portal::register))
         .route("/portal/appliances/import", post(portal::import))
         .route("/portal/appliances/{id}/retirement", post(portal::retire))

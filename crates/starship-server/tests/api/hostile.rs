@@ -47,6 +47,7 @@ impl Ids {
                 ("{id}", "grants") => self.grant.clone().expect("a grant"),
                 ("{id}", "appliances") => self.appliance.clone(),
                 ("{id}", "tickets") => self.ticket.clone(),
+                ("{id}", "sites") => self.site.clone(),
                 ("{id}", "access-reviews") => self.review.0.clone(),
                 ("{pid}", _) => self.privilege.clone().expect("an admin privilege"),
                 ("{application}", _) => "production-academy".to_string(),
@@ -81,7 +82,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 30] = [
+const OPERATIONS: [Operation; 31] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -153,6 +154,13 @@ const OPERATIONS: [Operation; 30] = [
     op("GET", "/api/v1/tickets/{id}", Holds::Nothing, none, OK),
     op("POST", "/api/v1/tickets/{id}/comments", Holds::Nothing, |_| Some(json!({"body": "Seen."})), CREATED),
     op("PUT", "/api/v1/tickets/{id}/status", Holds::Nothing, |_| Some(json!({"status": "resolved"})), OK),
+    op(
+        "PUT",
+        "/api/v1/sites/{id}",
+        Holds::Nothing,
+        |ids| Some(json!({"name": format!("Renamed {}", ids.n), "location": "Denver, US"})),
+        OK,
+    ),
     op("GET", "/api/v1/access-reviews/{id}", Holds::Nothing, none, OK),
     op(
         "POST",

@@ -632,6 +632,14 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         PageCall::post(format!("/portal/tickets/{}/status", c.our_ticket), vec![("status", "resolved".into())]),
         see_other,
     ));
+    let site_form = || vec![("name", "Renamed DC".to_string()), ("location", "Reno, US".to_string())];
+    cases.push((
+        ("POST", "/portal/sites/{id}"),
+        "a site".into(),
+        PageCall::post(format!("/portal/sites/{}", c.metro.site), site_form()),
+        PageCall::post(format!("/portal/sites/{}", c.our_site), site_form()),
+        see_other,
+    ));
     cases.push((
         ("POST", "/portal/appliances/{id}/retirement"),
         "retiring an appliance (operators only: refused on one's own)".into(),

@@ -21,6 +21,7 @@ mod portal;
 mod preferences;
 mod reviews;
 mod session;
+mod sites;
 mod smtp;
 mod source;
 mod tickets;
