@@ -475,6 +475,8 @@ pub fn portal(
             PortalAction::EditDetails => "your portal permission level may not edit this person's details",
             PortalAction::ApplianceSelfService => "appliance self-service needs the Admin or Engineering level",
             PortalAction::Tickets => "tickets need a portal permission level",
+            PortalAction::TicketStatus => "a ticket's status is changed by operators and the partner's portal admins",
+            PortalAction::Sites => "sites are added and edited by operators and the partner's portal admins",
         }))
     }
 }
@@ -544,14 +546,21 @@ pub fn create_person(
     }
 }
 
-/// Adding a site to a partner: operators, and the partner's portal admins.
-pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
+/// Registering and retiring a partner's appliances: platform operators
+/// only (a partner's own people are refused, another partner's answer 404).
+pub fn register_appliances(caller: &Principal, owner_partner: &str) -> Decision {
     see_partner_resource(caller, owner_partner)?;
-    if caller.operator || PortalLevel::of(&caller.roles) == Some(PortalLevel::Admin) {
+    if caller.operator {
         Ok(())
     } else {
-        Err(Denied::Forbidden("sites are added by operators and portal admins"))
+        Err(Denied::Forbidden("appliances are registered and retired by platform operators"))
     }
+}
+
+/// Adding or editing a site of a partner: operators, and the partner's portal
+/// admins (the matrix's `Sites` row).
+pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
+    portal(caller, PortalAction::Sites, owner_partner, None)
 }
 
 /// Opening, listing and reading an access review of one application in a

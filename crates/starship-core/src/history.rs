@@ -29,6 +29,10 @@ pub enum Kind {
     ApplianceUndrained,
     ApplianceBgpChanged,
     TicketCommented,
+    ApplianceRegistered,
+    ApplianceRetired,
+    TicketOpened,
+    TicketStatusChanged,
     TokenCreated,
     TokenRevoked,
     SignedIn,
@@ -84,7 +88,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 42] = [
+    pub const ALL: [Kind; 46] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -107,6 +111,10 @@ impl Kind {
         Self::ApplianceUndrained,
         Self::ApplianceBgpChanged,
         Self::TicketCommented,
+        Self::ApplianceRegistered,
+        Self::ApplianceRetired,
+        Self::TicketOpened,
+        Self::TicketStatusChanged,
         Self::TokenCreated,
         Self::TokenRevoked,
         Self::SignedIn,
@@ -154,6 +162,10 @@ impl Kind {
             Self::ApplianceUndrained => "appliance.undrained",
             Self::ApplianceBgpChanged => "appliance.bgp-changed",
             Self::TicketCommented => "ticket.commented",
+            Self::ApplianceRegistered => "appliance.registered",
+            Self::ApplianceRetired => "appliance.retired",
+            Self::TicketOpened => "ticket.opened",
+            Self::TicketStatusChanged => "ticket.status-changed",
             Self::TokenCreated => "token.created",
             Self::TokenRevoked => "token.revoked",
             Self::SignedIn => "signed-in",
@@ -208,7 +220,11 @@ impl Kind {
             | Self::ApplianceDrained
             | Self::ApplianceUndrained
             | Self::ApplianceBgpChanged
-            | Self::TicketCommented => Group::Portal,
+            | Self::TicketCommented
+            | Self::ApplianceRegistered
+            | Self::ApplianceRetired
+            | Self::TicketOpened
+            | Self::TicketStatusChanged => Group::Portal,
             Self::TokenCreated
             | Self::TokenRevoked
             | Self::ScimTokenCreated
@@ -300,6 +316,18 @@ impl Kind {
             (Self::TicketCommented, En) => "Ticket commented",
             (Self::TicketCommented, Fr) => "Ticket commenté",
             (Self::TicketCommented, Es) => "Ticket comentado",
+            (Self::ApplianceRegistered, En) => "Appliance registered",
+            (Self::ApplianceRegistered, Fr) => "Appliance enregistrée",
+            (Self::ApplianceRegistered, Es) => "Appliance registrado",
+            (Self::ApplianceRetired, En) => "Appliance retired",
+            (Self::ApplianceRetired, Fr) => "Appliance retirée",
+            (Self::ApplianceRetired, Es) => "Appliance retirado",
+            (Self::TicketOpened, En) => "Ticket opened",
+            (Self::TicketOpened, Fr) => "Ticket ouvert",
+            (Self::TicketOpened, Es) => "Ticket abierto",
+            (Self::TicketStatusChanged, En) => "Ticket status changed",
+            (Self::TicketStatusChanged, Fr) => "Statut du ticket modifié",
+            (Self::TicketStatusChanged, Es) => "Estado del ticket modificado",
             (Self::TokenCreated, En) => "API token created",
             (Self::TokenCreated, Fr) => "Jeton d’API créé",
             (Self::TokenCreated, Es) => "Token de API creado",

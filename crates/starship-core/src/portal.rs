@@ -6,6 +6,8 @@
 //! | edit phone, names, email        | any contact      | self, read-only users                       | self      |
 //! | drain, BGP, future self-service | yes              | yes                                         | no        |
 //! | view / comment on tickets       | yes              | yes                                         | yes       |
+//! | change a ticket's status        | yes              | no                                          | no        |
+//! | create and edit sites           | yes              | no                                          | no        |
 //!
 //! User administration is creating and deleting contacts, granting and
 //! revoking portal access (invitations), changing permission levels and
@@ -85,8 +87,12 @@ pub enum PortalAction {
     EditDetails,
     /// Drain for maintenance, edit BGP configuration, future OCA self-service.
     ApplianceSelfService,
-    /// View and comment on tickets.
+    /// View, open and comment on tickets.
     Tickets,
+    /// Move a ticket between statuses (operators do it too).
+    TicketStatus,
+    /// Create and edit the partner's sites (operators do it too).
+    Sites,
 }
 
 /// Which people an action may touch, for one level.
@@ -102,11 +108,13 @@ pub enum Reach {
 }
 
 /// The seed's table: (action, [admin, engineering, read-only]).
-pub const MATRIX: [(PortalAction, [Reach; 3]); 4] = [
+pub const MATRIX: [(PortalAction, [Reach; 3]); 6] = [
     (PortalAction::UserAdministration, [Reach::AnyContact, Reach::ReadOnlyOrNoAccess, Reach::Nobody]),
     (PortalAction::EditDetails, [Reach::AnyContact, Reach::SelfOrReadOnly, Reach::SelfOnly]),
     (PortalAction::ApplianceSelfService, [Reach::Allowed, Reach::Allowed, Reach::Nobody]),
     (PortalAction::Tickets, [Reach::Allowed, Reach::Allowed, Reach::Allowed]),
+    (PortalAction::TicketStatus, [Reach::Allowed, Reach::Nobody, Reach::Nobody]),
+    (PortalAction::Sites, [Reach::Allowed, Reach::Nobody, Reach::Nobody]),
 ];
 
 pub fn reach(level: PortalLevel, action: PortalAction) -> Reach {
@@ -129,5 +137,101 @@ pub fn allows(level: PortalLevel, action: PortalAction, target: Option<(bool, St
         (Reach::ReadOnlyOrNoAccess, Some((is_self, standing))) => {
             !is_self && matches!(standing, Standing::User(PortalLevel::ReadOnly) | Standing::NoAccess)
         }
+    }
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketStatus {
+    Open,
+    WaitingOnPartner,
+    WaitingOnOperator,
+    Resolved,
+    Closed,
+}
+
+/// Which statuses a ticket may move to from each: a closed ticket stays
+/// closed (a new one is opened instead); a resolved one may be reopened.
+pub const TICKET_TRANSITIONS: [(TicketStatus, &[TicketStatus]); 5] = {
+    use TicketStatus::*;
+    [
+        (Open, &[WaitingOnPartner, WaitingOnOperator, Resolved, Closed]),
+        (WaitingOnPartner, &[Open, WaitingOnOperator, Resolved, Closed]),
+        (WaitingOnOperator, &[Open, WaitingOnPartner, Resolved, Closed]),
+        (Resolved, &[Open, Closed]),
+        (Closed, &[]),
+    ]
+};
+
+impl TicketStatus {
+    pub const ALL: [TicketStatus; 5] =
+        [Self::Open, Self::WaitingOnPartner, Self::WaitingOnOperator, Self::Resolved, Self::Closed];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::WaitingOnPartner => "waiting-on-partner",
+            Self::WaitingOnOperator => "waiting-on-operator",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How the pages and emails name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::WaitingOnPartner => "Waiting on partner",
+            Self::WaitingOnOperator => "Waiting on the operator",
+            Self::Resolved => "Resolved",
+            Self::Closed => "Closed",
+        }
+    }
+
+    /// The statuses this one may move to.
+    pub fn next(self) -> &'static [TicketStatus] {
+        TICKET_TRANSITIONS.iter().find(|(from, _)| *from == self).map_or(&[], |(_, to)| *to)
+    }
+
+    pub fn may_become(self, to: TicketStatus) -> bool {
+        self.next().contains(&to)
+    }
+}
+
+#[cfg(test)]
+mod ticket_tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_its_transitions_and_round_trips() {
+        for status in TicketStatus::ALL {
+            assert!(TICKET_TRANSITIONS.iter().any(|(from, _)| *from == status), "{status:?}");
+            assert_eq!(TicketStatus::parse(status.as_str()), Some(status));
+            assert!(!status.may_become(status), "{status:?} to itself is no change");
+        }
+    }
+
+    #[test]
+    fn a_closed_ticket_stays_closed_and_a_resolved_one_may_reopen() {
+        assert!(TicketStatus::Closed.next().is_empty());
+        assert!(TicketStatus::Resolved.may_become(TicketStatus::Open));
+        assert!(!TicketStatus::Resolved.may_become(TicketStatus::WaitingOnPartner));
+        assert!(TicketStatus::Open.may_become(TicketStatus::WaitingOnPartner));
+    }
+
+    #[test]
+    fn only_portal_admins_change_ticket_status_and_manage_sites() {
+        for action in [PortalAction::TicketStatus, PortalAction::Sites] {
+            assert!(allows(PortalLevel::Admin, action, None));
+            assert!(!allows(PortalLevel::Engineering, action, None));
+            assert!(!allows(PortalLevel::ReadOnly, action, None));
+        }
+        assert!(allows(PortalLevel::ReadOnly, PortalAction::Tickets, None), "every level opens tickets");
     }
 }

@@ -1,6 +1,7 @@
 //! The emails Starship writes, in the recipient's language where we have a
 //! translation, English otherwise.
 
+use starship_core::portal::TicketStatus;
 use starship_store::outbox::NewMessage;
 use starship_store::users::User;
 
@@ -189,6 +190,78 @@ pub fn role_expiry_reminder(
             ),
         },
     }
+}
+
+/// What happened on a ticket, for its watchers and the partner's NOC contacts.
+pub enum TicketNews<'a> {
+    Opened { body: &'a str },
+    Commented { body: &'a str },
+    StatusChanged { from: TicketStatus, to: TicketStatus },
+}
+
+fn ticket_status_name(language: &str, status: TicketStatus) -> &'static str {
+    match (language, status) {
+        ("fr", TicketStatus::Open) => "ouvert",
+        ("fr", TicketStatus::WaitingOnPartner) => "en attente du partenaire",
+        ("fr", TicketStatus::WaitingOnOperator) => "en attente de l'opérateur",
+        ("fr", TicketStatus::Resolved) => "résolu",
+        ("fr", TicketStatus::Closed) => "fermé",
+        ("es", TicketStatus::Open) => "abierto",
+        ("es", TicketStatus::WaitingOnPartner) => "en espera del socio",
+        ("es", TicketStatus::WaitingOnOperator) => "en espera del operador",
+        ("es", TicketStatus::Resolved) => "resuelto",
+        ("es", TicketStatus::Closed) => "cerrado",
+        (_, status) => status.label(),
+    }
+}
+
+/// A ticket was opened, commented on or moved to another status.
+pub fn ticket_news(locale: &str, first_name: &str, subject: &str, by: &str, news: &TicketNews, link: &str) -> Rendered {
+    let language = language_of(locale);
+    let (en, fr, es) = match news {
+        TicketNews::Opened { body } => (
+            (format!("New ticket: {subject}"), format!("{by} opened the ticket:\n\n{body}")),
+            (format!("Nouveau ticket : {subject}"), format!("{by} a ouvert le ticket :\n\n{body}")),
+            (format!("Nuevo ticket: {subject}"), format!("{by} abrió el ticket:\n\n{body}")),
+        ),
+        TicketNews::Commented { body } => (
+            (format!("New comment on: {subject}"), format!("{by} commented:\n\n{body}")),
+            (format!("Nouveau commentaire : {subject}"), format!("{by} a commenté :\n\n{body}")),
+            (format!("Nuevo comentario: {subject}"), format!("{by} comentó:\n\n{body}")),
+        ),
+        TicketNews::StatusChanged { from, to } => (
+            (
+                format!("Ticket {}: {subject}", ticket_status_name("en", *to)),
+                format!(
+                    "{by} changed the status from {} to {}.",
+                    ticket_status_name("en", *from),
+                    ticket_status_name("en", *to)
+                ),
+            ),
+            (
+                format!("Ticket {} : {subject}", ticket_status_name("fr", *to)),
+                format!(
+                    "{by} a changé le statut de « {} » à « {} ».",
+                    ticket_status_name("fr", *from),
+                    ticket_status_name("fr", *to)
+                ),
+            ),
+            (
+                format!("Ticket {}: {subject}", ticket_status_name("es", *to)),
+                format!(
+                    "{by} cambió el estado de «{}» a «{}».",
+                    ticket_status_name("es", *from),
+                    ticket_status_name("es", *to)
+                ),
+            ),
+        ),
+    };
+    let ((subject, what), greeting, open) = match language {
+        "fr" => (fr, "Bonjour", "Voir le ticket"),
+        "es" => (es, "Hola,", "Ver el ticket"),
+        _ => (en, "Hello", "See the ticket"),
+    };
+    Rendered { subject, body: format!("{greeting} {first_name},\n\n{what}\n\n{open}: {link}\n") }
 }
 
 #[cfg(test)]

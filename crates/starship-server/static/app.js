@@ -222,8 +222,21 @@
     });
   }
 
+  // A file input that loads a text file into a textarea (the CSV upload):
+  // the server reads the textarea, so pasting works the same.
+  function loadInto(input) {
+    const target = document.getElementById(input.getAttribute("data-load-into"));
+    if (!target) return;
+    input.addEventListener("change", function () {
+      const file = input.files && input.files[0];
+      if (!file) return;
+      file.text().then(function (text) { target.value = text; });
+    });
+  }
+
   function start() {
     localTimes();
+    document.querySelectorAll("input[type=file][data-load-into]").forEach(loadInto);
     document.querySelectorAll("[data-typeahead]").forEach(typeahead);
     nameCodes("select[data-locale-names]", "language");
     nameCodes("select[data-region-names]", "region");

@@ -90,6 +90,59 @@ pub async fn insert_site(conn: &mut Conn, partner_id: &str, name: &str, location
     Ok(site)
 }
 
+/// Renames a site or changes its location.
+pub async fn update_site(conn: &mut Conn, id: &str, name: &str, location: &str) -> Result<()> {
+    sqlx::query("UPDATE sites SET name = $2, name_lower = $3, location = $4 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(location)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::on_unique("this partner already has a site with this name"))?;
+    Ok(())
+}
+
+/// A person associated with a site.
+#[derive(Debug, Clone)]
+pub struct SiteContact {
+    pub user_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Named in the site's deployment survey.
+    pub on_survey: bool,
+}
+
+/// The people associated with each site of a partner (ticked on the
+/// contact, or named in the site's deployment survey), by site id, in
+/// name order.
+pub async fn site_contacts_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<SiteContact>>> {
+    let rows = sqlx::query(
+        "SELECT l.site_id, u.id, u.first_name, u.last_name, u.email, \
+           EXISTS (SELECT 1 FROM site_survey_contacts v WHERE v.site_id = l.site_id AND v.user_id = u.id) AS on_survey \
+         FROM (SELECT site_id, user_id FROM user_sites UNION SELECT site_id, user_id FROM site_survey_contacts) l \
+         JOIN users u ON u.id = l.user_id JOIN sites s ON s.id = l.site_id \
+         WHERE s.partner_id = $1 AND u.deleted_at IS NULL ORDER BY l.site_id, u.full_lower, u.id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "site_id", |r| {
+        let on_survey = match r.try_get::<i64, _>("on_survey") {
+            Ok(v) => v != 0,
+            Err(_) => r.try_get::<bool, _>("on_survey")?,
+        };
+        Ok(SiteContact {
+            user_id: r.try_get("id")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            email: r.try_get("email")?,
+            on_survey,
+        })
+    })
+}
+
 pub async fn sites_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Site>> {
     sqlx::query(
         "SELECT id, partner_id, name, location, created_at FROM sites WHERE partner_id = $1 ORDER BY name_lower",
@@ -135,6 +188,19 @@ pub async fn insert_appliance(
     serial: &str,
     model: &str,
 ) -> Result<String> {
+    register_appliance(conn, partner_id, site_id, serial, model, None).await
+}
+
+/// Registers an appliance at a site, in service; its history starts with
+/// the registration.
+pub async fn register_appliance(
+    conn: &mut Conn,
+    partner_id: &str,
+    site_id: &str,
+    serial: &str,
+    model: &str,
+    by: Option<&str>,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO appliances (id, partner_id, site_id, serial, model, status, created_at) VALUES ($1, $2, $3, $4, $5, 'serving', $6)",
@@ -148,7 +214,79 @@ pub async fn insert_appliance(
     .execute(&mut *conn)
     .await
     .map_err(StoreError::on_unique("an appliance with this serial already exists"))?;
+    add_appliance_event(conn, &id, "registered", by).await?;
     Ok(id)
+}
+
+/// One line of an appliance's history: registered, drained, undrained, retired.
+pub async fn add_appliance_event(conn: &mut Conn, appliance_id: &str, event: &str, by: Option<&str>) -> Result<()> {
+    sqlx::query("INSERT INTO appliance_events (id, appliance_id, event, by_user, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(appliance_id)
+        .bind(event)
+        .bind(by)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplianceEvent {
+    pub event: String,
+    /// The email of who did it, when a person did.
+    pub by: Option<String>,
+    pub at: i64,
+}
+
+/// The history of every appliance of a partner, by appliance id, oldest first.
+pub async fn appliance_events_of_partner(
+    conn: &mut Conn,
+    partner_id: &str,
+) -> Result<HashMap<String, Vec<ApplianceEvent>>> {
+    let rows = sqlx::query(
+        "SELECT e.appliance_id, e.event, u.email, e.at FROM appliance_events e \
+         JOIN appliances a ON a.id = e.appliance_id LEFT JOIN users u ON u.id = e.by_user \
+         WHERE a.partner_id = $1 ORDER BY e.appliance_id, e.at, e.id",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "appliance_id", |r| {
+        Ok(ApplianceEvent { event: r.try_get("event")?, by: r.try_get("email")?, at: r.try_get("at")? })
+    })
+}
+
+/// The serials among `serials` that are taken already.
+pub async fn serials_taken(conn: &mut Conn, serials: &[String]) -> Result<Vec<String>> {
+    let mut taken = Vec::new();
+    for chunk in serials.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT serial FROM appliances WHERE serial IN ({})", marks.join(", "));
+        let mut query = sqlx::query(&sql);
+        for serial in chunk {
+            query = query.bind(serial);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            taken.push(row.try_get("serial")?);
+        }
+    }
+    Ok(taken)
+}
+
+/// Retires an appliance; false when it was retired already.
+pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &str) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE appliances SET retired_at = $2, retired_by = $3 WHERE id = $1 AND retired_at IS NULL")
+            .bind(id)
+            .bind(now_millis())
+            .bind(by)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 1 {
+        add_appliance_event(conn, id, "retired", Some(by)).await?;
+    }
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn insert_ticket(
@@ -158,19 +296,73 @@ pub async fn insert_ticket(
     body: &str,
     opened_by: Option<&str>,
 ) -> Result<String> {
+    open_ticket(conn, &NewTicket { partner_id, subject, body, site_id: None, appliance_id: None, opened_by }).await
+}
+
+/// A ticket to open: the site and appliance, when named, are the partner's
+/// (the caller checked).
+pub struct NewTicket<'a> {
+    pub partner_id: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub site_id: Option<&'a str>,
+    pub appliance_id: Option<&'a str>,
+    pub opened_by: Option<&'a str>,
+}
+
+pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
     let id = new_id();
     sqlx::query(
-        "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at) VALUES ($1, $2, $3, $4, 'open', $5, $6)",
+        "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id) \
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)",
     )
     .bind(&id)
-    .bind(partner_id)
-    .bind(subject)
-    .bind(body)
-    .bind(opened_by)
+    .bind(t.partner_id)
+    .bind(t.subject)
+    .bind(t.body)
+    .bind(t.opened_by)
     .bind(now_millis())
+    .bind(t.site_id)
+    .bind(t.appliance_id)
     .execute(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// Moves a ticket from one status to another; false when it was no longer
+/// in `from` (someone else moved it meanwhile).
+pub async fn set_ticket_status(conn: &mut Conn, id: &str, from: &str, to: &str, by: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $3, status_changed_by = $4, status_changed_at = $5 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(by)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Who hears about a ticket: its watchers (the opener and everyone who
+/// commented) and the partner's NOC contacts; people deleted or
+/// deactivated are left out. User ids, in order.
+pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<String>> {
+    sqlx::query(
+        "SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND ( \
+           u.id IN (SELECT opened_by FROM tickets WHERE id = $1) \
+           OR u.id IN (SELECT author_id FROM ticket_comments WHERE ticket_id = $1) \
+           OR (u.partner_id = (SELECT partner_id FROM tickets WHERE id = $1) \
+               AND EXISTS (SELECT 1 FROM user_contact_roles r WHERE r.user_id = u.id AND r.contact_role = 'noc'))) \
+         ORDER BY u.id",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("id")?))
+    .collect()
 }
 
 pub async fn insert_ticket_comment(
@@ -296,9 +488,11 @@ pub struct Appliance {
     pub status: String,
     pub status_changed_by: Option<String>,
     pub status_changed_at: Option<i64>,
+    pub retired_at: Option<i64>,
 }
 
-const APPLIANCE_COLUMNS: &str = "id, partner_id, site_id, serial, model, status, status_changed_by, status_changed_at";
+const APPLIANCE_COLUMNS: &str =
+    "id, partner_id, site_id, serial, model, status, status_changed_by, status_changed_at, retired_at";
 
 fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
     Ok(Appliance {
@@ -310,6 +504,7 @@ fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
         status: r.try_get("status")?,
         status_changed_by: r.try_get("status_changed_by")?,
         status_changed_at: r.try_get("status_changed_at")?,
+        retired_at: r.try_get("retired_at")?,
     })
 }
 
@@ -333,6 +528,7 @@ pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance
         .transpose()
 }
 
+/// Drains an appliance or returns it to service, in its history too.
 pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &str) -> Result<()> {
     sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
         .bind(id)
@@ -341,7 +537,8 @@ pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &
         .bind(now_millis())
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    let event = if status == "drained" { "drained" } else { "undrained" };
+    add_appliance_event(conn, id, event, Some(by)).await
 }
 
 #[derive(Debug, Clone)]
@@ -434,7 +631,13 @@ pub struct Ticket {
     pub status: String,
     pub opened_by: Option<String>,
     pub created_at: i64,
+    pub site_id: Option<String>,
+    pub appliance_id: Option<String>,
+    pub status_changed_at: Option<i64>,
 }
+
+const TICKET_COLUMNS: &str =
+    "id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id, status_changed_at";
 
 fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
     Ok(Ticket {
@@ -445,23 +648,24 @@ fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
         status: r.try_get("status")?,
         opened_by: r.try_get("opened_by")?,
         created_at: r.try_get("created_at")?,
+        site_id: r.try_get("site_id")?,
+        appliance_id: r.try_get("appliance_id")?,
+        status_changed_at: r.try_get("status_changed_at")?,
     })
 }
 
 pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Ticket>> {
-    sqlx::query(
-        "SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id",
-    )
-    .bind(partner_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(ticket_from_row)
-    .collect()
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id"))
+        .bind(partner_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
 }
 
 pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
-    sqlx::query("SELECT id, partner_id, subject, body, status, opened_by, created_at FROM tickets WHERE id = $1")
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?

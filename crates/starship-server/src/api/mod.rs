@@ -84,7 +84,11 @@ use doc::Contract;
         portal::list_contacts,
         portal::list_sites,
         portal::create_site,
+        portal::edit_site,
         portal::list_appliances,
+        portal::register_appliance,
+        portal::import_appliances,
+        portal::retire_appliance,
         portal::drain,
         portal::undrain,
         portal::get_bgp,
@@ -92,6 +96,8 @@ use doc::Contract;
         portal::list_tickets,
         portal::get_ticket,
         portal::comment,
+        portal::open_ticket,
+        portal::set_ticket_status,
         portal::recipients,
         portal::begin_mfa,
         portal::confirm_mfa,
@@ -152,10 +158,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/deactivation", post(portal::deactivate).delete(portal::reactivate))
         .route("/api/v1/contacts", get(portal::list_contacts))
         .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
-        .route("/api/v1/appliances", get(portal::list_appliances))
+        .route("/api/v1/sites/{id}", put(portal::edit_site))
+        .route("/api/v1/appliances", get(portal::list_appliances).post(portal::register_appliance))
+        .route("/api/v1/appliances/import", post(portal::import_appliances))
+        .route("/api/v1/appliances/{id}/retirement", post(portal::retire_appliance))
         .route("/api/v1/appliances/{id}/drain", post(portal::drain).delete(portal::undrain))
         .route("/api/v1/appliances/{id}/bgp", get(portal::get_bgp).put(portal::put_bgp))
-        .route("/api/v1/tickets", get(portal::list_tickets))
+        .route("/api/v1/tickets", get(portal::list_tickets).post(portal::open_ticket))
+        .route("/api/v1/tickets/{id}/status", put(portal::set_ticket_status))
         .route("/api/v1/tickets/{id}", get(portal::get_ticket))
         .route("/api/v1/tickets/{id}/comments", post(portal::comment))
         .route("/api/v1/communications/{type}/recipients", get(portal::recipients))

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::Title;
-use starship_core::portal::PortalLevel;
+use starship_core::portal::{PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
 use starship_store::portal;
@@ -228,12 +228,25 @@ pub async fn list_contacts(
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct SiteContactView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Named in the site's deployment survey.
+    pub on_survey: bool,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SiteView {
     pub id: String,
     pub partner_id: String,
     pub name: String,
     pub location: String,
     pub created_at: String,
+    /// The people associated with the site (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<SiteContactView>>,
 }
 
 impl From<portal::Site> for SiteView {
@@ -244,11 +257,12 @@ impl From<portal::Site> for SiteView {
             name: s.name,
             location: s.location,
             created_at: rfc3339_from_millis(s.created_at),
+            contacts: None,
         }
     }
 }
 
-/// A partner's sites.
+/// A partner's sites, each with the people associated with it.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "portal", params(PartnerScope),
     responses((status = 200, body = Vec<SiteView>), (status = 404, body = Problem),
         (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
@@ -258,8 +272,50 @@ pub async fn list_sites(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<SiteView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let sites = ops::portal_lists::sites(&state, &caller.principal, &partner).await?;
-    Ok(axum::Json(sites.into_iter().map(SiteView::from).collect()))
+    let sites = ops::portal_lists::sites_with_contacts(&state, &caller.principal, &partner).await?;
+    Ok(axum::Json(
+        sites
+            .into_iter()
+            .map(|(site, people)| {
+                let contacts = people
+                    .into_iter()
+                    .map(|c| SiteContactView {
+                        id: c.user_id,
+                        first_name: c.first_name,
+                        last_name: c.last_name,
+                        email: c.email,
+                        on_survey: c.on_survey,
+                    })
+                    .collect();
+                SiteView { contacts: Some(contacts), ..SiteView::from(site) }
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteEdit {
+    #[schema(value_type = Title)]
+    pub name: String,
+    #[schema(value_type = Title)]
+    pub location: String,
+}
+
+/// Renames a site or changes its location (operators, and the partner's
+/// portal admins).
+#[utoipa::path(put, path = "/api/v1/sites/{id}", tag = "portal", params(("id" = String, Path, description = "Site id")),
+    request_body = SiteEdit,
+    responses((status = 200, body = SiteView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn edit_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SiteEdit>,
+) -> ApiResult<axum::Json<SiteView>> {
+    let site = ops::portal::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;
+    Ok(axum::Json(site.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -291,34 +347,58 @@ pub async fn create_site(
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ApplianceEventView {
+    /// registered, drained, undrained (back in service) or retired
+    pub event: String,
+    /// Who did it (an email), when a person did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ApplianceView {
     pub id: String,
+    pub partner_id: String,
     pub site_id: String,
     pub serial: String,
     pub model: String,
-    /// serving or drained
+    /// serving, drained or retired
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_changed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<String>,
+    /// The current BGP configuration version (lists only; none when never set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bgp_version: Option<i64>,
+    /// Registration, drains, returns to service and retirement, oldest
+    /// first (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<ApplianceEventView>>,
 }
 
 impl From<portal::Appliance> for ApplianceView {
     fn from(a: portal::Appliance) -> Self {
         Self {
             id: a.id,
+            partner_id: a.partner_id,
             site_id: a.site_id,
             serial: a.serial,
             model: a.model,
-            status: a.status,
+            status: if a.retired_at.is_some() { "retired".into() } else { a.status },
             status_changed_by: a.status_changed_by,
             status_changed_at: a.status_changed_at.map(rfc3339_from_millis),
+            retired_at: a.retired_at.map(rfc3339_from_millis),
+            bgp_version: None,
+            history: None,
         }
     }
 }
 
-/// The partner's appliances.
+/// The partner's appliances with their status, history and current BGP version.
 #[utoipa::path(get, path = "/api/v1/appliances", tag = "portal", params(PartnerScope),
     responses((status = 200, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
@@ -329,12 +409,96 @@ pub async fn list_appliances(
 ) -> ApiResult<axum::Json<Vec<ApplianceView>>> {
     let partner = scope(&caller.principal, &params)?;
     let rows = ops::portal_lists::appliances(&state, &caller.principal, &partner).await?;
-    Ok(axum::Json(rows.into_iter().map(|(appliance, _)| ApplianceView::from(appliance)).collect()))
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|listed| {
+                let bgp_version = listed.versions.first().map(|v| v.version);
+                let history = listed
+                    .events
+                    .into_iter()
+                    .map(|e| ApplianceEventView { event: e.event, by: e.by, at: rfc3339_from_millis(e.at) })
+                    .collect();
+                ApplianceView { bgp_version, history: Some(history), ..ApplianceView::from(listed.appliance) }
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppliance {
+    /// One of the partner's sites; the appliance is that partner's.
+    pub site_id: String,
+    /// 1 to 64 letters, digits, '-', '_' or '.'; unique.
+    pub serial: String,
+    #[schema(value_type = Title)]
+    pub model: String,
+}
+
+/// Registers an appliance at a partner's site (operators only). A serial
+/// registered already is 409.
+#[utoipa::path(post, path = "/api/v1/appliances", tag = "portal", request_body = NewAppliance,
+    responses((status = 201, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_appliance(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewAppliance>,
+) -> ApiResult<(StatusCode, axum::Json<ApplianceView>)> {
+    let input = ops::portal::ApplianceInput { site_id: body.site_id, serial: body.serial, model: body.model };
+    let appliance = ops::portal::register_appliance(&state, &caller.principal, &caller.actor(), &input).await?;
+    Ok((StatusCode::CREATED, axum::Json(appliance.into())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplianceImport {
+    /// Operators name the partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+    /// CSV text whose first line names the columns `site` (a site's name
+    /// or id), `serial` and `model`.
+    pub csv: String,
+}
+
+/// Registers every appliance of a CSV at the partner's sites (operators
+/// only): every bad row is reported (`rows[N].field`, N the file's line)
+/// and then nothing is written.
+#[utoipa::path(post, path = "/api/v1/appliances/import", tag = "portal", request_body = ApplianceImport,
+    responses((status = 201, body = Vec<ApplianceView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_appliances(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ApplianceImport>,
+) -> ApiResult<(StatusCode, axum::Json<Vec<ApplianceView>>)> {
+    let appliances = ops::portal::import_appliances(
+        &state,
+        &caller.principal,
+        &caller.actor(),
+        body.partner_id.as_deref(),
+        &body.csv,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(appliances.into_iter().map(ApplianceView::from).collect())))
+}
+
+/// Retires an appliance (operators only); it stays listed as retired.
+#[utoipa::path(post, path = "/api/v1/appliances/{id}/retirement", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
+    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn retire_appliance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ApplianceView>> {
+    Ok(axum::Json(ops::portal::retire_appliance(&state, &caller.principal, &caller.actor(), &id).await?.into()))
 }
 
 /// Drains an appliance for maintenance (admin and engineering).
 #[utoipa::path(post, path = "/api/v1/appliances/{id}/drain", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
-    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The appliance is retired", body = Problem)))]
 pub async fn drain(
     State(state): State<AppState>,
     caller: Caller,
@@ -345,7 +509,8 @@ pub async fn drain(
 
 /// Returns a drained appliance to service.
 #[utoipa::path(delete, path = "/api/v1/appliances/{id}/drain", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
-    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ApplianceView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The appliance is retired", body = Problem)))]
 pub async fn undrain(
     State(state): State<AppState>,
     caller: Caller,
@@ -406,7 +571,8 @@ pub async fn get_bgp(
 /// Saves a new BGP configuration version (admin and engineering).
 #[utoipa::path(put, path = "/api/v1/appliances/{id}/bgp", tag = "portal", params(("id" = String, Path, description = "Appliance id")),
     request_body = BgpBody,
-    responses((status = 200, body = Vec<BgpVersion>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<BgpVersion>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_bgp(
     State(state): State<AppState>,
     caller: Caller,
@@ -432,9 +598,18 @@ pub struct CommentView {
 #[derive(Serialize, ToSchema)]
 pub struct TicketView {
     pub id: String,
+    pub partner_id: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: TicketStatus,
+    /// The statuses it may move to next.
+    pub next_statuses: Vec<TicketStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appliance_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
     pub created_at: String,
     pub comments: Vec<CommentView>,
 }
@@ -450,11 +625,17 @@ fn ticket_view_of(ticket: portal::Ticket, comments: Vec<portal::Comment>) -> Tic
             created_at: rfc3339_from_millis(c.created_at),
         })
         .collect();
+    let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
     TicketView {
         id: ticket.id,
+        partner_id: ticket.partner_id,
         subject: ticket.subject,
         body: ticket.body,
-        status: ticket.status,
+        status,
+        next_statuses: status.next().to_vec(),
+        site_id: ticket.site_id,
+        appliance_id: ticket.appliance_id,
+        opened_by: ticket.opened_by,
         created_at: rfc3339_from_millis(ticket.created_at),
         comments,
     }
@@ -506,6 +687,71 @@ pub async fn comment(
         .await?;
     let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    #[schema(value_type = Title)]
+    pub subject: String,
+    /// 1 to 10,000 characters.
+    pub body: String,
+    /// One of the partner's sites.
+    #[serde(default)]
+    pub site_id: Option<String>,
+    /// One of the partner's appliances (at `site_id` when both are given).
+    #[serde(default)]
+    pub appliance_id: Option<String>,
+    /// Operators name the partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+/// Opens a ticket (every portal level; operators name the partner). The
+/// partner's NOC contacts are emailed.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "portal", request_body = NewTicket,
+    responses((status = 201, body = TicketView), (status = 403, body = Problem),
+        (status = 404, description = "The partner, site or appliance is not one the caller may see", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn open_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewTicket>,
+) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
+    let input = ops::portal::TicketInput {
+        partner_id: body.partner_id,
+        subject: body.subject,
+        body: body.body,
+        site_id: body.site_id,
+        appliance_id: body.appliance_id,
+    };
+    let ticket = ops::portal::open_ticket(&state, &caller.principal, &caller.actor(), &input).await?;
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &ticket.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketStatusBody {
+    pub status: TicketStatus,
+}
+
+/// Moves a ticket to another status (operators and the partner's portal
+/// admins); the watchers and NOC contacts are emailed. 409 when the
+/// ticket's status may not move there.
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/status", tag = "portal", params(("id" = String, Path, description = "Ticket id")),
+    request_body = TicketStatusBody,
+    responses((status = 200, body = TicketView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_ticket_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TicketStatusBody>,
+) -> ApiResult<axum::Json<TicketView>> {
+    ops::portal::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;
+    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
 
 #[derive(Deserialize, IntoParams)]

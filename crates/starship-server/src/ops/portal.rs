@@ -10,7 +10,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::communications::{self, Communication};
 use starship_core::domain::{Email, Title, UserStatus};
-use starship_core::portal::{PortalAction, PortalLevel, Standing};
+use starship_core::portal::{PortalAction, PortalLevel, Standing, TicketStatus};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::outbox;
@@ -328,6 +328,7 @@ pub async fn set_drained(
     let mut tx = state.store.begin().await?;
     let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
+    in_service(&appliance)?;
     let status = if drained { "drained" } else { "serving" };
     portal::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
     let action = if drained { Kind::ApplianceDrained } else { Kind::ApplianceUndrained };
@@ -336,6 +337,182 @@ pub async fn set_drained(
         &caller.user_id,
         actor,
         action,
+        json!({"appliance_id": appliance.id, "serial": appliance.serial}),
+    )
+    .await?;
+    let appliance = portal::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(appliance)
+}
+
+/// A retired appliance is drained and configured no more.
+fn in_service(appliance: &portal::Appliance) -> ApiResult<()> {
+    match appliance.retired_at {
+        Some(_) => Err(ApiError::Conflict(format!("appliance {} is retired", appliance.serial))),
+        None => Ok(()),
+    }
+}
+
+/// An appliance's serial: 1 to 64 letters, digits, '-', '_' or '.'.
+fn check_serial(field: &str, serial: &str) -> Result<String, FieldError> {
+    let serial = serial.trim();
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if serial.is_empty() || serial.len() > 64 || !serial.chars().all(fine) {
+        return Err(FieldError::new(field, "must be 1 to 64 letters, digits, '-', '_' or '.'"));
+    }
+    Ok(serial.to_string())
+}
+
+/// An appliance to register, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ApplianceInput {
+    pub site_id: String,
+    pub serial: String,
+    pub model: String,
+}
+
+/// Registers one appliance at a partner's site (operators only; the
+/// partner is the site's). A serial taken already is a conflict.
+pub async fn register_appliance(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    input: &ApplianceInput,
+) -> ApiResult<portal::Appliance> {
+    let mut tx = state.store.begin().await?;
+    let site = portal::get_site(&mut tx, input.site_id.trim()).await?.ok_or(ApiError::NotFound)?;
+    authz::register_appliances(caller, &site.partner_id)?;
+    let (serial, model) =
+        starship_core::error::both(check_serial("serial", &input.serial), Title::parse("model", &input.model))?;
+    let id =
+        portal::register_appliance(&mut tx, &site.partner_id, &site.id, &serial, model.as_str(), Some(&caller.user_id))
+            .await?;
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        Kind::ApplianceRegistered,
+        json!({"appliance_id": id, "serial": serial, "site_id": site.id, "partner_id": site.partner_id}),
+    )
+    .await?;
+    let appliance = portal::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(appliance)
+}
+
+/// Registers the appliances of a CSV (columns `site`, `serial`, `model`;
+/// the site by name or id) at a partner's sites: every bad row is
+/// reported (`rows[N].field`, N the line in the file) and then nothing is
+/// written; otherwise all of them are.
+pub async fn import_appliances(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    partner_id: Option<&str>,
+    csv_text: &str,
+) -> ApiResult<Vec<portal::Appliance>> {
+    let partner = crate::ops::people::target_partner(caller, partner_id)?;
+    authz::register_appliances(caller, &partner)?;
+    let mut tx = state.store.begin().await?;
+    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    let sites = portal::sites_of_partner(&mut tx, &partner).await?;
+    // Forms send CRLF line ends; the rows' line numbers count LFs.
+    let csv_text = csv_text.replace("\r\n", "\n");
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(csv_text.as_bytes());
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|h| h.to_lowercase()).collect(),
+        Err(e) => return Err(FieldError::new("csv", format!("is not CSV: {e}")).into()),
+    };
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(site_col), Some(serial_col), Some(model_col)) = (column("site"), column("serial"), column("model"))
+    else {
+        return Err(FieldError::new("csv", "the first line must name the columns site, serial and model").into());
+    };
+    let mut errors = Vec::new();
+    let mut rows: Vec<(u64, String, String, String)> = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(FieldError::new(format!("rows[{line}]"), format!("is not CSV: {e}")));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let field = |name: &str| format!("rows[{line}].{name}");
+        let site_text = record.get(site_col).unwrap_or("");
+        let site = sites.iter().find(|s| s.id == site_text || s.name.to_lowercase() == site_text.to_lowercase());
+        if site.is_none() {
+            errors.push(FieldError::new(field("site"), format!("'{site_text}' is not a site of this partner")));
+        }
+        let serial =
+            check_serial(&field("serial"), record.get(serial_col).unwrap_or("")).map_err(|e| errors.push(e)).ok();
+        let model = Title::parse(&field("model"), record.get(model_col).unwrap_or("")).map_err(|e| errors.push(e)).ok();
+        if let Some(serial) = &serial {
+            if rows.iter().any(|(_, _, s, _)| s == serial) {
+                errors.push(FieldError::new(field("serial"), format!("{serial} is on an earlier line too")));
+            }
+        }
+        if let (Some(site), Some(serial), Some(model)) = (site, serial, model) {
+            rows.push((line, site.id.clone(), serial, model.as_str().to_string()));
+        }
+    }
+    let serials: Vec<String> = rows.iter().map(|(_, _, s, _)| s.clone()).collect();
+    for taken in portal::serials_taken(&mut tx, &serials).await? {
+        if let Some((line, ..)) = rows.iter().find(|(_, _, s, _)| *s == taken) {
+            errors.push(FieldError::new(format!("rows[{line}].serial"), format!("{taken} is registered already")));
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(FieldError::new("csv", "has no appliance below its first line"));
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let mut appliances = Vec::new();
+    for (_, site, serial, model) in &rows {
+        let id = portal::register_appliance(&mut tx, &partner, site, serial, model, Some(&caller.user_id)).await?;
+        history::append(
+            &mut tx,
+            &caller.user_id,
+            actor,
+            Kind::ApplianceRegistered,
+            json!({"appliance_id": id, "serial": serial, "site_id": site, "partner_id": partner}),
+        )
+        .await?;
+        appliances.push(portal::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?);
+    }
+    tx.commit().await?;
+    Ok(appliances)
+}
+
+/// Retires an appliance (operators only): it stays listed, retired, with
+/// its history; no drain or BGP change after.
+pub async fn retire_appliance(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    appliance_id: &str,
+) -> ApiResult<portal::Appliance> {
+    let mut tx = state.store.begin().await?;
+    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    authz::register_appliances(caller, &appliance.partner_id)?;
+    if !portal::retire_appliance(&mut tx, &appliance.id, &caller.user_id).await? {
+        return Err(ApiError::Conflict(format!("appliance {} is retired already", appliance.serial)));
+    }
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        Kind::ApplianceRetired,
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
     )
     .await?;
@@ -423,6 +600,25 @@ pub async fn add_site(
     Ok(site)
 }
 
+/// Renames a site or changes its location (operators, and the partner's
+/// portal admins).
+pub async fn edit_site(
+    state: &AppState,
+    caller: &Principal,
+    site_id: &str,
+    name: &str,
+    location: &str,
+) -> ApiResult<portal::Site> {
+    let mut tx = state.store.begin().await?;
+    let site = portal::get_site(&mut tx, site_id).await?.ok_or(ApiError::NotFound)?;
+    authz::add_site(caller, &site.partner_id)?;
+    let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
+    portal::update_site(&mut tx, &site.id, name.as_str(), location.as_str()).await?;
+    let site = portal::get_site(&mut tx, &site.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(site)
+}
+
 /// Saves a new version of an appliance's BGP configuration; earlier
 /// versions stay readable.
 pub async fn update_bgp(
@@ -435,6 +631,7 @@ pub async fn update_bgp(
     let mut tx = state.store.begin().await?;
     let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
+    in_service(&appliance)?;
     let (v4, v6) = check_bgp(input)?;
     let (v4, v6) = (v4.map(|ip| ip.to_string()), v6.map(|ip| ip.to_string()));
     let version =
@@ -446,6 +643,148 @@ pub async fn update_bgp(
     Ok(version)
 }
 
+/// A ticket's body or comment: 1 to 10,000 characters once trimmed.
+fn ticket_text(field: &str, text: &str) -> Result<String, FieldError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(FieldError::new(field, "must be between 1 and 10000 characters"));
+    }
+    Ok(text.to_string())
+}
+
+/// Queues the email about a ticket's news to its watchers (opener and
+/// commenters) and the partner's NOC contacts, except the one who acted.
+async fn tell_ticket_audience(
+    conn: &mut Conn,
+    state: &AppState,
+    ticket: &portal::Ticket,
+    caller: &Principal,
+    by: &str,
+    news: &email::TicketNews<'_>,
+) -> ApiResult<()> {
+    let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
+    let mut mails = Vec::new();
+    for id in portal::ticket_audience(conn, &ticket.id).await? {
+        if id == caller.user_id {
+            continue;
+        }
+        if let Some(person) = users::get(conn, &id).await? {
+            let mail = email::ticket_news(&person.locale, &person.first_name, &ticket.subject, by, news, &link);
+            mails.push((person, mail));
+        }
+    }
+    let messages: Vec<_> = mails.iter().map(|(person, mail)| mail.to(person, "ticket")).collect();
+    outbox::enqueue_many(conn, &messages).await?;
+    Ok(())
+}
+
+/// A ticket as asked for: operators name the partner.
+#[derive(Debug, Clone, Default)]
+pub struct TicketInput {
+    pub partner_id: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub site_id: Option<String>,
+    pub appliance_id: Option<String>,
+}
+
+/// Opens a ticket (every portal level, and operators for a partner); a
+/// site or appliance named must be the partner's. Its watchers start with
+/// the opener; the partner's NOC contacts are told.
+pub async fn open_ticket(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    input: &TicketInput,
+) -> ApiResult<portal::Ticket> {
+    let partner = crate::ops::people::target_partner(caller, input.partner_id.as_deref())?;
+    authz::portal(caller, PortalAction::Tickets, &partner, None)?;
+    let (subject, body) =
+        starship_core::error::both(Title::parse("subject", &input.subject), ticket_text("body", &input.body))?;
+    let mut tx = state.store.begin().await?;
+    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    let site_id = input.site_id.as_deref().filter(|s| !s.is_empty());
+    let appliance_id = input.appliance_id.as_deref().filter(|s| !s.is_empty());
+    if let Some(site) = site_id {
+        let found = portal::get_site(&mut tx, site).await?;
+        if found.is_none_or(|s| s.partner_id != partner) {
+            return Err(ApiError::NotFound);
+        }
+    }
+    if let Some(appliance) = appliance_id {
+        let found = portal::get_appliance(&mut tx, appliance).await?.ok_or(ApiError::NotFound)?;
+        if found.partner_id != partner {
+            return Err(ApiError::NotFound);
+        }
+        if site_id.is_some_and(|site| site != found.site_id) {
+            return Err(FieldError::new("appliance_id", "this appliance is at another site").into());
+        }
+    }
+    let new = portal::NewTicket {
+        partner_id: &partner,
+        subject: subject.as_str(),
+        body: &body,
+        site_id,
+        appliance_id,
+        opened_by: Some(&caller.user_id),
+    };
+    let id = portal::open_ticket(&mut tx, &new).await?;
+    let ticket = portal::get_ticket(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        Kind::TicketOpened,
+        json!({"ticket_id": id, "partner_id": partner, "subject": ticket.subject}),
+    )
+    .await?;
+    tell_ticket_audience(&mut tx, state, &ticket, caller, &actor.label, &email::TicketNews::Opened { body: &body })
+        .await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Moves a ticket to another status (operators and the partner's portal
+/// admins), along the transitions `TicketStatus::next` allows.
+pub async fn set_ticket_status(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    ticket_id: &str,
+    to: TicketStatus,
+) -> ApiResult<portal::Ticket> {
+    let mut tx = state.store.begin().await?;
+    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::TicketStatus, &ticket.partner_id, None)?;
+    let from = TicketStatus::parse(&ticket.status)
+        .ok_or_else(|| ApiError::Conflict(format!("the ticket has an unknown status '{}'", ticket.status)))?;
+    if !from.may_become(to) {
+        return Err(ApiError::Conflict(format!(
+            "a ticket that is {} cannot become {}",
+            from.label().to_lowercase(),
+            to.label().to_lowercase()
+        )));
+    }
+    if !portal::set_ticket_status(&mut tx, &ticket.id, from.as_str(), to.as_str(), &caller.user_id).await? {
+        return Err(ApiError::Conflict("the ticket changed meanwhile; reload it".into()));
+    }
+    history::append(
+        &mut tx,
+        &caller.user_id,
+        actor,
+        Kind::TicketStatusChanged,
+        json!({"ticket_id": ticket.id, "from": from, "to": to}),
+    )
+    .await?;
+    tell_ticket_audience(&mut tx, state, &ticket, caller, &actor.label, &email::TicketNews::StatusChanged { from, to })
+        .await?;
+    let ticket = portal::get_ticket(&mut tx, &ticket.id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Comments on a ticket (every portal level); the commenter watches it
+/// from then on, and the watchers and NOC contacts are told.
 pub async fn comment_on_ticket(
     state: &AppState,
     caller: &Principal,
@@ -454,14 +793,11 @@ pub async fn comment_on_ticket(
     ticket_id: &str,
     body: &str,
 ) -> ApiResult<String> {
-    let text = body.trim();
-    if text.is_empty() || text.chars().count() > 10_000 {
-        return Err(FieldError::new("body", "must be between 1 and 10000 characters").into());
-    }
+    let text = ticket_text("body", body)?;
     let mut tx = state.store.begin().await?;
     let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
-    let id = portal::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, text).await?;
+    let id = portal::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, &text).await?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -470,6 +806,8 @@ pub async fn comment_on_ticket(
         json!({"ticket_id": ticket.id, "comment_id": id}),
     )
     .await?;
+    tell_ticket_audience(&mut tx, state, &ticket, caller, author_email, &email::TicketNews::Commented { body: &text })
+        .await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -4,7 +4,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
-use starship_store::portal::{self, Appliance, BgpConfig, Comment, Site, Ticket};
+use starship_store::portal::{self, Appliance, ApplianceEvent, BgpConfig, Comment, Site, SiteContact, Ticket};
 use starship_store::users::{self, User};
 
 use crate::ops::people::visible_user;
@@ -60,23 +60,48 @@ pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> Ap
     Ok(portal::sites_of_partner(&mut conn, partner_id).await?)
 }
 
-/// A partner's appliances, each with its BGP configuration versions
-/// (newest first): shown to every portal level.
-pub async fn appliances(
+/// A partner's sites, each with the people associated with it.
+pub async fn sites_with_contacts(
     state: &AppState,
     caller: &Principal,
     partner_id: &str,
-) -> ApiResult<Vec<(Appliance, Vec<BgpConfig>)>> {
+) -> ApiResult<Vec<(Site, Vec<SiteContact>)>> {
+    authz::see_partner_resource(caller, partner_id)?;
+    let mut tx = state.store.begin_read().await?;
+    let sites = portal::sites_of_partner(&mut tx, partner_id).await?;
+    let mut contacts = portal::site_contacts_of_partner(&mut tx, partner_id).await?;
+    tx.commit().await?;
+    Ok(sites
+        .into_iter()
+        .map(|site| {
+            let people = contacts.remove(&site.id).unwrap_or_default();
+            (site, people)
+        })
+        .collect())
+}
+
+/// An appliance with its BGP configuration versions (newest first) and
+/// its history (registered, drained, back in service, retired; oldest first).
+pub struct ListedAppliance {
+    pub appliance: Appliance,
+    pub versions: Vec<BgpConfig>,
+    pub events: Vec<ApplianceEvent>,
+}
+
+/// A partner's appliances: shown to every portal level.
+pub async fn appliances(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ListedAppliance>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;
     let appliances = portal::appliances_of_partner(&mut tx, partner_id).await?;
     let mut versions = portal::bgp_versions_of_partner(&mut tx, partner_id).await?;
+    let mut events = portal::appliance_events_of_partner(&mut tx, partner_id).await?;
     tx.commit().await?;
     Ok(appliances
         .into_iter()
-        .map(|appliance| {
-            let versions = versions.remove(&appliance.id).unwrap_or_default();
-            (appliance, versions)
+        .map(|appliance| ListedAppliance {
+            versions: versions.remove(&appliance.id).unwrap_or_default(),
+            events: events.remove(&appliance.id).unwrap_or_default(),
+            appliance,
         })
         .collect())
 }
@@ -106,6 +131,14 @@ pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> Api
     let sites = portal::sites_of_user(&mut tx, &user.id).await?;
     tx.commit().await?;
     Ok(ContactRow { standing: standing(&user, &roles), level: PortalLevel::of(&roles), contact_roles, sites, user })
+}
+
+/// One appliance the caller may see.
+pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Appliance> {
+    let mut conn = state.store.conn().await?;
+    let appliance = portal::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
+    Ok(appliance)
 }
 
 /// One appliance's BGP configuration versions, newest first.

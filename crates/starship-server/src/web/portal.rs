@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::portal::{PortalAction, PortalLevel, Standing};
+use starship_core::portal::{PortalAction, PortalLevel, Standing, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::portal::Site;
 
@@ -416,6 +416,7 @@ struct TicketRow {
     subject: String,
     body: String,
     status: String,
+    status_label: &'static str,
     opened: String,
     comments: Vec<CommentRow>,
     errors: FormErrors,
@@ -444,6 +445,7 @@ async fn tickets_page(state: &AppState, viewer: &WebUser, refused_on: Option<(&s
                 id: ticket.id,
                 subject: ticket.subject,
                 body: ticket.body,
+                status_label: TicketStatus::parse(&ticket.status).map_or("", TicketStatus::label),
                 status: ticket.status,
                 opened: when(ticket.created_at),
                 comments: comments
@@ -478,13 +480,251 @@ pub async fn tickets(State(state): State<AppState>, viewer: WebUser) -> WebResul
 pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let body = post.form.get("body");
+    let from_ticket_page = post.form.get("from") == "ticket";
     let outcome =
         ops::portal::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body).await;
     match outcome {
+        Ok(_) if from_ticket_page => see_other(&format!("/portal/tickets/{id}?done=commented")),
         Ok(_) => see_other(&format!("/portal/tickets#ticket-{id}")),
         Err(e @ ApiError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["body"])?;
+            if from_ticket_page {
+                return ticket_page(&state, viewer, &id, None, Some((errors, body)), FormErrors::default()).await;
+            }
             tickets_page(&state, viewer, Some((&id, errors, body))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One ticket, and opening one
+
+#[derive(Template)]
+#[template(path = "portal_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    csrf: String,
+    level: String,
+    ticket: TicketRow,
+    status_label: &'static str,
+    where_: String,
+    /// The statuses the viewer may move it to (empty: no control).
+    next: Vec<Choice>,
+    status_errors: FormErrors,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn ticket_page(
+    state: &AppState,
+    viewer: &WebUser,
+    id: &str,
+    done: Option<&str>,
+    comment_refused: Option<(FormErrors, &str)>,
+    status_errors: FormErrors,
+) -> WebResult {
+    let (ticket, comments) = portal_lists::ticket(state, &viewer.principal, id).await?;
+    let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
+    let may_move = authz::portal(&viewer.principal, PortalAction::TicketStatus, &ticket.partner_id, None).is_ok();
+    let next = if may_move {
+        choices(status.next().iter().map(|s| (s.as_str().to_string(), s.label().to_string())), &[])
+    } else {
+        Vec::new()
+    };
+    let sites = portal_lists::sites(state, &viewer.principal, &ticket.partner_id).await?;
+    let mut where_ = Vec::new();
+    if let Some(site) = ticket.site_id.as_ref().and_then(|id| sites.iter().find(|s| &s.id == id)) {
+        where_.push(format!("Site {}", site.name));
+    }
+    if let Some(appliance_id) = &ticket.appliance_id {
+        let appliances = portal_lists::appliances(state, &viewer.principal, &ticket.partner_id).await?;
+        if let Some(listed) = appliances.iter().find(|l| &l.appliance.id == appliance_id) {
+            where_.push(format!("Appliance {}", listed.appliance.serial));
+        }
+    }
+    let refused_now = comment_refused.is_some() || !status_errors.is_empty();
+    let (errors, draft) = comment_refused.map(|(e, d)| (e, d.to_string())).unwrap_or_default();
+    let view = TicketPage {
+        layout: viewer.layout(state, format!("Ticket: {}", ticket.subject), Section::Portal),
+        csrf: viewer.csrf.clone(),
+        level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
+        status_label: status.label(),
+        where_: where_.join(" · "),
+        next,
+        status_errors,
+        notice: match done {
+            Some("opened") => Some("Ticket opened. The partner's NOC contacts were emailed."),
+            Some("status") => Some("Status changed. The watchers and NOC contacts were emailed."),
+            Some("commented") => Some("Comment added. The watchers and NOC contacts were emailed."),
+            _ => None,
+        },
+        ticket: TicketRow {
+            errors,
+            draft,
+            id: ticket.id,
+            subject: ticket.subject,
+            body: ticket.body,
+            status_label: status.label(),
+            status: ticket.status,
+            opened: when(ticket.created_at),
+            comments: comments
+                .into_iter()
+                .map(|c| CommentRow {
+                    author: c.author,
+                    at: when(c.created_at),
+                    at_iso: rfc3339_from_millis(c.created_at),
+                    body: c.body,
+                })
+                .collect(),
+        },
+    };
+    if refused_now {
+        refused(&view)
+    } else {
+        page(&view)
+    }
+}
+
+pub async fn ticket(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Path(id): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> WebResult {
+    ticket_page(&state, &viewer, &id, query.done.as_deref(), None, FormErrors::default()).await
+}
+
+pub async fn ticket_status(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let Some(to) = TicketStatus::parse(post.form.get("status")) else {
+        let errors = FormErrors::field("status", "choose a status");
+        return ticket_page(&state, viewer, &id, None, None, errors).await;
+    };
+    match ops::portal::set_ticket_status(&state, &viewer.principal, &viewer.actor(), &id, to).await {
+        Ok(_) => see_other(&format!("/portal/tickets/{id}?done=status")),
+        Err(e @ (ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = FormErrors::from_error(e, &["status"])?;
+            ticket_page(&state, viewer, &id, None, None, errors).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_new_ticket.html")]
+struct NewTicketPage {
+    layout: Layout,
+    csrf: String,
+    level: String,
+    /// Operators choose the partner first.
+    partners: Vec<Choice>,
+    partner_id: String,
+    sites: Vec<Choice>,
+    appliances: Vec<Choice>,
+    values: Fields,
+    errors: FormErrors,
+}
+
+impl NewTicketPage {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewTicketQuery {
+    #[serde(default)]
+    partner_id: Option<String>,
+}
+
+async fn new_ticket_page(
+    state: &AppState,
+    viewer: &WebUser,
+    partner_id: Option<&str>,
+    values: Fields,
+    errors: FormErrors,
+) -> WebResult {
+    let partner_id = partner_id.filter(|p| !p.is_empty());
+    let partners = if viewer.principal.operator {
+        let all = ops::platform::partners(state, &viewer.principal).await?;
+        choices(all.into_iter().map(|p| (p.id, p.name)), &[partner_id.unwrap_or_default()])
+    } else {
+        Vec::new()
+    };
+    let partner = match partner_id {
+        Some(p) if viewer.principal.operator => Some(p.to_string()),
+        _ if viewer.principal.operator => None,
+        _ => Some(own_partner(viewer)?),
+    };
+    let (sites, appliances) = match &partner {
+        Some(p) => {
+            authz::portal(&viewer.principal, PortalAction::Tickets, p, None).map_err(ApiError::from)?;
+            let sites = portal_lists::sites(state, &viewer.principal, p).await?;
+            let appliances = portal_lists::appliances(state, &viewer.principal, p).await?;
+            let site_choice = choices(
+                sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))),
+                &[values.get("site_id")],
+            );
+            let appliance_choice = choices(
+                appliances.iter().filter(|l| l.appliance.retired_at.is_none()).map(|l| {
+                    let a = &l.appliance;
+                    let site = sites.iter().find(|s| s.id == a.site_id).map_or("", |s| s.name.as_str());
+                    (a.id.clone(), format!("{} · {} at {}", a.serial, a.model, site))
+                }),
+                &[values.get("appliance_id")],
+            );
+            (site_choice, appliance_choice)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let refused_now = !errors.is_empty();
+    let view = NewTicketPage {
+        layout: viewer.layout(state, "Partner Portal: New ticket", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
+        partners,
+        partner_id: partner.unwrap_or_default(),
+        sites,
+        appliances,
+        values,
+        errors,
+    };
+    if refused_now {
+        refused(&view)
+    } else {
+        page(&view)
+    }
+}
+
+pub async fn new_ticket(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Query(query): Query<NewTicketQuery>,
+) -> WebResult {
+    new_ticket_page(&state, &viewer, query.partner_id.as_deref(), Fields::default(), FormErrors::default()).await
+}
+
+pub async fn open_ticket(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let input = ops::portal::TicketInput {
+        partner_id: form.opt("partner_id").filter(|p| !p.is_empty()).map(str::to_string),
+        subject: form.get("subject").to_string(),
+        body: form.get("body").to_string(),
+        site_id: form.opt("site_id").filter(|s| !s.is_empty()).map(str::to_string),
+        appliance_id: form.opt("appliance_id").filter(|s| !s.is_empty()).map(str::to_string),
+    };
+    match ops::portal::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
+        Ok(ticket) => see_other(&format!("/portal/tickets/{}?done=opened", ticket.id)),
+        Err(e @ ApiError::Invalid(_)) => {
+            let errors = FormErrors::from_error(e, &["subject", "body", "site_id", "appliance_id"])?;
+            new_ticket_page(&state, viewer, input.partner_id.as_deref(), form.clone(), errors).await
         }
         Err(other) => Err(other.into()),
     }
@@ -499,10 +739,19 @@ struct ApplianceRow {
     model: String,
     site: String,
     drained: bool,
+    retired: bool,
     changed: String,
     bgp: Option<BgpRow>,
     versions: usize,
+    /// Registered, drained, back in service, retired: oldest first.
+    history: Vec<EventRow>,
     form: BgpForm,
+}
+
+struct EventRow {
+    what: &'static str,
+    by: String,
+    at: String,
 }
 
 struct BgpRow {
@@ -521,6 +770,23 @@ struct BgpForm {
     open: bool,
 }
 
+/// What operators see besides the list: the partner chosen, and the forms
+/// that register appliances one by one or from a CSV.
+struct Registration {
+    partners: Vec<Choice>,
+    sites: Vec<Choice>,
+    values: Fields,
+    errors: FormErrors,
+    csv: String,
+    csv_errors: FormErrors,
+}
+
+impl Registration {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "portal_appliances.html")]
 struct AppliancesPage {
@@ -529,28 +795,85 @@ struct AppliancesPage {
     appliances: Vec<ApplianceRow>,
     self_service: bool,
     level: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    /// The partner shown, in the forms' addresses (operators).
+    partner_id: String,
+    registration: Option<Registration>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct AppliancesQuery {
     #[serde(default)]
     done: Option<String>,
+    /// Operators: which partner.
+    #[serde(default)]
+    partner_id: Option<String>,
+}
+
+/// A form of the page the operation refused, shown again with its errors.
+enum Refused<'a> {
+    Bgp(&'a str, FormErrors, &'a Fields),
+    Register(FormErrors, &'a Fields),
+    Import(FormErrors, &'a str),
+}
+
+/// The appliances page of a partner: operators name it, others see their own.
+fn appliances_url(viewer: &WebUser, partner: &str, done: &str) -> String {
+    if viewer.principal.operator {
+        format!("/portal/appliances?partner_id={}&done={done}", url_encode(partner))
+    } else {
+        format!("/portal/appliances?done={done}")
+    }
+}
+
+fn event_name(event: &str) -> &'static str {
+    match event {
+        "registered" => "Registered",
+        "drained" => "Drained",
+        "undrained" => "Back in service",
+        "retired" => "Retired",
+        _ => "Changed",
+    }
 }
 
 async fn appliances_page(
     state: &AppState,
     viewer: &WebUser,
+    partner: Option<&str>,
     done: Option<&str>,
-    refused_on: Option<(&str, FormErrors, &Fields)>,
+    refused_on: Option<Refused<'_>>,
 ) -> WebResult {
-    let partner = own_partner(viewer)?;
-    let sites = portal_lists::sites(state, &viewer.principal, &partner).await?;
-    let self_service = authz::portal(&viewer.principal, PortalAction::ApplianceSelfService, &partner, None).is_ok();
-    let appliances = portal_lists::appliances(state, &viewer.principal, &partner)
-        .await?
+    let operator = viewer.principal.operator;
+    let partner = match partner.filter(|p| !p.is_empty()) {
+        Some(p) if operator => Some(p.to_string()),
+        _ if operator => None,
+        _ => Some(own_partner(viewer)?),
+    };
+    let partners = if operator {
+        let all = ops::platform::partners(state, &viewer.principal).await?;
+        choices(all.into_iter().map(|p| (p.id, p.name)), &[partner.as_deref().unwrap_or_default()])
+    } else {
+        Vec::new()
+    };
+    let (sites, listed) = match &partner {
+        Some(p) => (
+            portal_lists::sites(state, &viewer.principal, p).await?,
+            portal_lists::appliances(state, &viewer.principal, p).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let self_service = partner
+        .as_ref()
+        .is_some_and(|p| authz::portal(&viewer.principal, PortalAction::ApplianceSelfService, p, None).is_ok());
+    let bgp_refusal = match &refused_on {
+        Some(Refused::Bgp(id, errors, fields)) => Some((*id, errors.clone(), *fields)),
+        _ => None,
+    };
+    let appliances = listed
         .into_iter()
-        .map(|(a, versions)| {
+        .map(|listed| {
+            let a = listed.appliance;
+            let versions = listed.versions;
             let bgp = versions.first().map(|c| BgpRow {
                 version: c.version,
                 peer_asn: c.peer_asn,
@@ -558,7 +881,7 @@ async fn appliances_page(
                 ipv6: c.neighbor_ipv6.clone().unwrap_or_default(),
                 at: when(c.created_at),
             });
-            let form = match refused_on.as_ref().filter(|(id, _, _)| *id == a.id) {
+            let form = match bgp_refusal.as_ref().filter(|(id, _, _)| *id == a.id) {
                 Some((_, errors, submitted)) => BgpForm {
                     peer_asn: submitted.get("peer_asn").to_string(),
                     ipv4: submitted.get("neighbor_ipv4").to_string(),
@@ -577,8 +900,14 @@ async fn appliances_page(
             ApplianceRow {
                 site: sites.iter().find(|s| s.id == a.site_id).map_or_else(String::new, |s| s.name.clone()),
                 drained: a.status == "drained",
-                changed: a.status_changed_at.map(when).unwrap_or_default(),
+                retired: a.retired_at.is_some(),
+                changed: a.retired_at.or(a.status_changed_at).map(when).unwrap_or_default(),
                 versions: versions.len(),
+                history: listed
+                    .events
+                    .into_iter()
+                    .map(|e| EventRow { what: event_name(&e.event), by: e.by.unwrap_or_default(), at: when(e.at) })
+                    .collect(),
                 id: a.id,
                 serial: a.serial,
                 model: a.model,
@@ -587,6 +916,28 @@ async fn appliances_page(
             }
         })
         .collect();
+    let refused_now = refused_on.is_some();
+    let registration = (operator).then(|| {
+        let (values, errors) = match &refused_on {
+            Some(Refused::Register(errors, fields)) => ((*fields).clone(), errors.clone()),
+            _ => (Fields::default(), FormErrors::default()),
+        };
+        let (csv, csv_errors) = match &refused_on {
+            Some(Refused::Import(errors, csv)) => (csv.to_string(), errors.clone()),
+            _ => (String::new(), FormErrors::default()),
+        };
+        Registration {
+            sites: choices(
+                sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))),
+                &[values.get("site_id")],
+            ),
+            partners,
+            values,
+            errors,
+            csv,
+            csv_errors,
+        }
+    });
     let view = AppliancesPage {
         layout: viewer.layout(state, "Partner Portal: Appliances", Section::Portal),
         csrf: viewer.csrf.clone(),
@@ -594,13 +945,20 @@ async fn appliances_page(
         self_service,
         level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
         notice: match done {
-            Some("drained") => Some("The appliance is drained for maintenance."),
-            Some("serving") => Some("The appliance is back in service."),
-            Some("bgp") => Some("BGP configuration saved as a new version."),
+            Some("drained") => Some("The appliance is drained for maintenance.".into()),
+            Some("serving") => Some("The appliance is back in service.".into()),
+            Some("bgp") => Some("BGP configuration saved as a new version.".into()),
+            Some("registered") => Some("Appliance registered.".into()),
+            Some("retired") => Some("Appliance retired.".into()),
+            Some(imported) if imported.starts_with("imported-") => {
+                Some(format!("{} appliances registered from the CSV.", imported.trim_start_matches("imported-")))
+            }
             _ => None,
         },
+        partner_id: partner.unwrap_or_default(),
+        registration,
     };
-    if refused_on.is_some() {
+    if refused_now {
         refused(&view)
     } else {
         page(&view)
@@ -612,14 +970,19 @@ pub async fn appliances(
     viewer: WebUser,
     Query(query): Query<AppliancesQuery>,
 ) -> WebResult {
-    appliances_page(&state, &viewer, query.done.as_deref(), None).await
+    appliances_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref(), None).await
+}
+
+/// The partner an appliance belongs to, for the address to return to.
+async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<String, ApiError> {
+    Ok(portal_lists::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
 pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let drained = post.form.get("action") == "drain";
-    ops::portal::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
-    see_other(if drained { "/portal/appliances?done=drained" } else { "/portal/appliances?done=serving" })
+    let appliance = ops::portal::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
+    see_other(&appliances_url(viewer, &appliance.partner_id, if drained { "drained" } else { "serving" }))
 }
 
 pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
@@ -637,10 +1000,239 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
         Err(_) => Err(starship_core::FieldError::new("peer_asn", "must be a number, e.g. 64512").into()),
     };
     match outcome {
-        Ok(()) => see_other("/portal/appliances?done=bgp"),
+        Ok(()) => {
+            let partner = partner_of_appliance(&state, viewer, &id).await?;
+            see_other(&appliances_url(viewer, &partner, "bgp"))
+        }
         Err(e @ ApiError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["peer_asn", "neighbor_ipv4", "neighbor_ipv6"])?;
-            appliances_page(&state, viewer, None, Some((&id, errors, form))).await
+            let partner = partner_of_appliance(&state, viewer, &id).await?;
+            appliances_page(&state, viewer, Some(&partner), None, Some(Refused::Bgp(&id, errors, form))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let input = ops::portal::ApplianceInput {
+        site_id: form.get("site_id").to_string(),
+        serial: form.get("serial").to_string(),
+        model: form.get("model").to_string(),
+    };
+    let partner = form.get("partner_id");
+    if input.site_id.is_empty() {
+        let errors = FormErrors::field("site_id", "choose the site");
+        return appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await;
+    }
+    match ops::portal::register_appliance(&state, &viewer.principal, &viewer.actor(), &input).await {
+        Ok(appliance) => see_other(&appliances_url(viewer, &appliance.partner_id, "registered")),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let errors = FormErrors::from_error(e, &["site_id", "serial", "model"])?;
+            appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn import(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let partner = post.form.get("partner_id");
+    let csv = post.form.get("csv");
+    match ops::portal::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
+        Ok(done) => see_other(&appliances_url(viewer, partner, &format!("imported-{}", done.len()))),
+        Err(ApiError::Invalid(invalid)) => {
+            // Every row's problem, in the file's order, as "Line N, column: …".
+            let errors = FormErrors { fields: Vec::new(), general: invalid.0.iter().map(import_error_line).collect() };
+            appliances_page(&state, viewer, Some(partner), None, Some(Refused::Import(errors, csv))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `rows[3].serial` "must be …" → "Line 3, serial: must be …".
+fn import_error_line(e: &starship_core::FieldError) -> String {
+    match e.field.strip_prefix("rows[").and_then(|rest| rest.split_once(']')) {
+        Some((line, rest)) => {
+            let column = rest.trim_start_matches('.');
+            if column.is_empty() {
+                format!("Line {line}: {}", e.reason)
+            } else {
+                format!("Line {line}, {column}: {}", e.reason)
+            }
+        }
+        None => capitalised(&e.reason),
+    }
+}
+
+pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let appliance = ops::portal::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
+    see_other(&appliances_url(viewer, &appliance.partner_id, "retired"))
+}
+
+// ---------------------------------------------------------------------------
+// Sites
+
+struct SiteRow {
+    id: String,
+    name: String,
+    location: String,
+    contacts: Vec<SiteContactRow>,
+    /// The edit form, open when refused.
+    values: Fields,
+    errors: FormErrors,
+}
+
+struct SiteContactRow {
+    name: String,
+    email: String,
+    on_survey: bool,
+}
+
+impl SiteRow {
+    fn value<'a>(&'a self, name: &str, stored: &'a str) -> &'a str {
+        self.values.opt(name).unwrap_or(stored)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_sites.html")]
+struct SitesPage {
+    layout: Layout,
+    csrf: String,
+    level: String,
+    partners: Vec<Choice>,
+    partner_id: String,
+    sites: Vec<SiteRow>,
+    may_manage: bool,
+    values: Fields,
+    errors: FormErrors,
+    notice: Option<&'static str>,
+}
+
+impl SitesPage {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name)
+    }
+}
+
+enum SiteRefusal<'a> {
+    Create(FormErrors, &'a Fields),
+    Edit(&'a str, FormErrors, &'a Fields),
+}
+
+fn sites_url(viewer: &WebUser, partner: &str, done: &str) -> String {
+    if viewer.principal.operator {
+        format!("/portal/sites?partner_id={}&done={done}", url_encode(partner))
+    } else {
+        format!("/portal/sites?done={done}")
+    }
+}
+
+async fn sites_page(
+    state: &AppState,
+    viewer: &WebUser,
+    partner: Option<&str>,
+    done: Option<&str>,
+    refusal: Option<SiteRefusal<'_>>,
+) -> WebResult {
+    let operator = viewer.principal.operator;
+    let partner = match partner.filter(|p| !p.is_empty()) {
+        Some(p) if operator => Some(p.to_string()),
+        _ if operator => None,
+        _ => Some(own_partner(viewer)?),
+    };
+    let partners = if operator {
+        let all = ops::platform::partners(state, &viewer.principal).await?;
+        choices(all.into_iter().map(|p| (p.id, p.name)), &[partner.as_deref().unwrap_or_default()])
+    } else {
+        Vec::new()
+    };
+    let listed = match &partner {
+        Some(p) => portal_lists::sites_with_contacts(state, &viewer.principal, p).await?,
+        None => Vec::new(),
+    };
+    let may_manage = partner.as_ref().is_some_and(|p| authz::add_site(&viewer.principal, p).is_ok());
+    let sites = listed
+        .into_iter()
+        .map(|(site, people)| {
+            let (values, errors) = match &refusal {
+                Some(SiteRefusal::Edit(id, errors, fields)) if *id == site.id => ((*fields).clone(), errors.clone()),
+                _ => (Fields::default(), FormErrors::default()),
+            };
+            SiteRow {
+                contacts: people
+                    .into_iter()
+                    .map(|c| SiteContactRow {
+                        name: format!("{} {}", c.first_name, c.last_name),
+                        email: c.email,
+                        on_survey: c.on_survey,
+                    })
+                    .collect(),
+                id: site.id,
+                name: site.name,
+                location: site.location,
+                values,
+                errors,
+            }
+        })
+        .collect();
+    let (values, errors) = match &refusal {
+        Some(SiteRefusal::Create(errors, fields)) => ((*fields).clone(), errors.clone()),
+        _ => (Fields::default(), FormErrors::default()),
+    };
+    let view = SitesPage {
+        layout: viewer.layout(state, "Partner Portal: Sites", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
+        partners,
+        partner_id: partner.unwrap_or_default(),
+        sites,
+        may_manage,
+        values,
+        errors,
+        notice: match done {
+            Some("added") => Some("Site added."),
+            Some("saved") => Some("Site saved."),
+            _ => None,
+        },
+    };
+    if refusal.is_some() {
+        refused(&view)
+    } else {
+        page(&view)
+    }
+}
+
+pub async fn sites(State(state): State<AppState>, viewer: WebUser, Query(query): Query<AppliancesQuery>) -> WebResult {
+    sites_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref(), None).await
+}
+
+pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let partner = form.opt("partner_id").filter(|p| !p.is_empty());
+    match ops::portal::add_site(&state, &viewer.principal, partner, form.get("name"), form.get("location")).await {
+        Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "added")),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let errors = FormErrors::from_error(e, &["name", "location"])?;
+            sites_page(&state, viewer, partner, None, Some(SiteRefusal::Create(errors, form))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    match ops::portal::edit_site(&state, &viewer.principal, &id, form.get("name"), form.get("location")).await {
+        Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "saved")),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let errors = FormErrors::from_error(e, &["name", "location"])?;
+            let partner = form.opt("partner_id").filter(|p| !p.is_empty());
+            sites_page(&state, viewer, partner, None, Some(SiteRefusal::Edit(&id, errors, form))).await
         }
         Err(other) => Err(other.into()),
     }

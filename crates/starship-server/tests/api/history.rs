@@ -217,6 +217,29 @@ impl Scene<'_> {
                 self.ok(&self.nora, "POST", &path, Some(json!({"body": "Seen."}))).await;
                 self.by_nora(&self.p.admin)
             }
+            "appliance.registered" | "appliance.retired" => {
+                self.n += 1;
+                let body = json!({"site_id": self.p.site, "serial": format!("OCA-H-{}", self.n), "model": "Flash OCA"});
+                let appliance = self.ok(&self.operator, "POST", "/api/v1/appliances", Some(body)).await;
+                if kind == "appliance.retired" {
+                    let path = format!("/api/v1/appliances/{}/retirement", appliance["id"].as_str().unwrap());
+                    self.ok(&self.operator, "POST", &path, None).await;
+                }
+                let operator = "olivia.operator@starship.example";
+                Self::by_themself(&app.signed_in_id(operator).await, operator)
+            }
+            "ticket.opened" => {
+                let body = json!({"subject": "Link down", "body": "Since 09:00."});
+                self.ok(&self.nora, "POST", "/api/v1/tickets", Some(body)).await;
+                self.by_nora(&self.p.admin)
+            }
+            "ticket.status-changed" => {
+                let body = json!({"subject": "Link flaps", "body": "Twice a day."});
+                let ticket = self.ok(&self.nora, "POST", "/api/v1/tickets", Some(body)).await;
+                let path = format!("/api/v1/tickets/{}/status", ticket["id"].as_str().unwrap());
+                self.ok(&self.nora, "PUT", &path, Some(json!({"status": "resolved"}))).await;
+                self.by_nora(&self.p.admin)
+            }
             "token.created" | "token.revoked" => {
                 let token = self.ok(&self.nora, "POST", "/api/v1/tokens", Some(json!({"name": "History"}))).await;
                 if kind == "token.revoked" {

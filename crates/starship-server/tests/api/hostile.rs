@@ -50,6 +50,7 @@ impl Ids {
                 ("{id}", "grants") => self.grant.clone().expect("a grant"),
                 ("{id}", "appliances") => self.appliance.clone(),
                 ("{id}", "tickets") => self.ticket.clone(),
+                ("{id}", "sites") => self.site.clone(),
                 ("{id}", "access-reviews") => self.review.0.clone(),
                 ("{id}", "partners") => self.partner.clone(),
                 ("{token_id}", _) => self.scim_token.clone(),
@@ -86,7 +87,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 31] = [
+const OPERATIONS: [Operation; 34] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -144,6 +145,8 @@ const OPERATIONS: [Operation; 31] = [
         OK,
     ),
     op("POST", "/api/v1/appliances/{id}/drain", Holds::Nothing, none, OK),
+    // Partners are refused on their own: operators retire appliances.
+    op("POST", "/api/v1/appliances/{id}/retirement", Holds::Nothing, none, StatusCode::FORBIDDEN),
     op("DELETE", "/api/v1/appliances/{id}/drain", Holds::Nothing, none, OK),
     op("GET", "/api/v1/appliances/{id}/bgp", Holds::Nothing, none, OK),
     op(
@@ -155,6 +158,14 @@ const OPERATIONS: [Operation; 31] = [
     ),
     op("GET", "/api/v1/tickets/{id}", Holds::Nothing, none, OK),
     op("POST", "/api/v1/tickets/{id}/comments", Holds::Nothing, |_| Some(json!({"body": "Seen."})), CREATED),
+    op("PUT", "/api/v1/tickets/{id}/status", Holds::Nothing, |_| Some(json!({"status": "resolved"})), OK),
+    op(
+        "PUT",
+        "/api/v1/sites/{id}",
+        Holds::Nothing,
+        |ids| Some(json!({"name": format!("Renamed {}", ids.n), "location": "Denver, US"})),
+        OK,
+    ),
     op("GET", "/api/v1/access-reviews/{id}", Holds::Nothing, none, OK),
     op("GET", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, none, OK),
     op("POST", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, |_| Some(json!({"name": "IdP"})), CREATED),

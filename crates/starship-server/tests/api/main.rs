@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod appliances;
 mod bulk;
 mod clients;
 mod decisions;
@@ -25,8 +26,10 @@ mod preferences;
 mod reviews;
 mod scim;
 mod session;
+mod sites;
 mod smtp;
 mod source;
+mod tickets;
 mod tokens;
 mod trust;
 mod web;

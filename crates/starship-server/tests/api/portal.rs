@@ -429,6 +429,10 @@ app_test!(another_partners_portal_people_and_things_answer_404, |app| async move
         ("DELETE", format!("/api/v1/users/{}", p.contact), None),
         ("GET", format!("/api/v1/tickets/{}", p.ticket), None),
         ("POST", format!("/api/v1/tickets/{}/comments", p.ticket), Some(json!({"body": "hi"}))),
+        ("PUT", format!("/api/v1/tickets/{}/status", p.ticket), Some(json!({"status": "resolved"}))),
+        ("POST", "/api/v1/tickets".into(), Some(json!({"subject": "x", "body": "y", "partner_id": p.metro}))),
+        ("POST", "/api/v1/tickets".into(), Some(json!({"subject": "x", "body": "y", "site_id": p.site}))),
+        ("POST", "/api/v1/tickets".into(), Some(json!({"subject": "x", "body": "y", "appliance_id": p.appliance}))),
         ("GET", format!("/api/v1/appliances/{}/bgp", p.appliance), None),
         (
             "PUT",
@@ -440,7 +444,8 @@ app_test!(another_partners_portal_people_and_things_answer_404, |app| async move
         ("GET", format!("/api/v1/contacts?partner_id={}", p.metro), None),
         ("GET", format!("/api/v1/tickets?partner_id={}", p.metro), None),
     ];
-    let tables = ["users", "grants", "history", "outbox", "ticket_comments", "bgp_configs", "activation_tokens"];
+    let tables =
+        ["users", "grants", "history", "outbox", "tickets", "ticket_comments", "bgp_configs", "activation_tokens"];
     let mut before = Vec::new();
     for t in tables {
         before.push(app.count(t).await);
