@@ -25,7 +25,7 @@ test("an operator registers appliances one by one and from a CSV, and retires on
     await register.getByLabel("Model").fill("Flash OCA");
     await register.getByRole("button", { name: "Register appliance" }).click();
     await page.getByRole("status").filter({ hasText: "Appliance registered." }).waitFor();
-    await row(single).getByText("Serving").waitFor();
+    await row(single).getByText("Serving", { exact: true }).waitFor();
 
     // A CSV file with a bad row: nothing is registered, the row is named.
     const csv = page.getByRole("form", { name: "Register from a CSV" });
@@ -42,7 +42,7 @@ test("an operator registers appliances one by one and from a CSV, and retires on
     await page.getByLabel("Rows").fill(good);
     await page.getByRole("button", { name: "Register from CSV" }).click();
     await page.getByRole("status").filter({ hasText: "2 appliances registered from the CSV." }).waitFor();
-    await row(`OCA-CSV-${tag}-2`).getByText("Austin POP").waitFor();
+    await row(`OCA-CSV-${tag}-2`).getByText("Austin POP", { exact: true }).waitFor();
 
     await page.getByRole("button", { name: `Retire ${single}` }).click();
     await page.getByRole("status").filter({ hasText: "Appliance retired." }).waitFor();
