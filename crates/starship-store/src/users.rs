@@ -188,6 +188,24 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
         .transpose()
 }
 
+/// The people of these ids (deleted ones left out), in no set order: one
+/// query per thousand ids rather than one per person.
+pub async fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<User>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| crate::placeholder(conn, n)).collect();
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id IN ({}) AND deleted_at IS NULL", marks.join(", "));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.push(user_from_row(&row)?);
+        }
+    }
+    Ok(found)
+}
+
 /// The first operator account made (by creation): whose History records
 /// platform changes made on behalf of no signed-in person (the CLI, the
 /// demo loader).

@@ -663,16 +663,16 @@ async fn tell_ticket_audience(
     news: &email::TicketNews<'_>,
 ) -> ApiResult<()> {
     let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
-    let mut mails = Vec::new();
-    for id in portal::ticket_audience(conn, &ticket.id).await? {
-        if id == caller.user_id {
-            continue;
-        }
-        if let Some(person) = users::get(conn, &id).await? {
+    let audience: Vec<String> =
+        portal::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
+    let mails: Vec<_> = users::get_many(conn, &audience)
+        .await?
+        .into_iter()
+        .map(|person| {
             let mail = email::ticket_news(&person.locale, &person.first_name, &ticket.subject, by, news, &link);
-            mails.push((person, mail));
-        }
-    }
+            (person, mail)
+        })
+        .collect();
     let messages: Vec<_> = mails.iter().map(|(person, mail)| mail.to(person, "ticket")).collect();
     outbox::enqueue_many(conn, &messages).await?;
     Ok(())
