@@ -272,6 +272,28 @@ pub fn manage_clients(caller: &Principal) -> Decision {
     }
 }
 
+/// An application's own token (client_credentials) asks the check API
+/// about its own application only: the capabilities of another application
+/// are not its business.
+pub fn service_check(own_application: &str, asked_application: &str) -> Decision {
+    if own_application == asked_application {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("an application's token checks only its own application"))
+    }
+}
+
+/// A person signs in to an application through Starship (OpenID Connect)
+/// only while holding a role in it; without one the application hears
+/// `access_denied`, and a refresh is refused.
+pub fn sign_in_to_application(roles: &[RoleRef], application: &str) -> Decision {
+    if roles.iter().any(|r| r.application == application) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden("this person holds no role in the application"))
+    }
+}
+
 /// Seed 000: new user accounts can only be created by users with the
 /// Master Content Partner Operations role (the `create-users` capability).
 pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> Decision {

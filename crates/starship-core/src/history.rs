@@ -51,6 +51,7 @@ pub enum Kind {
     ClientRevoked,
     ClientSecretRotated,
     SigningKeyRotated,
+    TokenReuseRefused,
     ScimTokenCreated,
     ScimTokenRevoked,
 }
@@ -88,7 +89,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 46] = [
+    pub const ALL: [Kind; 47] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -133,6 +134,7 @@ impl Kind {
         Self::ClientRevoked,
         Self::ClientSecretRotated,
         Self::SigningKeyRotated,
+        Self::TokenReuseRefused,
         Self::ScimTokenCreated,
         Self::ScimTokenRevoked,
     ];
@@ -184,6 +186,7 @@ impl Kind {
             Self::ClientRevoked => "oidc.client-revoked",
             Self::ClientSecretRotated => "oidc.client-secret-rotated",
             Self::SigningKeyRotated => "oidc.signing-key-rotated",
+            Self::TokenReuseRefused => "oidc.token-reuse-refused",
             Self::ScimTokenCreated => "scim-token.created",
             Self::ScimTokenRevoked => "scim-token.revoked",
         }
@@ -236,7 +239,8 @@ impl Kind {
             | Self::ClientIssued
             | Self::ClientRevoked
             | Self::ClientSecretRotated
-            | Self::SigningKeyRotated => Group::Security,
+            | Self::SigningKeyRotated
+            | Self::TokenReuseRefused => Group::Security,
             Self::SignedIn | Self::SignedOut | Self::SignInFailed => Group::SignIn,
         }
     }
@@ -382,6 +386,9 @@ impl Kind {
             (Self::SigningKeyRotated, En) => "Token-signing key rotated",
             (Self::SigningKeyRotated, Fr) => "Clé de signature des jetons renouvelée",
             (Self::SigningKeyRotated, Es) => "Clave de firma de tokens renovada",
+            (Self::TokenReuseRefused, En) => "Reused application token refused; its sign-in ended",
+            (Self::TokenReuseRefused, Fr) => "Jeton d’application réutilisé refusé ; sa connexion est close",
+            (Self::TokenReuseRefused, Es) => "Token de aplicación reutilizado rechazado; su sesión terminó",
             (Self::ScimTokenCreated, En) => "SCIM token created",
             (Self::ScimTokenCreated, Fr) => "Jeton SCIM créé",
             (Self::ScimTokenCreated, Es) => "Token SCIM creado",

@@ -462,3 +462,24 @@ fn who_had_no_admin_path_has_none_to_lose() {
     let operator_after = principal("operator", None, vec![], vec![]);
     assert_eq!(authz::remove_own_admin_path(&c, &operator, &operator_after, false), Ok(()));
 }
+
+#[test]
+fn an_application_token_checks_only_its_own_application() {
+    for asking in [keys::BACKLOT, keys::PRODUCTION_ACADEMY, keys::PARTNER_PORTAL] {
+        for asked in [keys::BACKLOT, keys::PRODUCTION_ACADEMY, keys::PARTNER_PORTAL] {
+            let decision = authz::service_check(asking, asked);
+            assert_eq!(decision.is_ok(), asking == asked, "{asking} asking about {asked}: {decision:?}");
+            if asking != asked {
+                assert!(matches!(decision, Err(Denied::Forbidden(_))));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_person_signs_in_to_an_application_only_while_holding_a_role_in_it() {
+    assert!(authz::sign_in_to_application(&[operations()], keys::BACKLOT).is_ok());
+    assert!(authz::sign_in_to_application(&[academy_user(DEMO)], keys::PRODUCTION_ACADEMY).is_ok());
+    assert!(authz::sign_in_to_application(&[academy_user(DEMO)], keys::BACKLOT).is_err());
+    assert!(authz::sign_in_to_application(&[], keys::BACKLOT).is_err());
+}

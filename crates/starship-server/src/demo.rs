@@ -13,6 +13,9 @@ use crate::problem::ApiResult;
 use crate::security::hash_password;
 use crate::state::AppState;
 
+/// Where the demo's application clients send people back after sign-in.
+pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:9000/callback";
+
 /// Every demo account signs in with this password.
 pub const PASSWORD: &str = "starship-demo-password";
 
@@ -114,7 +117,7 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
     }
     let mut l = Loader { conn: &mut tx, actor: Actor::system(Source::System), lines: vec![] };
 
-    l.member(None, "operator@starship.example", "Olivia", "Operator", "platform operator").await?;
+    let operator = l.member(None, "operator@starship.example", "Olivia", "Operator", "platform operator").await?;
 
     let sunrise = l.partner("Sunrise Studios", PartnerKind::Content).await?;
     let northwind = l.partner("Northwind Media", PartnerKind::Content).await?;
@@ -270,6 +273,23 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
         None,
     )
     .await?;
+
+    // One client of the OpenID Connect provider per application, for a
+    // developer's application on this machine.
+    for application in state.catalogue.applications.iter().map(|a| a.key.clone()).collect::<Vec<_>>() {
+        let client_id = format!("{application}-demo");
+        let secret = format!("{application}-demo-secret");
+        let grant_types = ["authorization_code", "refresh_token", "client_credentials"].map(String::from);
+        let request = ops::clients::Request {
+            application: &application,
+            name: &format!("{application} (demo)"),
+            redirect_uris: &[DEMO_REDIRECT_URI.to_string()],
+            grant_types: Some(&grant_types),
+        };
+        ops::clients::issue_as(l.conn, &state.catalogue, &operator.id, &l.actor, &request, &client_id, secret.clone())
+            .await?;
+        l.lines.push(format!("client {client_id:<27} secret {secret}, redirect {DEMO_REDIRECT_URI}"));
+    }
 
     let lines = std::mem::take(&mut l.lines);
     tx.commit().await?;

@@ -248,8 +248,14 @@ impl FromRequestParts<AppState> for Caller {
 /// warm, that one read is all a check asks of the store. Same credentials
 /// and the same refusals as [`Caller`].
 pub struct CheckCaller {
-    pub user: User,
+    /// The person asking; `None` for an application's own token.
+    pub user: Option<User>,
+    /// Who asks, as the rules see them: an application's own token sees
+    /// every partner's people, as an operator would, but only for its own
+    /// application (`application`, `authz::service_check`).
     pub principal: Principal,
+    /// For an application's own token (client_credentials): its application.
+    pub application: Option<String>,
     /// The access generation this request read; its decisions use it.
     pub generation: i64,
 }
@@ -274,7 +280,10 @@ impl FromRequestParts<AppState> for CheckCaller {
                 let loaded = if from_session {
                     starship_store::access::session(&mut conn, &hash).await?
                 } else {
-                    starship_store::access::api_token(&mut conn, &hash).await?
+                    match starship_store::access::api_token(&mut conn, &hash).await? {
+                        Some(token) => Some(token),
+                        None => starship_store::access::service_token(&mut conn, &hash).await?,
+                    }
                 };
                 let credential = loaded.ok_or(ApiError::Unauthenticated)?;
                 state.decisions.remember_credential(generation, &hash, credential.clone());
@@ -283,6 +292,14 @@ impl FromRequestParts<AppState> for CheckCaller {
         };
         if credential.expires_at <= now {
             return Err(ApiError::Unauthenticated);
+        }
+        if let Some(application) = credential.application {
+            return Ok(Self {
+                user: None,
+                principal: Principal::console(),
+                application: Some(application),
+                generation,
+            });
         }
         if let Some((token_id, last_used)) = &credential.token {
             if last_used.is_none_or(|at| at < now - sessions::LAST_USED_PRECISION_MS) {
@@ -310,7 +327,7 @@ impl FromRequestParts<AppState> for CheckCaller {
             roles: person.roles_at(now),
             admin: person.admin.clone(),
         };
-        Ok(Self { user: person.user.clone(), principal, generation })
+        Ok(Self { user: Some(person.user.clone()), principal, application: None, generation })
     }
 }
 

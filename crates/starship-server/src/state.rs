@@ -37,6 +37,10 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed (see `client_address`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub sign_in_window: Duration,
+    /// How long an access token of the OpenID Connect provider lasts.
+    pub access_token_ttl: Duration,
+    /// How long a refresh token lasts unused (each use rotates it).
+    pub refresh_token_ttl: Duration,
 }
 
 impl Config {
@@ -51,6 +55,8 @@ impl Config {
             sign_in_address_limit: 50,
             trusted_proxies: Vec::new(),
             sign_in_window: Duration::from_secs(15 * 60),
+            access_token_ttl: Duration::from_secs(5 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Credential {
     pub expires_at: i64,
     /// The API token's id and when its use was last noted; `None` for a session.
     pub token: Option<(String, Option<i64>)>,
+    /// For an application's own access token (client_credentials): its
+    /// application; `user_id` is then empty.
+    pub application: Option<String>,
 }
 
 /// The API token with this hash, unless revoked; its use is not noted
@@ -40,6 +43,7 @@ pub async fn api_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Crede
             user_id: r.try_get("user_id")?,
             expires_at: r.try_get("expires_at")?,
             token: Some((r.try_get("id")?, r.try_get("last_used_at")?)),
+            application: None,
         })
     })
     .transpose()
@@ -51,8 +55,38 @@ pub async fn session(conn: &mut Conn, token_hash: &str) -> Result<Option<Credent
         .bind(token_hash)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| Ok(Credential { user_id: r.try_get("user_id")?, expires_at: r.try_get("expires_at")?, token: None }))
-        .transpose()
+    row.map(|r| {
+        Ok(Credential {
+            user_id: r.try_get("user_id")?,
+            expires_at: r.try_get("expires_at")?,
+            token: None,
+            application: None,
+        })
+    })
+    .transpose()
+}
+
+/// An application's own live access token (from client_credentials) with
+/// this hash: its client not revoked, its family not ended.
+pub async fn service_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Credential>> {
+    let row = sqlx::query(
+        "SELECT c.application, t.expires_at FROM oidc_tokens t \
+         JOIN oidc_families f ON f.id = t.family_id JOIN oidc_clients c ON c.id = f.client_id \
+         WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked_at IS NULL AND f.ended_at IS NULL \
+         AND f.user_id IS NULL AND c.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(Credential {
+            user_id: String::new(),
+            expires_at: r.try_get("expires_at")?,
+            token: None,
+            application: Some(r.try_get("application")?),
+        })
+    })
+    .transpose()
 }
 
 /// A person as a check sees them: every grant with its end date (ended

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod history;
 pub mod jobs;
 pub mod mfa;
+pub mod oidc;
 pub mod outbox;
 pub mod partners;
 pub mod portal;

@@ -28,6 +28,17 @@ pub async fn session_user(conn: &mut Conn, token_hash: &str) -> Result<Option<St
         .transpose()?)
 }
 
+/// When a live session began: the moment its person signed in.
+pub async fn started_at(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query("SELECT created_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now_millis())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("created_at"))
+        .transpose()?)
+}
+
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
     let row = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
         .bind(token_hash)
@@ -48,8 +59,9 @@ pub struct Ended {
     pub tokens: u64,
 }
 
-/// Ends every session of a user but the one kept (the caller's own), and
-/// every API token.
+/// Ends every session of a user but the one kept (the caller's own), every
+/// API token, and every token applications hold for them (OpenID Connect
+/// token families): their sign-in is revoked everywhere at once.
 pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &str, keep_session: Option<&str>) -> Result<Ended> {
     let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
@@ -63,6 +75,7 @@ pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &str, keep_sessio
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    crate::oidc::end_families_of_user(conn, user_id, None, "sign-in ended").await?;
     Ok(Ended { sessions, tokens })
 }
 

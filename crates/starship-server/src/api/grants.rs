@@ -393,7 +393,8 @@ fn asked_of(
 /// May this user use this capability (on this production)? The same rules
 /// the API enforces; with `explain`, why.
 #[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckBody,
-    responses((status = 200, body = CheckResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CheckResult), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn check(
     State(state): State<AppState>,
     caller: CheckCaller,
@@ -407,11 +408,20 @@ pub async fn check(
         production,
     };
     if !body.explain {
-        let allowed = ops::access::decide(&state, &caller.principal, caller.generation, &[asked]).await?[0];
+        let allowed =
+            ops::access::decide(&state, &caller.principal, caller.application.as_deref(), caller.generation, &[asked])
+                .await?[0];
         state.metrics.check(&application, allowed);
         return Ok(axum::Json(CheckResult { allowed, explanation: None }));
     }
-    let answer = ops::access::explain_check(&state, &caller.principal, &caller.user, &asked).await?;
+    let answer = ops::access::explain_check(
+        &state,
+        &caller.principal,
+        caller.user.as_ref(),
+        caller.application.as_deref(),
+        &asked,
+    )
+    .await?;
     let (allowing, would) = match answer {
         ops::access::CheckAnswer::Deactivated => {
             let explanation = Explanation {
@@ -491,7 +501,8 @@ pub struct BatchCheckResults {
 /// application or capability answers 422 naming it (`checks[3].capability`);
 /// one about a person the caller may not see, 404: for the whole request.
 #[utoipa::path(post, path = "/api/v1/check/batch", tag = "access", request_body = BatchCheckBody,
-    responses((status = 200, body = BatchCheckResults), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = BatchCheckResults), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn check_batch(
     State(state): State<AppState>,
     caller: CheckCaller,
@@ -521,7 +532,9 @@ pub async fn check_batch(
             production: *production,
         })
         .collect();
-    let decided = ops::access::decide(&state, &caller.principal, caller.generation, &asked).await?;
+    let decided =
+        ops::access::decide(&state, &caller.principal, caller.application.as_deref(), caller.generation, &asked)
+            .await?;
     for ((application, _), allowed) in named.iter().zip(&decided) {
         state.metrics.check(application, *allowed);
     }

@@ -25,7 +25,7 @@ pub struct SignIn {
     pub totp: Option<String>,
 }
 
-/// Signs in: sets an HttpOnly, SameSite=Strict session cookie.
+/// Signs in: sets an HttpOnly, SameSite=Lax session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn, security(()),
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = UserProfile),
@@ -54,7 +54,11 @@ pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> Heade
         .path("/")
         .http_only(true)
         .secure(state.config.secure_cookies)
-        .same_site(cookie::SameSite::Strict)
+        // Lax, so that an application sending a signed-in person to the
+        // authorization endpoint (a top-level GET from another site) finds
+        // their session; changes are guarded by CSRF tokens and the
+        // cross-site write check, not by the cookie's SameSite.
+        .same_site(cookie::SameSite::Lax)
         .max_age(cookie::time::Duration::seconds(max_age_secs))
         .build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))

@@ -175,12 +175,16 @@ pub enum CheckAnswer {
 pub async fn explain_check(
     state: &AppState,
     caller: &Principal,
-    caller_user: &User,
+    caller_user: Option<&User>,
+    caller_application: Option<&str>,
     asked: &Asked<'_>,
 ) -> ApiResult<CheckAnswer> {
+    if let Some(own) = caller_application {
+        authz::service_check(own, asked.application)?;
+    }
     let mut conn = state.store.conn().await?;
-    let person = if asked.user_id == caller_user.id {
-        caller_user.clone()
+    let person = if let Some(own) = caller_user.filter(|u| u.id == asked.user_id) {
+        own.clone()
     } else {
         crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
     };
@@ -226,7 +230,8 @@ async fn load_people(
 pub const BATCH_LIMIT: usize = 1_000;
 
 /// Decides checks without explanation, in order, each exactly as a single
-/// check would: about oneself from the caller's roles, about anyone else
+/// check would. An application's own token (`caller_application`) asks
+/// about its own application only, and about anyone's access to it; about oneself from the caller's roles, about anyone else
 /// the caller may see (another partner's person, or an unknown id: 404 for
 /// the whole request) from their roles now; a deactivated person's roles do
 /// not count. The people come from the check's cache at the generation the
@@ -235,9 +240,15 @@ pub const BATCH_LIMIT: usize = 1_000;
 pub async fn decide(
     state: &AppState,
     caller: &Principal,
+    caller_application: Option<&str>,
     generation: i64,
     asked: &[Asked<'_>],
 ) -> ApiResult<Vec<bool>> {
+    if let Some(own) = caller_application {
+        for a in asked {
+            authz::service_check(own, a.application)?;
+        }
+    }
     let others: Vec<&str> = asked.iter().map(|a| a.user_id).filter(|id| *id != caller.user_id).collect();
     let (mut people, missing) = state.decisions.people(generation, &others);
     if !missing.is_empty() {

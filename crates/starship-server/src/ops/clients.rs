@@ -56,6 +56,21 @@ pub async fn issue(
     actor: &Actor,
     request: &Request<'_>,
 ) -> ApiResult<Issued> {
+    let client_id = format!("{}-{}", request.application, &secret_hash(&new_secret(""))[..16]);
+    issue_as(conn, catalogue, history_user, actor, request, &client_id, client_secret()).await
+}
+
+/// Registers a client with a `client_id` and secret chosen by the caller:
+/// the demo data's, which its README names.
+pub async fn issue_as(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    history_user: &str,
+    actor: &Actor,
+    request: &Request<'_>,
+    client_id: &str,
+    secret: String,
+) -> ApiResult<Issued> {
     let application = match catalogue.application(request.application) {
         Some(a) => Ok(a.key.clone()),
         None => Err(FieldError::new("application", "is not an application of the catalogue")),
@@ -64,12 +79,10 @@ pub async fn issue(
     let registration = Registration::parse(request.redirect_uris, request.grant_types)?;
     let redirect_uris: Vec<String> = registration.redirect_uris.iter().map(|u| u.as_str().to_string()).collect();
     let grant_types: Vec<String> = registration.grant_types.iter().map(|g| g.as_str().to_string()).collect();
-    let secret = client_secret();
-    let client_id = format!("{application}-{}", &secret_hash(&new_secret(""))[..16]);
     let client = clients::insert(
         conn,
         NewClient {
-            client_id: &client_id,
+            client_id,
             secret_hash: &secret_hash(&secret),
             application: &application,
             name: name.as_str(),
@@ -127,11 +140,14 @@ pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Client>
     Ok(clients::list(&mut conn).await?)
 }
 
-/// Revokes a client at once: it no longer authenticates.
+/// Revokes a client at once: it no longer authenticates, and every token
+/// it was given ends.
 pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> ApiResult<Client> {
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
     let client = clients::revoke(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    // Whatever the client was given ends with it, service tokens included.
+    starship_store::oidc::end_families_of_client(&mut tx, &client.id, "client revoked").await?;
     history::append(
         &mut tx,
         &caller.user_id,

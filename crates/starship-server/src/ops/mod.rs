@@ -6,6 +6,7 @@ pub mod access;
 pub mod clients;
 pub mod expiry;
 pub mod keys;
+pub mod oidc;
 pub mod people;
 pub mod platform;
 pub mod portal;

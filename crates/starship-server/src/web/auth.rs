@@ -108,6 +108,14 @@ pub async fn sign_in_page(State(state): State<AppState>, request: Request) -> We
     Ok(with_cookie(cookie, StatusCode::OK, page.render()?))
 }
 
+/// The way back to an application after signing in.
+#[derive(Template)]
+#[template(path = "continue.html")]
+struct ContinuePage {
+    layout: Layout,
+    next: String,
+}
+
 pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult {
     let form = &post.form;
     let next = safe_next(form.get("next")).unwrap_or("/").to_string();
@@ -117,6 +125,13 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
     match ops::session::sign_in_with_code(&state, &email, password, code, post.client, Source::Web).await {
         Ok(signed_in) => {
             let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
+            if next.starts_with("/oauth2/") {
+                // The provider then redirects to the application: a browser
+                // holds that redirect to this form's `form-action 'self'`
+                // policy, so the way back starts as a new navigation.
+                let page = ContinuePage { layout: Layout::bare("Signed in"), next };
+                return Ok(([(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response());
+            }
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
         }
         Err(error) => {

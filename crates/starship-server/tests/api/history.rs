@@ -348,6 +348,15 @@ impl Scene<'_> {
                     source: "oidc",
                 }
             }
+            "oidc.token-reuse-refused" => {
+                // The application's refresh token used twice: in the person's History.
+                let rp = crate::oidc_flow::register(app, "backlot", &["authorization_code", "refresh_token"]).await;
+                let tokens = crate::oidc_flow::tokens_of(app, &rp, NORA).await;
+                let refresh_token = tokens["refresh_token"].as_str().unwrap();
+                assert!(crate::oidc_flow::refresh(app, &rp, refresh_token).await.0.is_success());
+                assert!(crate::oidc_flow::refresh(app, &rp, refresh_token).await.0.is_client_error());
+                Expected { user: self.p.admin.clone(), actor_id: None, actor: "backlot app".into(), source: "oidc" }
+            }
             "oidc.signing-key-rotated" => {
                 // `starshipd keys rotate` acts for no one: the first operator's History.
                 starship_server::ops::keys::rotate(&app.store, &Actor::system(Source::Oidc)).await.unwrap();

@@ -16,6 +16,7 @@ mod isolation;
 mod last_admin;
 mod metrics;
 mod oidc;
+mod oidc_flow;
 mod onboarding;
 mod openapi;
 mod operations;

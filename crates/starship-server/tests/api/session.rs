@@ -16,7 +16,7 @@ app_test!(signing_in_sets_an_http_only_strict_cookie_and_me_answers, |app| async
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(cookie.starts_with("starship_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
 
     let (status, me) = app.get(&client, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);

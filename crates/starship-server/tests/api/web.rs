@@ -72,9 +72,7 @@ app_test!(signed_out_visitors_are_sent_to_sign_in_and_back, |app| async move {
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&signed_in), "/users");
     let cookie = signed_in.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
-    assert!(
-        cookie.starts_with("starship_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
-    );
+    assert!(cookie.starts_with("starship_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     let (status, html) = page(&app, &client, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
