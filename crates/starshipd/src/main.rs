@@ -309,6 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp,
             smtp_from,
             link_ttl_hours,
+            access_token_minutes,
             smtp_lease_seconds,
             trusted_proxies,
             metrics_listen,
@@ -322,6 +323,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let mut config = Config::for_public_url(&public_url);
             config.activation_ttl = std::time::Duration::from_secs(link_ttl_hours * 3600);
+            config.access_token_ttl = std::time::Duration::from_secs(access_token_minutes * 60);
             config.trusted_proxies = trusted_proxies;
             let mut state = AppState::new(store, config).await?;
             if demo {

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// How long activation and invitation links stay valid, in hours (1 to 720).
     #[arg(long, env = "STARSHIP_LINK_TTL_HOURS", default_value_t = 72, value_parser = parse_link_ttl_hours)]
     pub link_ttl_hours: u64,
+    /// How long an access token issued to an application lasts, in minutes
+    /// (1 to 60). Refresh tokens renew it.
+    #[arg(long, env = "STARSHIP_ACCESS_TOKEN_MINUTES", default_value_t = 5, value_parser = parse_access_token_minutes)]
+    pub access_token_minutes: u64,
     /// Proxies (CIDR blocks, comma-separated; a list in the file) whose
     /// X-Forwarded-For names the client; without them the header is ignored.
     #[arg(long, env = "STARSHIP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
@@ -99,13 +103,14 @@ pub struct FileSettings {
     smtp_from: Option<String>,
     smtp_lease_seconds: Option<u64>,
     link_ttl_hours: Option<u64>,
+    access_token_minutes: Option<u64>,
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
     metrics_listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
 }
 
 /// Every key a settings file may hold, in the order they are printed.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "db",
     "listen",
     "public_url",
@@ -114,12 +119,14 @@ pub const KEYS: [&str; 11] = [
     "smtp_from",
     "smtp_lease_seconds",
     "link_ttl_hours",
+    "access_token_minutes",
     "trusted_proxies",
     "metrics_listen",
     "log_format",
 ];
 
 pub const LINK_TTL_HOURS: (u64, u64) = (1, 720);
+pub const ACCESS_TOKEN_MINUTES: (u64, u64) = (1, 60);
 pub const SMTP_LEASE_SECONDS: (u64, u64) = (2, 3600);
 
 fn in_range(value: i64, (low, high): (u64, u64)) -> Result<u64, String> {
@@ -135,6 +142,10 @@ fn parse_integer(value: &str) -> Result<i64, String> {
 
 fn parse_link_ttl_hours(value: &str) -> Result<u64, String> {
     in_range(parse_integer(value)?, LINK_TTL_HOURS)
+}
+
+fn parse_access_token_minutes(value: &str) -> Result<u64, String> {
+    in_range(parse_integer(value)?, ACCESS_TOKEN_MINUTES)
 }
 
 fn parse_smtp_lease_seconds(value: &str) -> Result<u64, String> {
@@ -190,6 +201,9 @@ pub fn parse_file(text: &str) -> Result<FileSettings, Vec<String>> {
             "link_ttl_hours" => {
                 integer(value).and_then(|v| in_range(v, LINK_TTL_HOURS)).map(|v| file.link_ttl_hours = Some(v))
             }
+            "access_token_minutes" => integer(value)
+                .and_then(|v| in_range(v, ACCESS_TOKEN_MINUTES))
+                .map(|v| file.access_token_minutes = Some(v)),
             "trusted_proxies" => value
                 .as_array()
                 .ok_or_else(|| format!("must be a list of CIDR blocks, not {}", a_type(value)))
@@ -256,6 +270,7 @@ pub fn resolve(
     layer!("smtp_from", serve_matches, file.smtp_from, |v| serve.smtp_from = v);
     layer!("smtp_lease_seconds", serve_matches, file.smtp_lease_seconds, |v| serve.smtp_lease_seconds = v);
     layer!("link_ttl_hours", serve_matches, file.link_ttl_hours, |v| serve.link_ttl_hours = v);
+    layer!("access_token_minutes", serve_matches, file.access_token_minutes, |v| serve.access_token_minutes = v);
     layer!("trusted_proxies", serve_matches, file.trusted_proxies, |v| serve.trusted_proxies = v);
     layer!("metrics_listen", serve_matches, file.metrics_listen, |v| serve.metrics_listen = Some(v));
     layer!("log_format", global_matches, file.log_format, |v| log_format = v);
@@ -301,6 +316,7 @@ impl Effective {
             quoted(&s.smtp_from),
             s.smtp_lease_seconds.to_string(),
             s.link_ttl_hours.to_string(),
+            s.access_token_minutes.to_string(),
             format!("[{}]", proxies.join(", ")),
             optional(s.metrics_listen.map(|a| a.to_string())),
             quoted(log_format),
