@@ -14,9 +14,11 @@
 //! two instances on one database.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use starship_store::access::{Credential, Person};
+use starship_store::Store;
 
 /// Beyond this many entries the cache starts over: it holds what the
 /// busiest callers and people need, not the whole store.
@@ -25,6 +27,54 @@ const MAX_ENTRIES: usize = 200_000;
 #[derive(Default)]
 pub struct Decisions {
     cache: Mutex<Cache>,
+    reads: GenerationReads,
+}
+
+/// Reads of the access generation shared by the checks waiting for one.
+///
+/// A check needs the generation as of a moment after it arrived: any read
+/// that *started* after that moment will do, since it sees every change
+/// committed before it. So reads are numbered as they start; a check
+/// notes the number of reads started when it arrives, and takes the first
+/// read numbered above it, joining one in flight or starting the next.
+/// Under load one query then answers every check that arrived while the
+/// previous one ran, and a check is exactly as fresh as with a query of
+/// its own.
+#[derive(Default)]
+struct GenerationReads {
+    /// How many reads have started.
+    started: AtomicU64,
+    /// The number of the last read finished, and what it read.
+    finished: Mutex<(u64, i64)>,
+    /// One read at a time: the waiters queue here.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl GenerationReads {
+    fn finished_since(&self, wanted: u64) -> Option<i64> {
+        let (number, generation) = *self.finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (number >= wanted).then_some(generation)
+    }
+
+    async fn after_now(&self, store: &Store) -> Result<i64, starship_store::StoreError> {
+        let wanted = self.started.load(Ordering::SeqCst) + 1;
+        if let Some(generation) = self.finished_since(wanted) {
+            return Ok(generation);
+        }
+        let _turn = self.reading.lock().await;
+        if let Some(generation) = self.finished_since(wanted) {
+            return Ok(generation);
+        }
+        let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = {
+            let mut conn = store.conn().await?;
+            starship_store::access::generation(&mut conn).await?
+        };
+        let mut finished = self.finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Reads run one at a time, so numbers finish in order.
+        *finished = (number, generation);
+        Ok(generation)
+    }
 }
 
 #[derive(Default)]
@@ -53,6 +103,12 @@ impl Cache {
 }
 
 impl Decisions {
+    /// The access generation, read after this call began (see
+    /// [`GenerationReads`]): what a check must compare its cache with.
+    pub async fn generation(&self, store: &Store) -> Result<i64, starship_store::StoreError> {
+        self.reads.after_now(store).await
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         // A panic while holding the lock leaves a consistent map (every
         // change is a single insert or clear): keep using it.

@@ -271,18 +271,20 @@ impl FromRequestParts<AppState> for CheckCaller {
         } else {
             return Err(ApiError::Unauthenticated);
         };
-        let mut conn = state.store.conn().await?;
-        let generation = starship_store::access::generation(&mut conn).await?;
+        let generation = state.decisions.generation(&state.store).await?;
         let now = starship_store::now_millis();
+        // A connection only when the cache lacks something or a use is noted.
+        let mut conn = None;
         let credential = match state.decisions.credential(generation, &hash) {
             Some(credential) => credential,
             None => {
+                let conn = conn.insert(state.store.conn().await?);
                 let loaded = if from_session {
-                    starship_store::access::session(&mut conn, &hash).await?
+                    starship_store::access::session(conn, &hash).await?
                 } else {
-                    match starship_store::access::api_token(&mut conn, &hash).await? {
+                    match starship_store::access::api_token(conn, &hash).await? {
                         Some(token) => Some(token),
-                        None => starship_store::access::service_token(&mut conn, &hash).await?,
+                        None => starship_store::access::service_token(conn, &hash).await?,
                     }
                 };
                 let credential = loaded.ok_or(ApiError::Unauthenticated)?;
@@ -303,13 +305,17 @@ impl FromRequestParts<AppState> for CheckCaller {
         }
         if let Some((token_id, last_used)) = &credential.token {
             if last_used.is_none_or(|at| at < now - sessions::LAST_USED_PRECISION_MS) {
-                sessions::note_token_use(&mut conn, token_id, now).await?;
+                let conn = match &mut conn {
+                    Some(conn) => conn,
+                    None => conn.insert(state.store.conn().await?),
+                };
+                sessions::note_token_use(conn, token_id, now).await?;
                 state.decisions.noted_use(generation, &hash, now);
             }
         }
-        let person = crate::ops::access::people(state, &mut conn, generation, &[credential.user_id.as_str()])
+        drop(conn);
+        let person = crate::ops::access::known_person(state, generation, &credential.user_id)
             .await?
-            .remove(&credential.user_id)
             .ok_or(ApiError::Unauthenticated)?;
         if !crate::ops::session::may_sign_in(&person.user) {
             return Err(ApiError::Unauthenticated);

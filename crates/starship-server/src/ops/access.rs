@@ -198,20 +198,19 @@ pub async fn explain_check(
     Ok(CheckAnswer::Explained { allowing, would })
 }
 
-/// These people as the check's cache knows them at `generation`, the
-/// others read in one go (three queries however many) and remembered.
-/// A deleted or unknown id is absent.
-pub async fn people(
+/// One person as the check's cache knows them at `generation`, read (and
+/// remembered) when it does not; a connection is taken only then.
+pub async fn known_person(
     state: &AppState,
-    conn: &mut starship_store::Conn,
     generation: i64,
-    ids: &[&str],
-) -> ApiResult<std::collections::HashMap<String, std::sync::Arc<starship_store::access::Person>>> {
-    let (mut known, missing) = state.decisions.people(generation, ids);
-    if !missing.is_empty() {
-        known.extend(load_people(state, conn, generation, &missing).await?);
+    id: &str,
+) -> ApiResult<Option<std::sync::Arc<starship_store::access::Person>>> {
+    let (mut known, missing) = state.decisions.people(generation, &[id]);
+    if missing.is_empty() {
+        return Ok(known.remove(id));
     }
-    Ok(known)
+    let mut conn = state.store.conn().await?;
+    Ok(load_people(state, &mut conn, generation, &missing).await?.into_iter().map(|(_, p)| p).next())
 }
 
 async fn load_people(
