@@ -599,3 +599,51 @@ app_test!(a_token_issued_by_one_instance_is_honoured_by_another, |app| async mov
     assert_eq!(response.status(), StatusCode::OK, "the refresh works on the other instance");
     let _ = stop.send(());
 });
+
+app_test!(two_step_sign_in_on_the_way_continues_to_the_application, |app| async move {
+    let w = world(&app).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let mut conn = app.store.conn().await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &w.backlot_admin, secret).await.unwrap();
+    starship_store::mfa::enable(&mut conn, &w.backlot_admin).await.unwrap();
+    drop(conn);
+    let rp = register(&app, "backlot", &["authorization_code"]).await;
+    let visitor = browser();
+    let start = visitor.get(authorize_url(&app, &rp, &[])).send().await.unwrap();
+    let sign_in = location(&start).to_string();
+    let html = visitor.get(app.url(&sign_in)).send().await.unwrap().text().await.unwrap();
+    let csrf = crate::web::csrf_of(&html);
+    let next = form_urlencoded::parse(sign_in.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "next")
+        .unwrap()
+        .1
+        .to_string();
+    // The password alone: the page asks for the code and keeps the way back.
+    let response = visitor
+        .post(app.url("/sign-in"))
+        .form(&[("csrf", csrf.as_str()), ("email", MARA), ("password", PASSWORD), ("next", next.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!("name=\"next\" value=\"{}\"", next.replace('&', "&#38;"))), "{html}");
+    let code = starship_server::ops::session::current_code(secret, MARA, starship_store::now_millis() / 1000).unwrap();
+    let response = visitor
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", MARA),
+            ("password", PASSWORD),
+            ("totp", code.as_str()),
+            ("next", next.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("http-equiv=\"refresh\""));
+    let response = visitor.get(app.url(&next)).send().await.unwrap();
+    assert!(location(&response).starts_with(CALLBACK));
+    let code = param(&redirect_params(&response), "code").unwrap().to_string();
+    assert_eq!(exchange(&app, &rp, &code).await.0, StatusCode::OK);
+});
