@@ -75,6 +75,7 @@ pub async fn sweep_once(
             break;
         }
     }
+    ops::expiry::purge_ended_credentials(store).await?;
     let horizon = now + i64::try_from(REMINDER_AHEAD.as_millis()).unwrap_or(0);
     loop {
         let reminded = ops::expiry::send_reminders(store, catalogue, now, horizon, BATCH).await?;

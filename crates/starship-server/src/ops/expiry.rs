@@ -26,6 +26,17 @@ pub async fn remove_expired(store: &Store, now: i64, batch: i64) -> Result<usize
     Ok(removed.len())
 }
 
+/// Deletes what has ended and proves nothing any more: sessions past their
+/// end and authorization codes past theirs (a minute; a code's replay is
+/// only detectable while it lives, and it is refused once expired anyway).
+pub async fn purge_ended_credentials(store: &Store) -> Result<u64, StoreError> {
+    let mut tx = store.begin().await?;
+    let purged = starship_store::sessions::purge_expired_sessions(&mut tx).await?
+        + starship_store::oidc::purge_expired_codes(&mut tx).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
 /// Claims up to `batch` grants ending before `horizon` whose reminder has
 /// not gone out, and queues it to the person and the admins who could
 /// extend the role; returns how many grants were claimed.

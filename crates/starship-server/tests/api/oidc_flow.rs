@@ -387,6 +387,10 @@ app_test!(the_token_endpoint_refuses_every_bad_exchange_with_the_oauth_error, |a
     let code = code_for(&app, &mara, &rp).await;
     sqlx::query("UPDATE oidc_codes SET expires_at = 0").execute(app.store.pool()).await.unwrap();
     assert_eq!(s(&exchange(&app, &rp, &code).await.1["error"]), "invalid_grant");
+    // The expiry job clears ended codes away.
+    let before = app.count("oidc_codes").await;
+    assert!(starship_server::ops::expiry::purge_ended_credentials(&app.store).await.unwrap() >= 1);
+    assert!(app.count("oidc_codes").await < before);
     let code = code_for(&app, &mara, &rp).await;
     let (_, refused) = token_request(
         &app,
