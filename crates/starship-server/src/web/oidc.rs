@@ -96,6 +96,9 @@ fn client_auth(
         let (Some(client_id), Some(secret)) = (unescape(id), unescape(secret)) else {
             return Err(OAuthError::invalid_client());
         };
+        if client_id.contains('\0') || secret.contains('\0') {
+            return Err(OAuthError::invalid_client());
+        }
         if params.get("client_id").is_some_and(|c| *c != client_id) {
             return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
         }
@@ -166,6 +169,12 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
     }
 }
 
+/// Whether a query holds a NUL character, which no parameter may (the
+/// stores cannot compare it).
+fn has_nul(uri: &axum::http::Uri) -> bool {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).any(|(k, v)| k.contains('\0') || v.contains('\0'))
+}
+
 /// The signed-in person behind a request's session cookie, if any.
 async fn session_of(
     state: &AppState,
@@ -184,7 +193,8 @@ async fn session_of(
 /// without one, the sign-in page (and two-step sign-in) and back here.
 pub async fn authorize(State(state): State<AppState>, request: Request) -> WebResult {
     let (parts, _) = request.into_parts();
-    let Ok(Query(asked)) = Query::<op::AuthorizeRequest>::try_from_uri(&parts.uri) else {
+    let asked = Some(&parts.uri).filter(|uri| !has_nul(uri)).map(Query::<op::AuthorizeRequest>::try_from_uri);
+    let Some(Ok(Query(asked))) = asked else {
         return Err(WebError::Api(ApiError::BadRequest(
             "this sign-in request is malformed: a parameter is repeated or not text".into(),
         )));
@@ -208,7 +218,10 @@ pub async fn end_session(State(state): State<AppState>, request: Request) -> Web
         let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
         end_session_form(&parts.headers, &bytes)
     } else {
-        Query::<op::EndSessionRequest>::try_from_uri(&parts.uri).ok().map(|Query(q)| q)
+        Some(&parts.uri)
+            .filter(|uri| !has_nul(uri))
+            .and_then(|uri| Query::<op::EndSessionRequest>::try_from_uri(uri).ok())
+            .map(|Query(q)| q)
     };
     let Some(asked) = asked else {
         return Err(WebError::Api(ApiError::BadRequest("this sign-out request is malformed".into())));

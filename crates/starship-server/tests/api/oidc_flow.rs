@@ -651,3 +651,79 @@ app_test!(two_step_sign_in_on_the_way_continues_to_the_application, |app| async 
     let code = param(&redirect_params(&response), "code").unwrap().to_string();
     assert_eq!(exchange(&app, &rp, &code).await.0, StatusCode::OK);
 });
+
+app_test!(malformed_requests_to_the_provider_never_answer_a_server_error, |app| async move {
+    world(&app).await;
+    let rp = register(&app, "backlot", &["authorization_code", "refresh_token", "client_credentials"]).await;
+    let long = "x".repeat(70_000);
+    let bodies: Vec<(&str, String)> = vec![
+        ("application/x-www-form-urlencoded", "%FF%FE=%C3%28".into()),
+        ("application/x-www-form-urlencoded", "grant_type".into()),
+        ("application/x-www-form-urlencoded", "=&&==&grant_type=".into()),
+        ("application/x-www-form-urlencoded", format!("grant_type=refresh_token&refresh_token={long}")),
+        (
+            "application/x-www-form-urlencoded",
+            "grant_type=authorization_code&code=%00&redirect_uri=x&code_verifier=y".into(),
+        ),
+        ("application/x-www-form-urlencoded", "token=&token_type_hint=access_token".into()),
+        ("text/plain", "grant_type=client_credentials".into()),
+        ("", "\u{0}\u{1}\u{2}".into()),
+    ];
+    let authorizations = [
+        None,
+        Some("Basic !!!notbase64".to_string()),
+        Some(format!("Basic {}", {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode("no-colon")
+        })),
+        Some(format!("Basic {}", {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode([0xff, b':', 0xfe])
+        })),
+        Some(format!("Basic {}", {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:%ZZ", rp.client_id))
+        })),
+        Some("Bearer sat_nothing".to_string()),
+        Some(format!("Basic {}", {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode("a\u{0}b:%00")
+        })),
+    ];
+    let client = Client::new();
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/userinfo", "/oauth2/end-session"] {
+        for (content_type, body) in &bodies {
+            for authorization in &authorizations {
+                let mut request = client.post(app.url(path)).body(body.clone());
+                if !content_type.is_empty() {
+                    request = request.header("content-type", *content_type);
+                }
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                assert!(
+                    status.is_client_error() || status.is_success(),
+                    "{path} {body:.60} {authorization:?}: {status}"
+                );
+                if path != "/oauth2/end-session" && status.is_client_error() && status != StatusCode::UNAUTHORIZED {
+                    let answer: Value = response.json().await.unwrap_or(Value::Null);
+                    assert!(answer["error"].is_string(), "{path} {body:.60}: the RFC 6749 error object, not {answer}");
+                }
+            }
+        }
+    }
+    for query in [
+        "",
+        "client_id=%FF",
+        "client_id=a&client_id=b",
+        &format!("client_id={}&redirect_uri={}", rp.client_id, &long[..6000]),
+        "response_type=code&scope=openid&client_id=%00",
+    ] {
+        let status = browser().get(app.url(&format!("/oauth2/authorize?{query}"))).send().await.unwrap().status();
+        assert!(status.is_client_error() || status.is_redirection(), "authorize?{query:.60}: {status}");
+        let status = browser().get(app.url(&format!("/oauth2/end-session?{query}"))).send().await.unwrap().status();
+        assert!(status.is_client_error() || status.is_redirection(), "end-session?{query:.60}: {status}");
+    }
+});
