@@ -391,7 +391,10 @@ fn asked_of(
 }
 
 /// May this user use this capability (on this production)? The same rules
-/// the API enforces; with `explain`, why.
+/// the API enforces; with `explain`, why. Besides a person's session or
+/// token, an application's own access token (OpenID Connect
+/// `client_credentials` at `/oauth2/token`) may ask, about anyone's access
+/// to its own application only (another application: 403).
 #[utoipa::path(post, path = "/api/v1/check", tag = "access", request_body = CheckBody,
     responses((status = 200, body = CheckResult), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)))]
@@ -499,7 +502,8 @@ pub struct BatchCheckResults {
 /// Many checks at once (at most 1,000), each answered exactly as
 /// `POST /api/v1/check` would answer it, in order. A check naming an unknown
 /// application or capability answers 422 naming it (`checks[3].capability`);
-/// one about a person the caller may not see, 404: for the whole request.
+/// one about a person the caller may not see, 404: for the whole request;
+/// an application's token asking about another application, 403.
 #[utoipa::path(post, path = "/api/v1/check/batch", tag = "access", request_body = BatchCheckBody,
     responses((status = 200, body = BatchCheckResults), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)))]
