@@ -17,6 +17,7 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim::DirectoryUser;
 
 use crate::ops::scim::{self as ops, ScimCaller, ScimError, ScimResult, CORE_USER, ENTERPRISE};
+use crate::ops::scim_groups::{self as groups, GroupView, CORE_GROUP};
 use crate::state::AppState;
 
 pub const CONTENT_TYPE: &str = "application/scim+json";
@@ -40,6 +41,9 @@ pub fn router() -> Router<AppState> {
         // Users are the only resource type, so a search from the root is theirs.
         .route("/.search", post(search_users))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", post(search_groups))
+        .route("/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PAYLOAD))
 }
@@ -118,6 +122,37 @@ fn location(state: &AppState, id: &str) -> String {
     format!("{}/scim/v2/Users/{id}", state.config.public_url.trim_end_matches('/'))
 }
 
+fn group_location(state: &AppState, id: &str) -> String {
+    format!("{}/scim/v2/Groups/{id}", state.config.public_url.trim_end_matches('/'))
+}
+
+/// A group as a SCIM Group resource; members are users, named by id.
+pub fn group_resource(state: &AppState, g: &GroupView) -> Value {
+    let group = &g.group;
+    let members: Vec<Value> = g
+        .members
+        .iter()
+        .map(|m| json!({"value": m.user_id, "display": m.display, "type": "User", "$ref": location(state, &m.user_id)}))
+        .collect();
+    let mut resource = json!({
+        "schemas": [CORE_GROUP],
+        "id": group.id,
+        "displayName": group.display_name,
+        "members": members,
+        "meta": {
+            "resourceType": "Group",
+            "created": rfc3339_from_millis(group.created_at),
+            "lastModified": rfc3339_from_millis(group.updated_at),
+            "location": group_location(state, &group.id),
+            "version": groups::version(group),
+        },
+    });
+    if let Some(external_id) = &group.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    resource
+}
+
 /// A user as a SCIM User resource.
 pub fn user_resource(state: &AppState, u: &DirectoryUser) -> Value {
     let user = &u.user;
@@ -155,7 +190,9 @@ fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) ->
         list.split(',')
             .map(|a| {
                 let a = a.trim().to_ascii_lowercase();
-                a.strip_prefix(&format!("{}:", CORE_USER.to_ascii_lowercase())).map(str::to_string).unwrap_or(a)
+                let a =
+                    a.strip_prefix(&format!("{}:", CORE_USER.to_ascii_lowercase())).map(str::to_string).unwrap_or(a);
+                a.strip_prefix(&format!("{}:", CORE_GROUP.to_ascii_lowercase())).map(str::to_string).unwrap_or(a)
             })
             .filter(|a| !a.is_empty())
             .collect()
@@ -216,6 +253,24 @@ fn one_user(state: &AppState, status: StatusCode, user: &DirectoryUser, query: &
     response
 }
 
+fn one_group(state: &AppState, status: StatusCode, group: &GroupView, query: &HashMap<String, String>) -> Response {
+    let body = project(
+        group_resource(state, group),
+        query.get("attributes").map(String::as_str),
+        query.get("excludedAttributes").map(String::as_str),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(etag) = HeaderValue::from_str(&groups::version(&group.group)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(loc) = HeaderValue::from_str(&group_location(state, &group.group.id)) {
+            response.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
 fn number(query: &HashMap<String, String>, key: &str) -> ScimResult<Option<i64>> {
     query
         .get(key)
@@ -246,14 +301,7 @@ async fn list_users(
 }
 
 async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
-    let list = ops::ListQuery {
-        filter: query.get("filter").cloned(),
-        sort_by: query.get("sortBy").cloned(),
-        sort_order: query.get("sortOrder").cloned(),
-        start_index: number(query, "startIndex")?,
-        count: number(query, "count")?,
-    };
-    let (total, start, users) = ops::list_users(state, caller, &list).await?;
+    let (total, start, users) = ops::list_users(state, caller, &list_query(query)?).await?;
     let attributes = query.get("attributes").map(String::as_str);
     let excluded = query.get("excludedAttributes").map(String::as_str);
     let resources: Vec<Value> = users.iter().map(|u| project(user_resource(state, u), attributes, excluded)).collect();
@@ -267,14 +315,135 @@ async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, Str
     Ok(scim_json(StatusCode::OK, &body))
 }
 
-/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
-async fn search_users(
+fn list_query(query: &HashMap<String, String>) -> ScimResult<ops::ListQuery> {
+    Ok(ops::ListQuery {
+        filter: query.get("filter").cloned(),
+        sort_by: query.get("sortBy").cloned(),
+        sort_order: query.get("sortOrder").cloned(),
+        start_index: number(query, "startIndex")?,
+        count: number(query, "count")?,
+    })
+}
+
+async fn list_groups(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    group_list(&state, &caller, &query).await
+}
+
+async fn group_list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
+    let (total, start, found) = groups::list_groups(state, caller, &list_query(query)?).await?;
+    let attributes = query.get("attributes").map(String::as_str);
+    let excluded = query.get("excludedAttributes").map(String::as_str);
+    let resources: Vec<Value> = found.iter().map(|g| project(group_resource(state, g), attributes, excluded)).collect();
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+async fn search_groups(
     State(state): State<AppState>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
+    let query = search_query(&body)?;
+    group_list(&state, &caller, &query).await
+}
+
+async fn get_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    let group = groups::get_group(&state, &caller, &id).await?;
+    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if none_match.split(',').any(|v| v.trim() == groups::version(&group.group) || v.trim() == "*") {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+    Ok(one_group(&state, StatusCode::OK, &group, &query))
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let desired = groups::desired_from_resource(&body)?;
+    let group = groups::create_group(&state, &caller, &desired).await?;
+    Ok(one_group(&state, StatusCode::CREATED, &group, &HashMap::new()))
+}
+
+async fn replace_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    if let Some(sent) = body.get("id").and_then(Value::as_str) {
+        if sent != id {
+            return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
+        }
+    }
+    let desired = groups::desired_from_resource(&body)?;
+    let group = groups::update_group(&state, &caller, &id, if_match(&headers), |_| Ok(desired)).await?;
+    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn patch_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    check_patch_schema(&body)?;
+    let group =
+        groups::update_group(&state, &caller, &id, if_match(&headers), |current| groups::apply_patch(current, &body))
+            .await?;
+    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn delete_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ScimResult<StatusCode> {
+    let caller = caller(&state, &headers).await?;
+    groups::delete_group(&state, &caller, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn check_patch_schema(body: &Value) -> ScimResult<()> {
+    if let Some(schemas) = body.get("schemas").and_then(Value::as_array) {
+        if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
+            return Err(ScimError::new(400, Some("invalidSyntax"), format!("a PATCH body has the schema {PATCH_OP}")));
+        }
+    }
+    Ok(())
+}
+
+/// A SearchRequest body as the list's query parameters.
+fn search_query(body: &Value) -> ScimResult<HashMap<String, String>> {
     let body =
         body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a SearchRequest object"))?;
     let text = |key: &str| -> ScimResult<Option<String>> {
@@ -292,6 +461,18 @@ async fn search_users(
             query.insert(key.to_string(), value);
         }
     }
+    Ok(query)
+}
+
+/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
+async fn search_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let query = search_query(&body)?;
     list(&state, &caller, &query).await
 }
 
@@ -353,11 +534,7 @@ async fn patch_user(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    if let Some(schemas) = body.get("schemas").and_then(Value::as_array) {
-        if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
-            return Err(ScimError::new(400, Some("invalidSyntax"), format!("a PATCH body has the schema {PATCH_OP}")));
-        }
-    }
+    check_patch_schema(&body)?;
     let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
         ops::apply_patch(&ops::Desired::of(current), &body)
     })
@@ -413,17 +590,32 @@ fn user_resource_type(state: &AppState) -> Value {
     })
 }
 
+fn group_resource_type(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A directory group of the partner: its members hold the Starship roles it maps to",
+        "schema": CORE_GROUP,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/Group", base(state))},
+    })
+}
+
 fn list_of(resources: Vec<Value>) -> Value {
     json!({"schemas": [LIST], "totalResults": resources.len(), "startIndex": 1, "itemsPerPage": resources.len(), "Resources": resources})
 }
 
 async fn resource_types(State(state): State<AppState>) -> Response {
-    scim_json(StatusCode::OK, &list_of(vec![user_resource_type(&state)]))
+    scim_json(StatusCode::OK, &list_of(vec![user_resource_type(&state), group_resource_type(&state)]))
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
     if id == "User" {
         Ok(scim_json(StatusCode::OK, &user_resource_type(&state)))
+    } else if id == "Group" {
+        Ok(scim_json(StatusCode::OK, &group_resource_type(&state)))
     } else {
         Err(ScimError::new(404, None, "no such resource type"))
     }
@@ -485,13 +677,39 @@ fn enterprise_schema(state: &AppState) -> Value {
     })
 }
 
+fn group_schema(state: &AppState) -> Value {
+    let mut members = attribute("members", "complex", false, "readWrite", "none", false);
+    members["multiValued"] = json!(true);
+    let mut value = attribute("value", "string", false, "immutable", "none", true);
+    value["description"] = json!("the id of a User of the partner");
+    let mut reference = attribute("$ref", "reference", false, "immutable", "none", true);
+    reference["referenceTypes"] = json!(["User"]);
+    let mut kind = attribute("type", "string", false, "immutable", "none", false);
+    kind["canonicalValues"] = json!(["User"]);
+    members["subAttributes"] =
+        json!([value, reference, attribute("display", "string", false, "readOnly", "none", false), kind]);
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": CORE_GROUP,
+        "name": "Group",
+        "description": "A directory group of the partner; members are its users",
+        "attributes": [
+            attribute("displayName", "string", true, "readWrite", "server", false),
+            members,
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{CORE_GROUP}", base(state))},
+    })
+}
+
 async fn schemas(State(state): State<AppState>) -> Response {
-    scim_json(StatusCode::OK, &list_of(vec![user_schema(&state), enterprise_schema(&state)]))
+    scim_json(StatusCode::OK, &list_of(vec![user_schema(&state), group_schema(&state), enterprise_schema(&state)]))
 }
 
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
     if id.eq_ignore_ascii_case(CORE_USER) {
         Ok(scim_json(StatusCode::OK, &user_schema(&state)))
+    } else if id.eq_ignore_ascii_case(CORE_GROUP) {
+        Ok(scim_json(StatusCode::OK, &group_schema(&state)))
     } else if id.eq_ignore_ascii_case(ENTERPRISE) {
         Ok(scim_json(StatusCode::OK, &enterprise_schema(&state)))
     } else {

@@ -883,7 +883,27 @@ app_test!(another_partners_ids_answer_404_everywhere, |app| async move {
     let foreign_grant = app.grant(&w.outsider, "backlot", "content-partner-operations", None).await;
     let foreign_privilege = app.admin(&w.outsider, "production-academy", None).await;
     let u = &w.outsider;
+    let (their_group, their_mapping) = {
+        let mut conn = app.store.conn().await.unwrap();
+        let group = starship_store::scim_groups::insert(&mut conn, &w.northwind, "Their Group", None).await.unwrap();
+        let role = starship_core::catalogue::RoleRef {
+            application: "backlot".into(),
+            role: "content-partner-operations".into(),
+            production: None,
+        };
+        let mapping =
+            starship_store::scim_groups::insert_mapping(&mut conn, &group.id, &role, u).await.unwrap().unwrap();
+        (group.id, mapping.id)
+    };
+    let (n, g) = (&w.northwind, &their_group);
     let attempts: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", format!("/api/v1/partners/{n}/scim-groups"), None),
+        (
+            "POST",
+            format!("/api/v1/partners/{n}/scim-groups/{g}/roles"),
+            Some(json!({"application": "backlot", "role": "content-partner-operations"})),
+        ),
+        ("DELETE", format!("/api/v1/partners/{n}/scim-groups/{g}/roles/{their_mapping}"), None),
         ("GET", format!("/api/v1/users/{u}"), None),
         ("PATCH", format!("/api/v1/users/{u}"), Some(json!({"first_name": "Hacked"}))),
         ("GET", format!("/api/v1/users/{u}/history"), None),
