@@ -68,6 +68,17 @@ for (const viewport of [DESKTOP, PHONE]) {
       if ((await sidewaysOverflow(page)) > 0) wide.push("a profile's History is too wide");
       await screenshot(page, `layout-${viewport.width}-profile-history`);
 
+      // The partner's SCIM tokens and, beside them, its directory groups.
+      await page.goto("/");
+      await page.getByRole("link", { name: "SCIM tokens" }).click();
+      await page.getByRole("heading", { level: 1, name: "SCIM tokens" }).waitFor();
+      if ((await sidewaysOverflow(page)) > 0) wide.push("SCIM tokens is too wide");
+      await screenshot(page, `layout-${viewport.width}-scim-tokens`);
+      await page.getByRole("link", { name: "Directory groups" }).click();
+      await page.getByRole("heading", { level: 1, name: "Directory groups" }).waitFor();
+      if ((await sidewaysOverflow(page)) > 0) wide.push("Directory groups is too wide");
+      await screenshot(page, `layout-${viewport.width}-scim-groups`);
+
       await page.context().clearCookies();
       await signIn(page, "eli.engineer@metrofiber.example");
       wide.push(...(await checkPages(page, portalPages, viewport.width)));

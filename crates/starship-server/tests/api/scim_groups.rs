@@ -390,3 +390,47 @@ app_test!(a_mapping_gives_only_what_its_author_may_grant_and_stops_when_they_los
     assert_eq!(answer.status, StatusCode::OK, "the membership itself is kept: {}", answer.body);
     assert!(backlot_roles(&app, &john).await.is_empty(), "no new grant under a privilege its author lost");
 });
+
+app_test!(a_partner_admin_maps_groups_to_roles_on_a_page, |app| async move {
+    use crate::web::{csrf_of, location, page, signed_in_browser};
+    let w = world(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let token = scim_token(&app, &mara, &w.sunrise, "Entra ID").await;
+    let jane = id(&create(&app, &token, "jane.doe@sunrise.example").await);
+    let gid = id(&create_group(&app, &token, "Backlot Operators", &[&jane]).await);
+    let browser = signed_in_browser(&app, MARA).await;
+    let href = format!("/partners/{}/scim-groups", w.sunrise);
+    let (_, tokens_page) = page(&app, &browser, &format!("/partners/{}/scim-tokens", w.sunrise)).await;
+    assert!(tokens_page.contains(&format!("href=\"{href}\"")), "the SCIM tokens page links the groups");
+    let (status, html) = page(&app, &browser, &href).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Backlot Operators") && html.contains("1 member"), "{html}");
+    assert!(html.contains("Backlot: Content Partner Operations"), "a role Mara may grant is offered");
+    assert!(!html.contains("Academy User"), "a role she may not grant is not offered");
+    let csrf = csrf_of(&html);
+    let added = browser
+        .post(app.url(&format!("{href}/{gid}/roles")))
+        .form(&[("csrf", csrf.as_str()), ("role", "backlot|content-partner-operations")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&added), format!("{href}?done=mapped"));
+    assert_eq!(backlot_roles(&app, &jane).await, ["content-partner-operations"]);
+    let (_, html) = page(&app, &browser, &href).await;
+    assert!(html.contains("<details class=\"confirm\">") && html.contains("lose it now"), "{html}");
+    let (_, listed) = app.get(&mara, &format!("/api/v1/partners/{}/scim-groups", w.sunrise)).await;
+    let mapping = listed[0]["roles"][0]["id"].as_str().unwrap();
+    let removed = browser
+        .post(app.url(&format!("{href}/{gid}/roles/{mapping}/remove")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    assert!(backlot_roles(&app, &jane).await.is_empty());
+    let plain = signed_in_browser(&app, "pat.plain@sunrise.example").await;
+    assert_eq!(page(&app, &plain, &href).await.0, StatusCode::FORBIDDEN);
+    let nina = signed_in_browser(&app, "nina.north@northwind.example").await;
+    assert_eq!(page(&app, &nina, &href).await.0, StatusCode::NOT_FOUND);
+});
