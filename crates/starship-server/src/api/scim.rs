@@ -25,8 +25,11 @@ const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The largest SCIM request body.
+/// The largest SCIM request body, a `/Bulk` request's included.
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
+/// The most operations one `/Bulk` request may carry.
+pub const MAX_OPERATIONS: usize = 1000;
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
 /// Nested at `/scim/v2`.
 pub fn router() -> Router<AppState> {
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
         // Users are the only resource type, so a search from the root is theirs.
         .route("/.search", post(search_users))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/Bulk", post(bulk))
         .route("/Groups", get(list_groups).post(create_group))
         .route("/Groups/.search", post(search_groups))
         .route("/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
@@ -398,14 +402,24 @@ async fn replace_group(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
+    let group = replace_group_with(&state, &caller, &id, if_match(&headers), &body).await?;
+    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn replace_group_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<GroupView> {
     if let Some(sent) = body.get("id").and_then(Value::as_str) {
         if sent != id {
             return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
         }
     }
-    let desired = groups::desired_from_resource(&body)?;
-    let group = groups::update_group(&state, &caller, &id, if_match(&headers), |_| Ok(desired)).await?;
-    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+    let desired = groups::desired_from_resource(body)?;
+    groups::update_group(state, caller, id, if_match, |_| Ok(desired)).await
 }
 
 async fn patch_group(
@@ -416,11 +430,19 @@ async fn patch_group(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    check_patch_schema(&body)?;
-    let group =
-        groups::update_group(&state, &caller, &id, if_match(&headers), |current| groups::apply_patch(current, &body))
-            .await?;
+    let group = patch_group_with(&state, &caller, &id, if_match(&headers), &body).await?;
     Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn patch_group_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<GroupView> {
+    check_patch_schema(body)?;
+    groups::update_group(state, caller, id, if_match, |current| groups::apply_patch(current, body)).await
 }
 
 async fn delete_group(
@@ -513,17 +535,27 @@ async fn replace_user(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
+    let user = replace_user_with(&state, &caller, &id, if_match(&headers), &body).await?;
+    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn replace_user_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<DirectoryUser> {
+    ops::update_user(state, caller, id, if_match, |current| {
         let before = ops::Desired::of(current);
         if let Some(sent) = body.get("id").and_then(Value::as_str) {
             if sent != current.user.id {
                 return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
             }
         }
-        ops::desired_from_resource(&body, Some(&before))
+        ops::desired_from_resource(body, Some(&before))
     })
-    .await?;
-    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+    .await
 }
 
 async fn patch_user(
@@ -534,12 +566,19 @@ async fn patch_user(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    check_patch_schema(&body)?;
-    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
-        ops::apply_patch(&ops::Desired::of(current), &body)
-    })
-    .await?;
+    let user = patch_user_with(&state, &caller, &id, if_match(&headers), &body).await?;
     Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn patch_user_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<DirectoryUser> {
+    check_patch_schema(body)?;
+    ops::update_user(state, caller, id, if_match, |current| ops::apply_patch(&ops::Desired::of(current), body)).await
 }
 
 async fn delete_user(
@@ -552,6 +591,180 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /Bulk` (RFC 7644 §3.7): each operation in order, each in its own
+/// transaction through the same operation as its own request, so an
+/// operation that fails writes nothing and the ones before it stay.
+/// `bulkId:x` in a path or a value names what an earlier POST created;
+/// `failOnErrors` stops after that many errors.
+async fn bulk(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let body = body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a BulkRequest"))?;
+    let field = |key: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
+    let operations = field("Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "a BulkRequest needs Operations"))?;
+    if operations.len() > MAX_OPERATIONS {
+        return Err(ScimError::new(
+            413,
+            None,
+            format!("a bulk request carries at most {MAX_OPERATIONS} operations (maxOperations)"),
+        ));
+    }
+    let fail_on_errors = match field("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?,
+        ),
+    };
+    let mut created: HashMap<String, String> = HashMap::new();
+    let mut results = Vec::with_capacity(operations.len());
+    let mut errors = 0;
+    for operation in operations {
+        if fail_on_errors.is_some_and(|n| errors >= n) {
+            break;
+        }
+        let method = operation.get("method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        let bulk_id = operation.get("bulkId").and_then(Value::as_str).map(str::to_string);
+        let mut entry = json!({"method": method});
+        if let Some(b) = &bulk_id {
+            entry["bulkId"] = json!(b);
+        }
+        match bulk_operation(&state, &caller, &method, bulk_id.as_deref(), operation, &created).await {
+            Ok(done) => {
+                if let (Some(b), Some(id)) = (&bulk_id, &done.id) {
+                    created.insert(b.clone(), id.clone());
+                }
+                entry["status"] = json!(done.status.to_string());
+                if let Some(location) = done.location {
+                    entry["location"] = json!(location);
+                }
+                if let Some(version) = done.version {
+                    entry["version"] = json!(version);
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                entry["status"] = json!(e.status.to_string());
+                let mut response = json!({"schemas": [ERROR], "status": e.status.to_string(), "detail": e.detail});
+                if let Some(t) = e.scim_type {
+                    response["scimType"] = json!(t);
+                }
+                entry["response"] = response;
+            }
+        }
+        results.push(entry);
+    }
+    Ok(scim_json(StatusCode::OK, &json!({"schemas": [BULK_RESPONSE], "Operations": results})))
+}
+
+/// What one bulk operation did.
+struct BulkDone {
+    status: u16,
+    id: Option<String>,
+    location: Option<String>,
+    version: Option<String>,
+}
+
+/// Replaces `bulkId:x` (the whole string, or a path segment) with the id
+/// an earlier operation created; one not created yet is an error.
+fn resolve_bulk_ids(value: &Value, created: &HashMap<String, String>) -> ScimResult<Value> {
+    Ok(match value {
+        Value::String(text) => Value::String(resolve_text(text, created)?),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_bulk_ids(v, created)).collect::<ScimResult<_>>()?)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_bulk_ids(v, created)?)))
+                .collect::<ScimResult<Map<String, Value>>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn resolve_text(text: &str, created: &HashMap<String, String>) -> ScimResult<String> {
+    text.split('/')
+        .map(|part| match part.strip_prefix("bulkId:") {
+            Some(reference) => created.get(reference).cloned().ok_or_else(|| {
+                ScimError::new(409, Some("invalidValue"), format!("bulkId '{reference}' names nothing created before"))
+            }),
+            None => Ok(part.to_string()),
+        })
+        .collect::<ScimResult<Vec<_>>>()
+        .map(|parts| parts.join("/"))
+}
+
+async fn bulk_operation(
+    state: &AppState,
+    caller: &ScimCaller,
+    method: &str,
+    bulk_id: Option<&str>,
+    operation: &Value,
+    created: &HashMap<String, String>,
+) -> ScimResult<BulkDone> {
+    let path = operation
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "each operation needs a path"))?;
+    let path = resolve_text(path, created)?;
+    let data = resolve_bulk_ids(operation.get("data").unwrap_or(&Value::Null), created)?;
+    if contains_nul(&data) || path.contains('\0') {
+        return Err(ScimError::invalid_value("text must not contain NUL characters"));
+    }
+    let version = operation.get("version").and_then(Value::as_str);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let user_done = |status: u16, user: &DirectoryUser| BulkDone {
+        status,
+        id: Some(user.user.id.clone()),
+        location: Some(location(state, &user.user.id)),
+        version: Some(ops::version(&user.user)),
+    };
+    let group_done = |status: u16, group: &GroupView| BulkDone {
+        status,
+        id: Some(group.group.id.clone()),
+        location: Some(group_location(state, &group.group.id)),
+        version: Some(groups::version(&group.group)),
+    };
+    match (method, segments.as_slice()) {
+        ("POST", [resource]) if bulk_id.is_none_or(str::is_empty) => {
+            Err(ScimError::invalid_value(format!("a POST to /{resource} needs a bulkId")))
+        }
+        ("POST", ["Users"]) => {
+            let user = ops::create_user(state, caller, &ops::desired_from_resource(&data, None)?).await?;
+            Ok(user_done(201, &user))
+        }
+        ("POST", ["Groups"]) => {
+            let group = groups::create_group(state, caller, &groups::desired_from_resource(&data)?).await?;
+            Ok(group_done(201, &group))
+        }
+        ("PUT", ["Users", id]) => Ok(user_done(200, &replace_user_with(state, caller, id, version, &data).await?)),
+        ("PATCH", ["Users", id]) => Ok(user_done(200, &patch_user_with(state, caller, id, version, &data).await?)),
+        ("DELETE", ["Users", id]) => {
+            ops::delete_user(state, caller, id, version).await?;
+            Ok(BulkDone { status: 204, id: None, location: Some(location(state, id)), version: None })
+        }
+        ("PUT", ["Groups", id]) => Ok(group_done(200, &replace_group_with(state, caller, id, version, &data).await?)),
+        ("PATCH", ["Groups", id]) => Ok(group_done(200, &patch_group_with(state, caller, id, version, &data).await?)),
+        ("DELETE", ["Groups", id]) => {
+            groups::delete_group(state, caller, id, version).await?;
+            Ok(BulkDone { status: 204, id: None, location: Some(group_location(state, id)), version: None })
+        }
+        ("POST" | "PUT" | "PATCH" | "DELETE", _) => Err(ScimError::new(
+            400,
+            Some("invalidPath"),
+            format!("{method} {path}: bulk operations take /Users, /Groups or one of their resources"),
+        )),
+        _ => Err(ScimError::new(400, Some("invalidSyntax"), format!("unknown bulk method '{method}'"))),
+    }
+}
+
 fn base(state: &AppState) -> String {
     format!("{}/scim/v2", state.config.public_url.trim_end_matches('/'))
 }
@@ -561,7 +774,7 @@ async fn service_provider_config(State(state): State<AppState>) -> Response {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": format!("{}/ServiceProviderConfig", base(&state)),
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD},
+        "bulk": {"supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD},
         "filter": {"supported": true, "maxResults": ops::MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

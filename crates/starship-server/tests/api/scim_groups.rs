@@ -434,3 +434,79 @@ app_test!(a_partner_admin_maps_groups_to_roles_on_a_page, |app| async move {
     let nina = signed_in_browser(&app, "nina.north@northwind.example").await;
     assert_eq!(page(&app, &nina, &href).await.0, StatusCode::NOT_FOUND);
 });
+
+const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+app_test!(bulk_creates_users_and_a_group_naming_them_by_bulk_id, |app| async move {
+    let w = world(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let token = scim_token(&app, &mara, &w.sunrise, "Okta").await;
+    let (_, config) = app.get(&app.client(), "/scim/v2/ServiceProviderConfig").await;
+    assert_eq!(config["bulk"]["supported"], true);
+    assert_eq!(config["bulk"]["maxOperations"], 1000);
+    let user = |email: &str| json!({"userName": email, "name": {"givenName": "Bulk", "familyName": "Person"}});
+    let request = json!({"schemas": [BULK], "Operations": [
+        {"method": "POST", "bulkId": "u1", "path": "/Users", "data": user("bulk.one@sunrise.example")},
+        {"method": "POST", "bulkId": "u2", "path": "/Users", "data": user("bulk.two@sunrise.example")},
+        {"method": "POST", "bulkId": "g1", "path": "/Groups", "data": {"displayName": "Bulk Group", "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}]}},
+        {"method": "PATCH", "path": "/Users/bulkId:u2", "data": {"Operations": [{"op": "replace", "path": "active", "value": false}]}},
+        {"method": "POST", "bulkId": "dup", "path": "/Users", "data": user("bulk.one@sunrise.example")},
+        {"method": "DELETE", "path": "/Groups/bulkId:nothing"},
+        {"method": "PUT", "path": "/Groups/bulkId:g1", "data": {"displayName": "Bulk Team", "members": [{"value": "bulkId:u1"}]}},
+    ]});
+    let answer = scim(&app, &token, "POST", "/Bulk", Some(request)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:BulkResponse");
+    let ops = answer.body["Operations"].as_array().unwrap();
+    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["201", "201", "201", "200", "409", "409", "200"], "{}", answer.body);
+    assert_eq!(ops[4]["response"]["scimType"], "uniqueness");
+    assert!(ops[0]["location"].as_str().unwrap().contains("/scim/v2/Users/"));
+    assert_eq!(ops[0]["bulkId"], "u1");
+    let group_path = ops[2]["location"].as_str().unwrap().rsplit_once("/scim/v2").unwrap().1.to_string();
+    let group = scim(&app, &token, "GET", &group_path, None).await;
+    assert_eq!(group.body["displayName"], "Bulk Team");
+    assert_eq!(group.body["members"].as_array().unwrap().len(), 1);
+    let two = ops[1]["location"].as_str().unwrap().rsplit_once("/scim/v2").unwrap().1.to_string();
+    assert_eq!(scim(&app, &token, "GET", &two, None).await.body["active"], false);
+    let one = ops[0]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(history_rows(&app, &one).await[0], ("user.created".into(), "Okta".into(), "scim".into()));
+});
+
+app_test!(bulk_stops_after_fail_on_errors_and_refuses_what_is_too_big, |app| async move {
+    let w = world(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let token = scim_token(&app, &mara, &w.sunrise, "Okta").await;
+    let bad = json!({"method": "POST", "bulkId": "x", "path": "/Users", "data": {"userName": "no-email"}});
+    let good = json!({"method": "POST", "bulkId": "y", "path": "/Users", "data": {"userName": "late@sunrise.example"}});
+    let request = json!({"schemas": [BULK], "failOnErrors": 1, "Operations": [bad, good]});
+    let answer = scim(&app, &token, "POST", "/Bulk", Some(request)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["Operations"].as_array().unwrap().len(), 1, "stopped after the first error");
+    assert_eq!(answer.body["Operations"][0]["status"], "400");
+    let found = scim(&app, &token, "GET", "/Users?filter=userName%20eq%20%22late%40sunrise.example%22", None).await;
+    assert_eq!(found.body["totalResults"], 0, "nothing after the stop was written");
+
+    let many: Vec<Value> = (0..1001).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect();
+    let answer = scim(&app, &token, "POST", "/Bulk", Some(json!({"schemas": [BULK], "Operations": many}))).await;
+    assert_scim_error(&answer, 413, None);
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let big = json!({"schemas": [BULK], "Operations": [{"method": "POST", "bulkId": "b", "path": "/Users", "data": {"userName": huge}}]});
+    assert_scim_error(&scim(&app, &token, "POST", "/Bulk", Some(big)).await, 413, None);
+    let answer = scim(
+        &app,
+        &token,
+        "POST",
+        "/Bulk",
+        Some(json!({"Operations": [{"method": "POST", "path": "/Users", "data": {}}]})),
+    )
+    .await;
+    assert_eq!(answer.body["Operations"][0]["status"], "400", "a POST needs a bulkId: {}", answer.body);
+    assert_scim_error(
+        &scim(&app, &token, "POST", "/Bulk", Some(json!({"schemas": [BULK]}))).await,
+        400,
+        Some("invalidSyntax"),
+    );
+    let other = json!({"Operations": [{"method": "GET", "path": "/Users"}]});
+    assert_eq!(scim(&app, &token, "POST", "/Bulk", Some(other)).await.body["Operations"][0]["status"], "400");
+});
