@@ -41,8 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", post(search_users))
-        // Users are the only resource type, so a search from the root is theirs.
-        .route("/.search", post(search_users))
+        // A search across Users and Groups at once is not offered (RFC 7644 §3.12: 501).
+        .route("/.search", post(search_everything))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
         .route("/Bulk", post(bulk))
         .route("/Groups", get(list_groups).post(create_group))
@@ -69,6 +69,10 @@ impl IntoResponse for ScimError {
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body.to_string()).into_response()
+}
+
+async fn search_everything() -> ScimError {
+    ScimError::new(501, None, "search /Users/.search or /Groups/.search: not both resource types at once")
 }
 
 async fn not_found() -> ScimError {
@@ -136,7 +140,7 @@ pub fn group_resource(state: &AppState, g: &GroupView) -> Value {
     let members: Vec<Value> = g
         .members
         .iter()
-        .map(|m| json!({"value": m.user_id, "display": m.display, "type": "User", "$ref": location(state, &m.user_id)}))
+        .map(|m| json!({"value": m.user_id, "type": "User", "$ref": location(state, &m.user_id)}))
         .collect();
     let mut resource = json!({
         "schemas": [CORE_GROUP],

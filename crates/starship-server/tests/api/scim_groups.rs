@@ -65,7 +65,7 @@ app_test!(groups_are_created_read_replaced_and_deleted_with_the_partners_people,
     assert_eq!(created["displayName"], "Backlot Operators");
     assert_eq!(created["externalId"], "ext-Backlot Operators");
     assert_eq!(created["members"][0]["value"], jane.as_str());
-    assert_eq!(created["members"][0]["display"], "Jane Doe");
+    assert_eq!(created["members"][0]["type"], "User");
     assert_eq!(created["meta"]["resourceType"], "Group");
     assert!(created["meta"]["location"].as_str().unwrap().ends_with(&format!("/scim/v2/Groups/{gid}")));
 
@@ -213,6 +213,8 @@ app_test!(groups_filter_page_and_choose_attributes, |app| async move {
     assert!(slim["Resources"].as_array().unwrap().iter().all(|g| g.get("members").is_none()), "{slim}");
     let only = list("?attributes=displayName".into()).await;
     assert!(only["Resources"][0].get("meta").is_none() && only["Resources"][0].get("displayName").is_some());
+    let everything = scim(&app, &token, "POST", "/.search", Some(json!({"filter": "displayName sw \"Ac\""}))).await;
+    assert_scim_error(&everything, 501, None);
     let searched =
         scim(&app, &token, "POST", "/Groups/.search", Some(json!({"filter": "displayName sw \"Ac\""}))).await;
     assert_eq!(names(&searched.body), ["Academy Crew"]);
