@@ -153,20 +153,25 @@ pub async fn members(conn: &mut Conn, group_ids: &[String]) -> Result<Vec<Member
         .collect()
 }
 
-/// Of these ids, those of the partner's people (not deleted).
+/// Of these ids, those of the partner's people (not deleted), in the
+/// order given.
 pub async fn people_of_partner(conn: &mut Conn, partner_id: &str, ids: &[String]) -> Result<Vec<String>> {
-    let mut found = Vec::new();
-    for id in ids {
-        let row = sqlx::query("SELECT id FROM users WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL")
-            .bind(id)
-            .bind(partner_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if row.is_some() {
-            found.push(id.clone());
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM users WHERE partner_id = $1 AND deleted_at IS NULL AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(partner_id);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.insert(row.try_get::<String, _>("id")?);
         }
     }
-    Ok(found)
+    Ok(ids.iter().filter(|id| found.contains(*id)).cloned().collect())
 }
 
 /// Adds members; answers those who were not members yet.
