@@ -1,7 +1,9 @@
 """Runs scim2-tester against a live starshipd: signs in as the demo
-operator, mints a SCIM token for Sunrise Studios, checks /scim/v2, and
-exits non-zero on any ERROR or CRITICAL result (or on a run that checked
-nothing)."""
+operator, mints a SCIM token for Sunrise Studios, checks /scim/v2 (every
+resource type discovery lists: Users and Groups; scim2-tester has no checks
+of /Bulk, which tests/api/scim_groups.rs covers), and exits non-zero on any
+ERROR or CRITICAL result (or on a run that checked nothing, or one that
+checked no Group)."""
 
 import json
 import sys
@@ -43,6 +45,10 @@ for result in results:
             print(f"    {str(result.data)[:600]}")
 print(", ".join(f"{n} {name.lower()}" for name, n in sorted(counts.items())))
 failed = sum(1 for r in results if r.status in bad)
+groups_checked = sum(1 for r in results if r.status == Status.SUCCESS and "Group" in str(r.resource_type or ""))
+print(f"scim2-tester: {groups_checked} checks of Groups passed")
+if groups_checked == 0:
+    failed += 1
 passed = sum(1 for r in results if r.status not in bad and r.status != Status.SKIPPED)
 print(f"scim2-tester: {passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)

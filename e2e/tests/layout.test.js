@@ -68,6 +68,32 @@ for (const viewport of [DESKTOP, PHONE]) {
       if ((await sidewaysOverflow(page)) > 0) wide.push("a profile's History is too wide");
       await screenshot(page, `layout-${viewport.width}-profile-history`);
 
+      // The partner's SCIM tokens and, beside them, its directory groups.
+      await page.goto("/");
+      await page.getByRole("link", { name: "SCIM tokens" }).click();
+      await page.getByRole("heading", { level: 1, name: "SCIM tokens" }).waitFor();
+      if ((await sidewaysOverflow(page)) > 0) wide.push("SCIM tokens is too wide");
+      await screenshot(page, `layout-${viewport.width}-scim-tokens`);
+      // A group from the directory, mapped to a role, so the page has its table and form.
+      await page.getByLabel(/^Name/).fill("Layout IdP");
+      await page.getByRole("button", { name: "Create SCIM token" }).click();
+      const secret = (await page.locator(".token-secret code").textContent()).trim();
+      const origin = new URL(page.url()).origin;
+      const group = `Backlot Operators ${Date.now()}`;
+      const created = await fetch(`${origin}/scim/v2/Groups`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/scim+json" },
+        body: JSON.stringify({ displayName: group }),
+      });
+      assert.equal(created.status, 201);
+      await page.getByRole("link", { name: "Directory groups" }).click();
+      await page.getByRole("heading", { level: 1, name: "Directory groups" }).waitFor();
+      const card = page.locator("section.card", { has: page.getByRole("heading", { name: group }) });
+      await card.getByRole("button", { name: "Add role" }).click();
+      await page.getByRole("status").filter({ hasText: "Role mapped" }).waitFor();
+      if ((await sidewaysOverflow(page)) > 0) wide.push("Directory groups is too wide");
+      await screenshot(page, `layout-${viewport.width}-scim-groups`);
+
       await page.context().clearCookies();
       await signIn(page, "eli.engineer@metrofiber.example");
       wide.push(...(await checkPages(page, portalPages, viewport.width)));

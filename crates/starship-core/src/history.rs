@@ -54,6 +54,11 @@ pub enum Kind {
     TokenReuseRefused,
     ScimTokenCreated,
     ScimTokenRevoked,
+    ScimGroupChanged,
+    ScimGroupJoined,
+    ScimGroupLeft,
+    ScimGroupRoleMapped,
+    ScimGroupRoleUnmapped,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -89,7 +94,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 47] = [
+    pub const ALL: [Kind; 52] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -137,6 +142,11 @@ impl Kind {
         Self::TokenReuseRefused,
         Self::ScimTokenCreated,
         Self::ScimTokenRevoked,
+        Self::ScimGroupChanged,
+        Self::ScimGroupJoined,
+        Self::ScimGroupLeft,
+        Self::ScimGroupRoleMapped,
+        Self::ScimGroupRoleUnmapped,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -189,6 +199,11 @@ impl Kind {
             Self::TokenReuseRefused => "oidc.token-reuse-refused",
             Self::ScimTokenCreated => "scim-token.created",
             Self::ScimTokenRevoked => "scim-token.revoked",
+            Self::ScimGroupChanged => "scim-group.changed",
+            Self::ScimGroupJoined => "scim-group.joined",
+            Self::ScimGroupLeft => "scim-group.left",
+            Self::ScimGroupRoleMapped => "scim-group.role-mapped",
+            Self::ScimGroupRoleUnmapped => "scim-group.role-unmapped",
         }
     }
 
@@ -213,7 +228,11 @@ impl Kind {
             | Self::RoleExpiryChanged
             | Self::RoleExpired
             | Self::AdminPrivilegeAdded
-            | Self::AdminPrivilegeRemoved => Group::Access,
+            | Self::AdminPrivilegeRemoved
+            | Self::ScimGroupJoined
+            | Self::ScimGroupLeft
+            | Self::ScimGroupRoleMapped
+            | Self::ScimGroupRoleUnmapped => Group::Access,
             Self::NotificationsChanged | Self::MetadataSaved => Group::Preferences,
             Self::PortalInvited
             | Self::PortalAccessRevoked
@@ -232,6 +251,7 @@ impl Kind {
             | Self::TokenRevoked
             | Self::ScimTokenCreated
             | Self::ScimTokenRevoked
+            | Self::ScimGroupChanged
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
@@ -395,6 +415,21 @@ impl Kind {
             (Self::ScimTokenRevoked, En) => "SCIM token revoked",
             (Self::ScimTokenRevoked, Fr) => "Jeton SCIM révoqué",
             (Self::ScimTokenRevoked, Es) => "Token SCIM revocado",
+            (Self::ScimGroupChanged, En) => "Directory group changed",
+            (Self::ScimGroupChanged, Fr) => "Groupe d'annuaire modifié",
+            (Self::ScimGroupChanged, Es) => "Grupo del directorio modificado",
+            (Self::ScimGroupJoined, En) => "Joined a directory group",
+            (Self::ScimGroupJoined, Fr) => "Ajouté à un groupe d'annuaire",
+            (Self::ScimGroupJoined, Es) => "Añadido a un grupo del directorio",
+            (Self::ScimGroupLeft, En) => "Left a directory group",
+            (Self::ScimGroupLeft, Fr) => "Retiré d'un groupe d'annuaire",
+            (Self::ScimGroupLeft, Es) => "Retirado de un grupo del directorio",
+            (Self::ScimGroupRoleMapped, En) => "Directory group mapped to a role",
+            (Self::ScimGroupRoleMapped, Fr) => "Groupe d'annuaire associé à un rôle",
+            (Self::ScimGroupRoleMapped, Es) => "Grupo del directorio asociado a un rol",
+            (Self::ScimGroupRoleUnmapped, En) => "Directory group's role mapping removed",
+            (Self::ScimGroupRoleUnmapped, Fr) => "Association de rôle du groupe d'annuaire retirée",
+            (Self::ScimGroupRoleUnmapped, Es) => "Asociación de rol del grupo del directorio retirada",
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum Attr {
     Active,
     Created,
     LastModified,
+    /// A Group's `members.value`: the id of a member.
+    MembersValue,
 }
 
 impl Attr {
@@ -34,6 +36,22 @@ impl Attr {
             "name.familyname" => Self::FamilyName,
             "displayname" => Self::DisplayName,
             "active" => Self::Active,
+            "meta.created" => Self::Created,
+            "meta.lastmodified" => Self::LastModified,
+            _ => return None,
+        })
+    }
+
+    /// A Group attribute: case-insensitive, with or without the core Group
+    /// schema's URN.
+    pub fn parse_group(path: &str) -> Option<Self> {
+        let lower = path.to_ascii_lowercase();
+        let name = lower.strip_prefix("urn:ietf:params:scim:schemas:core:2.0:group:").unwrap_or(&lower);
+        Some(match name {
+            "id" => Self::Id,
+            "displayname" => Self::DisplayName,
+            "externalid" => Self::ExternalId,
+            "members" | "members.value" => Self::MembersValue,
             "meta.created" => Self::Created,
             "meta.lastmodified" => Self::LastModified,
             _ => return None,
@@ -300,6 +318,38 @@ impl Parser {
         let Some(Token::Word(path)) = self.next() else {
             return err("expected an attribute name");
         };
+        self.comparison(path, Attr::parse)
+    }
+
+    /// A Group filter's comparison; `members[value eq "…"]` is
+    /// `members.value eq "…"`.
+    fn group_atom(&mut self) -> Result<Filter, FilterError> {
+        let Some(Token::Word(path)) = self.next() else {
+            return err("expected an attribute name");
+        };
+        if self.peek() != Some(&Token::OpenBracket) {
+            return self.comparison(path, Attr::parse_group);
+        }
+        if !path.eq_ignore_ascii_case("members") {
+            return err(format!("'{path}' has no value filter"));
+        }
+        self.at += 1;
+        let inner = self.or_expr(
+            &mut |p: &mut Parser| match p.next() {
+                Some(Token::Word(sub)) if sub.eq_ignore_ascii_case("value") => {
+                    p.comparison("members.value".into(), Attr::parse_group)
+                }
+                _ => err("members filters only on value"),
+            },
+            FILTER_JOINS,
+        )?;
+        if self.next() != Some(Token::CloseBracket) {
+            return err("a '[' is not closed");
+        }
+        Ok(inner)
+    }
+
+    fn comparison(&mut self, path: String, resolve: fn(&str) -> Option<Attr>) -> Result<Filter, FilterError> {
         if self.peek() == Some(&Token::OpenBracket) {
             if !path.eq_ignore_ascii_case("emails") {
                 return err(format!("'{path}' has no value filter"));
@@ -311,7 +361,7 @@ impl Parser {
             }
             return Ok(Filter::Emails(Box::new(inner)));
         }
-        let attr = Attr::parse(&path).ok_or_else(|| FilterError(format!("unknown attribute '{path}'")))?;
+        let attr = resolve(&path).ok_or_else(|| FilterError(format!("unknown attribute '{path}'")))?;
         let Some(Token::Word(op)) = self.next() else {
             return err(format!("expected an operator after '{path}'"));
         };
@@ -415,6 +465,77 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
         return err(format!("unexpected {:?} after the filter", parser.tokens[parser.at]));
     }
     Ok(filter)
+}
+
+/// Parses a Group list's `filter` (`displayName`, `externalId`, `id`,
+/// `members.value`, `meta.*`).
+pub fn parse_group(text: &str) -> Result<Filter, FilterError> {
+    let mut parser = Parser { tokens: tokenize(text)?, at: 0 };
+    if parser.tokens.is_empty() {
+        return err("the filter is empty");
+    }
+    let filter = parser.or_expr(&mut |p: &mut Parser| p.group_atom(), FILTER_JOINS)?;
+    if parser.at < parser.tokens.len() {
+        return err(format!("unexpected {:?} after the filter", parser.tokens[parser.at]));
+    }
+    Ok(filter)
+}
+
+/// A Group PATCH path: an attribute, or `members[value eq "…"]`, which
+/// names the members to remove by id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupPath {
+    /// Lower-cased, schema URN removed (`displayname`, `members`).
+    Attribute(String),
+    /// The members a `members[...]` filter selects, as a filter over
+    /// `members.value`.
+    Members(Filter),
+}
+
+/// Parses a Group PATCH `path`.
+pub fn parse_group_path(text: &str) -> Result<GroupPath, FilterError> {
+    let text = text.trim();
+    match text.find('[') {
+        None => {
+            let lower = text.to_ascii_lowercase();
+            let attribute = lower.strip_prefix("urn:ietf:params:scim:schemas:core:2.0:group:").unwrap_or(&lower);
+            if attribute.is_empty() {
+                return err("the path names no attribute");
+            }
+            Ok(GroupPath::Attribute(attribute.to_string()))
+        }
+        Some(_) => {
+            let close = text.rfind(']').ok_or_else(|| FilterError("a '[' is not closed".into()))?;
+            if !text[close + 1..].trim().is_empty() {
+                return err("expected nothing after ']'");
+            }
+            Ok(GroupPath::Members(parse_group(&text[..=close])?))
+        }
+    }
+}
+
+impl Filter {
+    /// Whether a member id satisfies a `members.value` filter.
+    pub fn matches_member(&self, id: &str) -> bool {
+        match self {
+            Self::And(a, b) => a.matches_member(id) && b.matches_member(id),
+            Self::Or(a, b) => a.matches_member(id) || b.matches_member(id),
+            Self::Not(a) => !a.matches_member(id),
+            Self::Present(Attr::MembersValue) => true,
+            Self::Compare(Attr::MembersValue, op, Literal::Text(t)) => match op {
+                Op::Eq => id == t,
+                Op::Ne => id != t,
+                Op::Co => id.contains(t.as_str()),
+                Op::Sw => id.starts_with(t.as_str()),
+                Op::Ew => id.ends_with(t.as_str()),
+                Op::Gt => id > t.as_str(),
+                Op::Ge => id >= t.as_str(),
+                Op::Lt => id < t.as_str(),
+                Op::Le => id <= t.as_str(),
+            },
+            _ => false,
+        }
+    }
 }
 
 /// A PATCH operation's target: an attribute, optionally an email chosen by
@@ -561,6 +682,25 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn group_filters_name_members_by_value() {
+        assert_eq!(
+            parse_group(r#"displayName eq "Backlot Operators""#).unwrap(),
+            Filter::Compare(Attr::DisplayName, Op::Eq, text("Backlot Operators"))
+        );
+        assert_eq!(
+            parse_group(r#"members[value eq "u1"]"#).unwrap(),
+            Filter::Compare(Attr::MembersValue, Op::Eq, text("u1"))
+        );
+        assert!(parse_group(r#"userName eq "a""#).is_err());
+        assert!(parse(r#"members.value eq "a""#).is_err(), "users have no members");
+        let GroupPath::Members(f) = parse_group_path(r#"members[value eq "u1"]"#).unwrap() else {
+            panic!("a members path");
+        };
+        assert!(f.matches_member("u1") && !f.matches_member("u2"));
+        assert_eq!(parse_group_path("displayName").unwrap(), GroupPath::Attribute("displayname".into()));
     }
 
     #[test]

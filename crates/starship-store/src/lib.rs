@@ -22,6 +22,7 @@ pub mod preferences;
 pub mod reviews;
 pub mod schema;
 pub mod scim;
+pub mod scim_groups;
 pub mod sessions;
 pub mod signing_keys;
 #[cfg(feature = "testing")]

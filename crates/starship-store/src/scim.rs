@@ -241,7 +241,7 @@ pub async fn list_users(
     Ok((total, rows.iter().map(directory_user).collect::<Result<_>>()?))
 }
 
-fn bind_all<'q>(
+pub(crate) fn bind_all<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     binds: &'q [Value],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -270,12 +270,14 @@ fn column(attr: Attr) -> &'static str {
         Attr::Active => "deactivated_at",
         Attr::Created => "created_at",
         Attr::LastModified => "updated_at",
+        // Users have no members: the parser never gives this for them.
+        Attr::MembersValue => "NULL",
     }
 }
 
 /// Whether an attribute compares case-exactly (RFC 7643: `id` and
 /// `externalId` are caseExact).
-fn case_exact(attr: Attr) -> bool {
+pub(crate) fn case_exact(attr: Attr) -> bool {
     matches!(attr, Attr::Id | Attr::ExternalId)
 }
 
@@ -290,12 +292,12 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-fn push(binds: &mut Vec<Value>, value: Value) -> String {
+pub(crate) fn push(binds: &mut Vec<Value>, value: Value) -> String {
     binds.push(value);
     format!("${}", binds.len())
 }
 
-fn text_comparison(col: &str, op: Op, value: &str, binds: &mut Vec<Value>) -> String {
+pub(crate) fn text_comparison(col: &str, op: Op, value: &str, binds: &mut Vec<Value>) -> String {
     let like = |pattern: String, binds: &mut Vec<Value>| {
         format!("{col} LIKE {} ESCAPE '\\'", push(binds, Value::Text(pattern)))
     };
@@ -312,7 +314,7 @@ fn text_comparison(col: &str, op: Op, value: &str, binds: &mut Vec<Value>) -> St
     }
 }
 
-fn number_comparison(col: &str, op: Op, value: i64, binds: &mut Vec<Value>) -> String {
+pub(crate) fn number_comparison(col: &str, op: Op, value: i64, binds: &mut Vec<Value>) -> String {
     let sign = match op {
         Op::Eq => "=",
         Op::Ne => "<>",

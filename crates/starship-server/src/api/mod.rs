@@ -10,6 +10,7 @@ pub mod portal;
 pub mod preferences;
 pub mod reviews;
 pub mod scim;
+pub mod scim_groups;
 pub mod scim_tokens;
 pub mod session;
 pub mod users;
@@ -50,6 +51,9 @@ use doc::Contract;
         scim_tokens::create,
         scim_tokens::list,
         scim_tokens::revoke,
+        scim_groups::list_scim_groups,
+        scim_groups::map_group_role,
+        scim_groups::unmap_group_role,
         users::bulk_add,
         users::search,
         users::get_user,
@@ -140,6 +144,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/clients/{id}/secret", post(clients::rotate_secret))
         .route("/api/v1/partners/{id}/scim-tokens", get(scim_tokens::list).post(scim_tokens::create))
         .route("/api/v1/partners/{id}/scim-tokens/{token_id}", delete(scim_tokens::revoke))
+        .route("/api/v1/partners/{id}/scim-groups", get(scim_groups::list_scim_groups))
+        .route("/api/v1/partners/{id}/scim-groups/{group_id}/roles", post(scim_groups::map_group_role))
+        .route("/api/v1/partners/{id}/scim-groups/{group_id}/roles/{mapping_id}", delete(scim_groups::unmap_group_role))
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))

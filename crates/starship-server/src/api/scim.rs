@@ -17,6 +17,7 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim::DirectoryUser;
 
 use crate::ops::scim::{self as ops, ScimCaller, ScimError, ScimResult, CORE_USER, ENTERPRISE};
+use crate::ops::scim_groups::{self as groups, GroupView, CORE_GROUP};
 use crate::state::AppState;
 
 pub const CONTENT_TYPE: &str = "application/scim+json";
@@ -24,8 +25,11 @@ const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The largest SCIM request body.
+/// The largest SCIM request body, a `/Bulk` request's included.
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
+/// The most operations one `/Bulk` request may carry.
+pub const MAX_OPERATIONS: usize = 1000;
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
 /// Nested at `/scim/v2`.
 pub fn router() -> Router<AppState> {
@@ -37,9 +41,13 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", post(search_users))
-        // Users are the only resource type, so a search from the root is theirs.
-        .route("/.search", post(search_users))
+        // A search across Users and Groups at once is not offered (RFC 7644 §3.12: 501).
+        .route("/.search", post(search_everything))
         .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/Bulk", post(bulk))
+        .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", post(search_groups))
+        .route("/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PAYLOAD))
 }
@@ -61,6 +69,10 @@ impl IntoResponse for ScimError {
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body.to_string()).into_response()
+}
+
+async fn search_everything() -> ScimError {
+    ScimError::new(501, None, "search /Users/.search or /Groups/.search: not both resource types at once")
 }
 
 async fn not_found() -> ScimError {
@@ -118,6 +130,37 @@ fn location(state: &AppState, id: &str) -> String {
     format!("{}/scim/v2/Users/{id}", state.config.public_url.trim_end_matches('/'))
 }
 
+fn group_location(state: &AppState, id: &str) -> String {
+    format!("{}/scim/v2/Groups/{id}", state.config.public_url.trim_end_matches('/'))
+}
+
+/// A group as a SCIM Group resource; members are users, named by id.
+pub fn group_resource(state: &AppState, g: &GroupView) -> Value {
+    let group = &g.group;
+    let members: Vec<Value> = g
+        .members
+        .iter()
+        .map(|m| json!({"value": m.user_id, "type": "User", "$ref": location(state, &m.user_id)}))
+        .collect();
+    let mut resource = json!({
+        "schemas": [CORE_GROUP],
+        "id": group.id,
+        "displayName": group.display_name,
+        "members": members,
+        "meta": {
+            "resourceType": "Group",
+            "created": rfc3339_from_millis(group.created_at),
+            "lastModified": rfc3339_from_millis(group.updated_at),
+            "location": group_location(state, &group.id),
+            "version": groups::version(group),
+        },
+    });
+    if let Some(external_id) = &group.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    resource
+}
+
 /// A user as a SCIM User resource.
 pub fn user_resource(state: &AppState, u: &DirectoryUser) -> Value {
     let user = &u.user;
@@ -155,7 +198,9 @@ fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) ->
         list.split(',')
             .map(|a| {
                 let a = a.trim().to_ascii_lowercase();
-                a.strip_prefix(&format!("{}:", CORE_USER.to_ascii_lowercase())).map(str::to_string).unwrap_or(a)
+                let a =
+                    a.strip_prefix(&format!("{}:", CORE_USER.to_ascii_lowercase())).map(str::to_string).unwrap_or(a);
+                a.strip_prefix(&format!("{}:", CORE_GROUP.to_ascii_lowercase())).map(str::to_string).unwrap_or(a)
             })
             .filter(|a| !a.is_empty())
             .collect()
@@ -216,6 +261,24 @@ fn one_user(state: &AppState, status: StatusCode, user: &DirectoryUser, query: &
     response
 }
 
+fn one_group(state: &AppState, status: StatusCode, group: &GroupView, query: &HashMap<String, String>) -> Response {
+    let body = project(
+        group_resource(state, group),
+        query.get("attributes").map(String::as_str),
+        query.get("excludedAttributes").map(String::as_str),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(etag) = HeaderValue::from_str(&groups::version(&group.group)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(loc) = HeaderValue::from_str(&group_location(state, &group.group.id)) {
+            response.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
 fn number(query: &HashMap<String, String>, key: &str) -> ScimResult<Option<i64>> {
     query
         .get(key)
@@ -246,14 +309,7 @@ async fn list_users(
 }
 
 async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
-    let list = ops::ListQuery {
-        filter: query.get("filter").cloned(),
-        sort_by: query.get("sortBy").cloned(),
-        sort_order: query.get("sortOrder").cloned(),
-        start_index: number(query, "startIndex")?,
-        count: number(query, "count")?,
-    };
-    let (total, start, users) = ops::list_users(state, caller, &list).await?;
+    let (total, start, users) = ops::list_users(state, caller, &list_query(query)?).await?;
     let attributes = query.get("attributes").map(String::as_str);
     let excluded = query.get("excludedAttributes").map(String::as_str);
     let resources: Vec<Value> = users.iter().map(|u| project(user_resource(state, u), attributes, excluded)).collect();
@@ -267,14 +323,153 @@ async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, Str
     Ok(scim_json(StatusCode::OK, &body))
 }
 
-/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
-async fn search_users(
+fn list_query(query: &HashMap<String, String>) -> ScimResult<ops::ListQuery> {
+    Ok(ops::ListQuery {
+        filter: query.get("filter").cloned(),
+        sort_by: query.get("sortBy").cloned(),
+        sort_order: query.get("sortOrder").cloned(),
+        start_index: number(query, "startIndex")?,
+        count: number(query, "count")?,
+    })
+}
+
+async fn list_groups(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    group_list(&state, &caller, &query).await
+}
+
+async fn group_list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
+    let (total, start, found) = groups::list_groups(state, caller, &list_query(query)?).await?;
+    let attributes = query.get("attributes").map(String::as_str);
+    let excluded = query.get("excludedAttributes").map(String::as_str);
+    let resources: Vec<Value> = found.iter().map(|g| project(group_resource(state, g), attributes, excluded)).collect();
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+async fn search_groups(
     State(state): State<AppState>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
+    let query = search_query(&body)?;
+    group_list(&state, &caller, &query).await
+}
+
+async fn get_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let query = query_of(query)?;
+    let group = groups::get_group(&state, &caller, &id).await?;
+    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if none_match.split(',').any(|v| v.trim() == groups::version(&group.group) || v.trim() == "*") {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+    Ok(one_group(&state, StatusCode::OK, &group, &query))
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let desired = groups::desired_from_resource(&body)?;
+    let group = groups::create_group(&state, &caller, &desired).await?;
+    Ok(one_group(&state, StatusCode::CREATED, &group, &HashMap::new()))
+}
+
+async fn replace_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let group = replace_group_with(&state, &caller, &id, if_match(&headers), &body).await?;
+    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn replace_group_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<GroupView> {
+    if let Some(sent) = body.get("id").and_then(Value::as_str) {
+        if sent != id {
+            return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
+        }
+    }
+    let desired = groups::desired_from_resource(body)?;
+    groups::update_group(state, caller, id, if_match, |_| Ok(desired)).await
+}
+
+async fn patch_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let group = patch_group_with(&state, &caller, &id, if_match(&headers), &body).await?;
+    Ok(one_group(&state, StatusCode::OK, &group, &HashMap::new()))
+}
+
+async fn patch_group_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<GroupView> {
+    check_patch_schema(body)?;
+    groups::update_group(state, caller, id, if_match, |current| groups::apply_patch(current, body)).await
+}
+
+async fn delete_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ScimResult<StatusCode> {
+    let caller = caller(&state, &headers).await?;
+    groups::delete_group(&state, &caller, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn check_patch_schema(body: &Value) -> ScimResult<()> {
+    if let Some(schemas) = body.get("schemas").and_then(Value::as_array) {
+        if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
+            return Err(ScimError::new(400, Some("invalidSyntax"), format!("a PATCH body has the schema {PATCH_OP}")));
+        }
+    }
+    Ok(())
+}
+
+/// A SearchRequest body as the list's query parameters.
+fn search_query(body: &Value) -> ScimResult<HashMap<String, String>> {
     let body =
         body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a SearchRequest object"))?;
     let text = |key: &str| -> ScimResult<Option<String>> {
@@ -292,6 +487,18 @@ async fn search_users(
             query.insert(key.to_string(), value);
         }
     }
+    Ok(query)
+}
+
+/// `POST /Users/.search`: the list's parameters in a SearchRequest body.
+async fn search_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let query = search_query(&body)?;
     list(&state, &caller, &query).await
 }
 
@@ -332,17 +539,27 @@ async fn replace_user(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
+    let user = replace_user_with(&state, &caller, &id, if_match(&headers), &body).await?;
+    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn replace_user_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<DirectoryUser> {
+    ops::update_user(state, caller, id, if_match, |current| {
         let before = ops::Desired::of(current);
         if let Some(sent) = body.get("id").and_then(Value::as_str) {
             if sent != current.user.id {
                 return Err(ScimError::new(400, Some("mutability"), "id cannot be changed"));
             }
         }
-        ops::desired_from_resource(&body, Some(&before))
+        ops::desired_from_resource(body, Some(&before))
     })
-    .await?;
-    Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+    .await
 }
 
 async fn patch_user(
@@ -353,16 +570,19 @@ async fn patch_user(
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
     let body = body_of(&headers, bytes)?;
-    if let Some(schemas) = body.get("schemas").and_then(Value::as_array) {
-        if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))) {
-            return Err(ScimError::new(400, Some("invalidSyntax"), format!("a PATCH body has the schema {PATCH_OP}")));
-        }
-    }
-    let user = ops::update_user(&state, &caller, &id, if_match(&headers), |current| {
-        ops::apply_patch(&ops::Desired::of(current), &body)
-    })
-    .await?;
+    let user = patch_user_with(&state, &caller, &id, if_match(&headers), &body).await?;
     Ok(one_user(&state, StatusCode::OK, &user, &HashMap::new()))
+}
+
+async fn patch_user_with(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> ScimResult<DirectoryUser> {
+    check_patch_schema(body)?;
+    ops::update_user(state, caller, id, if_match, |current| ops::apply_patch(&ops::Desired::of(current), body)).await
 }
 
 async fn delete_user(
@@ -375,6 +595,180 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /Bulk` (RFC 7644 §3.7): each operation in order, each in its own
+/// transaction through the same operation as its own request, so an
+/// operation that fails writes nothing and the ones before it stay.
+/// `bulkId:x` in a path or a value names what an earlier POST created;
+/// `failOnErrors` stops after that many errors.
+async fn bulk(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ScimResult<Response> {
+    let caller = caller(&state, &headers).await?;
+    let body = body_of(&headers, bytes)?;
+    let body = body.as_object().ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "send a BulkRequest"))?;
+    let field = |key: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
+    let operations = field("Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "a BulkRequest needs Operations"))?;
+    if operations.len() > MAX_OPERATIONS {
+        return Err(ScimError::new(
+            413,
+            None,
+            format!("a bulk request carries at most {MAX_OPERATIONS} operations (maxOperations)"),
+        ));
+    }
+    let fail_on_errors = match field("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?,
+        ),
+    };
+    let mut created: HashMap<String, String> = HashMap::new();
+    let mut results = Vec::with_capacity(operations.len());
+    let mut errors = 0;
+    for operation in operations {
+        if fail_on_errors.is_some_and(|n| errors >= n) {
+            break;
+        }
+        let method = operation.get("method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        let bulk_id = operation.get("bulkId").and_then(Value::as_str).map(str::to_string);
+        let mut entry = json!({"method": method});
+        if let Some(b) = &bulk_id {
+            entry["bulkId"] = json!(b);
+        }
+        match bulk_operation(&state, &caller, &method, bulk_id.as_deref(), operation, &created).await {
+            Ok(done) => {
+                if let (Some(b), Some(id)) = (&bulk_id, &done.id) {
+                    created.insert(b.clone(), id.clone());
+                }
+                entry["status"] = json!(done.status.to_string());
+                if let Some(location) = done.location {
+                    entry["location"] = json!(location);
+                }
+                if let Some(version) = done.version {
+                    entry["version"] = json!(version);
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                entry["status"] = json!(e.status.to_string());
+                let mut response = json!({"schemas": [ERROR], "status": e.status.to_string(), "detail": e.detail});
+                if let Some(t) = e.scim_type {
+                    response["scimType"] = json!(t);
+                }
+                entry["response"] = response;
+            }
+        }
+        results.push(entry);
+    }
+    Ok(scim_json(StatusCode::OK, &json!({"schemas": [BULK_RESPONSE], "Operations": results})))
+}
+
+/// What one bulk operation did.
+struct BulkDone {
+    status: u16,
+    id: Option<String>,
+    location: Option<String>,
+    version: Option<String>,
+}
+
+/// Replaces `bulkId:x` (the whole string, or a path segment) with the id
+/// an earlier operation created; one not created yet is an error.
+fn resolve_bulk_ids(value: &Value, created: &HashMap<String, String>) -> ScimResult<Value> {
+    Ok(match value {
+        Value::String(text) => Value::String(resolve_text(text, created)?),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_bulk_ids(v, created)).collect::<ScimResult<_>>()?)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_bulk_ids(v, created)?)))
+                .collect::<ScimResult<Map<String, Value>>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn resolve_text(text: &str, created: &HashMap<String, String>) -> ScimResult<String> {
+    text.split('/')
+        .map(|part| match part.strip_prefix("bulkId:") {
+            Some(reference) => created.get(reference).cloned().ok_or_else(|| {
+                ScimError::new(409, Some("invalidValue"), format!("bulkId '{reference}' names nothing created before"))
+            }),
+            None => Ok(part.to_string()),
+        })
+        .collect::<ScimResult<Vec<_>>>()
+        .map(|parts| parts.join("/"))
+}
+
+async fn bulk_operation(
+    state: &AppState,
+    caller: &ScimCaller,
+    method: &str,
+    bulk_id: Option<&str>,
+    operation: &Value,
+    created: &HashMap<String, String>,
+) -> ScimResult<BulkDone> {
+    let path = operation
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "each operation needs a path"))?;
+    let path = resolve_text(path, created)?;
+    let data = resolve_bulk_ids(operation.get("data").unwrap_or(&Value::Null), created)?;
+    if contains_nul(&data) || path.contains('\0') {
+        return Err(ScimError::invalid_value("text must not contain NUL characters"));
+    }
+    let version = operation.get("version").and_then(Value::as_str);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let user_done = |status: u16, user: &DirectoryUser| BulkDone {
+        status,
+        id: Some(user.user.id.clone()),
+        location: Some(location(state, &user.user.id)),
+        version: Some(ops::version(&user.user)),
+    };
+    let group_done = |status: u16, group: &GroupView| BulkDone {
+        status,
+        id: Some(group.group.id.clone()),
+        location: Some(group_location(state, &group.group.id)),
+        version: Some(groups::version(&group.group)),
+    };
+    match (method, segments.as_slice()) {
+        ("POST", [resource]) if bulk_id.is_none_or(str::is_empty) => {
+            Err(ScimError::invalid_value(format!("a POST to /{resource} needs a bulkId")))
+        }
+        ("POST", ["Users"]) => {
+            let user = ops::create_user(state, caller, &ops::desired_from_resource(&data, None)?).await?;
+            Ok(user_done(201, &user))
+        }
+        ("POST", ["Groups"]) => {
+            let group = groups::create_group(state, caller, &groups::desired_from_resource(&data)?).await?;
+            Ok(group_done(201, &group))
+        }
+        ("PUT", ["Users", id]) => Ok(user_done(200, &replace_user_with(state, caller, id, version, &data).await?)),
+        ("PATCH", ["Users", id]) => Ok(user_done(200, &patch_user_with(state, caller, id, version, &data).await?)),
+        ("DELETE", ["Users", id]) => {
+            ops::delete_user(state, caller, id, version).await?;
+            Ok(BulkDone { status: 204, id: None, location: Some(location(state, id)), version: None })
+        }
+        ("PUT", ["Groups", id]) => Ok(group_done(200, &replace_group_with(state, caller, id, version, &data).await?)),
+        ("PATCH", ["Groups", id]) => Ok(group_done(200, &patch_group_with(state, caller, id, version, &data).await?)),
+        ("DELETE", ["Groups", id]) => {
+            groups::delete_group(state, caller, id, version).await?;
+            Ok(BulkDone { status: 204, id: None, location: Some(group_location(state, id)), version: None })
+        }
+        ("POST" | "PUT" | "PATCH" | "DELETE", _) => Err(ScimError::new(
+            400,
+            Some("invalidPath"),
+            format!("{method} {path}: bulk operations take /Users, /Groups or one of their resources"),
+        )),
+        _ => Err(ScimError::new(400, Some("invalidSyntax"), format!("unknown bulk method '{method}'"))),
+    }
+}
+
 fn base(state: &AppState) -> String {
     format!("{}/scim/v2", state.config.public_url.trim_end_matches('/'))
 }
@@ -384,7 +778,7 @@ async fn service_provider_config(State(state): State<AppState>) -> Response {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": format!("{}/ServiceProviderConfig", base(&state)),
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD},
+        "bulk": {"supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD},
         "filter": {"supported": true, "maxResults": ops::MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
@@ -413,17 +807,32 @@ fn user_resource_type(state: &AppState) -> Value {
     })
 }
 
+fn group_resource_type(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A directory group of the partner: its members hold the Starship roles it maps to",
+        "schema": CORE_GROUP,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/Group", base(state))},
+    })
+}
+
 fn list_of(resources: Vec<Value>) -> Value {
     json!({"schemas": [LIST], "totalResults": resources.len(), "startIndex": 1, "itemsPerPage": resources.len(), "Resources": resources})
 }
 
 async fn resource_types(State(state): State<AppState>) -> Response {
-    scim_json(StatusCode::OK, &list_of(vec![user_resource_type(&state)]))
+    scim_json(StatusCode::OK, &list_of(vec![user_resource_type(&state), group_resource_type(&state)]))
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
     if id == "User" {
         Ok(scim_json(StatusCode::OK, &user_resource_type(&state)))
+    } else if id == "Group" {
+        Ok(scim_json(StatusCode::OK, &group_resource_type(&state)))
     } else {
         Err(ScimError::new(404, None, "no such resource type"))
     }
@@ -485,13 +894,39 @@ fn enterprise_schema(state: &AppState) -> Value {
     })
 }
 
+fn group_schema(state: &AppState) -> Value {
+    let mut members = attribute("members", "complex", false, "readWrite", "none", false);
+    members["multiValued"] = json!(true);
+    let mut value = attribute("value", "string", false, "immutable", "none", true);
+    value["description"] = json!("the id of a User of the partner");
+    let mut reference = attribute("$ref", "reference", false, "immutable", "none", true);
+    reference["referenceTypes"] = json!(["User"]);
+    let mut kind = attribute("type", "string", false, "immutable", "none", false);
+    kind["canonicalValues"] = json!(["User"]);
+    members["subAttributes"] =
+        json!([value, reference, attribute("display", "string", false, "readOnly", "none", false), kind]);
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": CORE_GROUP,
+        "name": "Group",
+        "description": "A directory group of the partner; members are its users",
+        "attributes": [
+            attribute("displayName", "string", true, "readWrite", "server", false),
+            members,
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{CORE_GROUP}", base(state))},
+    })
+}
+
 async fn schemas(State(state): State<AppState>) -> Response {
-    scim_json(StatusCode::OK, &list_of(vec![user_schema(&state), enterprise_schema(&state)]))
+    scim_json(StatusCode::OK, &list_of(vec![user_schema(&state), group_schema(&state), enterprise_schema(&state)]))
 }
 
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult<Response> {
     if id.eq_ignore_ascii_case(CORE_USER) {
         Ok(scim_json(StatusCode::OK, &user_schema(&state)))
+    } else if id.eq_ignore_ascii_case(CORE_GROUP) {
+        Ok(scim_json(StatusCode::OK, &group_schema(&state)))
     } else if id.eq_ignore_ascii_case(ENTERPRISE) {
         Ok(scim_json(StatusCode::OK, &enterprise_schema(&state)))
     } else {

@@ -196,12 +196,16 @@ pub fn version(user: &User) -> String {
 
 /// `If-Match`: `*` or one of the listed versions, else 412.
 pub fn check_if_match(user: &User, if_match: Option<&str>) -> ScimResult<()> {
+    check_version(&version(user), if_match)
+}
+
+/// `If-Match` against a resource's current version.
+pub fn check_version(current: &str, if_match: Option<&str>) -> ScimResult<()> {
     let Some(wanted) = if_match else {
         return Ok(());
     };
-    let current = version(user);
     let bare = |v: &str| v.trim().trim_start_matches("W/").trim_matches('"').to_string();
-    if wanted.split(',').any(|v| v.trim() == "*" || bare(v) == bare(&current)) {
+    if wanted.split(',').any(|v| v.trim() == "*" || bare(v) == bare(current)) {
         Ok(())
     } else {
         Err(ScimError::new(412, None, "the resource changed since that version"))
@@ -407,6 +411,7 @@ pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_mat
         authz::administer_person(&caller.principal, &state.catalogue, (&user.id, caller.partner_id()), standing),
     )
     .map_err(ApiError::from)?;
+    crate::ops::scim_groups::leave_all(&mut tx, &caller.actor(), caller.partner_id(), &user.id).await?;
     crate::ops::portal::delete_in(&mut tx, user, &caller.actor()).await?;
     tx.commit().await.map_err(ApiError::from)?;
     Ok(())
@@ -438,7 +443,7 @@ pub fn boolean(value: &Value) -> ScimResult<bool> {
     }
 }
 
-fn string(value: &Value, what: &str) -> ScimResult<String> {
+pub(crate) fn string(value: &Value, what: &str) -> ScimResult<String> {
     value.as_str().map(str::to_string).ok_or_else(|| ScimError::invalid_value(format!("{what} must be a string")))
 }
 

@@ -17,6 +17,7 @@ mod onboard;
 mod portal;
 mod reviews;
 mod scim;
+mod scim_groups;
 mod security;
 mod users;
 
@@ -61,6 +62,9 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", post(account::create_token))
         .route("/tokens/{id}/revoke", post(account::revoke_token))
         .route("/partners/{id}/scim-tokens", get(scim::show).post(scim::create))
+        .route("/partners/{id}/scim-groups", get(scim_groups::show))
+        .route("/partners/{id}/scim-groups/{group}/roles", post(scim_groups::add_role))
+        .route("/partners/{id}/scim-groups/{group}/roles/{mapping}/remove", post(scim_groups::remove_role))
         .route("/partners/{id}/scim-tokens/{token}/revoke", post(scim::revoke))
         .route("/onboard", get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))

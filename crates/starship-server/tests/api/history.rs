@@ -263,6 +263,43 @@ impl Scene<'_> {
                     source: "api",
                 }
             }
+            "scim-group.changed" | "scim-group.joined" | "scim-group.left" => {
+                let path = format!("/api/v1/partners/{}/scim-tokens", self.p.metro);
+                let token = self.ok(&self.nora, "POST", &path, Some(json!({"name": "Directory"}))).await;
+                let token = token["token"].as_str().unwrap().to_string();
+                let (member, _) = self.someone(Holds::Nothing).await;
+                let members = if kind == "scim-group.changed" { json!([]) } else { json!([{"value": member}]) };
+                let body = json!({"displayName": format!("Group {}", self.n), "members": members});
+                let created = crate::scim::scim(app, &token, "POST", "/Groups", Some(body)).await;
+                assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+                if kind == "scim-group.left" {
+                    let out = json!({"Operations": [{"op": "remove", "path": "members"}]});
+                    let path = format!("/Groups/{}", created.body["id"].as_str().unwrap());
+                    assert_eq!(crate::scim::scim(app, &token, "PATCH", &path, Some(out)).await.status.as_u16(), 200);
+                }
+                let user = if kind == "scim-group.changed" { self.p.admin.clone() } else { member };
+                Expected { user, actor_id: Some(self.p.admin.clone()), actor: "Directory".into(), source: "scim" }
+            }
+            "scim-group.role-mapped" | "scim-group.role-unmapped" => {
+                let path = format!("/api/v1/partners/{}/scim-tokens", self.p.metro);
+                let token = self.ok(&self.nora, "POST", &path, Some(json!({"name": "Directory"}))).await;
+                let token = token["token"].as_str().unwrap().to_string();
+                self.n += 1;
+                let body = json!({"displayName": format!("Mapped {}", self.n)});
+                let created = crate::scim::scim(app, &token, "POST", "/Groups", Some(body)).await;
+                let roles = format!(
+                    "/api/v1/partners/{}/scim-groups/{}/roles",
+                    self.p.metro,
+                    created.body["id"].as_str().unwrap()
+                );
+                let role = json!({"application": "backlot", "role": "content-partner-operations"});
+                let mapping = self.ok(&self.nora, "POST", &roles, Some(role)).await;
+                if kind == "scim-group.role-unmapped" {
+                    let path = format!("{roles}/{}", mapping["id"].as_str().unwrap());
+                    self.ok(&self.nora, "DELETE", &path, None).await;
+                }
+                self.by_nora(&self.p.admin)
+            }
             "signed-in" | "signed-out" => {
                 let (id, email) = self.someone(Holds::Nothing).await;
                 let client = app.signed_in(&email).await;

@@ -36,6 +36,9 @@ struct Ids {
     /// A partner, and a SCIM token of it.
     partner: String,
     scim_token: String,
+    /// A directory group of the partner, and a role mapping of it.
+    scim_group: String,
+    scim_mapping: String,
     n: usize,
 }
 
@@ -54,6 +57,8 @@ impl Ids {
                 ("{id}", "access-reviews") => self.review.0.clone(),
                 ("{id}", "partners") => self.partner.clone(),
                 ("{token_id}", _) => self.scim_token.clone(),
+                ("{group_id}", _) => self.scim_group.clone(),
+                ("{mapping_id}", _) => self.scim_mapping.clone(),
                 ("{pid}", _) => self.privilege.clone().expect("an admin privilege"),
                 ("{application}", _) => "production-academy".to_string(),
                 (other, _) if other.starts_with('{') => panic!("no value for {other} in {template}"),
@@ -87,7 +92,7 @@ const ACCEPTED: StatusCode = StatusCode::ACCEPTED;
 const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
 
 /// Every operation of the API that takes a record's id in its path.
-const OPERATIONS: [Operation; 34] = [
+const OPERATIONS: [Operation; 37] = [
     op("DELETE", "/api/v1/tokens/{id}", Holds::Nothing, none, NO_CONTENT),
     op("GET", "/api/v1/users/{id}", Holds::Nothing, none, OK),
     op("PATCH", "/api/v1/users/{id}", Holds::Nothing, |_| Some(json!({"last_name": "Renamed"})), OK),
@@ -170,6 +175,15 @@ const OPERATIONS: [Operation; 34] = [
     op("GET", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, none, OK),
     op("POST", "/api/v1/partners/{id}/scim-tokens", Holds::Nothing, |_| Some(json!({"name": "IdP"})), CREATED),
     op("DELETE", "/api/v1/partners/{id}/scim-tokens/{token_id}", Holds::Nothing, none, NO_CONTENT),
+    op("GET", "/api/v1/partners/{id}/scim-groups", Holds::Nothing, none, OK),
+    op(
+        "POST",
+        "/api/v1/partners/{id}/scim-groups/{group_id}/roles",
+        Holds::Nothing,
+        |_| Some(json!({"application": "backlot", "role": "content-partner-operations"})),
+        CREATED,
+    ),
+    op("DELETE", "/api/v1/partners/{id}/scim-groups/{group_id}/roles/{mapping_id}", Holds::Nothing, none, NO_CONTENT),
     op(
         "POST",
         "/api/v1/access-reviews/{id}/decisions",
@@ -225,6 +239,23 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         }
     };
     let their_scim_token = scim_token_of(c.metro.metro.clone(), c.metro.admin.clone(), 0).await;
+    // A directory group with a mapping to Master Content Partner Operations.
+    let scim_group_of = |partner: String, creator: String, n: usize| {
+        let store = app.store.clone();
+        async move {
+            use starship_store::scim_groups;
+            let mut conn = store.conn().await.unwrap();
+            let group = scim_groups::insert(&mut conn, &partner, &format!("Group {n}"), None).await.unwrap().id;
+            let master = starship_core::catalogue::RoleRef {
+                application: "backlot".into(),
+                role: "master-content-partner-operations".into(),
+                production: None,
+            };
+            let mapping = scim_groups::insert_mapping(&mut conn, &group, &master, &creator).await.unwrap().unwrap().id;
+            (group, mapping)
+        }
+    };
+    let (their_group, their_mapping) = scim_group_of(c.metro.metro.clone(), c.metro.admin.clone(), 0).await;
     let theirs = |o: &Operation, n: usize| {
         let person = c.their(o.holds);
         Ids {
@@ -238,6 +269,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             review: c.their_review.clone(),
             partner: c.metro.metro.clone(),
             scim_token: their_scim_token.clone(),
+            scim_group: their_group.clone(),
+            scim_mapping: their_mapping.clone(),
             n,
         }
     };
@@ -252,6 +285,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         review: (UNKNOWN.into(), UNKNOWN.into()),
         partner: UNKNOWN.into(),
         scim_token: UNKNOWN.into(),
+        scim_group: UNKNOWN.into(),
+        scim_mapping: UNKNOWN.into(),
         n,
     };
     let oscar = app.signed_in(OSCAR).await;
@@ -291,7 +326,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
     for (n, o) in OPERATIONS.iter().enumerate() {
         let mine = person(&app, &c.ours, &format!("control.{n}@otherisp.example"), o.holds).await;
         let oscar_id = app.signed_in_id(OSCAR).await;
-        let scim_token = scim_token_of(c.ours.clone(), oscar_id, 100 + n).await;
+        let scim_token = scim_token_of(c.ours.clone(), oscar_id.clone(), 100 + n).await;
+        let (scim_group, scim_mapping) = scim_group_of(c.ours.clone(), oscar_id, 100 + n).await;
         let ids = Ids {
             user: mine.id,
             grant: mine.grant,
@@ -303,6 +339,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             review: c.our_review.clone(),
             partner: c.ours.clone(),
             scim_token,
+            scim_group,
+            scim_mapping,
             n: 100 + n,
         };
         let path = ids.path(o.path);

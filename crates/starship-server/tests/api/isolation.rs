@@ -821,6 +821,53 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
         see_other,
     ));
 
+    let cpo = starship_core::catalogue::RoleRef {
+        application: "backlot".into(),
+        role: "content-partner-operations".into(),
+        production: None,
+    };
+    let (their_group, their_mapping, our_group, our_mapped_group, our_mapping) = {
+        use starship_store::scim_groups;
+        let mut conn = app.store.conn().await.unwrap();
+        let their_group = scim_groups::insert(&mut conn, &c.metro.metro, "Their Group", None).await.unwrap().id;
+        let their_mapping =
+            scim_groups::insert_mapping(&mut conn, &their_group, &cpo, &c.metro.admin).await.unwrap().unwrap().id;
+        let our_group = scim_groups::insert(&mut conn, &c.ours, "Our Group", None).await.unwrap().id;
+        let our_mapped = scim_groups::insert(&mut conn, &c.ours, "Our Mapped Group", None).await.unwrap().id;
+        let oscar_id = c.metro.outsider.clone();
+        let our_mapping =
+            scim_groups::insert_mapping(&mut conn, &our_mapped, &cpo, &oscar_id).await.unwrap().unwrap().id;
+        (their_group, their_mapping, our_group, our_mapped, our_mapping)
+    };
+    let role_form = || vec![("role", "backlot|content-partner-operations".to_string())];
+    cases.push((
+        ("GET", "/partners/{id}/scim-groups"),
+        "a partner's directory groups".into(),
+        PageCall::get(format!("/partners/{}/scim-groups", c.metro.metro)),
+        PageCall::get(format!("/partners/{}/scim-groups", c.ours)),
+        StatusCode::OK,
+    ));
+    cases.push((
+        ("POST", "/partners/{id}/scim-groups/{group}/roles"),
+        "a role for a directory group".into(),
+        PageCall::post(format!("/partners/{}/scim-groups/{their_group}/roles", c.metro.metro), role_form()),
+        PageCall::post(format!("/partners/{}/scim-groups/{our_group}/roles", c.ours), role_form()),
+        see_other,
+    ));
+    cases.push((
+        ("POST", "/partners/{id}/scim-groups/{group}/roles/{mapping}/remove"),
+        "a directory group's role mapping".into(),
+        PageCall::post(
+            format!("/partners/{}/scim-groups/{their_group}/roles/{their_mapping}/remove", c.metro.metro),
+            vec![],
+        ),
+        PageCall::post(
+            format!("/partners/{}/scim-groups/{our_mapped_group}/roles/{our_mapping}/remove", c.ours),
+            vec![],
+        ),
+        see_other,
+    ));
+
     let mut covered: BTreeSet<(String, String)> =
         cases.iter().map(|((m, p), ..)| (m.to_string(), p.to_string())).collect();
     // Records of no partner, for operators only: partner people are refused
@@ -839,7 +886,7 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let their_emails: Vec<String> = c.theirs.iter().map(|(_, p)| p.email.clone()).collect();
     let mut their_ids: Vec<String> =
         vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone(), c.their_review.0.clone()];
-    their_ids.extend([c.metro.metro.clone(), their_scim.clone()]);
+    their_ids.extend([c.metro.metro.clone(), their_scim.clone(), their_group.clone(), their_mapping.clone()]);
     for (_, p) in &c.theirs {
         their_ids.extend([Some(p.id.clone()), p.grant.clone(), p.privilege.clone()].into_iter().flatten());
     }
@@ -883,7 +930,27 @@ app_test!(another_partners_ids_answer_404_everywhere, |app| async move {
     let foreign_grant = app.grant(&w.outsider, "backlot", "content-partner-operations", None).await;
     let foreign_privilege = app.admin(&w.outsider, "production-academy", None).await;
     let u = &w.outsider;
+    let (their_group, their_mapping) = {
+        let mut conn = app.store.conn().await.unwrap();
+        let group = starship_store::scim_groups::insert(&mut conn, &w.northwind, "Their Group", None).await.unwrap();
+        let role = starship_core::catalogue::RoleRef {
+            application: "backlot".into(),
+            role: "content-partner-operations".into(),
+            production: None,
+        };
+        let mapping =
+            starship_store::scim_groups::insert_mapping(&mut conn, &group.id, &role, u).await.unwrap().unwrap();
+        (group.id, mapping.id)
+    };
+    let (n, g) = (&w.northwind, &their_group);
     let attempts: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", format!("/api/v1/partners/{n}/scim-groups"), None),
+        (
+            "POST",
+            format!("/api/v1/partners/{n}/scim-groups/{g}/roles"),
+            Some(json!({"application": "backlot", "role": "content-partner-operations"})),
+        ),
+        ("DELETE", format!("/api/v1/partners/{n}/scim-groups/{g}/roles/{their_mapping}"), None),
         ("GET", format!("/api/v1/users/{u}"), None),
         ("PATCH", format!("/api/v1/users/{u}"), Some(json!({"first_name": "Hacked"}))),
         ("GET", format!("/api/v1/users/{u}/history"), None),

@@ -26,6 +26,7 @@ mod portal;
 mod preferences;
 mod reviews;
 mod scim;
+mod scim_groups;
 mod session;
 mod sites;
 mod smtp;

@@ -9,24 +9,24 @@ use starship_store::sqlx;
 
 use crate::support::*;
 
-const MARA: &str = "mara.master@sunrise.example";
+pub(crate) const MARA: &str = "mara.master@sunrise.example";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// A SCIM token of a partner minted through the API by `client`.
-async fn scim_token(app: &TestApp, client: &Client, partner: &str, name: &str) -> String {
+pub(crate) async fn scim_token(app: &TestApp, client: &Client, partner: &str, name: &str) -> String {
     let (status, created) =
         app.post(client, &format!("/api/v1/partners/{partner}/scim-tokens"), json!({"name": name})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["token"].as_str().unwrap().to_string()
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
 }
 
-async fn scim_with(
+pub(crate) async fn scim_with(
     app: &TestApp,
     token: &str,
     method: &str,
@@ -49,11 +49,11 @@ async fn scim_with(
     Answer { status, headers, body: json_body(&format!("{method} {path}"), status, &text) }
 }
 
-async fn scim(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+pub(crate) async fn scim(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
     scim_with(app, token, method, path, body, &[]).await
 }
 
-fn assert_scim_error(answer: &Answer, status: u16, scim_type: Option<&str>) {
+pub(crate) fn assert_scim_error(answer: &Answer, status: u16, scim_type: Option<&str>) {
     assert_eq!(answer.status.as_u16(), status, "{}", answer.body);
     assert_eq!(answer.body["schemas"][0], ERROR, "{}", answer.body);
     assert_eq!(answer.body["status"], status.to_string(), "{}", answer.body);
@@ -62,7 +62,7 @@ fn assert_scim_error(answer: &Answer, status: u16, scim_type: Option<&str>) {
     }
 }
 
-fn jane(email: &str) -> Value {
+pub(crate) fn jane(email: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": email,
@@ -74,13 +74,13 @@ fn jane(email: &str) -> Value {
     })
 }
 
-async fn create(app: &TestApp, token: &str, email: &str) -> Value {
+pub(crate) async fn create(app: &TestApp, token: &str, email: &str) -> Value {
     let answer = scim(app, token, "POST", "/Users", Some(jane(email))).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     answer.body
 }
 
-async fn history_rows(app: &TestApp, user_id: &str) -> Vec<(String, String, String)> {
+pub(crate) async fn history_rows(app: &TestApp, user_id: &str) -> Vec<(String, String, String)> {
     sqlx::query_as("SELECT action, actor, source FROM history WHERE user_id = $1 ORDER BY chain, seq")
         .bind(user_id)
         .fetch_all(app.store.pool())
