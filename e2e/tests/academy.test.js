@@ -7,7 +7,20 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
+import {
+  openBrowser,
+  signIn,
+  screenshot,
+  step,
+  unique,
+  uniqueWord,
+  literally,
+  openProfile,
+  historyRows,
+  operator,
+  sidewaysOverflow,
+  PHONE,
+} from "./support.js";
 
 test("an academy admin grants Academy User on a production, then fills the metadata", async () => {
   const op = await operator();
@@ -61,7 +74,16 @@ test("an academy admin grants Academy User on a production, then fills the metad
     const row = page.getByRole("row", { name: literally(name) });
     await row.getByText("Production Academy · Academy User · Home Theater Demo - MID (70030433)").waitFor();
     await row.getByText("Production Academy metadata saved.").waitFor();
+    // The confirmation says the email was queued, with the direct link an
+    // admin may share (seed 001).
+    await row.getByText(`An email with the link to Production Academy was queued for ${learner.email}.`).waitFor();
+    const direct = row.getByRole("link", { name: "https://academy.netflix.com" });
+    assert.equal(await direct.getAttribute("href"), "https://academy.netflix.com");
     await screenshot(page, "academy-metadata");
+    await page.setViewportSize(PHONE);
+    assert.equal(await sidewaysOverflow(page), 0, "the confirmation fits a phone");
+    await screenshot(page, "academy-metadata-390");
+    await page.setViewportSize({ width: 1366, height: 860 });
 
     // What was stored. Roles: Academy User on the production, nothing else.
     await openProfile(page, learner.id, "roles");

@@ -825,8 +825,9 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
 // Application metadata (seed 001) and the confirmation
 
 /// What the wizard carries after granting: the users of this onboarding,
-/// the grants made (`id|1` when new), the metadata saved and still to fill
-/// (`user|application`).
+/// the grants made (`id|1` when new), the metadata saved (`user|application`,
+/// then `|emailed` when the save queued the academy email) and still to
+/// fill (`user|application`).
 #[derive(Default)]
 struct Trail {
     users: Vec<String>,
@@ -904,6 +905,7 @@ pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> We
         let values = metadata_from_form(&app.metadata_schema, &post.form);
         let actor = viewer.actor();
         match ops::preferences::save_metadata(&state, &viewer.principal, &actor, user_id, &app.key, &values).await {
+            Ok(saved) if saved.academy_link.is_some() => trail.saved.push(format!("{current}|emailed")),
             Ok(_) => trail.saved.push(current.clone()),
             Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
                 let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
@@ -922,12 +924,18 @@ struct ConfirmRole {
     new: bool,
 }
 
+struct SavedFor {
+    application: String,
+    /// The link the academy email carries, which an admin may also share.
+    emailed_link: Option<String>,
+}
+
 struct ConfirmUser {
     id: String,
     name: String,
     email: String,
     roles: Vec<ConfirmRole>,
-    metadata: Vec<String>,
+    metadata: Vec<SavedFor>,
 }
 
 #[derive(Template)]
@@ -956,7 +964,15 @@ async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebR
                 .iter()
                 .filter_map(|s| s.split_once('|'))
                 .filter(|(user, _)| *user == u.id)
-                .map(|(_, app)| state.catalogue.application(app).map_or_else(|| app.to_string(), |a| a.name.clone()))
+                .filter_map(|(_, saved)| {
+                    let (key, emailed) = saved.split_once('|').map_or((saved, false), |(k, e)| (k, e == "emailed"));
+                    let app = state.catalogue.application(key)?;
+                    Some(SavedFor {
+                        application: app.name.clone(),
+                        emailed_link: (emailed && app.key == starship_core::catalogue::keys::PRODUCTION_ACADEMY)
+                            .then(|| app.url.clone()),
+                    })
+                })
                 .collect(),
         })
         .collect();
