@@ -53,6 +53,7 @@ pub enum Kind {
     SigningKeyRotated,
     ScimTokenCreated,
     ScimTokenRevoked,
+    OutboxResent,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -88,7 +89,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 46] = [
+    pub const ALL: [Kind; 47] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -135,6 +136,7 @@ impl Kind {
         Self::SigningKeyRotated,
         Self::ScimTokenCreated,
         Self::ScimTokenRevoked,
+        Self::OutboxResent,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -186,6 +188,7 @@ impl Kind {
             Self::SigningKeyRotated => "oidc.signing-key-rotated",
             Self::ScimTokenCreated => "scim-token.created",
             Self::ScimTokenRevoked => "scim-token.revoked",
+            Self::OutboxResent => "outbox.resent",
         }
     }
 
@@ -229,6 +232,7 @@ impl Kind {
             | Self::TokenRevoked
             | Self::ScimTokenCreated
             | Self::ScimTokenRevoked
+            | Self::OutboxResent
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
@@ -388,6 +392,9 @@ impl Kind {
             (Self::ScimTokenRevoked, En) => "SCIM token revoked",
             (Self::ScimTokenRevoked, Fr) => "Jeton SCIM révoqué",
             (Self::ScimTokenRevoked, Es) => "Token SCIM revocado",
+            (Self::OutboxResent, En) => "Failed email queued again",
+            (Self::OutboxResent, Fr) => "E-mail en échec remis en file d’attente",
+            (Self::OutboxResent, Es) => "Correo fallido puesto de nuevo en cola",
         }
     }
 }

@@ -19,6 +19,7 @@ mod oidc;
 mod onboarding;
 mod openapi;
 mod operations;
+mod outbox;
 mod person_rule;
 mod platform;
 mod portal;
