@@ -251,14 +251,40 @@ app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move
 
     let client = browser();
     let (_, html) = page(&app, &client, "/sign-in").await;
-    assert!(!html.contains("Authenticator code"), "asked only once the password is right");
+    // One form for everyone: the code field is there, and optional.
+    assert!(html.contains(r#"name="totp""#) && html.contains("Otherwise leave it empty"));
+    assert!(!tag_of(&html, "totp").contains(" required"), "the code is optional");
     let csrf = csrf_of(&html);
+    // A wrong password, with or without a code, answers alike whether or
+    // not the account has two-step sign-in: nothing tells it before the
+    // password is right.
+    for code_typed in ["", "123456"] {
+        let refusal = |email: &str| {
+            let form = [
+                ("csrf", csrf.clone()),
+                ("email", email.into()),
+                ("password", "wrong password".into()),
+                ("totp", code_typed.into()),
+            ];
+            let request = client.post(app.url("/sign-in")).form(&form);
+            let email = email.to_string();
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.text().await.unwrap().replace(&email, "EMAIL"))
+            }
+        };
+        let with_mfa = refusal("rita.reader@metrofiber.example").await;
+        let without = refusal("eli.engineer@metrofiber.example").await;
+        assert_eq!(with_mfa.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(with_mfa, without, "a code typed: {code_typed:?}");
+    }
     let mut form = vec![("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into())];
     form.push(("password", PASSWORD.into()));
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let html = response.text().await.unwrap();
-    assert!(html.contains("two-step verification") && html.contains(r#"name="totp""#));
+    assert!(html.contains("uses two-step sign-in") && html.contains(r#"name="totp""#));
+    assert!(tag_of(&html, "totp").contains(" required"), "now the code is needed");
     form.push(("totp", code(now)));
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -404,6 +430,18 @@ app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |a
     let key_at = html.find(r#"aria-label="Key "#).expect("the key to add") + r#"aria-label="Key "#.len();
     let secret = html[key_at..].split('"').next().unwrap().to_string();
     assert!(html.contains("otpauth://totp/"), "a link for authenticator apps");
+    // The same link as a QR code, drawn on the server as an inline SVG.
+    let uri = starship_server::ops::session::provisioning_uri(&secret, email).unwrap();
+    let svg = qrcode::QrCode::new(uri.as_bytes())
+        .unwrap()
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    let svg = &svg[svg.find("<svg").unwrap()..];
+    assert!(html.contains(&format!(r#"aria-label="QR code of the key for your authenticator app">{svg}</figure>"#)));
+    assert!(!html.contains("<script src=\"http"), "no third-party script");
     let code = |at: i64| starship_server::ops::session::current_code(&secret, email, at).unwrap();
     let now = starship_store::now_millis() / 1000;
 
@@ -703,6 +741,13 @@ app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app
 });
 
 /// The value of an attribute of the element with this id, if any.
+/// The start tag of the element with this id.
+fn tag_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!(r#"id="{id}""#)).expect("the element");
+    let start = html[..at].rfind('<').unwrap();
+    html[start..at + html[at..].find('>').unwrap()].to_string()
+}
+
 fn attribute_of(html: &str, id: &str, attribute: &str) -> Option<String> {
     let at = html.find(&format!(r#"id="{id}""#))?;
     let start = html[..at].rfind('<')?;
@@ -769,7 +814,10 @@ app_test!(a_reused_code_on_the_sign_in_page_says_so_only_after_the_right_passwor
         async move { request.send().await.unwrap().text().await.unwrap() }
     };
     let html = again("not the password at all").await;
-    assert!(html.contains("The email or password is not right") && !html.contains("used already"), "{html}");
+    assert!(
+        html.contains("The email, password or authenticator code is not right") && !html.contains("used already"),
+        "{html}"
+    );
     let html = again(PASSWORD).await;
     assert!(html.contains("This code was used already"), "{html}");
     assert_eq!(attribute_of(&html, "totp", "aria-invalid").as_deref(), Some("true"), "the code field is the wrong one");
