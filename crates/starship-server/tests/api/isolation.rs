@@ -408,6 +408,18 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
         StatusCode::NOT_FOUND,
         StatusCode::FORBIDDEN,
     ));
+    // The outbox is the operators' whole: a partner's people are refused
+    // it, whatever message a cursor names.
+    cases.push((
+        ("GET", "/api/v1/outbox", "after"),
+        [
+            (format!("/api/v1/outbox?after={}", c.metro.ticket), None),
+            (format!("/api/v1/outbox?after={UNKNOWN}"), None),
+            (format!("/api/v1/outbox?after={}", c.ours), None),
+        ],
+        StatusCode::FORBIDDEN,
+        StatusCode::FORBIDDEN,
+    ));
     cases.push((
         ("GET", "/api/v1/history/export", "partner_id"),
         [
