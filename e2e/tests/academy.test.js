@@ -41,10 +41,14 @@ test("an academy admin grants Academy User on a production, then fills the metad
     await page.getByRole("link", { name: "Next" }).click();
 
     await page.getByRole("heading", { name: "Select Permissions" }).waitFor();
-    // Select Roles with nobody selected says why, and keeps the dialog shut.
+    // The lone user is selected already; with nobody selected, Select
+    // Roles says why and keeps the dialog shut.
+    const learnerBox = page.getByRole("checkbox", { name: literally(name) });
+    assert.ok(await learnerBox.isChecked(), "the lone user is selected");
+    await learnerBox.uncheck();
     await page.getByRole("button", { name: "Select Roles" }).click();
     await page.getByText("Select at least one user to assign roles to.").waitFor();
-    await page.getByRole("checkbox", { name: literally(name) }).check();
+    await learnerBox.check();
     await page.getByRole("button", { name: "Select Roles" }).click();
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();

@@ -151,6 +151,9 @@ struct StartPage {
     errors: FormErrors,
     bulk_errors: FormErrors,
     open_bulk: bool,
+    /// The profile of the person who has the address already, when the
+    /// viewer may open it.
+    existing_profile: Option<String>,
 }
 
 impl StartPage {
@@ -168,6 +171,7 @@ impl StartPage {
             errors: FormErrors::default(),
             bulk_errors: FormErrors::default(),
             open_bulk: false,
+            existing_profile: None,
         })
     }
 }
@@ -193,6 +197,14 @@ struct DetailsPage {
     existing: Option<User>,
 }
 
+impl DetailsPage {
+    /// The field focus lands on: the first one in error, else the first name.
+    fn autofocus(&self, field: &str) -> bool {
+        let first_wrong = ["email", "first_name", "last_name", "locale"].into_iter().find(|f| self.errors.has(f));
+        first_wrong.unwrap_or("first_name") == field
+    }
+}
+
 async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, ApiError> {
     Ok(ops::platform::partner(state, viewer, partner_id).await?.map(|p| p.name).unwrap_or_default())
 }
@@ -210,8 +222,29 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult
             return refused(&start);
         }
     };
-    if let Err(e) = Email::parse("email", form.get("email")) {
-        start.errors = FormErrors::field("email", e.reason);
+    let email = match Email::parse("email", form.get("email")) {
+        Ok(email) => email,
+        Err(e) => {
+            start.errors = FormErrors::field("email", e.reason);
+            start.email = form.get("email").to_string();
+            return refused(&start);
+        }
+    };
+    // A taken address is caught here, before the names are typed: with a
+    // link to the person for one's own partner, the API's neutral answer
+    // for anyone else's.
+    let taken = match people::email_in_use(&state, &viewer.principal, &partner_id, &email).await {
+        Ok(people::EmailInUse::Free) => None,
+        Ok(people::EmailInUse::Ours { user_id }) => {
+            start.existing_profile = Some(format!("/users/{}", url_encode(&user_id)));
+            Some(FormErrors::field("email", starship_store::users::EMAIL_TAKEN))
+        }
+        Ok(people::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
+        Err(e @ (ApiError::Throttled { .. } | ApiError::Forbidden(_))) => Some(FormErrors::from_error(e, &[])?),
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(errors) = taken {
+        start.errors = errors;
         start.email = form.get("email").to_string();
         return refused(&start);
     }
@@ -523,6 +556,11 @@ struct PermissionsPage {
 }
 
 impl PermissionsPage {
+    /// The first field of the roles dialog in error, which focus lands on.
+    fn first_dialog_error(&self) -> String {
+        self.dialog_errors.fields.first().map(|e| e.field.clone()).unwrap_or_default()
+    }
+
     fn any_pending(&self) -> bool {
         !self.assigned.is_empty()
     }
@@ -580,7 +618,8 @@ async fn permissions_page(
             name: u.full_name(),
             email: u.email.clone(),
             status: u.status.as_str(),
-            selected: input.selected.contains(&u.id.as_str()),
+            // A lone user is the one roles are for: selected already.
+            selected: people.len() == 1 || input.selected.contains(&u.id.as_str()),
             pending: input
                 .assigned
                 .iter()

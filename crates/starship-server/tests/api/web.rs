@@ -741,6 +741,12 @@ app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app
 });
 
 /// The value of an attribute of the element with this id, if any.
+/// A reason as the pages show it, capitalised.
+fn capitalised_reason(reason: &str) -> String {
+    let mut chars = reason.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// The start tag of the element with this id.
 fn tag_of(html: &str, id: &str) -> String {
     let at = html.find(&format!(r#"id="{id}""#)).expect("the element");
@@ -821,4 +827,82 @@ app_test!(a_reused_code_on_the_sign_in_page_says_so_only_after_the_right_passwor
     let html = again(PASSWORD).await;
     assert!(html.contains("This code was used already"), "{html}");
     assert_eq!(attribute_of(&html, "totp", "aria-invalid").as_deref(), Some("true"), "the code field is the wrong one");
+});
+
+app_test!(the_wizard_catches_a_taken_email_on_its_first_step_and_links_only_ones_own_person, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, "/onboard").await;
+    let csrf = csrf_of(&html);
+    let add = |email: &str| {
+        let request = mara.post(app.url("/onboard/new")).form(&[("csrf", csrf.as_str()), ("email", email)]);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    // One's own partner's person: said so at once, with a link to them.
+    let (status, html) = add("PAT.plain@sunrise.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("A user with this email already exists"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="/users/{}">Open their profile</a>"#, w.plain)), "{html}");
+    let email = tag_of(&html, "email");
+    assert!(email.contains("autofocus") && email.contains(r#"aria-invalid="true""#), "{email}");
+    assert!(email.contains(r#"aria-describedby="email-error""#), "{email}");
+    // Another partner's: the API's neutral answer, no link, no name.
+    let (status, html) = add("nina.north@northwind.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(&capitalised_reason(starship_store::users::EMAIL_UNAVAILABLE)), "{html}");
+    assert!(!html.contains(&w.outsider) && !html.contains("Open their profile") && !html.contains("Northwind"));
+    // A free address goes on to the names.
+    let (status, html) = add("new.person@sunrise.example").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tag_of(&html, "first_name").contains("autofocus"));
+    let form_at = html.find(r#"id="details-form""#).unwrap();
+    assert!(html.find(">Next</button>").unwrap() > form_at, "Next comes after the form's fields");
+
+    // Step 2 refused: focus lands on the first field in error.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", "new.person@sunrise.example"),
+        ("first_name", "Ana"),
+        ("last_name", ""),
+        ("locale", "en-GB"),
+    ];
+    let response = mara.post(app.url("/onboard/create")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(!tag_of(&html, "first_name").contains("autofocus"));
+    let last = tag_of(&html, "last_name");
+    assert!(last.contains("autofocus") && last.contains(r#"aria-describedby="last_name-error""#), "{last}");
+});
+
+app_test!(select_permissions_preselects_a_lone_user_and_grants_nothing_until_roles_are_assigned, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (status, html) = page(&app, &mara, &format!("/onboard/permissions?user={}", w.plain)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tag_of(&html, &format!("select-{}", w.plain)).contains(" checked"), "the lone user is selected");
+    let grant_at = html.find(r#"value="grant""#).unwrap();
+    let grant = &html[html[..grant_at].rfind('<').unwrap()..grant_at + html[grant_at..].find('>').unwrap()];
+    assert!(grant.contains(" disabled"), "Grant roles waits for roles: {grant}");
+    assert!(grant_at > html.find("</table>").unwrap(), "Grant roles comes after the users in tab order");
+    // Two users: none is chosen for the admin.
+    let (_, html) = page(&app, &mara, &format!("/onboard/permissions?user={}&user={}", w.plain, w.master_only)).await;
+    assert!(!tag_of(&html, &format!("select-{}", w.plain)).contains(" checked"));
+
+    // The server refuses Grant roles with nothing assigned, whatever the page offered.
+    let csrf = csrf_of(&html);
+    let form = [("csrf", csrf.as_str()), ("user", w.plain.as_str()), ("action", "grant")];
+    let grants_before = app.count("grants").await;
+    let response = mara.post(app.url("/onboard/permissions")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Assign roles to at least one user first"));
+    assert_eq!(app.count("grants").await, grants_before);
+    // Select Roles with nobody selected: focus on the first user's box.
+    let form =
+        [("csrf", csrf.as_str()), ("user", w.plain.as_str()), ("user", w.master_only.as_str()), ("action", "assign")];
+    let html = mara.post(app.url("/onboard/permissions")).form(&form).send().await.unwrap().text().await.unwrap();
+    let first = tag_of(&html, &format!("select-{}", w.plain));
+    assert!(first.contains("autofocus") && first.contains(r#"aria-describedby="selected-error""#), "{first}");
 });
