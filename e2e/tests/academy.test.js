@@ -7,7 +7,20 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, signIn, screenshot, step, unique, uniqueWord, literally, openProfile, historyRows, operator } from "./support.js";
+import {
+  openBrowser,
+  signIn,
+  screenshot,
+  step,
+  unique,
+  uniqueWord,
+  literally,
+  openProfile,
+  historyRows,
+  operator,
+  sidewaysOverflow,
+  PHONE,
+} from "./support.js";
 
 test("an academy admin grants Academy User on a production, then fills the metadata", async () => {
   const op = await operator();
@@ -28,10 +41,14 @@ test("an academy admin grants Academy User on a production, then fills the metad
     await page.getByRole("link", { name: "Next" }).click();
 
     await page.getByRole("heading", { name: "Select Permissions" }).waitFor();
-    // Select Roles with nobody selected says why, and keeps the dialog shut.
+    // The lone user is selected already; with nobody selected, Select
+    // Roles says why and keeps the dialog shut.
+    const learnerBox = page.getByRole("checkbox", { name: literally(name) });
+    assert.ok(await learnerBox.isChecked(), "the lone user is selected");
+    await learnerBox.uncheck();
     await page.getByRole("button", { name: "Select Roles" }).click();
     await page.getByText("Select at least one user to assign roles to.").waitFor();
-    await page.getByRole("checkbox", { name: literally(name) }).check();
+    await learnerBox.check();
     await page.getByRole("button", { name: "Select Roles" }).click();
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();
@@ -61,7 +78,16 @@ test("an academy admin grants Academy User on a production, then fills the metad
     const row = page.getByRole("row", { name: literally(name) });
     await row.getByText("Production Academy · Academy User · Home Theater Demo - MID (70030433)").waitFor();
     await row.getByText("Production Academy metadata saved.").waitFor();
+    // The confirmation says the email was queued, with the direct link an
+    // admin may share (seed 001).
+    await row.getByText(`An email with the link to Production Academy was queued for ${learner.email}.`).waitFor();
+    const direct = row.getByRole("link", { name: "https://academy.netflix.com" });
+    assert.equal(await direct.getAttribute("href"), "https://academy.netflix.com");
     await screenshot(page, "academy-metadata");
+    await page.setViewportSize(PHONE);
+    assert.equal(await sidewaysOverflow(page), 0, "the confirmation fits a phone");
+    await screenshot(page, "academy-metadata-390");
+    await page.setViewportSize({ width: 1366, height: 860 });
 
     // What was stored. Roles: Academy User on the production, nothing else.
     await openProfile(page, learner.id, "roles");

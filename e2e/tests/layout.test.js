@@ -23,6 +23,12 @@ const adminPages = [
   ["reviews", "/reviews"],
 ];
 
+/** The operators' pages. */
+const operatorPages = [
+  ["outbox", "/outbox"],
+  ["outbox-failed", "/outbox?status=failed"],
+];
+
 /** Partner Portal pages, as Metro Fiber's engineer. */
 const portalPages = [
   ["portal-users", "/portal/users"],
@@ -97,6 +103,10 @@ for (const viewport of [DESKTOP, PHONE]) {
       await page.context().clearCookies();
       await signIn(page, "eli.engineer@metrofiber.example");
       wide.push(...(await checkPages(page, portalPages, viewport.width)));
+
+      await page.context().clearCookies();
+      await signIn(page, "operator@starship.example");
+      wide.push(...(await checkPages(page, operatorPages, viewport.width)));
       assert.deepEqual(wide, [], "pages that scroll sideways");
       assert.deepEqual(browser.problems, []);
     } finally {

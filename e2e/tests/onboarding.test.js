@@ -21,23 +21,50 @@ test("a Master Content Partner Operations admin onboards one user with a Backlot
     // A last name of this run only, so the person picked below is this one.
     const last = `Lopez ${uniqueWord()}`;
     const name = `Ana ${last}`;
-    await page.getByLabel("Email address of the new user").fill(email);
-    await page.getByLabel("Email address of the new user").press("Enter");
+    // An address one of Sunrise's people has is caught on this first step,
+    // with a link to that person; focus stays on the address.
+    const field = page.getByLabel("Email address of the new user");
+    await field.fill("pat.plain@sunrise.example");
+    await field.press("Enter");
+    await page.locator("#email-error").filter({ hasText: "A user with this email already exists" }).waitFor();
+    assert.equal(await field.getAttribute("aria-invalid"), "true");
+    assert.equal(await field.getAttribute("aria-describedby"), "email-error");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "email", "focus is on the address");
+    assert.match(await page.getByRole("link", { name: "Open their profile" }).getAttribute("href"), /^\/users\//);
+    await screenshot(page, "onboarding-email-taken");
+    // Another partner's address: the neutral answer, no link.
+    await field.fill("nina.north@northwind.example");
+    await field.press("Enter");
+    await page.locator("#email-error").filter({ hasText: "This address cannot be used for a new person" }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Open their profile" }).count(), 0);
+
+    await field.fill(email);
+    await field.press("Enter");
 
     await page.getByRole("heading", { name: "Add User" }).waitFor();
     assert.equal(await page.getByLabel("Email").inputValue(), email);
-    // Next with no names: the errors sit next to the fields.
+    // The form comes before Next in tab order: Tab from the locale reaches Next.
+    await page.getByLabel("Locale language").focus();
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), "Next");
+    // Next with no names: the errors sit next to the fields, and focus
+    // lands on the first field in error.
     await page.getByRole("button", { name: "Next" }).press("Enter");
     await page.locator("#first_name-error").waitFor();
     await step(page, "details-refused");
     assert.equal(await page.getByLabel("First name").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "first_name", "focus is on the first field in error");
+    assert.match(await page.getByLabel("First name").getAttribute("aria-describedby"), /first_name-error/);
     await page.getByLabel("First name").fill("Ana");
     await page.getByLabel("Last name").fill(last);
     await page.getByLabel("Locale language").selectOption("fr-FR");
     await page.getByLabel("Last name").press("Enter");
 
     await page.getByRole("heading", { name: "Select Permissions" }).waitFor();
-    await page.getByRole("checkbox", { name: literally(name) }).press("Space");
+    // The lone user is selected already, and Grant roles waits for roles.
+    assert.ok(await page.getByRole("checkbox", { name: literally(name) }).isChecked(), "the lone user is selected");
+    assert.ok(await page.getByRole("button", { name: "Grant roles" }).isDisabled(), "nothing to grant yet");
+    await step(page, "permissions-start");
     await page.getByRole("button", { name: "Select Roles" }).press("Enter");
     const dialog = page.getByRole("dialog", { name: "Select roles" });
     await dialog.waitFor();

@@ -43,9 +43,17 @@ test("a user sets up two-step sign-in and is then asked for a code", async () =>
     await page.getByRole("button", { name: "Set up two-step sign-in" }).click();
     const keyLabel = await page.locator(".secret").getAttribute("aria-label");
     const key = keyLabel.replace(/^Key /, "");
-    await step(page, "security-enrolling");
+    // A QR code of the key, drawn on the server: an inline SVG, no script.
+    const qr = page.getByRole("img", { name: "QR code of the key for your authenticator app" });
+    await qr.locator("svg path").waitFor();
+    const box = await qr.locator("svg").boundingBox();
+    assert.ok(box.width >= 150 && box.height >= 150, `the QR code is ${box.width}x${box.height}`);
+    const scripts = await page.locator("script[src]").evaluateAll((s) => s.map((e) => new URL(e.src).origin));
+    assert.ok(scripts.every((origin) => origin === new URL(page.url()).origin), `only our own script: ${scripts}`);
+    await screenshot(page, "security-enrolling-qr");
 
-    await page.getByLabel("Code from the app").fill(totp(key));
+    const enrolledWith = totp(key);
+    await page.getByLabel("Code from the app").fill(enrolledWith);
     await page.getByRole("button", { name: "Turn on two-step sign-in" }).click();
     await page.getByText("Two-step sign-in is on.").waitFor();
     const codes = await page.locator(".recovery-codes code").allInnerTexts();
@@ -57,13 +65,32 @@ test("a user sets up two-step sign-in and is then asked for a code", async () =>
     assert.equal(await page.getByRole("button", { name: "Set up two-step sign-in" }).count(), 0);
     assert.ok((await kinds()).includes("mfa.enrolled"), "History records the enrolment");
 
-    // Signing in again takes the password, then a recovery code.
+    // Signing in again: email, password and the code in one form, once.
+    await signOut(page);
+    const code = totp(key, Date.now() / 1000 + 30);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByLabel("Authenticator code").fill(code);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name, level: 1 }).waitFor();
+
+    // The same code again, within its window: the page says it was used.
     await signOut(page);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
+    await page.getByLabel("Authenticator code").fill(code);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByLabel("Authenticator code").waitFor();
-    // The password is never sent back to the page: it is typed again.
+    await page.locator("#totp-error").filter({ hasText: "This code was used already" }).waitFor();
+    assert.equal(await page.getByLabel("Authenticator code").getAttribute("aria-invalid"), "true");
+    await screenshot(page, "sign-in-code-used");
+
+    // Leaving the code out asks for it (the password is never sent back to
+    // the page: it is typed again), and a recovery code does.
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByLabel("Authenticator code").fill("");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "This account uses two-step sign-in" }).waitFor();
     await page.getByLabel("Password").fill(password);
     await page.getByLabel("Authenticator code").fill(codes[0]);
     await page.getByRole("button", { name: "Sign in" }).click();

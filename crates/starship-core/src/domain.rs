@@ -472,3 +472,44 @@ mod schemas {
     }
     impl ToSchema for Locale {}
 }
+
+/// Where an outbox message stands: waiting for its first attempt, waiting
+/// to be tried again after failed attempts, delivered, or given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Queued,
+    Retrying,
+    Sent,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [Self::Queued, Self::Retrying, Self::Sent, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Retrying => "retrying",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// A message's status from its delivery columns: sent wins, then
+    /// failed; an unsent message with failed attempts is retrying.
+    pub fn of(sent: bool, failed: bool, attempts: i64) -> Self {
+        match (sent, failed) {
+            (true, _) => Self::Sent,
+            (false, true) => Self::Failed,
+            (false, false) if attempts > 0 => Self::Retrying,
+            (false, false) => Self::Queued,
+        }
+    }
+
+    pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(input.trim()))
+            .ok_or_else(|| FieldError::new(field, "must be one of queued, retrying, sent, failed"))
+    }
+}

@@ -59,6 +59,7 @@ pub enum Kind {
     ScimGroupLeft,
     ScimGroupRoleMapped,
     ScimGroupRoleUnmapped,
+    OutboxResent,
 }
 
 /// Which languages History labels are written in; anything else reads English.
@@ -94,7 +95,7 @@ pub enum Group {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 52] = [
+    pub const ALL: [Kind; 53] = [
         Self::UserCreated,
         Self::ContactDetailsSet,
         Self::OperatorCreated,
@@ -147,6 +148,7 @@ impl Kind {
         Self::ScimGroupLeft,
         Self::ScimGroupRoleMapped,
         Self::ScimGroupRoleUnmapped,
+        Self::OutboxResent,
     ];
 
     /// The stored name; part of the export format, so never renamed.
@@ -204,6 +206,7 @@ impl Kind {
             Self::ScimGroupLeft => "scim-group.left",
             Self::ScimGroupRoleMapped => "scim-group.role-mapped",
             Self::ScimGroupRoleUnmapped => "scim-group.role-unmapped",
+            Self::OutboxResent => "outbox.resent",
         }
     }
 
@@ -252,6 +255,7 @@ impl Kind {
             | Self::ScimTokenCreated
             | Self::ScimTokenRevoked
             | Self::ScimGroupChanged
+            | Self::OutboxResent
             | Self::MfaEnrolled
             | Self::MfaDisabled
             | Self::MfaReset
@@ -430,6 +434,9 @@ impl Kind {
             (Self::ScimGroupRoleUnmapped, En) => "Directory group's role mapping removed",
             (Self::ScimGroupRoleUnmapped, Fr) => "Association de rôle du groupe d'annuaire retirée",
             (Self::ScimGroupRoleUnmapped, Es) => "Asociación de rol del grupo del directorio retirada",
+            (Self::OutboxResent, En) => "Failed email queued again",
+            (Self::OutboxResent, Fr) => "E-mail en échec remis en file d’attente",
+            (Self::OutboxResent, Es) => "Correo fallido puesto de nuevo en cola",
         }
     }
 }

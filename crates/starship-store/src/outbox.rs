@@ -3,6 +3,8 @@
 
 use sqlx::Row;
 
+use starship_core::domain::DeliveryStatus;
+
 use crate::{new_id, now_millis, Conn, Dialect, Result, Value};
 
 #[derive(Debug, Clone)]
@@ -62,33 +64,125 @@ pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Resul
     Ok(ids)
 }
 
-/// Newest first.
+impl Message {
+    pub fn status(&self) -> DeliveryStatus {
+        DeliveryStatus::of(self.sent_at.is_some(), self.failed_at.is_some(), self.attempts)
+    }
+}
+
+/// Which messages a list shows, and which page of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// Exactly this address (any case).
+    pub recipient: Option<&'a str>,
+    /// Part of the address (any case).
+    pub search: Option<&'a str>,
+    pub status: Option<DeliveryStatus>,
+    pub page: Page<'a>,
+    pub limit: i64,
+}
+
+/// A page of a list newest first, from a message's id: the messages
+/// older or newer than it. An id no message has gives an empty page.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Page<'a> {
+    #[default]
+    Newest,
+    Before(&'a str),
+    After(&'a str),
+}
+
+const COLUMNS: &str =
+    "id, recipient, user_id, kind, subject, body, created_at, attempts, sent_at, last_error, failed_at";
+
+fn status_clause(status: Option<DeliveryStatus>) -> &'static str {
+    match status {
+        None => "",
+        Some(DeliveryStatus::Queued) => "AND sent_at IS NULL AND failed_at IS NULL AND attempts = 0",
+        Some(DeliveryStatus::Retrying) => "AND sent_at IS NULL AND failed_at IS NULL AND attempts > 0",
+        Some(DeliveryStatus::Sent) => "AND sent_at IS NOT NULL",
+        Some(DeliveryStatus::Failed) => "AND sent_at IS NULL AND failed_at IS NOT NULL",
+    }
+}
+
+/// Newest first, to one address or to anyone.
 pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Result<Vec<Message>> {
-    let rows = sqlx::query(
-        "SELECT id, recipient, user_id, kind, subject, body, created_at, attempts, sent_at, last_error, failed_at FROM outbox \
-         WHERE (CAST($1 AS TEXT) IS NULL OR LOWER(recipient) = LOWER(CAST($1 AS TEXT))) ORDER BY created_at DESC, id DESC LIMIT $2",
-    )
-    .bind(recipient)
-    .bind(limit)
-    .fetch_all(&mut *conn)
+    find(conn, &Filter { recipient, limit, ..Filter::default() }).await
+}
+
+/// Newest first (a page `After` a message is still shown newest first).
+pub async fn find(conn: &mut Conn, filter: &Filter<'_>) -> Result<Vec<Message>> {
+    let (cursor, comparison, order) = match filter.page {
+        Page::Newest => (None, "<", "DESC"),
+        Page::Before(id) => (Some(id), "<", "DESC"),
+        Page::After(id) => (Some(id), ">", "ASC"),
+    };
+    let cursor_clause = if cursor.is_some() {
+        format!(
+            "AND (created_at {comparison} (SELECT created_at FROM outbox WHERE id = $3) \
+                  OR (created_at = (SELECT created_at FROM outbox WHERE id = $3) AND id {comparison} $3))"
+        )
+    } else {
+        "AND CAST($3 AS TEXT) IS NULL".to_string()
+    };
+    let search = filter.search.map(|s| format!("%{}%", crate::scim::escape_like(&s.to_lowercase())));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox \
+         WHERE (CAST($1 AS TEXT) IS NULL OR LOWER(recipient) = LOWER(CAST($1 AS TEXT))) \
+           AND (CAST($2 AS TEXT) IS NULL OR LOWER(recipient) LIKE CAST($2 AS TEXT) ESCAPE '\\') \
+           {} {cursor_clause} \
+         ORDER BY created_at {order}, id {order} LIMIT $4",
+        status_clause(filter.status)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(filter.recipient)
+        .bind(search)
+        .bind(cursor)
+        .bind(filter.limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut messages = rows.iter().map(message).collect::<Result<Vec<_>>>()?;
+    if let Page::After(_) = filter.page {
+        messages.reverse();
+    }
+    Ok(messages)
+}
+
+fn message(r: &sqlx::any::AnyRow) -> Result<Message> {
+    Ok(Message {
+        id: r.try_get("id")?,
+        recipient: r.try_get("recipient")?,
+        user_id: r.try_get("user_id")?,
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+        attempts: r.try_get("attempts")?,
+        sent_at: r.try_get("sent_at")?,
+        last_error: r.try_get("last_error")?,
+        failed_at: r.try_get("failed_at")?,
+    })
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Message>> {
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(message).transpose()
+}
+
+/// Puts a failed message back in the queue as new: due now, no attempts
+/// counted, no error. None when the message is not a failed one.
+pub async fn requeue_failed(conn: &mut Conn, id: &str) -> Result<Option<Message>> {
+    let row = sqlx::query(&format!(
+        "UPDATE outbox SET failed_at = NULL, attempts = 0, last_error = NULL, next_attempt_at = $2, \
+           locked_until = NULL, claim_token = NULL \
+         WHERE id = $1 AND failed_at IS NOT NULL AND sent_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(now_millis())
+    .fetch_optional(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Message {
-                id: r.try_get("id")?,
-                recipient: r.try_get("recipient")?,
-                user_id: r.try_get("user_id")?,
-                kind: r.try_get("kind")?,
-                subject: r.try_get("subject")?,
-                body: r.try_get("body")?,
-                created_at: r.try_get("created_at")?,
-                attempts: r.try_get("attempts")?,
-                sent_at: r.try_get("sent_at")?,
-                last_error: r.try_get("last_error")?,
-                failed_at: r.try_get("failed_at")?,
-            })
-        })
-        .collect()
+    row.as_ref().map(message).transpose()
 }
 
 /// Single-use links, stored hashed. A new link for the same purpose

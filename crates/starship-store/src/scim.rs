@@ -281,7 +281,8 @@ pub(crate) fn case_exact(attr: Attr) -> bool {
     matches!(attr, Attr::Id | Attr::ExternalId)
 }
 
-fn escape_like(text: &str) -> String {
+/// `text` for a LIKE pattern with `ESCAPE '\\'`: its wildcards match themselves.
+pub(crate) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -73,6 +73,7 @@ use doc::Contract;
         reviews::decide,
         accounts::accept,
         accounts::list_outbox,
+        accounts::resend_outbox,
         preferences::get_notifications,
         preferences::put_notifications,
         preferences::get_metadata,
@@ -189,6 +190,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/access-reviews/{id}/decisions", post(reviews::decide))
         .route("/api/v1/invitations/accept", post(accounts::accept))
         .route("/api/v1/outbox", get(accounts::list_outbox))
+        .route("/api/v1/outbox/{id}/resend", post(accounts::resend_outbox))
         .route(
             "/api/v1/users/{id}/notifications",
             get(preferences::get_notifications).put(preferences::put_notifications),

@@ -110,9 +110,9 @@ pub async fn put_metadata(
     Path((id, application)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<axum::Json<MetadataView>> {
-    let values =
+    let saved =
         ops::preferences::save_metadata(&state, &caller.principal, &caller.actor(), &id, &application, &body).await?;
-    Ok(axum::Json(MetadataView { application, values }))
+    Ok(axum::Json(MetadataView { application, values: saved.values }))
 }
 
 #[derive(Deserialize, ToSchema)]

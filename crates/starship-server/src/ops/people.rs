@@ -46,6 +46,43 @@ pub struct PersonInput {
     pub scim: Option<starship_store::scim::ScimFields>,
 }
 
+/// Whether an address already belongs to someone, asked before the rest
+/// of a new person's form (the wizard's first step).
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailInUse {
+    Free,
+    /// A person the caller may open: one of `partner_id`'s (or, for
+    /// operators, anyone).
+    Ours {
+        user_id: String,
+    },
+    /// Someone the caller may not know of: the API's neutral answer, and
+    /// counted against the caller like it.
+    Elsewhere,
+}
+
+pub async fn email_in_use(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &str,
+    email: &starship_core::domain::Email,
+) -> ApiResult<EmailInUse> {
+    authz::create_person(caller, &state.catalogue, partner_id, None)?;
+    let mut conn = state.store.conn().await?;
+    let owner = users::get_by_email(&mut conn, email).await?;
+    drop(conn);
+    match owner {
+        None => Ok(EmailInUse::Free),
+        Some(user) if caller.operator || user.partner_id.as_deref() == Some(partner_id) => {
+            Ok(EmailInUse::Ours { user_id: user.id })
+        }
+        Some(_) => {
+            ops::count_elsewhere_answers(state, caller, 1).await?;
+            Ok(EmailInUse::Elsewhere)
+        }
+    }
+}
+
 /// Adds one user or contact with its contact details, History and welcome
 /// email, in one transaction.
 pub async fn create_person(

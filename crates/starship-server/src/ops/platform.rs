@@ -1,13 +1,16 @@
 //! The platform's own records: partners, productions and the outbox, for
 //! the API and the pages.
 
+use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{PartnerKind, ProductionId, Title};
 use starship_core::error::both;
+use starship_core::history::Kind;
+use starship_store::history::{self, Actor};
 use starship_store::outbox::{self, Message};
 use starship_store::partners::{self, Partner, Production};
 
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Every partner for operators; one's own for everyone else.
@@ -60,14 +63,33 @@ pub async fn create_production(
     Ok(production)
 }
 
-/// Emails queued or sent, newest first (operators).
-pub async fn outbox(
-    state: &AppState,
-    caller: &Principal,
-    recipient: Option<&str>,
-    limit: i64,
-) -> ApiResult<Vec<Message>> {
+/// Emails queued or sent, newest first (operators), filtered and paged.
+pub async fn outbox(state: &AppState, caller: &Principal, filter: &outbox::Filter<'_>) -> ApiResult<Vec<Message>> {
     authz::manage_platform(caller)?;
     let mut conn = state.store.conn().await?;
-    Ok(outbox::list(&mut conn, recipient, limit).await?)
+    Ok(outbox::find(&mut conn, filter).await?)
+}
+
+/// Queues a failed message again, as new (operators). History records it
+/// in the operator's own History, with the failure it had.
+pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> ApiResult<Message> {
+    authz::manage_platform(caller)?;
+    let mut tx = state.store.begin().await?;
+    let before = outbox::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let Some(message) = outbox::requeue_failed(&mut tx, id).await? else {
+        return Err(ApiError::Conflict(format!(
+            "only a failed message can be sent again: this one is {}",
+            before.status().as_str()
+        )));
+    };
+    let details = json!({
+        "message_id": message.id,
+        "recipient": message.recipient,
+        "kind": message.kind,
+        "attempts": before.attempts,
+        "last_error": before.last_error,
+    });
+    history::append(&mut tx, &caller.user_id, actor, Kind::OutboxResent, details).await?;
+    tx.commit().await?;
+    Ok(message)
 }

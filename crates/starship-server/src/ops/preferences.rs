@@ -115,6 +115,13 @@ pub async fn metadata(
     Ok(prefs::metadata_of(&mut conn, &user.id, &app.key).await?.unwrap_or_default())
 }
 
+/// Metadata as saved, and the link to Production Academy when the save
+/// queued the academy email (seed 001: an admin may share it directly).
+pub struct SavedMetadata {
+    pub values: Map<String, Value>,
+    pub academy_link: Option<String>,
+}
+
 /// Saves metadata checked against the application's schema (every bad
 /// field named, nothing saved). Seed 001: an Academy User whose courses
 /// change gets an email with the link to Production Academy.
@@ -125,7 +132,7 @@ pub async fn save_metadata(
     user_id: &str,
     application: &str,
     input: &Map<String, Value>,
-) -> ApiResult<Map<String, Value>> {
+) -> ApiResult<SavedMetadata> {
     let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
@@ -148,13 +155,15 @@ pub async fn save_metadata(
     )
     .await?;
     let academy_learner = app.key == keys::PRODUCTION_ACADEMY && roles.iter().any(|r| r.role == keys::ACADEMY_USER);
+    let mut academy_link = None;
     if academy_learner && before.as_ref().and_then(|b| b.get("courses")) != values.get("courses") {
         let courses = course_names(state, &values);
         let mail = email::academy_courses(&user.locale, &user.first_name, &courses, &app.url);
         outbox::enqueue(&mut tx, &mail.to(&user, "academy-courses")).await?;
+        academy_link = Some(app.url.clone());
     }
     tx.commit().await?;
-    Ok(values)
+    Ok(SavedMetadata { values, academy_link })
 }
 
 fn course_names(state: &AppState, values: &Map<String, Value>) -> Vec<String> {

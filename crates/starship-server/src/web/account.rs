@@ -635,6 +635,9 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("deactivated") => Some("Deactivated: they cannot sign in and their roles do not count until reactivated."),
         Some("reactivated") => Some("Reactivated: sign-in and every role are back."),
         Some("metadata") => Some("Metadata saved."),
+        Some("metadata-emailed") => {
+            Some("Metadata saved. An email with the link to Production Academy was queued for them.")
+        }
         Some("admin") => Some("Admin privileges added."),
         Some("admin-removed") => Some("Admin privilege removed."),
         Some("role-revoked") => Some("Role removed."),
@@ -928,7 +931,10 @@ pub async fn save_metadata(
     let values = metadata_from_form(&app.metadata_schema, &post.form);
     let actor = post.user.actor();
     match ops::preferences::save_metadata(&state, &post.user.principal, &actor, &id, &app.key, &values).await {
-        Ok(_) => see_other(&format!("{}?tab=metadata&done=metadata", profile_href(&post.user, &id))),
+        Ok(saved) => {
+            let done = if saved.academy_link.is_some() { "metadata-emailed" } else { "metadata" };
+            see_other(&format!("{}?tab=metadata&done={done}", profile_href(&post.user, &id)))
+        }
         Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
             let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
             let flash = Flash {

@@ -33,6 +33,8 @@ struct SignInPage {
     errors: FormErrors,
     /// The password was right and the account has MFA: ask for a code too.
     mfa: bool,
+    /// A code was typed: a refusal may be about it too.
+    code_given: bool,
 }
 
 impl SignInPage {
@@ -43,7 +45,7 @@ impl SignInPage {
         let general = !self.errors.general.is_empty();
         self.errors.has(field)
             || match field {
-                "totp" => general && self.mfa,
+                "totp" => general && (self.mfa || self.code_given),
                 _ => general && !self.mfa,
             }
     }
@@ -104,6 +106,7 @@ pub async fn sign_in_page(State(state): State<AppState>, request: Request) -> We
         email: query.email.unwrap_or_default(),
         errors: FormErrors::default(),
         mfa: false,
+        code_given: false,
     };
     Ok(with_cookie(cookie, StatusCode::OK, page.render()?))
 }
@@ -136,14 +139,18 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
         }
         Err(error) => {
             let status = error.status();
-            // A wrong code counts as a failed sign-in, so keep asking for one.
-            let mfa = matches!(error, ApiError::MfaRequired) || code.is_some();
+            // Only a right password tells that the account has two-step
+            // sign-in; anything else depends on what was typed alone.
+            let mfa = matches!(error, ApiError::MfaRequired | ApiError::MfaCodeUsed);
             let mut errors = match error {
                 ApiError::MfaRequired => FormErrors::general(
-                    "This account uses two-step verification: enter your password again with the code from your \
+                    "This account uses two-step sign-in: enter your password again with the code from your \
                      authenticator app, or a recovery code.",
                 ),
                 ApiError::MfaCodeUsed => FormErrors::field("totp", ApiError::MfaCodeUsed.to_string()),
+                ApiError::BadCredentials if code.is_some() => {
+                    FormErrors::general("The email, password or authenticator code is not right.")
+                }
                 other => FormErrors::from_error(other, &["email", "password"])?,
             };
             if email.is_empty() {
@@ -156,6 +163,7 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
                 email,
                 errors,
                 mfa,
+                code_given: code.is_some(),
             };
             Ok((status, Html(page.render()?)).into_response())
         }

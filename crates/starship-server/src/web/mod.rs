@@ -14,6 +14,7 @@ mod auth;
 mod clients;
 mod oidc;
 mod onboard;
+mod outbox;
 mod portal;
 mod reviews;
 mod scim;
@@ -101,6 +102,8 @@ pub fn router() -> Router<AppState> {
         .route("/clients", get(clients::index).post(clients::create))
         .route("/clients/{id}/secret", post(clients::rotate))
         .route("/clients/{id}/revoke", post(clients::revoke))
+        .route("/outbox", get(outbox::index))
+        .route("/outbox/{id}/resend", post(outbox::resend))
         .route("/reviews", get(reviews::index))
         .route("/reviews/{id}", get(reviews::show))
         .route("/reviews/{id}/decisions", post(reviews::decide))
@@ -263,6 +266,7 @@ impl WebUser {
                 portal: starship_core::portal::PortalLevel::of(&self.principal.roles).is_some(),
                 reviews: self.reviews_to_act_on,
                 clients: authz::manage_clients(&self.principal).is_ok(),
+                outbox: authz::manage_platform(&self.principal).is_ok(),
             }),
         }
     }
@@ -382,6 +386,7 @@ pub enum Section {
     Portal,
     Reviews,
     Clients,
+    Outbox,
 }
 
 /// What the shared page frame needs.
@@ -410,6 +415,8 @@ pub struct Nav {
     pub reviews: bool,
     /// The application clients page (operators).
     pub clients: bool,
+    /// The outbox page (operators).
+    pub outbox: bool,
 }
 
 impl Nav {
@@ -423,6 +430,7 @@ impl Nav {
             Section::Portal => "portal",
             Section::Reviews => "reviews",
             Section::Clients => "clients",
+            Section::Outbox => "outbox",
         };
         current == name
     }

@@ -151,6 +151,9 @@ struct StartPage {
     errors: FormErrors,
     bulk_errors: FormErrors,
     open_bulk: bool,
+    /// The profile of the person who has the address already, when the
+    /// viewer may open it.
+    existing_profile: Option<String>,
 }
 
 impl StartPage {
@@ -168,6 +171,7 @@ impl StartPage {
             errors: FormErrors::default(),
             bulk_errors: FormErrors::default(),
             open_bulk: false,
+            existing_profile: None,
         })
     }
 }
@@ -193,6 +197,14 @@ struct DetailsPage {
     existing: Option<User>,
 }
 
+impl DetailsPage {
+    /// The field focus lands on: the first one in error, else the first name.
+    fn autofocus(&self, field: &str) -> bool {
+        let first_wrong = ["email", "first_name", "last_name", "locale"].into_iter().find(|f| self.errors.has(f));
+        first_wrong.unwrap_or("first_name") == field
+    }
+}
+
 async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, ApiError> {
     Ok(ops::platform::partner(state, viewer, partner_id).await?.map(|p| p.name).unwrap_or_default())
 }
@@ -210,8 +222,29 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult
             return refused(&start);
         }
     };
-    if let Err(e) = Email::parse("email", form.get("email")) {
-        start.errors = FormErrors::field("email", e.reason);
+    let email = match Email::parse("email", form.get("email")) {
+        Ok(email) => email,
+        Err(e) => {
+            start.errors = FormErrors::field("email", e.reason);
+            start.email = form.get("email").to_string();
+            return refused(&start);
+        }
+    };
+    // A taken address is caught here, before the names are typed: with a
+    // link to the person for one's own partner, the API's neutral answer
+    // for anyone else's.
+    let taken = match people::email_in_use(&state, &viewer.principal, &partner_id, &email).await {
+        Ok(people::EmailInUse::Free) => None,
+        Ok(people::EmailInUse::Ours { user_id }) => {
+            start.existing_profile = Some(format!("/users/{}", url_encode(&user_id)));
+            Some(FormErrors::field("email", starship_store::users::EMAIL_TAKEN))
+        }
+        Ok(people::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
+        Err(e @ (ApiError::Throttled { .. } | ApiError::Forbidden(_))) => Some(FormErrors::from_error(e, &[])?),
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(errors) = taken {
+        start.errors = errors;
         start.email = form.get("email").to_string();
         return refused(&start);
     }
@@ -523,6 +556,11 @@ struct PermissionsPage {
 }
 
 impl PermissionsPage {
+    /// The first field of the roles dialog in error, which focus lands on.
+    fn first_dialog_error(&self) -> String {
+        self.dialog_errors.fields.first().map(|e| e.field.clone()).unwrap_or_default()
+    }
+
     fn any_pending(&self) -> bool {
         !self.assigned.is_empty()
     }
@@ -580,7 +618,8 @@ async fn permissions_page(
             name: u.full_name(),
             email: u.email.clone(),
             status: u.status.as_str(),
-            selected: input.selected.contains(&u.id.as_str()),
+            // A lone user is the one roles are for: selected already.
+            selected: people.len() == 1 || input.selected.contains(&u.id.as_str()),
             pending: input
                 .assigned
                 .iter()
@@ -825,8 +864,9 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
 // Application metadata (seed 001) and the confirmation
 
 /// What the wizard carries after granting: the users of this onboarding,
-/// the grants made (`id|1` when new), the metadata saved and still to fill
-/// (`user|application`).
+/// the grants made (`id|1` when new), the metadata saved (`user|application`,
+/// then `|emailed` when the save queued the academy email) and still to
+/// fill (`user|application`).
 #[derive(Default)]
 struct Trail {
     users: Vec<String>,
@@ -904,6 +944,7 @@ pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> We
         let values = metadata_from_form(&app.metadata_schema, &post.form);
         let actor = viewer.actor();
         match ops::preferences::save_metadata(&state, &viewer.principal, &actor, user_id, &app.key, &values).await {
+            Ok(saved) if saved.academy_link.is_some() => trail.saved.push(format!("{current}|emailed")),
             Ok(_) => trail.saved.push(current.clone()),
             Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
                 let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
@@ -922,12 +963,18 @@ struct ConfirmRole {
     new: bool,
 }
 
+struct SavedFor {
+    application: String,
+    /// The link the academy email carries, which an admin may also share.
+    emailed_link: Option<String>,
+}
+
 struct ConfirmUser {
     id: String,
     name: String,
     email: String,
     roles: Vec<ConfirmRole>,
-    metadata: Vec<String>,
+    metadata: Vec<SavedFor>,
 }
 
 #[derive(Template)]
@@ -956,7 +1003,15 @@ async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebR
                 .iter()
                 .filter_map(|s| s.split_once('|'))
                 .filter(|(user, _)| *user == u.id)
-                .map(|(_, app)| state.catalogue.application(app).map_or_else(|| app.to_string(), |a| a.name.clone()))
+                .filter_map(|(_, saved)| {
+                    let (key, emailed) = saved.split_once('|').map_or((saved, false), |(k, e)| (k, e == "emailed"));
+                    let app = state.catalogue.application(key)?;
+                    Some(SavedFor {
+                        application: app.name.clone(),
+                        emailed_link: (emailed && app.key == starship_core::catalogue::keys::PRODUCTION_ACADEMY)
+                            .then(|| app.url.clone()),
+                    })
+                })
                 .collect(),
         })
         .collect();

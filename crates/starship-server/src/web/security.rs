@@ -28,6 +28,8 @@ enum Step {
         secret: String,
         secret_groups: String,
         provisioning_uri: String,
+        /// The provisioning URI as a QR code, an SVG drawn here.
+        qr_svg: String,
     },
     /// Just turned on: the recovery codes, shown this once, and what ended
     /// with the other sign-ins.
@@ -52,7 +54,23 @@ struct SecurityPage {
 
 fn enrolling(secret: String, provisioning_uri: String) -> Step {
     let secret_groups = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c)).collect::<Vec<_>>().join(" ");
-    Step::Enrolling { secret, secret_groups, provisioning_uri }
+    let qr_svg = qr_svg(&provisioning_uri);
+    Step::Enrolling { secret, secret_groups, provisioning_uri, qr_svg }
+}
+
+/// `text` as a QR code: an inline SVG element (no XML declaration), or
+/// nothing if it cannot be encoded (the key and the link still show).
+pub fn qr_svg(text: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
+        return String::new();
+    };
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    svg.find("<svg").map_or_else(String::new, |start| svg[start..].to_string())
 }
 
 fn render(

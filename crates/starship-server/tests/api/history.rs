@@ -394,6 +394,18 @@ impl Scene<'_> {
                 assert!(crate::oidc_flow::refresh(app, &rp, refresh_token).await.0.is_client_error());
                 Expected { user: self.p.admin.clone(), actor_id: None, actor: "backlot app".into(), source: "oidc" }
             }
+            "outbox.resent" => {
+                // History is per person: a resend goes to the acting operator's.
+                let failed = crate::outbox::message(app, "bounced@metrofiber.example", "failed").await;
+                self.ok(&self.operator, "POST", &format!("/api/v1/outbox/{failed}/resend"), None).await;
+                let operator = self.app.signed_in_id("olivia.operator@starship.example").await;
+                Expected {
+                    user: operator.clone(),
+                    actor_id: Some(operator),
+                    actor: "olivia.operator@starship.example".into(),
+                    source: "api",
+                }
+            }
             "oidc.signing-key-rotated" => {
                 // `starshipd keys rotate` acts for no one: the first operator's History.
                 starship_server::ops::keys::rotate(&app.store, &Actor::system(Source::Oidc)).await.unwrap();

@@ -213,6 +213,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         .iter()
         .map(|o| (o.method, o.path))
         .chain(crate::clients::OPERATOR_ONLY_OPERATIONS)
+        .chain(crate::outbox::OPERATOR_ONLY_OPERATIONS)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let untested: Vec<_> = routed.difference(&tabled).collect();

@@ -408,6 +408,18 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
         StatusCode::NOT_FOUND,
         StatusCode::FORBIDDEN,
     ));
+    // The outbox is the operators' whole: a partner's people are refused
+    // it, whatever message a cursor names.
+    cases.push((
+        ("GET", "/api/v1/outbox", "after"),
+        [
+            (format!("/api/v1/outbox?after={}", c.metro.ticket), None),
+            (format!("/api/v1/outbox?after={UNKNOWN}"), None),
+            (format!("/api/v1/outbox?after={}", c.ours), None),
+        ],
+        StatusCode::FORBIDDEN,
+        StatusCode::FORBIDDEN,
+    ));
     cases.push((
         ("GET", "/api/v1/history/export", "partner_id"),
         [
@@ -873,6 +885,7 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     // Records of no partner, for operators only: partner people are refused
     // them whole (clients::the_operator_page_registers_rotates_and_revokes_clients).
     covered.extend(crate::clients::OPERATOR_ONLY_PAGES.map(|(m, p)| (m.to_string(), p.to_string())));
+    covered.extend(crate::outbox::OPERATOR_ONLY_PAGES.map(|(m, p)| (m.to_string(), p.to_string())));
     let missing: Vec<_> = web_routes.difference(&covered).collect();
     assert!(missing.is_empty(), "pages taking an id without a cross-partner case: {missing:?}");
     assert!(web_routes.len() >= 11, "the scan read only {web_routes:?}");

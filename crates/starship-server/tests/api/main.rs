@@ -20,6 +20,7 @@ mod oidc_flow;
 mod onboarding;
 mod openapi;
 mod operations;
+mod outbox;
 mod person_rule;
 mod platform;
 mod portal;

@@ -249,14 +249,40 @@ app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move
 
     let client = browser();
     let (_, html) = page(&app, &client, "/sign-in").await;
-    assert!(!html.contains("Authenticator code"), "asked only once the password is right");
+    // One form for everyone: the code field is there, and optional.
+    assert!(html.contains(r#"name="totp""#) && html.contains("Otherwise leave it empty"));
+    assert!(!tag_of(&html, "totp").contains(" required"), "the code is optional");
     let csrf = csrf_of(&html);
+    // A wrong password, with or without a code, answers alike whether or
+    // not the account has two-step sign-in: nothing tells it before the
+    // password is right.
+    for code_typed in ["", "123456"] {
+        let refusal = |email: &str| {
+            let form = [
+                ("csrf", csrf.clone()),
+                ("email", email.into()),
+                ("password", "wrong password".into()),
+                ("totp", code_typed.into()),
+            ];
+            let request = client.post(app.url("/sign-in")).form(&form);
+            let email = email.to_string();
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.text().await.unwrap().replace(&email, "EMAIL"))
+            }
+        };
+        let with_mfa = refusal("rita.reader@metrofiber.example").await;
+        let without = refusal("eli.engineer@metrofiber.example").await;
+        assert_eq!(with_mfa.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(with_mfa, without, "a code typed: {code_typed:?}");
+    }
     let mut form = vec![("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into())];
     form.push(("password", PASSWORD.into()));
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let html = response.text().await.unwrap();
-    assert!(html.contains("two-step verification") && html.contains(r#"name="totp""#));
+    assert!(html.contains("uses two-step sign-in") && html.contains(r#"name="totp""#));
+    assert!(tag_of(&html, "totp").contains(" required"), "now the code is needed");
     form.push(("totp", code(now)));
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -402,6 +428,18 @@ app_test!(two_step_sign_in_is_set_up_on_the_security_page_and_then_asked_for, |a
     let key_at = html.find(r#"aria-label="Key "#).expect("the key to add") + r#"aria-label="Key "#.len();
     let secret = html[key_at..].split('"').next().unwrap().to_string();
     assert!(html.contains("otpauth://totp/"), "a link for authenticator apps");
+    // The same link as a QR code, drawn on the server as an inline SVG.
+    let uri = starship_server::ops::session::provisioning_uri(&secret, email).unwrap();
+    let svg = qrcode::QrCode::new(uri.as_bytes())
+        .unwrap()
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    let svg = &svg[svg.find("<svg").unwrap()..];
+    assert!(html.contains(&format!(r#"aria-label="QR code of the key for your authenticator app">{svg}</figure>"#)));
+    assert!(!html.contains("<script src=\"http"), "no third-party script");
     let code = |at: i64| starship_server::ops::session::current_code(&secret, email, at).unwrap();
     let now = starship_store::now_millis() / 1000;
 
@@ -701,6 +739,19 @@ app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app
 });
 
 /// The value of an attribute of the element with this id, if any.
+/// A reason as the pages show it, capitalised.
+fn capitalised_reason(reason: &str) -> String {
+    let mut chars = reason.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The start tag of the element with this id.
+fn tag_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!(r#"id="{id}""#)).expect("the element");
+    let start = html[..at].rfind('<').unwrap();
+    html[start..at + html[at..].find('>').unwrap()].to_string()
+}
+
 fn attribute_of(html: &str, id: &str, attribute: &str) -> Option<String> {
     let at = html.find(&format!(r#"id="{id}""#))?;
     let start = html[..at].rfind('<')?;
@@ -767,8 +818,89 @@ app_test!(a_reused_code_on_the_sign_in_page_says_so_only_after_the_right_passwor
         async move { request.send().await.unwrap().text().await.unwrap() }
     };
     let html = again("not the password at all").await;
-    assert!(html.contains("The email or password is not right") && !html.contains("used already"), "{html}");
+    assert!(
+        html.contains("The email, password or authenticator code is not right") && !html.contains("used already"),
+        "{html}"
+    );
     let html = again(PASSWORD).await;
     assert!(html.contains("This code was used already"), "{html}");
     assert_eq!(attribute_of(&html, "totp", "aria-invalid").as_deref(), Some("true"), "the code field is the wrong one");
+});
+
+app_test!(the_wizard_catches_a_taken_email_on_its_first_step_and_links_only_ones_own_person, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, "/onboard").await;
+    let csrf = csrf_of(&html);
+    let add = |email: &str| {
+        let request = mara.post(app.url("/onboard/new")).form(&[("csrf", csrf.as_str()), ("email", email)]);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    // One's own partner's person: said so at once, with a link to them.
+    let (status, html) = add("PAT.plain@sunrise.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("A user with this email already exists"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="/users/{}">Open their profile</a>"#, w.plain)), "{html}");
+    let email = tag_of(&html, "email");
+    assert!(email.contains("autofocus") && email.contains(r#"aria-invalid="true""#), "{email}");
+    assert!(email.contains(r#"aria-describedby="email-error""#), "{email}");
+    // Another partner's: the API's neutral answer, no link, no name.
+    let (status, html) = add("nina.north@northwind.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(&capitalised_reason(starship_store::users::EMAIL_UNAVAILABLE)), "{html}");
+    assert!(!html.contains(&w.outsider) && !html.contains("Open their profile") && !html.contains("Northwind"));
+    // A free address goes on to the names.
+    let (status, html) = add("new.person@sunrise.example").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tag_of(&html, "first_name").contains("autofocus"));
+    let form_at = html.find(r#"id="details-form""#).unwrap();
+    assert!(html.find(">Next</button>").unwrap() > form_at, "Next comes after the form's fields");
+
+    // Step 2 refused: focus lands on the first field in error.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", "new.person@sunrise.example"),
+        ("first_name", "Ana"),
+        ("last_name", ""),
+        ("locale", "en-GB"),
+    ];
+    let response = mara.post(app.url("/onboard/create")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(!tag_of(&html, "first_name").contains("autofocus"));
+    let last = tag_of(&html, "last_name");
+    assert!(last.contains("autofocus") && last.contains(r#"aria-describedby="last_name-error""#), "{last}");
+});
+
+app_test!(select_permissions_preselects_a_lone_user_and_grants_nothing_until_roles_are_assigned, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (status, html) = page(&app, &mara, &format!("/onboard/permissions?user={}", w.plain)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tag_of(&html, &format!("select-{}", w.plain)).contains(" checked"), "the lone user is selected");
+    let grant_at = html.find(r#"value="grant""#).unwrap();
+    let grant = &html[html[..grant_at].rfind('<').unwrap()..grant_at + html[grant_at..].find('>').unwrap()];
+    assert!(grant.contains(" disabled"), "Grant roles waits for roles: {grant}");
+    assert!(grant_at > html.find("</table>").unwrap(), "Grant roles comes after the users in tab order");
+    // Two users: none is chosen for the admin.
+    let (_, html) = page(&app, &mara, &format!("/onboard/permissions?user={}&user={}", w.plain, w.master_only)).await;
+    assert!(!tag_of(&html, &format!("select-{}", w.plain)).contains(" checked"));
+
+    // The server refuses Grant roles with nothing assigned, whatever the page offered.
+    let csrf = csrf_of(&html);
+    let form = [("csrf", csrf.as_str()), ("user", w.plain.as_str()), ("action", "grant")];
+    let grants_before = app.count("grants").await;
+    let response = mara.post(app.url("/onboard/permissions")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Assign roles to at least one user first"));
+    assert_eq!(app.count("grants").await, grants_before);
+    // Select Roles with nobody selected: focus on the first user's box.
+    let form =
+        [("csrf", csrf.as_str()), ("user", w.plain.as_str()), ("user", w.master_only.as_str()), ("action", "assign")];
+    let html = mara.post(app.url("/onboard/permissions")).form(&form).send().await.unwrap().text().await.unwrap();
+    let first = tag_of(&html, &format!("select-{}", w.plain));
+    assert!(first.contains("autofocus") && first.contains(r#"aria-describedby="selected-error""#), "{first}");
 });

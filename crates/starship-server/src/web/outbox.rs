@@ -1,0 +1,166 @@
+//! The outbox as a page (operators): every email queued, retrying, sent or
+//! failed, found by part of its address and its status, a page at a time,
+//! with Resend for a failed one.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use starship_core::domain::DeliveryStatus;
+use starship_store::outbox::{Filter, Page};
+
+use super::{page, see_other, url_encode, when, Layout, Section, WebPost, WebResult, WebUser};
+use crate::ops;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+struct Row {
+    id: String,
+    recipient: String,
+    subject: String,
+    kind: String,
+    status: &'static str,
+    attempts: i64,
+    created: String,
+    sent: Option<String>,
+    last_error: Option<String>,
+    failed: bool,
+}
+
+struct StatusChoice {
+    key: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    csrf: String,
+    q: String,
+    status: String,
+    statuses: Vec<StatusChoice>,
+    rows: Vec<Row>,
+    newer: Option<String>,
+    older: Option<String>,
+    notice: Option<String>,
+}
+
+/// `/outbox` with the search and status kept, and a page cursor.
+fn href(q: &str, status: &str, cursor: Option<(&str, &str)>) -> String {
+    let mut parts = Vec::new();
+    if !q.is_empty() {
+        parts.push(format!("q={}", url_encode(q)));
+    }
+    if !status.is_empty() {
+        parts.push(format!("status={}", url_encode(status)));
+    }
+    if let Some((name, id)) = cursor {
+        parts.push(format!("{name}={}", url_encode(id)));
+    }
+    if parts.is_empty() {
+        "/outbox".to_string()
+    } else {
+        format!("/outbox?{}", parts.join("&"))
+    }
+}
+
+pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query): Query<OutboxQuery>) -> WebResult {
+    let q = query.q.as_deref().map(str::trim).unwrap_or("").to_string();
+    // An unknown status in a hand-typed address shows every message.
+    let status = query.status.as_deref().and_then(|s| DeliveryStatus::parse("status", s).ok());
+    let status_key = status.map(DeliveryStatus::as_str).unwrap_or("");
+    let page_of = match (query.before.as_deref(), query.after.as_deref()) {
+        (Some(id), _) => Page::Before(id),
+        (None, Some(id)) => Page::After(id),
+        (None, None) => Page::Newest,
+    };
+    let filter = Filter {
+        recipient: None,
+        search: (!q.is_empty()).then_some(q.as_str()),
+        status,
+        page: page_of,
+        limit: PAGE_SIZE + 1,
+    };
+    let mut messages = ops::platform::outbox(&state, &viewer.principal, &filter).await?;
+    let more = messages.len() as i64 > PAGE_SIZE;
+    if more {
+        match page_of {
+            // Newer pages are read oldest first: the one beyond the page is the newest.
+            Page::After(_) => drop(messages.remove(0)),
+            _ => drop(messages.pop()),
+        }
+    }
+    let (has_newer, has_older) = match page_of {
+        Page::Newest => (false, more),
+        Page::Before(_) => (true, more),
+        Page::After(_) => (more, true),
+    };
+    let newer = messages.first().filter(|_| has_newer).map(|m| href(&q, status_key, Some(("after", &m.id))));
+    let older = messages.last().filter(|_| has_older).map(|m| href(&q, status_key, Some(("before", &m.id))));
+    let notice = match query.done.as_deref() {
+        Some("resent") => Some("The email is queued again: it is sent with the next delivery.".to_string()),
+        _ => None,
+    };
+    let rows = messages
+        .into_iter()
+        .map(|m| {
+            let status = m.status();
+            Row {
+                status: status.as_str(),
+                failed: status == DeliveryStatus::Failed,
+                created: when(m.created_at),
+                sent: m.sent_at.map(when),
+                id: m.id,
+                recipient: m.recipient,
+                subject: m.subject,
+                kind: m.kind,
+                attempts: m.attempts,
+                last_error: m.last_error,
+            }
+        })
+        .collect();
+    let statuses = DeliveryStatus::ALL
+        .into_iter()
+        .map(|s| StatusChoice { key: s.as_str(), selected: Some(s) == status })
+        .collect();
+    page(&OutboxPage {
+        layout: viewer.layout(&state, "Outbox", Section::Outbox),
+        csrf: viewer.csrf.clone(),
+        q,
+        status: status_key.to_string(),
+        statuses,
+        rows,
+        newer,
+        older,
+        notice,
+    })
+}
+
+/// Resend: queues a failed message again, then shows the list as it was
+/// filtered.
+pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    match ops::platform::resend(&state, &post.user.principal, &post.user.actor(), &id).await {
+        // Sent meanwhile, or resent by another operator: the list shows how it stands.
+        Ok(_) | Err(ApiError::Conflict(_)) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let back = href(post.form.get("q"), post.form.get("status"), None);
+    let joiner = if back.contains('?') { '&' } else { '?' };
+    see_other(&format!("{back}{joiner}done=resent"))
+}

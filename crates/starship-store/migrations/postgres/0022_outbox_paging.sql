@@ -1,0 +1,1 @@
+../common/0022_outbox_paging.sql
