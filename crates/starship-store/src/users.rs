@@ -359,9 +359,21 @@ pub(crate) fn production_of(r: &AnyRow) -> Result<Option<ProductionId>> {
 
 pub const SEARCH_LIMIT_MAX: i64 = 100;
 
-/// Prefix search on first name, last name, "first last" and email, each an
-/// index range, best matches first: exact email or name, then name
-/// prefixes, then email prefixes; alphabetical within a rank.
+/// The shortest query that also matches inside names and emails: trigrams
+/// need three characters, so shorter ones match prefixes only.
+pub const INFIX_MIN_CHARS: usize = 3;
+
+/// How many matches inside names and emails one search ranks at most: the
+/// first ones the trigram index yields. A query that common (three letters
+/// inside thousands of names) is narrowed by typing on; prefix matches are
+/// found by their own index ranges and always come first.
+pub const INFIX_CANDIDATES: i64 = 200;
+
+/// Search on first name, last name, "first last" and email, best matches
+/// first: an exact email or name, then name prefixes, then email prefixes
+/// (each an index range), then, for three characters or more, matches
+/// anywhere inside a name or an email (a trigram index, see
+/// `infix_arm`), closest first; alphabetical within a rank.
 pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
     let needle = query.trim().to_lowercase();
     let Some(upper) = prefix_upper_bound(&needle) else {
@@ -370,33 +382,59 @@ pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limi
     let limit = limit.clamp(1, SEARCH_LIMIT_MAX);
     // Each arm walks one index from the prefix and stops after `limit` rows.
     let partner_filter = if partner_id.is_some() { "partner_id = $4 AND" } else { "CAST($4 AS TEXT) IS NULL AND" };
-    let arm = |rank: u8, column: &str| {
+    let arm = |tier: u8, column: &str| {
         format!(
-            "SELECT * FROM (SELECT id, {rank} AS rank FROM users WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
-             AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{rank}"
+            "SELECT * FROM (SELECT id, {tier} AS tier, CAST(0 AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
+             AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{tier}"
         )
     };
+    let mut arms = vec![arm(1, "full_lower"), arm(2, "last_lower"), arm(3, "email_lower")];
+    let infix = (needle.chars().count() >= INFIX_MIN_CHARS).then(|| infix_arm(conn, partner_filter, &needle));
+    if let Some((sql, _)) = &infix {
+        arms.push(sql.clone());
+    }
     let sql = format!(
         "SELECT {COLUMNS} FROM users JOIN ( \
-           SELECT id AS match_id, MIN(rank) AS best FROM ({} UNION ALL {} UNION ALL {}) AS matches GROUP BY id \
+           SELECT id AS match_id, MIN(tier) AS best, MIN(score) AS closeness FROM ({}) AS matches GROUP BY id \
          ) AS m ON m.match_id = users.id \
-         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, users.full_lower, users.id \
+         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, m.closeness, \
+         users.full_lower, users.id \
          LIMIT $3",
-        arm(1, "full_lower"),
-        arm(2, "last_lower"),
-        arm(3, "email_lower"),
+        arms.join(" UNION ALL "),
     );
-    sqlx::query(&sql)
-        .bind(&needle)
-        .bind(&upper)
-        .bind(limit)
-        .bind(partner_id)
-        .bind(&needle)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect()
+    let mut query = sqlx::query(&sql).bind(&needle).bind(&upper).bind(limit).bind(partner_id).bind(&needle);
+    if let Some((_, pattern)) = infix {
+        query = query.bind(pattern).bind(INFIX_CANDIDATES);
+    }
+    query.fetch_all(&mut *conn).await?.iter().map(user_from_row).collect()
+}
+
+/// The dialect difference of `search`: the arm that finds `needle` anywhere
+/// inside "first last email" (tier 4, `score` lower for closer matches),
+/// and the value bound to `$6` that asks for it (`$7` is the number of
+/// candidates). PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN
+/// index, scored by `similarity`. SQLite: the FTS5 trigram table
+/// `users_search` (kept in step by triggers) asked for the needle as one
+/// phrase, scored by its bm25 `rank`.
+fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str) -> (String, String) {
+    if conn.backend_name() == "SQLite" {
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, users_search.rank AS score FROM users_search \
+             JOIN users_search_rows ON users_search_rows.row = users_search.rowid \
+             JOIN users ON users.id = users_search_rows.user_id \
+             WHERE users_search MATCH $6 AND {partner_filter} deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        (sql, format!("\"{}\"", needle.replace('"', "\"\"")))
+    } else {
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, \
+             CAST(1 - similarity(full_lower || ' ' || email_lower, $5) AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 AND deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        (sql, format!("%{escaped}%"))
+    }
 }
 
 /// One page of a partner's users in name order, after the user `after`

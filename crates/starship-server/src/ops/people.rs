@@ -337,8 +337,9 @@ pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiR
     Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
 }
 
-/// Users whose name or email starts with `query`, best matches first: the
-/// caller's own partner, or everyone for operators.
+/// Users whose name or email starts with or contains `query`, best matches
+/// first (`users::search`): the caller's own partner, or everyone for
+/// operators.
 pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> ApiResult<Vec<User>> {
     let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
     if !caller.operator && scope.is_none() {

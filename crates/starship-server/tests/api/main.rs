@@ -25,6 +25,7 @@ mod portal;
 mod preferences;
 mod reviews;
 mod scim;
+mod search;
 mod session;
 mod sites;
 mod smtp;
