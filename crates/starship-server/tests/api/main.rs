@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod appliances;
+mod applications_tab;
 mod bulk;
 mod clients;
 mod decisions;
@@ -33,4 +34,5 @@ mod source;
 mod tickets;
 mod tokens;
 mod trust;
+mod users_page;
 mod web;

@@ -7,3 +7,9 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX users_search_trgm ON users
     USING gin ((full_lower || ' ' || email_lower) gin_trgm_ops)
     WHERE deleted_at IS NULL;
+
+-- The Users page lists people before anything is typed, sortable by name,
+-- email or last change: the last needs its own index ranges, within a
+-- partner and across them (operators). Name and email have theirs (0001).
+CREATE INDEX users_partner_changed ON users (partner_id, updated_at, id);
+CREATE INDEX users_changed ON users (updated_at, id);

@@ -38,3 +38,9 @@ BEGIN
     DELETE FROM users_search WHERE rowid = (SELECT row FROM users_search_rows WHERE user_id = old.id);
     DELETE FROM users_search_rows WHERE user_id = old.id;
 END;
+
+-- The Users page lists people before anything is typed, sortable by name,
+-- email or last change: the last needs its own index ranges, within a
+-- partner and across them (operators). Name and email have theirs (0001).
+CREATE INDEX users_partner_changed ON users (partner_id, updated_at, id);
+CREATE INDEX users_changed ON users (updated_at, id);
