@@ -314,6 +314,16 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
             StatusCode::OK,
         ),
         (
+            ("GET", "/api/v1/applications/{key}/users", "before"),
+            [
+                (format!("/api/v1/applications/backlot/users?before={their_user}"), None),
+                (format!("/api/v1/applications/backlot/users?before={UNKNOWN}"), None),
+                (format!("/api/v1/applications/backlot/users?before={our_user}"), None),
+            ],
+            StatusCode::OK,
+            StatusCode::OK,
+        ),
+        (
             ("GET", "/api/v1/communications/{type}/recipients", "site"),
             [
                 (format!("/api/v1/communications/maintenance/recipients?site={}", c.metro.site), None),
