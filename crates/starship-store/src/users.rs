@@ -415,7 +415,8 @@ async fn search_matching(
         "SELECT {COLUMNS} FROM users JOIN ( \
            SELECT id AS match_id, MIN(tier) AS best, MIN(score) AS closeness FROM ({}) AS matches GROUP BY id \
          ) AS m ON m.match_id = users.id \
-         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, m.closeness, \
+         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, \
+         CASE WHEN m.best = 4 THEN m.closeness ELSE 0 END, \
          users.full_lower, users.id \
          LIMIT $3",
         arms.join(" UNION ALL "),
