@@ -407,7 +407,15 @@ async fn search_matching(
         )
     };
     let mut arms = vec![arm(1, "full_lower"), arm(2, "last_lower"), arm(3, "email_lower")];
-    let infix = (inside && needle.chars().count() >= INFIX_MIN_CHARS).then(|| infix_arm(conn, partner_filter, &needle));
+    let infix = if inside && needle.chars().count() >= INFIX_MIN_CHARS {
+        let small = match partner_id {
+            Some(partner) => scope_is_small(conn, partner).await?,
+            None => false,
+        };
+        Some(infix_arm(conn, partner_filter, &needle, small))
+    } else {
+        None
+    };
     if let Some((sql, _)) = &infix {
         arms.push(sql.clone());
     }
@@ -434,9 +442,25 @@ async fn search_matching(
 /// candidates). PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN
 /// index, scored by `similarity`. SQLite: the FTS5 trigram table
 /// `users_search` (kept in step by triggers) asked for the needle as one
-/// phrase, scored by its bm25 `rank`.
-fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str) -> (String, String) {
-    if conn.backend_name() == "SQLite" {
+/// phrase, scored by its bm25 `rank`; for a partner of at most
+/// `SMALL_SCOPE` people (`small_scope`), `LIKE` over its own rows instead.
+fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str, small_scope: bool) -> (String, String) {
+    let like = || {
+        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    };
+    if conn.backend_name() == "SQLite" && small_scope {
+        // A small partner's own rows, read through its index range, cost less
+        // than walking every partner's FTS matches for its few (BENCHMARKS.md).
+        // Shorter text first, as bm25 would rank a single phrase.
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, \
+             CAST(length(full_lower || ' ' || email_lower) AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 ESCAPE '\\' \
+             AND deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        (sql, like())
+    } else if conn.backend_name() == "SQLite" {
         let sql = format!(
             "SELECT * FROM (SELECT id, 4 AS tier, users_search.rank AS score FROM users_search \
              JOIN users_search_rows ON users_search_rows.row = users_search.rowid \
@@ -450,9 +474,28 @@ fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str) -> (String, String
              CAST(1 - similarity(full_lower || ' ' || email_lower, $5) AS DOUBLE PRECISION) AS score FROM users \
              WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 AND deleted_at IS NULL LIMIT $7) AS arm4"
         );
-        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        (sql, format!("%{escaped}%"))
+        (sql, like())
     }
+}
+
+/// Partners of at most this many people are searched inside names by
+/// reading their own rows on SQLite (see `infix_arm`).
+pub const SMALL_SCOPE: i64 = 5_000;
+
+/// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
+/// many entries of its index range, whatever its size.
+async fn scope_is_small(conn: &mut Conn, partner_id: &str) -> Result<bool> {
+    if conn.backend_name() != "SQLite" {
+        return Ok(false);
+    }
+    let counted: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE partner_id = $1 LIMIT $2) AS s")
+            .bind(partner_id)
+            .bind(SMALL_SCOPE + 1)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    Ok(counted <= SMALL_SCOPE)
 }
 
 /// The orders a list of people can take, each an index of `users` (with
