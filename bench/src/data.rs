@@ -658,6 +658,32 @@ impl DataSet {
     }
 }
 
+impl DataSet {
+    /// A random 3–5 letter piece from inside a random person's first name,
+    /// last name or email (of this partner, or of anyone), lower-cased:
+    /// what the trigram search finds and a prefix search does not.
+    pub fn infix(&self, rng: &mut Rng, partner: Option<u32>) -> String {
+        let person = match partner.filter(|&p| !self.partners[p as usize].users.is_empty()) {
+            Some(p) => {
+                let users = &self.partners[p as usize].users;
+                &self.people[users[rng.below(users.len())] as usize]
+            }
+            None => &self.people[rng.below(self.people.len())],
+        };
+        let source: Vec<char> = match rng.below(3) {
+            0 => self.first_name(person),
+            1 => self.last_name(person),
+            _ => person.email.as_str(),
+        }
+        .to_lowercase()
+        .chars()
+        .collect();
+        let len = rng.between(3, 5).min(source.len());
+        let start = if source.len() > len { 1 + rng.below(source.len() - len) } else { 0 };
+        source[start..start + len].iter().collect()
+    }
+}
+
 pub struct Sizes {
     pub users: usize,
     pub partners: usize,

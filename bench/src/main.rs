@@ -93,13 +93,16 @@ enum StoreChoice {
     Both,
 }
 
-/// A part of the benchmark run alone, on an otherwise empty database.
+/// A part of the benchmark run alone: the import and verify on an otherwise
+/// empty database, search over the generated data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Only {
     /// The bulk import (and its plain-insert limit) alone.
     Import,
     /// `history verify` over --history-entries History entries.
     Verify,
+    /// Search alone (prefixes, trigrams, naive, HTTP) over the generated data set.
+    Search,
 }
 
 #[derive(Parser, Debug)]
@@ -334,13 +337,14 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     log!("=== {name} ===");
     let (url, place) = fresh_database(dialect, args).await?;
     let mut report = Report { store: name, lines: Vec::new(), notes: Vec::new() };
-    if let Some(only) = args.only {
+    if let Some(only) = args.only.filter(|&o| o != Only::Search) {
         let store = Store::open(&url).await?;
         wait_for_quiet(args).await;
         let load_before = loadavg();
         let result = match only {
             Only::Import => bench_import(&store, &url, args, &mut report).await,
             Only::Verify => bench_verify(&store, args, &mut report).await,
+            Only::Search => unreachable!("search runs over the generated data set"),
         };
         report.notes.push(format!("Load average (1, 5, 15 min) before: {load_before}; at the end: {}.", loadavg()));
         store.close().await;
@@ -388,9 +392,12 @@ async fn measure_store(
     let mut rng = Rng::new(args.seed.wrapping_mul(31).wrapping_add(7));
     wait_for_quiet(args).await;
     let load_before = loadavg();
-    bench_import(store, url, args, report).await?;
-    analyze(store).await?;
-    wait_for_quiet(args).await;
+    let search_only = args.only == Some(Only::Search);
+    if !search_only {
+        bench_import(store, url, args, report).await?;
+        analyze(store).await?;
+        wait_for_quiet(args).await;
+    }
     let load_reads = loadavg();
 
     // The real server, in this process.
@@ -405,11 +412,13 @@ async fn measure_store(
     let (admin_token, operator_token) = sign_in_people(store, data, &base).await?;
 
     bench_search(store, data, args, report, &mut rng, &http, &base, &admin_token, &operator_token).await?;
-    bench_applications_tab(data, args, report, &mut rng, &http, &base, &admin_token).await?;
-    bench_contacts(data, report, &http, &base, &admin_token).await?;
-    bench_checks(store, catalogue, data, args, report, &mut rng, &http, &base, &operator_token).await?;
-    // Last: it adds grants, which every measure above reads.
-    bench_grant(store, data, report, &http, &base, &operator_token).await?;
+    if !search_only {
+        bench_applications_tab(data, args, report, &mut rng, &http, &base, &admin_token).await?;
+        bench_contacts(data, report, &http, &base, &admin_token).await?;
+        bench_checks(store, catalogue, data, args, report, &mut rng, &http, &base, &operator_token).await?;
+        // Last: it adds grants, which every measure above reads.
+        bench_grant(store, data, report, &http, &base, &operator_token).await?;
+    }
 
     let _ = stop.send(());
     server.await??;
@@ -770,18 +779,52 @@ async fn bench_search(
         })
         .collect();
     let anywhere: Vec<String> = (0..n).map(|_| data.prefix(rng, None)).collect();
+    // The same cases with a piece from inside a name or an email instead.
+    let inside = |rng: &mut Rng, cases: &[(String, String)], partner: &dyn Fn(&str) -> Option<u32>| {
+        cases.iter().map(|(id, _)| (id.clone(), data.infix(rng, partner(id)))).collect::<Vec<_>>()
+    };
+    let partner_index = |id: &str| data.partners.iter().position(|p| p.id == id).map(|i| i as u32);
+    let big_inside = inside(rng, &big, &partner_index);
+    let small_inside = inside(rng, &small, &partner_index);
+    let anywhere_inside: Vec<String> = (0..n).map(|_| data.infix(rng, None)).collect();
     let mut conn = store.conn().await?;
 
-    for (label, cases) in [("big partner (50k users)", &big), ("random small partners", &small)] {
+    for (label, cases, cases_inside) in
+        [("big partner (50k users)", &big, &big_inside), ("random small partners", &small, &small_inside)]
+    {
         let label = label.replace("50k", &format!("{}k", data.partners[BIG as usize].users.len() / 1000));
-        log!("search: indexed, {label}");
+        log!("search: prefixes only, {label}");
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
+            Ok(users::search_prefixes(&mut conn, Some(partner), prefix, 20).await?.len())
+        })
+        .await?;
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("Prefix search (`users::search_prefixes`, 2–4 letter prefixes), in-process, {label}"),
+            &samples,
+            format!("{rows:.1} rows/query"),
+        ));
+
+        log!("search: prefixes and trigrams, same prefixes, {label}");
         let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
             Ok(users::search(&mut conn, Some(partner), prefix, 20).await?.len())
         })
         .await?;
         report.lines.push(Line::latency(
             SECTION,
-            format!("Indexed `users::search`, in-process, {label}"),
+            format!("Trigram search (`users::search`), the same 2–4 letter prefixes, in-process, {label}"),
+            &samples,
+            format!("{rows:.1} rows/query"),
+        ));
+
+        log!("search: trigrams, pieces from inside, {label}");
+        let (samples, rows) = sample_queries(n, cases_inside, async |(partner, piece): &(String, String)| {
+            Ok(users::search(&mut conn, Some(partner), piece, 20).await?.len())
+        })
+        .await?;
+        report.lines.push(Line::latency(
+            SECTION,
+            format!("Trigram search (`users::search`), 3–5 letters from inside a name or email, in-process, {label}"),
             &samples,
             format!("{rows:.1} rows/query"),
         ));
@@ -800,16 +843,27 @@ async fn bench_search(
         ));
     }
 
-    log!("search: indexed, all partners");
+    let everyone = group_thousands(data.people.len() as u64);
+    log!("search: prefixes only, all partners");
     let (samples, rows) = sample_queries(n, &anywhere, async |prefix: &String| {
-        Ok(users::search(&mut conn, None, prefix, 20).await?.len())
+        Ok(users::search_prefixes(&mut conn, None, prefix, 20).await?.len())
+    })
+    .await?;
+    report.lines.push(Line::latency(
+        SECTION,
+        format!("Prefix search (`users::search_prefixes`, 2–4 letter prefixes), in-process, all partners ({everyone} users)"),
+        &samples,
+        format!("{rows:.1} rows/query"),
+    ));
+    log!("search: trigrams, pieces from inside, all partners");
+    let (samples, rows) = sample_queries(n, &anywhere_inside, async |piece: &String| {
+        Ok(users::search(&mut conn, None, piece, 20).await?.len())
     })
     .await?;
     report.lines.push(Line::latency(
         SECTION,
         format!(
-            "Indexed `users::search`, in-process, all partners ({} users)",
-            group_thousands(data.people.len() as u64)
+            "Trigram search (`users::search`), 3–5 letters from inside a name or email, in-process, all partners ({everyone} users)"
         ),
         &samples,
         format!("{rows:.1} rows/query"),

@@ -359,10 +359,39 @@ pub(crate) fn production_of(r: &AnyRow) -> Result<Option<ProductionId>> {
 
 pub const SEARCH_LIMIT_MAX: i64 = 100;
 
-/// Prefix search on first name, last name, "first last" and email, each an
-/// index range, best matches first: exact email or name, then name
-/// prefixes, then email prefixes; alphabetical within a rank.
+/// The shortest query that also matches inside names and emails: trigrams
+/// need three characters, so shorter ones match prefixes only.
+pub const INFIX_MIN_CHARS: usize = 3;
+
+/// How many matches inside names and emails one search ranks at most: the
+/// first ones the trigram index yields. A query that common (three letters
+/// inside thousands of names) is narrowed by typing on; prefix matches are
+/// found by their own index ranges and always come first.
+pub const INFIX_CANDIDATES: i64 = 200;
+
+/// Search on first name, last name, "first last" and email, best matches
+/// first: an exact email or name, then name prefixes, then email prefixes
+/// (each an index range), then, for three characters or more, matches
+/// anywhere inside a name or an email (a trigram index, see
+/// `infix_arm`), closest first; alphabetical within a rank.
 pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
+    search_matching(conn, partner_id, query, limit, true).await
+}
+
+/// `search` with the prefix matches only, whatever the query's length:
+/// what every query got before matches inside names (the benchmark
+/// measures the two side by side).
+pub async fn search_prefixes(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
+    search_matching(conn, partner_id, query, limit, false).await
+}
+
+async fn search_matching(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+    query: &str,
+    limit: i64,
+    inside: bool,
+) -> Result<Vec<User>> {
     let needle = query.trim().to_lowercase();
     let Some(upper) = prefix_upper_bound(&needle) else {
         return Ok(vec![]);
@@ -370,33 +399,379 @@ pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limi
     let limit = limit.clamp(1, SEARCH_LIMIT_MAX);
     // Each arm walks one index from the prefix and stops after `limit` rows.
     let partner_filter = if partner_id.is_some() { "partner_id = $4 AND" } else { "CAST($4 AS TEXT) IS NULL AND" };
-    let arm = |rank: u8, column: &str| {
+    let arm = |tier: u8, column: &str| {
         format!(
-            "SELECT * FROM (SELECT id, {rank} AS rank FROM users WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
-             AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{rank}"
+            "SELECT * FROM (SELECT id, {tier} AS tier, CAST(0 AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
+             AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{tier}"
         )
     };
+    let mut arms = vec![arm(1, "full_lower"), arm(2, "last_lower"), arm(3, "email_lower")];
+    let infix = if inside && needle.chars().count() >= INFIX_MIN_CHARS {
+        let small = match partner_id {
+            Some(partner) => scope_is_small(conn, partner).await?,
+            None => false,
+        };
+        Some(infix_arm(conn, partner_filter, &needle, small))
+    } else {
+        None
+    };
+    if let Some((sql, _)) = &infix {
+        arms.push(sql.clone());
+    }
     let sql = format!(
         "SELECT {COLUMNS} FROM users JOIN ( \
-           SELECT id AS match_id, MIN(rank) AS best FROM ({} UNION ALL {} UNION ALL {}) AS matches GROUP BY id \
+           SELECT id AS match_id, MIN(tier) AS best, MIN(score) AS closeness FROM ({}) AS matches GROUP BY id \
          ) AS m ON m.match_id = users.id \
-         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, users.full_lower, users.id \
+         ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, \
+         CASE WHEN m.best = 4 THEN m.closeness ELSE 0 END, \
+         users.full_lower, users.id \
          LIMIT $3",
-        arm(1, "full_lower"),
-        arm(2, "last_lower"),
-        arm(3, "email_lower"),
+        arms.join(" UNION ALL "),
     );
-    sqlx::query(&sql)
-        .bind(&needle)
-        .bind(&upper)
-        .bind(limit)
+    let mut query = sqlx::query(&sql).bind(&needle).bind(&upper).bind(limit).bind(partner_id).bind(&needle);
+    if let Some((_, pattern)) = infix {
+        query = query.bind(pattern).bind(INFIX_CANDIDATES);
+    }
+    query.fetch_all(&mut *conn).await?.iter().map(user_from_row).collect()
+}
+
+/// The dialect difference of `search`: the arm that finds `needle` anywhere
+/// inside "first last email" (tier 4, `score` lower for closer matches),
+/// and the value bound to `$6` that asks for it (`$7` is the number of
+/// candidates). PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN
+/// index, scored by `similarity`. SQLite: the FTS5 trigram table
+/// `users_search` (kept in step by triggers) asked for the needle as one
+/// phrase, scored by its bm25 `rank`; for a partner of at most
+/// `SMALL_SCOPE` people (`small_scope`), `LIKE` over its own rows instead.
+fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str, small_scope: bool) -> (String, String) {
+    let like = || {
+        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    };
+    if conn.backend_name() == "SQLite" && small_scope {
+        // A small partner's own rows, read through its index range, cost less
+        // than walking every partner's FTS matches for its few (BENCHMARKS.md).
+        // Shorter text first, as bm25 would rank a single phrase.
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, \
+             CAST(length(full_lower || ' ' || email_lower) AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 ESCAPE '\\' \
+             AND deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        (sql, like())
+    } else if conn.backend_name() == "SQLite" {
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, users_search.rank AS score FROM users_search \
+             JOIN users_search_rows ON users_search_rows.row = users_search.rowid \
+             JOIN users ON users.id = users_search_rows.user_id \
+             WHERE users_search MATCH $6 AND {partner_filter} deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        (sql, format!("\"{}\"", needle.replace('"', "\"\"")))
+    } else {
+        let sql = format!(
+            "SELECT * FROM (SELECT id, 4 AS tier, \
+             CAST(1 - similarity(full_lower || ' ' || email_lower, $5) AS DOUBLE PRECISION) AS score FROM users \
+             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 AND deleted_at IS NULL LIMIT $7) AS arm4"
+        );
+        (sql, like())
+    }
+}
+
+/// Partners of at most this many people are searched inside names by
+/// reading their own rows on SQLite (see `infix_arm`).
+pub const SMALL_SCOPE: i64 = 5_000;
+
+/// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
+/// many entries of its index range, whatever its size.
+async fn scope_is_small(conn: &mut Conn, partner_id: &str) -> Result<bool> {
+    if conn.backend_name() != "SQLite" {
+        return Ok(false);
+    }
+    let counted: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE partner_id = $1 LIMIT $2) AS s")
+            .bind(partner_id)
+            .bind(SMALL_SCOPE + 1)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    Ok(counted <= SMALL_SCOPE)
+}
+
+/// The orders a list of people can take, each an index of `users` (with
+/// and without the partner first, 0001 and 0023): by name, by email, or
+/// the last changed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    #[default]
+    Name,
+    Email,
+    Changed,
+}
+
+impl ListOrder {
+    pub const ALL: [ListOrder; 3] = [ListOrder::Name, ListOrder::Email, ListOrder::Changed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListOrder::Name => "name",
+            ListOrder::Email => "email",
+            ListOrder::Changed => "changed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ListOrder> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// The key columns, and whether they run downwards.
+    fn keys(self) -> (&'static [&'static str], bool) {
+        match self {
+            ListOrder::Name => (&["full_lower", "id"], false),
+            ListOrder::Email => (&["email_lower"], false),
+            ListOrder::Changed => (&["updated_at", "id"], true),
+        }
+    }
+}
+
+/// Where a page of a list starts: at the top, just after a person, or
+/// just before one (the previous page).
+#[derive(Debug, Clone, Copy)]
+pub enum PageFrom<'a> {
+    Top,
+    After(&'a str),
+    Before(&'a str),
+}
+
+/// One page of people (a partner's, or everyone's for `None`) in `order`,
+/// keyset-paged from a person of that same list: every page costs one
+/// index range, however deep. Returns the page in display order and
+/// whether more people lie beyond it in the direction it was read. A
+/// cursor outside the list (another partner's person, a deleted or
+/// unknown id) gives an empty page.
+pub async fn list(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+    order: ListOrder,
+    from: PageFrom<'_>,
+    limit: i64,
+) -> Result<(Vec<User>, bool)> {
+    let mut filter = Filter::of(partner_id);
+    keyset_page(conn, partner_id, &mut filter, order, from, limit).await
+}
+
+/// The conditions a list of people is read under, its values bound as
+/// `$1`, `$2`, … in order.
+struct Filter {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Filter {
+    /// People not deleted, of this partner (or everyone's).
+    fn of(partner_id: Option<&str>) -> Filter {
+        let mut filter = Filter { sql: "deleted_at IS NULL".to_string(), values: vec![] };
+        if let Some(partner) = partner_id {
+            let mark = filter.value(Value::Text(partner.to_string()));
+            filter.and(&format!("partner_id = {mark}"));
+        }
+        filter
+    }
+
+    fn value(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    fn and(&mut self, condition: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
+    fn query<'q>(&self, sql: &'q str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut query = sqlx::query(sql);
+        for value in &self.values {
+            query = match value.clone() {
+                Value::Text(v) => query.bind(v),
+                Value::NullableText(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+                Value::NullableInt(v) => query.bind(v),
+            };
+        }
+        query
+    }
+}
+
+/// How many people `filter` lists.
+async fn count(conn: &mut Conn, filter: &Filter) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM users WHERE {}", filter.sql);
+    Ok(filter.query(&sql).fetch_one(&mut *conn).await?.try_get("n")?)
+}
+
+/// A page of the people `filter` lists in `order` from `from`, whose
+/// cursor must be a person of `partner_id` (everyone's for `None`); see
+/// `list`.
+async fn keyset_page(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+    filter: &mut Filter,
+    order: ListOrder,
+    from: PageFrom<'_>,
+    limit: i64,
+) -> Result<(Vec<User>, bool)> {
+    let (keys, descending) = order.keys();
+    let (cursor, backwards) = match from {
+        PageFrom::Top => (None, false),
+        PageFrom::After(id) => (Some(id), false),
+        PageFrom::Before(id) => (Some(id), true),
+    };
+    // Reading backwards walks the index the other way, then turns the page round.
+    let downwards = descending != backwards;
+    if let Some(id) = cursor {
+        let scope = if partner_id.is_some() { "AND partner_id = $2" } else { "AND CAST($2 AS TEXT) IS NULL" };
+        let row = sqlx::query(&format!(
+            "SELECT full_lower, email_lower, updated_at, id FROM users WHERE id = $1 {scope} AND deleted_at IS NULL"
+        ))
+        .bind(id)
         .bind(partner_id)
-        .bind(&needle)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect()
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else {
+            return Ok((vec![], false));
+        };
+        let mut marks = Vec::new();
+        for key in keys {
+            let value =
+                if *key == "updated_at" { Value::Int(row.try_get(*key)?) } else { Value::Text(row.try_get(*key)?) };
+            marks.push(filter.value(value));
+        }
+        let op = if downwards { "<" } else { ">" };
+        filter.and(&format!("({}) {op} ({})", keys.join(", "), marks.join(", ")));
+    }
+    let limit = limit.clamp(1, LIST_LIMIT_MAX);
+    let direction = if downwards { "DESC" } else { "ASC" };
+    let order_by: Vec<String> = keys.iter().map(|k| format!("{k} {direction}")).collect();
+    let limit_mark = filter.value(Value::Int(limit + 1));
+    let sql =
+        format!("SELECT {COLUMNS} FROM users WHERE {} ORDER BY {} LIMIT {limit_mark}", filter.sql, order_by.join(", "));
+    let mut people: Vec<User> =
+        filter.query(&sql).fetch_all(&mut *conn).await?.iter().map(user_from_row).collect::<Result<_>>()?;
+    let more = people.len() as i64 > limit;
+    people.truncate(limit as usize);
+    if backwards {
+        people.reverse();
+    }
+    Ok((people, more))
+}
+
+/// The most people one page of a list holds.
+pub const LIST_LIMIT_MAX: i64 = 200;
+
+/// Which people of a partner the Applications tab lists.
+#[derive(Debug, Clone, Default)]
+pub struct AppUsersFilter<'a> {
+    /// Everyone of the partner, not only those holding a role in the
+    /// application (ignored when `role` or `production` is set).
+    pub everyone: bool,
+    pub role: Option<&'a str>,
+    pub production: Option<i64>,
+    /// A production admin's reach: only people holding a role of the
+    /// application on one of these.
+    pub reach: Option<&'a [i64]>,
+    pub status: Option<StatusFilter>,
+    /// The start of "first last".
+    pub name_prefix: Option<&'a str>,
+}
+
+/// The states a list of people is filtered by: waiting for their
+/// activation, able to sign in, or deactivated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Pending,
+    Active,
+    Deactivated,
+}
+
+impl StatusFilter {
+    pub const ALL: [StatusFilter; 3] = [StatusFilter::Pending, StatusFilter::Active, StatusFilter::Deactivated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Pending => "pending",
+            StatusFilter::Active => "active",
+            StatusFilter::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<StatusFilter> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// A person's state in these words, if it is one of them.
+    pub fn of(user: &User) -> Option<StatusFilter> {
+        match (user.deactivated_at, user.status) {
+            (Some(_), _) => Some(StatusFilter::Deactivated),
+            (None, UserStatus::Pending) => Some(StatusFilter::Pending),
+            (None, UserStatus::Active) => Some(StatusFilter::Active),
+            _ => None,
+        }
+    }
+}
+
+/// One page of a partner's people for the Applications tab of
+/// `application`, in name order and keyset-paged like `list`, with how
+/// many the filter lists in all. Holding a role means a grant that counts
+/// (`grants::counting`).
+pub async fn application_users(
+    conn: &mut Conn,
+    partner_id: &str,
+    application: &str,
+    filter: &AppUsersFilter<'_>,
+    from: PageFrom<'_>,
+    limit: i64,
+) -> Result<(Vec<User>, bool, i64)> {
+    let mut sql = Filter::of(Some(partner_id));
+    let holders_only =
+        !filter.everyone || filter.role.is_some() || filter.production.is_some() || filter.reach.is_some();
+    if holders_only {
+        let app = sql.value(Value::Text(application.to_string()));
+        let mut holding = format!("application = {app}");
+        if let Some(role) = filter.role {
+            let mark = sql.value(Value::Text(role.to_string()));
+            holding.push_str(&format!(" AND role = {mark}"));
+        }
+        if let Some(production) = filter.production {
+            let mark = sql.value(Value::Int(production));
+            holding.push_str(&format!(" AND production_id = {mark}"));
+        }
+        if let Some(reach) = filter.reach {
+            if reach.is_empty() {
+                return Ok((vec![], false, 0));
+            }
+            let marks: Vec<String> = reach.iter().map(|p| sql.value(Value::Int(*p))).collect();
+            holding.push_str(&format!(" AND production_id IN ({})", marks.join(", ")));
+        }
+        sql.value(Value::Int(now_millis()));
+        let counting = crate::grants::counting("", sql.values.len());
+        sql.and(&format!("id IN (SELECT user_id FROM grants WHERE {holding} AND {counting})"));
+    }
+    match filter.status {
+        Some(StatusFilter::Deactivated) => sql.and("deactivated_at IS NOT NULL"),
+        Some(StatusFilter::Pending) => sql.and("status = 'pending' AND deactivated_at IS NULL"),
+        Some(StatusFilter::Active) => sql.and("status = 'active' AND deactivated_at IS NULL"),
+        None => {}
+    }
+    if let Some(prefix) = filter.name_prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()) {
+        let lower = sql.value(Value::Text(prefix.clone()));
+        sql.and(&format!("full_lower >= {lower}"));
+        if let Some(upper) = prefix_upper_bound(&prefix) {
+            let upper = sql.value(Value::Text(upper));
+            sql.and(&format!("full_lower < {upper}"));
+        }
+    }
+    let total = count(conn, &sql).await?;
+    let (people, more) = keyset_page(conn, Some(partner_id), &mut sql, ListOrder::Name, from, limit).await?;
+    Ok((people, more, total))
 }
 
 /// One page of a partner's users in name order, after the user `after`

@@ -12,6 +12,7 @@ use crate::extract::{ApiJson, ApiQuery, Caller, CheckCaller};
 use crate::ops;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
+use starship_store::users::StatusFilter;
 
 #[derive(Deserialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +207,9 @@ pub struct ApplicationUsersParams {
     /// The `next` value of the previous page.
     #[serde(default)]
     pub after: Option<String>,
+    /// The `previous` value of the next page: reads the page before it.
+    #[serde(default)]
+    pub before: Option<String>,
     /// Page size (default 50, at most 200).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -215,6 +219,46 @@ pub struct ApplicationUsersParams {
     /// Operators: whose users to list.
     #[serde(default)]
     pub partner_id: Option<String>,
+    /// `true`: everyone of the partner, with or without a role in the
+    /// application. By default only those holding one.
+    #[serde(default)]
+    pub everyone: Option<bool>,
+    /// Only holders of this role of the application (its key).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Only holders of a role on this production.
+    #[serde(default)]
+    pub production: Option<i64>,
+    /// Only users in this state.
+    #[serde(default)]
+    #[param(inline)]
+    pub status: Option<PersonStatus>,
+}
+
+/// Where a person stands: waiting for their activation, able to sign in,
+/// or deactivated (and, listed with everyone, a contact without sign-in or
+/// someone whose sign-in was switched off).
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum PersonStatus {
+    Pending,
+    Active,
+    Deactivated,
+    Contact,
+    Disabled,
+}
+
+impl PersonStatus {
+    fn of(user: &starship_store::users::User) -> PersonStatus {
+        use starship_core::domain::UserStatus;
+        match (user.deactivated_at, user.status) {
+            (Some(_), _) => PersonStatus::Deactivated,
+            (None, UserStatus::Pending) => PersonStatus::Pending,
+            (None, UserStatus::Active) => PersonStatus::Active,
+            (None, UserStatus::Contact) => PersonStatus::Contact,
+            (None, UserStatus::Disabled) => PersonStatus::Disabled,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -236,6 +280,7 @@ pub struct ApplicationUser {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    pub status: PersonStatus,
     /// The user's roles in this application (may be none).
     pub roles: Vec<ApplicationRole>,
 }
@@ -244,27 +289,52 @@ pub struct ApplicationUser {
 pub struct ApplicationUsersPage {
     pub application: String,
     pub users: Vec<ApplicationUser>,
+    /// How many users the query lists in all, over every page.
+    pub total: i64,
+    /// Pass as `before` for the previous page; absent on the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
     /// Pass as `after` for the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
 
-/// The Applications tab: every user of the caller's partner with their
-/// roles in this application, for its admins.
+/// The Applications tab: the users of the caller's partner holding a role
+/// in this application (or, with `everyone`, every user of the partner)
+/// with their roles in it, filtered by role, production and status, a
+/// page at a time with the total; for its admins.
 #[utoipa::path(get, path = "/api/v1/applications/{key}/users", tag = "access",
     params(("key" = String, Path, description = "Application key"), ApplicationUsersParams),
     responses((status = 200, body = ApplicationUsersPage), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, description = "An operator did not name the partner (`partner_id`)", body = Problem)))]
+        (status = 422, description = "An operator did not name the partner (`partner_id`), the role is not one of the application, or the status is not one to filter by", body = Problem)))]
 pub async fn application_users(
     State(state): State<AppState>,
     caller: Caller,
     Path(key): Path<String>,
     ApiQuery(params): ApiQuery<ApplicationUsersParams>,
 ) -> ApiResult<axum::Json<ApplicationUsersPage>> {
+    let status = match params.status {
+        None => None,
+        Some(PersonStatus::Pending) => Some(StatusFilter::Pending),
+        Some(PersonStatus::Active) => Some(StatusFilter::Active),
+        Some(PersonStatus::Deactivated) => Some(StatusFilter::Deactivated),
+        Some(other) => {
+            return Err(FieldError::new(
+                "status",
+                format!("filter by pending, active or deactivated, not {}", serde_json::json!(other)),
+            )
+            .into())
+        }
+    };
     let query = ops::access::PageQuery {
         partner_id: params.partner_id,
         after: params.after,
+        before: params.before,
         name_prefix: params.q,
+        everyone: params.everyone.unwrap_or(false),
+        role: params.role,
+        production: params.production,
+        status,
         limit: params.limit.unwrap_or(50),
     };
     let page = ops::access::application_page(&state, &caller.principal, &key, &query).await?;
@@ -283,13 +353,20 @@ pub async fn application_users(
                     expires_at: g.expires_at.map(rfc3339_from_millis),
                 })
                 .collect(),
+            status: PersonStatus::of(&u),
             id: u.id,
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
         })
         .collect();
-    Ok(axum::Json(ApplicationUsersPage { application: page.application, users, next: page.next }))
+    Ok(axum::Json(ApplicationUsersPage {
+        application: page.application,
+        users,
+        total: page.total,
+        previous: page.previous,
+        next: page.next,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

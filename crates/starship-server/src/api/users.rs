@@ -309,7 +309,8 @@ pub async fn bulk_add(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    /// A prefix of the first name, last name, "first last" or email.
+    /// Part of the first name, last name, "first last" or email: from three
+    /// characters anywhere inside them, shorter only at their start.
     pub q: String,
     /// At most this many (default 20, at most 100).
     #[serde(default)]
@@ -340,8 +341,9 @@ impl From<User> for UserSummary {
     }
 }
 
-/// Search users by name or email prefix, best matches first: one's own
-/// partner (operators: everyone).
+/// Search users by any part of their name or email, best matches first
+/// (an exact match, then names and emails starting with `q`, then the
+/// closest matches inside them): one's own partner (operators: everyone).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(SearchParams),
     responses((status = 200, body = Vec<UserSummary>), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn search(

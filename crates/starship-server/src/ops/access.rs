@@ -1,19 +1,30 @@
 //! The Applications tab: shared by the API and the web pages.
 
 use starship_core::authz::{self, AdminReach, Principal};
+use starship_core::FieldError;
 use starship_store::grants::{self, Grant};
-use starship_store::users::{self, User};
+use starship_store::users::{self, AppUsersFilter, PageFrom, StatusFilter, User};
 
 use crate::ops::people::target_partner;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
+#[derive(Default)]
 pub struct PageQuery {
     /// Operators: whose users to list.
     pub partner_id: Option<String>,
     /// The last user id of the previous page.
     pub after: Option<String>,
+    /// The first user id of the next page (reading back).
+    pub before: Option<String>,
     pub name_prefix: Option<String>,
+    /// Everyone of the partner, not only the application's role holders.
+    pub everyone: bool,
+    /// Only holders of this role of the application.
+    pub role: Option<String>,
+    /// Only holders of a role on this production.
+    pub production: Option<i64>,
+    pub status: Option<StatusFilter>,
     pub limit: i64,
 }
 
@@ -21,12 +32,17 @@ pub struct ApplicationPage {
     pub application: String,
     /// Every user of the page with their grants in the application.
     pub rows: Vec<(User, Vec<Grant>)>,
-    /// Where the next page starts; `None` on the last.
+    /// How many users the query lists in all.
+    pub total: i64,
+    /// Where the previous page ends (pass as `before`); `None` on the first.
+    pub previous: Option<String>,
+    /// Where the next page starts (pass as `after`); `None` on the last.
     pub next: Option<String>,
 }
 
 /// One page of a partner's users in name order with their roles in one
-/// application, for the application's admins.
+/// application, for the application's admins: the role holders (filtered
+/// by role, production and status), or everyone of the partner.
 pub async fn application_page(
     state: &AppState,
     caller: &Principal,
@@ -36,31 +52,44 @@ pub async fn application_page(
     let app = state.catalogue.application(key).ok_or(ApiError::NotFound)?;
     authz::applications_tab(caller, &app.key)?;
     let partner_id = target_partner(caller, query.partner_id.as_deref())?;
-    let limit = query.limit.clamp(1, 200);
+    if let Some(role) = &query.role {
+        if app.role(role).is_none() {
+            return Err(FieldError::new("role", format!("is not a role of {}", app.name)).into());
+        }
+    }
+    let limit = query.limit.clamp(1, users::LIST_LIMIT_MAX);
     // A production's admin is shown the people and grants of their productions only.
     let productions: Option<Vec<i64>> = match caller.admin_reach(&app.key) {
         AdminReach::Productions(ps) if !caller.operator => Some(ps.iter().map(|p| p.get()).collect()),
         _ => None,
     };
-    let holding = productions.as_deref().map(|ps| (app.key.as_str(), ps));
+    let filter = AppUsersFilter {
+        everyone: query.everyone,
+        role: query.role.as_deref(),
+        production: query.production,
+        reach: productions.as_deref(),
+        status: query.status,
+        name_prefix: query.name_prefix.as_deref(),
+    };
+    let from = match (query.after.as_deref(), query.before.as_deref()) {
+        (Some(id), _) => PageFrom::After(id),
+        (None, Some(id)) => PageFrom::Before(id),
+        (None, None) => PageFrom::Top,
+    };
     let mut conn = state.store.conn().await?;
-    let page = users::page_of_partner_holding(
-        &mut conn,
-        &partner_id,
-        query.after.as_deref(),
-        query.name_prefix.as_deref(),
-        holding,
-        limit + 1,
-    )
-    .await?;
-    let more = page.len() as i64 > limit;
-    let page: Vec<User> = page.into_iter().take(limit as usize).collect();
+    let (page, more, total) = users::application_users(&mut conn, &partner_id, &app.key, &filter, from, limit).await?;
+    let (more_before, more_after) = match from {
+        PageFrom::Top => (false, more),
+        PageFrom::After(_) => (true, more),
+        PageFrom::Before(_) => (more, true),
+    };
     let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
     let mut held = grants::of_users_in_application(&mut conn, &ids, &app.key).await?;
     if let Some(productions) = &productions {
         held.retain(|g| g.role.production.is_some_and(|p| productions.contains(&p.get())));
     }
-    let next = if more { page.last().map(|u| u.id.clone()) } else { None };
+    let previous = page.first().filter(|_| more_before).map(|u| u.id.clone());
+    let next = page.last().filter(|_| more_after).map(|u| u.id.clone());
     let rows = page
         .into_iter()
         .map(|u| {
@@ -69,7 +98,7 @@ pub async fn application_page(
             (u, mine)
         })
         .collect();
-    Ok(ApplicationPage { application: app.key.clone(), rows, next })
+    Ok(ApplicationPage { application: app.key.clone(), rows, total, previous, next })
 }
 
 /// Someone named in an explanation.

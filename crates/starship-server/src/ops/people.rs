@@ -374,8 +374,9 @@ pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiR
     Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
 }
 
-/// Users whose name or email starts with `query`, best matches first: the
-/// caller's own partner, or everyone for operators.
+/// Users whose name or email starts with or contains `query`, best matches
+/// first (`users::search`): the caller's own partner, or everyone for
+/// operators.
 pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> ApiResult<Vec<User>> {
     let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
     if !caller.operator && scope.is_none() {
@@ -383,6 +384,40 @@ pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i6
     }
     let mut conn = state.store.conn().await?;
     Ok(users::search(&mut conn, scope, query, limit).await?)
+}
+
+/// A page of the people the caller may find by search (their own
+/// partner's, or everyone for operators), in `order`, keyset-paged from a
+/// person of that list.
+pub struct PeoplePage {
+    pub people: Vec<User>,
+    /// Where the previous and next pages start: the first and last person
+    /// shown, when more lie that way.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    order: users::ListOrder,
+    from: users::PageFrom<'_>,
+    limit: i64,
+) -> ApiResult<PeoplePage> {
+    let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
+    if !caller.operator && scope.is_none() {
+        return Ok(PeoplePage { people: vec![], before: None, after: None });
+    }
+    let mut conn = state.store.conn().await?;
+    let (people, more) = users::list(&mut conn, scope, order, from, limit).await?;
+    let (more_before, more_after) = match from {
+        users::PageFrom::Top => (false, more),
+        users::PageFrom::After(_) => (true, more),
+        users::PageFrom::Before(_) => (more, true),
+    };
+    let before = people.first().filter(|_| more_before).map(|u| u.id.clone());
+    let after = people.last().filter(|_| more_after).map(|u| u.id.clone());
+    Ok(PeoplePage { people, before, after })
 }
 
 /// A user's History, newest first, `limit` entries from before the cursor

@@ -1,5 +1,7 @@
-//! The Applications tab: for each application the viewer admins, every
-//! user of the partner with their roles in it, a page at a time.
+//! The Applications tab: for each application the viewer admins, the
+//! partner's people holding a role in it (or, toggled, everyone) with
+//! their roles and status, filtered by role, production and status, with
+//! the total and previous and next pages.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -11,6 +13,7 @@ use super::{page, url_encode, Layout, Section, WebResult, WebUser};
 use crate::ops::access::{self, PageQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use starship_store::users::StatusFilter;
 
 struct AppLink {
     key: String,
@@ -47,13 +50,24 @@ pub struct UsersQuery {
     #[serde(default)]
     after: Option<String>,
     #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
     partner_id: Option<String>,
+    #[serde(default)]
+    everyone: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    production: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
 }
 
 struct Row {
     id: String,
     name: String,
     email: String,
+    status: &'static str,
     roles: Vec<String>,
 }
 
@@ -66,9 +80,18 @@ struct UsersPage {
     name: String,
     q: String,
     rows: Vec<Row>,
+    total: i64,
+    everyone: bool,
+    previous: Option<String>,
     next: Option<String>,
-    first: Option<String>,
     partners: Vec<Choice>,
+    roles: Vec<Choice>,
+    productions: Vec<Choice>,
+    statuses: Vec<Choice>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 const PAGE_SIZE: i64 = 25;
@@ -94,10 +117,19 @@ pub async fn users_of(
     };
     let labels = production_labels(&productions);
     let q = query.q.trim().to_string();
+    let everyone = query.everyone.as_deref().is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let role = non_empty(&query.role).filter(|r| app.role(r).is_some());
+    let production = non_empty(&query.production).and_then(|p| p.parse::<i64>().ok());
+    let status = non_empty(&query.status).as_deref().and_then(StatusFilter::parse);
     let page_query = PageQuery {
         partner_id: partner_id.clone(),
-        after: query.after.clone().filter(|a| !a.is_empty()),
+        after: non_empty(&query.after),
+        before: non_empty(&query.before),
         name_prefix: Some(q.clone()).filter(|q| !q.is_empty()),
+        everyone,
+        role: role.clone(),
+        production,
+        status,
         limit: PAGE_SIZE,
     };
     let result = access::application_page(&state, &viewer.principal, &app.key, &page_query).await?;
@@ -106,6 +138,7 @@ pub async fn users_of(
         .into_iter()
         .map(|(user, held)| Row {
             name: user.full_name(),
+            status: StatusFilter::of(&user).map_or(user.status.as_str(), StatusFilter::as_str),
             roles: held
                 .iter()
                 .map(|g| {
@@ -132,6 +165,20 @@ pub async fn users_of(
             link.push_str(&format!("&partner_id={}", url_encode(p)));
         }
     }
+    if everyone {
+        link.push_str("&everyone=1");
+    }
+    if let Some(r) = &role {
+        link.push_str(&format!("&role={}", url_encode(r)));
+    }
+    if let Some(p) = production {
+        link.push_str(&format!("&production={p}"));
+    }
+    if let Some(s) = status {
+        link.push_str(&format!("&status={}", s.as_str()));
+    }
+    let choice =
+        |value: String, name: String, selected: bool| Choice { value, name, description: String::new(), selected };
     page(&UsersPage {
         layout: viewer.layout(&state, format!("{}: users", app.name), Section::Applications),
         applications: visible_applications(&state, &viewer),
@@ -139,16 +186,31 @@ pub async fn users_of(
         name: app.name.clone(),
         q,
         rows,
+        total: result.total,
+        everyone,
+        previous: result.previous.map(|p| format!("{link}&before={}", url_encode(&p))),
         next: result.next.map(|n| format!("{link}&after={}", url_encode(&n))),
-        first: page_query.after.is_some().then(|| link.clone()),
         partners: partner_list
             .into_iter()
-            .map(|p| Choice {
-                selected: Some(&p.id) == partner_id.as_ref(),
-                value: p.id,
-                name: p.name,
-                description: String::new(),
+            .map(|p| {
+                let selected = Some(&p.id) == partner_id.as_ref();
+                choice(p.id, p.name, selected)
             })
+            .collect(),
+        roles: app.roles.iter().map(|r| choice(r.key.clone(), r.name.clone(), role.as_ref() == Some(&r.key))).collect(),
+        productions: productions
+            .iter()
+            .map(|p| {
+                choice(
+                    p.id.get().to_string(),
+                    labels.get(&p.id.get()).cloned().unwrap_or_default(),
+                    production == Some(p.id.get()),
+                )
+            })
+            .collect(),
+        statuses: StatusFilter::ALL
+            .into_iter()
+            .map(|s| choice(s.as_str().to_string(), s.as_str().to_string(), status == Some(s)))
             .collect(),
     })
 }

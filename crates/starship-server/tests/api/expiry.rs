@@ -132,6 +132,8 @@ app_test!(expired_grant_stops_counting_at_once_in_checks_profiles_and_lists, |ap
     let (_, profile) = app.get(&mara, &format!("/api/v1/users/{}", w.plain)).await;
     assert_eq!(profile["roles"], json!([]), "the profile no longer lists it: {profile}");
     let (_, listed) = app.get(&mara, "/api/v1/applications/backlot/users?q=pat").await;
+    assert_eq!(listed["users"], json!([]), "nor the Applications tab's role holders: {listed}");
+    let (_, listed) = app.get(&mara, "/api/v1/applications/backlot/users?q=pat&everyone=true").await;
     assert_eq!(listed["users"][0]["roles"], json!([]), "nor the Applications tab: {listed}");
 
     let browser = signed_in_browser(&app, "mara.master@sunrise.example").await;

@@ -183,7 +183,10 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
         for (method, operation) in item.as_object().unwrap() {
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
                 let name = parameter["name"].as_str().unwrap();
-                if parameter["in"] == "query" && names_a_record(name) {
+                // The Applications tab's `before` is a person, like its `after`
+                // (History's `before` is an entry cursor of the caller's own).
+                let person_cursor = name == "before" && path.starts_with("/api/v1/applications/");
+                if parameter["in"] == "query" && (names_a_record(name) || person_cursor) {
                     inputs.insert((method.to_uppercase(), path.clone(), name.to_string()));
                 }
             }
@@ -309,6 +312,16 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
                 (format!("/api/v1/applications/backlot/users?after={their_user}"), None),
                 (format!("/api/v1/applications/backlot/users?after={UNKNOWN}"), None),
                 (format!("/api/v1/applications/backlot/users?after={our_user}"), None),
+            ],
+            StatusCode::OK,
+            StatusCode::OK,
+        ),
+        (
+            ("GET", "/api/v1/applications/{key}/users", "before"),
+            [
+                (format!("/api/v1/applications/backlot/users?before={their_user}"), None),
+                (format!("/api/v1/applications/backlot/users?before={UNKNOWN}"), None),
+                (format!("/api/v1/applications/backlot/users?before={our_user}"), None),
             ],
             StatusCode::OK,
             StatusCode::OK,

@@ -274,7 +274,7 @@ app_test!(the_applications_tab_pages_through_every_user_with_their_roles, |app| 
     let w = world(&app).await;
     let admin = app.signed_in("mara.master@sunrise.example").await;
     let mut seen = Vec::new();
-    let mut path = "/api/v1/applications/backlot/users?limit=2".to_string();
+    let mut path = "/api/v1/applications/backlot/users?limit=2&everyone=true".to_string();
     loop {
         let (status, page) = app.get(&admin, &path).await;
         assert_eq!(status, StatusCode::OK, "{page}");
@@ -282,14 +282,14 @@ app_test!(the_applications_tab_pages_through_every_user_with_their_roles, |app| 
             seen.push((user["email"].as_str().unwrap().to_string(), user["roles"].as_array().unwrap().len()));
         }
         match page["next"].as_str() {
-            Some(next) => path = format!("/api/v1/applications/backlot/users?limit=2&after={next}"),
+            Some(next) => path = format!("/api/v1/applications/backlot/users?limit=2&everyone=true&after={next}"),
             None => break,
         }
     }
     assert_eq!(seen.len(), 4, "every Sunrise user once: {seen:?}");
     assert!(seen.contains(&("mara.master@sunrise.example".to_string(), 1)));
     assert!(seen.contains(&("pat.plain@sunrise.example".to_string(), 0)));
-    let (_, filtered) = app.get(&admin, "/api/v1/applications/backlot/users?q=pat").await;
+    let (_, filtered) = app.get(&admin, "/api/v1/applications/backlot/users?q=pat&everyone=true").await;
     assert_eq!(filtered["users"].as_array().unwrap().len(), 1);
 
     let academy = app.signed_in("alex.academy@sunrise.example").await;

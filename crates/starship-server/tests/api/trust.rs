@@ -210,7 +210,7 @@ app_test!(a_production_admin_sees_only_their_productions_people_and_history, |ap
     let (_, everyone) = app
         .get(
             &app.signed_in("alex.academy@sunrise.example").await,
-            "/api/v1/applications/production-academy/users?limit=200",
+            "/api/v1/applications/production-academy/users?limit=200&everyone=true",
         )
         .await;
     assert!(everyone["users"].as_array().unwrap().len() > 2, "the application's own admin still sees everyone");

@@ -183,7 +183,7 @@ app_test!(pages_render_the_seeds_tabs_and_hide_other_partners, |app| async move 
     let (status, html) = page(&app, &mara, &format!("/users/{}", w.outsider)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another partner's user does not exist here");
     assert!(!html.contains("nina"));
-    let (status, html) = page(&app, &mara, "/applications/backlot").await;
+    let (status, html) = page(&app, &mara, "/applications/backlot?everyone=1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("pat.plain@sunrise.example") && !html.contains("nina.north"));
 
