@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::catalogue::{keys, RoleRef};
+use crate::domain::UserStatus;
 
 /// A portal user's permission level, highest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
@@ -68,6 +69,13 @@ pub enum Standing {
 }
 
 impl Standing {
+    /// Where the holder of an account in this state, with these roles,
+    /// stands: an active or pending account (one that signs in, or will once
+    /// activated) is managed by its level.
+    pub fn of_account(status: UserStatus, roles: &[RoleRef]) -> Self {
+        Self::of(matches!(status, UserStatus::Active | UserStatus::Pending), roles)
+    }
+
     pub fn of(can_sign_in: bool, roles: &[RoleRef]) -> Self {
         match (can_sign_in, PortalLevel::of(roles)) {
             (true, Some(level)) => Self::User(level),

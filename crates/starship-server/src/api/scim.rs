@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim::DirectoryUser;
 
+use crate::ops::scim::groups::{self as groups, GroupView, CORE_GROUP};
 use crate::ops::scim::{self as ops, ScimCaller, ScimError, ScimResult, CORE_USER, ENTERPRISE};
-use crate::ops::scim_groups::{self as groups, GroupView, CORE_GROUP};
 use crate::state::AppState;
 
 pub const CONTENT_TYPE: &str = "application/scim+json";

@@ -75,7 +75,7 @@ pub async fn list_scim_groups(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Vec<ScimGroupView>>> {
-    let groups = ops::scim_groups::mapped_groups(&state, &caller.principal, &id).await?;
+    let groups = ops::scim::groups::mapped_groups(&state, &caller.principal, &id).await?;
     Ok(axum::Json(
         groups
             .into_iter()
@@ -109,7 +109,7 @@ pub async fn map_group_role(
     Path((id, group_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<NewGroupRole>,
 ) -> ApiResult<(StatusCode, axum::Json<GroupRoleView>)> {
-    let mapping = ops::scim_groups::add_mapping(
+    let mapping = ops::scim::groups::add_mapping(
         &state,
         &caller.principal,
         &caller.actor(),
@@ -139,6 +139,6 @@ pub async fn unmap_group_role(
     caller: Caller,
     Path((id, group_id, mapping_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    ops::scim_groups::remove_mapping(&state, &caller.principal, &caller.actor(), &id, &group_id, &mapping_id).await?;
+    ops::scim::groups::remove_mapping(&state, &caller.principal, &caller.actor(), &id, &group_id, &mapping_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

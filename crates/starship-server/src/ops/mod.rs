@@ -14,7 +14,6 @@ pub mod portal_lists;
 pub mod preferences;
 pub mod reviews;
 pub mod scim;
-pub mod scim_groups;
 pub mod session;
 pub mod tokens;
 

@@ -3,15 +3,16 @@
 use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
-use starship_core::domain::{Locale, PersonName, Phone};
+use starship_core::domain::{Email, Locale, PersonName, Phone, UserStatus};
 use starship_core::error::Collector;
 use starship_core::history::Kind;
 use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{grants, portal, sessions, Conn};
+use starship_store::{grants, outbox, partners, portal, sessions, Conn};
 
+use crate::email;
 use crate::ops::{self, Access, BulkRow, Identity};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -260,7 +261,7 @@ pub async fn edit_profile_in(
 ) -> ApiResult<User> {
     let owner = user.partner_id.as_deref().unwrap_or("");
     let held = users::principal(tx, user).await?;
-    let standing = crate::ops::portal::standing(user, &held.roles);
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
     let mut errors = Collector::default();
     let changes = ProfileChanges {
@@ -322,7 +323,7 @@ pub async fn set_deactivated_in(
     deactivated: bool,
 ) -> ApiResult<()> {
     let held = users::principal(tx, user).await?;
-    let standing = crate::ops::portal::standing(user, &held.roles);
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     let owner = user.partner_id.as_deref().unwrap_or("");
     authz::act_on_person(
         caller,
@@ -361,12 +362,39 @@ pub async fn change_email_in(
 ) -> ApiResult<()> {
     let owner = user.partner_id.as_deref().unwrap_or("");
     let held = users::principal(tx, user).await?;
-    let standing = crate::ops::portal::standing(user, &held.roles);
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
     if users::get_by_email(tx, email).await?.is_some_and(|other| other.id != user.id) {
         return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
     }
-    crate::ops::portal::apply_email_change(tx, state, user, email, actor).await
+    apply_email_change(tx, state, user, email, actor).await
+}
+
+/// Changes an address at once (a confirmed link, or the partner's directory,
+/// which is authoritative): links sent to the old address stop working,
+/// someone still to activate gets a fresh link, the old address is told.
+pub(crate) async fn apply_email_change(
+    tx: &mut Conn,
+    state: &AppState,
+    user: &User,
+    email: &Email,
+    actor: &Actor,
+) -> ApiResult<()> {
+    users::change_email(tx, &user.id, email).await?;
+    // Links sent to the old address (a welcome to a mistyped one, an older
+    // change) must not open the account any more; someone still to
+    // activate gets a fresh link at the confirmed address.
+    outbox::void_links(tx, &user.id).await?;
+    let changed = users::get(tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    if changed.status == UserStatus::Pending {
+        let partner =
+            partners::get(tx, changed.partner_id.as_deref().unwrap_or("")).await?.ok_or(ApiError::NotFound)?;
+        crate::ops::send_activation_links(tx, &state.config, &partner.name, std::slice::from_ref(&changed)).await?;
+    }
+    let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
+    outbox::enqueue(tx, &notice.to_address(user, &user.email, "email-changed-notice")).await?;
+    history::append(tx, &user.id, actor, Kind::EmailChanged, json!({"from": user.email, "to": email.as_str()})).await?;
+    Ok(())
 }
 
 /// Loads a user the caller may see; anyone else's is 404.

@@ -24,12 +24,6 @@ use crate::problem::{ApiError, ApiResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
-/// Where a person stands in the portal, given their roles.
-pub fn standing(user: &User, roles: &[RoleRef]) -> Standing {
-    let can_sign_in = matches!(user.status, UserStatus::Active | UserStatus::Pending);
-    Standing::of(can_sign_in, roles)
-}
-
 fn owner(user: &User) -> &str {
     user.partner_id.as_deref().unwrap_or("")
 }
@@ -58,7 +52,7 @@ pub async fn invite(
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
     let level = level.unwrap_or(PortalLevel::ReadOnly);
-    let standing = standing(&user, &held.roles);
+    let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if user.status == UserStatus::Active {
         return Err(ApiError::Conflict("this person can sign in already".into()));
@@ -94,7 +88,7 @@ async fn administered(
 ) -> ApiResult<User> {
     let user = visible_user(conn, caller, user_id).await?;
     let held = users::principal(conn, &user).await?;
-    let standing = standing(&user, &held.roles);
+    let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(
         caller,
         &held,
@@ -138,7 +132,7 @@ pub async fn set_level(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
-    let standing = standing(&user, &held.roles);
+    let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if standing == Standing::NoAccess {
         return Err(ApiError::Conflict("a contact without portal access gets a level with an invitation".into()));
@@ -190,7 +184,7 @@ pub async fn edit_contact(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
-    let standing = standing(&user, &held.roles);
+    let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_contact_links(caller, owner(&user), (&user.id, standing)))?;
     let mut errors = Vec::new();
     if let Some(roles) = &edit.contact_roles {
@@ -242,7 +236,7 @@ pub async fn request_email_change(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
-    let standing = standing(&user, &held.roles);
+    let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(
         caller,
         &held,
@@ -285,36 +279,11 @@ pub async fn confirm_email(state: &AppState, token: &str, source: starship_store
         outbox::use_email_change(&mut tx, &secret_hash(token.trim())).await?.ok_or_else(invalid)?;
     let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
     let email = Email::parse("email", &new_email)?;
-    apply_email_change(&mut tx, state, &user, &email, &Actor::user(&user.id, &user.email, source)).await?;
+    crate::ops::people::apply_email_change(&mut tx, state, &user, &email, &Actor::user(&user.id, &user.email, source))
+        .await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
     tx.commit().await?;
     Ok(user)
-}
-
-/// Changes an address at once (a confirmed link, or the partner's directory,
-/// which is authoritative): links sent to the old address stop working,
-/// someone still to activate gets a fresh link, the old address is told.
-pub(crate) async fn apply_email_change(
-    tx: &mut Conn,
-    state: &AppState,
-    user: &User,
-    email: &Email,
-    actor: &Actor,
-) -> ApiResult<()> {
-    users::change_email(tx, &user.id, email).await?;
-    // Links sent to the old address (a welcome to a mistyped one, an older
-    // change) must not open the account any more; someone still to
-    // activate gets a fresh link at the confirmed address.
-    outbox::void_links(tx, &user.id).await?;
-    let changed = users::get(tx, &user.id).await?.ok_or(ApiError::NotFound)?;
-    if changed.status == UserStatus::Pending {
-        let partner = partners::get(tx, owner(&changed)).await?.ok_or(ApiError::NotFound)?;
-        crate::ops::send_activation_links(tx, &state.config, &partner.name, std::slice::from_ref(&changed)).await?;
-    }
-    let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
-    outbox::enqueue(tx, &notice.to_address(user, &user.email, "email-changed-notice")).await?;
-    history::append(tx, &user.id, actor, Kind::EmailChanged, json!({"from": user.email, "to": email.as_str()})).await?;
-    Ok(())
 }
 
 /// Appliance self-service: drain for maintenance, or return to service.

@@ -8,7 +8,6 @@ use starship_store::portal::{self, Appliance, ApplianceEvent, BgpConfig, Comment
 use starship_store::users::{self, User};
 
 use crate::ops::people::visible_user;
-use crate::ops::portal::standing;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -40,7 +39,7 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
         for user in page {
             let roles = roles.remove(&user.id).unwrap_or_default();
             rows.push(ContactRow {
-                standing: standing(&user, &roles),
+                standing: Standing::of_account(user.status, &roles),
                 level: PortalLevel::of(&roles),
                 contact_roles: contact_roles.remove(&user.id).unwrap_or_default(),
                 sites: sites.remove(&user.id).unwrap_or_default(),
@@ -130,7 +129,13 @@ pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> Api
     let contact_roles = portal::contact_roles_of(&mut tx, &user.id).await?;
     let sites = portal::sites_of_user(&mut tx, &user.id).await?;
     tx.commit().await?;
-    Ok(ContactRow { standing: standing(&user, &roles), level: PortalLevel::of(&roles), contact_roles, sites, user })
+    Ok(ContactRow {
+        standing: Standing::of_account(user.status, &roles),
+        level: PortalLevel::of(&roles),
+        contact_roles,
+        sites,
+        user,
+    })
 }
 
 /// One appliance the caller may see.

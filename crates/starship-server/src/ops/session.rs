@@ -427,7 +427,7 @@ pub async fn reset_mfa(
         ));
     }
     let held = users::principal(&mut tx, &user).await?;
-    let standing = crate::ops::portal::standing(&user, &held.roles);
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     let administer = starship_core::authz::portal(
         caller,
         starship_core::portal::PortalAction::UserAdministration,

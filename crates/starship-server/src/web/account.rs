@@ -7,18 +7,17 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use starship_core::authz::{self, SignedInWith};
-use starship_core::catalogue::{AdminScope, Catalogue, FieldKind, MetadataField, RoleRef};
+use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{ProductionId, TokenLifetime};
 use starship_core::history::{Group, Kind, Language};
 use starship_core::preferences::{CustomChoice, SettingSource};
 use starship_core::time_fmt::{end_of_day_millis, last_day, last_day_iso, millis_from_rfc3339};
 use starship_core::FieldError;
 use starship_store::history::Entry;
-use starship_store::partners;
 
-use super::onboard::grantable_roles;
+use super::widgets::{grantable_roles, metadata_fields, metadata_from_form, production_labels, Choice, MetadataForm};
 use super::{
     capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
     WebUser,
@@ -173,13 +172,6 @@ struct AdminRow {
     remove: Option<String>,
 }
 
-pub(super) struct Choice {
-    pub value: String,
-    pub name: String,
-    pub description: String,
-    pub selected: bool,
-}
-
 struct AdminTab {
     rows: Vec<AdminRow>,
     /// The privileges the viewer may grant this user.
@@ -309,26 +301,6 @@ struct TokensTab {
     days: String,
 }
 
-/// One application's metadata, as a form.
-pub(super) struct MetadataForm {
-    pub application: String,
-    pub name: String,
-    pub fields: Vec<MetaField>,
-    pub errors: FormErrors,
-    /// Why the viewer may not see it, if they may not.
-    pub denied: Option<String>,
-}
-
-pub(super) struct MetaField {
-    pub key: String,
-    pub label: String,
-    /// text, enum, country or multi
-    pub kind: &'static str,
-    pub required: bool,
-    pub value: String,
-    pub options: Vec<Choice>,
-}
-
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage {
@@ -387,10 +359,6 @@ fn tab_href(base: &str, tab: &str) -> String {
     } else {
         format!("{base}?tab={tab}")
     }
-}
-
-pub(super) fn production_labels(productions: &[partners::Production]) -> HashMap<i64, String> {
-    productions.iter().map(|p| (p.id.get(), format!("{} ({})", p.title, p.id))).collect()
 }
 
 fn scope_label(catalogue: &Catalogue, labels: &HashMap<i64, String>, scope: &AdminScope) -> String {
@@ -627,7 +595,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         false
     } else {
         let held = crate::ops::session::principal_of(state, &user).await?;
-        let standing = crate::ops::portal::standing(&user, &held.roles);
+        let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
         let rule = authz::administer_person(&viewer.principal, &state.catalogue, (&user.id, &partner), standing);
         authz::act_on_person(&viewer.principal, &held, rule).is_ok()
     };
@@ -826,80 +794,6 @@ fn history_row(catalogue: &Catalogue, entry: &Entry, language: Language) -> Hist
         action: Kind::parse(&entry.action).map_or_else(|| entry.action.clone(), |k| k.label(language).to_string()),
         details: summarise(catalogue, &entry.details),
     }
-}
-
-/// The fields of a metadata form, filled with saved (or submitted) values.
-pub(super) fn metadata_fields(schema: &[MetadataField], values: &Map<String, Value>) -> Vec<MetaField> {
-    schema
-        .iter()
-        .map(|field| {
-            let value = values.get(&field.key);
-            let single = value.and_then(Value::as_str).unwrap_or_default().to_string();
-            let chosen: Vec<&str> = value
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let (kind, options) = match field.kind {
-                FieldKind::Text => ("text", vec![]),
-                FieldKind::Enum => ("enum", choices(field, |v| v == single)),
-                FieldKind::MultiSelect => ("multi", choices(field, |v| chosen.contains(&v))),
-                FieldKind::Country => (
-                    "country",
-                    starship_core::countries::ISO_3166_ALPHA2
-                        .iter()
-                        .map(|code| Choice {
-                            value: code.to_string(),
-                            name: code.to_string(),
-                            description: String::new(),
-                            selected: single.eq_ignore_ascii_case(code),
-                        })
-                        .collect(),
-                ),
-            };
-            MetaField {
-                key: field.key.clone(),
-                label: field.label.clone(),
-                kind,
-                required: field.required,
-                value: single,
-                options,
-            }
-        })
-        .collect()
-}
-
-fn choices(field: &MetadataField, selected: impl Fn(&str) -> bool) -> Vec<Choice> {
-    field
-        .options
-        .iter()
-        .map(|o| Choice {
-            value: o.value.clone(),
-            name: o.name.clone(),
-            description: o.description.clone(),
-            selected: selected(&o.value),
-        })
-        .collect()
-}
-
-/// A metadata form as the values the operation checks: empty fields are
-/// left out (so a required one is reported), multi-selects are lists.
-pub(super) fn metadata_from_form(schema: &[MetadataField], form: &Fields) -> Map<String, Value> {
-    let mut values = Map::new();
-    for field in schema {
-        match field.kind {
-            FieldKind::MultiSelect => {
-                let chosen = form.all(&field.key).into_iter().map(|v| Value::String(v.to_string())).collect();
-                values.insert(field.key.clone(), Value::Array(chosen));
-            }
-            _ => {
-                let value = form.get(&field.key).trim();
-                if !value.is_empty() {
-                    values.insert(field.key.clone(), Value::String(value.to_string()));
-                }
-            }
-        }
-    }
-    values
 }
 
 pub async fn change_notification(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {

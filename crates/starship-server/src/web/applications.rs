@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
 
-use super::account::{production_labels, Choice};
+use super::widgets::{production_labels, Choice};
 use super::{page, url_encode, Layout, Section, WebResult, WebUser};
 use crate::ops::access::{self, PageQuery};
 use crate::problem::ApiError;

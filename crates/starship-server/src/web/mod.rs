@@ -21,6 +21,7 @@ mod scim;
 mod scim_groups;
 mod security;
 mod users;
+mod widgets;
 
 use std::sync::LazyLock;
 

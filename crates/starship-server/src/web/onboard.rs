@@ -12,12 +12,13 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use starship_core::authz::{self, Principal};
-use starship_core::catalogue::{RoleRef, RoleScope};
 use starship_core::domain::{Email, SUPPORTED_LOCALES};
 use starship_store::partners::Production;
 use starship_store::users::User;
 
-use super::account::{metadata_fields, metadata_from_form, production_labels, Choice, MetadataForm};
+use super::widgets::{
+    grantable_roles, metadata_fields, metadata_from_form, production_labels, Choice, MetadataForm, RoleGroup,
+};
 use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops::people::{self, PersonInput};
 use crate::ops::{self, BulkRow};
@@ -26,90 +27,6 @@ use crate::state::AppState;
 
 /// A paste bigger than this goes through `starshipd users import` or the API.
 const WEB_BULK_MAX_ROWS: usize = 500;
-
-/// One role of the roles dialog.
-pub(super) struct RoleOption {
-    /// `application|role`
-    pub value: String,
-    pub id: String,
-    pub name: String,
-    pub capabilities: Vec<String>,
-    /// For production roles: the productions the admin may grant it on.
-    pub productions: Vec<Choice>,
-    pub production_scoped: bool,
-    pub checked: bool,
-}
-
-impl RoleOption {
-    pub fn production_field(&self) -> String {
-        format!("production:{}", self.value)
-    }
-}
-
-pub(super) struct RoleGroup {
-    pub name: String,
-    pub roles: Vec<RoleOption>,
-}
-
-/// Every role the caller may grant to users of `partner`, by application;
-/// production roles with the productions they may be granted on.
-pub(super) fn grantable_roles(
-    state: &AppState,
-    caller: &Principal,
-    partner: &str,
-    productions: &[Production],
-) -> Vec<RoleGroup> {
-    let labels = production_labels(productions);
-    let mut groups = Vec::new();
-    for app in &state.catalogue.applications {
-        let mut roles = Vec::new();
-        for role in &app.roles {
-            let reference = |production| RoleRef { application: app.key.clone(), role: role.key.clone(), production };
-            let on: Vec<Choice> = match role.scope {
-                RoleScope::Application => {
-                    if authz::grant_role(caller, partner, &reference(None)).is_err() {
-                        continue;
-                    }
-                    vec![]
-                }
-                RoleScope::Production => {
-                    let on: Vec<Choice> = productions
-                        .iter()
-                        .filter(|p| authz::grant_role(caller, partner, &reference(Some(p.id))).is_ok())
-                        .map(|p| Choice {
-                            value: p.id.to_string(),
-                            name: labels.get(&p.id.get()).cloned().unwrap_or_default(),
-                            description: String::new(),
-                            selected: false,
-                        })
-                        .collect();
-                    if on.is_empty() {
-                        continue;
-                    }
-                    on
-                }
-            };
-            roles.push(RoleOption {
-                value: format!("{}|{}", app.key, role.key),
-                id: format!("role-{}-{}", app.key, role.key),
-                name: role.name.clone(),
-                capabilities: app
-                    .capabilities
-                    .iter()
-                    .filter(|c| role.capabilities.contains(&c.key))
-                    .map(|c| c.name.clone())
-                    .collect(),
-                production_scoped: role.scope == RoleScope::Production,
-                productions: on,
-                checked: false,
-            });
-        }
-        if !roles.is_empty() {
-            groups.push(RoleGroup { name: app.name.clone(), roles });
-        }
-    }
-    groups
-}
 
 fn locale_choices(selected: &str) -> Vec<Choice> {
     SUPPORTED_LOCALES

@@ -11,7 +11,7 @@ use starship_core::portal::{PortalAction, PortalLevel, Standing, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::portal::Site;
 
-use super::account::Choice;
+use super::widgets::Choice;
 use super::{
     capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
     WebUser,

@@ -8,7 +8,7 @@ use starship_core::authz;
 use starship_store::reviews;
 use starship_store::reviews::Decision;
 
-use super::account::production_labels;
+use super::widgets::production_labels;
 use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::problem::ApiError;

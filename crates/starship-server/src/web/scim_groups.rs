@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::onboard::grantable_roles;
+use super::widgets::grantable_roles;
 use super::{page, see_other, url_encode, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::problem::ApiError;
@@ -69,7 +69,7 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> WebResult {
-    let groups = ops::scim_groups::mapped_groups(state, &viewer.principal, partner_id).await?;
+    let groups = ops::scim::groups::mapped_groups(state, &viewer.principal, partner_id).await?;
     let partner = ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(ApiError::NotFound)?;
     let productions = ops::platform::productions(state).await?;
     let mut choices = Vec::new();
@@ -145,7 +145,7 @@ pub async fn add_role(
         None => None,
     };
     let requested = (application.to_string(), role.to_string(), production);
-    match ops::scim_groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
+    match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {
         Ok(_) => see_other(&format!("/partners/{}/scim-groups?done=mapped", url_encode(&partner_id))),
@@ -161,7 +161,7 @@ pub async fn remove_role(
     post: WebPost,
 ) -> WebResult {
     let viewer = &post.user;
-    ops::scim_groups::remove_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, &mapping_id)
+    ops::scim::groups::remove_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, &mapping_id)
         .await?;
     see_other(&format!("/partners/{}/scim-groups?done=unmapped", url_encode(&partner_id)))
 }

@@ -408,3 +408,89 @@ fn the_store_call_scan_sees_each_way_of_calling() {
         ]
     );
 }
+
+/// Which sibling modules each module of a layer directory names: as
+/// `layer::m::`, `super::m::`, or inside a grouped `use crate::layer::{…}` /
+/// `use super::{…}`. A directory module (`ops/scim/`) counts as one module.
+fn sibling_imports(layer: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let dir = crate_dir().join("src").join(layer);
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if name == "mod" {
+            continue;
+        }
+        let mut text = String::new();
+        if path.is_dir() {
+            let mut inner = Vec::new();
+            rust_files(&path, &mut inner);
+            for file in inner {
+                text.push_str(&read(&file));
+            }
+        } else {
+            text = read(&path);
+        }
+        files.insert(name, text);
+    }
+    let names: Vec<String> = files.keys().cloned().collect();
+    let mut imports = BTreeMap::new();
+    for (module, text) in &files {
+        let mut grouped: Vec<String> = Vec::new();
+        for opening in [format!("use crate::{layer}::{{"), "use super::{".to_string()] {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(&opening) {
+                let inside = &rest[at + opening.len()..];
+                let end = inside.find('}').unwrap_or(inside.len());
+                grouped
+                    .extend(inside[..end].split(',').map(|item| item.trim().split("::").next().unwrap().to_string()));
+                rest = &inside[end..];
+            }
+        }
+        let named: BTreeSet<String> = names
+            .iter()
+            .filter(|other| *other != module)
+            .filter(|other| {
+                [format!("{layer}::{other}::"), format!("super::{other}::"), format!("{layer}::{other};")]
+                    .iter()
+                    .any(|pattern| text.contains(pattern.as_str()))
+                    || grouped.iter().any(|g| g == *other)
+            })
+            .cloned()
+            .collect();
+        imports.insert(module.clone(), named);
+    }
+    imports
+}
+
+/// Architecture invariant: no import cycles inside a layer.
+#[test]
+fn no_module_of_a_layer_imports_another_in_a_cycle() {
+    for layer in ["ops", "web", "api"] {
+        let imports = sibling_imports(layer);
+        assert!(imports.len() > 3, "{layer}: read its modules");
+        let mut cycles = Vec::new();
+        // A path that comes back to where it started is a cycle.
+        fn walk(imports: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, cycles: &mut Vec<String>) {
+            let last = path.last().unwrap().clone();
+            for next in imports.get(&last).into_iter().flatten() {
+                if *next == path[0] {
+                    cycles.push(format!("{} → {next}", path.join(" → ")));
+                } else if !path.contains(next) {
+                    path.push(next.clone());
+                    walk(imports, path, cycles);
+                    path.pop();
+                }
+            }
+        }
+        for module in imports.keys() {
+            walk(&imports, &mut vec![module.clone()], &mut cycles);
+        }
+        assert!(cycles.is_empty(), "{layer}/ modules import each other in a cycle: {cycles:#?}");
+    }
+    // The scan sees each way of naming a sibling.
+    let ops = sibling_imports("ops");
+    assert!(ops["portal"].contains("people"), "crate::ops::people::… is seen: {:?}", ops["portal"]);
+    let web = sibling_imports("web");
+    assert!(web["account"].contains("widgets"), "use super::widgets::… is seen: {:?}", web["account"]);
+}

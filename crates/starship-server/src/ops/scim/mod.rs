@@ -5,6 +5,8 @@
 //! Every change goes through the same parts as the API's (create a person,
 //! edit a profile, deactivate, delete a contact).
 
+pub mod groups;
+
 use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, Title};
@@ -404,14 +406,14 @@ pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_mat
     check_if_match(&current.user, if_match)?;
     let user = &current.user;
     let held = users::principal(&mut tx, user).await?;
-    let standing = crate::ops::portal::standing(user, &held.roles);
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(
         &caller.principal,
         &held,
         authz::administer_person(&caller.principal, &state.catalogue, (&user.id, caller.partner_id()), standing),
     )
     .map_err(ApiError::from)?;
-    crate::ops::scim_groups::leave_all(&mut tx, &caller.actor(), caller.partner_id(), &user.id).await?;
+    groups::leave_all(&mut tx, &caller.actor(), caller.partner_id(), &user.id).await?;
     crate::ops::portal::delete_in(&mut tx, user, &caller.actor()).await?;
     tx.commit().await.map_err(ApiError::from)?;
     Ok(())

@@ -17,7 +17,7 @@ use starship_store::scim::Sort;
 use starship_store::scim_groups::{self, Group, Mapping, Member};
 use starship_store::{grants, partners, users, Conn};
 
-use crate::ops::scim::{check_version, string, ListQuery, ScimCaller, ScimError, ScimResult, MAX_RESULTS};
+use super::{check_version, string, ListQuery, ScimCaller, ScimError, ScimResult, MAX_RESULTS};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 

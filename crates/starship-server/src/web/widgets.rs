@@ -1,0 +1,203 @@
+//! What several pages show alike: choices, the roles an admin may grant
+//! (the roles dialog of the wizard and the profile's Add Role), the
+//! production labels, and application metadata as a form and back.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use starship_core::authz::{self, Principal};
+use starship_core::catalogue::{FieldKind, MetadataField, RoleRef, RoleScope};
+use starship_store::partners::{self, Production};
+
+use super::{Fields, FormErrors};
+use crate::state::AppState;
+
+/// One option of a select, a radio group or a checkbox list.
+pub(super) struct Choice {
+    pub value: String,
+    pub name: String,
+    pub description: String,
+    pub selected: bool,
+}
+
+/// One application's metadata, as a form.
+pub(super) struct MetadataForm {
+    pub application: String,
+    pub name: String,
+    pub fields: Vec<MetaField>,
+    pub errors: FormErrors,
+    /// Why the viewer may not see it, if they may not.
+    pub denied: Option<String>,
+}
+
+pub(super) struct MetaField {
+    pub key: String,
+    pub label: String,
+    /// text, enum, country or multi
+    pub kind: &'static str,
+    pub required: bool,
+    pub value: String,
+    pub options: Vec<Choice>,
+}
+
+/// One role of the roles dialog.
+pub(super) struct RoleOption {
+    /// `application|role`
+    pub value: String,
+    pub id: String,
+    pub name: String,
+    pub capabilities: Vec<String>,
+    /// For production roles: the productions the admin may grant it on.
+    pub productions: Vec<Choice>,
+    pub production_scoped: bool,
+    pub checked: bool,
+}
+
+impl RoleOption {
+    pub fn production_field(&self) -> String {
+        format!("production:{}", self.value)
+    }
+}
+
+pub(super) struct RoleGroup {
+    pub name: String,
+    pub roles: Vec<RoleOption>,
+}
+
+/// Every role the caller may grant to users of `partner`, by application;
+/// production roles with the productions they may be granted on.
+pub(super) fn grantable_roles(
+    state: &AppState,
+    caller: &Principal,
+    partner: &str,
+    productions: &[Production],
+) -> Vec<RoleGroup> {
+    let labels = production_labels(productions);
+    let mut groups = Vec::new();
+    for app in &state.catalogue.applications {
+        let mut roles = Vec::new();
+        for role in &app.roles {
+            let reference = |production| RoleRef { application: app.key.clone(), role: role.key.clone(), production };
+            let on: Vec<Choice> = match role.scope {
+                RoleScope::Application => {
+                    if authz::grant_role(caller, partner, &reference(None)).is_err() {
+                        continue;
+                    }
+                    vec![]
+                }
+                RoleScope::Production => {
+                    let on: Vec<Choice> = productions
+                        .iter()
+                        .filter(|p| authz::grant_role(caller, partner, &reference(Some(p.id))).is_ok())
+                        .map(|p| Choice {
+                            value: p.id.to_string(),
+                            name: labels.get(&p.id.get()).cloned().unwrap_or_default(),
+                            description: String::new(),
+                            selected: false,
+                        })
+                        .collect();
+                    if on.is_empty() {
+                        continue;
+                    }
+                    on
+                }
+            };
+            roles.push(RoleOption {
+                value: format!("{}|{}", app.key, role.key),
+                id: format!("role-{}-{}", app.key, role.key),
+                name: role.name.clone(),
+                capabilities: app
+                    .capabilities
+                    .iter()
+                    .filter(|c| role.capabilities.contains(&c.key))
+                    .map(|c| c.name.clone())
+                    .collect(),
+                production_scoped: role.scope == RoleScope::Production,
+                productions: on,
+                checked: false,
+            });
+        }
+        if !roles.is_empty() {
+            groups.push(RoleGroup { name: app.name.clone(), roles });
+        }
+    }
+    groups
+}
+
+pub(super) fn production_labels(productions: &[partners::Production]) -> HashMap<i64, String> {
+    productions.iter().map(|p| (p.id.get(), format!("{} ({})", p.title, p.id))).collect()
+}
+
+/// The fields of a metadata form, filled with saved (or submitted) values.
+pub(super) fn metadata_fields(schema: &[MetadataField], values: &Map<String, Value>) -> Vec<MetaField> {
+    schema
+        .iter()
+        .map(|field| {
+            let value = values.get(&field.key);
+            let single = value.and_then(Value::as_str).unwrap_or_default().to_string();
+            let chosen: Vec<&str> = value
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let (kind, options) = match field.kind {
+                FieldKind::Text => ("text", vec![]),
+                FieldKind::Enum => ("enum", choices(field, |v| v == single)),
+                FieldKind::MultiSelect => ("multi", choices(field, |v| chosen.contains(&v))),
+                FieldKind::Country => (
+                    "country",
+                    starship_core::countries::ISO_3166_ALPHA2
+                        .iter()
+                        .map(|code| Choice {
+                            value: code.to_string(),
+                            name: code.to_string(),
+                            description: String::new(),
+                            selected: single.eq_ignore_ascii_case(code),
+                        })
+                        .collect(),
+                ),
+            };
+            MetaField {
+                key: field.key.clone(),
+                label: field.label.clone(),
+                kind,
+                required: field.required,
+                value: single,
+                options,
+            }
+        })
+        .collect()
+}
+
+fn choices(field: &MetadataField, selected: impl Fn(&str) -> bool) -> Vec<Choice> {
+    field
+        .options
+        .iter()
+        .map(|o| Choice {
+            value: o.value.clone(),
+            name: o.name.clone(),
+            description: o.description.clone(),
+            selected: selected(&o.value),
+        })
+        .collect()
+}
+
+/// A metadata form as the values the operation checks: empty fields are
+/// left out (so a required one is reported), multi-selects are lists.
+pub(super) fn metadata_from_form(schema: &[MetadataField], form: &Fields) -> Map<String, Value> {
+    let mut values = Map::new();
+    for field in schema {
+        match field.kind {
+            FieldKind::MultiSelect => {
+                let chosen = form.all(&field.key).into_iter().map(|v| Value::String(v.to_string())).collect();
+                values.insert(field.key.clone(), Value::Array(chosen));
+            }
+            _ => {
+                let value = form.get(&field.key).trim();
+                if !value.is_empty() {
+                    values.insert(field.key.clone(), Value::String(value.to_string()));
+                }
+            }
+        }
+    }
+    values
+}
