@@ -369,6 +369,15 @@ async fn search_groups(
     group_list(&state, &caller, &query).await
 }
 
+/// Whether the client's `If-None-Match` names this version (or any): the
+/// resource is answered 304 Not Modified.
+fn unchanged_for(headers: &HeaderMap, version: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|none_match| none_match.split(',').any(|v| v.trim() == version || v.trim() == "*"))
+}
+
 async fn get_group(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -378,10 +387,8 @@ async fn get_group(
     let caller = caller(&state, &headers).await?;
     let query = query_of(query)?;
     let group = groups::get_group(&state, &caller, &id).await?;
-    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        if none_match.split(',').any(|v| v.trim() == groups::version(&group.group) || v.trim() == "*") {
-            return Ok(StatusCode::NOT_MODIFIED.into_response());
-        }
+    if unchanged_for(&headers, &groups::version(&group.group)) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     Ok(one_group(&state, StatusCode::OK, &group, &query))
 }
@@ -511,10 +518,8 @@ async fn get_user(
     let caller = caller(&state, &headers).await?;
     let query = query_of(query)?;
     let user = ops::get_user(&state, &caller, &id).await?;
-    if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        if none_match.split(',').any(|v| v.trim() == ops::version(&user.user) || v.trim() == "*") {
-            return Ok(StatusCode::NOT_MODIFIED.into_response());
-        }
+    if unchanged_for(&headers, &ops::version(&user.user)) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     Ok(one_user(&state, StatusCode::OK, &user, &query))
 }

@@ -334,11 +334,11 @@ app_test!(the_authorization_endpoint_refuses_without_redirecting_to_an_unverifie
     assert_eq!(param(&redirect_params(&response), "error"), Some("login_required"));
 });
 
-app_test!(signing_in_on_the_way_continues_to_the_application, |app| async move {
-    world(&app).await;
-    let rp = register(&app, "backlot", &["authorization_code"]).await;
+/// A browser with no session at the authorization endpoint: sent to the
+/// sign-in page, whose form's CSRF token and way back (`next`) come back.
+async fn sent_to_sign_in(app: &TestApp, rp: &Rp) -> (Client, String, String) {
     let visitor = browser();
-    let start = visitor.get(authorize_url(&app, &rp, &[])).send().await.unwrap();
+    let start = visitor.get(authorize_url(app, rp, &[])).send().await.unwrap();
     let sign_in = location(&start).to_string();
     let html = visitor.get(app.url(&sign_in)).send().await.unwrap().text().await.unwrap();
     let csrf = crate::web::csrf_of(&html);
@@ -347,6 +347,13 @@ app_test!(signing_in_on_the_way_continues_to_the_application, |app| async move {
         .unwrap()
         .1
         .to_string();
+    (visitor, csrf, next)
+}
+
+app_test!(signing_in_on_the_way_continues_to_the_application, |app| async move {
+    world(&app).await;
+    let rp = register(&app, "backlot", &["authorization_code"]).await;
+    let (visitor, csrf, next) = sent_to_sign_in(&app, &rp).await;
     let response = visitor
         .post(app.url("/sign-in"))
         .form(&[("csrf", csrf.as_str()), ("email", MARA), ("password", PASSWORD), ("next", next.as_str())])
@@ -612,16 +619,7 @@ app_test!(two_step_sign_in_on_the_way_continues_to_the_application, |app| async 
     starship_store::mfa::enable(&mut conn, &w.backlot_admin).await.unwrap();
     drop(conn);
     let rp = register(&app, "backlot", &["authorization_code"]).await;
-    let visitor = browser();
-    let start = visitor.get(authorize_url(&app, &rp, &[])).send().await.unwrap();
-    let sign_in = location(&start).to_string();
-    let html = visitor.get(app.url(&sign_in)).send().await.unwrap().text().await.unwrap();
-    let csrf = crate::web::csrf_of(&html);
-    let next = form_urlencoded::parse(sign_in.split_once('?').unwrap().1.as_bytes())
-        .find(|(k, _)| k == "next")
-        .unwrap()
-        .1
-        .to_string();
+    let (visitor, csrf, next) = sent_to_sign_in(&app, &rp).await;
     // The password alone: the page asks for the code and keeps the way back.
     let response = visitor
         .post(app.url("/sign-in"))
