@@ -17,7 +17,9 @@ use starship_store::scim::Sort;
 use starship_store::scim_groups::{self, Group, Mapping, Member};
 use starship_store::{grants, partners, users, Conn};
 
-use super::{check_version, string, ListQuery, ScimCaller, ScimError, ScimResult, MAX_RESULTS};
+use super::{
+    check_version, patch_operations, string, ListQuery, PatchOperation, ScimCaller, ScimError, ScimResult, MAX_RESULTS,
+};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -173,21 +175,8 @@ pub fn desired_from_resource(body: &Value) -> ScimResult<DesiredGroup> {
 /// or replaced; `displayName` and `externalId` set with a path or in a
 /// value object without one (as Entra ID and Okta send them).
 pub fn apply_patch(current: &DesiredGroup, body: &Value) -> ScimResult<DesiredGroup> {
-    let body = object(body, "the body")?;
-    let operations = body
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
-        .and_then(|(_, v)| v.as_array())
-        .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "a PatchOp needs Operations"))?;
     let mut desired = current.clone();
-    for operation in operations {
-        let op = operation
-            .get("op")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "each operation needs an op"))?
-            .to_ascii_lowercase();
-        let path = operation.get("path").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty());
-        let value = operation.get("value");
+    for PatchOperation { op, path, value } in patch_operations(body)? {
         match (op.as_str(), path) {
             ("add" | "replace", None) => {
                 let value = object(value.unwrap_or(&Value::Null), "without a path, the value")?;

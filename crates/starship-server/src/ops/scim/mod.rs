@@ -562,27 +562,44 @@ pub fn desired_from_resource(body: &Value, current: Option<&Desired>) -> ScimRes
     Ok(desired)
 }
 
-/// Applies a PatchOp request to a user's desired state. Ops may be
-/// capitalised, may carry no path (a value object, dotted keys allowed),
-/// and may target `emails[type eq "work"].value`. A userName that was the
-/// email keeps being the email when either of them changes alone.
-pub fn apply_patch(current: &Desired, body: &Value) -> ScimResult<Desired> {
+/// One operation of a PatchOp request: its op in lower case (identity
+/// providers capitalise it), its path unless empty, and its value.
+pub(crate) struct PatchOperation<'a> {
+    pub op: String,
+    pub path: Option<&'a str>,
+    pub value: Option<&'a Value>,
+}
+
+/// The operations of a PatchOp request, in order.
+pub(crate) fn patch_operations(body: &Value) -> ScimResult<Vec<PatchOperation<'_>>> {
     let body = object(body, "the body")?;
     let operations = body
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
         .and_then(|(_, v)| v.as_array())
         .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "a PatchOp needs Operations"))?;
+    operations
+        .iter()
+        .map(|operation| {
+            let op = operation
+                .get("op")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "each operation needs an op"))?
+                .to_ascii_lowercase();
+            let path = operation.get("path").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty());
+            Ok(PatchOperation { op, path, value: operation.get("value") })
+        })
+        .collect()
+}
+
+/// Applies a PatchOp request to a user's desired state. Ops may be
+/// capitalised, may carry no path (a value object, dotted keys allowed),
+/// and may target `emails[type eq "work"].value`. A userName that was the
+/// email keeps being the email when either of them changes alone.
+pub fn apply_patch(current: &Desired, body: &Value) -> ScimResult<Desired> {
     let mut desired = current.clone();
     let mut emails_touched = false;
-    for operation in operations {
-        let op = operation
-            .get("op")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ScimError::new(400, Some("invalidSyntax"), "each operation needs an op"))?
-            .to_ascii_lowercase();
-        let path = operation.get("path").and_then(Value::as_str);
-        let value = operation.get("value");
+    for PatchOperation { op, path, value } in patch_operations(body)? {
         match (op.as_str(), path) {
             ("add" | "replace", Some(path)) => {
                 let value = value.ok_or_else(|| ScimError::invalid_value("this operation needs a value"))?;
