@@ -92,11 +92,12 @@ for (const viewport of [DESKTOP, PHONE]) {
       assert.equal(await page.getByRole("link", { name: "Pat Plain" }).count(), 0, "Pat holds no Backlot role");
 
       await page.getByLabel("Everyone, not only role holders").check();
-      // Other flows add people named Pat to Sunrise; Plain is Pat's alone.
-      await page.getByLabel("Filter by name").fill("Plain");
+      // Other flows add people named Pat to Sunrise; the filter takes the
+      // start of "first last", and Pat Plain is the only one.
+      await page.getByLabel("Filter by name").fill("Pat Plain");
       await page.getByRole("button", { name: "Filter" }).click();
       await page.getByRole("link", { name: "Pat Plain" }).waitFor();
-      assert.match(await total.innerText(), /^1 user of the partner$/, "everyone named Plain");
+      assert.match(await total.innerText(), /^1 user of the partner$/, "everyone named Pat Plain");
       assert.equal(await sidewaysOverflow(page), 0, "nothing scrolls sideways");
       await screenshot(page, `lists-applications-everyone-${viewport.width}`);
 
