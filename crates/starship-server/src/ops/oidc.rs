@@ -712,9 +712,10 @@ pub enum EndedSession {
     Refused(String),
 }
 
-/// RP-initiated logout: with an ID token Starship signed for the signed-in
-/// person (expired ones too), ends their Starship session and their sign-in
-/// at that client, then returns to a registered address of the client.
+/// RP-initiated logout: with an ID token Starship signed for the person
+/// signed in in this browser (expired ones too), ends their Starship session
+/// and their sign-in at that client, then returns to a registered address
+/// of the client. Another person's ID token ends nothing.
 pub async fn end_session(
     state: &AppState,
     session: Option<(&User, &str)>,
@@ -750,9 +751,11 @@ pub async fn end_session(
         }
     };
     let subject = claims["sub"].as_str().unwrap_or("");
-    store::end_families_of_user(&mut tx, subject, Some(&client.id), "signed out").await?;
     let mut signed_out = false;
+    // Only the person themself, in their own browser, is signed out: an ID
+    // token alone (it may be old) ends nothing of anyone's.
     if let Some((user, session_hash)) = session.filter(|(u, _)| u.id == subject) {
+        store::end_families_of_user(&mut tx, subject, Some(&client.id), "signed out").await?;
         if sessions::delete_session(&mut tx, session_hash).await?.is_some() {
             signed_out = true;
             let actor = Actor::user(&user.id, &user.email, Source::Oidc);

@@ -535,6 +535,11 @@ app_test!(an_application_signs_the_person_out_of_starship, |app| async move {
         "/oauth2/end-session?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
         form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
     ));
+    // Mara's ID token in someone else's browser ends nothing of hers.
+    let response = signed_in_browser(&app, OPERATOR).await.get(&url).send().await.unwrap();
+    assert_eq!(location(&response), format!("{CALLBACK}?state=bye"));
+    assert_eq!(app.get(&mara, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(userinfo(&app.base, s(&tokens["access_token"])).await.0, StatusCode::OK);
     let response = mara.get(url).send().await.unwrap();
     assert_eq!(location(&response), format!("{CALLBACK}?state=bye"));
     assert_eq!(app.get(&mara, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED, "the Starship session ended");
