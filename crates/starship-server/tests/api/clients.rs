@@ -223,3 +223,24 @@ app_test!(the_operator_page_registers_rotates_and_revokes_clients, |app| async m
     let (_, home) = page(&app, &mara, "/").await;
     assert!(!home.contains(r#"href="/clients""#), "the page is not offered to people who may not use it");
 });
+
+app_test!(an_operator_reads_the_client_entries_in_their_own_history, |app| async move {
+    world(&app).await;
+    let operator = app.signed_in(OPERATOR).await;
+    let (status, _) = app.post(&operator, "/api/v1/clients", backlot_web()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let operator_id = app.signed_in_id(OPERATOR).await;
+    let (status, entries) = app.get(&operator, &format!("/api/v1/users/{operator_id}/history")).await;
+    assert_eq!(status, StatusCode::OK, "{entries}");
+    let actions: Vec<&str> = entries["entries"]
+        .as_array()
+        .or(entries.as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"oidc.client-issued"), "{actions:?}");
+    // A partner's admin still does not see an operator's History.
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    assert_eq!(app.get(&mara, &format!("/api/v1/users/{operator_id}/history")).await.0, StatusCode::NOT_FOUND);
+});
