@@ -24,7 +24,7 @@ use starship_store::{grants, now_millis, partners, sessions, users, Conn};
 
 use crate::jwt::Key;
 use crate::problem::ApiError;
-use crate::security::{new_secret, secret_hash};
+use crate::security::{new_secret, same_secret, secret_hash};
 use crate::state::AppState;
 
 /// How long an authorization code may wait for its exchange.
@@ -104,13 +104,9 @@ pub struct ClientAuth {
 async fn authenticate(conn: &mut Conn, auth: Option<&ClientAuth>) -> OAuthResult<Client> {
     let auth = auth.ok_or_else(OAuthError::invalid_client)?;
     match clients::by_client_id(conn, &auth.client_id).await? {
-        Some((client, hash)) if same(&hash, &secret_hash(&auth.secret)) => Ok(client),
+        Some((client, hash)) if same_secret(&hash, &secret_hash(&auth.secret)) => Ok(client),
         _ => Err(OAuthError::invalid_client()),
     }
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// RFC 7636 §4.1: 43 to 128 unreserved characters.
@@ -461,7 +457,7 @@ async fn exchange_code(
         Some("the code has expired")
     } else if code.redirect_uri != redirect_uri {
         Some("redirect_uri is not the one the code was issued for")
-    } else if !valid_verifier(verifier) || !same(&s256(verifier), &code.code_challenge) {
+    } else if !valid_verifier(verifier) || !same_secret(&s256(verifier), &code.code_challenge) {
         Some("the code_verifier does not match the code_challenge")
     } else {
         None

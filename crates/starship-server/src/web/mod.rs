@@ -40,7 +40,7 @@ use starship_store::StoreError;
 
 use crate::extract::{self, Credential};
 use crate::problem::ApiError;
-use crate::security::secret_hash;
+use crate::security::{same_secret, secret_hash};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -228,11 +228,6 @@ pub fn url_encode(value: &str) -> String {
         }
     }
     out
-}
-
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The signed-in person behind a page request.
