@@ -6,8 +6,8 @@ use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::history::Kind;
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_core::FieldError;
-use starship_store::users::User;
+use starship_core::{FieldError, Invalid};
+use starship_store::users::{self, ListOrder, PageFrom, User};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::platform::PartnerView;
@@ -310,9 +310,21 @@ pub async fn bulk_add(
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Part of the first name, last name, "first last" or email: from three
-    /// characters anywhere inside them, shorter only at their start.
-    pub q: String,
-    /// At most this many (default 20, at most 100).
+    /// characters anywhere inside them, shorter only at their start. Without
+    /// it (or blank), everyone one may find, a page at a time.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// The list's order without `q`: `name` (the default), `email`, or
+    /// `changed` (the last changed first).
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// Without `q`: the page after this person (the last one of a page).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Without `q`: the page before this person (the first one of a page).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// At most this many (default 20; at most 100 with `q`, 200 without).
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -344,14 +356,46 @@ impl From<User> for UserSummary {
 /// Search users by any part of their name or email, best matches first
 /// (an exact match, then names and emails starting with `q`, then the
 /// closest matches inside them): one's own partner (operators: everyone).
+/// Without `q`, the same people listed in `sort` order, keyset-paged by
+/// `after` and `before`.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(SearchParams),
-    responses((status = 200, body = Vec<UserSummary>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<UserSummary>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 422, description = "An unknown sort, both before and after, or paging given with `q`", body = Problem)))]
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<axum::Json<Vec<UserSummary>>> {
-    let found = people::search(&state, &caller.principal, &params.q, params.limit.unwrap_or(20)).await?;
+    let q = params.q.as_deref().map(str::trim).unwrap_or_default();
+    let found = if q.is_empty() {
+        let order = match params.sort.as_deref().filter(|s| !s.is_empty()) {
+            None => ListOrder::default(),
+            Some(text) => ListOrder::parse(text)
+                .ok_or_else(|| Invalid(vec![FieldError::new("sort", "sort by name, email or changed")]))?,
+        };
+        let from = match (params.before.as_deref(), params.after.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid(vec![FieldError::new("after", "give before or after, not both")]).into())
+            }
+            (Some(id), None) => PageFrom::Before(id),
+            (None, Some(id)) => PageFrom::After(id),
+            (None, None) => PageFrom::Top,
+        };
+        let limit = params.limit.unwrap_or(20).clamp(1, users::LIST_LIMIT_MAX);
+        people::list(&state, &caller.principal, order, from, limit).await?.people
+    } else {
+        if let Some(field) = [("sort", &params.sort), ("after", &params.after), ("before", &params.before)]
+            .into_iter()
+            .find_map(|(name, value)| value.is_some().then_some(name))
+        {
+            return Err(Invalid(vec![FieldError::new(
+                field,
+                "a search answers its best matches first; sort and pages apply to the list without q",
+            )])
+            .into());
+        }
+        people::search(&state, &caller.principal, q, params.limit.unwrap_or(20)).await?
+    };
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
 

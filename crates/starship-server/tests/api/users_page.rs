@@ -95,3 +95,40 @@ app_test!(the_users_page_lists_everyone_a_page_at_a_time_before_anything_is_type
     }
     assert_eq!(all.len(), 34 + 2, "operators list everyone, the other partner and themselves included");
 });
+
+app_test!(the_users_api_lists_everyone_a_page_at_a_time_without_a_search, |app| async move {
+    let w = world(&app).await;
+    for i in 0..30 {
+        app.member(Some(&w.sunrise), &format!("person{i:02}.sunrise@sunrise.example")).await;
+    }
+    let mara = app.signed_in("mara.master@sunrise.example").await;
+    let emails = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array().unwrap().iter().map(|p| p["email"].as_str().unwrap().to_string()).collect()
+    };
+    let (status, body) = app.get(&mara, "/api/v1/users?sort=email&limit=20").await;
+    assert_eq!(status, StatusCode::OK);
+    let first = emails(&body);
+    assert_eq!(first.len(), 20);
+    assert_eq!(first[0], "alex.academy@sunrise.example", "by email");
+    assert!(first.iter().all(|e| e.ends_with("@sunrise.example")), "only one's own partner");
+    let last_id = body[19]["id"].as_str().unwrap().to_string();
+    let (_, body) = app.get(&mara, &format!("/api/v1/users?sort=email&limit=20&after={last_id}")).await;
+    let second = emails(&body);
+    assert_eq!(second.len(), 34 - 20, "the rest of Sunrise's 34 people");
+    let mut all = first.clone();
+    all.extend(second.clone());
+    assert!(all.windows(2).all(|pair| pair[0] < pair[1]), "email order across pages, no one twice");
+    let first_id = body[0]["id"].as_str().unwrap().to_string();
+    let (_, body) = app.get(&mara, &format!("/api/v1/users?sort=email&limit=20&before={first_id}")).await;
+    assert_eq!(emails(&body), first, "before leads back to the first page");
+    // Blank `q` lists too; a search answers its best matches, not pages.
+    let (status, body) = app.get(&mara, "/api/v1/users?q=%20%20").await;
+    assert_eq!((status, body.as_array().unwrap().len()), (StatusCode::OK, 20), "the default page");
+    for refused in ["/api/v1/users?sort=age", "/api/v1/users?after=a&before=b", "/api/v1/users?q=pat&sort=name"] {
+        let (status, body) = app.get(&mara, refused).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}: {body}");
+    }
+    let olivia = app.signed_in("olivia.operator@starship.example").await;
+    let (_, body) = app.get(&olivia, "/api/v1/users?limit=200").await;
+    assert!(emails(&body).iter().any(|e| e == "nina.north@northwind.example"), "operators list everyone");
+});
