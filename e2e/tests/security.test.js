@@ -84,14 +84,17 @@ test("a user sets up two-step sign-in and is then asked for a code", async () =>
     assert.equal(await page.getByLabel("Authenticator code").getAttribute("aria-invalid"), "true");
     await screenshot(page, "sign-in-code-used");
 
-    // Leaving the code out asks for it (the password is never sent back to
-    // the page: it is typed again), and a recovery code does.
+    // Leaving the code out asks for the code alone: the right password is
+    // not typed twice (nor sent back to the page), and a recovery code does.
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
     await page.getByLabel("Authenticator code").fill("");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("alert").filter({ hasText: "This account uses two-step sign-in" }).waitFor();
-    await page.getByLabel("Password").fill(password);
+    await page.getByText(`Password accepted for ${email}`).waitFor();
+    assert.equal(await page.getByLabel("Password").count(), 0, "no password asked again");
+    assert.ok(!(await page.content()).includes(password), "the password is not on the page");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "totp", "the code field has focus");
+    await screenshot(page, "sign-in-code-alone");
     await page.getByLabel("Authenticator code").fill(codes[0]);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name, level: 1 }).waitFor();

@@ -47,6 +47,41 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<
     Ok(row.map(|r| r.try_get("user_id")).transpose()?)
 }
 
+/// Keeps a right password of an account with two-step sign-in while its
+/// code is asked for (only the challenge secret's hash).
+pub async fn insert_challenge(conn: &mut Conn, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO sign_in_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The account a live challenge proved the password of.
+pub async fn challenge_user(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT user_id FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now_millis())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("user_id"))
+        .transpose()?)
+}
+
+/// Spends a challenge: true when it was live and is gone now, so two
+/// sign-ins racing on one challenge cannot both complete.
+pub async fn spend_challenge(conn: &mut Conn, token_hash: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
 /// Ends every session and token of a user at once (sign-in revoked).
 pub async fn end_all_for_user(conn: &mut Conn, user_id: &str) -> Result<Ended> {
     end_all_for_user_except(conn, user_id, None).await
@@ -76,15 +111,21 @@ pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &str, keep_sessio
         .await?
         .rows_affected();
     crate::oidc::end_families_of_user(conn, user_id, None, "sign-in ended").await?;
+    // A password proven before the sign-in ended must be proven again.
+    sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     Ok(Ended { sessions, tokens })
 }
 
 pub async fn purge_expired_sessions(conn: &mut Conn) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now_millis())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+    let mut purged = 0;
+    for table in ["sessions", "sign_in_challenges"] {
+        purged += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
+            .bind(now_millis())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(purged)
 }
 
 /// A personal API token as its owner sees it: never its secret.

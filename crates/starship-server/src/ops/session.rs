@@ -51,29 +51,133 @@ pub async fn sign_in_with_code(
     client: IpAddr,
     source: Source,
 ) -> ApiResult<SignedIn> {
-    let result = decide_sign_in(state, email, password, code, client, source).await;
-    let outcome = match &result {
+    let attempt = SignInAttempt { email, password, code, client, source };
+    match sign_in_or_challenge_if(state, attempt, false).await? {
+        PasswordOutcome::SignedIn(signed_in) => Ok(*signed_in),
+        PasswordOutcome::CodeNeeded(_) => Err(ApiError::MfaRequired),
+    }
+}
+
+/// What the sign-in page sends: an email, a password and maybe a code.
+pub struct SignInAttempt<'a> {
+    pub email: &'a str,
+    pub password: String,
+    pub code: Option<&'a str>,
+    pub client: IpAddr,
+    pub source: Source,
+}
+
+/// Where a right password leads.
+pub enum PasswordOutcome {
+    SignedIn(Box<SignedIn>),
+    /// The account has two-step sign-in and no code came: the secret of a
+    /// challenge that stands for the right password while the code is asked
+    /// for (`sign_in_with_challenge`), when one was wanted.
+    CodeNeeded(Option<String>),
+}
+
+/// `sign_in_with_code` for the sign-in page: when the code is missing, the
+/// right password is kept for `CHALLENGE_LIFETIME` as a challenge, so the
+/// person then types the code alone.
+pub async fn sign_in_or_challenge(state: &AppState, attempt: SignInAttempt<'_>) -> ApiResult<PasswordOutcome> {
+    sign_in_or_challenge_if(state, attempt, true).await
+}
+
+async fn sign_in_or_challenge_if(
+    state: &AppState,
+    attempt: SignInAttempt<'_>,
+    want_challenge: bool,
+) -> ApiResult<PasswordOutcome> {
+    let result = decide_sign_in(state, attempt, want_challenge).await;
+    count_sign_in(state, &result, |outcome| matches!(outcome, PasswordOutcome::CodeNeeded(_)));
+    result
+}
+
+/// How long a right password waits for its code.
+pub const CHALLENGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Completes a sign-in whose password a challenge proved, with its code.
+/// The challenge is spent by success only: a wrong code counts as a failed
+/// sign-in of the account (its limit bounds the guesses) and may be
+/// corrected. An expired, spent or unknown challenge is `Unauthenticated`:
+/// the password must be given again.
+pub async fn sign_in_with_challenge(
+    state: &AppState,
+    challenge: &str,
+    code: Option<&str>,
+    client: IpAddr,
+    source: Source,
+) -> ApiResult<SignedIn> {
+    let result = complete_challenge(state, challenge, code, client, source).await;
+    count_sign_in(state, &result, |_| false);
+    result
+}
+
+async fn complete_challenge(
+    state: &AppState,
+    challenge: &str,
+    code: Option<&str>,
+    client: IpAddr,
+    source: Source,
+) -> ApiResult<SignedIn> {
+    let challenge_hash = secret_hash(challenge.trim());
+    let mut conn = state.store.conn().await?;
+    let user_id = sessions::challenge_user(&mut conn, &challenge_hash).await?.ok_or(ApiError::Unauthenticated)?;
+    let user = users::get(&mut conn, &user_id).await?.filter(may_sign_in).ok_or(ApiError::Unauthenticated)?;
+    drop(conn);
+    let account = reserve_account_attempt(state, &user).await?;
+    match check_second_factor(state, &user, code).await {
+        Ok(()) => {
+            let mut tx = state.store.begin().await?;
+            if !sessions::spend_challenge(&mut tx, &challenge_hash).await? {
+                return Err(ApiError::Unauthenticated);
+            }
+            let signed_in = start_session(state, &mut tx, user, client, source).await?;
+            sessions::clear_failures(&mut tx, &account.key).await?;
+            tx.commit().await?;
+            Ok(signed_in)
+        }
+        Err(ApiError::MfaRequired) => {
+            // An empty code guessed nothing.
+            let mut tx = state.store.begin().await?;
+            sessions::release_attempt(&mut tx, &account.key).await?;
+            tx.commit().await?;
+            Err(ApiError::MfaRequired)
+        }
+        Err(error) => {
+            let mut tx = state.store.begin().await?;
+            let details = json!({"client": client.to_string()});
+            history::append(&mut tx, &user.id, &Actor::system(source), Kind::SignInFailed, details).await?;
+            tx.commit().await?;
+            Err(error)
+        }
+    }
+}
+
+/// Counts a sign-in's outcome in the metrics.
+fn count_sign_in<T>(state: &AppState, result: &ApiResult<T>, code_needed: impl Fn(&T) -> bool) {
+    let outcome = match result {
+        Ok(done) if code_needed(done) => Some(SignInOutcome::Mfa),
         Ok(_) => Some(SignInOutcome::Success),
-        Err(ApiError::BadCredentials | ApiError::MfaCodeUsed) => Some(SignInOutcome::Failure),
-        Err(ApiError::Throttled { .. }) => Some(SignInOutcome::Throttled),
         Err(ApiError::MfaRequired) => Some(SignInOutcome::Mfa),
+        Err(ApiError::BadCredentials | ApiError::MfaCodeUsed | ApiError::Unauthenticated) => {
+            Some(SignInOutcome::Failure)
+        }
+        Err(ApiError::Throttled { .. }) => Some(SignInOutcome::Throttled),
         // A store failure decided nothing about the person; the request's 500 counts it.
         Err(_) => None,
     };
     if let Some(outcome) = outcome {
         state.metrics.sign_in(outcome);
     }
-    result
 }
 
 async fn decide_sign_in(
     state: &AppState,
-    email: &str,
-    password: String,
-    code: Option<&str>,
-    client: IpAddr,
-    source: Source,
-) -> ApiResult<SignedIn> {
+    attempt: SignInAttempt<'_>,
+    want_challenge: bool,
+) -> ApiResult<PasswordOutcome> {
+    let SignInAttempt { email, password, code, client, source } = attempt;
     let email_lower = email.trim().to_lowercase();
     let account_key = format!("email:{email_lower}");
     let address_key = format!("ip:{client}");
@@ -108,8 +212,16 @@ async fn decide_sign_in(
             for throttle in &keys {
                 sessions::release_attempt(&mut tx, &throttle.key).await?;
             }
+            let challenge = if want_challenge {
+                let secret = new_secret("");
+                let expires_at = now_millis() + CHALLENGE_LIFETIME.as_millis() as i64;
+                sessions::insert_challenge(&mut tx, &secret_hash(&secret), &user.id, expires_at).await?;
+                Some(secret)
+            } else {
+                None
+            };
             tx.commit().await?;
-            return Err(ApiError::MfaRequired);
+            return Ok(PasswordOutcome::CodeNeeded(challenge));
         }
     }
     let user = match found {
@@ -131,18 +243,31 @@ async fn decide_sign_in(
         }
     };
 
-    let session_secret = new_secret("");
-    let expires_at = now_millis() + state.config.session_ttl.as_millis() as i64;
     let mut tx = state.store.begin().await?;
-    sessions::insert_session(&mut tx, &secret_hash(&session_secret), &user.id, expires_at).await?;
+    let signed_in = start_session(state, &mut tx, user, client, source).await?;
     sessions::clear_failures(&mut tx, &account_key).await?;
     if !known {
         sessions::release_attempt(&mut tx, &address_key).await?;
     }
-    sessions::remember_client(&mut tx, &email_lower, &client.to_string()).await?;
-    let actor = Actor::user(&user.id, &user.email, source);
-    history::append(&mut tx, &user.id, &actor, Kind::SignedIn, json!({"client": client.to_string()})).await?;
     tx.commit().await?;
+    Ok(PasswordOutcome::SignedIn(Box::new(signed_in)))
+}
+
+/// The session of a person who proved every secret their account asks
+/// for, remembered with the address it came from.
+async fn start_session(
+    state: &AppState,
+    tx: &mut Conn,
+    user: User,
+    client: IpAddr,
+    source: Source,
+) -> ApiResult<SignedIn> {
+    let session_secret = new_secret("");
+    let expires_at = now_millis() + state.config.session_ttl.as_millis() as i64;
+    sessions::insert_session(tx, &secret_hash(&session_secret), &user.id, expires_at).await?;
+    sessions::remember_client(tx, &user.email.to_lowercase(), &client.to_string()).await?;
+    let actor = Actor::user(&user.id, &user.email, source);
+    history::append(tx, &user.id, &actor, Kind::SignedIn, json!({"client": client.to_string()})).await?;
     Ok(SignedIn { user, session_secret })
 }
 

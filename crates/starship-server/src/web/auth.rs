@@ -11,6 +11,7 @@ use starship_store::history::Source;
 use super::{safe_next, AnonPost, FormErrors, Layout, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE};
 use crate::api::session::session_cookie;
 use crate::ops;
+use crate::ops::session::{PasswordOutcome, SignInAttempt};
 use crate::problem::ApiError;
 use crate::security::new_secret;
 use crate::state::AppState;
@@ -35,6 +36,9 @@ struct SignInPage {
     mfa: bool,
     /// A code was typed: a refusal may be about it too.
     code_given: bool,
+    /// The secret of the challenge that stands for the right password of an
+    /// account with two-step sign-in: then only the code is asked for.
+    challenge: String,
 }
 
 impl SignInPage {
@@ -107,6 +111,7 @@ pub async fn sign_in_page(State(state): State<AppState>, request: Request) -> We
         errors: FormErrors::default(),
         mfa: false,
         code_given: false,
+        challenge: String::new(),
     };
     Ok(with_cookie(cookie, StatusCode::OK, page.render()?))
 }
@@ -124,9 +129,29 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
     let next = safe_next(form.get("next")).unwrap_or("/").to_string();
     let email = form.get("email").trim().to_string();
     let code = form.opt("totp").map(str::trim).filter(|c| !c.is_empty());
-    let password = form.get("password").to_string();
-    match ops::session::sign_in_with_code(&state, &email, password, code, post.client, Source::Web).await {
-        Ok(signed_in) => {
+    let challenge = form.opt("challenge").map(str::trim).filter(|c| !c.is_empty());
+    let outcome = match challenge {
+        Some(challenge) => ops::session::sign_in_with_challenge(&state, challenge, code, post.client, Source::Web)
+            .await
+            .map(|signed_in| PasswordOutcome::SignedIn(Box::new(signed_in))),
+        None => {
+            let password = form.get("password").to_string();
+            let attempt = SignInAttempt { email: &email, password, code, client: post.client, source: Source::Web };
+            ops::session::sign_in_or_challenge(&state, attempt).await
+        }
+    };
+    let page = |errors: FormErrors, mfa: bool, challenge: String| SignInPage {
+        layout: Layout::bare("Sign in"),
+        csrf: form.get("csrf").to_string(),
+        next: next.clone(),
+        email: email.clone(),
+        errors,
+        mfa,
+        code_given: code.is_some(),
+        challenge,
+    };
+    match outcome {
+        Ok(PasswordOutcome::SignedIn(signed_in)) => {
             let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
             if next.starts_with("/oauth2/") {
                 // The provider then redirects to the application: a browser
@@ -137,35 +162,50 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult
             }
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
         }
+        Ok(PasswordOutcome::CodeNeeded(new_challenge)) => {
+            // The password was right: from here on only the code is asked for.
+            let page = page(FormErrors::default(), true, new_challenge.unwrap_or_default());
+            Ok((StatusCode::OK, Html(page.render()?)).into_response())
+        }
         Err(error) => {
             let status = error.status();
-            // Only a right password tells that the account has two-step
-            // sign-in; anything else depends on what was typed alone.
-            let mfa = matches!(error, ApiError::MfaRequired | ApiError::MfaCodeUsed);
-            let mut errors = match error {
-                ApiError::MfaRequired => FormErrors::general(
-                    "This account uses two-step sign-in: enter your password again with the code from your \
-                     authenticator app, or a recovery code.",
+            let (mut errors, mfa, challenge) = match (error, challenge) {
+                (ApiError::Unauthenticated, Some(_)) => (
+                    FormErrors::general(
+                        "Your sign-in waited too long for its code, or it has ended: enter your password again.",
+                    ),
+                    false,
+                    String::new(),
                 ),
-                ApiError::MfaCodeUsed => FormErrors::field("totp", ApiError::MfaCodeUsed.to_string()),
-                ApiError::BadCredentials if code.is_some() => {
-                    FormErrors::general("The email, password or authenticator code is not right.")
-                }
-                other => FormErrors::from_error(other, &["email", "password"])?,
+                (ApiError::MfaRequired, Some(challenge)) => (
+                    FormErrors::field("totp", "Enter the code your authenticator app shows, or a recovery code"),
+                    true,
+                    challenge.to_string(),
+                ),
+                (ApiError::BadCredentials, Some(challenge)) => (
+                    FormErrors::field(
+                        "totp",
+                        "This code is not right: enter the code your authenticator app shows now",
+                    ),
+                    true,
+                    challenge.to_string(),
+                ),
+                (ApiError::MfaCodeUsed, challenge) => (
+                    FormErrors::field("totp", ApiError::MfaCodeUsed.to_string()),
+                    true,
+                    challenge.unwrap_or_default().to_string(),
+                ),
+                (ApiError::BadCredentials, None) if code.is_some() => (
+                    FormErrors::general("The email, password or authenticator code is not right."),
+                    false,
+                    String::new(),
+                ),
+                (other, _) => (FormErrors::from_error(other, &["email", "password"])?, false, String::new()),
             };
             if email.is_empty() {
                 errors = FormErrors::field("email", "Enter your email address");
             }
-            let page = SignInPage {
-                layout: Layout::bare("Sign in"),
-                csrf: form.get("csrf").to_string(),
-                next,
-                email,
-                errors,
-                mfa,
-                code_given: code.is_some(),
-            };
-            Ok((status, Html(page.render()?)).into_response())
+            Ok((status, Html(page(errors, mfa, challenge).render()?)).into_response())
         }
     }
 }

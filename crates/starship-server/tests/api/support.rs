@@ -233,7 +233,7 @@ pub fn json_body(request: &str, status: StatusCode, text: &str) -> Value {
 
 /// Every table a write of the API or the pages can touch, for asserting
 /// that a refused request changed nothing at all.
-pub const WRITABLE_TABLES: [&str; 24] = [
+pub const WRITABLE_TABLES: [&str; 25] = [
     "partners",
     "users",
     "grants",
@@ -248,6 +248,7 @@ pub const WRITABLE_TABLES: [&str; 24] = [
     "sites",
     "activation_tokens",
     "sessions",
+    "sign_in_challenges",
     "mfa_totp",
     "mfa_recovery_codes",
     "api_tokens",

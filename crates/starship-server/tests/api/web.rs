@@ -276,17 +276,83 @@ app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move
         assert_eq!(with_mfa.0, StatusCode::UNAUTHORIZED);
         assert_eq!(with_mfa, without, "a code typed: {code_typed:?}");
     }
-    let mut form = vec![("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into())];
-    form.push(("password", PASSWORD.into()));
+    // The right password without a code: the page asks for the code alone,
+    // and never holds the password.
+    let form =
+        [("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into()), ("password", PASSWORD.into())];
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Password accepted for <strong>rita.reader@metrofiber.example</strong>"));
+    assert!(!html.contains(r#"name="password""#) && !html.contains(PASSWORD), "no password on the page");
+    assert!(tag_of(&html, "totp").contains(" required") && tag_of(&html, "totp").contains("autofocus"));
+    let challenge = attribute_of(&html, "challenge", "value").expect("the challenge rides in the form");
+    let with_code = |code: String| {
+        [
+            ("csrf", csrf.clone()),
+            ("email", "rita.reader@metrofiber.example".to_string()),
+            ("challenge", challenge.clone()),
+            ("totp", code),
+        ]
+    };
+    // A wrong code is said to be the code, and the code may be typed again.
+    let response = client.post(app.url("/sign-in")).form(&with_code("000000".into())).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let html = response.text().await.unwrap();
-    assert!(html.contains("uses two-step sign-in") && html.contains(r#"name="totp""#));
-    assert!(tag_of(&html, "totp").contains(" required"), "now the code is needed");
-    form.push(("totp", code(now)));
-    let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert!(html.contains("This code is not right") && html.contains(&challenge));
+    assert_eq!(attribute_of(&html, "totp", "aria-invalid").as_deref(), Some("true"));
+    let response = client.post(app.url("/sign-in")).form(&with_code(code(now))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/");
+    // The challenge is spent: it signs nobody in twice.
+    let other = browser();
+    let (_, html) = page(&app, &other, "/sign-in").await;
+    let form = [
+        ("csrf", csrf_of(&html)),
+        ("email", "rita.reader@metrofiber.example".to_string()),
+        ("challenge", challenge.clone()),
+        ("totp", code(now + 30)),
+    ];
+    let response = other.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("enter your password again") && html.contains(r#"name="password""#));
+});
+
+app_test!(a_waiting_code_challenge_ends_with_the_accounts_sign_ins, |app| async move {
+    crate::portal::portal_world(&app).await;
+    let rita = app.signed_in("rita.reader@metrofiber.example").await;
+    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let now = starship_store::now_millis() / 1000;
+    let code =
+        |at: i64| starship_server::ops::session::current_code(&secret, "rita.reader@metrofiber.example", at).unwrap();
+    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now - 30)})).await;
+    assert_eq!(status, StatusCode::OK);
+    let client = browser();
+    let (_, html) = page(&app, &client, "/sign-in").await;
+    let csrf = csrf_of(&html);
+    let form =
+        [("csrf", csrf.clone()), ("email", "rita.reader@metrofiber.example".into()), ("password", PASSWORD.into())];
+    let html = client.post(app.url("/sign-in")).form(&form).send().await.unwrap().text().await.unwrap();
+    let challenge = attribute_of(&html, "challenge", "value").expect("a challenge");
+    // Her admin deactivates her and takes it back meanwhile: the proven
+    // password ended with her sign-ins.
+    let nora = app.signed_in("nora.admin@metrofiber.example").await;
+    let rita_id = app.signed_in_id("rita.reader@metrofiber.example").await;
+    let (status, _) = app.post(&nora, &format!("/api/v1/users/{rita_id}/deactivation"), json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.delete(&nora, &format!("/api/v1/users/{rita_id}/deactivation")).await;
+    assert!(status.is_success(), "reactivation answered {status}");
+    let form = [
+        ("csrf", csrf),
+        ("email", "rita.reader@metrofiber.example".to_string()),
+        ("challenge", challenge),
+        ("totp", code(now)),
+    ];
+    let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("enter your password again"));
 });
 
 app_test!(the_welcome_link_opens_a_page_that_activates_the_account_once, |app| async move {

@@ -1,0 +1,1 @@
+../common/0026_sign_in_challenges.sql
