@@ -796,13 +796,38 @@ fn history_row(catalogue: &Catalogue, entry: &Entry, language: Language) -> Hist
     }
 }
 
-pub async fn change_notification(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
-    let form = &post.form;
-    let application = form.get("application").to_string();
-    let notification_type = form.get("type").to_string();
-    let change = match form.get("action") {
-        "default" => ChoiceChange::Reset { application, notification_type },
-        action => ChoiceChange::Set(CustomChoice { application, notification_type, enabled: action == "on" }),
+/// One notification's switch on the Notifications tab.
+#[derive(Deserialize)]
+pub struct NotificationForm {
+    #[serde(default)]
+    application: String,
+    #[serde(default, rename = "type")]
+    notification_type: String,
+    action: NotificationAction,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum NotificationAction {
+    On,
+    Off,
+    /// Back to the application's default.
+    Default,
+}
+
+pub async fn change_notification(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<NotificationForm>,
+) -> WebResult {
+    let NotificationForm { application, notification_type, action } = post.form;
+    let change = match action {
+        NotificationAction::Default => ChoiceChange::Reset { application, notification_type },
+        action => ChoiceChange::Set(CustomChoice {
+            application,
+            notification_type,
+            enabled: action == NotificationAction::On,
+        }),
     };
     let query = ProfileQuery { tab: Some("notifications".into()), ..Default::default() };
     match ops::preferences::change_notifications(&state, &post.user.principal, &post.user.actor(), &id, &[change]).await
@@ -854,14 +879,21 @@ fn role_why(r: &crate::api::users::RoleGrantView) -> String {
     }
 }
 
+/// A role's end: a date, or empty for none.
+#[derive(Deserialize)]
+pub struct RoleEndForm {
+    #[serde(default)]
+    until: String,
+}
+
 /// Sets, changes or removes (an empty date) the end of one of a person's
 /// roles from their Roles tab: a grant under the rule that grants the role.
 pub async fn set_role_end(
     State(state): State<AppState>,
     Path((id, grant_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<RoleEndForm>,
 ) -> WebResult {
-    let until = post.form.get("until").trim().to_string();
+    let until = post.form.until.trim().to_string();
     let outcome = async {
         let end = if until.is_empty() {
             None
@@ -917,13 +949,26 @@ pub async fn revoke_role(
 
 /// The Undo after removing a role: grants the same role again, with the
 /// same end, under the rule that grants it.
-pub async fn restore_role(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
-    let form = &post.form;
-    let production = Some(form.get("production")).filter(|p| !p.is_empty()).map(|p| p.parse::<i64>()).transpose();
-    let end = Some(form.get("end")).filter(|e| !e.is_empty()).map(|e| e.parse::<i64>()).transpose();
-    let (Ok(production), Ok(end)) = (production, end) else {
-        return Err(ApiError::from(FieldError::new("production", "is not a role that was removed")).into());
-    };
+/// The role a removal took away, as its Undo carries it back.
+#[derive(Deserialize)]
+pub struct RestoreRoleForm {
+    #[serde(default)]
+    application: String,
+    #[serde(default)]
+    role: String,
+    /// Empty is none (serde_html_form reads `production=` as `None`).
+    #[serde(default)]
+    production: Option<i64>,
+    #[serde(default)]
+    end: Option<i64>,
+}
+
+pub async fn restore_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<RestoreRoleForm>,
+) -> WebResult {
+    let RestoreRoleForm { application, role, production, end } = post.form;
     // An end that passed meanwhile gives nothing back: say so.
     if end.is_some_and(|e| e <= starship_store::now_millis()) {
         let flash = Flash {
@@ -936,7 +981,7 @@ pub async fn restore_role(State(state): State<AppState>, Path(id): Path<String>,
         return show(&state, &post.user, &id, &ProfileQuery::default(), flash).await;
     }
     let user_ids = [id.clone()];
-    let requested = [(form.get("application").to_string(), form.get("role").to_string(), production)];
+    let requested = [(application, role, production)];
     let expiries = [end];
     let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
     ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
@@ -945,12 +990,25 @@ pub async fn restore_role(State(state): State<AppState>, Path(id): Path<String>,
 
 /// Deactivates or reactivates the person of the profile (the form asks
 /// first, naming what stops).
-pub async fn set_deactivated(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
-    let deactivate = match post.form.get("action") {
-        "deactivate" => true,
-        "reactivate" => false,
-        _ => return Err(ApiError::from(FieldError::new("action", "is not one of deactivate, reactivate")).into()),
-    };
+/// Deactivate or reactivate, as the profile's button says.
+#[derive(Deserialize)]
+pub struct DeactivationForm {
+    action: DeactivationAction,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum DeactivationAction {
+    Deactivate,
+    Reactivate,
+}
+
+pub async fn set_deactivated(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<DeactivationForm>,
+) -> WebResult {
+    let deactivate = post.form.action == DeactivationAction::Deactivate;
     people::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
     let done = if deactivate { "deactivated" } else { "reactivated" };
     see_other(&format!("{}?done={done}", profile_href(&post.user, &id)))
@@ -984,8 +1042,22 @@ pub async fn remove_admin_privilege(
     }
 }
 
-pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
-    let chosen = post.form.get("scope");
+/// An admin privilege to give: `application` or `application|production`
+/// (one select), and whether it is an Undo.
+#[derive(Deserialize)]
+pub struct AdminPrivilegeForm {
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    undone: Option<String>,
+}
+
+pub async fn add_admin_privilege(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<AdminPrivilegeForm>,
+) -> WebResult {
+    let chosen = post.form.scope.as_str();
     let (application, production) = match chosen.split_once('|') {
         Some((app, production)) => (app, production.parse::<i64>().ok()),
         None => (chosen, None),
@@ -995,7 +1067,7 @@ pub async fn add_admin_privilege(State(state): State<AppState>, Path(id): Path<S
         .map(|_| ());
     match outcome {
         Ok(()) => {
-            let done = if post.form.get("undone") == "1" { "admin-restored" } else { "admin" };
+            let done = if post.form.undone.as_deref() == Some("1") { "admin-restored" } else { "admin" };
             see_other(&format!("{}?tab=admin-privileges&done={done}", profile_href(&post.user, &id)))
         }
         Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {

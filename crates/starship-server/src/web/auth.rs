@@ -124,25 +124,41 @@ struct ContinuePage {
     next: String,
 }
 
-pub async fn sign_in(State(state): State<AppState>, post: AnonPost) -> WebResult {
+/// The sign-in form: email and password, or the challenge that stands for
+/// them; the code when the account has two-step sign-in.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    challenge: String,
+}
+
+pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) -> WebResult {
     let form = &post.form;
-    let next = safe_next(form.get("next")).unwrap_or("/").to_string();
-    let email = form.get("email").trim().to_string();
-    let code = form.opt("totp").map(str::trim).filter(|c| !c.is_empty());
-    let challenge = form.opt("challenge").map(str::trim).filter(|c| !c.is_empty());
+    let next = safe_next(&form.next).unwrap_or("/").to_string();
+    let email = form.email.trim().to_string();
+    let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
+    let challenge = Some(form.challenge.trim()).filter(|c| !c.is_empty());
     let outcome = match challenge {
         Some(challenge) => ops::session::sign_in_with_challenge(&state, challenge, code, post.client, Source::Web)
             .await
             .map(|signed_in| PasswordOutcome::SignedIn(Box::new(signed_in))),
         None => {
-            let password = form.get("password").to_string();
+            let password = form.password.clone();
             let attempt = SignInAttempt { email: &email, password, code, client: post.client, source: Source::Web };
             ops::session::sign_in_or_challenge(&state, attempt).await
         }
     };
     let page = |errors: FormErrors, mfa: bool, challenge: String| SignInPage {
         layout: Layout::bare("Sign in"),
-        csrf: form.get("csrf").to_string(),
+        csrf: post.csrf.clone(),
         next: next.clone(),
         email: email.clone(),
         errors,
@@ -215,6 +231,7 @@ pub async fn sign_out(State(state): State<AppState>, post: WebPost) -> WebResult
     Ok(([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to("/sign-in")).into_response())
 }
 
+/// A single-use link's token, in its URL or its form.
 #[derive(Deserialize, Default)]
 pub struct ActivateQuery {
     #[serde(default)]
@@ -251,21 +268,32 @@ pub async fn activate_page(State(state): State<AppState>, request: Request) -> W
     Ok(with_cookie(cookie, StatusCode::OK, page.render()?))
 }
 
-pub async fn activate(State(state): State<AppState>, post: AnonPost) -> WebResult {
+/// The activation form: the link's token and the new password, twice.
+#[derive(Deserialize)]
+pub struct ActivateForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn activate(State(state): State<AppState>, post: AnonPost<ActivateForm>) -> WebResult {
     let form = &post.form;
-    let token = form.get("token").to_string();
+    let token = form.token.clone();
     let page = |errors: FormErrors, activated: Option<String>| ActivatePage {
         layout: Layout::bare(if activated.is_some() { "Your account is active" } else { "Activate your account" }),
-        csrf: form.get("csrf").to_string(),
+        csrf: post.csrf.clone(),
         token: token.clone(),
         errors,
         activated,
     };
-    if form.get("password") != form.get("confirm") {
+    if form.password != form.confirm {
         let errors = FormErrors::field("confirm", "The two passwords are not the same");
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page(errors, None).render()?)).into_response());
     }
-    match ops::session::accept_link(&state, &token, form.get("password"), Source::Web).await {
+    match ops::session::accept_link(&state, &token, &form.password, Source::Web).await {
         Ok(user) => super::page(&page(FormErrors::default(), Some(user.email))),
         Err(ApiError::Invalid(invalid)) => {
             let mut errors = FormErrors::from_error(ApiError::Invalid(invalid), &["password", "token"])?;
@@ -306,11 +334,11 @@ pub async fn confirm_email_page(State(state): State<AppState>, request: Request)
     Ok(with_cookie(cookie, StatusCode::OK, page.render()?))
 }
 
-pub async fn confirm_email(State(state): State<AppState>, post: AnonPost) -> WebResult {
-    let token = post.form.get("token").to_string();
+pub async fn confirm_email(State(state): State<AppState>, post: AnonPost<ActivateQuery>) -> WebResult {
+    let token = post.form.token.clone();
     let page = |errors: FormErrors, confirmed: Option<String>| ConfirmEmailPage {
         layout: Layout::bare("Confirm your email address"),
-        csrf: post.form.get("csrf").to_string(),
+        csrf: post.csrf.clone(),
         token: token.clone(),
         errors,
         confirmed,

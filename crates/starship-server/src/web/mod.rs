@@ -26,6 +26,7 @@ mod widgets;
 use std::sync::LazyLock;
 
 use askama::Template;
+use serde::de::DeserializeOwned;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -295,7 +296,9 @@ impl FromRequestParts<AppState> for WebUser {
     }
 }
 
-/// A submitted form: its fields in order, repeated names kept.
+/// A submitted form: its fields in order, repeated names kept. For forms
+/// whose field names are data (an application's metadata fields, a role
+/// per application); a form of known fields reads into its own struct.
 #[derive(Debug, Default, Clone)]
 pub struct Fields(Vec<(String, String)>);
 
@@ -314,29 +317,54 @@ impl Fields {
     }
 }
 
-async fn read_form(request: Request, state: &AppState) -> Result<Fields, WebError> {
-    match axum::Form::<Vec<(String, String)>>::from_request(request, state).await {
-        Ok(axum::Form(pairs)) => Ok(Fields(pairs)),
-        Err(rejection) => Err(WebError::Api(ApiError::BadRequest(rejection.body_text()))),
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<(String, String)>::deserialize(deserializer).map(Fields)
     }
+}
+
+/// The token every form carries; the rest of its fields are the form's.
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form's body read twice: its CSRF token, and its fields as `F`.
+async fn read_form<F: DeserializeOwned>(request: Request, state: &AppState) -> Result<(String, F), WebError> {
+    let is_form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(WebError::Api(ApiError::BadRequest("expected a form (application/x-www-form-urlencoded)".into())));
+    }
+    let body = axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| WebError::Api(ApiError::BadRequest(rejection.body_text())))?;
+    let unreadable = |e: serde_html_form::de::Error| WebError::Api(ApiError::BadRequest(format!("this form is not right: {e}")));
+    let CsrfField { csrf } = serde_html_form::from_bytes(&body).map_err(unreadable)?;
+    Ok((csrf, serde_html_form::from_bytes(&body).map_err(unreadable)?))
 }
 
 const FORGED: &str = "this form has expired or did not come from Starship: go back, reload the page and try again";
 
-/// A POST from a signed-in page whose CSRF token matched the session.
-pub struct WebPost {
+/// A POST from a signed-in page whose CSRF token matched the session, its
+/// fields read into `F`: a form struct, or the raw `Fields`.
+pub struct WebPost<F = Fields> {
     pub user: WebUser,
-    pub form: Fields,
+    pub form: F,
 }
 
-impl FromRequest<AppState> for WebPost {
+impl<F: DeserializeOwned> FromRequest<AppState> for WebPost<F> {
     type Rejection = WebError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let user = WebUser::from_request_parts(&mut parts, state).await?;
-        let form = read_form(Request::from_parts(parts, body), state).await?;
-        if !same_secret(form.get("csrf"), &user.csrf) {
+        let (csrf, form) = read_form(Request::from_parts(parts, body), state).await?;
+        if !same_secret(&csrf, &user.csrf) {
             return Err(WebError::Api(ApiError::Forbidden(FORGED)));
         }
         Ok(Self { user, form })
@@ -349,12 +377,14 @@ pub const CSRF_COOKIE: &str = "starship_csrf";
 
 /// A POST from a page shown before signing in (sign-in, activation): the
 /// form's token must equal the CSRF cookie set when the page was shown.
-pub struct AnonPost {
-    pub form: Fields,
+pub struct AnonPost<F = Fields> {
+    pub form: F,
+    /// The token the form carried, to carry on a page shown again.
+    pub csrf: String,
     pub client: std::net::IpAddr,
 }
 
-impl FromRequest<AppState> for AnonPost {
+impl<F: DeserializeOwned> FromRequest<AppState> for AnonPost<F> {
     type Rejection = WebError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -365,9 +395,9 @@ impl FromRequest<AppState> for AnonPost {
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let client = extract::client_address(&parts.headers, peer, &state.config.trusted_proxies);
-        let form = read_form(Request::from_parts(parts, body), state).await?;
+        let (csrf, form) = read_form(Request::from_parts(parts, body), state).await?;
         match cookie {
-            Some(cookie) if !cookie.is_empty() && same_secret(form.get("csrf"), &cookie) => Ok(Self { form, client }),
+            Some(cookie) if !cookie.is_empty() && same_secret(&csrf, &cookie) => Ok(Self { form, csrf, client }),
             _ => Err(WebError::Api(ApiError::Forbidden(FORGED))),
         }
     }

@@ -11,6 +11,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use serde::Deserialize;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, SUPPORTED_LOCALES};
 use starship_store::partners::Production;
@@ -52,9 +53,36 @@ async fn partner_choices(state: &AppState, caller: &Principal, selected: &str) -
         .collect())
 }
 
-/// The partner a new user joins, as the form names it.
-fn target_partner(caller: &Principal, form: &super::Fields) -> Result<String, ApiError> {
-    people::target_partner(caller, form.opt("partner_id").filter(|p| !p.is_empty()))
+/// The partner a new user joins, as the form names it (operators choose;
+/// anyone else's form has no choice).
+fn target_partner(caller: &Principal, chosen: &str) -> Result<String, ApiError> {
+    people::target_partner(caller, Some(chosen).filter(|p| !p.is_empty()))
+}
+
+/// Add User's first step, and its second with the names and locale.
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    partner_id: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    locale: String,
+}
+
+/// Bulk Add Users: the pasted rows and the button pressed.
+#[derive(Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    partner_id: String,
+    #[serde(default)]
+    rows: String,
+    #[serde(default)]
+    action: String,
 }
 
 #[derive(Template)]
@@ -127,23 +155,23 @@ async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) ->
 }
 
 /// Add User: the email, then the names and locale.
-pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn add_user(State(state): State<AppState>, post: WebPost<PersonForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let mut start = StartPage::new(&state, viewer).await?;
-    let partner_id = match target_partner(&viewer.principal, form) {
+    let partner_id = match target_partner(&viewer.principal, &form.partner_id) {
         Ok(p) => p,
         Err(e) => {
             start.errors = FormErrors::from_error(e, &["partner_id"])?;
-            start.email = form.get("email").to_string();
+            start.email = form.email.clone();
             return refused(&start);
         }
     };
-    let email = match Email::parse("email", form.get("email")) {
+    let email = match Email::parse("email", &form.email) {
         Ok(email) => email,
         Err(e) => {
             start.errors = FormErrors::field("email", e.reason);
-            start.email = form.get("email").to_string();
+            start.email = form.email.clone();
             return refused(&start);
         }
     };
@@ -162,14 +190,14 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult
     };
     if let Some(errors) = taken {
         start.errors = errors;
-        start.email = form.get("email").to_string();
+        start.email = form.email.clone();
         return refused(&start);
     }
     let partner_name = partner_name(&state, &viewer.principal, &partner_id).await?;
     page(&DetailsPage {
         layout: viewer.layout(&state, "Add User", Section::Users),
         csrf: viewer.csrf.clone(),
-        email: form.get("email").trim().to_string(),
+        email: form.email.trim().to_string(),
         first_name: String::new(),
         last_name: String::new(),
         locales: locale_choices("en-US"),
@@ -182,15 +210,15 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost) -> WebResult
 
 /// Next: creates the user (who is emailed an activation link), then on to
 /// Select Permissions.
-pub async fn create_user(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn create_user(State(state): State<AppState>, post: WebPost<PersonForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let partner_id = target_partner(&viewer.principal, form)?;
+    let partner_id = target_partner(&viewer.principal, &form.partner_id)?;
     let input = PersonInput {
-        email: form.get("email").to_string(),
-        first_name: form.get("first_name").to_string(),
-        last_name: form.get("last_name").to_string(),
-        locale: form.get("locale").to_string(),
+        email: form.email.clone(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        locale: form.locale.clone(),
         portal_access: true,
         ..Default::default()
     };
@@ -341,14 +369,14 @@ fn review(
 
 /// Bulk Add Users: Apply checks every row and writes nothing; Remove bad
 /// rows drops the refused ones; Next creates them all (or none).
-pub async fn bulk(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn bulk(State(state): State<AppState>, post: WebPost<BulkForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let partner_id = target_partner(&viewer.principal, form)?;
-    let mut lines = parse_rows(form.get("rows"));
+    let partner_id = target_partner(&viewer.principal, &form.partner_id)?;
+    let mut lines = parse_rows(&form.rows);
     let refuse_paste = |errors: FormErrors| async {
         let mut start = StartPage::new(&state, viewer).await?;
-        start.rows = form.get("rows").to_string();
+        start.rows = form.rows.clone();
         start.bulk_errors = errors;
         start.open_bulk = true;
         refused(&start)
@@ -365,7 +393,7 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost) -> WebResult {
         async move { people::bulk_add(state, principal, actor, partner_id, &rows, true).await }
     };
     let rows = |lines: &[(String, BulkRow)]| lines.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
-    match form.get("action") {
+    match form.action.as_str() {
         "next" => match people::bulk_add(&state, &viewer.principal, &actor, &partner_id, &rows(&lines), false).await {
             Ok(outcome) => {
                 let users: Vec<String> =

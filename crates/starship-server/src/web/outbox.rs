@@ -154,13 +154,22 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
 
 /// Resend: queues a failed message again, then shows the list as it was
 /// filtered.
-pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+/// The list's filter, carried by the Resend button to come back to it.
+#[derive(Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<ResendForm>) -> WebResult {
     match ops::platform::resend(&state, &post.user.principal, &post.user.actor(), &id).await {
         // Sent meanwhile, or resent by another operator: the list shows how it stands.
         Ok(_) | Err(ApiError::Conflict(_)) => {}
         Err(other) => return Err(other.into()),
     }
-    let back = href(post.form.get("q"), post.form.get("status"), None);
+    let back = href(&post.form.q, &post.form.status, None);
     let joiner = if back.contains('?') { '&' } else { '?' };
     see_other(&format!("{back}{joiner}done=resent"))
 }

@@ -150,10 +150,21 @@ pub async fn show(
 }
 
 /// A Keep or Revoke button.
-pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
-    let decision = Decision::parse(post.form.get("decision"))
+/// One grant's Keep or Revoke, with an optional note.
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    grant_id: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<DecisionForm>) -> WebResult {
+    let form = &post.form;
+    let decision = Decision::parse(&form.decision)
         .ok_or_else(|| ApiError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke")))?;
-    let note = post.form.opt("note");
-    ops::reviews::decide(&state, &post.user.principal, &id, post.form.get("grant_id"), decision, note).await?;
+    ops::reviews::decide(&state, &post.user.principal, &id, &form.grant_id, decision, form.note.as_deref()).await?;
     see_other(&format!("/reviews/{}?done=decided", super::url_encode(&id)))
 }

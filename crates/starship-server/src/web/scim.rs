@@ -78,9 +78,20 @@ pub async fn show(
     render(&state, &viewer, &partner_id, None, notice, None).await
 }
 
-pub async fn create(State(state): State<AppState>, Path(partner_id): Path<String>, post: WebPost) -> WebResult {
+/// A new SCIM token's name (optional).
+#[derive(Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(partner_id): Path<String>,
+    post: WebPost<NewTokenForm>,
+) -> WebResult {
     let viewer = &post.user;
-    let name = Some(post.form.get("name")).filter(|n| !n.trim().is_empty());
+    let name = Some(post.form.name.as_str()).filter(|n| !n.trim().is_empty());
     match ops::scim::create_token(&state, &viewer.principal, &viewer.actor(), &partner_id, name).await {
         Ok(minted) => render(&state, viewer, &partner_id, Some((minted.token.name, minted.secret)), None, None).await,
         Err(ApiError::Invalid(invalid)) => {

@@ -130,13 +130,21 @@ pub async fn show(
     render(&state, &viewer, &partner_id, notice, None).await
 }
 
+/// The role a group's members hold: `application|role` or
+/// `application|role|production` (one select).
+#[derive(Deserialize)]
+pub struct MappingForm {
+    #[serde(default)]
+    role: String,
+}
+
 pub async fn add_role(
     State(state): State<AppState>,
     Path((partner_id, group_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<MappingForm>,
 ) -> WebResult {
     let viewer = &post.user;
-    let chosen = post.form.get("role");
+    let chosen = post.form.role.as_str();
     let mut parts = chosen.split('|');
     let (application, role) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let production = match parts.next().map(str::parse::<i64>) {

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use starship_core::FieldError;
 use starship_store::history::Source;
 use starship_store::sessions::Ended;
 
@@ -106,17 +105,40 @@ pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): 
 
 /// The page's three forms: start setting up, confirm with a first code,
 /// turn off with a code.
-pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
+/// One of the page's forms, told apart by its button's `action`.
+#[derive(Deserialize)]
+pub struct SecurityForm {
+    action: SecurityAction,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    end_other_sessions: Option<String>,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum SecurityAction {
+    Start,
+    Confirm,
+    Off,
+    Password,
+}
+
+pub async fn act(State(state): State<AppState>, post: WebPost<SecurityForm>) -> WebResult {
     let viewer = &post.user;
-    match post.form.get("action") {
-        "start" => {
+    let form = &post.form;
+    let end_others = form.end_other_sessions.is_some();
+    match form.action {
+        SecurityAction::Start => {
             let Enrolment { secret, provisioning_uri } = session::begin_mfa(&state, &viewer.user).await?;
             page(&render(&state, viewer, enrolling(secret, provisioning_uri), FormErrors::default(), None))
         }
-        "confirm" => {
-            confirm(&state, viewer, post.form.get("code"), post.form.opt("end_other_sessions").is_some()).await
-        }
-        "off" => match session::disable_own_mfa(&state, &viewer.user, post.form.get("code"), Source::Web).await {
+        SecurityAction::Confirm => confirm(&state, viewer, &form.code, end_others).await,
+        SecurityAction::Off => match session::disable_own_mfa(&state, &viewer.user, &form.code, Source::Web).await {
             Ok(()) => see_other("/security?done=off"),
             Err(e @ ApiError::Invalid(_)) => {
                 let errors = FormErrors::from_error(e, &["code"])?;
@@ -124,15 +146,14 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
             }
             Err(other) => Err(other.into()),
         },
-        "password" => {
-            let end_others = post.form.opt("end_other_sessions").is_some();
-            let current = post.form.get("current_password").to_string();
+        SecurityAction::Password => {
+            let current = form.current_password.clone();
             match session::change_password(
                 &state,
                 &viewer.user,
                 Some(&viewer.session_hash),
                 current,
-                post.form.get("new_password"),
+                &form.new_password,
                 end_others,
                 Source::Web,
             )
@@ -150,7 +171,6 @@ pub async fn act(State(state): State<AppState>, post: WebPost) -> WebResult {
                 Err(other) => Err(other.into()),
             }
         }
-        _ => Err(ApiError::from(FieldError::new("action", "is not one of start, confirm, off, password")).into()),
     }
 }
 
