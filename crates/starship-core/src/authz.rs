@@ -283,6 +283,27 @@ pub fn service_check(own_application: &str, asked_application: &str) -> Decision
     }
 }
 
+/// RFC 7662 introspection: a client learns about a token only when it was
+/// issued to a client of the same application; for any other the token is
+/// simply not active (not a refusal that would tell it exists).
+pub fn introspect_token(asking_application: &str, issued_to_application: &str) -> Decision {
+    if asking_application == issued_to_application {
+        Ok(())
+    } else {
+        Err(Denied::NotFound)
+    }
+}
+
+/// RP-initiated logout ends a sign-in only for the person it names, in their
+/// own browser: an ID token alone (it may be old, or someone else's) ends
+/// nothing of anyone's.
+pub fn end_own_sign_in(signed_in_user: Option<&str>, token_subject: &str) -> Decision {
+    match signed_in_user {
+        Some(user) if !token_subject.is_empty() && user == token_subject => Ok(()),
+        _ => Err(Denied::NotFound),
+    }
+}
+
 /// A person signs in to an application through Starship (OpenID Connect)
 /// only while holding a role in it; without one the application hears
 /// `access_denied`, and a refresh is refused.

@@ -483,3 +483,24 @@ fn a_person_signs_in_to_an_application_only_while_holding_a_role_in_it() {
     assert!(authz::sign_in_to_application(&[academy_user(DEMO)], keys::BACKLOT).is_err());
     assert!(authz::sign_in_to_application(&[], keys::BACKLOT).is_err());
 }
+
+#[test]
+fn a_client_introspects_only_tokens_of_its_own_application() {
+    for asking in [keys::BACKLOT, keys::PRODUCTION_ACADEMY, keys::PARTNER_PORTAL] {
+        for issued_to in [keys::BACKLOT, keys::PRODUCTION_ACADEMY, keys::PARTNER_PORTAL] {
+            let decision = authz::introspect_token(asking, issued_to);
+            assert_eq!(decision.is_ok(), asking == issued_to, "{asking} asking about a token of {issued_to}");
+            if asking != issued_to {
+                assert_eq!(decision, Err(Denied::NotFound), "another application's token is as good as unknown");
+            }
+        }
+    }
+}
+
+#[test]
+fn logout_ends_only_the_sign_in_of_the_person_in_that_browser() {
+    assert_eq!(authz::end_own_sign_in(Some("u1"), "u1"), Ok(()));
+    assert_eq!(authz::end_own_sign_in(Some("u1"), "u2"), Err(Denied::NotFound), "another person's ID token");
+    assert_eq!(authz::end_own_sign_in(None, "u1"), Err(Denied::NotFound), "nobody signed in here");
+    assert_eq!(authz::end_own_sign_in(Some(""), ""), Err(Denied::NotFound), "a token naming nobody");
+}

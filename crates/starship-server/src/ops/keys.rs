@@ -2,6 +2,9 @@
 //! start, kept in the database so every instance signs and verifies alike,
 //! rotated with overlap (`starshipd keys rotate`).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use serde_json::json;
 use starship_core::history::Kind;
 use starship_store::history::{self, Actor};
@@ -51,16 +54,28 @@ pub async fn rotate(store: &Store, actor: &Actor) -> ApiResult<String> {
     Ok(key.kid)
 }
 
-/// The keys that verify, newest first; the first signs.
+/// The keys that verify, newest first; the first signs. Which keys are in
+/// use is read from the store every time (another instance may have
+/// rotated); a key's decoded form is kept by its id, which is the
+/// thumbprint of its public half, so one id always names the same key.
 pub async fn in_use(store: &Store) -> ApiResult<Vec<Key>> {
+    static DECODED: LazyLock<Mutex<HashMap<String, Key>>> = LazyLock::new(Default::default);
     let mut conn = store.conn().await?;
     let stored = signing_keys::in_use(&mut conn, now_millis() - OVERLAP_MS).await?;
+    drop(conn);
     let mut keys = Vec::with_capacity(stored.len());
     for k in stored {
-        keys.push(
-            Key::from_pem(&k.kid, &k.private_pem)
-                .ok_or_else(|| ApiError::Internal(format!("signing key {} does not decode", k.kid)))?,
-        );
+        let cached = DECODED.lock().unwrap_or_else(|e| e.into_inner()).get(&k.kid).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let key = Key::from_pem(&k.kid, &k.private_pem)
+                    .ok_or_else(|| ApiError::Internal(format!("signing key {} does not decode", k.kid)))?;
+                DECODED.lock().unwrap_or_else(|e| e.into_inner()).insert(k.kid.clone(), key.clone());
+                key
+            }
+        };
+        keys.push(key);
     }
     Ok(keys)
 }

@@ -668,7 +668,7 @@ pub async fn introspect(state: &AppState, auth: Option<&ClientAuth>, token: Opti
         return Ok(inactive);
     }
     let Some(issued_to) = clients::get(&mut conn, &found.family.client_id).await? else { return Ok(inactive) };
-    if issued_to.application != asking.application {
+    if authz::introspect_token(&asking.application, &issued_to.application).is_err() {
         return Ok(inactive);
     }
     let mut answer = json!({
@@ -748,9 +748,8 @@ pub async fn end_session(
     };
     let subject = claims["sub"].as_str().unwrap_or("");
     let mut signed_out = false;
-    // Only the person themself, in their own browser, is signed out: an ID
-    // token alone (it may be old) ends nothing of anyone's.
-    if let Some((user, session_hash)) = session.filter(|(u, _)| u.id == subject) {
+    let own = session.filter(|(user, _)| authz::end_own_sign_in(Some(&user.id), subject).is_ok());
+    if let Some((user, session_hash)) = own {
         store::end_families_of_user(&mut tx, subject, Some(&client.id), "signed out").await?;
         if sessions::delete_session(&mut tx, session_hash).await?.is_some() {
             signed_out = true;

@@ -26,13 +26,13 @@ mod widgets;
 use std::sync::LazyLock;
 
 use askama::Template;
-use serde::de::DeserializeOwned;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use serde::de::DeserializeOwned;
 use starship_core::authz::{self, Principal};
 use starship_core::FieldError;
 use starship_store::history::{Actor, Source};
@@ -343,7 +343,8 @@ async fn read_form<F: DeserializeOwned>(request: Request, state: &AppState) -> R
     let body = axum::body::Bytes::from_request(request, state)
         .await
         .map_err(|rejection| WebError::Api(ApiError::BadRequest(rejection.body_text())))?;
-    let unreadable = |e: serde_html_form::de::Error| WebError::Api(ApiError::BadRequest(format!("this form is not right: {e}")));
+    let unreadable =
+        |e: serde_html_form::de::Error| WebError::Api(ApiError::BadRequest(format!("this form is not right: {e}")));
     let CsrfField { csrf } = serde_html_form::from_bytes(&body).map_err(unreadable)?;
     Ok((csrf, serde_html_form::from_bytes(&body).map_err(unreadable)?))
 }
