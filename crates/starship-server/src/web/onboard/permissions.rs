@@ -1,0 +1,372 @@
+//! Select Permissions: the roles dialog, Assign Permissions to Users, and
+//! Grant roles.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use starship_core::authz::{self};
+
+use super::metadata::{confirmation, next_step, Trail};
+use super::*;
+use crate::ops::people::{self};
+use crate::ops::{self};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::web::widgets::{grantable_roles, RoleGroup};
+use crate::web::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+
+/// A role assigned to a user in the wizard, not granted yet:
+/// `user|application|role|production|until`, `until` the last day it
+/// counts (`2027-05-03`) or empty for no end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Assignment {
+    user_id: String,
+    application: String,
+    role: String,
+    production: Option<i64>,
+    until: Option<String>,
+}
+
+impl Assignment {
+    fn parse(code: &str) -> Option<Self> {
+        let mut parts = code.split('|');
+        let (user_id, application, role, production) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        Some(Self {
+            user_id: user_id.to_string(),
+            application: application.to_string(),
+            role: role.to_string(),
+            production: if production.is_empty() { None } else { Some(production.parse().ok()?) },
+            until: parts.next().filter(|u| !u.is_empty()).map(str::to_string),
+        })
+    }
+
+    fn code(&self) -> String {
+        let production = self.production.map(|p| p.to_string()).unwrap_or_default();
+        let until = self.until.as_deref().unwrap_or_default();
+        format!("{}|{}|{}|{production}|{until}", self.user_id, self.application, self.role)
+    }
+
+    /// When the role is to end: the end of its last day, UTC.
+    fn expires_at(&self) -> Option<i64> {
+        self.until.as_deref().and_then(starship_core::time_fmt::end_of_day_millis)
+    }
+}
+
+struct PendingRole {
+    code: String,
+    label: String,
+}
+
+struct PendingUser {
+    id: String,
+    name: String,
+    email: String,
+    status: &'static str,
+    selected: bool,
+    pending: Vec<PendingRole>,
+}
+
+#[derive(Template)]
+#[template(path = "onboard_permissions.html")]
+struct PermissionsPage {
+    layout: Layout,
+    csrf: String,
+    bulk: bool,
+    users: Vec<PendingUser>,
+    assigned: Vec<String>,
+    groups: Vec<RoleGroup>,
+    errors: FormErrors,
+    dialog_errors: FormErrors,
+    open_dialog: bool,
+    notice: Option<String>,
+    /// The end date the dialog shows again after a refusal.
+    until: String,
+}
+
+impl PermissionsPage {
+    /// The first field of the roles dialog in error, which focus lands on.
+    fn first_dialog_error(&self) -> String {
+        self.dialog_errors.fields.first().map(|e| e.field.clone()).unwrap_or_default()
+    }
+
+    fn any_pending(&self) -> bool {
+        !self.assigned.is_empty()
+    }
+}
+
+struct PermissionsInput<'a> {
+    user_ids: Vec<String>,
+    assigned: Vec<Assignment>,
+    selected: Vec<&'a str>,
+    chosen: Vec<&'a str>,
+    bulk: bool,
+}
+
+async fn permissions_page(
+    state: &AppState,
+    viewer: &WebUser,
+    input: &PermissionsInput<'_>,
+    form: Option<&crate::web::Fields>,
+) -> WebResult<PermissionsPage> {
+    let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+    let productions = ops::platform::productions(state).await?;
+    let partner = people.first().and_then(|u| u.partner_id.clone()).unwrap_or_default();
+    let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
+    for role in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
+        role.checked = input.chosen.contains(&role.value.as_str());
+        if let Some(form) = form {
+            let picked = form.get(&role.production_field());
+            for p in &mut role.productions {
+                p.selected = p.value == picked;
+            }
+        }
+    }
+    let users = people
+        .iter()
+        .map(|u| PendingUser {
+            id: u.id.clone(),
+            name: u.full_name(),
+            email: u.email.clone(),
+            status: u.status.as_str(),
+            // A lone user is the one roles are for: selected already.
+            selected: people.len() == 1 || input.selected.contains(&u.id.as_str()),
+            pending: input
+                .assigned
+                .iter()
+                .filter(|a| a.user_id == u.id)
+                .map(|a| PendingRole {
+                    code: a.code(),
+                    label: match a.expires_at() {
+                        Some(end) => format!(
+                            "{} · until {}",
+                            role_label(state, &productions, &a.application, &a.role, a.production),
+                            starship_core::time_fmt::last_day(end)
+                        ),
+                        None => role_label(state, &productions, &a.application, &a.role, a.production),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let title = if input.bulk { "Bulk Add Users: Select Permissions" } else { "Select Permissions" };
+    Ok(PermissionsPage {
+        layout: viewer.layout(state, title, Section::Users),
+        csrf: viewer.csrf.clone(),
+        bulk: input.bulk,
+        users,
+        assigned: input.assigned.iter().map(Assignment::code).collect(),
+        until: form.and_then(|f| f.opt("until")).unwrap_or_default().to_string(),
+        groups,
+        errors: FormErrors::default(),
+        dialog_errors: FormErrors::default(),
+        open_dialog: false,
+        notice: None,
+    })
+}
+
+/// Select Permissions for the users of this onboarding (`?user=…`).
+pub async fn permissions(
+    State(state): State<AppState>,
+    viewer: WebUser,
+    Query(query): Query<Vec<(String, String)>>,
+) -> WebResult {
+    let input = PermissionsInput {
+        user_ids: query.iter().filter(|(k, _)| k == "user").map(|(_, v)| v.clone()).collect(),
+        assigned: vec![],
+        selected: vec![],
+        chosen: vec![],
+        bulk: query.iter().any(|(k, v)| k == "bulk" && v == "1"),
+    };
+    if input.user_ids.is_empty() {
+        return see_other("/onboard");
+    }
+    page(&permissions_page(&state, &viewer, &input, None).await?)
+}
+
+/// The buttons of Select Permissions: Assign Permissions to Users (from the
+/// roles dialog), Remove (an assigned role), Grant roles, and Skip.
+pub async fn permissions_action(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let mut input = PermissionsInput {
+        user_ids: form.all("user").into_iter().map(str::to_string).collect(),
+        assigned: form.all("assign").into_iter().filter_map(Assignment::parse).collect(),
+        selected: form.all("selected"),
+        chosen: form.all("role"),
+        bulk: form.get("bulk") == "1",
+    };
+    if let Some(code) = form.opt("remove") {
+        input.assigned.retain(|a| a.code() != code);
+        return page(&permissions_page(&state, viewer, &input, None).await?);
+    }
+    match form.get("action") {
+        "assign" => assign(&state, viewer, form, input).await,
+        "grant" => grant(&state, viewer, input).await,
+        _ => {
+            let trail = Trail { users: input.user_ids, ..Default::default() };
+            confirmation(&state, viewer, &trail).await
+        }
+    }
+}
+
+async fn assign(
+    state: &AppState,
+    viewer: &WebUser,
+    form: &crate::web::Fields,
+    mut input: PermissionsInput<'_>,
+) -> WebResult {
+    let mut errors = FormErrors::default();
+    let mut dialog_errors = FormErrors::default();
+    if input.selected.is_empty() {
+        errors = FormErrors::field("selected", "Select at least one user to assign roles to");
+    }
+    if input.chosen.is_empty() {
+        dialog_errors = FormErrors::field("roles", "Choose at least one role");
+    }
+    // An end date is optional; given, it must be a day still to come.
+    let until = form.opt("until").map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    if let Some(day) = &until {
+        match starship_core::time_fmt::end_of_day_millis(day) {
+            None => dialog_errors.fields.push(starship_core::FieldError::new("until", "Give the end as a date")),
+            Some(end) if end <= starship_store::now_millis() => {
+                dialog_errors.fields.push(starship_core::FieldError::new("until", "The end must be in the future"))
+            }
+            Some(_) => {}
+        }
+    }
+    let requested: Vec<(String, String, Option<i64>)> = input
+        .chosen
+        .iter()
+        .map(|value| {
+            let (application, role) = value.split_once('|').unwrap_or((value, ""));
+            let production = form.opt(&format!("production:{value}")).and_then(|p| p.parse::<i64>().ok());
+            (application.to_string(), role.to_string(), production)
+        })
+        .collect();
+    let mut roles = vec![];
+    if errors.is_empty() && dialog_errors.is_empty() {
+        let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+        match ops::resolve(state, &requested).await {
+            Ok(resolved) => roles = resolved,
+            Err(ApiError::Invalid(invalid)) => {
+                for e in invalid.0 {
+                    let index = e.field.trim_start_matches("roles[").split(']').next().and_then(|i| i.parse().ok());
+                    let field = match index.and_then(|i: usize| input.chosen.get(i)) {
+                        Some(value) if e.field.ends_with(".production") => format!("production:{value}"),
+                        _ => "roles".to_string(),
+                    };
+                    dialog_errors
+                        .fields
+                        .push(starship_core::FieldError::new(field, crate::web::capitalised(&e.reason)));
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+        for user in people.iter().filter(|u| input.selected.contains(&u.id.as_str())) {
+            for role in &roles {
+                if let Err(denied) =
+                    authz::grant_role(&viewer.principal, user.partner_id.as_deref().unwrap_or(""), role)
+                {
+                    let why = match ApiError::from(denied) {
+                        ApiError::Forbidden(why) => why.to_string(),
+                        other => other.to_string(),
+                    };
+                    dialog_errors.general.push(crate::web::capitalised(&why));
+                }
+            }
+        }
+        dialog_errors.general.dedup();
+    }
+    if !errors.is_empty() || !dialog_errors.is_empty() {
+        let mut page_view = permissions_page(state, viewer, &input, Some(form)).await?;
+        page_view.open_dialog = errors.is_empty();
+        page_view.errors = errors;
+        page_view.dialog_errors = dialog_errors;
+        return refused(&page_view);
+    }
+    let selected: Vec<String> = input.selected.iter().map(|s| s.to_string()).collect();
+    for user_id in &selected {
+        for role in &roles {
+            let assignment = Assignment {
+                user_id: user_id.clone(),
+                application: role.application.clone(),
+                role: role.role.clone(),
+                production: role.production.map(|p| p.get()),
+                until: until.clone(),
+            };
+            // Assigning a role again takes the newer end date.
+            input.assigned.retain(|a| {
+                (&a.user_id, &a.application, &a.role, a.production)
+                    != (&assignment.user_id, &assignment.application, &assignment.role, assignment.production)
+            });
+            input.assigned.push(assignment);
+        }
+    }
+    let count = selected.len();
+    input.selected = vec![];
+    input.chosen = vec![];
+    let mut page_view = permissions_page(state, viewer, &input, None).await?;
+    let plural = if count == 1 { "user" } else { "users" };
+    page_view.notice = Some(format!("Roles assigned to {count} {plural}. Assign more, or Grant roles to give them."));
+    page(&page_view)
+}
+
+async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) -> WebResult {
+    if input.assigned.is_empty() {
+        let mut page_view = permissions_page(state, viewer, &input, None).await?;
+        page_view.errors = FormErrors::general(if input.bulk {
+            "Assign roles to at least one user first (Select Roles), or Skip Roles."
+        } else {
+            "Assign roles to at least one user first (Select Roles), or Skip Granting Roles."
+        });
+        return refused(&page_view);
+    }
+    let actor = viewer.actor();
+    let outcome = async {
+        let mut asked_of = Vec::new();
+        let mut users: Vec<&str> = Vec::new();
+        for assignment in &input.assigned {
+            if !users.contains(&assignment.user_id.as_str()) {
+                users.push(&assignment.user_id);
+            }
+        }
+        for user_id in users {
+            let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == user_id).collect();
+            let requested: Vec<(String, String, Option<i64>)> =
+                theirs.iter().map(|a| (a.application.clone(), a.role.clone(), a.production)).collect();
+            let ends: Vec<Option<String>> =
+                theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
+            let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
+            let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
+            asked_of.push((vec![user_id.to_string()], requested, expiries));
+        }
+        let requests: Vec<ops::GrantRequest> = asked_of
+            .iter()
+            .map(|(user_ids, requested, expiries)| ops::GrantRequest { user_ids, requested, expiries })
+            .collect();
+        ops::grant(state, &viewer.principal, &actor, &requests).await
+    }
+    .await;
+    let granted = match outcome {
+        Ok(granted) => granted,
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            let mut page_view = permissions_page(state, viewer, &input, None).await?;
+            page_view.errors = FormErrors::from_error(e, &[])?;
+            return refused(&page_view);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let mut trail = Trail {
+        users: input.user_ids.clone(),
+        grants: granted.iter().map(|g| format!("{}|{}", g.grant.id, u8::from(g.new))).collect(),
+        ..Default::default()
+    };
+    for g in &granted {
+        let has_metadata =
+            state.catalogue.application(&g.grant.role.application).is_some_and(|a| !a.metadata_schema.is_empty());
+        let step = format!("{}|{}", g.user.id, g.grant.role.application);
+        if has_metadata && !trail.queue.contains(&step) {
+            trail.queue.push(step);
+        }
+    }
+    next_step(state, viewer, trail, None).await
+}
