@@ -9,7 +9,7 @@ use starship_core::domain::Title;
 use starship_core::portal::{PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
-use starship_store::portal;
+use starship_store::{appliances, sites, tickets};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
@@ -249,8 +249,8 @@ pub struct SiteView {
     pub contacts: Option<Vec<SiteContactView>>,
 }
 
-impl From<portal::Site> for SiteView {
-    fn from(s: portal::Site) -> Self {
+impl From<sites::Site> for SiteView {
+    fn from(s: sites::Site) -> Self {
         Self {
             id: s.id,
             partner_id: s.partner_id,
@@ -380,8 +380,8 @@ pub struct ApplianceView {
     pub history: Option<Vec<ApplianceEventView>>,
 }
 
-impl From<portal::Appliance> for ApplianceView {
-    fn from(a: portal::Appliance) -> Self {
+impl From<appliances::Appliance> for ApplianceView {
+    fn from(a: appliances::Appliance) -> Self {
         Self {
             id: a.id,
             partner_id: a.partner_id,
@@ -614,7 +614,7 @@ pub struct TicketView {
     pub comments: Vec<CommentView>,
 }
 
-fn ticket_view_of(ticket: portal::Ticket, comments: Vec<portal::Comment>) -> TicketView {
+fn ticket_view_of(ticket: tickets::Ticket, comments: Vec<tickets::Comment>) -> TicketView {
     let comments = comments
         .into_iter()
         .map(|c| CommentView {

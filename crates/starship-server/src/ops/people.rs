@@ -10,7 +10,7 @@ use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{grants, outbox, partners, portal, sessions, Conn};
+use starship_store::{contacts, grants, outbox, partners, sessions, sites, Conn};
 
 use crate::email;
 use crate::ops::{self, Access, BulkRow, Identity};
@@ -135,7 +135,7 @@ pub async fn create_person(
         }
     }
     let mut tx = state.store.begin().await?;
-    let partner_sites = portal::sites_of_partner(&mut tx, partner_id).await?;
+    let partner_sites = sites::sites_of_partner(&mut tx, partner_id).await?;
     for (i, site) in input.sites.iter().enumerate() {
         if !partner_sites.iter().any(|s| &s.id == site) {
             errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
@@ -162,10 +162,10 @@ pub async fn create_person(
         starship_store::scim::set_fields(&mut tx, &user.id, fields).await?;
     }
     if !input.contact_roles.is_empty() {
-        portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
+        contacts::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
     }
     for site in &input.sites {
-        portal::link_site(&mut tx, &user.id, site).await?;
+        sites::link_site(&mut tx, &user.id, site).await?;
     }
     if user.phone.is_some() || !input.contact_roles.is_empty() || !input.sites.is_empty() {
         let details = json!({"phone": user.phone, "contact_roles": input.contact_roles, "sites": input.sites});

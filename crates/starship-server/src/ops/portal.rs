@@ -12,10 +12,11 @@ use starship_core::communications::{self, Communication};
 use starship_core::domain::{Email, Title, UserStatus};
 use starship_core::portal::{PortalAction, PortalLevel, Standing, TicketStatus};
 use starship_core::{FieldError, Invalid};
+use starship_store::communications::{reachable, Reachable};
 use starship_store::history::{self, Actor};
 use starship_store::outbox;
 use starship_store::users::{self, User};
-use starship_store::{grants, now_millis, partners, portal, sessions, Conn};
+use starship_store::{appliances, contacts, grants, now_millis, partners, sessions, sites, tickets, Conn};
 
 use crate::email;
 use crate::ops::people::visible_user;
@@ -195,7 +196,7 @@ pub async fn edit_contact(
         }
     }
     if let Some(sites) = &edit.sites {
-        let partner_sites = portal::sites_of_partner(&mut tx, owner(&user)).await?;
+        let partner_sites = sites::sites_of_partner(&mut tx, owner(&user)).await?;
         for (i, site) in sites.iter().enumerate() {
             if !partner_sites.iter().any(|s| &s.id == site) {
                 errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
@@ -207,13 +208,13 @@ pub async fn edit_contact(
     }
     let mut changed = serde_json::Map::new();
     if let Some(roles) = &edit.contact_roles {
-        let before = portal::contact_roles_of(&mut tx, &user.id).await?;
-        portal::set_contact_roles(&mut tx, &user.id, roles).await?;
+        let before = contacts::contact_roles_of(&mut tx, &user.id).await?;
+        contacts::set_contact_roles(&mut tx, &user.id, roles).await?;
         changed.insert("contact_roles".into(), json!({"from": before, "to": roles}));
     }
     if let Some(sites) = &edit.sites {
-        let before = portal::sites_of_user(&mut tx, &user.id).await?;
-        portal::set_sites(&mut tx, &user.id, sites).await?;
+        let before = sites::sites_of_user(&mut tx, &user.id).await?;
+        sites::set_sites(&mut tx, &user.id, sites).await?;
         changed.insert("sites".into(), json!({"from": before, "to": sites}));
     }
     if !changed.is_empty() {
@@ -293,13 +294,13 @@ pub async fn set_drained(
     actor: &Actor,
     appliance_id: &str,
     drained: bool,
-) -> ApiResult<portal::Appliance> {
+) -> ApiResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
     let status = if drained { "drained" } else { "serving" };
-    portal::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
+    appliances::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
     let action = if drained { Kind::ApplianceDrained } else { Kind::ApplianceUndrained };
     history::append(
         &mut tx,
@@ -309,13 +310,13 @@ pub async fn set_drained(
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
     )
     .await?;
-    let appliance = portal::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
 
 /// A retired appliance is drained and configured no more.
-fn in_service(appliance: &portal::Appliance) -> ApiResult<()> {
+fn in_service(appliance: &appliances::Appliance) -> ApiResult<()> {
     match appliance.retired_at {
         Some(_) => Err(ApiError::Conflict(format!("appliance {} is retired", appliance.serial))),
         None => Ok(()),
@@ -347,15 +348,21 @@ pub async fn register_appliance(
     caller: &Principal,
     actor: &Actor,
     input: &ApplianceInput,
-) -> ApiResult<portal::Appliance> {
+) -> ApiResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let site = portal::get_site(&mut tx, input.site_id.trim()).await?.ok_or(ApiError::NotFound)?;
+    let site = sites::get_site(&mut tx, input.site_id.trim()).await?.ok_or(ApiError::NotFound)?;
     authz::register_appliances(caller, &site.partner_id)?;
     let (serial, model) =
         starship_core::error::both(check_serial("serial", &input.serial), Title::parse("model", &input.model))?;
-    let id =
-        portal::register_appliance(&mut tx, &site.partner_id, &site.id, &serial, model.as_str(), Some(&caller.user_id))
-            .await?;
+    let id = appliances::register_appliance(
+        &mut tx,
+        &site.partner_id,
+        &site.id,
+        &serial,
+        model.as_str(),
+        Some(&caller.user_id),
+    )
+    .await?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -364,7 +371,7 @@ pub async fn register_appliance(
         json!({"appliance_id": id, "serial": serial, "site_id": site.id, "partner_id": site.partner_id}),
     )
     .await?;
-    let appliance = portal::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
@@ -379,12 +386,12 @@ pub async fn import_appliances(
     actor: &Actor,
     partner_id: Option<&str>,
     csv_text: &str,
-) -> ApiResult<Vec<portal::Appliance>> {
+) -> ApiResult<Vec<appliances::Appliance>> {
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
     authz::register_appliances(caller, &partner)?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
-    let sites = portal::sites_of_partner(&mut tx, &partner).await?;
+    let sites = sites::sites_of_partner(&mut tx, &partner).await?;
     // Forms send CRLF line ends; the rows' line numbers count LFs.
     let csv_text = csv_text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
@@ -435,7 +442,7 @@ pub async fn import_appliances(
         }
     }
     let serials: Vec<String> = rows.iter().map(|(_, _, s, _)| s.clone()).collect();
-    for taken in portal::serials_taken(&mut tx, &serials).await? {
+    for taken in appliances::serials_taken(&mut tx, &serials).await? {
         if let Some((line, ..)) = rows.iter().find(|(_, _, s, _)| *s == taken) {
             errors.push(FieldError::new(format!("rows[{line}].serial"), format!("{taken} is registered already")));
         }
@@ -448,7 +455,7 @@ pub async fn import_appliances(
     }
     let mut appliances = Vec::new();
     for (_, site, serial, model) in &rows {
-        let id = portal::register_appliance(&mut tx, &partner, site, serial, model, Some(&caller.user_id)).await?;
+        let id = appliances::register_appliance(&mut tx, &partner, site, serial, model, Some(&caller.user_id)).await?;
         history::append(
             &mut tx,
             &caller.user_id,
@@ -457,7 +464,7 @@ pub async fn import_appliances(
             json!({"appliance_id": id, "serial": serial, "site_id": site, "partner_id": partner}),
         )
         .await?;
-        appliances.push(portal::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?);
+        appliances.push(appliances::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?);
     }
     tx.commit().await?;
     Ok(appliances)
@@ -470,11 +477,11 @@ pub async fn retire_appliance(
     caller: &Principal,
     actor: &Actor,
     appliance_id: &str,
-) -> ApiResult<portal::Appliance> {
+) -> ApiResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::register_appliances(caller, &appliance.partner_id)?;
-    if !portal::retire_appliance(&mut tx, &appliance.id, &caller.user_id).await? {
+    if !appliances::retire_appliance(&mut tx, &appliance.id, &caller.user_id).await? {
         return Err(ApiError::Conflict(format!("appliance {} is retired already", appliance.serial)));
     }
     history::append(
@@ -485,7 +492,7 @@ pub async fn retire_appliance(
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
     )
     .await?;
-    let appliance = portal::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
@@ -558,13 +565,13 @@ pub async fn add_site(
     partner_id: Option<&str>,
     name: &str,
     location: &str,
-) -> ApiResult<portal::Site> {
+) -> ApiResult<sites::Site> {
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
     authz::add_site(caller, &partner)?;
     let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
-    let site = portal::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
+    let site = sites::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
     tx.commit().await?;
     Ok(site)
 }
@@ -577,13 +584,13 @@ pub async fn edit_site(
     site_id: &str,
     name: &str,
     location: &str,
-) -> ApiResult<portal::Site> {
+) -> ApiResult<sites::Site> {
     let mut tx = state.store.begin().await?;
-    let site = portal::get_site(&mut tx, site_id).await?.ok_or(ApiError::NotFound)?;
+    let site = sites::get_site(&mut tx, site_id).await?.ok_or(ApiError::NotFound)?;
     authz::add_site(caller, &site.partner_id)?;
     let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
-    portal::update_site(&mut tx, &site.id, name.as_str(), location.as_str()).await?;
-    let site = portal::get_site(&mut tx, &site.id).await?.ok_or(ApiError::NotFound)?;
+    sites::update_site(&mut tx, &site.id, name.as_str(), location.as_str()).await?;
+    let site = sites::get_site(&mut tx, &site.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(site)
 }
@@ -598,14 +605,20 @@ pub async fn update_bgp(
     input: &BgpInput,
 ) -> ApiResult<i64> {
     let mut tx = state.store.begin().await?;
-    let appliance = portal::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
     let (v4, v6) = check_bgp(input)?;
     let (v4, v6) = (v4.map(|ip| ip.to_string()), v6.map(|ip| ip.to_string()));
-    let version =
-        portal::add_bgp_version(&mut tx, &appliance.id, input.peer_asn, v4.as_deref(), v6.as_deref(), &caller.user_id)
-            .await?;
+    let version = appliances::add_bgp_version(
+        &mut tx,
+        &appliance.id,
+        input.peer_asn,
+        v4.as_deref(),
+        v6.as_deref(),
+        &caller.user_id,
+    )
+    .await?;
     let details = json!({"appliance_id": appliance.id, "serial": appliance.serial, "version": version, "peer_asn": input.peer_asn, "neighbor_ipv4": v4, "neighbor_ipv6": v6});
     history::append(&mut tx, &caller.user_id, actor, Kind::ApplianceBgpChanged, details).await?;
     tx.commit().await?;
@@ -626,14 +639,14 @@ fn ticket_text(field: &str, text: &str) -> Result<String, FieldError> {
 async fn tell_ticket_audience(
     conn: &mut Conn,
     state: &AppState,
-    ticket: &portal::Ticket,
+    ticket: &tickets::Ticket,
     caller: &Principal,
     by: &str,
     news: &email::TicketNews<'_>,
 ) -> ApiResult<()> {
     let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
     let audience: Vec<String> =
-        portal::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
+        tickets::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
     let mails: Vec<_> = users::get_many(conn, &audience)
         .await?
         .into_iter()
@@ -665,7 +678,7 @@ pub async fn open_ticket(
     caller: &Principal,
     actor: &Actor,
     input: &TicketInput,
-) -> ApiResult<portal::Ticket> {
+) -> ApiResult<tickets::Ticket> {
     let partner = crate::ops::people::target_partner(caller, input.partner_id.as_deref())?;
     authz::portal(caller, PortalAction::Tickets, &partner, None)?;
     let (subject, body) =
@@ -675,13 +688,13 @@ pub async fn open_ticket(
     let site_id = input.site_id.as_deref().filter(|s| !s.is_empty());
     let appliance_id = input.appliance_id.as_deref().filter(|s| !s.is_empty());
     if let Some(site) = site_id {
-        let found = portal::get_site(&mut tx, site).await?;
+        let found = sites::get_site(&mut tx, site).await?;
         if found.is_none_or(|s| s.partner_id != partner) {
             return Err(ApiError::NotFound);
         }
     }
     if let Some(appliance) = appliance_id {
-        let found = portal::get_appliance(&mut tx, appliance).await?.ok_or(ApiError::NotFound)?;
+        let found = appliances::get_appliance(&mut tx, appliance).await?.ok_or(ApiError::NotFound)?;
         if found.partner_id != partner {
             return Err(ApiError::NotFound);
         }
@@ -689,7 +702,7 @@ pub async fn open_ticket(
             return Err(FieldError::new("appliance_id", "this appliance is at another site").into());
         }
     }
-    let new = portal::NewTicket {
+    let new = tickets::NewTicket {
         partner_id: &partner,
         subject: subject.as_str(),
         body: &body,
@@ -697,8 +710,8 @@ pub async fn open_ticket(
         appliance_id,
         opened_by: Some(&caller.user_id),
     };
-    let id = portal::open_ticket(&mut tx, &new).await?;
-    let ticket = portal::get_ticket(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let id = tickets::open_ticket(&mut tx, &new).await?;
+    let ticket = tickets::get_ticket(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -721,9 +734,9 @@ pub async fn set_ticket_status(
     actor: &Actor,
     ticket_id: &str,
     to: TicketStatus,
-) -> ApiResult<portal::Ticket> {
+) -> ApiResult<tickets::Ticket> {
     let mut tx = state.store.begin().await?;
-    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::TicketStatus, &ticket.partner_id, None)?;
     let from = TicketStatus::parse(&ticket.status)
         .ok_or_else(|| ApiError::Conflict(format!("the ticket has an unknown status '{}'", ticket.status)))?;
@@ -734,7 +747,7 @@ pub async fn set_ticket_status(
             to.label().to_lowercase()
         )));
     }
-    if !portal::set_ticket_status(&mut tx, &ticket.id, from.as_str(), to.as_str(), &caller.user_id).await? {
+    if !tickets::set_ticket_status(&mut tx, &ticket.id, from.as_str(), to.as_str(), &caller.user_id).await? {
         return Err(ApiError::Conflict("the ticket changed meanwhile; reload it".into()));
     }
     history::append(
@@ -747,7 +760,7 @@ pub async fn set_ticket_status(
     .await?;
     tell_ticket_audience(&mut tx, state, &ticket, caller, &actor.label, &email::TicketNews::StatusChanged { from, to })
         .await?;
-    let ticket = portal::get_ticket(&mut tx, &ticket.id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, &ticket.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -764,9 +777,9 @@ pub async fn comment_on_ticket(
 ) -> ApiResult<String> {
     let text = ticket_text("body", body)?;
     let mut tx = state.store.begin().await?;
-    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
-    let id = portal::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, &text).await?;
+    let id = tickets::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, &text).await?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -789,16 +802,16 @@ pub async fn recipients(
     kind: &str,
     partner_id: &str,
     site: Option<&str>,
-) -> ApiResult<Vec<portal::Reachable>> {
+) -> ApiResult<Vec<Reachable>> {
     let communication = Communication::parse(kind).ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut conn = state.store.conn().await?;
     if let Some(site) = site {
-        let found = portal::get_site(&mut conn, site).await?;
+        let found = sites::get_site(&mut conn, site).await?;
         if found.is_none_or(|s| s.partner_id != partner_id) {
             return Err(FieldError::new("site", "no such site of this partner").into());
         }
     }
-    let people = portal::reachable(&mut conn, partner_id, site).await?;
+    let people = reachable(&mut conn, partner_id, site).await?;
     Ok(people.into_iter().filter(|p| communications::reaches(communication, &p.contact_roles, p.on_survey)).collect())
 }

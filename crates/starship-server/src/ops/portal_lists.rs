@@ -4,7 +4,10 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
-use starship_store::portal::{self, Appliance, ApplianceEvent, BgpConfig, Comment, Site, SiteContact, Ticket};
+use starship_store::appliances::{self, Appliance, ApplianceEvent, BgpConfig};
+use starship_store::contacts;
+use starship_store::sites::{self, Site, SiteContact};
+use starship_store::tickets::{self, Comment, Ticket};
 use starship_store::users::{self, User};
 
 use crate::ops::people::visible_user;
@@ -28,8 +31,8 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;
     let mut roles = users::roles_of_partner_users(&mut tx, partner_id).await?;
-    let mut contact_roles = portal::contact_roles_of_partner(&mut tx, partner_id).await?;
-    let mut sites = portal::sites_of_partner_users(&mut tx, partner_id).await?;
+    let mut contact_roles = contacts::contact_roles_of_partner(&mut tx, partner_id).await?;
+    let mut sites = sites::sites_of_partner_users(&mut tx, partner_id).await?;
     let mut rows = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -56,7 +59,7 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
 pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<Site>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut conn = state.store.conn().await?;
-    Ok(portal::sites_of_partner(&mut conn, partner_id).await?)
+    Ok(sites::sites_of_partner(&mut conn, partner_id).await?)
 }
 
 /// A partner's sites, each with the people associated with it.
@@ -67,8 +70,8 @@ pub async fn sites_with_contacts(
 ) -> ApiResult<Vec<(Site, Vec<SiteContact>)>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;
-    let sites = portal::sites_of_partner(&mut tx, partner_id).await?;
-    let mut contacts = portal::site_contacts_of_partner(&mut tx, partner_id).await?;
+    let sites = sites::sites_of_partner(&mut tx, partner_id).await?;
+    let mut contacts = sites::site_contacts_of_partner(&mut tx, partner_id).await?;
     tx.commit().await?;
     Ok(sites
         .into_iter()
@@ -91,9 +94,9 @@ pub struct ListedAppliance {
 pub async fn appliances(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ListedAppliance>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;
-    let appliances = portal::appliances_of_partner(&mut tx, partner_id).await?;
-    let mut versions = portal::bgp_versions_of_partner(&mut tx, partner_id).await?;
-    let mut events = portal::appliance_events_of_partner(&mut tx, partner_id).await?;
+    let appliances = appliances::appliances_of_partner(&mut tx, partner_id).await?;
+    let mut versions = appliances::bgp_versions_of_partner(&mut tx, partner_id).await?;
+    let mut events = appliances::appliance_events_of_partner(&mut tx, partner_id).await?;
     tx.commit().await?;
     Ok(appliances
         .into_iter()
@@ -109,8 +112,8 @@ pub async fn appliances(state: &AppState, caller: &Principal, partner_id: &str) 
 pub async fn tickets(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<(Ticket, Vec<Comment>)>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;
-    let tickets = portal::tickets_of_partner(&mut tx, partner_id).await?;
-    let mut comments = portal::comments_of_partner_tickets(&mut tx, partner_id).await?;
+    let tickets = tickets::tickets_of_partner(&mut tx, partner_id).await?;
+    let mut comments = tickets::comments_of_partner_tickets(&mut tx, partner_id).await?;
     tx.commit().await?;
     Ok(tickets
         .into_iter()
@@ -126,8 +129,8 @@ pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> Api
     let mut tx = state.store.begin_read().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let roles = users::roles_of(&mut tx, &user.id).await?;
-    let contact_roles = portal::contact_roles_of(&mut tx, &user.id).await?;
-    let sites = portal::sites_of_user(&mut tx, &user.id).await?;
+    let contact_roles = contacts::contact_roles_of(&mut tx, &user.id).await?;
+    let sites = sites::sites_of_user(&mut tx, &user.id).await?;
     tx.commit().await?;
     Ok(ContactRow {
         standing: Standing::of_account(user.status, &roles),
@@ -141,7 +144,7 @@ pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> Api
 /// One appliance the caller may see.
 pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Appliance> {
     let mut conn = state.store.conn().await?;
-    let appliance = portal::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
     Ok(appliance)
 }
@@ -149,17 +152,17 @@ pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str)
 /// One appliance's BGP configuration versions, newest first.
 pub async fn bgp_versions(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Vec<BgpConfig>> {
     let mut conn = state.store.conn().await?;
-    let appliance = portal::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
-    Ok(portal::bgp_versions(&mut conn, &appliance.id).await?)
+    Ok(appliances::bgp_versions(&mut conn, &appliance.id).await?)
 }
 
 /// One ticket with its comments.
 pub async fn ticket(state: &AppState, caller: &Principal, ticket_id: &str) -> ApiResult<(Ticket, Vec<Comment>)> {
     let mut tx = state.store.begin_read().await?;
-    let ticket = portal::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
-    let comments = portal::ticket_comments(&mut tx, &ticket.id).await?;
+    let comments = tickets::ticket_comments(&mut tx, &ticket.id).await?;
     tx.commit().await?;
     Ok((ticket, comments))
 }

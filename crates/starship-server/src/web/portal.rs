@@ -9,7 +9,7 @@ use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel, Standing, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_store::portal::Site;
+use starship_store::sites::Site;
 
 use super::widgets::Choice;
 use super::{
