@@ -14,7 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
 use crate::ops;
-use crate::ops::portal::{BgpInput, ContactEdit};
+use crate::ops::appliances::BgpInput;
+use crate::ops::contacts::ContactEdit;
 use crate::ops::session::OtherSignIns;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub async fn invite(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<InvitationBody>,
 ) -> ApiResult<axum::Json<AccessView>> {
-    let user = ops::portal::invite(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
+    let user = ops::contacts::invite(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
 
@@ -56,7 +57,7 @@ pub async fn revoke_access(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<AccessView>> {
-    let user = ops::portal::revoke_access(&state, &caller.principal, &caller.actor(), &id).await?;
+    let user = ops::contacts::revoke_access(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
 
@@ -76,7 +77,7 @@ pub async fn set_level(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<LevelBody>,
 ) -> ApiResult<StatusCode> {
-    ops::portal::set_level(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
+    ops::contacts::set_level(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -88,7 +89,7 @@ pub async fn delete_contact(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    ops::portal::delete_contact(&state, &caller.principal, &caller.actor(), &id).await?;
+    ops::contacts::delete_contact(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,8 +114,8 @@ pub async fn edit_contact(
     ApiJson(body): ApiJson<ContactBody>,
 ) -> ApiResult<axum::Json<ContactView>> {
     let edit = ContactEdit { contact_roles: body.contact_roles, sites: body.sites };
-    ops::portal::edit_contact(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
-    Ok(axum::Json(contact_view(ops::portal_lists::contact(&state, &caller.principal, &id).await?)))
+    ops::contacts::edit_contact(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
+    Ok(axum::Json(contact_view(ops::contacts::contact(&state, &caller.principal, &id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -134,7 +135,7 @@ pub async fn request_email_change(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EmailChangeBody>,
 ) -> ApiResult<StatusCode> {
-    ops::portal::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
+    ops::people::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -151,7 +152,7 @@ pub async fn confirm_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<axum::Json<AccessView>> {
-    let user = ops::portal::confirm_email(&state, &body.token, Source::Api).await?;
+    let user = ops::people::confirm_email(&state, &body.token, Source::Api).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
 
@@ -171,7 +172,7 @@ pub struct ContactView {
     pub sites: Vec<String>,
 }
 
-fn contact_view(row: ops::portal_lists::ContactRow) -> ContactView {
+fn contact_view(row: ops::contacts::ContactRow) -> ContactView {
     let user = row.user;
     ContactView {
         level: row.level,
@@ -209,7 +210,7 @@ pub async fn list_contacts(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<ContactView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let rows = ops::portal_lists::contacts(&state, &caller.principal, &partner).await?;
+    let rows = ops::contacts::contacts(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(
         rows.into_iter()
             .map(|row| ContactView {
@@ -272,7 +273,7 @@ pub async fn list_sites(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<SiteView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let sites = ops::portal_lists::sites_with_contacts(&state, &caller.principal, &partner).await?;
+    let sites = ops::sites::sites_with_contacts(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(
         sites
             .into_iter()
@@ -314,7 +315,7 @@ pub async fn edit_site(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SiteEdit>,
 ) -> ApiResult<axum::Json<SiteView>> {
-    let site = ops::portal::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;
+    let site = ops::sites::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;
     Ok(axum::Json(site.into()))
 }
 
@@ -341,7 +342,7 @@ pub async fn create_site(
     caller: Caller,
     ApiJson(body): ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, axum::Json<SiteView>)> {
-    let site = ops::portal::add_site(&state, &caller.principal, body.partner_id.as_deref(), &body.name, &body.location)
+    let site = ops::sites::add_site(&state, &caller.principal, body.partner_id.as_deref(), &body.name, &body.location)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))
 }
@@ -408,7 +409,7 @@ pub async fn list_appliances(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<ApplianceView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let rows = ops::portal_lists::appliances(&state, &caller.principal, &partner).await?;
+    let rows = ops::appliances::appliances(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(
         rows.into_iter()
             .map(|listed| {
@@ -445,8 +446,8 @@ pub async fn register_appliance(
     caller: Caller,
     ApiJson(body): ApiJson<NewAppliance>,
 ) -> ApiResult<(StatusCode, axum::Json<ApplianceView>)> {
-    let input = ops::portal::ApplianceInput { site_id: body.site_id, serial: body.serial, model: body.model };
-    let appliance = ops::portal::register_appliance(&state, &caller.principal, &caller.actor(), &input).await?;
+    let input = ops::appliances::ApplianceInput { site_id: body.site_id, serial: body.serial, model: body.model };
+    let appliance = ops::appliances::register_appliance(&state, &caller.principal, &caller.actor(), &input).await?;
     Ok((StatusCode::CREATED, axum::Json(appliance.into())))
 }
 
@@ -472,7 +473,7 @@ pub async fn import_appliances(
     caller: Caller,
     ApiJson(body): ApiJson<ApplianceImport>,
 ) -> ApiResult<(StatusCode, axum::Json<Vec<ApplianceView>>)> {
-    let appliances = ops::portal::import_appliances(
+    let appliances = ops::appliances::import_appliances(
         &state,
         &caller.principal,
         &caller.actor(),
@@ -492,7 +493,7 @@ pub async fn retire_appliance(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApplianceView>> {
-    Ok(axum::Json(ops::portal::retire_appliance(&state, &caller.principal, &caller.actor(), &id).await?.into()))
+    Ok(axum::Json(ops::appliances::retire_appliance(&state, &caller.principal, &caller.actor(), &id).await?.into()))
 }
 
 /// Drains an appliance for maintenance (admin and engineering).
@@ -504,7 +505,7 @@ pub async fn drain(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApplianceView>> {
-    Ok(axum::Json(ops::portal::set_drained(&state, &caller.principal, &caller.actor(), &id, true).await?.into()))
+    Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, true).await?.into()))
 }
 
 /// Returns a drained appliance to service.
@@ -516,7 +517,7 @@ pub async fn undrain(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApplianceView>> {
-    Ok(axum::Json(ops::portal::set_drained(&state, &caller.principal, &caller.actor(), &id, false).await?.into()))
+    Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, false).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -543,7 +544,7 @@ pub struct BgpVersion {
 }
 
 async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Vec<BgpVersion>> {
-    Ok(ops::portal_lists::bgp_versions(state, caller, id)
+    Ok(ops::appliances::bgp_versions(state, caller, id)
         .await?
         .into_iter()
         .map(|c| BgpVersion {
@@ -581,7 +582,7 @@ pub async fn put_bgp(
 ) -> ApiResult<axum::Json<Vec<BgpVersion>>> {
     let input =
         BgpInput { peer_asn: body.peer_asn, neighbor_ipv4: body.neighbor_ipv4, neighbor_ipv6: body.neighbor_ipv6 };
-    ops::portal::update_bgp(&state, &caller.principal, &caller.actor(), &id, &input).await?;
+    ops::appliances::update_bgp(&state, &caller.principal, &caller.actor(), &id, &input).await?;
     Ok(axum::Json(bgp_versions(&state, &caller.principal, &id).await?))
 }
 
@@ -651,7 +652,7 @@ pub async fn list_tickets(
     ApiQuery(params): ApiQuery<PartnerScope>,
 ) -> ApiResult<axum::Json<Vec<TicketView>>> {
     let partner = scope(&caller.principal, &params)?;
-    let rows = ops::portal_lists::tickets(&state, &caller.principal, &partner).await?;
+    let rows = ops::tickets::tickets(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(rows.into_iter().map(|(ticket, comments)| ticket_view_of(ticket, comments)).collect()))
 }
 
@@ -663,7 +664,7 @@ pub async fn get_ticket(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<TicketView>> {
-    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
 
@@ -683,9 +684,9 @@ pub async fn comment(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
-    ops::portal::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
+    ops::tickets::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
         .await?;
-    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
 }
 
@@ -718,15 +719,15 @@ pub async fn open_ticket(
     caller: Caller,
     ApiJson(body): ApiJson<NewTicket>,
 ) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
-    let input = ops::portal::TicketInput {
+    let input = ops::tickets::TicketInput {
         partner_id: body.partner_id,
         subject: body.subject,
         body: body.body,
         site_id: body.site_id,
         appliance_id: body.appliance_id,
     };
-    let ticket = ops::portal::open_ticket(&state, &caller.principal, &caller.actor(), &input).await?;
-    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &ticket.id).await?;
+    let ticket = ops::tickets::open_ticket(&state, &caller.principal, &caller.actor(), &input).await?;
+    let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &ticket.id).await?;
     Ok((StatusCode::CREATED, axum::Json(ticket_view_of(ticket, comments))))
 }
 
@@ -749,8 +750,8 @@ pub async fn set_ticket_status(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TicketStatusBody>,
 ) -> ApiResult<axum::Json<TicketView>> {
-    ops::portal::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;
-    let (ticket, comments) = ops::portal_lists::ticket(&state, &caller.principal, &id).await?;
+    ops::tickets::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;
+    let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
 
@@ -789,7 +790,7 @@ pub async fn recipients(
     ApiQuery(params): ApiQuery<RecipientParams>,
 ) -> ApiResult<axum::Json<Vec<Recipient>>> {
     let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_deref())?;
-    let people = ops::portal::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
+    let people = ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
     Ok(axum::Json(
         people
             .into_iter()

@@ -17,8 +17,8 @@ use super::{
     WebUser,
 };
 use crate::ops::people::{self, PersonInput, ProfileEdit};
-use crate::ops::portal::{BgpInput, ContactEdit};
-use crate::ops::portal_lists::{self, ContactRow};
+use crate::ops::appliances::BgpInput;
+use crate::ops::contacts::{ContactEdit, ContactRow};
 use crate::ops::{self};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -162,8 +162,8 @@ struct Refusal {
 
 async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refusal: Refusal) -> WebResult {
     let partner = own_partner(viewer)?;
-    let contacts = portal_lists::contacts(state, &viewer.principal, &partner).await?;
-    let sites = portal_lists::sites(state, &viewer.principal, &partner).await?;
+    let contacts = ops::contacts::contacts(state, &viewer.principal, &partner).await?;
+    let sites = ops::sites::sites(state, &viewer.principal, &partner).await?;
     let principal = &viewer.principal;
     let edit_id = match &refusal.panel {
         Some((id, _, _)) => Some(id.clone()),
@@ -364,26 +364,26 @@ pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String
             people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
         }
         "email" => {
-            ops::portal::request_email_change(&state, principal, &actor, &id, form.get("email")).await.map(|_| "email")
+            ops::people::request_email_change(&state, principal, &actor, &id, form.get("email")).await.map(|_| "email")
         }
         "contact" => {
             let edit = ContactEdit {
                 contact_roles: Some(form.all("contact_roles").into_iter().map(str::to_string).collect()),
                 sites: Some(form.all("sites").into_iter().map(str::to_string).collect()),
             };
-            ops::portal::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+            ops::contacts::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
         }
         "level" => match parse_level(form.get("level")) {
-            Some(level) => ops::portal::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
+            Some(level) => ops::contacts::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
         "invite" => match parse_level(form.get("level")) {
-            Some(level) => ops::portal::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
+            Some(level) => ops::contacts::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
-        "revoke" => ops::portal::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
+        "revoke" => ops::contacts::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
         "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| "mfa-reset"),
-        "delete" => ops::portal::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
+        "delete" => ops::contacts::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
         _ => Err(ApiError::BadRequest("unknown action".into())),
     };
     match outcome {
@@ -434,7 +434,7 @@ struct TicketsPage {
 
 async fn tickets_page(state: &AppState, viewer: &WebUser, refused_on: Option<(&str, FormErrors, &str)>) -> WebResult {
     let partner = own_partner(viewer)?;
-    let tickets = portal_lists::tickets(state, &viewer.principal, &partner)
+    let tickets = ops::tickets::tickets(state, &viewer.principal, &partner)
         .await?
         .into_iter()
         .map(|(ticket, comments)| {
@@ -482,7 +482,7 @@ pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post
     let body = post.form.get("body");
     let from_ticket_page = post.form.get("from") == "ticket";
     let outcome =
-        ops::portal::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body).await;
+        ops::tickets::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body).await;
     match outcome {
         Ok(_) if from_ticket_page => see_other(&format!("/portal/tickets/{id}?done=commented")),
         Ok(_) => see_other(&format!("/portal/tickets#ticket-{id}")),
@@ -529,7 +529,7 @@ async fn ticket_page(
     comment_refused: Option<(FormErrors, &str)>,
     status_errors: FormErrors,
 ) -> WebResult {
-    let (ticket, comments) = portal_lists::ticket(state, &viewer.principal, id).await?;
+    let (ticket, comments) = ops::tickets::ticket(state, &viewer.principal, id).await?;
     let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
     let may_move = authz::portal(&viewer.principal, PortalAction::TicketStatus, &ticket.partner_id, None).is_ok();
     let next = if may_move {
@@ -537,13 +537,13 @@ async fn ticket_page(
     } else {
         Vec::new()
     };
-    let sites = portal_lists::sites(state, &viewer.principal, &ticket.partner_id).await?;
+    let sites = ops::sites::sites(state, &viewer.principal, &ticket.partner_id).await?;
     let mut where_ = Vec::new();
     if let Some(site) = ticket.site_id.as_ref().and_then(|id| sites.iter().find(|s| &s.id == id)) {
         where_.push(format!("Site {}", site.name));
     }
     if let Some(appliance_id) = &ticket.appliance_id {
-        let appliances = portal_lists::appliances(state, &viewer.principal, &ticket.partner_id).await?;
+        let appliances = ops::appliances::appliances(state, &viewer.principal, &ticket.partner_id).await?;
         if let Some(listed) = appliances.iter().find(|l| &l.appliance.id == appliance_id) {
             where_.push(format!("Appliance {}", listed.appliance.serial));
         }
@@ -606,7 +606,7 @@ pub async fn ticket_status(State(state): State<AppState>, Path(id): Path<String>
         let errors = FormErrors::field("status", "choose a status");
         return ticket_page(&state, viewer, &id, None, None, errors).await;
     };
-    match ops::portal::set_ticket_status(&state, &viewer.principal, &viewer.actor(), &id, to).await {
+    match ops::tickets::set_ticket_status(&state, &viewer.principal, &viewer.actor(), &id, to).await {
         Ok(_) => see_other(&format!("/portal/tickets/{id}?done=status")),
         Err(e @ (ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
             let errors = FormErrors::from_error(e, &["status"])?;
@@ -665,8 +665,8 @@ async fn new_ticket_page(
     let (sites, appliances) = match &partner {
         Some(p) => {
             authz::portal(&viewer.principal, PortalAction::Tickets, p, None).map_err(ApiError::from)?;
-            let sites = portal_lists::sites(state, &viewer.principal, p).await?;
-            let appliances = portal_lists::appliances(state, &viewer.principal, p).await?;
+            let sites = ops::sites::sites(state, &viewer.principal, p).await?;
+            let appliances = ops::appliances::appliances(state, &viewer.principal, p).await?;
             let site_choice = choices(
                 sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))),
                 &[values.get("site_id")],
@@ -713,14 +713,14 @@ pub async fn new_ticket(
 pub async fn open_ticket(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let input = ops::portal::TicketInput {
+    let input = ops::tickets::TicketInput {
         partner_id: form.opt("partner_id").filter(|p| !p.is_empty()).map(str::to_string),
         subject: form.get("subject").to_string(),
         body: form.get("body").to_string(),
         site_id: form.opt("site_id").filter(|s| !s.is_empty()).map(str::to_string),
         appliance_id: form.opt("appliance_id").filter(|s| !s.is_empty()).map(str::to_string),
     };
-    match ops::portal::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
+    match ops::tickets::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(ticket) => see_other(&format!("/portal/tickets/{}?done=opened", ticket.id)),
         Err(e @ ApiError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["subject", "body", "site_id", "appliance_id"])?;
@@ -857,8 +857,8 @@ async fn appliances_page(
     };
     let (sites, listed) = match &partner {
         Some(p) => (
-            portal_lists::sites(state, &viewer.principal, p).await?,
-            portal_lists::appliances(state, &viewer.principal, p).await?,
+            ops::sites::sites(state, &viewer.principal, p).await?,
+            ops::appliances::appliances(state, &viewer.principal, p).await?,
         ),
         None => (Vec::new(), Vec::new()),
     };
@@ -975,13 +975,13 @@ pub async fn appliances(
 
 /// The partner an appliance belongs to, for the address to return to.
 async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<String, ApiError> {
-    Ok(portal_lists::appliance(state, &viewer.principal, id).await?.partner_id)
+    Ok(ops::appliances::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
 pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let drained = post.form.get("action") == "drain";
-    let appliance = ops::portal::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
+    let appliance = ops::appliances::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
     see_other(&appliances_url(viewer, &appliance.partner_id, if drained { "drained" } else { "serving" }))
 }
 
@@ -995,7 +995,7 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
                 neighbor_ipv4: Some(form.get("neighbor_ipv4").to_string()),
                 neighbor_ipv6: Some(form.get("neighbor_ipv6").to_string()),
             };
-            ops::portal::update_bgp(&state, &viewer.principal, &viewer.actor(), &id, &input).await.map(|_| ())
+            ops::appliances::update_bgp(&state, &viewer.principal, &viewer.actor(), &id, &input).await.map(|_| ())
         }
         Err(_) => Err(starship_core::FieldError::new("peer_asn", "must be a number, e.g. 64512").into()),
     };
@@ -1016,7 +1016,7 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
 pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let input = ops::portal::ApplianceInput {
+    let input = ops::appliances::ApplianceInput {
         site_id: form.get("site_id").to_string(),
         serial: form.get("serial").to_string(),
         model: form.get("model").to_string(),
@@ -1026,7 +1026,7 @@ pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult
         let errors = FormErrors::field("site_id", "choose the site");
         return appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await;
     }
-    match ops::portal::register_appliance(&state, &viewer.principal, &viewer.actor(), &input).await {
+    match ops::appliances::register_appliance(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(appliance) => see_other(&appliances_url(viewer, &appliance.partner_id, "registered")),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["site_id", "serial", "model"])?;
@@ -1040,7 +1040,7 @@ pub async fn import(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let partner = post.form.get("partner_id");
     let csv = post.form.get("csv");
-    match ops::portal::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
+    match ops::appliances::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
         Ok(done) => see_other(&appliances_url(viewer, partner, &format!("imported-{}", done.len()))),
         Err(ApiError::Invalid(invalid)) => {
             // Every row's problem, in the file's order, as "Line N, column: …".
@@ -1068,7 +1068,7 @@ fn import_error_line(e: &starship_core::FieldError) -> String {
 
 pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
     let viewer = &post.user;
-    let appliance = ops::portal::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
+    let appliance = ops::appliances::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
     see_other(&appliances_url(viewer, &appliance.partner_id, "retired"))
 }
 
@@ -1151,7 +1151,7 @@ async fn sites_page(
         Vec::new()
     };
     let listed = match &partner {
-        Some(p) => portal_lists::sites_with_contacts(state, &viewer.principal, p).await?,
+        Some(p) => ops::sites::sites_with_contacts(state, &viewer.principal, p).await?,
         None => Vec::new(),
     };
     let may_manage = partner.as_ref().is_some_and(|p| authz::add_site(&viewer.principal, p).is_ok());
@@ -1214,7 +1214,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult
     let viewer = &post.user;
     let form = &post.form;
     let partner = form.opt("partner_id").filter(|p| !p.is_empty());
-    match ops::portal::add_site(&state, &viewer.principal, partner, form.get("name"), form.get("location")).await {
+    match ops::sites::add_site(&state, &viewer.principal, partner, form.get("name"), form.get("location")).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "added")),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
@@ -1227,7 +1227,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult
 pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    match ops::portal::edit_site(&state, &viewer.principal, &id, form.get("name"), form.get("location")).await {
+    match ops::sites::edit_site(&state, &viewer.principal, &id, form.get("name"), form.get("location")).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "saved")),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
