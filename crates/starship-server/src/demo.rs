@@ -6,7 +6,7 @@ use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
 use starship_store::history::{Actor, Source};
 use starship_store::users::{NewUser, User};
-use starship_store::{partners, portal, Conn};
+use starship_store::{appliances, contacts, partners, sites, tickets, Conn};
 
 use crate::ops::{self, Access, Identity};
 use crate::problem::ApiResult;
@@ -82,7 +82,7 @@ impl Loader<'_> {
         )
         .await?;
         let contact = created.remove(0);
-        portal::set_contact_roles(self.conn, &contact.id, &roles.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+        contacts::set_contact_roles(self.conn, &contact.id, &roles.iter().map(|r| r.to_string()).collect::<Vec<_>>())
             .await?;
         Ok(contact)
     }
@@ -112,7 +112,7 @@ impl Loader<'_> {
 /// sign-in lines to print, or `None` when the store already holds data.
 pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
     let mut tx = state.store.begin().await?;
-    if !portal::is_empty(&mut tx).await? {
+    if !partners::is_empty(&mut tx).await? {
         return Ok(None);
     }
     let mut l = Loader { conn: &mut tx, actor: Actor::system(Source::System), lines: vec![] };
@@ -231,25 +231,25 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
         .member(Some(&metro), "rita.readonly@metrofiber.example", "Rita", "Reader", "Metro Fiber: portal Read-only")
         .await?;
     l.grant(&rita, keys::PARTNER_PORTAL, keys::PORTAL_READ_ONLY, None).await?;
-    portal::set_contact_roles(l.conn, &nora.id, &["engineering".into()]).await?;
-    portal::set_contact_roles(l.conn, &eli.id, &["engineering".into(), "noc".into()]).await?;
+    contacts::set_contact_roles(l.conn, &nora.id, &["engineering".into()]).await?;
+    contacts::set_contact_roles(l.conn, &eli.id, &["engineering".into(), "noc".into()]).await?;
 
-    let denver = portal::insert_site(l.conn, &metro, "Denver DC1", "Denver, US").await?;
-    let austin = portal::insert_site(l.conn, &metro, "Austin POP", "Austin, US").await?;
+    let denver = sites::insert_site(l.conn, &metro, "Denver DC1", "Denver, US").await?;
+    let austin = sites::insert_site(l.conn, &metro, "Austin POP", "Austin, US").await?;
     let noah = l.contact(&metro, "noah.noc@metrofiber.example", "Noah", "Operations", &["noc"]).await?;
     let lena =
         l.contact(&metro, "lena.logistics@metrofiber.example", "Lena", "Logistics", &["logistics", "shipping"]).await?;
     let carl = l.contact(&metro, "carl.customs@metrofiber.example", "Carl", "Customs", &["customs"]).await?;
     for (user, site) in [(&noah, &denver), (&lena, &denver), (&carl, &denver), (&eli, &austin), (&noah, &austin)] {
-        portal::link_site(l.conn, &user.id, &site.id).await?;
+        sites::link_site(l.conn, &user.id, &site.id).await?;
     }
     for user in [&noah, &lena, &carl] {
-        portal::add_survey_contact(l.conn, &denver.id, &user.id).await?;
+        sites::add_survey_contact(l.conn, &denver.id, &user.id).await?;
     }
-    portal::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0001", "Storage OCA").await?;
-    portal::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0002", "Flash OCA").await?;
-    portal::insert_appliance(l.conn, &metro, &austin.id, "OCA-AUS-0001", "Flash OCA").await?;
-    let ticket = portal::insert_ticket(
+    appliances::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0001", "Storage OCA").await?;
+    appliances::insert_appliance(l.conn, &metro, &denver.id, "OCA-DEN-0002", "Flash OCA").await?;
+    appliances::insert_appliance(l.conn, &metro, &austin.id, "OCA-AUS-0001", "Flash OCA").await?;
+    let ticket = tickets::insert_ticket(
         l.conn,
         &metro,
         "OCA-DEN-0002 reports high packet loss",
@@ -257,7 +257,7 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
         Some(&eli.id),
     )
     .await?;
-    portal::insert_ticket_comment(
+    tickets::insert_ticket_comment(
         l.conn,
         &ticket,
         Some(&nora.id),
@@ -265,7 +265,7 @@ pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
         "We are checking the optics on our side.",
     )
     .await?;
-    portal::insert_ticket(
+    tickets::insert_ticket(
         l.conn,
         &metro,
         "Firmware upgrade window for Austin POP",

@@ -7,9 +7,12 @@
 //! so a handler composes several of them in one transaction.
 
 pub mod access;
+pub mod appliances;
 pub mod backup;
 pub mod catalogue;
 pub mod clients;
+pub mod communications;
+pub mod contacts;
 pub mod grants;
 pub mod history;
 pub mod jobs;
@@ -17,7 +20,6 @@ pub mod mfa;
 pub mod oidc;
 pub mod outbox;
 pub mod partners;
-pub mod portal;
 pub mod preferences;
 pub mod reviews;
 pub mod schema;
@@ -25,8 +27,10 @@ pub mod scim;
 pub mod scim_groups;
 pub mod sessions;
 pub mod signing_keys;
+pub mod sites;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tickets;
 pub mod users;
 
 use std::str::FromStr;

@@ -136,3 +136,9 @@ pub async fn production_exists(conn: &mut Conn, id: ProductionId) -> Result<bool
         .await?
         .is_some())
 }
+
+/// Whether the store holds any partner yet (the demo loads only into an empty one).
+pub async fn is_empty(conn: &mut Conn) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM partners LIMIT 1").fetch_optional(&mut *conn).await?.is_none()
+        && sqlx::query("SELECT 1 FROM users LIMIT 1").fetch_optional(&mut *conn).await?.is_none())
+}

@@ -2,9 +2,13 @@
 //! the store in one transaction, shape the answer.
 
 pub mod accounts;
+pub mod appliances;
 pub mod clients;
+pub mod communications;
+pub mod contacts;
 pub mod doc;
 pub mod grants;
+pub mod people;
 pub mod platform;
 pub mod portal;
 pub mod preferences;
@@ -12,7 +16,10 @@ pub mod reviews;
 pub mod scim;
 pub mod scim_groups;
 pub mod scim_tokens;
+pub mod security;
 pub mod session;
+pub mod sites;
+pub mod tickets;
 pub mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -79,38 +86,38 @@ use doc::Contract;
         preferences::get_metadata,
         preferences::put_metadata,
         preferences::send_notification,
-        portal::invite,
-        portal::revoke_access,
-        portal::set_level,
-        portal::delete_contact,
-        portal::edit_contact,
-        portal::request_email_change,
-        portal::confirm_email,
-        portal::list_contacts,
-        portal::list_sites,
-        portal::create_site,
-        portal::edit_site,
-        portal::list_appliances,
-        portal::register_appliance,
-        portal::import_appliances,
-        portal::retire_appliance,
-        portal::drain,
-        portal::undrain,
-        portal::get_bgp,
-        portal::put_bgp,
-        portal::list_tickets,
-        portal::get_ticket,
-        portal::comment,
-        portal::open_ticket,
-        portal::set_ticket_status,
-        portal::recipients,
-        portal::begin_mfa,
-        portal::confirm_mfa,
-        portal::disable_mfa,
-        portal::reset_mfa,
-        portal::change_password,
-        portal::deactivate,
-        portal::reactivate,
+        contacts::invite,
+        contacts::revoke_access,
+        contacts::set_level,
+        contacts::delete_contact,
+        contacts::edit_contact,
+        people::request_email_change,
+        people::confirm_email,
+        contacts::list_contacts,
+        sites::list_sites,
+        sites::create_site,
+        sites::edit_site,
+        appliances::list_appliances,
+        appliances::register_appliance,
+        appliances::import_appliances,
+        appliances::retire_appliance,
+        appliances::drain,
+        appliances::undrain,
+        appliances::get_bgp,
+        appliances::put_bgp,
+        tickets::list_tickets,
+        tickets::get_ticket,
+        tickets::comment,
+        tickets::open_ticket,
+        tickets::set_ticket_status,
+        communications::recipients,
+        security::begin_mfa,
+        security::confirm_mfa,
+        security::disable_mfa,
+        security::reset_mfa,
+        security::change_password,
+        people::deactivate,
+        people::reactivate,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     modifiers(&Contract),
@@ -151,32 +158,32 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/applications/{key}/users", get(grants::application_users))
         .route("/api/v1/users", get(users::search).post(users::create_user))
         .route("/api/v1/users/bulk", post(users::bulk_add).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
-        .route("/api/v1/users/{id}", get(users::get_user).patch(users::patch_user).delete(portal::delete_contact))
-        .route("/api/v1/users/{id}/invitation", post(portal::invite))
-        .route("/api/v1/users/{id}/portal-access", delete(portal::revoke_access))
-        .route("/api/v1/users/{id}/portal-level", put(portal::set_level))
-        .route("/api/v1/users/{id}/contact", put(portal::edit_contact))
-        .route("/api/v1/users/{id}/email-change", post(portal::request_email_change))
-        .route("/api/v1/users/{id}/mfa", delete(portal::reset_mfa))
-        .route("/api/v1/email-confirmations", post(portal::confirm_email))
-        .route("/api/v1/me/mfa", post(portal::begin_mfa))
-        .route("/api/v1/me/mfa/confirm", post(portal::confirm_mfa))
-        .route("/api/v1/me/mfa/disable", post(portal::disable_mfa))
-        .route("/api/v1/me/password", post(portal::change_password))
-        .route("/api/v1/users/{id}/deactivation", post(portal::deactivate).delete(portal::reactivate))
-        .route("/api/v1/contacts", get(portal::list_contacts))
-        .route("/api/v1/sites", get(portal::list_sites).post(portal::create_site))
-        .route("/api/v1/sites/{id}", put(portal::edit_site))
-        .route("/api/v1/appliances", get(portal::list_appliances).post(portal::register_appliance))
-        .route("/api/v1/appliances/import", post(portal::import_appliances))
-        .route("/api/v1/appliances/{id}/retirement", post(portal::retire_appliance))
-        .route("/api/v1/appliances/{id}/drain", post(portal::drain).delete(portal::undrain))
-        .route("/api/v1/appliances/{id}/bgp", get(portal::get_bgp).put(portal::put_bgp))
-        .route("/api/v1/tickets", get(portal::list_tickets).post(portal::open_ticket))
-        .route("/api/v1/tickets/{id}/status", put(portal::set_ticket_status))
-        .route("/api/v1/tickets/{id}", get(portal::get_ticket))
-        .route("/api/v1/tickets/{id}/comments", post(portal::comment))
-        .route("/api/v1/communications/{type}/recipients", get(portal::recipients))
+        .route("/api/v1/users/{id}", get(users::get_user).patch(users::patch_user).delete(contacts::delete_contact))
+        .route("/api/v1/users/{id}/invitation", post(contacts::invite))
+        .route("/api/v1/users/{id}/portal-access", delete(contacts::revoke_access))
+        .route("/api/v1/users/{id}/portal-level", put(contacts::set_level))
+        .route("/api/v1/users/{id}/contact", put(contacts::edit_contact))
+        .route("/api/v1/users/{id}/email-change", post(people::request_email_change))
+        .route("/api/v1/users/{id}/mfa", delete(security::reset_mfa))
+        .route("/api/v1/email-confirmations", post(people::confirm_email))
+        .route("/api/v1/me/mfa", post(security::begin_mfa))
+        .route("/api/v1/me/mfa/confirm", post(security::confirm_mfa))
+        .route("/api/v1/me/mfa/disable", post(security::disable_mfa))
+        .route("/api/v1/me/password", post(security::change_password))
+        .route("/api/v1/users/{id}/deactivation", post(people::deactivate).delete(people::reactivate))
+        .route("/api/v1/contacts", get(contacts::list_contacts))
+        .route("/api/v1/sites", get(sites::list_sites).post(sites::create_site))
+        .route("/api/v1/sites/{id}", put(sites::edit_site))
+        .route("/api/v1/appliances", get(appliances::list_appliances).post(appliances::register_appliance))
+        .route("/api/v1/appliances/import", post(appliances::import_appliances))
+        .route("/api/v1/appliances/{id}/retirement", post(appliances::retire_appliance))
+        .route("/api/v1/appliances/{id}/drain", post(appliances::drain).delete(appliances::undrain))
+        .route("/api/v1/appliances/{id}/bgp", get(appliances::get_bgp).put(appliances::put_bgp))
+        .route("/api/v1/tickets", get(tickets::list_tickets).post(tickets::open_ticket))
+        .route("/api/v1/tickets/{id}/status", put(tickets::set_ticket_status))
+        .route("/api/v1/tickets/{id}", get(tickets::get_ticket))
+        .route("/api/v1/tickets/{id}/comments", post(tickets::comment))
+        .route("/api/v1/communications/{type}/recipients", get(communications::recipients))
         .route("/api/v1/users/{id}/history", get(users::user_history))
         .route("/api/v1/history/export", get(users::export_history))
         .route("/api/v1/users/{id}/admin-privileges", post(grants::add_admin_privilege))

@@ -3,18 +3,21 @@
 //! effect (history, email) is written once.
 
 pub mod access;
+pub mod appliances;
 pub mod clients;
+pub mod communications;
+pub mod contacts;
 pub mod expiry;
 pub mod keys;
 pub mod oidc;
 pub mod people;
 pub mod platform;
-pub mod portal;
-pub mod portal_lists;
 pub mod preferences;
 pub mod reviews;
 pub mod scim;
 pub mod session;
+pub mod sites;
+pub mod tickets;
 pub mod tokens;
 
 use serde_json::json;

@@ -10,11 +10,12 @@ use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
 use starship_store::users::{self, ProfileChanges, User};
-use starship_store::{grants, outbox, partners, portal, sessions, Conn};
+use starship_store::{contacts, grants, now_millis, outbox, partners, sessions, sites, Conn};
 
 use crate::email;
 use crate::ops::{self, Access, BulkRow, Identity};
 use crate::problem::{ApiError, ApiResult};
+use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
 /// The partner a new person joins: the caller's own, or for operators the
@@ -135,7 +136,7 @@ pub async fn create_person(
         }
     }
     let mut tx = state.store.begin().await?;
-    let partner_sites = portal::sites_of_partner(&mut tx, partner_id).await?;
+    let partner_sites = sites::sites_of_partner(&mut tx, partner_id).await?;
     for (i, site) in input.sites.iter().enumerate() {
         if !partner_sites.iter().any(|s| &s.id == site) {
             errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
@@ -162,10 +163,10 @@ pub async fn create_person(
         starship_store::scim::set_fields(&mut tx, &user.id, fields).await?;
     }
     if !input.contact_roles.is_empty() {
-        portal::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
+        contacts::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
     }
     for site in &input.sites {
-        portal::link_site(&mut tx, &user.id, site).await?;
+        sites::link_site(&mut tx, &user.id, site).await?;
     }
     if user.phone.is_some() || !input.contact_roles.is_empty() || !input.sites.is_empty() {
         let details = json!({"phone": user.phone, "contact_roles": input.contact_roles, "sites": input.sites});
@@ -395,6 +396,68 @@ pub(crate) async fn apply_email_change(
     outbox::enqueue(tx, &notice.to_address(user, &user.email, "email-changed-notice")).await?;
     history::append(tx, &user.id, actor, Kind::EmailChanged, json!({"from": user.email, "to": email.as_str()})).await?;
     Ok(())
+}
+
+/// Asks to change an email address: nothing changes until the new address
+/// confirms through the link sent to it; the old address is told.
+pub async fn request_email_change(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+    new_email: &str,
+) -> ApiResult<()> {
+    let email = Email::parse("email", new_email)?;
+    let mut tx = state.store.begin().await?;
+    let user = visible_user(&mut tx, caller, user_id).await?;
+    let held = users::principal(&mut tx, &user).await?;
+    let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
+    authz::act_on_person(
+        caller,
+        &held,
+        authz::edit_details(caller, &state.catalogue, (&user.id, user.partner_id.as_deref().unwrap_or("")), standing),
+    )?;
+    if email.normalized() == user.email.to_lowercase() {
+        return Err(FieldError::new("email", "is the current address").into());
+    }
+    if users::get_by_email(&mut tx, &email).await?.is_some() {
+        return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+    }
+    let token = new_secret("");
+    let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
+    outbox::insert_email_change(&mut tx, &secret_hash(&token), &user.id, email.as_str(), expires_at).await?;
+    let link = format!("{}/confirm-email?token={token}", state.config.public_url);
+    let confirm = email::confirm_email(&user.locale, &user.first_name, &link);
+    let notice = email::email_change_notice(&user.locale, &user.first_name, email.as_str());
+    outbox::enqueue_many(
+        &mut tx,
+        &[confirm.to_address(&user, email.as_str(), "email-confirmation"), notice.to(&user, "email-change-notice")],
+    )
+    .await?;
+    history::append(
+        &mut tx,
+        &user.id,
+        actor,
+        Kind::EmailChangeRequested,
+        json!({"from": user.email, "to": email.as_str()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Confirms a new address from the link sent to it.
+pub async fn confirm_email(state: &AppState, token: &str, source: starship_store::history::Source) -> ApiResult<User> {
+    let mut tx = state.store.begin().await?;
+    let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
+    let (user_id, new_email) =
+        outbox::use_email_change(&mut tx, &secret_hash(token.trim())).await?.ok_or_else(invalid)?;
+    let user = users::get(&mut tx, &user_id).await?.ok_or_else(invalid)?;
+    let email = Email::parse("email", &new_email)?;
+    apply_email_change(&mut tx, state, &user, &email, &Actor::user(&user.id, &user.email, source)).await?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or_else(invalid)?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Loads a user the caller may see; anyone else's is 404.

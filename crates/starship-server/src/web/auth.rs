@@ -343,7 +343,7 @@ pub async fn confirm_email(State(state): State<AppState>, post: AnonPost<Activat
         errors,
         confirmed,
     };
-    match ops::portal::confirm_email(&state, &token, Source::Web).await {
+    match ops::people::confirm_email(&state, &token, Source::Web).await {
         Ok(user) => super::page(&page(FormErrors::default(), Some(user.email))),
         Err(ApiError::Invalid(invalid)) => {
             let reasons = invalid.0.into_iter().map(|e| super::capitalised(&e.reason)).collect();

@@ -8,10 +8,12 @@
 //! a session exists use a double-submit cookie ([`AnonPost`]).
 
 mod account;
+mod appliances;
 mod applications;
 mod assets;
 mod auth;
 mod clients;
+mod contacts;
 mod oidc;
 mod onboard;
 mod outbox;
@@ -20,6 +22,8 @@ mod reviews;
 mod scim;
 mod scim_groups;
 mod security;
+mod sites;
+mod tickets;
 mod users;
 mod widgets;
 
@@ -77,20 +81,20 @@ pub fn router() -> Router<AppState> {
         .route("/onboard/permissions", get(onboard::permissions).post(onboard::permissions_action))
         .route("/onboard/metadata", post(onboard::metadata_action))
         .route("/portal", get(portal::home))
-        .route("/portal/users", get(portal::users).post(portal::create_contact))
-        .route("/portal/users/{id}", post(portal::change_contact))
-        .route("/portal/tickets", get(portal::tickets).post(portal::open_ticket))
-        .route("/portal/tickets/new", get(portal::new_ticket))
-        .route("/portal/tickets/{id}", get(portal::ticket))
-        .route("/portal/tickets/{id}/status", post(portal::ticket_status))
-        .route("/portal/tickets/{id}/comments", post(portal::comment))
-        .route("/portal/sites", get(portal::sites).post(portal::add_site))
-        .route("/portal/sites/{id}", post(portal::edit_site))
-        .route("/portal/appliances", get(portal::appliances).post(portal::register))
-        .route("/portal/appliances/import", post(portal::import))
-        .route("/portal/appliances/{id}/retirement", post(portal::retire))
-        .route("/portal/appliances/{id}/drain", post(portal::drain))
-        .route("/portal/appliances/{id}/bgp", post(portal::bgp))
+        .route("/portal/users", get(contacts::users).post(contacts::create_contact))
+        .route("/portal/users/{id}", post(contacts::change_contact))
+        .route("/portal/tickets", get(tickets::tickets).post(tickets::open_ticket))
+        .route("/portal/tickets/new", get(tickets::new_ticket))
+        .route("/portal/tickets/{id}", get(tickets::ticket))
+        .route("/portal/tickets/{id}/status", post(tickets::ticket_status))
+        .route("/portal/tickets/{id}/comments", post(tickets::comment))
+        .route("/portal/sites", get(sites::sites).post(sites::add_site))
+        .route("/portal/sites/{id}", post(sites::edit_site))
+        .route("/portal/appliances", get(appliances::appliances).post(appliances::register))
+        .route("/portal/appliances/import", post(appliances::import))
+        .route("/portal/appliances/{id}/retirement", post(appliances::retire))
+        .route("/portal/appliances/{id}/drain", post(appliances::drain))
+        .route("/portal/appliances/{id}/bgp", post(appliances::bgp))
         .route("/applications", get(applications::index))
         .route("/applications/{key}", get(applications::users_of))
         .route("/.well-known/openid-configuration", get(oidc::discovery))

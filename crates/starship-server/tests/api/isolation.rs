@@ -124,10 +124,10 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     app.admin(&oscar, "production-academy", Some(HOME_THEATER)).await;
     app.member(Some(&ours), OLGA).await;
     let mut conn = app.store.conn().await.unwrap();
-    use starship_store::portal;
-    let our_site = portal::insert_site(&mut conn, &ours, "Reno DC", "Reno, US").await.unwrap().id;
-    let our_appliance = portal::insert_appliance(&mut conn, &ours, &our_site, "OCA-9", "Flash OCA").await.unwrap();
-    let our_ticket = portal::insert_ticket(&mut conn, &ours, "Link flaps", "Twice a day", None).await.unwrap();
+    use starship_store::{appliances, sites, tickets};
+    let our_site = sites::insert_site(&mut conn, &ours, "Reno DC", "Reno, US").await.unwrap().id;
+    let our_appliance = appliances::insert_appliance(&mut conn, &ours, &our_site, "OCA-9", "Flash OCA").await.unwrap();
+    let our_ticket = tickets::insert_ticket(&mut conn, &ours, "Link flaps", "Twice a day", None).await.unwrap();
     drop(conn);
     let mut theirs = Vec::new();
     for (i, holds) in ALL_HOLDS.into_iter().enumerate() {

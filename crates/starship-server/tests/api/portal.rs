@@ -51,13 +51,13 @@ pub async fn portal_world(app: &TestApp) -> Portal {
     .unwrap()
     .remove(0)
     .id;
-    starship_store::portal::set_contact_roles(&mut conn, &contact, &["noc".into()]).await.unwrap();
-    let site = starship_store::portal::insert_site(&mut conn, &metro, "Denver DC1", "Denver, US").await.unwrap().id;
-    starship_store::portal::link_site(&mut conn, &contact, &site).await.unwrap();
+    starship_store::contacts::set_contact_roles(&mut conn, &contact, &["noc".into()]).await.unwrap();
+    let site = starship_store::sites::insert_site(&mut conn, &metro, "Denver DC1", "Denver, US").await.unwrap().id;
+    starship_store::sites::link_site(&mut conn, &contact, &site).await.unwrap();
     let appliance =
-        starship_store::portal::insert_appliance(&mut conn, &metro, &site, "OCA-1", "Flash OCA").await.unwrap();
+        starship_store::appliances::insert_appliance(&mut conn, &metro, &site, "OCA-1", "Flash OCA").await.unwrap();
     let ticket =
-        starship_store::portal::insert_ticket(&mut conn, &metro, "Packet loss", "3% loss", None).await.unwrap();
+        starship_store::tickets::insert_ticket(&mut conn, &metro, "Packet loss", "3% loss", None).await.unwrap();
     Portal { metro, admin, engineering, read_only, contact, outsider, site, appliance, ticket }
 }
 
@@ -326,7 +326,7 @@ app_test!(communications_reach_contacts_by_role_and_site, |app| async move {
             .post(&nora, "/api/v1/users", json!({"email": email, "first_name": first, "last_name": "Contact", "locale": "en-US", "portal_access": false, "contact_roles": roles, "sites": [p.site]}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
-        starship_store::portal::add_survey_contact(
+        starship_store::sites::add_survey_contact(
             &mut app.store.conn().await.unwrap(),
             &p.site,
             created["id"].as_str().unwrap(),
@@ -334,9 +334,7 @@ app_test!(communications_reach_contacts_by_role_and_site, |app| async move {
         .await
         .unwrap();
     }
-    starship_store::portal::add_survey_contact(&mut app.store.conn().await.unwrap(), &p.site, &p.contact)
-        .await
-        .unwrap();
+    starship_store::sites::add_survey_contact(&mut app.store.conn().await.unwrap(), &p.site, &p.contact).await.unwrap();
     let emails = |v: &Value| {
         let mut e: Vec<String> =
             v.as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap().to_string()).collect();
@@ -565,7 +563,7 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
     let p = portal_world(&app).await;
     let second = {
         let mut conn = app.store.conn().await.unwrap();
-        starship_store::portal::insert_site(&mut conn, &p.metro, "Austin DC2", "Austin, US").await.unwrap().id
+        starship_store::sites::insert_site(&mut conn, &p.metro, "Austin DC2", "Austin, US").await.unwrap().id
     };
     let eli = app.signed_in("eli.engineer@metrofiber.example").await;
     let (status, view) = app
@@ -585,10 +583,10 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
     assert_eq!((&noah["contact_roles"], &noah["sites"]), (&json!(["logistics", "shipping"]), &json!([second])));
     let mut conn = app.store.conn().await.unwrap();
     assert_eq!(
-        starship_store::portal::contact_roles_of(&mut conn, &p.contact).await.unwrap(),
+        starship_store::contacts::contact_roles_of(&mut conn, &p.contact).await.unwrap(),
         ["logistics", "shipping"]
     );
-    assert_eq!(starship_store::portal::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.as_str()]);
+    assert_eq!(starship_store::sites::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.as_str()]);
     drop(conn);
     // The communications follow: logistics now, no longer NOC maintenance.
     let (_, logistics) = app.get(&eli, "/api/v1/communications/logistics/recipients").await;
@@ -626,7 +624,7 @@ app_test!(a_portal_admin_creates_a_site_that_people_can_then_be_linked_to, |app|
     let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Austin DC2", "Denver DC1"]);
     let mut conn = app.store.conn().await.unwrap();
-    let stored = starship_store::portal::get_site(&mut conn, &id).await.unwrap().expect("stored");
+    let stored = starship_store::sites::get_site(&mut conn, &id).await.unwrap().expect("stored");
     assert_eq!(
         (stored.partner_id.as_str(), stored.name.as_str(), stored.location.as_str()),
         (p.metro.as_str(), "Austin DC2", "Austin, US")

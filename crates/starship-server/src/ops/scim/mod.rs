@@ -414,7 +414,7 @@ pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_mat
     )
     .map_err(ApiError::from)?;
     groups::leave_all(&mut tx, &caller.actor(), caller.partner_id(), &user.id).await?;
-    crate::ops::portal::delete_in(&mut tx, user, &caller.actor()).await?;
+    crate::ops::contacts::delete_in(&mut tx, user, &caller.actor()).await?;
     tx.commit().await.map_err(ApiError::from)?;
     Ok(())
 }

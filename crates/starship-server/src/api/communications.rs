@@ -1,0 +1,62 @@
+//! Who a communication of a type reaches among a partner's people.
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::extract::{ApiQuery, Caller};
+use crate::ops;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientParams {
+    /// Only contacts of this site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Operators: which partner.
+    #[serde(default)]
+    pub partner_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recipient {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub contact_roles: Vec<String>,
+    /// Whether the person can sign in; contacts without sign-in count too.
+    pub portal_access: bool,
+}
+
+/// Who a communication of this type reaches: operational-outreach,
+/// firmware-upgrade, maintenance, logistics, deployment-status.
+#[utoipa::path(get, path = "/api/v1/communications/{type}/recipients", tag = "portal",
+    params(("type" = String, Path, description = "Communication type"), RecipientParams),
+    responses((status = 200, body = Vec<Recipient>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn recipients(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    ApiQuery(params): ApiQuery<RecipientParams>,
+) -> ApiResult<axum::Json<Vec<Recipient>>> {
+    let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_deref())?;
+    let people =
+        ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
+    Ok(axum::Json(
+        people
+            .into_iter()
+            .map(|p| Recipient {
+                portal_access: p.status == "active" || p.status == "pending",
+                id: p.user_id,
+                email: p.email,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                contact_roles: p.contact_roles,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,367 @@
+//! The Partner Portal's Users grid: contacts and portal users, its +
+//! button, and the side panel that edits one contact.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use starship_core::authz;
+use starship_core::portal::{PortalAction, PortalLevel, Standing};
+use starship_store::sites::Site;
+
+use super::portal::{choices, level_name, own_partner};
+use super::widgets::Choice;
+use super::{
+    capitalised, page, refused, see_other, url_encode, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser,
+};
+use crate::ops::contacts::{ContactEdit, ContactRow};
+use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::{self};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+fn parse_level(value: &str) -> Option<PortalLevel> {
+    PortalLevel::from_role_key(value)
+}
+
+struct GridRow {
+    id: String,
+    name: String,
+    email: String,
+    phone: String,
+    roles: Vec<String>,
+    sites: Vec<String>,
+    access: String,
+    access_class: &'static str,
+    current: bool,
+}
+
+/// The side panel: one contact and what the viewer may do to them.
+struct Panel {
+    id: String,
+    name: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    access: String,
+    is_self: bool,
+    edit_details: bool,
+    administer: bool,
+    invited_or_user: bool,
+    /// Two-step sign-in is on, and the viewer may reset it.
+    can_reset_mfa: bool,
+    /// Contact roles and sites, which the read-only level may not change.
+    edit_links: bool,
+    /// Levels the viewer may give (invite, or change to).
+    levels: Vec<Choice>,
+    roles: Vec<Choice>,
+    sites: Vec<Choice>,
+    errors: FormErrors,
+}
+
+struct NewContact {
+    roles: Vec<Choice>,
+    sites: Vec<Choice>,
+    locales: Vec<Choice>,
+    levels: Vec<Choice>,
+    values: Fields,
+    errors: FormErrors,
+    open: bool,
+}
+
+impl NewContact {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_users.html")]
+struct UsersPage {
+    layout: Layout,
+    csrf: String,
+    rows: Vec<GridRow>,
+    can_create: bool,
+    new: NewContact,
+    panel: Option<Panel>,
+    notice: Option<&'static str>,
+    level: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    #[serde(default)]
+    edit: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn access_of(row: &ContactRow) -> (String, &'static str) {
+    match (row.standing, row.user.status) {
+        (Standing::NoAccess, _) => ("No portal access".into(), "contact"),
+        (Standing::User(level), starship_core::domain::UserStatus::Pending) => {
+            (format!("{} · invited", level_name(level)), "pending")
+        }
+        (Standing::User(level), _) => (level_name(level).to_string(), "active"),
+    }
+}
+
+fn site_names(sites: &[Site], ids: &[String]) -> Vec<String> {
+    ids.iter().filter_map(|id| sites.iter().find(|s| &s.id == id).map(|s| s.name.clone())).collect()
+}
+
+fn role_names(state: &AppState, keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            state.catalogue.contact_roles.iter().find(|r| &r.key == k).map_or_else(|| k.clone(), |r| r.name.clone())
+        })
+        .collect()
+}
+
+/// What a form posted back is shown with: the refused values and errors.
+#[derive(Default)]
+struct Refusal {
+    new_contact: Option<(Fields, FormErrors)>,
+    panel: Option<(String, FormErrors, Fields)>,
+}
+
+async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refusal: Refusal) -> WebResult {
+    let partner = own_partner(viewer)?;
+    let contacts = ops::contacts::contacts(state, &viewer.principal, &partner).await?;
+    let sites = ops::sites::sites(state, &viewer.principal, &partner).await?;
+    let principal = &viewer.principal;
+    let edit_id = match &refusal.panel {
+        Some((id, _, _)) => Some(id.clone()),
+        None => query.edit.clone(),
+    };
+
+    let rows = contacts
+        .iter()
+        .map(|c| {
+            let (access, access_class) = access_of(c);
+            GridRow {
+                id: c.user.id.clone(),
+                name: c.user.full_name(),
+                email: c.user.email.clone(),
+                phone: c.user.phone.clone().unwrap_or_default(),
+                roles: role_names(state, &c.contact_roles),
+                sites: site_names(&sites, &c.sites),
+                access,
+                access_class,
+                current: edit_id.as_deref() == Some(c.user.id.as_str()),
+            }
+        })
+        .collect();
+
+    let panel = match edit_id {
+        None => None,
+        Some(id) => {
+            let contact = contacts.iter().find(|c| c.user.id == id).ok_or(ApiError::NotFound)?;
+            let target = Some((contact.user.id.as_str(), contact.standing));
+            let has_mfa = ops::session::mfa_on(state, &contact.user).await?;
+            let held = ops::session::principal_of(state, &contact.user).await?;
+            let in_reach = authz::act_on_person(principal, &held, Ok(())).is_ok();
+            let allowed = |action| in_reach && authz::portal(principal, action, &partner, target).is_ok();
+            let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
+            let levels = PortalLevel::ALL
+                .into_iter()
+                .filter(|l| {
+                    in_reach
+                        && authz::set_portal_level(principal, &partner, (&contact.user.id, contact.standing), *l)
+                            .is_ok()
+                })
+                .map(|l| Choice {
+                    value: l.role_key().to_string(),
+                    name: level_name(l).to_string(),
+                    description: String::new(),
+                    selected: contact.level == Some(l),
+                })
+                .collect();
+            let (errors, submitted) = match &refusal.panel {
+                Some((_, errors, form)) => (errors.clone(), Some(form)),
+                None => (FormErrors::default(), None),
+            };
+            let field = |name: &str, saved: &str| match submitted {
+                Some(form) if form.opt(name).is_some() => form.get(name).to_string(),
+                _ => saved.to_string(),
+            };
+            let roles: Vec<&str> = contact.contact_roles.iter().map(String::as_str).collect();
+            let linked: Vec<&str> = contact.sites.iter().map(String::as_str).collect();
+            Some(Panel {
+                id: contact.user.id.clone(),
+                name: contact.user.full_name(),
+                first_name: field("first_name", &contact.user.first_name),
+                last_name: field("last_name", &contact.user.last_name),
+                email: contact.user.email.clone(),
+                phone: field("phone", contact.user.phone.as_deref().unwrap_or_default()),
+                access: access_of(contact).0,
+                is_self: contact.user.id == principal.user_id,
+                edit_details: allowed(PortalAction::EditDetails),
+                edit_links: in_reach
+                    && authz::edit_contact_links(principal, &partner, (&contact.user.id, contact.standing)).is_ok(),
+                administer,
+                invited_or_user: matches!(contact.standing, Standing::User(_)),
+                can_reset_mfa: administer && has_mfa,
+                levels,
+                roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &roles),
+                sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &linked),
+                errors,
+            })
+        }
+    };
+
+    let can_create = authz::create_person(principal, &state.catalogue, &partner, None).is_ok();
+    let (values, new_errors, open) = match refusal.new_contact {
+        Some((values, errors)) => (values, errors, true),
+        None => (Fields::default(), FormErrors::default(), false),
+    };
+    let chosen_roles = values.all("contact_roles");
+    let chosen_sites = values.all("sites");
+    let locale = values.opt("locale").unwrap_or("en-US").to_string();
+    let new = NewContact {
+        roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &chosen_roles),
+        sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &chosen_sites),
+        locales: starship_core::domain::SUPPORTED_LOCALES
+            .iter()
+            .map(|t| Choice {
+                value: t.to_string(),
+                name: t.to_string(),
+                description: String::new(),
+                selected: *t == locale,
+            })
+            .collect(),
+        levels: PortalLevel::ALL
+            .into_iter()
+            .filter(|l| authz::create_person(principal, &state.catalogue, &partner, Some(*l)).is_ok())
+            .map(|l| Choice {
+                selected: values.get("level") == l.role_key(),
+                value: l.role_key().to_string(),
+                name: level_name(l).to_string(),
+                description: String::new(),
+            })
+            .collect(),
+        values,
+        errors: new_errors,
+        open,
+    };
+    let notice = match query.done.as_deref() {
+        Some("created") => Some("Contact added."),
+        Some("invited") => Some("Contact added and invited: they were emailed a link to activate their portal access."),
+        Some("saved") => Some("Changes saved."),
+        Some("email") => Some("A confirmation link was sent to the new address; the email changes once it is used."),
+        Some("invite") => Some("Invitation sent."),
+        Some("revoked") => Some("Portal access revoked."),
+        Some("mfa-reset") => {
+            Some("Two-step sign-in reset: they sign in with their password alone until they set it up again.")
+        }
+        Some("deleted") => Some("Contact deleted."),
+        _ => None,
+    };
+    let level = PortalLevel::of(&principal.roles).map_or("", level_name).to_string();
+    let users = UsersPage {
+        layout: viewer.layout(state, "Partner Portal: Users", Section::Portal),
+        csrf: viewer.csrf.clone(),
+        rows,
+        can_create,
+        new,
+        panel,
+        notice,
+        level,
+    };
+    if users.new.open || users.panel.as_ref().is_some_and(|p| !p.errors.is_empty()) {
+        refused(&users)
+    } else {
+        page(&users)
+    }
+}
+
+pub async fn users(State(state): State<AppState>, viewer: WebUser, Query(query): Query<UsersQuery>) -> WebResult {
+    users_page(&state, &viewer, &query, Refusal::default()).await
+}
+
+/// The + button's form: a contact, optionally invited at a level.
+pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let partner = own_partner(viewer)?;
+    let invite = form.get("invite") == "1";
+    let level = if invite { parse_level(form.get("level")) } else { None };
+    let input = PersonInput {
+        email: form.get("email").to_string(),
+        first_name: form.get("first_name").to_string(),
+        last_name: form.get("last_name").to_string(),
+        locale: form.get("locale").to_string(),
+        phone: Some(form.get("phone").to_string()),
+        portal_access: invite,
+        contact_roles: form.all("contact_roles").into_iter().map(str::to_string).collect(),
+        sites: form.all("sites").into_iter().map(str::to_string).collect(),
+        portal_level: level,
+        scim: None,
+    };
+    match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
+        Ok(_) => see_other(if invite { "/portal/users?done=invited" } else { "/portal/users?done=created" }),
+        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = match error {
+                ApiError::Conflict(why) => FormErrors::field("email", why),
+                other => FormErrors::from_error(other, &["email", "first_name", "last_name", "locale", "phone"])?,
+            };
+            let refusal = Refusal { new_contact: Some((form.clone(), errors)), panel: None };
+            users_page(&state, viewer, &UsersQuery::default(), refusal).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The side panel's forms.
+pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+    let viewer = &post.user;
+    let form = &post.form;
+    let (principal, actor) = (&viewer.principal, viewer.actor());
+    let action = form.get("action");
+    let outcome = match action {
+        "details" => {
+            let edit = ProfileEdit {
+                first_name: Some(form.get("first_name").to_string()),
+                last_name: Some(form.get("last_name").to_string()),
+                phone: Some(form.get("phone").to_string()),
+                ..Default::default()
+            };
+            people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+        }
+        "email" => {
+            ops::people::request_email_change(&state, principal, &actor, &id, form.get("email")).await.map(|_| "email")
+        }
+        "contact" => {
+            let edit = ContactEdit {
+                contact_roles: Some(form.all("contact_roles").into_iter().map(str::to_string).collect()),
+                sites: Some(form.all("sites").into_iter().map(str::to_string).collect()),
+            };
+            ops::contacts::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+        }
+        "level" => match parse_level(form.get("level")) {
+            Some(level) => ops::contacts::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
+            None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
+        },
+        "invite" => match parse_level(form.get("level")) {
+            Some(level) => ops::contacts::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
+            None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
+        },
+        "revoke" => ops::contacts::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
+        "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| "mfa-reset"),
+        "delete" => ops::contacts::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
+        _ => Err(ApiError::BadRequest("unknown action".into())),
+    };
+    match outcome {
+        Ok("deleted") => see_other("/portal/users?done=deleted"),
+        Ok(done) => see_other(&format!("/portal/users?edit={}&done={done}", url_encode(&id))),
+        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+            let errors = match error {
+                ApiError::Conflict(why) => FormErrors::general(capitalised(&why)),
+                other => FormErrors::from_error(other, &["first_name", "last_name", "phone", "email", "level"])?,
+            };
+            let refusal = Refusal { new_contact: None, panel: Some((id, errors, form.clone())) };
+            users_page(&state, viewer, &UsersQuery::default(), refusal).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,203 @@
+//! Tickets: opened, moved between statuses, commented, and who hears
+//! about them (`ticket_audience`).
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{grouped, new_id, now_millis, Conn, Result};
+
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub id: String,
+    pub partner_id: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub opened_by: Option<String>,
+    pub created_at: i64,
+    pub site_id: Option<String>,
+    pub appliance_id: Option<String>,
+    pub status_changed_at: Option<i64>,
+}
+
+const TICKET_COLUMNS: &str =
+    "id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id, status_changed_at";
+
+fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
+    Ok(Ticket {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        status: r.try_get("status")?,
+        opened_by: r.try_get("opened_by")?,
+        created_at: r.try_get("created_at")?,
+        site_id: r.try_get("site_id")?,
+        appliance_id: r.try_get("appliance_id")?,
+        status_changed_at: r.try_get("status_changed_at")?,
+    })
+}
+
+pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Ticket>> {
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id"))
+        .bind(partner_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
+}
+
+pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
+    sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(ticket_from_row)
+        .transpose()
+}
+
+pub async fn insert_ticket(
+    conn: &mut Conn,
+    partner_id: &str,
+    subject: &str,
+    body: &str,
+    opened_by: Option<&str>,
+) -> Result<String> {
+    open_ticket(conn, &NewTicket { partner_id, subject, body, site_id: None, appliance_id: None, opened_by }).await
+}
+
+/// A ticket to open: the site and appliance, when named, are the partner's
+/// (the caller checked).
+pub struct NewTicket<'a> {
+    pub partner_id: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub site_id: Option<&'a str>,
+    pub appliance_id: Option<&'a str>,
+    pub opened_by: Option<&'a str>,
+}
+
+pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id) \
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(t.partner_id)
+    .bind(t.subject)
+    .bind(t.body)
+    .bind(t.opened_by)
+    .bind(now_millis())
+    .bind(t.site_id)
+    .bind(t.appliance_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Moves a ticket from one status to another; false when it was no longer
+/// in `from` (someone else moved it meanwhile).
+pub async fn set_ticket_status(conn: &mut Conn, id: &str, from: &str, to: &str, by: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $3, status_changed_by = $4, status_changed_at = $5 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(by)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Who hears about a ticket: its watchers (the opener and everyone who
+/// commented) and the partner's NOC contacts; people deleted or
+/// deactivated are left out. User ids, in order.
+pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<String>> {
+    sqlx::query(
+        "SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND ( \
+           u.id IN (SELECT opened_by FROM tickets WHERE id = $1) \
+           OR u.id IN (SELECT author_id FROM ticket_comments WHERE ticket_id = $1) \
+           OR (u.partner_id = (SELECT partner_id FROM tickets WHERE id = $1) \
+               AND EXISTS (SELECT 1 FROM user_contact_roles r WHERE r.user_id = u.id AND r.contact_role = 'noc'))) \
+         ORDER BY u.id",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("id")?))
+    .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: String,
+    pub author_id: Option<String>,
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+const COMMENT_COLUMNS: &str = "c.ticket_id, c.id, c.author_id, c.author, c.body, c.created_at";
+
+fn comment(r: &AnyRow) -> Result<Comment> {
+    Ok(Comment {
+        id: r.try_get("id")?,
+        author_id: r.try_get("author_id")?,
+        author: r.try_get("author")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn insert_ticket_comment(
+    conn: &mut Conn,
+    ticket_id: &str,
+    author_id: Option<&str>,
+    author: &str,
+    body: &str,
+) -> Result<String> {
+    let id = new_id();
+    sqlx::query("INSERT INTO ticket_comments (id, ticket_id, author_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(ticket_id)
+        .bind(author_id)
+        .bind(author)
+        .bind(body)
+        .bind(now_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// A ticket's comments, oldest first.
+pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Comment>> {
+    sqlx::query(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM ticket_comments c WHERE c.ticket_id = $1 ORDER BY c.created_at, c.id"
+    ))
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(comment)
+    .collect()
+}
+
+/// The comments of every ticket of a partner, by ticket id, oldest first.
+pub async fn comments_of_partner_tickets(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<Comment>>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id \
+         WHERE t.partner_id = $1 ORDER BY c.created_at, c.id"
+    ))
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    grouped(rows, "ticket_id", comment)
+}
