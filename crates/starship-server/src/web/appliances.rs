@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel};
 
@@ -254,9 +255,22 @@ async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> R
     Ok(ops::appliances::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
-pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+/// Drain, or put back in service.
+#[derive(Deserialize)]
+pub struct DrainForm {
+    action: DrainAction,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum DrainAction {
+    Drain,
+    Undrain,
+}
+
+pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<DrainForm>) -> WebResult {
     let viewer = &post.user;
-    let drained = post.form.get("action") == "drain";
+    let drained = post.form.action == DrainAction::Drain;
     let appliance = ops::appliances::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
     see_other(&appliances_url(viewer, &appliance.partner_id, if drained { "drained" } else { "serving" }))
 }
@@ -312,10 +326,19 @@ pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult
     }
 }
 
-pub async fn import(State(state): State<AppState>, post: WebPost) -> WebResult {
+/// Appliances from a CSV, at a partner's sites.
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    partner_id: String,
+    #[serde(default)]
+    csv: String,
+}
+
+pub async fn import(State(state): State<AppState>, post: WebPost<ImportForm>) -> WebResult {
     let viewer = &post.user;
-    let partner = post.form.get("partner_id");
-    let csv = post.form.get("csv");
+    let partner = post.form.partner_id.as_str();
+    let csv = post.form.csv.as_str();
     match ops::appliances::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
         Ok(done) => see_other(&appliances_url(viewer, partner, &format!("imported-{}", done.len()))),
         Err(ApiError::Invalid(invalid)) => {

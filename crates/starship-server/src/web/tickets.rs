@@ -88,10 +88,19 @@ pub async fn tickets(State(state): State<AppState>, viewer: WebUser) -> WebResul
     tickets_page(&state, &viewer, None).await
 }
 
-pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+/// A comment, from the ticket list or (`from=ticket`) the ticket's page.
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    from: String,
+}
+
+pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<CommentForm>) -> WebResult {
     let viewer = &post.user;
-    let body = post.form.get("body");
-    let from_ticket_page = post.form.get("from") == "ticket";
+    let body = post.form.body.as_str();
+    let from_ticket_page = post.form.from == "ticket";
     let outcome =
         ops::tickets::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body)
             .await;
@@ -209,9 +218,20 @@ pub async fn ticket(
     ticket_page(&state, &viewer, &id, query.done.as_deref(), None, FormErrors::default()).await
 }
 
-pub async fn ticket_status(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+/// The status a ticket moves to.
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn ticket_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<StatusForm>,
+) -> WebResult {
     let viewer = &post.user;
-    let Some(to) = TicketStatus::parse(post.form.get("status")) else {
+    let Some(to) = TicketStatus::parse(&post.form.status) else {
         let errors = FormErrors::field("status", "choose a status");
         return ticket_page(&state, viewer, &id, None, None, errors).await;
     };
