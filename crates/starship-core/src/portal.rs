@@ -148,6 +148,41 @@ pub fn allows(level: PortalLevel, action: PortalAction, target: Option<(bool, St
     }
 }
 
+/// Where an appliance stands: serving traffic, drained for maintenance
+/// (back in service at a click), or retired for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplianceStatus {
+    Serving,
+    Drained,
+    Retired,
+}
+
+impl ApplianceStatus {
+    pub const ALL: [ApplianceStatus; 3] = [Self::Serving, Self::Drained, Self::Retired];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Serving => "serving",
+            Self::Drained => "drained",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How the pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Serving => "Serving",
+            Self::Drained => "Drained",
+            Self::Retired => "Retired",
+        }
+    }
+}
+
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]

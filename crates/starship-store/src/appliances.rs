@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use starship_core::portal::ApplianceStatus;
+
 use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 
 #[derive(Debug, Clone)]
@@ -15,7 +17,8 @@ pub struct Appliance {
     pub site_id: String,
     pub serial: String,
     pub model: String,
-    pub status: String,
+    /// Retired once `retired_at` is set, whatever it was before.
+    pub status: ApplianceStatus,
     pub status_changed_by: Option<String>,
     pub status_changed_at: Option<i64>,
     pub retired_at: Option<i64>,
@@ -31,7 +34,11 @@ fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
         site_id: r.try_get("site_id")?,
         serial: r.try_get("serial")?,
         model: r.try_get("model")?,
-        status: r.try_get("status")?,
+        status: match (r.try_get::<Option<i64>, _>("retired_at")?, r.try_get::<String, _>("status")?) {
+            (Some(_), _) => ApplianceStatus::Retired,
+            (None, status) => ApplianceStatus::parse(&status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown appliance status {status}").into()))?,
+        },
         status_changed_by: r.try_get("status_changed_by")?,
         status_changed_at: r.try_get("status_changed_at")?,
         retired_at: r.try_get("retired_at")?,
@@ -167,15 +174,16 @@ pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &str) -> Result<boo
 }
 
 /// Drains an appliance or returns it to service, in its history too.
-pub async fn set_appliance_status(conn: &mut Conn, id: &str, status: &str, by: &str) -> Result<()> {
+pub async fn set_appliance_status(conn: &mut Conn, id: &str, drained: bool, by: &str) -> Result<()> {
+    let status = if drained { ApplianceStatus::Drained } else { ApplianceStatus::Serving };
     sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(by)
         .bind(now_millis())
         .execute(&mut *conn)
         .await?;
-    let event = if status == "drained" { "drained" } else { "undrained" };
+    let event = if drained { "drained" } else { "undrained" };
     add_appliance_event(conn, id, event, Some(by)).await
 }
 

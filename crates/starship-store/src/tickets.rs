@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use starship_core::portal::TicketStatus;
 
 use crate::{grouped, new_id, now_millis, Conn, Result};
 
@@ -14,7 +15,7 @@ pub struct Ticket {
     pub partner_id: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub opened_by: Option<String>,
     pub created_at: i64,
     pub site_id: Option<String>,
@@ -31,7 +32,11 @@ fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
         partner_id: r.try_get("partner_id")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
-        status: r.try_get("status")?,
+        status: {
+            let status: String = r.try_get("status")?;
+            TicketStatus::parse(&status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown ticket status {status}").into()))?
+        },
         opened_by: r.try_get("opened_by")?,
         created_at: r.try_get("created_at")?,
         site_id: r.try_get("site_id")?,
@@ -102,13 +107,19 @@ pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
 
 /// Moves a ticket from one status to another; false when it was no longer
 /// in `from` (someone else moved it meanwhile).
-pub async fn set_ticket_status(conn: &mut Conn, id: &str, from: &str, to: &str, by: &str) -> Result<bool> {
+pub async fn set_ticket_status(
+    conn: &mut Conn,
+    id: &str,
+    from: TicketStatus,
+    to: TicketStatus,
+    by: &str,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE tickets SET status = $3, status_changed_by = $4, status_changed_at = $5 WHERE id = $1 AND status = $2",
     )
     .bind(id)
-    .bind(from)
-    .bind(to)
+    .bind(from.as_str())
+    .bind(to.as_str())
     .bind(by)
     .bind(now_millis())
     .execute(&mut *conn)

@@ -59,7 +59,7 @@ impl From<appliances::Appliance> for ApplianceView {
             site_id: a.site_id,
             serial: a.serial,
             model: a.model,
-            status: if a.retired_at.is_some() { "retired".into() } else { a.status },
+            status: a.status.as_str().to_string(),
             status_changed_by: a.status_changed_by,
             status_changed_at: a.status_changed_at.map(rfc3339_from_millis),
             retired_at: a.retired_at.map(rfc3339_from_millis),

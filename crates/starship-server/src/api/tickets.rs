@@ -56,7 +56,7 @@ fn ticket_view_of(ticket: tickets::Ticket, comments: Vec<tickets::Comment>) -> T
             created_at: rfc3339_from_millis(c.created_at),
         })
         .collect();
-    let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
+    let status = ticket.status;
     TicketView {
         id: ticket.id,
         partner_id: ticket.partner_id,

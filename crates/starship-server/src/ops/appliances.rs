@@ -29,8 +29,7 @@ pub async fn set_drained(
     let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
-    let status = if drained { "drained" } else { "serving" };
-    appliances::set_appliance_status(&mut tx, &appliance.id, status, &caller.user_id).await?;
+    appliances::set_appliance_status(&mut tx, &appliance.id, drained, &caller.user_id).await?;
     let action = if drained { Kind::ApplianceDrained } else { Kind::ApplianceUndrained };
     history::append(
         &mut tx,

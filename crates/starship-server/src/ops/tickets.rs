@@ -130,8 +130,7 @@ pub async fn set_ticket_status(
     let mut tx = state.store.begin().await?;
     let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     authz::portal(caller, PortalAction::TicketStatus, &ticket.partner_id, None)?;
-    let from = TicketStatus::parse(&ticket.status)
-        .ok_or_else(|| ApiError::Conflict(format!("the ticket has an unknown status '{}'", ticket.status)))?;
+    let from = ticket.status;
     if !from.may_become(to) {
         return Err(ApiError::Conflict(format!(
             "a ticket that is {} cannot become {}",
@@ -139,7 +138,7 @@ pub async fn set_ticket_status(
             to.label().to_lowercase()
         )));
     }
-    if !tickets::set_ticket_status(&mut tx, &ticket.id, from.as_str(), to.as_str(), &caller.user_id).await? {
+    if !tickets::set_ticket_status(&mut tx, &ticket.id, from, to, &caller.user_id).await? {
         return Err(ApiError::Conflict("the ticket changed meanwhile; reload it".into()));
     }
     history::append(

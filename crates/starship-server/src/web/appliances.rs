@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::portal::ApplianceStatus;
 use starship_core::portal::{PortalAction, PortalLevel};
 
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
@@ -176,7 +177,7 @@ async fn appliances_page(
             };
             ApplianceRow {
                 site: sites.iter().find(|s| s.id == a.site_id).map_or_else(String::new, |s| s.name.clone()),
-                drained: a.status == "drained",
+                drained: a.status == ApplianceStatus::Drained,
                 retired: a.retired_at.is_some(),
                 changed: a.retired_at.or(a.status_changed_at).map(when).unwrap_or_default(),
                 versions: versions.len(),

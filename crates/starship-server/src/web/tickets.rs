@@ -56,8 +56,8 @@ async fn tickets_page(state: &AppState, viewer: &WebUser, refused_on: Option<(&s
                 id: ticket.id,
                 subject: ticket.subject,
                 body: ticket.body,
-                status_label: TicketStatus::parse(&ticket.status).map_or("", TicketStatus::label),
-                status: ticket.status,
+                status_label: ticket.status.label(),
+                status: ticket.status.as_str().to_string(),
                 opened: when(ticket.created_at),
                 comments: comments
                     .into_iter()
@@ -148,7 +148,7 @@ async fn ticket_page(
     status_errors: FormErrors,
 ) -> WebResult {
     let (ticket, comments) = ops::tickets::ticket(state, &viewer.principal, id).await?;
-    let status = TicketStatus::parse(&ticket.status).unwrap_or(TicketStatus::Open);
+    let status = ticket.status;
     let may_move = authz::portal(&viewer.principal, PortalAction::TicketStatus, &ticket.partner_id, None).is_ok();
     let next = if may_move {
         choices(status.next().iter().map(|s| (s.as_str().to_string(), s.label().to_string())), &[])
@@ -189,7 +189,7 @@ async fn ticket_page(
             subject: ticket.subject,
             body: ticket.body,
             status_label: status.label(),
-            status: ticket.status,
+            status: ticket.status.as_str().to_string(),
             opened: when(ticket.created_at),
             comments: comments
                 .into_iter()

@@ -183,9 +183,11 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
         for (method, operation) in item.as_object().unwrap() {
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
                 let name = parameter["name"].as_str().unwrap();
-                // The Applications tab's `before` is a person, like its `after`
-                // (History's `before` is an entry cursor of the caller's own).
-                let person_cursor = name == "before" && path.starts_with("/api/v1/applications/");
+                // The Applications tab's and the Users list's `before` is a
+                // person, like their `after` (History's `before` is an entry
+                // cursor of the caller's own).
+                let person_cursor =
+                    name == "before" && (path.starts_with("/api/v1/applications/") || path == "/api/v1/users");
                 if parameter["in"] == "query" && (names_a_record(name) || person_cursor) {
                     inputs.insert((method.to_uppercase(), path.clone(), name.to_string()));
                 }
@@ -322,6 +324,26 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
                 (format!("/api/v1/applications/backlot/users?before={their_user}"), None),
                 (format!("/api/v1/applications/backlot/users?before={UNKNOWN}"), None),
                 (format!("/api/v1/applications/backlot/users?before={our_user}"), None),
+            ],
+            StatusCode::OK,
+            StatusCode::OK,
+        ),
+        (
+            ("GET", "/api/v1/users", "after"),
+            [
+                (format!("/api/v1/users?after={their_user}"), None),
+                (format!("/api/v1/users?after={UNKNOWN}"), None),
+                (format!("/api/v1/users?after={our_user}"), None),
+            ],
+            StatusCode::OK,
+            StatusCode::OK,
+        ),
+        (
+            ("GET", "/api/v1/users", "before"),
+            [
+                (format!("/api/v1/users?before={their_user}"), None),
+                (format!("/api/v1/users?before={UNKNOWN}"), None),
+                (format!("/api/v1/users?before={our_user}"), None),
             ],
             StatusCode::OK,
             StatusCode::OK,
@@ -471,7 +493,15 @@ app_test!(ids_in_queries_and_bodies_answer_as_unknown_ones_and_change_nothing, |
             failures.push(format!("{what}: the answer names the other partner's people: {answer}"));
         }
         let (plain, answer) = app.call(&olga, method, &theirs.0, theirs.1.clone()).await;
-        if plain.is_success() {
+        // Every member may list their own partner's people: a plain user is
+        // answered, like the admin, as for an unknown person.
+        let open_to_members = *path == "/api/v1/users";
+        if open_to_members {
+            let (_, unknown_answer) = app.call(&olga, method, &unknown.0, unknown.1.clone()).await;
+            if answer != unknown_answer || answer.to_string().contains("metrofiber") {
+                failures.push(format!("{what}, as a plain user: {plain} {answer}"));
+            }
+        } else if plain.is_success() {
             failures.push(format!("{what}, as a plain user: {plain} {answer}"));
         }
         let after = app.snapshot().await;
