@@ -145,13 +145,19 @@ async fn complete_challenge(
             Err(ApiError::MfaRequired)
         }
         Err(error) => {
-            let mut tx = state.store.begin().await?;
-            let details = json!({"client": client.to_string()});
-            history::append(&mut tx, &user.id, &Actor::system(source), Kind::SignInFailed, details).await?;
-            tx.commit().await?;
+            record_failed_sign_in(state, &user.id, client, source).await?;
             Err(error)
         }
     }
+}
+
+/// A failed sign-in of a known account, in its History.
+async fn record_failed_sign_in(state: &AppState, user_id: &str, client: IpAddr, source: Source) -> ApiResult<()> {
+    let mut tx = state.store.begin().await?;
+    let details = json!({"client": client.to_string()});
+    history::append(&mut tx, user_id, &Actor::system(source), Kind::SignInFailed, details).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Counts a sign-in's outcome in the metrics.
@@ -229,10 +235,7 @@ async fn decide_sign_in(
         other => {
             // The reserved attempt stays counted as the failure.
             if let Some((user, _)) = other {
-                let mut tx = state.store.begin().await?;
-                let details = json!({"client": client.to_string()});
-                history::append(&mut tx, &user.id, &Actor::system(source), Kind::SignInFailed, details).await?;
-                tx.commit().await?;
+                record_failed_sign_in(state, &user.id, client, source).await?;
             }
             // Only reached with the right password: a reused code says so,
             // and still counts as a failure.

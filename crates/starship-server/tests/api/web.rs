@@ -236,16 +236,24 @@ app_test!(the_portal_panel_offers_only_what_the_level_allows_and_the_server_agre
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 });
 
-app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move {
-    crate::portal::portal_world(&app).await;
+/// Rita of Metro Fiber turns on two-step sign-in; her authenticator's code
+/// at a time, and the time now (seconds).
+async fn rita_with_two_step_sign_in(app: &TestApp) -> (impl Fn(i64) -> String, i64) {
+    crate::portal::portal_world(app).await;
     let rita = app.signed_in("rita.reader@metrofiber.example").await;
     let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
     let secret = enrolment["secret"].as_str().unwrap().to_string();
     let now = starship_store::now_millis() / 1000;
-    let code =
-        |at: i64| starship_server::ops::session::current_code(&secret, "rita.reader@metrofiber.example", at).unwrap();
+    let code = move |at: i64| {
+        starship_server::ops::session::current_code(&secret, "rita.reader@metrofiber.example", at).unwrap()
+    };
     let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now - 30)})).await;
     assert_eq!(status, StatusCode::OK);
+    (code, now)
+}
+
+app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move {
+    let (code, now) = rita_with_two_step_sign_in(&app).await;
 
     let client = browser();
     let (_, html) = page(&app, &client, "/sign-in").await;
@@ -320,15 +328,7 @@ app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move
 });
 
 app_test!(a_waiting_code_challenge_ends_with_the_accounts_sign_ins, |app| async move {
-    crate::portal::portal_world(&app).await;
-    let rita = app.signed_in("rita.reader@metrofiber.example").await;
-    let (_, enrolment) = app.post(&rita, "/api/v1/me/mfa", json!({})).await;
-    let secret = enrolment["secret"].as_str().unwrap().to_string();
-    let now = starship_store::now_millis() / 1000;
-    let code =
-        |at: i64| starship_server::ops::session::current_code(&secret, "rita.reader@metrofiber.example", at).unwrap();
-    let (status, _) = app.post(&rita, "/api/v1/me/mfa/confirm", json!({"code": code(now - 30)})).await;
-    assert_eq!(status, StatusCode::OK);
+    let (code, now) = rita_with_two_step_sign_in(&app).await;
     let client = browser();
     let (_, html) = page(&app, &client, "/sign-in").await;
     let csrf = csrf_of(&html);
