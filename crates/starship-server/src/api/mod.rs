@@ -8,7 +8,6 @@ pub mod communications;
 pub mod contacts;
 pub mod doc;
 pub mod grants;
-pub mod people;
 pub mod platform;
 pub mod portal;
 pub mod preferences;
@@ -91,8 +90,8 @@ use doc::Contract;
         contacts::set_level,
         contacts::delete_contact,
         contacts::edit_contact,
-        people::request_email_change,
-        people::confirm_email,
+        users::request_email_change,
+        users::confirm_email,
         contacts::list_contacts,
         sites::list_sites,
         sites::create_site,
@@ -116,8 +115,8 @@ use doc::Contract;
         security::disable_mfa,
         security::reset_mfa,
         security::change_password,
-        people::deactivate,
-        people::reactivate,
+        users::deactivate,
+        users::reactivate,
     ),
     components(schemas(Problem, starship_core::FieldError)),
     modifiers(&Contract),
@@ -163,14 +162,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/portal-access", delete(contacts::revoke_access))
         .route("/api/v1/users/{id}/portal-level", put(contacts::set_level))
         .route("/api/v1/users/{id}/contact", put(contacts::edit_contact))
-        .route("/api/v1/users/{id}/email-change", post(people::request_email_change))
+        .route("/api/v1/users/{id}/email-change", post(users::request_email_change))
         .route("/api/v1/users/{id}/mfa", delete(security::reset_mfa))
-        .route("/api/v1/email-confirmations", post(people::confirm_email))
+        .route("/api/v1/email-confirmations", post(users::confirm_email))
         .route("/api/v1/me/mfa", post(security::begin_mfa))
         .route("/api/v1/me/mfa/confirm", post(security::confirm_mfa))
         .route("/api/v1/me/mfa/disable", post(security::disable_mfa))
         .route("/api/v1/me/password", post(security::change_password))
-        .route("/api/v1/users/{id}/deactivation", post(people::deactivate).delete(people::reactivate))
+        .route("/api/v1/users/{id}/deactivation", post(users::deactivate).delete(users::reactivate))
         .route("/api/v1/contacts", get(contacts::list_contacts))
         .route("/api/v1/sites", get(sites::list_sites).post(sites::create_site))
         .route("/api/v1/sites/{id}", put(sites::edit_site))

@@ -291,7 +291,9 @@ app_test!(an_account_with_mfa_signs_in_on_the_page_with_a_code, |app| async move
     let response = client.post(app.url("/sign-in")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
-    assert!(html.contains(r#"Password accepted for <strong class="wrap-anywhere">rita.reader@metrofiber.example</strong>"#));
+    assert!(
+        html.contains(r#"Password accepted for <strong class="wrap-anywhere">rita.reader@metrofiber.example</strong>"#)
+    );
     assert!(!html.contains(r#"name="password""#) && !html.contains(PASSWORD), "no password on the page");
     assert!(tag_of(&html, "totp").contains(" required") && tag_of(&html, "totp").contains("autofocus"));
     let challenge = attribute_of(&html, "challenge", "value").expect("the challenge rides in the form");
