@@ -465,8 +465,9 @@ async fn prefix_matches(
 /// the candidates. It ranks on the people's own text rather than bm25,
 /// whose weight of a phrase counts its matches in the whole table first.
 /// PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN index on
-/// (partner, text); a partner of at most `SMALL_SCOPE` people is read
-/// through its own index range instead, as no trigram list is that short.
+/// (partner, text), after reading the partner's first `SMALL_SCOPE`
+/// people row by row, which is all of a small partner and finds a piece
+/// common in a large one before its long trigram lists are read.
 async fn inside_matches(
     conn: &mut Conn,
     partner_id: Option<&str>,
@@ -477,7 +478,8 @@ async fn inside_matches(
     // $1 the needle, $2 the candidates, $3 the page; the rest per arm.
     let ranked = |candidates_sql: &str, score: &str| {
         format!(
-            "SELECT {COLUMNS} FROM users JOIN ({candidates_sql} LIMIT $2) AS m ON m.match_id = users.id \
+            "SELECT {COLUMNS}, COUNT(*) OVER () AS candidates_found \
+             FROM users JOIN ({candidates_sql} LIMIT $2) AS m ON m.match_id = users.id \
              WHERE users.deleted_at IS NULL \
              ORDER BY {score}, users.full_lower, users.id LIMIT $3"
         )
@@ -507,21 +509,10 @@ async fn inside_matches(
             .fetch_all(&mut *conn)
             .await?
     } else {
-        let small = match partner_id {
-            Some(partner) => scope_is_small(conn, partner).await?,
-            None => false,
-        };
         let similarity = "1 - similarity(users.full_lower || ' ' || users.email_lower, $1)";
-        let sql = if small {
-            // strpos, which the trigram index cannot answer: the partner's
-            // own index range it is.
-            ranked(
-                "SELECT id AS match_id FROM users WHERE partner_id = $4 \
-                 AND strpos(full_lower || ' ' || email_lower, $1) > 0 AND deleted_at IS NULL",
-                similarity,
-            )
-        } else {
-            let partner_filter = if partner_id.is_some() { "partner_id = $4" } else { "CAST($4 AS TEXT) IS NULL" };
+        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let trigrams = |partner_filter: &str| {
             ranked(
                 &format!(
                     "SELECT id AS match_id FROM users WHERE {partner_filter} \
@@ -530,15 +521,59 @@ async fn inside_matches(
                 similarity,
             )
         };
-        let mut query = sqlx::query(&sql).bind(needle).bind(candidates).bind(limit).bind(partner_id);
-        if !small {
-            let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            query = query.bind(format!("%{escaped}%"));
+        match partner_id {
+            Some(partner) => {
+                // First the partner's first `SMALL_SCOPE` people by last
+                // change, row by row (strpos, which the trigram index cannot
+                // answer): all of a small partner, and enough of a large one
+                // to find a piece many of its people share, whose trigram
+                // lists would be as long as the partner.
+                let sql = ranked(
+                    "SELECT id AS match_id FROM (SELECT id, full_lower, email_lower FROM users \
+                     WHERE partner_id = $4 AND deleted_at IS NULL ORDER BY updated_at, id LIMIT $5) AS first_people \
+                     WHERE strpos(full_lower || ' ' || email_lower, $1) > 0",
+                    similarity,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(needle)
+                    .bind(candidates)
+                    .bind(limit)
+                    .bind(partner)
+                    .bind(SMALL_SCOPE)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
+                if found >= candidates || scope_is_small(conn, partner).await? {
+                    rows
+                } else {
+                    // A rarer piece in a larger partner: the trigram index,
+                    // whose lists for it are short.
+                    sqlx::query(&trigrams("partner_id = $4"))
+                        .bind(needle)
+                        .bind(candidates)
+                        .bind(limit)
+                        .bind(partner)
+                        .bind(pattern)
+                        .persistent(false)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+            }
+            // Planned for this needle each time: how many people a piece is
+            // inside decides between the trigram index and reading rows in
+            // order, which one plan made for every needle cannot.
+            None => {
+                sqlx::query(&trigrams("CAST($4 AS TEXT) IS NULL"))
+                    .bind(needle)
+                    .bind(candidates)
+                    .bind(limit)
+                    .bind(partner_id)
+                    .bind(pattern)
+                    .persistent(false)
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
         }
-        // Planned for this needle each time: how many people a piece is
-        // inside decides between the trigram index and reading rows in
-        // order, which one plan made for every needle cannot.
-        query.persistent(false).fetch_all(&mut *conn).await?
     };
     rows.iter().map(user_from_row).collect()
 }
@@ -554,9 +589,10 @@ async fn search_scope(conn: &mut Conn, partner_id: &str) -> Result<Option<i64>> 
         .transpose()?)
 }
 
-/// Partners of at most this many people are searched inside names by
-/// reading their own rows on PostgreSQL (see `inside_matches`).
-pub const SMALL_SCOPE: i64 = 5_000;
+/// On PostgreSQL, how many of a partner's people a search inside names
+/// reads row by row before it asks the trigram index, if they are not all
+/// (see `inside_matches`).
+pub const SMALL_SCOPE: i64 = 1_000;
 
 /// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
 /// many entries of its index range, whatever its size.
