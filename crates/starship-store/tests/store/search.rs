@@ -235,9 +235,9 @@ async fn people_from_before_search_by_partner(backend: Backend) {
     store.migrate().await.unwrap();
     let mut conn = store.conn().await.unwrap();
     let later = fixtures::user(&mut conn, Some(&p.acme), "m@acme.example", "Maria", "Perez").await.unwrap();
-    assert_eq!(ids(&mut conn, Some(&p.acme), "ope", 10).await.unwrap(), [p.ana.id.clone()]);
-    assert_eq!(ids(&mut conn, Some(&p.acme), "erez", 10).await.unwrap(), [later.id.clone()]);
-    assert_eq!(ids(&mut conn, Some(&p.zenith), "mith", 10).await.unwrap(), [p.ana_smith.id.clone()]);
+    assert_eq!(ids(&mut conn, Some(&p.acme), "ope", 10).await.unwrap(), [p.ana.id.as_str()]);
+    assert_eq!(ids(&mut conn, Some(&p.acme), "erez", 10).await.unwrap(), [later.id.as_str()]);
+    assert_eq!(ids(&mut conn, Some(&p.zenith), "mith", 10).await.unwrap(), [p.ana_smith.id.as_str()]);
     assert!(ids(&mut conn, Some(&p.zenith), "ope", 10).await.unwrap().is_empty());
     assert_eq!(sorted(ids(&mut conn, None, "ope", 10).await.unwrap()), sorted(vec![p.ana.id.clone()]));
     drop(conn);
