@@ -8,8 +8,8 @@ use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, PersonName, ProductionId, Title, UserStatus};
-use starship_store::users::NewUser;
 use starship_store::sqlx::{self, Row};
+use starship_store::users::NewUser;
 use starship_store::{new_id, now_millis, partners, users, Store, Value};
 
 use crate::{log, Valid};
@@ -733,7 +733,10 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -
     // partner name and email.
     let (kept_partners, kept_users) = match source {
         Source::Write => (HashMap::new(), HashMap::new()),
-        Source::Kept => (kept_ids(store, "SELECT id, name AS k FROM partners").await?, kept_ids(store, "SELECT id, email_lower AS k FROM users").await?),
+        Source::Kept => (
+            kept_ids(store, "SELECT id, name AS k FROM partners").await?,
+            kept_ids(store, "SELECT id, email_lower AS k FROM users").await?,
+        ),
     };
     let kept = |ids: &HashMap<String, String>, key: &str| {
         ids.get(key).cloned().ok_or_else(|| anyhow!("{key} is not in the kept database: other sizes or seed?"))
