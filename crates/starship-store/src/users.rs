@@ -455,7 +455,7 @@ async fn prefix_matches(
 }
 
 /// People with `needle` anywhere inside "first last email": the first
-/// `candidates` the trigram index yields, closest first (shorter text on
+/// `candidates` found, closest first (shorter text on
 /// SQLite, as FTS5's bm25 ranks a single phrase, higher `similarity` on
 /// PostgreSQL), then by name.
 ///
@@ -466,8 +466,9 @@ async fn prefix_matches(
 /// whose weight of a phrase counts its matches in the whole table first.
 /// PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN index on
 /// (partner, text), after reading the partner's first `SMALL_SCOPE`
-/// people row by row, which is all of a small partner and finds a piece
-/// common in a large one before its long trigram lists are read.
+/// people (or, across partners, the first `FIRST_READ_ACROSS`) row by
+/// row, which is all of a small partner and finds a piece common in a
+/// large scope before its long trigram lists are read.
 async fn inside_matches(
     conn: &mut Conn,
     partner_id: Option<&str>,
