@@ -1,12 +1,14 @@
 //! The generated data set: partners, productions, users and their grants,
 //! deterministic for a seed, written through the store's bulk paths.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, PersonName, ProductionId, Title, UserStatus};
+use starship_store::sqlx::{self, Row};
 use starship_store::users::NewUser;
 use starship_store::{new_id, now_millis, partners, users, Store, Value};
 
@@ -713,24 +715,46 @@ fn domain_of(partner_name: &str) -> String {
 /// Writes the data set: productions, partners, users (in chunks, each in a
 /// transaction, through `users::insert_many`) and grants (through
 /// `starship_store::insert_many`).
-pub async fn generate(store: &Store, sizes: &Sizes, seed: u64) -> Result<DataSet> {
+/// Whether `generate` writes the data set, or finds it in a database that
+/// an earlier run of the same sizes and seed wrote and kept (`--reuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Write,
+    Kept,
+}
+
+pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -> Result<DataSet> {
     if sizes.partners < 2 || sizes.big_partner >= sizes.users {
         return Err(anyhow!("need at least 2 partners and more users than the big partner has"));
     }
     let mut rng = Rng::new(seed);
     let started = Instant::now();
+    // A kept data set is the same random draws, matched to the rows by
+    // partner name and email.
+    let (kept_partners, kept_users) = match source {
+        Source::Write => (HashMap::new(), HashMap::new()),
+        Source::Kept => (
+            kept_ids(store, "SELECT id, name AS k FROM partners").await?,
+            kept_ids(store, "SELECT id, email_lower AS k FROM users").await?,
+        ),
+    };
+    let kept = |ids: &HashMap<String, String>, key: &str| {
+        ids.get(key).cloned().ok_or_else(|| anyhow!("{key} is not in the kept database: other sizes or seed?"))
+    };
 
     let mut tx = store.begin().await?;
     let mut productions = Vec::new();
     for (i, id) in PRODUCTION_IDS.iter().enumerate() {
         let id = ProductionId::parse("production", *id).valid()?;
-        partners::insert_production(
-            &mut tx,
-            id,
-            &Title::parse("title", &format!("Bench Production {}", i + 1)).valid()?,
-            None,
-        )
-        .await?;
+        if source == Source::Write {
+            partners::insert_production(
+                &mut tx,
+                id,
+                &Title::parse("title", &format!("Bench Production {}", i + 1)).valid()?,
+                None,
+            )
+            .await?;
+        }
         productions.push(id);
     }
     let mut partner_list = Vec::with_capacity(sizes.partners);
@@ -741,8 +765,11 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64) -> Result<DataSet
             format!("{} {} {i}", rng.pick(PARTNER_WORDS), rng.pick(PARTNER_KINDS))
         };
         let kind = if i % 10 == 9 { PartnerKind::Fulfillment } else { PartnerKind::Content };
-        let partner = partners::insert(&mut tx, &Title::parse("name", &name).valid()?, kind).await?;
-        partner_list.push(PartnerInfo { id: partner.id, name, users: Vec::new() });
+        let id = match source {
+            Source::Write => partners::insert(&mut tx, &Title::parse("name", &name).valid()?, kind).await?.id,
+            Source::Kept => kept(&kept_partners, &name)?,
+        };
+        partner_list.push(PartnerInfo { id, name, users: Vec::new() });
     }
     tx.commit().await?;
 
@@ -808,12 +835,20 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64) -> Result<DataSet
                 password_hash: None,
             })
             .collect();
-        let mut tx = store.begin().await?;
-        let created = users::insert_many(&mut tx, &new).await.context("inserting a chunk of users")?;
-        tx.commit().await?;
-        for (user, (partner, first, last, email, active, backlot, academy, portal)) in created.into_iter().zip(meta) {
+        let ids: Vec<String> = match source {
+            Source::Write => {
+                let mut tx = store.begin().await?;
+                let created = users::insert_many(&mut tx, &new).await.context("inserting a chunk of users")?;
+                tx.commit().await?;
+                created.into_iter().map(|u| u.id).collect()
+            }
+            Source::Kept => {
+                new.iter().map(|n| kept(&kept_users, &n.email.as_str().to_lowercase())).collect::<Result<Vec<_>>>()?
+            }
+        };
+        for (id, (partner, first, last, email, active, backlot, academy, portal)) in ids.into_iter().zip(meta) {
             partner_list[partner as usize].users.push(people.len() as u32);
-            people.push(Person { id: user.id, partner, first, last, email, active, backlot, academy, portal });
+            people.push(Person { id, partner, first, last, email, active, backlot, academy, portal });
         }
         users_bar.set_position(chunk_end as u64);
     }
@@ -821,9 +856,18 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64) -> Result<DataSet
     log!("users written in {:.1} s", started.elapsed().as_secs_f64());
 
     let data = DataSet { partners: partner_list, productions, people, grants: 0 };
-    let grants = write_grants(store, &data).await?;
+    let grants = match source {
+        Source::Write => write_grants(store, &data).await?,
+        Source::Kept => data.people.iter().map(|p| data.roles_of(p).len()).sum(),
+    };
     log!("data set written in {:.1} s ({grants} grants)", started.elapsed().as_secs_f64());
     Ok(DataSet { grants, ..data })
+}
+
+/// Ids of a kept database's rows by a key (`k`).
+async fn kept_ids(store: &Store, sql: &str) -> Result<HashMap<String, String>> {
+    let rows = sqlx::query(sql).fetch_all(store.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("k")?, r.try_get("id")?))).collect()
 }
 
 pub const GRANT_COLUMNS: [&str; 7] =

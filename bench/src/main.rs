@@ -172,6 +172,11 @@ struct Args {
     /// Keep the databases afterwards.
     #[arg(long)]
     keep: bool,
+    /// With `--only search`: measure over the databases an earlier run of
+    /// the same sizes and seed kept (`--keep`, and `--sqlite-dir` for
+    /// SQLite) instead of writing them again.
+    #[arg(long, requires = "keep")]
+    reuse: bool,
     /// Also write the result tables to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -262,6 +267,28 @@ async fn fresh_database(dialect: Dialect, args: &Args) -> Result<(String, Place)
     }
 }
 
+/// The database a run with `--keep` left, as it is.
+fn kept_database(dialect: Dialect, args: &Args) -> Result<(String, Place)> {
+    if args.only != Some(Only::Search) {
+        bail!("--reuse measures search only: add --only search");
+    }
+    match dialect {
+        Dialect::Sqlite => {
+            let dir = args.sqlite_dir.as_ref().ok_or_else(|| anyhow!("--reuse on SQLite needs --sqlite-dir"))?;
+            let path = dir.join("starship_bench.db");
+            if !path.exists() {
+                bail!("no kept database at {}", path.display());
+            }
+            Ok((format!("sqlite://{}", path.display()), Place::Sqlite(None, path)))
+        }
+        Dialect::Postgres => {
+            let server = args.pg_server.trim_end_matches('/').to_string();
+            let name = args.pg_database.clone();
+            Ok((format!("{server}/{name}"), Place::Postgres { server, name }))
+        }
+    }
+}
+
 async fn remove_database(place: Place, keep: bool) -> Result<()> {
     match place {
         Place::Sqlite(dir, path) => {
@@ -335,7 +362,7 @@ fn store_name(dialect: Dialect) -> &'static str {
 async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     let name = store_name(dialect);
     log!("=== {name} ===");
-    let (url, place) = fresh_database(dialect, args).await?;
+    let (url, place) = if args.reuse { kept_database(dialect, args)? } else { fresh_database(dialect, args).await? };
     let mut report = Report { store: name, lines: Vec::new(), notes: Vec::new() };
     if let Some(only) = args.only.filter(|&o| o != Only::Search) {
         let store = Store::open(&url).await?;
@@ -356,16 +383,20 @@ async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
     let store = Store::open(&url).await?;
     let sizes = Sizes { users: args.users, partners: args.partners, big_partner: args.big_partner };
     let generated = Instant::now();
-    let data = data::generate(&store, &sizes, args.seed).await?;
+    let source = if args.reuse { data::Source::Kept } else { data::Source::Write };
+    let data = data::generate(&store, &sizes, args.seed, source).await?;
     let generation_time = generated.elapsed();
-    analyze(&store).await?;
+    if source == data::Source::Write {
+        analyze(&store).await?;
+    }
     report.notes.push(format!(
-        "Data set: {} users in {} partners (the big one {}), {} grants, {} productions; written in {:.0} s; database {} after loading.",
+        "Data set: {} users in {} partners (the big one {}), {} grants, {} productions; {} in {:.0} s; database {} after loading.",
         group_thousands(data.people.len() as u64),
         data.partners.len(),
         group_thousands(data.partners[BIG as usize].users.len() as u64),
         group_thousands(data.grants as u64),
         data.productions.len(),
+        if source == data::Source::Write { "written" } else { "found in the kept database" },
         generation_time.as_secs_f64(),
         database_size(&store, &place).await?,
     ));
@@ -437,31 +468,14 @@ async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(St
     let password_text = "bench password, long enough";
     let password = Password::parse("password", password_text).valid()?;
     let admin_email = Email::parse("email", "bench.admin@bench-big-studios.example.com").valid()?;
-    let mut tx = store.begin().await?;
-    let admin = users::insert(
-        &mut tx,
-        &NewUser {
-            partner_id: Some(&data.partners[BIG as usize].id),
-            email: &admin_email,
-            first_name: &PersonName::parse("first_name", "Bench").valid()?,
-            last_name: &PersonName::parse("last_name", "Admin").valid()?,
-            locale: Locale::parse("locale", "en-US").valid()?,
-            phone: None,
-            status: UserStatus::Active,
-            password_hash: Some(&hash_password(&password)),
-        },
-    )
-    .await?;
-    grants::add_admin(
-        &mut tx,
-        &admin.id,
-        &AdminScope { application: keys::BACKLOT.to_string(), production: None },
-        None,
-    )
-    .await?;
-    tx.commit().await?;
     let operator_email = Email::parse("email", "bench.operator@starship.example.com").valid()?;
-    ops::create_operator(store, &operator_email, "Bench", "Operator", &password).await?;
+    let mut conn = store.conn().await?;
+    let kept = users::get_by_email(&mut conn, &admin_email).await?.is_some();
+    drop(conn);
+    // A kept database (--reuse) has them from the run that wrote it.
+    if !kept {
+        create_bench_people(store, data, &admin_email, &operator_email, &password).await?;
+    }
 
     let mut tokens = Vec::new();
     for email in [&admin_email, &operator_email] {
@@ -484,6 +498,41 @@ async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(St
     let operator = tokens.pop().expect("two tokens");
     let admin = tokens.pop().expect("two tokens");
     Ok((admin, operator))
+}
+
+/// The two people `sign_in_people` signs in, with their rights.
+async fn create_bench_people(
+    store: &Store,
+    data: &DataSet,
+    admin_email: &Email,
+    operator_email: &Email,
+    password: &Password,
+) -> Result<()> {
+    let mut tx = store.begin().await?;
+    let admin = users::insert(
+        &mut tx,
+        &NewUser {
+            partner_id: Some(&data.partners[BIG as usize].id),
+            email: admin_email,
+            first_name: &PersonName::parse("first_name", "Bench").valid()?,
+            last_name: &PersonName::parse("last_name", "Admin").valid()?,
+            locale: Locale::parse("locale", "en-US").valid()?,
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: Some(&hash_password(password)),
+        },
+    )
+    .await?;
+    grants::add_admin(
+        &mut tx,
+        &admin.id,
+        &AdminScope { application: keys::BACKLOT.to_string(), production: None },
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    ops::create_operator(store, operator_email, "Bench", "Operator", password).await?;
+    Ok(())
 }
 
 /// Measure 1: Bulk import through ops::create_users in one transaction, and the

@@ -363,17 +363,18 @@ pub const SEARCH_LIMIT_MAX: i64 = 100;
 /// need three characters, so shorter ones match prefixes only.
 pub const INFIX_MIN_CHARS: usize = 3;
 
-/// How many matches inside names and emails one search ranks at most: the
-/// first ones the trigram index yields. A query that common (three letters
-/// inside thousands of names) is narrowed by typing on; prefix matches are
-/// found by their own index ranges and always come first.
-pub const INFIX_CANDIDATES: i64 = 200;
+/// How many matches inside names and emails one search ranks at least: the
+/// first ones the trigram index yields (more when a page needs them). A
+/// query that common (three letters inside thousands of names) is narrowed
+/// by typing on; prefix matches are found by their own index ranges and
+/// always come first.
+pub const INFIX_CANDIDATES: i64 = 50;
 
 /// Search on first name, last name, "first last" and email, best matches
 /// first: an exact email or name, then name prefixes, then email prefixes
 /// (each an index range), then, for three characters or more, matches
 /// anywhere inside a name or an email (a trigram index, see
-/// `infix_arm`), closest first; alphabetical within a rank.
+/// `inside_matches`), closest first; alphabetical within a rank.
 pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
     search_matching(conn, partner_id, query, limit, true).await
 }
@@ -397,97 +398,231 @@ async fn search_matching(
         return Ok(vec![]);
     };
     let limit = limit.clamp(1, SEARCH_LIMIT_MAX);
-    // Each arm walks one index from the prefix and stops after `limit` rows.
+    let mut found = prefix_matches(conn, partner_id, &needle, &upper, limit).await?;
+    // A match inside ranks after every prefix match (an exact match is a
+    // prefix match too), so a page the prefixes fill is the whole answer,
+    // and otherwise the prefixes found are all there are.
+    let wanted = limit - found.len() as i64;
+    if inside && wanted > 0 && needle.chars().count() >= INFIX_MIN_CHARS {
+        let candidates = INFIX_CANDIDATES.max(limit + found.len() as i64);
+        let seen: std::collections::HashSet<String> = found.iter().map(|u| u.id.clone()).collect();
+        let inside = inside_matches(conn, partner_id, &needle, candidates, limit).await?;
+        found.extend(inside.into_iter().filter(|u| !seen.contains(&u.id)).take(wanted as usize));
+    }
+    Ok(found)
+}
+
+/// The prefix half of `search`: exact matches, then first name, last name
+/// or "first last", then email prefixes, each arm an index range that
+/// stops after `limit` rows.
+async fn prefix_matches(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+    needle: &str,
+    upper: &str,
+    limit: i64,
+) -> Result<Vec<User>> {
     let partner_filter = if partner_id.is_some() { "partner_id = $4 AND" } else { "CAST($4 AS TEXT) IS NULL AND" };
     let arm = |tier: u8, column: &str| {
         format!(
-            "SELECT * FROM (SELECT id, {tier} AS tier, CAST(0 AS DOUBLE PRECISION) AS score FROM users \
+            "SELECT * FROM (SELECT id, {tier} AS tier FROM users \
              WHERE {partner_filter} {column} >= $1 AND {column} < $2 \
              AND deleted_at IS NULL ORDER BY {column} LIMIT $3) AS arm{tier}"
         )
     };
-    let mut arms = vec![arm(1, "full_lower"), arm(2, "last_lower"), arm(3, "email_lower")];
-    let infix = if inside && needle.chars().count() >= INFIX_MIN_CHARS {
-        let small = match partner_id {
-            Some(partner) => scope_is_small(conn, partner).await?,
-            None => false,
-        };
-        Some(infix_arm(conn, partner_filter, &needle, small))
-    } else {
-        None
-    };
-    if let Some((sql, _)) = &infix {
-        arms.push(sql.clone());
-    }
     let sql = format!(
         "SELECT {COLUMNS} FROM users JOIN ( \
-           SELECT id AS match_id, MIN(tier) AS best, MIN(score) AS closeness FROM ({}) AS matches GROUP BY id \
+           SELECT id AS match_id, MIN(tier) AS best FROM ({} UNION ALL {} UNION ALL {}) AS matches GROUP BY id \
          ) AS m ON m.match_id = users.id \
          ORDER BY CASE WHEN users.email_lower = $5 OR users.full_lower = $5 THEN 0 ELSE 1 END, m.best, \
-         CASE WHEN m.best = 4 THEN m.closeness ELSE 0 END, \
          users.full_lower, users.id \
          LIMIT $3",
-        arms.join(" UNION ALL "),
+        arm(1, "full_lower"),
+        arm(2, "last_lower"),
+        arm(3, "email_lower"),
     );
-    let mut query = sqlx::query(&sql).bind(&needle).bind(&upper).bind(limit).bind(partner_id).bind(&needle);
-    if let Some((_, pattern)) = infix {
-        query = query.bind(pattern).bind(INFIX_CANDIDATES);
-    }
-    query.fetch_all(&mut *conn).await?.iter().map(user_from_row).collect()
+    sqlx::query(&sql)
+        .bind(needle)
+        .bind(upper)
+        .bind(limit)
+        .bind(partner_id)
+        .bind(needle)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
 }
 
-/// The dialect difference of `search`: the arm that finds `needle` anywhere
-/// inside "first last email" (tier 4, `score` lower for closer matches),
-/// and the value bound to `$6` that asks for it (`$7` is the number of
-/// candidates). PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN
-/// index, scored by `similarity`. SQLite: the FTS5 trigram table
-/// `users_search` (kept in step by triggers) asked for the needle as one
-/// phrase, scored by its bm25 `rank`; for a partner of at most
-/// `SMALL_SCOPE` people (`small_scope`), `LIKE` over its own rows instead.
-fn infix_arm(conn: &Conn, partner_filter: &str, needle: &str, small_scope: bool) -> (String, String) {
-    let like = || {
-        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        format!("%{escaped}%")
+/// People with `needle` anywhere inside "first last email": the first
+/// `candidates` found, closest first (shorter text on
+/// SQLite, as FTS5's bm25 ranks a single phrase, higher `similarity` on
+/// PostgreSQL), then by name.
+///
+/// SQLite asks the FTS5 trigram table `users_search` for the needle as
+/// one phrase, within the partner's rowid range (migration 0025), so
+/// FTS5 reads only that partner's part of each trigram's list and stops at
+/// the candidates. It ranks on the people's own text rather than bm25,
+/// whose weight of a phrase counts its matches in the whole table first.
+/// PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN index on
+/// (partner, text), after reading the partner's first `SMALL_SCOPE`
+/// people (or, across partners, the first `FIRST_READ_ACROSS`) row by
+/// row, which is all of a small partner and finds a piece common in a
+/// large scope before its long trigram lists are read.
+async fn inside_matches(
+    conn: &mut Conn,
+    partner_id: Option<&str>,
+    needle: &str,
+    candidates: i64,
+    limit: i64,
+) -> Result<Vec<User>> {
+    // $1 the needle, $2 the candidates, $3 the page; the rest per arm.
+    let ranked = |candidates_sql: &str, score: &str| {
+        format!(
+            "SELECT {COLUMNS}, COUNT(*) OVER () AS candidates_found \
+             FROM users JOIN ({candidates_sql} LIMIT $2) AS m ON m.match_id = users.id \
+             WHERE users.deleted_at IS NULL \
+             ORDER BY {score}, users.full_lower, users.id LIMIT $3"
+        )
     };
-    if conn.backend_name() == "SQLite" && small_scope {
-        // A small partner's own rows, read through its index range, cost less
-        // than walking every partner's FTS matches for its few (BENCHMARKS.md).
-        // Shorter text first, as bm25 would rank a single phrase.
-        let sql = format!(
-            "SELECT * FROM (SELECT id, 4 AS tier, \
-             CAST(length(full_lower || ' ' || email_lower) AS DOUBLE PRECISION) AS score FROM users \
-             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 ESCAPE '\\' \
-             AND deleted_at IS NULL LIMIT $7) AS arm4"
-        );
-        (sql, like())
-    } else if conn.backend_name() == "SQLite" {
-        let sql = format!(
-            "SELECT * FROM (SELECT id, 4 AS tier, users_search.rank AS score FROM users_search \
+    let rows = if conn.backend_name() == "SQLite" {
+        let (first, last) = match partner_id {
+            Some(partner) => match search_scope(conn, partner).await? {
+                Some(scope) => (scope << 32, (scope << 32) | 0xFFFF_FFFF),
+                None => return Ok(vec![]),
+            },
+            None => (0, i64::MAX),
+        };
+        let sql = ranked(
+            "SELECT users_search_rows.user_id AS match_id FROM users_search \
              JOIN users_search_rows ON users_search_rows.row = users_search.rowid \
-             JOIN users ON users.id = users_search_rows.user_id \
-             WHERE users_search MATCH $6 AND {partner_filter} deleted_at IS NULL LIMIT $7) AS arm4"
+             WHERE users_search MATCH $4 AND users_search.rowid BETWEEN $5 AND $6",
+            "length(users.full_lower || ' ' || users.email_lower)",
         );
-        (sql, format!("\"{}\"", needle.replace('"', "\"\"")))
+        let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+        sqlx::query(&sql)
+            .bind(needle)
+            .bind(candidates)
+            .bind(limit)
+            .bind(phrase)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?
     } else {
-        let sql = format!(
-            "SELECT * FROM (SELECT id, 4 AS tier, \
-             CAST(1 - similarity(full_lower || ' ' || email_lower, $5) AS DOUBLE PRECISION) AS score FROM users \
-             WHERE {partner_filter} (full_lower || ' ' || email_lower) LIKE $6 AND deleted_at IS NULL LIMIT $7) AS arm4"
-        );
-        (sql, like())
-    }
+        let similarity = "1 - similarity(users.full_lower || ' ' || users.email_lower, $1)";
+        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let trigrams = |partner_filter: &str| {
+            ranked(
+                &format!(
+                    "SELECT id AS match_id FROM users WHERE {partner_filter} \
+                     AND (full_lower || ' ' || email_lower) LIKE $5 AND deleted_at IS NULL"
+                ),
+                similarity,
+            )
+        };
+        match partner_id {
+            Some(partner) => {
+                // First the partner's first `SMALL_SCOPE` people by last
+                // change, row by row (strpos, which the trigram index cannot
+                // answer): all of a small partner, and enough of a large one
+                // to find a piece many of its people share, whose trigram
+                // lists would be as long as the partner.
+                let sql = ranked(
+                    "SELECT id AS match_id FROM (SELECT id, full_lower, email_lower FROM users \
+                     WHERE partner_id = $4 AND deleted_at IS NULL ORDER BY updated_at, id LIMIT $5) AS first_people \
+                     WHERE strpos(full_lower || ' ' || email_lower, $1) > 0",
+                    similarity,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(needle)
+                    .bind(candidates)
+                    .bind(limit)
+                    .bind(partner)
+                    .bind(SMALL_SCOPE)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
+                if found >= candidates || scope_is_small(conn, partner).await? {
+                    rows
+                } else {
+                    // A rarer piece in a larger partner: the trigram index,
+                    // whose lists for it are short.
+                    sqlx::query(&trigrams("partner_id = $4"))
+                        .bind(needle)
+                        .bind(candidates)
+                        .bind(limit)
+                        .bind(partner)
+                        .bind(pattern)
+                        .persistent(false)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+            }
+            // Across partners: the first `FIRST_READ_ACROSS` people as the
+            // table holds them, likewise, then the index; planned for this
+            // needle (an unnamed statement), so that for a piece inside many
+            // people it may still read rows in order.
+            None => {
+                let sql = ranked(
+                    "SELECT id AS match_id FROM (SELECT id, full_lower, email_lower FROM users \
+                     WHERE deleted_at IS NULL LIMIT $4) AS first_people \
+                     WHERE strpos(full_lower || ' ' || email_lower, $1) > 0",
+                    similarity,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(needle)
+                    .bind(candidates)
+                    .bind(limit)
+                    .bind(FIRST_READ_ACROSS)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
+                if found >= candidates {
+                    rows
+                } else {
+                    sqlx::query(&trigrams("CAST($4 AS TEXT) IS NULL"))
+                        .bind(needle)
+                        .bind(candidates)
+                        .bind(limit)
+                        .bind(partner_id)
+                        .bind(pattern)
+                        .persistent(false)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+            }
+        }
+    };
+    rows.iter().map(user_from_row).collect()
 }
 
-/// Partners of at most this many people are searched inside names by
-/// reading their own rows on SQLite (see `infix_arm`).
-pub const SMALL_SCOPE: i64 = 5_000;
+/// A partner's number in the SQLite trigram table's rowids (migration
+/// 0025); none until the partner has had a person.
+async fn search_scope(conn: &mut Conn, partner_id: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query("SELECT scope FROM users_search_scopes WHERE partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("scope"))
+        .transpose()?)
+}
+
+/// On PostgreSQL, how many of a partner's people a search inside names
+/// reads row by row before it asks the trigram index, if they are not all
+/// (see `inside_matches`).
+pub const SMALL_SCOPE: i64 = 1_000;
+
+/// On PostgreSQL, how many people a search inside names across partners
+/// reads row by row before it asks the trigram index: a piece inside one
+/// person in a hundred or more is found there, and the index is asked only
+/// for rarer ones, whose lists it reads fast.
+pub const FIRST_READ_ACROSS: i64 = 5_000;
 
 /// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
 /// many entries of its index range, whatever its size.
 async fn scope_is_small(conn: &mut Conn, partner_id: &str) -> Result<bool> {
-    if conn.backend_name() != "SQLite" {
-        return Ok(false);
-    }
     let counted: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE partner_id = $1 LIMIT $2) AS s")
             .bind(partner_id)

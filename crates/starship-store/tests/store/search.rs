@@ -1,10 +1,11 @@
 //! Searching users by name or email, as an admin types.
 
-use starship_store::users::{self, User};
-use starship_store::Conn;
+use starship_core::domain::{Email, PersonName, UserStatus};
+use starship_store::users::{self, NewUser, User, SMALL_SCOPE};
+use starship_store::{Conn, Dialect, Store};
 
-use crate::fixtures;
-use crate::support::store_test;
+use crate::fixtures::{self, en_us};
+use crate::support::{store_test, Backend, TestDb};
 
 /// Two partners: Acme with Ana Lopez, Anabel Ortiz, Carlos Anaya and Dana
 /// White; Zenith with Ana Smith and Émile Zola.
@@ -130,3 +131,126 @@ store_test!(an_empty_search_finds_nobody, |store| async move {
     assert!(ids(&mut conn, None, "zzz", 10).await?.is_empty());
     Ok(())
 });
+
+store_test!(a_page_the_prefixes_fill_shows_no_match_from_inside, |store| async move {
+    let mut conn = store.conn().await?;
+    let p = people(&mut conn).await?;
+    let acme = Some(p.acme.as_str());
+    // First names, then last names, then inside (Dana's "nana@" address).
+    assert_eq!(ids(&mut conn, acme, "ana", 2).await?, [p.ana.id.clone(), p.anabel.id.clone()]);
+    assert_eq!(ids(&mut conn, acme, "ana", 3).await?, [p.ana.id.clone(), p.anabel.id.clone(), p.carlos.id.clone()]);
+    assert_eq!(
+        ids(&mut conn, acme, "ana", 4).await?,
+        [p.ana.id.clone(), p.anabel.id.clone(), p.carlos.id.clone(), p.dana.id.clone()],
+        "matches inside once the prefixes are all shown"
+    );
+    Ok(())
+});
+
+store_test!(matches_inside_come_closest_first, |store| async move {
+    let mut conn = store.conn().await?;
+    let acme = fixtures::partner(&mut conn, "Acme Studios").await?.id;
+    let long = fixtures::user(
+        &mut conn,
+        Some(&acme),
+        "maximiliano.mortegaldo-fitzgerald@acme.example",
+        "Maximiliano",
+        "Mortegaldo-Fitzgerald",
+    )
+    .await?;
+    let short = fixtures::user(&mut conn, Some(&acme), "bo@acme.example", "Bo", "Kortega").await?;
+    for partner in [Some(acme.as_str()), None] {
+        assert_eq!(ids(&mut conn, partner, "rteg", 10).await?, [short.id.clone(), long.id.clone()]);
+    }
+    Ok(())
+});
+
+store_test!(search_inside_a_large_partner_finds_only_its_people, |store| async move {
+    let mut conn = store.conn().await?;
+    let big = fixtures::partner(&mut conn, "Big Studios").await?.id;
+    let small = fixtures::partner(&mut conn, "Small Post").await?.id;
+    let before = fixtures::user(&mut conn, Some(&small), "ines.quarto@small.example", "Ines", "Quarto").await?;
+    // More people than a partner searched row by row has.
+    let rows: Vec<(Email, PersonName, PersonName)> = (0..=SMALL_SCOPE)
+        .map(|i| {
+            let last = if i % 100 == 7 { "Stroquart" } else { "Person" };
+            (fixtures::email(&format!("p{i}@big.example")), fixtures::name("Pat"), fixtures::name(last))
+        })
+        .collect();
+    let new: Vec<NewUser> = rows
+        .iter()
+        .map(|(email, first, last)| NewUser {
+            partner_id: Some(&big),
+            email,
+            first_name: first,
+            last_name: last,
+            locale: en_us(),
+            phone: None,
+            status: UserStatus::Active,
+            password_hash: None,
+        })
+        .collect();
+    let added = users::insert_many(&mut conn, &new).await?;
+    let after = fixtures::user(&mut conn, Some(&small), "q@small.example", "Luca", "Aquarti").await?;
+    let operator = fixtures::user(&mut conn, None, "quart@starship.example", "Olivia", "Op").await?;
+    let big_quarts: Vec<String> =
+        added.iter().filter(|u| u.last_name.starts_with("Stroquart")).map(|u| u.id.clone()).collect();
+    assert_eq!(big_quarts.len(), 10);
+
+    assert_eq!(sorted(ids(&mut conn, Some(&big), "quart", 20).await?), sorted(big_quarts.clone()));
+    assert_eq!(
+        sorted(ids(&mut conn, Some(&small), "quart", 20).await?),
+        sorted(vec![before.id.clone(), after.id.clone()]),
+        "before and after the large partner's people"
+    );
+    let everyone = ids(&mut conn, None, "quart", 20).await?;
+    assert_eq!(everyone[..2], [before.id.clone(), operator.id.clone()], "a last name, then an email, starting with it");
+    let mut inside = big_quarts;
+    inside.push(after.id);
+    assert_eq!(sorted(everyone[2..].to_vec()), sorted(inside));
+    Ok(())
+});
+
+/// People written before the trigram index knew partners (0025) are found
+/// inside their partner's names after the upgrade, and so are the people
+/// added after it, deleted people are not.
+async fn people_from_before_search_by_partner(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = Store::connect(db.url()).await.unwrap();
+    let all = match store.dialect() {
+        Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all.iter().filter(|m| m.version < 25).cloned().collect()),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(store.pool()).await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let p = people(&mut conn).await.unwrap();
+    let gone = fixtures::user(&mut conn, Some(&p.acme), "gone@acme.example", "Gone", "Lopez").await.unwrap();
+    assert!(users::mark_deleted(&mut conn, &gone.id).await.unwrap());
+    drop(conn);
+
+    store.migrate().await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let later = fixtures::user(&mut conn, Some(&p.acme), "m@acme.example", "Maria", "Perez").await.unwrap();
+    assert_eq!(ids(&mut conn, Some(&p.acme), "ope", 10).await.unwrap(), [p.ana.id.as_str()]);
+    assert_eq!(ids(&mut conn, Some(&p.acme), "erez", 10).await.unwrap(), [later.id.as_str()]);
+    assert_eq!(ids(&mut conn, Some(&p.zenith), "mith", 10).await.unwrap(), [p.ana_smith.id.as_str()]);
+    assert!(ids(&mut conn, Some(&p.zenith), "ope", 10).await.unwrap().is_empty());
+    assert_eq!(sorted(ids(&mut conn, None, "ope", 10).await.unwrap()), sorted(vec![p.ana.id.clone()]));
+    drop(conn);
+    store.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn people_from_before_search_by_partner_are_found_inside_their_partner_sqlite() {
+    people_from_before_search_by_partner(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn people_from_before_search_by_partner_are_found_inside_their_partner_postgres() {
+    people_from_before_search_by_partner(Backend::Postgres).await;
+}
