@@ -29,16 +29,18 @@ struct Table {
 }
 
 /// The tables an import writes, in the order foreign keys allow, each with
-/// the query that reads back what the import of `partner` wrote there.
+/// the query that reads back what the import of `partner` wrote there, in
+/// the order the import wrote it (ids are UUIDv7, so by id; links in the
+/// order of their people), so the limit fills each index as the import did.
 const WRITTEN: [(&str, &str); 5] = [
-    ("users", "SELECT * FROM users WHERE partner_id = $1"),
-    ("history", "SELECT * FROM history WHERE chain = $1"),
+    ("users", "SELECT * FROM users WHERE partner_id = $1 ORDER BY id"),
+    ("history", "SELECT * FROM history WHERE chain = $1 ORDER BY seq"),
     ("history_chain_heads", "SELECT * FROM history_chain_heads WHERE chain = $1"),
     (
         "activation_tokens",
-        "SELECT * FROM activation_tokens WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1)",
+        "SELECT * FROM activation_tokens WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1) ORDER BY user_id",
     ),
-    ("outbox", "SELECT * FROM outbox WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1)"),
+    ("outbox", "SELECT * FROM outbox WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1) ORDER BY id"),
 ];
 
 fn cell(row: &AnyRow, i: usize) -> Result<Cell> {
