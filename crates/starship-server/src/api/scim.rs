@@ -638,16 +638,18 @@ async fn bulk(
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results = Vec::with_capacity(operations.len());
     let mut errors = 0;
+    // Read once: after an operation that ends a run, the rest of it is tried again.
+    let plain: Vec<Option<(&str, ops::Desired)>> = operations.iter().map(plain_creation).collect();
     let mut next = 0;
     while next < operations.len() {
         if fail_on_errors.is_some_and(|n| errors >= n) {
             break;
         }
-        let run: Vec<(&str, ops::Desired)> = operations[next..].iter().map_while(plain_creation).collect();
+        let run: Vec<&(&str, ops::Desired)> = plain[next..].iter().map_while(Option::as_ref).collect();
         if run.len() > 1 {
             let desired: Vec<ops::Desired> = run.iter().map(|(_, d)| d.clone()).collect();
             let users = ops::create_users_together(&state, &caller, &desired).await;
-            for ((bulk_id, _), user) in run.iter().zip(&users) {
+            for ((bulk_id, _), user) in run.iter().copied().zip(&users) {
                 created.insert(bulk_id.to_string(), user.user.id.clone());
                 results.push(json!({
                     "method": "POST",
