@@ -29,16 +29,18 @@ struct Table {
 }
 
 /// The tables an import writes, in the order foreign keys allow, each with
-/// the query that reads back what the import of `partner` wrote there.
+/// the query that reads back what the import of `partner` wrote there, in
+/// the order the import wrote it (ids are UUIDv7, so by id; links in the
+/// order of their people), so the limit fills each index as the import did.
 const WRITTEN: [(&str, &str); 5] = [
-    ("users", "SELECT * FROM users WHERE partner_id = $1"),
-    ("history", "SELECT * FROM history WHERE chain = $1"),
+    ("users", "SELECT * FROM users WHERE partner_id = $1 ORDER BY id"),
+    ("history", "SELECT * FROM history WHERE chain = $1 ORDER BY seq"),
     ("history_chain_heads", "SELECT * FROM history_chain_heads WHERE chain = $1"),
     (
         "activation_tokens",
-        "SELECT * FROM activation_tokens WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1)",
+        "SELECT * FROM activation_tokens WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1) ORDER BY user_id",
     ),
-    ("outbox", "SELECT * FROM outbox WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1)"),
+    ("outbox", "SELECT * FROM outbox WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1) ORDER BY id"),
 ];
 
 fn cell(row: &AnyRow, i: usize) -> Result<Cell> {
@@ -110,7 +112,8 @@ impl Written {
         let names: Vec<&str> = self.tables.iter().map(|t| t.name).collect();
         let query = match self.dialect {
             Dialect::Sqlite => "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY tbl_name, name",
-            Dialect::Postgres => "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY tablename, indexname",
+            // `name` columns read as text: the Any driver has no `name`.
+            Dialect::Postgres => "SELECT CAST(tablename AS TEXT), CAST(indexname AS TEXT) FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY tablename, indexname",
         };
         let rows = sqlx::query(query).fetch_all(store.pool()).await?;
         let mut found = Vec::new();
@@ -214,7 +217,7 @@ async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> R
         // LIKE … INCLUDING ALL names a copied index after its columns, not
         // after the original: find the copy by its definition.
         let row = sqlx::query(
-            "SELECT c.indexname FROM pg_indexes o JOIN pg_indexes c \
+            "SELECT CAST(c.indexname AS TEXT) FROM pg_indexes o JOIN pg_indexes c \
              ON c.schemaname = 'import_limit' AND c.tablename = o.tablename \
              AND replace(c.indexdef, 'import_limit.', 'public.') = replace(o.indexdef, o.indexname, c.indexname) \
              WHERE o.schemaname = 'public' AND o.indexname = $1",
@@ -224,7 +227,23 @@ async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> R
         .await
         .with_context(|| format!("the copy of index {index}"))?;
         let copy: String = row.try_get(0)?;
-        pg.execute(format!("DROP INDEX import_limit.{copy}").as_str()).await?;
+        // A unique constraint's index goes with its constraint.
+        let constraint = sqlx::query(
+            "SELECT CAST(t.relname AS TEXT), CAST(c.conname AS TEXT) FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid WHERE c.conindid = CAST($1 AS regclass)",
+        )
+        .bind(format!("import_limit.{copy}"))
+        .fetch_optional(&mut pg)
+        .await?;
+        let drop = match constraint {
+            Some(row) => format!(
+                "ALTER TABLE import_limit.{} DROP CONSTRAINT {}",
+                row.try_get::<String, _>(0)?,
+                row.try_get::<String, _>(1)?
+            ),
+            None => format!("DROP INDEX import_limit.{copy}"),
+        };
+        pg.execute(drop.as_str()).await?;
     }
     // Encoded beforehand: the limit is the database's work, not ours.
     let payloads: Vec<(String, Vec<u8>)> = tables

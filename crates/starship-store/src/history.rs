@@ -102,6 +102,31 @@ pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, K
         let chain = chains.get(user_id.as_str()).map_or(NO_PARTNER_CHAIN, String::as_str);
         by_chain.entry(chain).or_default().push(i);
     }
+    append_chained(conn, actor, &entries, by_chain).await
+}
+
+/// `append_many` for entries all about people of one partner, whose
+/// chain the caller knows: spares reading every account's partner back,
+/// which a bulk import of people just written would otherwise do.
+pub async fn append_many_of_partner(
+    conn: &mut Conn,
+    actor: &Actor,
+    partner_id: &str,
+    entries: Vec<(String, Kind, Value)>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let by_chain = BTreeMap::from([(partner_id, (0..entries.len()).collect())]);
+    append_chained(conn, actor, &entries, by_chain).await
+}
+
+async fn append_chained(
+    conn: &mut Conn,
+    actor: &Actor,
+    entries: &[(String, Kind, Value)],
+    by_chain: BTreeMap<&str, Vec<usize>>,
+) -> Result<()> {
     let at = now_millis();
     let mut rows: Vec<Vec<SqlValue>> = Vec::with_capacity(entries.len());
     let mut hasher = EntryHasher::default();

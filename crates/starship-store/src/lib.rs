@@ -303,6 +303,9 @@ async fn insert_rows(
     rows: Vec<Vec<Value>>,
     suffix: &str,
 ) -> Result<()> {
+    if conn.backend_name() == "PostgreSQL" {
+        return insert_rows_as_json(conn, table, columns, rows, suffix).await;
+    }
     // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
     const MAX_PARAMS: usize = 30_000;
     let per_row = columns.len();
@@ -335,6 +338,58 @@ async fn insert_rows(
             };
         }
         query.execute(&mut *conn).await.map_err(StoreError::on_unique("a row of this batch already exists"))?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: each statement takes its rows as one JSON parameter that the
+/// server unpacks into the table's own row type: one value to send, bind
+/// and parse instead of tens of thousands, and one prepared statement per
+/// table whatever the number of rows. Columns not named keep their
+/// defaults.
+async fn insert_rows_as_json(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> Result<()> {
+    // The rows a statement unpacks stay within PostgreSQL's default
+    // work_mem (4 MB), so the set is never spilled to disk.
+    const ROWS_PER_STATEMENT: usize = 5_000;
+    let list = columns.join(", ");
+    let sql = format!(
+        "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::json){suffix}"
+    );
+    let keys: Vec<String> = columns.iter().map(|c| format!("\"{c}\":")).collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut json: Vec<u8> = Vec::with_capacity(ROWS_PER_STATEMENT * 64 * columns.len());
+        json.push(b'[');
+        for (i, row) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
+            json.extend_from_slice(if i == 0 { b"{" } else { b",{" });
+            for (c, (key, value)) in keys.iter().zip(row).enumerate() {
+                if c > 0 {
+                    json.push(b',');
+                }
+                json.extend_from_slice(key.as_bytes());
+                match value {
+                    Value::Text(v) | Value::NullableText(Some(v)) => serde_json::to_writer(&mut json, &v)
+                        .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?,
+                    Value::Int(v) | Value::NullableInt(Some(v)) => json.extend_from_slice(v.to_string().as_bytes()),
+                    Value::NullableText(None) | Value::NullableInt(None) => json.extend_from_slice(b"null"),
+                }
+            }
+            json.push(b'}');
+        }
+        json.push(b']');
+        // serde_json writes UTF-8 only, and the rest is ASCII.
+        let json = String::from_utf8(json).expect("JSON text is UTF-8");
+        sqlx::query(&sql)
+            .bind(json)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::on_unique("a row of this batch already exists"))?;
     }
     Ok(())
 }

@@ -159,6 +159,32 @@ pub async fn user_name_taken(conn: &mut Conn, partner_id: &str, user_name: &str,
     .is_some())
 }
 
+/// Which of these lower-cased userNames people of the partner have
+/// already: `user_name_taken` for many names at once.
+pub async fn user_names_taken(
+    conn: &mut Conn,
+    partner_id: &str,
+    user_names_lower: &[String],
+) -> Result<std::collections::HashSet<String>> {
+    let mut taken = std::collections::HashSet::new();
+    for chunk in user_names_lower.chunks(1000) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|n| crate::placeholder(conn, n)).collect();
+        let sql = format!(
+            "SELECT {USER_NAME} AS name FROM users WHERE partner_id = {} AND deleted_at IS NULL AND {USER_NAME} IN ({})",
+            crate::placeholder(conn, 1),
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(partner_id);
+        for name in chunk {
+            query = query.bind(name);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            taken.insert(row.try_get("name")?);
+        }
+    }
+    Ok(taken)
+}
+
 /// One person of a partner's directory (not deleted).
 pub async fn get_user(conn: &mut Conn, partner_id: &str, user_id: &str) -> Result<Option<DirectoryUser>> {
     sqlx::query(&format!(
@@ -193,6 +219,38 @@ pub async fn set_fields(conn: &mut Conn, user_id: &str, fields: &ScimFields) -> 
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `set_fields` for many people at once, in as few statements as the
+/// stores' parameter limits allow; answers the time every one of them
+/// was changed at.
+pub async fn set_fields_many(conn: &mut Conn, people: &[(&str, &ScimFields)]) -> Result<i64> {
+    const PER_STATEMENT: usize = 5_000;
+    let at = now_millis();
+    for chunk in people.chunks(PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, _) in chunk.iter().enumerate() {
+            let marks: Vec<String> = (1..=4).map(|c| crate::placeholder(conn, i * 4 + c + 1)).collect();
+            rows.push(format!("({})", marks.join(", ")));
+        }
+        // A VALUES list's columns are column1… in both stores.
+        let sql = format!(
+            "UPDATE users SET external_id = v.column2, scim_user_name = v.column3, scim_enterprise = v.column4, \
+             updated_at = {} FROM (VALUES {}) AS v WHERE users.id = v.column1",
+            crate::placeholder(conn, 1),
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(at);
+        for (user_id, fields) in chunk {
+            query = query
+                .bind(*user_id)
+                .bind(fields.external_id.as_deref())
+                .bind(fields.user_name.as_deref())
+                .bind(fields.enterprise.as_deref());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(at)
 }
 
 /// How a listing is ordered.

@@ -147,9 +147,10 @@ pub async fn create_users(
         })
         .collect();
     let created = users::insert_many(conn, &new).await?;
-    history::append_many(
+    history::append_many_of_partner(
         conn,
         actor,
+        partner_id,
         created
             .iter()
             .map(|u| {

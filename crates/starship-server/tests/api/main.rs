@@ -28,6 +28,7 @@ mod portal;
 mod preferences;
 mod reviews;
 mod scim;
+mod scim_bulk;
 mod scim_groups;
 mod search;
 mod session;

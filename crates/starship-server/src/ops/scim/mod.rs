@@ -19,6 +19,7 @@ use starship_store::users::{self, User};
 use starship_store::{partners, Conn};
 
 use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::Identity;
 use crate::problem::{ApiError, ApiResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
@@ -339,6 +340,86 @@ pub async fn create_user(state: &AppState, caller: &ScimCaller, desired: &Desire
         people::set_deactivated(state, &caller.principal, &actor, &user.id, true).await?;
     }
     get_user(state, caller, &user.id).await
+}
+
+/// Creates users of the partner together, in one transaction through the
+/// bulk write path the CSV import takes (`ops::create_users`): of
+/// `desired`, the longest run from its start that `create_user`, called
+/// for each in turn, would create without an error, and nothing else.
+/// What ends the run (a bad field, a userName or address taken by the
+/// partner's people, by anyone else's or by one earlier in the run, an
+/// inactive user) is left to the caller to create through `create_user`,
+/// so it gets that answer; so is the whole run when it cannot be written
+/// (an address taken meanwhile by another request): then nothing of it is.
+pub async fn create_users_together(state: &AppState, caller: &ScimCaller, desired: &[Desired]) -> Vec<DirectoryUser> {
+    match write_together(state, caller, desired).await {
+        Ok(created) => created,
+        Err(error) => {
+            tracing::warn!(error = %error.detail, "SCIM users created one by one: writing them together failed");
+            Vec::new()
+        }
+    }
+}
+
+async fn write_together(state: &AppState, caller: &ScimCaller, desired: &[Desired]) -> ScimResult<Vec<DirectoryUser>> {
+    let partner_id = caller.partner_id();
+    // `create_person`'s rules for a SCIM token's creator, once for all.
+    if authz::create_user(&caller.principal, &state.catalogue, partner_id).is_err()
+        || authz::create_person(&caller.principal, &state.catalogue, partner_id, None).is_err()
+    {
+        return Ok(Vec::new());
+    }
+    let parsed: Vec<(&Desired, Identity)> = desired
+        .iter()
+        .map_while(|d| {
+            let plain = d.active && !d.user_name.trim().is_empty();
+            let identity = Identity::parse("", &d.email, &d.given_name, &d.family_name, &d.locale).ok();
+            identity.filter(|_| plain).map(|identity| (d, identity))
+        })
+        .collect();
+    if parsed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let names: Vec<String> = parsed.iter().map(|(d, _)| d.user_name.to_lowercase()).collect();
+    let emails: Vec<String> = parsed.iter().map(|(_, identity)| identity.email.normalized()).collect();
+    let mut names_taken = scim::user_names_taken(&mut tx, partner_id, &names).await?;
+    let mut emails_taken: std::collections::HashSet<String> =
+        users::owners_of_emails(&mut tx, &emails).await?.into_iter().map(|(email, _)| email).collect();
+    let mut run = Vec::with_capacity(parsed.len());
+    for ((d, identity), (name, email)) in parsed.into_iter().zip(names.into_iter().zip(emails)) {
+        if names_taken.contains(&name) || emails_taken.contains(&email) {
+            break;
+        }
+        // A later userName may not repeat this one's, whichever of its
+        // name and address the store compares (`user_name_taken`).
+        names_taken.insert(d.email.to_lowercase());
+        names_taken.insert(name);
+        emails_taken.insert(email);
+        run.push((d, identity));
+    }
+    if run.is_empty() {
+        return Ok(Vec::new());
+    }
+    let identities: Vec<Identity> = run.iter().map(|(_, identity)| identity.clone()).collect();
+    let actor = caller.actor();
+    let users =
+        crate::ops::create_users(&mut tx, &state.config, &actor, partner_id, &identities, crate::ops::Access::SignIn)
+            .await?;
+    let fields: Vec<ScimFields> = run.iter().map(|(d, _)| d.fields()).collect();
+    let changes: Vec<(&str, &ScimFields)> = users.iter().map(|u| u.id.as_str()).zip(&fields).collect();
+    let at = scim::set_fields_many(&mut tx, &changes).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(users
+        .into_iter()
+        .zip(fields)
+        .map(|(user, fields)| DirectoryUser {
+            user: User { updated_at: at, ..user },
+            external_id: fields.external_id,
+            user_name: fields.user_name,
+            enterprise: fields.enterprise,
+        })
+        .collect())
 }
 
 /// Brings a user to the desired state in one transaction: profile, email,
