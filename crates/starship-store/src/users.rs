@@ -464,11 +464,12 @@ async fn prefix_matches(
 /// FTS5 reads only that partner's part of each trigram's list and stops at
 /// the candidates. It ranks on the people's own text rather than bm25,
 /// whose weight of a phrase counts its matches in the whole table first.
-/// PostgreSQL: `LIKE '%needle%'` answered by the `pg_trgm` GIN index on
-/// (partner, text), after reading the partner's first `SMALL_SCOPE`
-/// people (or, across partners, the first `FIRST_READ_ACROSS`) row by
-/// row, which is all of a small partner and finds a piece common in a
-/// large scope before its long trigram lists are read.
+/// PostgreSQL reads the scope's first people row by row (the partner's
+/// first `SMALL_SCOPE`, or across partners the first `FIRST_READ_ACROSS`),
+/// which is all of a small partner and finds a piece common in a large
+/// scope before its long trigram lists are read; a rarer piece goes to
+/// the `pg_trgm` GIN index on (partner, text with its separators read as
+/// letters) through `users_inside_candidates` (migration 0027).
 async fn inside_matches(
     conn: &mut Conn,
     partner_id: Option<&str>,
@@ -511,88 +512,56 @@ async fn inside_matches(
             .await?
     } else {
         let similarity = "1 - similarity(users.full_lower || ' ' || users.email_lower, $1)";
-        let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let trigrams = |partner_filter: &str| {
-            ranked(
-                &format!(
-                    "SELECT id AS match_id FROM users WHERE {partner_filter} \
-                     AND (full_lower || ' ' || email_lower) LIKE $5 AND deleted_at IS NULL"
-                ),
-                similarity,
-            )
+        // First a scope's first people, row by row (strpos, which the
+        // trigram index cannot answer): within a partner its first
+        // `SMALL_SCOPE` by last change, which is all of a small partner and
+        // enough of a large one to find a piece many of its people share
+        // (their own domain); across partners the first
+        // `FIRST_READ_ACROSS` as the table holds them. A piece common
+        // enough is found there before its long trigram lists are read.
+        let (first_read, first_people) = match partner_id {
+            Some(_) => (
+                "SELECT id, full_lower, email_lower FROM users \
+                 WHERE partner_id = $4 AND deleted_at IS NULL ORDER BY updated_at, id LIMIT $5",
+                SMALL_SCOPE,
+            ),
+            None => (
+                "SELECT id, full_lower, email_lower FROM users WHERE CAST($4 AS TEXT) IS NULL AND deleted_at IS NULL LIMIT $5",
+                FIRST_READ_ACROSS,
+            ),
         };
-        match partner_id {
-            Some(partner) => {
-                // First the partner's first `SMALL_SCOPE` people by last
-                // change, row by row (strpos, which the trigram index cannot
-                // answer): all of a small partner, and enough of a large one
-                // to find a piece many of its people share, whose trigram
-                // lists would be as long as the partner.
-                let sql = ranked(
-                    "SELECT id AS match_id FROM (SELECT id, full_lower, email_lower FROM users \
-                     WHERE partner_id = $4 AND deleted_at IS NULL ORDER BY updated_at, id LIMIT $5) AS first_people \
-                     WHERE strpos(full_lower || ' ' || email_lower, $1) > 0",
-                    similarity,
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(needle)
-                    .bind(candidates)
-                    .bind(limit)
-                    .bind(partner)
-                    .bind(SMALL_SCOPE)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
-                if found >= candidates || scope_is_small(conn, partner).await? {
-                    rows
-                } else {
-                    // A rarer piece in a larger partner: the trigram index,
-                    // whose lists for it are short.
-                    sqlx::query(&trigrams("partner_id = $4"))
-                        .bind(needle)
-                        .bind(candidates)
-                        .bind(limit)
-                        .bind(partner)
-                        .bind(pattern)
-                        .persistent(false)
-                        .fetch_all(&mut *conn)
-                        .await?
-                }
-            }
-            // Across partners: the first `FIRST_READ_ACROSS` people as the
-            // table holds them, likewise, then the index; planned for this
-            // needle (an unnamed statement), so that for a piece inside many
-            // people it may still read rows in order.
-            None => {
-                let sql = ranked(
-                    "SELECT id AS match_id FROM (SELECT id, full_lower, email_lower FROM users \
-                     WHERE deleted_at IS NULL LIMIT $4) AS first_people \
-                     WHERE strpos(full_lower || ' ' || email_lower, $1) > 0",
-                    similarity,
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(needle)
-                    .bind(candidates)
-                    .bind(limit)
-                    .bind(FIRST_READ_ACROSS)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
-                if found >= candidates {
-                    rows
-                } else {
-                    sqlx::query(&trigrams("CAST($4 AS TEXT) IS NULL"))
-                        .bind(needle)
-                        .bind(candidates)
-                        .bind(limit)
-                        .bind(partner_id)
-                        .bind(pattern)
-                        .persistent(false)
-                        .fetch_all(&mut *conn)
-                        .await?
-                }
-            }
+        let sql = ranked(
+            &format!(
+                "SELECT id AS match_id FROM ({first_read}) AS first_people \
+                 WHERE strpos(full_lower || ' ' || email_lower, $1) > 0"
+            ),
+            similarity,
+        );
+        let rows = sqlx::query(&sql)
+            .bind(needle)
+            .bind(candidates)
+            .bind(limit)
+            .bind(partner_id)
+            .bind(first_people)
+            .fetch_all(&mut *conn)
+            .await?;
+        let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
+        let whole_scope_read = match partner_id {
+            Some(partner) => found < candidates && scope_is_small(conn, partner).await?,
+            None => false,
+        };
+        if found >= candidates || whole_scope_read {
+            rows
+        } else {
+            // A rarer piece: the trigram index, whose lists for it are
+            // short, through `users_inside_candidates` (migration 0027).
+            sqlx::query(&ranked("SELECT users_inside_candidates($4, $1, $2) AS match_id", similarity))
+                .bind(needle)
+                .bind(candidates)
+                .bind(limit)
+                .bind(partner_id)
+                .fetch_all(&mut *conn)
+                .await?
         }
     };
     rows.iter().map(user_from_row).collect()

@@ -165,6 +165,27 @@ store_test!(matches_inside_come_closest_first, |store| async move {
     Ok(())
 });
 
+store_test!(pieces_across_dots_at_signs_dashes_and_spaces_are_found_inside_and_nothing_else, |store| async move {
+    let mut conn = store.conn().await?;
+    let p = people(&mut conn).await?;
+    let jo = fixtures::user(&mut conn, Some(&p.acme), "jo@acme.example", "Jo", "Smith-Hale").await?;
+    // Whose text holds the letters a separator is indexed as (PostgreSQL
+    // reads them as q), next to the same letters: found only for what they
+    // really hold.
+    let bo = fixtures::user(&mut conn, Some(&p.acme), "bo@acme.example", "Bo", "Oqsmall").await?;
+    for partner in [Some(p.acme.as_str()), None] {
+        assert_eq!(ids(&mut conn, partner, "a.lo", 10).await?, [p.ana.id.clone()], "a dot inside an email");
+        assert_eq!(ids(&mut conn, partner, "iz@ac", 10).await?, [p.anabel.id.clone()], "an at sign");
+        assert_eq!(ids(&mut conn, partner, "h-ha", 10).await?, [jo.id.clone()], "a dash inside a last name");
+        assert_eq!(ids(&mut conn, partner, "o sm", 10).await?, [jo.id.clone()], "across first and last name");
+        assert_eq!(ids(&mut conn, partner, "oqsm", 10).await?, [bo.id.clone()], "the letters themselves");
+        assert!(ids(&mut conn, partner, "a_lo", 10).await?.is_empty(), "an underscore is no wildcard");
+        assert!(ids(&mut conn, partner, "a@lo", 10).await?.is_empty(), "an at sign is not a dot or a space");
+        assert!(ids(&mut conn, partner, "n%a", 10).await?.is_empty(), "a percent sign is no wildcard");
+    }
+    Ok(())
+});
+
 store_test!(search_inside_a_large_partner_finds_only_its_people, |store| async move {
     let mut conn = store.conn().await?;
     let big = fixtures::partner(&mut conn, "Big Studios").await?.id;
