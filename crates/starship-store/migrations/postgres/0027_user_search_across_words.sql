@@ -4,14 +4,16 @@
 -- space ends a word, so for a piece such as "er.co" or "0@p" the index
 -- was asked for the trigrams of "er" and "co", which half the people
 -- hold, and PostgreSQL rechecked hundreds of thousands of rows. The index
--- now holds the text with those characters read as the letter q: the
--- pieces keep their trigrams ("erqco"). A person whose name really holds
--- such a q-sequence is a false candidate that `users_inside_candidates`
--- drops by looking at the text itself, so nothing is found that is not
--- there, and nothing there is missed (the same translation of the text
--- holds the same translation of every piece it contains).
+-- now holds the text with those characters read as letters, one letter
+-- each for the common ones (space q, dot x, at sign z, dash v; underscore,
+-- plus and apostrophe q as well), so a piece keeps its trigrams ("erxco")
+-- and a dot is not asked for as a space. Someone whose text really holds
+-- the same letters there is a false candidate, which
+-- `users_inside_candidates` drops by looking at the text itself: nothing
+-- is found that is not there, and nothing there is missed (the text's
+-- translation holds the translation of every piece the text holds).
 CREATE INDEX users_search_words ON users
-    USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qqqqqqq') gin_trgm_ops)
+    USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') gin_trgm_ops)
     WHERE deleted_at IS NULL;
 DROP INDEX users_search_partner_trgm;
 
@@ -31,18 +33,18 @@ SET enable_indexscan = off
 SET enable_indexonlyscan = off
 AS $$
 DECLARE
-    pattern text := '%' || replace(replace(translate(needle, ' .@-_+''', 'qqqqqqq'), '\', '\\'), '%', '\%') || '%';
+    pattern text := '%' || replace(replace(translate(needle, ' .@-_+''', 'qxzvqqq'), '\', '\\'), '%', '\%') || '%';
 BEGIN
     IF scope IS NULL THEN
         RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qqqqqqq') LIKE pattern
+            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
               AND strpos(full_lower || ' ' || email_lower, needle) > 0
               AND deleted_at IS NULL
             LIMIT wanted;
     ELSE
         RETURN QUERY SELECT id FROM users
             WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qqqqqqq') LIKE pattern
+              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
               AND strpos(full_lower || ' ' || email_lower, needle) > 0
               AND deleted_at IS NULL
             LIMIT wanted;
