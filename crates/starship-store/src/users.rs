@@ -580,8 +580,11 @@ async fn search_scope(conn: &mut Conn, partner_id: &str) -> Result<Option<i64>> 
 
 /// On PostgreSQL, how many of a partner's people a search inside names
 /// reads row by row before it asks the trigram index, if they are not all
-/// (see `inside_matches`).
-pub const SMALL_SCOPE: i64 = 1_000;
+/// (see `inside_matches`). The read stops at the candidates, so a piece
+/// one person in sixty holds costs a sixtieth of it; what reads it all
+/// is rare enough for the index to be quick (measured at 1,000,000 people,
+/// BENCHMARKS.md "Search inside names").
+pub const SMALL_SCOPE: i64 = 3_000;
 
 /// On PostgreSQL, how many people a search inside names across partners
 /// reads row by row before it asks the trigram index: a piece inside one
