@@ -40,9 +40,30 @@ pub(super) struct MetaField {
     pub options: Vec<Choice>,
 }
 
+/// A role picked in the roles dialog, its checkbox's value being
+/// `application|role`. What names no role of the catalogue is refused
+/// where the choice is resolved (`ops::resolve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RoleChoice {
+    pub application: String,
+    pub role: String,
+}
+
+impl RoleChoice {
+    pub fn value(&self) -> String {
+        format!("{}|{}", self.application, self.role)
+    }
+
+    /// A checkbox's value; none for one without its two parts.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (application, role) = value.split_once('|')?;
+        Some(Self { application: application.to_string(), role: role.to_string() })
+    }
+}
+
 /// One role of the roles dialog.
 pub(super) struct RoleOption {
-    /// `application|role`
+    /// The checkbox's value (`RoleChoice::value`).
     pub value: String,
     pub id: String,
     pub name: String,
@@ -103,7 +124,7 @@ pub(super) fn grantable_roles(
                 }
             };
             roles.push(RoleOption {
-                value: format!("{}|{}", app.key, role.key),
+                value: RoleChoice { application: app.key.clone(), role: role.key.clone() }.value(),
                 id: format!("role-{}-{}", app.key, role.key),
                 name: role.name.clone(),
                 capabilities: app

@@ -827,8 +827,12 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     ));
     let metadata_form = |user: &str| {
         let mut form = vec![
-            ("user", user.to_string()),
-            ("queue", format!("{user}|production-academy")),
+            (
+                "trail",
+                json!({"users": [user], "grants": [], "saved": [],
+                        "queue": [{"user_id": user, "application": "production-academy"}]})
+                .to_string(),
+            ),
             ("action", "save".to_string()),
         ];
         form.extend(metadata());

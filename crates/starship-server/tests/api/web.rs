@@ -5,7 +5,7 @@
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -806,6 +806,45 @@ app_test!(the_wizard_grants_a_role_with_an_end_date_and_refuses_a_past_one, |app
     assert_eq!(starship_core::time_fmt::rfc3339_from_millis(stored), "2999-05-04T00:00:00Z");
 });
 
+app_test!(the_wizard_carries_its_state_as_one_field_and_refuses_a_tampered_one, |app| async move {
+    let w = world(&app).await;
+    let alex = signed_in_browser(&app, "alex.academy@sunrise.example").await;
+    let (_, html) = page(&app, &alex, &format!("/onboard/permissions?user={}", w.plain)).await;
+    let csrf = csrf_of(&html);
+    let code = format!("{}|production-academy|academy-user|{HOME_THEATER}|", w.plain);
+    let grant = [("csrf", csrf.clone()), ("user", w.plain.clone()), ("assign", code), ("action", "grant".into())];
+    let granted = alex.post(app.url("/onboard/permissions")).form(&grant).send().await.unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+    let step = granted.text().await.unwrap();
+    assert!(step.contains("Application metadata"), "the academy asks for its metadata: {step}");
+    let trail = hidden_value(&step, "trail").expect("the step carries its trail");
+    let state: Value = serde_json::from_str(&trail).unwrap();
+    assert_eq!(state["queue"], json!([{"user_id": w.plain, "application": "production-academy"}]));
+    assert_eq!(state["grants"][0]["new"], json!(true));
+
+    let tampered = [("csrf", csrf.as_str()), ("trail", "{\"queue\": \"everyone|backlot\"}"), ("action", "save")];
+    let refused = alex.post(app.url("/onboard/metadata")).form(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let api = app.signed_in("alex.academy@sunrise.example").await;
+    let (_, saved) = app.get(&api, &format!("/api/v1/users/{}/metadata/production-academy", w.plain)).await;
+    assert!(!saved.to_string().contains("IMF101"), "a refused step saves nothing: {saved}");
+
+    let save = [
+        ("csrf", csrf.as_str()),
+        ("trail", trail.as_str()),
+        ("crew_department", "sound"),
+        ("country", "fr"),
+        ("courses", "IMF101"),
+        ("action", "save"),
+    ];
+    let done = alex.post(app.url("/onboard/metadata")).form(&save).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let confirmation = done.text().await.unwrap();
+    assert!(confirmation.contains("Roles granted"), "{confirmation}");
+    assert!(confirmation.contains("Production Academy metadata saved."), "{confirmation}");
+    assert!(confirmation.contains("academy-link"), "the saved academy metadata queued its email: {confirmation}");
+});
+
 /// The value of an attribute of the element with this id, if any.
 /// A reason as the pages show it, capitalised.
 fn capitalised_reason(reason: &str) -> String {
@@ -818,6 +857,20 @@ fn tag_of(html: &str, id: &str) -> String {
     let at = html.find(&format!(r#"id="{id}""#)).expect("the element");
     let start = html[..at].rfind('<').unwrap();
     html[start..at + html[at..].find('>').unwrap()].to_string()
+}
+
+/// The value of a hidden field, unescaped.
+fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"type="hidden" name="{name}" value=""#);
+    let from = html.find(&marker)? + marker.len();
+    let raw = html[from..].split('"').next()?;
+    Some(
+        raw.replace("&#34;", "\"")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
 }
 
 fn attribute_of(html: &str, id: &str, attribute: &str) -> Option<String> {

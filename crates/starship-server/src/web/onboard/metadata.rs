@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
+use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::ops::people::{self};
@@ -12,22 +13,53 @@ use crate::state::AppState;
 use crate::web::widgets::{metadata_fields, metadata_from_form, MetadataForm};
 use crate::web::{page, refused, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
-/// What the wizard carries after granting: the users of this onboarding,
-/// the grants made (`id|1` when new), the metadata saved (`user|application`,
-/// then `|emailed` when the save queued the academy email) and still to
-/// fill (`user|application`).
-#[derive(Default)]
+/// What the wizard carries after granting, from page to page as one
+/// hidden field (JSON): the users of this onboarding, the grants made, the
+/// metadata saved and the metadata still to fill. Everything in it is read
+/// again through `ops` with the viewer's rights, so a changed trail can only
+/// name what the viewer could reach anyway.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Trail {
     pub(super) users: Vec<String>,
-    pub(super) grants: Vec<String>,
-    pub(super) saved: Vec<String>,
-    pub(super) queue: Vec<String>,
+    pub(super) grants: Vec<GrantMade>,
+    pub(super) saved: Vec<MetadataSaved>,
+    pub(super) queue: Vec<MetadataDue>,
+}
+
+/// A grant of this onboarding, and whether it was new (not held before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct GrantMade {
+    pub(super) id: String,
+    pub(super) new: bool,
+}
+
+/// An application whose metadata a user of this onboarding is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct MetadataDue {
+    pub(super) user_id: String,
+    pub(super) application: String,
+}
+
+/// Metadata saved in this onboarding, and whether saving it queued the
+/// application's email (the academy's, with its link).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct MetadataSaved {
+    pub(super) user_id: String,
+    pub(super) application: String,
+    pub(super) emailed: bool,
 }
 
 impl Trail {
-    fn from_form(form: &crate::web::Fields) -> Self {
-        let all = |name: &str| form.all(name).into_iter().map(str::to_string).collect();
-        Self { users: all("user"), grants: all("grant"), saved: all("saved"), queue: all("queue") }
+    /// The trail a wizard page posted back; a trail that does not parse
+    /// was not written by these pages.
+    fn from_form(form: &crate::web::Fields) -> Result<Self, ApiError> {
+        serde_json::from_str(form.get("trail"))
+            .map_err(|_| ApiError::BadRequest("the onboarding's state is malformed: start the onboarding again".into()))
+    }
+
+    /// The hidden field's value.
+    fn encoded(&self) -> String {
+        serde_json::to_string(self).expect("a trail is plain strings and booleans")
     }
 }
 
@@ -49,11 +81,11 @@ pub(super) async fn next_step(
     trail: Trail,
     refused_with: Option<(FormErrors, &crate::web::Fields)>,
 ) -> WebResult {
-    let Some((user_id, application)) = trail.queue.first().and_then(|s| s.split_once('|')) else {
+    let Some(due) = trail.queue.first() else {
         return confirmation(state, viewer, &trail).await;
     };
-    let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
-    let user = people::person(state, &viewer.principal, user_id).await?;
+    let app = state.catalogue.application(&due.application).ok_or(ApiError::NotFound)?;
+    let user = people::person(state, &viewer.principal, &due.user_id).await?;
     let saved = ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await?;
     let (values, errors) = match &refused_with {
         Some((errors, form)) => (metadata_from_form(&app.metadata_schema, form), errors.clone()),
@@ -83,18 +115,21 @@ pub(super) async fn next_step(
 /// Save metadata (or Skip) for the user at the head of the queue.
 pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
-    let mut trail = Trail::from_form(&post.form);
-    let Some(current) = trail.queue.first().cloned() else {
+    let mut trail = Trail::from_form(&post.form)?;
+    let Some(due) = trail.queue.first().cloned() else {
         return confirmation(&state, viewer, &trail).await;
     };
     if post.form.get("action") == "save" {
-        let (user_id, application) = current.split_once('|').unwrap_or((&current, ""));
-        let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
+        let app = state.catalogue.application(&due.application).ok_or(ApiError::NotFound)?;
         let values = metadata_from_form(&app.metadata_schema, &post.form);
         let actor = viewer.actor();
-        match ops::preferences::save_metadata(&state, &viewer.principal, &actor, user_id, &app.key, &values).await {
-            Ok(saved) if saved.academy_link.is_some() => trail.saved.push(format!("{current}|emailed")),
-            Ok(_) => trail.saved.push(current.clone()),
+        match ops::preferences::save_metadata(&state, &viewer.principal, &actor, &due.user_id, &app.key, &values).await
+        {
+            Ok(saved) => trail.saved.push(MetadataSaved {
+                user_id: due.user_id,
+                application: app.key.clone(),
+                emailed: saved.academy_link.is_some(),
+            }),
             Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
                 let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
                 let errors = FormErrors::from_error(e, &known)?;
@@ -136,8 +171,7 @@ struct ConfirmationPage {
 
 /// Every user of this onboarding and every role just granted to them.
 pub(super) async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebResult {
-    let entries: Vec<(&str, &str)> = trail.grants.iter().map(|e| e.split_once('|').unwrap_or((e, "0"))).collect();
-    let ids: Vec<&str> = entries.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<&str> = trail.grants.iter().map(|g| g.id.as_str()).collect();
     let (people, found) = ops::onboarded(state, &viewer.principal, &trail.users, &ids).await?;
     let productions = ops::platform::productions(state).await?;
     let mut users: Vec<ConfirmUser> = people
@@ -150,14 +184,12 @@ pub(super) async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Tra
             metadata: trail
                 .saved
                 .iter()
-                .filter_map(|s| s.split_once('|'))
-                .filter(|(user, _)| *user == u.id)
-                .filter_map(|(_, saved)| {
-                    let (key, emailed) = saved.split_once('|').map_or((saved, false), |(k, e)| (k, e == "emailed"));
-                    let app = state.catalogue.application(key)?;
+                .filter(|saved| saved.user_id == u.id)
+                .filter_map(|saved| {
+                    let app = state.catalogue.application(&saved.application)?;
                     Some(SavedFor {
                         application: app.name.clone(),
-                        emailed_link: (emailed && app.key == starship_core::catalogue::keys::PRODUCTION_ACADEMY)
+                        emailed_link: (saved.emailed && app.key == starship_core::catalogue::keys::PRODUCTION_ACADEMY)
                             .then(|| app.url.clone()),
                     })
                 })
@@ -165,13 +197,13 @@ pub(super) async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Tra
         })
         .collect();
     let mut granted = 0;
-    for ((_, new), grant) in entries.iter().zip(found) {
+    for (made, grant) in trail.grants.iter().zip(found) {
         let Some(grant) = grant else { continue };
         let Some(user) = users.iter_mut().find(|u| u.id == grant.user_id) else { continue };
         let production = grant.role.production.map(|p| p.get());
         user.roles.push(ConfirmRole {
             label: role_label(state, &productions, &grant.role.application, &grant.role.role, production),
-            new: *new == "1",
+            new: made.new,
         });
         granted += 1;
     }

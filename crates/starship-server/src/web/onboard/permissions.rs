@@ -5,13 +5,13 @@ use askama::Template;
 use axum::extract::{Query, State};
 use starship_core::authz::{self};
 
-use super::metadata::{confirmation, next_step, Trail};
+use super::metadata::{confirmation, next_step, GrantMade, MetadataDue, Trail};
 use super::*;
 use crate::ops::people::{self};
 use crate::ops::{self};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::web::widgets::{grantable_roles, RoleGroup};
+use crate::web::widgets::{grantable_roles, RoleChoice, RoleGroup};
 use crate::web::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
 /// A role assigned to a user in the wizard, not granted yet:
@@ -233,15 +233,15 @@ async fn assign(
             Some(_) => {}
         }
     }
-    let requested: Vec<(String, String, Option<i64>)> = input
-        .chosen
-        .iter()
-        .map(|value| {
-            let (application, role) = value.split_once('|').unwrap_or((value, ""));
-            let production = form.opt(&format!("production:{value}")).and_then(|p| p.parse::<i64>().ok());
-            (application.to_string(), role.to_string(), production)
-        })
-        .collect();
+    let mut requested: Vec<(String, String, Option<i64>)> = Vec::with_capacity(input.chosen.len());
+    for value in &input.chosen {
+        let Some(choice) = RoleChoice::parse(value) else {
+            dialog_errors.fields.push(starship_core::FieldError::new("roles", "Choose roles from the list"));
+            break;
+        };
+        let production = form.opt(&format!("production:{value}")).and_then(|p| p.parse::<i64>().ok());
+        requested.push((choice.application, choice.role, production));
+    }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
         let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
@@ -357,15 +357,15 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
     };
     let mut trail = Trail {
         users: input.user_ids.clone(),
-        grants: granted.iter().map(|g| format!("{}|{}", g.grant.id, u8::from(g.new))).collect(),
+        grants: granted.iter().map(|g| GrantMade { id: g.grant.id.clone(), new: g.new }).collect(),
         ..Default::default()
     };
     for g in &granted {
         let has_metadata =
             state.catalogue.application(&g.grant.role.application).is_some_and(|a| !a.metadata_schema.is_empty());
-        let step = format!("{}|{}", g.user.id, g.grant.role.application);
-        if has_metadata && !trail.queue.contains(&step) {
-            trail.queue.push(step);
+        let due = MetadataDue { user_id: g.user.id.clone(), application: g.grant.role.application.clone() };
+        if has_metadata && !trail.queue.contains(&due) {
+            trail.queue.push(due);
         }
     }
     next_step(state, viewer, trail, None).await
