@@ -174,11 +174,11 @@ store_test!(pieces_across_dots_at_signs_dashes_and_spaces_are_found_inside_and_n
     // really hold.
     let bo = fixtures::user(&mut conn, Some(&p.acme), "bo@acme.example", "Bo", "Oqsmall").await?;
     for partner in [Some(p.acme.as_str()), None] {
-        assert_eq!(ids(&mut conn, partner, "a.lo", 10).await?, [p.ana.id.clone()], "a dot inside an email");
-        assert_eq!(ids(&mut conn, partner, "iz@ac", 10).await?, [p.anabel.id.clone()], "an at sign");
-        assert_eq!(ids(&mut conn, partner, "h-ha", 10).await?, [jo.id.clone()], "a dash inside a last name");
-        assert_eq!(ids(&mut conn, partner, "o sm", 10).await?, [jo.id.clone()], "across first and last name");
-        assert_eq!(ids(&mut conn, partner, "oqsm", 10).await?, [bo.id.clone()], "the letters themselves");
+        assert_eq!(ids(&mut conn, partner, "a.lo", 10).await?, [p.ana.id.as_str()], "a dot inside an email");
+        assert_eq!(ids(&mut conn, partner, "iz@ac", 10).await?, [p.anabel.id.as_str()], "an at sign");
+        assert_eq!(ids(&mut conn, partner, "h-ha", 10).await?, [jo.id.as_str()], "a dash inside a last name");
+        assert_eq!(ids(&mut conn, partner, "o sm", 10).await?, [jo.id.as_str()], "across first and last name");
+        assert_eq!(ids(&mut conn, partner, "oqsm", 10).await?, [bo.id.as_str()], "the letters themselves");
         assert!(ids(&mut conn, partner, "a_lo", 10).await?.is_empty(), "an underscore is no wildcard");
         assert!(ids(&mut conn, partner, "a@lo", 10).await?.is_empty(), "an at sign is not a dot or a space");
         assert!(ids(&mut conn, partner, "n%a", 10).await?.is_empty(), "a percent sign is no wildcard");
