@@ -8,8 +8,8 @@ use starship_store::history::{Actor, Source};
 use starship_store::users::{NewUser, User};
 use starship_store::{appliances, contacts, partners, sites, tickets, Conn};
 
+use crate::ops::OperationResult;
 use crate::ops::{self, Access, Identity};
-use crate::problem::ApiResult;
 use crate::security::hash_password;
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    async fn partner(&mut self, name: &str, kind: PartnerKind) -> ApiResult<String> {
+    async fn partner(&mut self, name: &str, kind: PartnerKind) -> OperationResult<String> {
         Ok(partners::insert(self.conn, &Title::parse("name", name)?, kind).await?.id)
     }
 
@@ -38,7 +38,7 @@ impl Loader<'_> {
         first: &str,
         last: &str,
         about: &str,
-    ) -> ApiResult<User> {
+    ) -> OperationResult<User> {
         let password = Password::parse("password", PASSWORD)?;
         let hash = hash_password(&password);
         let email = Email::parse("email", email)?;
@@ -70,7 +70,7 @@ impl Loader<'_> {
         first: &str,
         last: &str,
         roles: &[&str],
-    ) -> ApiResult<User> {
+    ) -> OperationResult<User> {
         let people = [Identity::parse("", email, first, last, "en-US")?];
         let mut created = ops::create_users(
             self.conn,
@@ -87,7 +87,13 @@ impl Loader<'_> {
         Ok(contact)
     }
 
-    async fn grant(&mut self, user: &User, application: &str, role: &str, production: Option<i64>) -> ApiResult<()> {
+    async fn grant(
+        &mut self,
+        user: &User,
+        application: &str,
+        role: &str,
+        production: Option<i64>,
+    ) -> OperationResult<()> {
         let role = RoleRef {
             application: application.into(),
             role: role.into(),
@@ -98,7 +104,7 @@ impl Loader<'_> {
         Ok(())
     }
 
-    async fn admin(&mut self, user: &User, application: &str, production: Option<i64>) -> ApiResult<()> {
+    async fn admin(&mut self, user: &User, application: &str, production: Option<i64>) -> OperationResult<()> {
         let scope = AdminScope {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
@@ -110,7 +116,7 @@ impl Loader<'_> {
 
 /// Loads the demo data into an empty store, in one transaction; returns the
 /// sign-in lines to print, or `None` when the store already holds data.
-pub async fn load(state: &AppState) -> ApiResult<Option<Vec<String>>> {
+pub async fn load(state: &AppState) -> OperationResult<Option<Vec<String>>> {
     let mut tx = state.store.begin().await?;
     if !partners::is_empty(&mut tx).await? {
         return Ok(None);

@@ -14,7 +14,7 @@ use starship_store::history::{Actor, Source};
 use starship_store::users::{self, User};
 use starship_store::{sessions, Conn};
 
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::security::secret_hash;
 use crate::state::AppState;
 
@@ -26,30 +26,35 @@ pub const SESSION_COOKIE: &str = "starship_session";
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = OperationError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !has_json_content_type(req.headers()) {
-            return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+            return Err(OperationError::UnsupportedMediaType("send the body as application/json".into()));
         }
         let bytes = match Bytes::from_request(req, state).await {
             Ok(bytes) => bytes,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::PayloadTooLarge),
-            Err(e) => return Err(ApiError::BadRequest(e.body_text())),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(OperationError::PayloadTooLarge)
+            }
+            Err(e) => return Err(OperationError::BadRequest(e.body_text())),
         };
         if json_has_nul(&bytes) {
-            return Err(ApiError::Invalid(starship_core::Invalid::one("body", "text must not contain NUL characters")));
+            return Err(OperationError::Invalid(starship_core::Invalid::one(
+                "body",
+                "text must not contain NUL characters",
+            )));
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid(starship_core::Invalid::one(
+            Err(JsonRejection::JsonDataError(e)) => Err(OperationError::Invalid(starship_core::Invalid::one(
                 "body",
                 std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text()),
             ))),
             Err(JsonRejection::JsonSyntaxError(e)) => {
-                Err(ApiError::BadRequest(format!("malformed JSON: {}", e.body_text())))
+                Err(OperationError::BadRequest(format!("malformed JSON: {}", e.body_text())))
             }
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+            Err(other) => Err(OperationError::BadRequest(other.body_text())),
         }
     }
 }
@@ -89,7 +94,7 @@ fn json_has_nul(json: &[u8]) -> bool {
 /// contains one, and PostgreSQL could not even look it up.
 pub async fn refuse_nul_in_path(request: Request, next: Next) -> Response {
     if request.uri().path().contains("%00") {
-        return ApiError::NotFound.into_response();
+        return OperationError::NotFound.into_response();
     }
     next.run(request).await
 }
@@ -98,7 +103,7 @@ pub async fn refuse_nul_in_path(request: Request, next: Next) -> Response {
 pub struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
+    type Rejection = OperationError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let has_body = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v != "0")
@@ -116,16 +121,16 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
+    type Rejection = OperationError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if parts.uri.query().is_some_and(|q| q.contains("%00")) {
-            return Err(ApiError::BadRequest("the query string contains a NUL character (%00)".into()));
+            return Err(OperationError::BadRequest("the query string contains a NUL character (%00)".into()));
         }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Self(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(e.body_text())),
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(OperationError::BadRequest(e.body_text())),
+            Err(e) => Err(OperationError::BadRequest(e.body_text())),
         }
     }
 }
@@ -189,7 +194,7 @@ pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
 }
 
 /// Loads the account a credential belongs to, if it may still sign in.
-pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User, Credential)>, ApiError> {
+pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User, Credential)>, OperationError> {
     let (user_id, credential) = if let Some(token) = bearer_token(parts) {
         match sessions::api_token_user(conn, &secret_hash(token)).await? {
             Some(id) => (id, Credential::ApiToken),
@@ -218,7 +223,10 @@ pub async fn authenticate(conn: &mut Conn, parts: &Parts) -> Result<Option<(User
 
 /// The account a request's credential belongs to, with the roles and
 /// admin privileges it acts with: one connection for both.
-pub async fn signed_in(state: &AppState, parts: &Parts) -> Result<Option<(User, Credential, Principal)>, ApiError> {
+pub async fn signed_in(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<Option<(User, Credential, Principal)>, OperationError> {
     let mut conn = state.store.conn().await?;
     let Some((user, credential)) = authenticate(&mut conn, parts).await? else {
         return Ok(None);
@@ -228,16 +236,16 @@ pub async fn signed_in(state: &AppState, parts: &Parts) -> Result<Option<(User, 
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = OperationError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some((user, credential, principal)) = signed_in(state, parts).await? else {
-            return Err(ApiError::Unauthenticated);
+            return Err(OperationError::Unauthenticated);
         };
         // A cookie rides along on cross-site requests a browser makes on its
         // own; refuse those for anything that changes state.
         if matches!(credential, Credential::Session { .. }) && !is_safe(&parts.method) && is_cross_site(parts) {
-            return Err(ApiError::Forbidden("cross-site requests may not change anything"));
+            return Err(OperationError::Forbidden("cross-site requests may not change anything"));
         }
         Ok(Self { user, principal, credential })
     }
@@ -261,7 +269,7 @@ pub struct CheckCaller {
 }
 
 impl FromRequestParts<AppState> for CheckCaller {
-    type Rejection = ApiError;
+    type Rejection = OperationError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (hash, from_session) = if let Some(token) = bearer_token(parts) {
@@ -269,7 +277,7 @@ impl FromRequestParts<AppState> for CheckCaller {
         } else if let Some(cookie) = session_cookie(parts) {
             (secret_hash(&cookie), true)
         } else {
-            return Err(ApiError::Unauthenticated);
+            return Err(OperationError::Unauthenticated);
         };
         let generation = state.decisions.generation(&state.store).await?;
         let now = starship_store::now_millis();
@@ -287,13 +295,13 @@ impl FromRequestParts<AppState> for CheckCaller {
                         None => starship_store::access::service_token(conn, &hash).await?,
                     }
                 };
-                let credential = loaded.ok_or(ApiError::Unauthenticated)?;
+                let credential = loaded.ok_or(OperationError::Unauthenticated)?;
                 state.decisions.remember_credential(generation, &hash, credential.clone());
                 credential
             }
         };
         if credential.expires_at <= now {
-            return Err(ApiError::Unauthenticated);
+            return Err(OperationError::Unauthenticated);
         }
         if let Some(application) = credential.application {
             return Ok(Self {
@@ -316,12 +324,12 @@ impl FromRequestParts<AppState> for CheckCaller {
         drop(conn);
         let person = crate::ops::access::known_person(state, generation, &credential.user_id)
             .await?
-            .ok_or(ApiError::Unauthenticated)?;
+            .ok_or(OperationError::Unauthenticated)?;
         if !crate::ops::session::may_sign_in(&person.user) {
-            return Err(ApiError::Unauthenticated);
+            return Err(OperationError::Unauthenticated);
         }
         if from_session && !is_safe(&parts.method) && is_cross_site(parts) {
-            return Err(ApiError::Forbidden("cross-site requests may not change anything"));
+            return Err(OperationError::Forbidden("cross-site requests may not change anything"));
         }
         if let Some(context) = parts.extensions.get::<std::sync::Arc<crate::observe::RequestContext>>() {
             context.caller(&person.user.id, person.user.partner_id.as_deref());

@@ -1,87 +1,14 @@
-//! The one place errors become HTTP responses: RFC 9457 problem details.
+//! The one place an operation's refusal (`ops::OperationError`) becomes an
+//! HTTP response: RFC 9457 problem details. (Pages turn it into form
+//! errors in one place too: `web::FormErrors::from_error`.)
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use starship_core::authz::Denied;
-use starship_core::{FieldError, Invalid};
-use starship_store::StoreError;
+use starship_core::FieldError;
 use utoipa::ToSchema;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    Invalid(Invalid),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("the request body is too large")]
-    PayloadTooLarge,
-    #[error("sign in first")]
-    Unauthenticated,
-    /// One answer for an unknown email and a wrong password.
-    #[error("the email or password is not right")]
-    BadCredentials,
-    /// The password was right; the account also needs an MFA code.
-    #[error("this account needs a code from its authenticator app (or a recovery code) as `totp`")]
-    MfaRequired,
-    /// The password was right and the code was the current one, but it
-    /// signed someone in already: said only after the password was right.
-    #[error("this code was used already: wait for the next one your authenticator app shows, or use a recovery code")]
-    MfaCodeUsed,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
-    Throttled { retry_after_secs: u64 },
-    #[error("the database is not answering")]
-    Unavailable,
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl From<Invalid> for ApiError {
-    fn from(e: Invalid) -> Self {
-        Self::Invalid(e)
-    }
-}
-
-impl From<FieldError> for ApiError {
-    fn from(e: FieldError) -> Self {
-        Self::Invalid(e.into())
-    }
-}
-
-impl From<Denied> for ApiError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::NotFound => Self::NotFound,
-            Denied::Forbidden(why) => Self::Forbidden(why),
-            Denied::Conflict(why) => Self::Conflict(why.to_string()),
-        }
-    }
-}
-
-impl From<starship_store::sqlx::Error> for ApiError {
-    fn from(e: starship_store::sqlx::Error) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => Self::Conflict(what.to_string()),
-            StoreError::Unreachable(_) => Self::Unavailable,
-            StoreError::Database(starship_store::sqlx::Error::PoolTimedOut) => Self::Unavailable,
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
+use crate::ops::OperationError;
 
 /// An RFC 9457 problem details body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,7 +24,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-impl ApiError {
+impl OperationError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -161,7 +88,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for OperationError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
@@ -178,5 +105,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-pub type ApiResult<T> = Result<T, ApiError>;

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,7 +37,7 @@ pub struct Activated {
 pub async fn accept(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AcceptBody>,
-) -> ApiResult<axum::Json<Activated>> {
+) -> OperationResult<axum::Json<Activated>> {
     let user = ops::session::accept_link(&state, &body.token, &body.password, Source::Api).await?;
     Ok(axum::Json(Activated { user_id: user.id, email: user.email }))
 }
@@ -113,7 +114,7 @@ pub async fn list_outbox(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<OutboxParams>,
-) -> ApiResult<axum::Json<Vec<OutboxMessage>>> {
+) -> OperationResult<axum::Json<Vec<OutboxMessage>>> {
     let status = params
         .status
         .as_deref()
@@ -151,7 +152,7 @@ pub async fn resend_outbox(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<OutboxMessage>> {
+) -> OperationResult<axum::Json<OutboxMessage>> {
     let message = ops::platform::resend(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(message.into()))
 }

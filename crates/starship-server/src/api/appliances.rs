@@ -14,7 +14,8 @@ use super::portal::{scope, PartnerScope};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
 use crate::ops::appliances::BgpInput;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -77,7 +78,7 @@ pub async fn list_appliances(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<PartnerScope>,
-) -> ApiResult<axum::Json<Vec<ApplianceView>>> {
+) -> OperationResult<axum::Json<Vec<ApplianceView>>> {
     let partner = scope(&caller.principal, &params)?;
     let rows = ops::appliances::appliances(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(
@@ -115,7 +116,7 @@ pub async fn register_appliance(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewAppliance>,
-) -> ApiResult<(StatusCode, axum::Json<ApplianceView>)> {
+) -> OperationResult<(StatusCode, axum::Json<ApplianceView>)> {
     let input = ops::appliances::ApplianceInput { site_id: body.site_id, serial: body.serial, model: body.model };
     let appliance = ops::appliances::register_appliance(&state, &caller.principal, &caller.actor(), &input).await?;
     Ok((StatusCode::CREATED, axum::Json(appliance.into())))
@@ -142,7 +143,7 @@ pub async fn import_appliances(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<ApplianceImport>,
-) -> ApiResult<(StatusCode, axum::Json<Vec<ApplianceView>>)> {
+) -> OperationResult<(StatusCode, axum::Json<Vec<ApplianceView>>)> {
     let appliances = ops::appliances::import_appliances(
         &state,
         &caller.principal,
@@ -162,7 +163,7 @@ pub async fn retire_appliance(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<ApplianceView>> {
+) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::retire_appliance(&state, &caller.principal, &caller.actor(), &id).await?.into()))
 }
 
@@ -174,7 +175,7 @@ pub async fn drain(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<ApplianceView>> {
+) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, true).await?.into()))
 }
 
@@ -186,7 +187,7 @@ pub async fn undrain(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<ApplianceView>> {
+) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, false).await?.into()))
 }
 
@@ -213,7 +214,7 @@ pub struct BgpVersion {
     pub created_at: String,
 }
 
-async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> ApiResult<Vec<BgpVersion>> {
+async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> OperationResult<Vec<BgpVersion>> {
     Ok(ops::appliances::bgp_versions(state, caller, id)
         .await?
         .into_iter()
@@ -235,7 +236,7 @@ pub async fn get_bgp(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<BgpVersion>>> {
+) -> OperationResult<axum::Json<Vec<BgpVersion>>> {
     Ok(axum::Json(bgp_versions(&state, &caller.principal, &id).await?))
 }
 
@@ -249,7 +250,7 @@ pub async fn put_bgp(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<BgpBody>,
-) -> ApiResult<axum::Json<Vec<BgpVersion>>> {
+) -> OperationResult<axum::Json<Vec<BgpVersion>>> {
     let input =
         BgpInput { peer_asn: body.peer_asn, neighbor_ipv4: body.neighbor_ipv4, neighbor_ipv6: body.neighbor_ipv6 };
     ops::appliances::update_bgp(&state, &caller.principal, &caller.actor(), &id, &input).await?;

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -92,7 +93,7 @@ pub async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewClient>,
-) -> ApiResult<(StatusCode, axum::Json<IssuedClient>)> {
+) -> OperationResult<(StatusCode, axum::Json<IssuedClient>)> {
     let request = ops::clients::Request {
         application: &body.application,
         name: &body.name,
@@ -106,7 +107,10 @@ pub async fn create_client(
 /// Every live application client, by application (operators).
 #[utoipa::path(get, path = "/api/v1/clients", tag = "platform",
     responses((status = 200, body = Vec<ClientView>), (status = 403, description = "Not an operator", body = Problem)))]
-pub async fn list_clients(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<ClientView>>> {
+pub async fn list_clients(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> OperationResult<axum::Json<Vec<ClientView>>> {
     let list = ops::clients::list(&state, &caller.principal).await?;
     Ok(axum::Json(list.into_iter().map(ClientView::from).collect()))
 }
@@ -122,7 +126,7 @@ pub async fn revoke_client(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::clients::revoke(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -138,7 +142,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<IssuedClient>> {
+) -> OperationResult<axum::Json<IssuedClient>> {
     let issued = ops::clients::rotate_secret(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(issued.into()))
 }

@@ -6,7 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiQuery, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -42,7 +43,7 @@ pub async fn recipients(
     caller: Caller,
     Path(kind): Path<String>,
     ApiQuery(params): ApiQuery<RecipientParams>,
-) -> ApiResult<axum::Json<Vec<Recipient>>> {
+) -> OperationResult<axum::Json<Vec<Recipient>>> {
     let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_deref())?;
     let people =
         ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;

@@ -11,7 +11,8 @@ use super::portal::{scope, PartnerScope};
 use crate::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
 use crate::ops;
 use crate::ops::contacts::ContactEdit;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -38,7 +39,7 @@ pub async fn invite(
     caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<InvitationBody>,
-) -> ApiResult<axum::Json<AccessView>> {
+) -> OperationResult<axum::Json<AccessView>> {
     let user = ops::contacts::invite(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
@@ -50,7 +51,7 @@ pub async fn revoke_access(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<AccessView>> {
+) -> OperationResult<axum::Json<AccessView>> {
     let user = ops::contacts::revoke_access(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
@@ -70,7 +71,7 @@ pub async fn set_level(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<LevelBody>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::contacts::set_level(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -82,7 +83,7 @@ pub async fn delete_contact(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::contacts::delete_contact(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -106,7 +107,7 @@ pub async fn edit_contact(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ContactBody>,
-) -> ApiResult<axum::Json<ContactView>> {
+) -> OperationResult<axum::Json<ContactView>> {
     let edit = ContactEdit { contact_roles: body.contact_roles, sites: body.sites };
     ops::contacts::edit_contact(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
     Ok(axum::Json(contact_view(ops::contacts::contact(&state, &caller.principal, &id).await?)))
@@ -151,7 +152,7 @@ pub async fn list_contacts(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<PartnerScope>,
-) -> ApiResult<axum::Json<Vec<ContactView>>> {
+) -> OperationResult<axum::Json<Vec<ContactView>>> {
     let partner = scope(&caller.principal, &params)?;
     let rows = ops::contacts::contacts(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(

@@ -10,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller, CheckCaller};
 use crate::ops;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::ops::{OperationError, OperationResult};
+use crate::problem::Problem;
 use crate::state::AppState;
 use starship_store::users::StatusFilter;
 
@@ -83,7 +84,7 @@ pub async fn grant_roles(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<GrantBody>,
-) -> ApiResult<axum::Json<GrantResult>> {
+) -> OperationResult<axum::Json<GrantResult>> {
     let mut errors = Vec::new();
     if body.user_ids.is_empty() || body.user_ids.len() > MAX_GRANT_USERS {
         errors.push(FieldError::new("user_ids", format!("name between 1 and {MAX_GRANT_USERS} users")));
@@ -134,7 +135,7 @@ pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -168,7 +169,7 @@ pub async fn add_admin_privilege(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AdminPrivilegeBody>,
-) -> ApiResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
+) -> OperationResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
     let (user, privilege, new) =
         ops::grant_admin(&state, &caller.principal, &caller.actor(), &id, &body.application, body.production).await?;
     Ok((
@@ -195,7 +196,7 @@ pub async fn remove_admin_privilege(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, pid)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -312,7 +313,7 @@ pub async fn application_users(
     caller: Caller,
     Path(key): Path<String>,
     ApiQuery(params): ApiQuery<ApplicationUsersParams>,
-) -> ApiResult<axum::Json<ApplicationUsersPage>> {
+) -> OperationResult<axum::Json<ApplicationUsersPage>> {
     let status = match params.status {
         None => None,
         Some(PersonStatus::Pending) => Some(StatusFilter::Pending),
@@ -338,7 +339,7 @@ pub async fn application_users(
         limit: params.limit.unwrap_or(50),
     };
     let page = ops::access::application_page(&state, &caller.principal, &key, &query).await?;
-    let app = state.catalogue.application(&page.application).ok_or(ApiError::NotFound)?;
+    let app = state.catalogue.application(&page.application).ok_or(OperationError::NotFound)?;
     let users = page
         .rows
         .into_iter()
@@ -452,7 +453,7 @@ fn asked_of(
     application: &str,
     capability: &str,
     production: Option<i64>,
-) -> ApiResult<(String, Option<ProductionId>)> {
+) -> OperationResult<(String, Option<ProductionId>)> {
     let Some(app) = state.catalogue.application(application) else {
         return Err(FieldError::new(format!("{at}application"), format!("unknown application '{application}'")).into());
     };
@@ -479,7 +480,7 @@ pub async fn check(
     State(state): State<AppState>,
     caller: CheckCaller,
     ApiJson(body): ApiJson<CheckBody>,
-) -> ApiResult<axum::Json<CheckResult>> {
+) -> OperationResult<axum::Json<CheckResult>> {
     let (application, production) = asked_of(&state, "", &body.application, &body.capability, body.production)?;
     let asked = ops::access::Asked {
         user_id: &body.user_id,
@@ -588,7 +589,7 @@ pub async fn check_batch(
     State(state): State<AppState>,
     caller: CheckCaller,
     ApiJson(body): ApiJson<BatchCheckBody>,
-) -> ApiResult<axum::Json<BatchCheckResults>> {
+) -> OperationResult<axum::Json<BatchCheckResults>> {
     if body.checks.len() > ops::access::BATCH_LIMIT {
         return Err(FieldError::new(
             "checks",
@@ -601,7 +602,7 @@ pub async fn check_batch(
         .iter()
         .enumerate()
         .map(|(i, c)| asked_of(&state, &format!("checks[{i}]."), &c.application, &c.capability, c.production))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<OperationResult<Vec<_>>>()?;
     let asked: Vec<ops::access::Asked> = body
         .checks
         .iter()

@@ -27,7 +27,8 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use utoipa::OpenApi;
 
-use crate::problem::{ApiError, Problem};
+use crate::ops::OperationError;
+use crate::problem::Problem;
 use crate::state::AppState;
 use doc::Contract;
 
@@ -212,8 +213,8 @@ pub fn router() -> Router<AppState> {
 /// 200 when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "platform", security(()),
     responses((status = 200, description = "The store answers"), (status = 503, body = Problem)))]
-pub async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
+pub async fn health(State(state): State<AppState>) -> Result<&'static str, OperationError> {
+    state.store.ping().await.map_err(|_| OperationError::Unavailable)?;
     Ok("ok")
 }
 

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A partner company (`Partner` in the OpenAPI document).
@@ -43,7 +44,10 @@ pub struct NewPartner {
 /// Partners: every one for operators, one's own for partner users.
 #[utoipa::path(get, path = "/api/v1/partners", tag = "platform",
     responses((status = 200, body = Vec<PartnerView>), (status = 401, body = Problem)))]
-pub async fn list_partners(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<PartnerView>>> {
+pub async fn list_partners(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> OperationResult<axum::Json<Vec<PartnerView>>> {
     let list = ops::platform::partners(&state, &caller.principal).await?;
     Ok(axum::Json(list.into_iter().map(PartnerView::from).collect()))
 }
@@ -55,7 +59,7 @@ pub async fn create_partner(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewPartner>,
-) -> ApiResult<(StatusCode, axum::Json<PartnerView>)> {
+) -> OperationResult<(StatusCode, axum::Json<PartnerView>)> {
     let partner = ops::platform::create_partner(&state, &caller.principal, &body.name, &body.kind).await?;
     Ok((StatusCode::CREATED, axum::Json(partner.into())))
 }
@@ -103,7 +107,7 @@ pub struct NewProduction {
 pub async fn list_productions(
     State(state): State<AppState>,
     _caller: Caller,
-) -> ApiResult<axum::Json<Vec<ProductionView>>> {
+) -> OperationResult<axum::Json<Vec<ProductionView>>> {
     Ok(axum::Json(ops::platform::productions(&state).await?.into_iter().map(ProductionView::from).collect()))
 }
 
@@ -114,7 +118,7 @@ pub async fn create_production(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewProduction>,
-) -> ApiResult<(StatusCode, axum::Json<ProductionView>)> {
+) -> OperationResult<(StatusCode, axum::Json<ProductionView>)> {
     let production =
         ops::platform::create_production(&state, &caller.principal, body.id, &body.title, body.ends_at.as_deref())
             .await?;
@@ -128,6 +132,6 @@ pub async fn create_production(
 pub async fn list_applications(
     State(state): State<AppState>,
     _caller: Caller,
-) -> ApiResult<axum::Json<Vec<Application>>> {
+) -> OperationResult<axum::Json<Vec<Application>>> {
     Ok(axum::Json(state.catalogue.applications.clone()))
 }

@@ -5,7 +5,7 @@ use starship_core::authz::Principal;
 use utoipa::IntoParams;
 
 use crate::ops;
-use crate::problem::ApiResult;
+use crate::ops::OperationResult;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -16,6 +16,6 @@ pub struct PartnerScope {
     pub partner_id: Option<String>,
 }
 
-pub(super) fn scope(caller: &Principal, params: &PartnerScope) -> ApiResult<String> {
+pub(super) fn scope(caller: &Principal, params: &PartnerScope) -> OperationResult<String> {
     ops::people::target_partner(caller, params.partner_id.as_deref())
 }

@@ -9,8 +9,9 @@ use starship_core::{FieldError, Invalid};
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
+use crate::ops::OperationResult;
 use crate::ops::{self, preferences::ChoiceChange};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A user's notification settings, every type they may receive.
@@ -21,7 +22,7 @@ pub async fn get_notifications(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<NotificationSetting>>> {
+) -> OperationResult<axum::Json<Vec<NotificationSetting>>> {
     Ok(axum::Json(ops::preferences::notification_settings(&state, &caller.principal, &id).await?))
 }
 
@@ -49,7 +50,7 @@ pub async fn put_notifications(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Vec<NotificationChoice>>,
-) -> ApiResult<axum::Json<Vec<NotificationSetting>>> {
+) -> OperationResult<axum::Json<Vec<NotificationSetting>>> {
     let mut errors = Vec::new();
     let changes: Vec<ChoiceChange> = body
         .into_iter()
@@ -93,7 +94,7 @@ pub async fn get_metadata(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, application)): Path<(String, String)>,
-) -> ApiResult<axum::Json<MetadataView>> {
+) -> OperationResult<axum::Json<MetadataView>> {
     let values = ops::preferences::metadata(&state, &caller.principal, &id, &application).await?;
     Ok(axum::Json(MetadataView { application, values }))
 }
@@ -109,7 +110,7 @@ pub async fn put_metadata(
     caller: Caller,
     Path((id, application)): Path<(String, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
-) -> ApiResult<axum::Json<MetadataView>> {
+) -> OperationResult<axum::Json<MetadataView>> {
     let saved =
         ops::preferences::save_metadata(&state, &caller.principal, &caller.actor(), &id, &application, &body).await?;
     Ok(axum::Json(MetadataView { application, values: saved.values }))
@@ -141,7 +142,7 @@ pub async fn send_notification(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NotificationBody>,
-) -> ApiResult<axum::Json<NotificationSent>> {
+) -> OperationResult<axum::Json<NotificationSent>> {
     let notification = ops::preferences::Notification {
         application: &body.application,
         notification_type: &body.notification_type,

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -112,7 +113,7 @@ pub async fn open_review(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<OpenReviewBody>,
-) -> ApiResult<(StatusCode, axum::Json<AccessReview>)> {
+) -> OperationResult<(StatusCode, axum::Json<AccessReview>)> {
     let due_at = millis_from_rfc3339(&body.due_at)
         .ok_or_else(|| FieldError::new("due_at", "is not an RFC 3339 timestamp such as 2030-01-31T17:00:00Z"))?;
     let request = ops::reviews::OpenRequest {
@@ -134,7 +135,10 @@ pub struct AccessReviewList {
 /// The reviews the caller may read, with their progress (at most 200).
 #[utoipa::path(get, path = "/api/v1/access-reviews", tag = "access",
     responses((status = 200, body = AccessReviewList)))]
-pub async fn list_reviews(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<AccessReviewList>> {
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> OperationResult<axum::Json<AccessReviewList>> {
     let found = ops::reviews::list(&state, &caller.principal).await?;
     Ok(axum::Json(AccessReviewList { reviews: found.into_iter().map(|r| review_json(r, None)).collect() }))
 }
@@ -147,7 +151,7 @@ pub async fn get_review(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<AccessReview>> {
+) -> OperationResult<axum::Json<AccessReview>> {
     let (review, items) = ops::reviews::get(&state, &caller.principal, &id).await?;
     Ok(axum::Json(review_json(review, Some(items))))
 }
@@ -176,7 +180,7 @@ pub async fn decide(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
-) -> ApiResult<axum::Json<ReviewItem>> {
+) -> OperationResult<axum::Json<ReviewItem>> {
     let decision = reviews::Decision::parse(&body.decision)
         .ok_or_else(|| FieldError::new("decision", "is not one of keep, revoke"))?;
     let item =

@@ -310,9 +310,20 @@ async fn list_users(
 
 async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
     let (total, start, users) = ops::list_users(state, caller, &list_query(query)?).await?;
+    Ok(list_response(query, total, start, users.iter().map(|u| user_resource(state, u))))
+}
+
+/// A ListResponse of these resources, each with the attributes the query
+/// asks for.
+fn list_response(
+    query: &HashMap<String, String>,
+    total: impl serde::Serialize,
+    start: impl serde::Serialize,
+    found: impl Iterator<Item = Value>,
+) -> Response {
     let attributes = query.get("attributes").map(String::as_str);
     let excluded = query.get("excludedAttributes").map(String::as_str);
-    let resources: Vec<Value> = users.iter().map(|u| project(user_resource(state, u), attributes, excluded)).collect();
+    let resources: Vec<Value> = found.map(|r| project(r, attributes, excluded)).collect();
     let body = json!({
         "schemas": [LIST],
         "totalResults": total,
@@ -320,7 +331,7 @@ async fn list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, Str
         "itemsPerPage": resources.len(),
         "Resources": resources,
     });
-    Ok(scim_json(StatusCode::OK, &body))
+    scim_json(StatusCode::OK, &body)
 }
 
 fn list_query(query: &HashMap<String, String>) -> ScimResult<ops::ListQuery> {
@@ -345,17 +356,7 @@ async fn list_groups(
 
 async fn group_list(state: &AppState, caller: &ScimCaller, query: &HashMap<String, String>) -> ScimResult<Response> {
     let (total, start, found) = groups::list_groups(state, caller, &list_query(query)?).await?;
-    let attributes = query.get("attributes").map(String::as_str);
-    let excluded = query.get("excludedAttributes").map(String::as_str);
-    let resources: Vec<Value> = found.iter().map(|g| project(group_resource(state, g), attributes, excluded)).collect();
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(list_response(query, total, start, found.iter().map(|g| group_resource(state, g))))
 }
 
 async fn search_groups(

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A directory group with the roles its members hold.
@@ -74,7 +75,7 @@ pub async fn list_scim_groups(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<ScimGroupView>>> {
+) -> OperationResult<axum::Json<Vec<ScimGroupView>>> {
     let groups = ops::scim::groups::mapped_groups(&state, &caller.principal, &id).await?;
     Ok(axum::Json(
         groups
@@ -108,7 +109,7 @@ pub async fn map_group_role(
     caller: Caller,
     Path((id, group_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<NewGroupRole>,
-) -> ApiResult<(StatusCode, axum::Json<GroupRoleView>)> {
+) -> OperationResult<(StatusCode, axum::Json<GroupRoleView>)> {
     let mapping = ops::scim::groups::add_mapping(
         &state,
         &caller.principal,
@@ -138,7 +139,7 @@ pub async fn unmap_group_role(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, group_id, mapping_id)): Path<(String, String, String)>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::scim::groups::remove_mapping(&state, &caller.principal, &caller.actor(), &id, &group_id, &mapping_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

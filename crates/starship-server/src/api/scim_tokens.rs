@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use crate::extract::{Caller, OptionalJson};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -73,7 +74,7 @@ pub async fn create(
     caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<NewScimToken>,
-) -> ApiResult<(StatusCode, axum::Json<CreatedScimToken>)> {
+) -> OperationResult<(StatusCode, axum::Json<CreatedScimToken>)> {
     let minted = ops::scim::create_token(&state, &caller.principal, &caller.actor(), &id, body.name.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
@@ -99,7 +100,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<ScimTokenView>>> {
+) -> OperationResult<axum::Json<Vec<ScimTokenView>>> {
     let tokens = ops::scim::list_tokens(&state, &caller.principal, &id).await?;
     Ok(axum::Json(tokens.into_iter().map(ScimTokenView::from).collect()))
 }
@@ -117,7 +118,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, token_id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::scim::revoke_token(&state, &caller.principal, &caller.actor(), &id, &token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
 use crate::ops::session::OtherSignIns;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -24,7 +25,7 @@ pub struct MfaEnrolment {
 /// Starts TOTP enrolment for the signed-in user.
 #[utoipa::path(post, path = "/api/v1/me/mfa", tag = "session",
     responses((status = 200, body = MfaEnrolment), (status = 409, body = Problem)))]
-pub async fn begin_mfa(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<MfaEnrolment>> {
+pub async fn begin_mfa(State(state): State<AppState>, caller: Caller) -> OperationResult<axum::Json<MfaEnrolment>> {
     let enrolment = ops::session::begin_mfa(&state, &caller.user).await?;
     Ok(axum::Json(MfaEnrolment { secret: enrolment.secret, provisioning_uri: enrolment.provisioning_uri }))
 }
@@ -63,7 +64,7 @@ pub async fn confirm_mfa(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<ConfirmMfa>,
-) -> ApiResult<axum::Json<RecoveryCodes>> {
+) -> OperationResult<axum::Json<RecoveryCodes>> {
     let others =
         if body.end_other_sessions { OtherSignIns::End { current: caller.session_hash() } } else { OtherSignIns::Keep };
     let enrolled = ops::session::confirm_mfa(&state, &caller.user, &body.code, others, Source::Api).await?;
@@ -103,7 +104,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<ChangePassword>,
-) -> ApiResult<axum::Json<PasswordChanged>> {
+) -> OperationResult<axum::Json<PasswordChanged>> {
     let ended = ops::session::change_password(
         &state,
         &caller.user,
@@ -125,7 +126,7 @@ pub async fn disable_mfa(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CodeBody>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::session::disable_own_mfa(&state, &caller.user, &body.code, Source::Api).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -134,7 +135,11 @@ pub async fn disable_mfa(
 /// rule. One's own is turned off with `POST /api/v1/me/mfa/disable`.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/mfa", tag = "portal", params(("id" = String, Path, description = "User id")),
     responses((status = 204, description = "Reset"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn reset_mfa(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> OperationResult<StatusCode> {
     ops::session::reset_mfa(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use crate::api::users::{profile_of, UserProfile};
 use crate::extract::{ApiJson, Caller, Credential, OptionalJson, SESSION_COOKIE};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -38,7 +39,7 @@ pub async fn sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request_headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
-) -> ApiResult<Response> {
+) -> OperationResult<Response> {
     let client = crate::extract::client_address(&request_headers, peer.ip(), &state.config.trusted_proxies);
     let signed_in =
         ops::session::sign_in_with_code(&state, &body.email, body.password, body.totp.as_deref(), client, Source::Api)
@@ -67,7 +68,7 @@ pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> Heade
 /// Signs out: ends this session everywhere and clears the cookie.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
-pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> OperationResult<Response> {
     if let Credential::Session { token_hash } = &caller.credential {
         ops::session::sign_out(&state, token_hash, &caller.actor()).await?;
     }
@@ -126,7 +127,7 @@ impl From<sessions::ApiToken> for TokenView {
 /// expired), newest first. The secrets are never shown again.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "session",
     responses((status = 200, body = [TokenView]), (status = 401, body = Problem)))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<TokenView>>> {
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> OperationResult<axum::Json<Vec<TokenView>>> {
     let tokens = ops::tokens::list(&state, &caller.user).await?;
     Ok(axum::Json(tokens.into_iter().map(TokenView::from).collect()))
 }
@@ -144,7 +145,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     OptionalJson(body): OptionalJson<NewToken>,
-) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
+) -> OperationResult<(StatusCode, axum::Json<CreatedToken>)> {
     let minted = ops::tokens::create(
         &state,
         &caller.user,
@@ -178,7 +179,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     ops::tokens::revoke(&state, &caller.user, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

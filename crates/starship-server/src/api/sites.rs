@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use super::portal::{scope, PartnerScope};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -57,7 +58,7 @@ pub async fn list_sites(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<PartnerScope>,
-) -> ApiResult<axum::Json<Vec<SiteView>>> {
+) -> OperationResult<axum::Json<Vec<SiteView>>> {
     let partner = scope(&caller.principal, &params)?;
     let sites = ops::sites::sites_with_contacts(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(
@@ -100,7 +101,7 @@ pub async fn edit_site(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SiteEdit>,
-) -> ApiResult<axum::Json<SiteView>> {
+) -> OperationResult<axum::Json<SiteView>> {
     let site = ops::sites::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;
     Ok(axum::Json(site.into()))
 }
@@ -127,7 +128,7 @@ pub async fn create_site(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewSite>,
-) -> ApiResult<(StatusCode, axum::Json<SiteView>)> {
+) -> OperationResult<(StatusCode, axum::Json<SiteView>)> {
     let site =
         ops::sites::add_site(&state, &caller.principal, body.partner_id.as_deref(), &body.name, &body.location).await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))

@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use super::portal::{scope, PartnerScope};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::ops::OperationResult;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -80,7 +81,7 @@ pub async fn list_tickets(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<PartnerScope>,
-) -> ApiResult<axum::Json<Vec<TicketView>>> {
+) -> OperationResult<axum::Json<Vec<TicketView>>> {
     let partner = scope(&caller.principal, &params)?;
     let rows = ops::tickets::tickets(&state, &caller.principal, &partner).await?;
     Ok(axum::Json(rows.into_iter().map(|(ticket, comments)| ticket_view_of(ticket, comments)).collect()))
@@ -93,7 +94,7 @@ pub async fn get_ticket(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<TicketView>> {
+) -> OperationResult<axum::Json<TicketView>> {
     let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok(axum::Json(ticket_view_of(ticket, comments)))
 }
@@ -113,7 +114,7 @@ pub async fn comment(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CommentBody>,
-) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
+) -> OperationResult<(StatusCode, axum::Json<TicketView>)> {
     ops::tickets::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
         .await?;
     let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
@@ -148,7 +149,7 @@ pub async fn open_ticket(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewTicket>,
-) -> ApiResult<(StatusCode, axum::Json<TicketView>)> {
+) -> OperationResult<(StatusCode, axum::Json<TicketView>)> {
     let input = ops::tickets::TicketInput {
         partner_id: body.partner_id,
         subject: body.subject,
@@ -179,7 +180,7 @@ pub async fn set_ticket_status(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TicketStatusBody>,
-) -> ApiResult<axum::Json<TicketView>> {
+) -> OperationResult<axum::Json<TicketView>> {
     ops::tickets::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;
     let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok(axum::Json(ticket_view_of(ticket, comments)))

@@ -16,7 +16,8 @@ use crate::api::platform::PartnerView;
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::ops::people::{self, PersonInput, ProfileEdit};
 use crate::ops::BulkRow;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::ops::{OperationError, OperationResult};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -95,7 +96,7 @@ pub struct UserProfile {
     pub deactivated_at: Option<String>,
 }
 
-pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> ApiResult<UserProfile> {
+pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> OperationResult<UserProfile> {
     let catalogue = &state.catalogue;
     let profile = people::profile(state, viewer, user).await?;
     let partner = profile.partner.map(PartnerView::from);
@@ -171,7 +172,7 @@ pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> Ap
 /// The signed-in user's own profile (My Account).
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
     responses((status = 200, body = UserProfile), (status = 401, body = Problem)))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<UserProfile>> {
+pub async fn me(State(state): State<AppState>, caller: Caller) -> OperationResult<axum::Json<UserProfile>> {
     Ok(axum::Json(profile_of(&state, &caller.principal, &caller.user).await?))
 }
 
@@ -217,7 +218,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
-) -> ApiResult<(StatusCode, axum::Json<UserProfile>)> {
+) -> OperationResult<(StatusCode, axum::Json<UserProfile>)> {
     let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
     let input = PersonInput {
         email: body.email,
@@ -283,7 +284,7 @@ pub async fn bulk_add(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<BulkBody>,
-) -> ApiResult<(StatusCode, axum::Json<BulkResult>)> {
+) -> OperationResult<(StatusCode, axum::Json<BulkResult>)> {
     let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
     let outcome =
         people::bulk_add(&state, &caller.principal, &caller.actor(), &partner_id, &body.rows, body.dry_run).await?;
@@ -367,7 +368,7 @@ pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<SearchParams>,
-) -> ApiResult<axum::Json<Vec<UserSummary>>> {
+) -> OperationResult<axum::Json<Vec<UserSummary>>> {
     let q = params.q.as_deref().map(str::trim).unwrap_or_default();
     let found = if q.is_empty() {
         let order = match params.sort.as_deref().filter(|s| !s.is_empty()) {
@@ -408,7 +409,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<UserProfile>> {
+) -> OperationResult<axum::Json<UserProfile>> {
     let user =
         if id == caller.user.id { caller.user.clone() } else { people::person(&state, &caller.principal, &id).await? };
     Ok(axum::Json(profile_of(&state, &caller.principal, &user).await?))
@@ -440,7 +441,7 @@ pub async fn patch_user(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProfilePatch>,
-) -> ApiResult<axum::Json<UserProfile>> {
+) -> OperationResult<axum::Json<UserProfile>> {
     let edit =
         ProfileEdit { first_name: body.first_name, last_name: body.last_name, locale: body.locale, phone: body.phone };
     let updated = people::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
@@ -490,12 +491,12 @@ pub async fn user_history(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
-) -> ApiResult<axum::Json<Vec<HistoryEntry>>> {
+) -> OperationResult<axum::Json<Vec<HistoryEntry>>> {
     let before = match params.before.as_deref() {
         None => None,
         Some(cursor) => {
             let parsed = cursor.split_once('.').and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id)));
-            Some(parsed.ok_or_else(|| ApiError::BadRequest("before: not a cursor from this list".into()))?)
+            Some(parsed.ok_or_else(|| OperationError::BadRequest("before: not a cursor from this list".into()))?)
         }
     };
     let kinds = match params.kind.as_deref() {
@@ -580,7 +581,7 @@ pub async fn export_history(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<HistoryExportParams>,
-) -> ApiResult<axum::response::Response> {
+) -> OperationResult<axum::response::Response> {
     let since = params.since.as_deref().map(people::Since::parse).transpose()?;
     let lines =
         people::history_export(&state, &caller.principal, params.partner_id.as_deref(), since, |e| HistoryExportLine {
@@ -623,7 +624,7 @@ pub async fn request_email_change(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EmailChangeBody>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     people::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -640,7 +641,7 @@ pub struct TokenBody {
 pub async fn confirm_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenBody>,
-) -> ApiResult<axum::Json<AccessView>> {
+) -> OperationResult<axum::Json<AccessView>> {
     let user = people::confirm_email(&state, &body.token, Source::Api).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
@@ -655,7 +656,7 @@ pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -669,7 +670,7 @@ pub async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+) -> OperationResult<StatusCode> {
     people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use starship_store::grants::{self, Grant};
 use starship_store::users::{self, AppUsersFilter, PageFrom, StatusFilter, User};
 
 use crate::ops::people::target_partner;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -48,8 +48,8 @@ pub async fn application_page(
     caller: &Principal,
     key: &str,
     query: &PageQuery,
-) -> ApiResult<ApplicationPage> {
-    let app = state.catalogue.application(key).ok_or(ApiError::NotFound)?;
+) -> OperationResult<ApplicationPage> {
+    let app = state.catalogue.application(key).ok_or(OperationError::NotFound)?;
     authz::applications_tab(caller, &app.key)?;
     let partner_id = target_partner(caller, query.partner_id.as_deref())?;
     if let Some(role) = &query.role {
@@ -141,7 +141,7 @@ pub async fn explain(
     application: &str,
     capability: &str,
     production: Option<starship_core::domain::ProductionId>,
-) -> ApiResult<(Vec<Allowing>, Vec<WouldAllow>)> {
+) -> OperationResult<(Vec<Allowing>, Vec<WouldAllow>)> {
     let mut allowing = Vec::new();
     for grant in grants {
         if authz::role_allows(catalogue, &grant.role, application, capability, production) {
@@ -207,7 +207,7 @@ pub async fn explain_check(
     caller_user: Option<&User>,
     caller_application: Option<&str>,
     asked: &Asked<'_>,
-) -> ApiResult<CheckAnswer> {
+) -> OperationResult<CheckAnswer> {
     if let Some(own) = caller_application {
         authz::service_check(own, asked.application)?;
     }
@@ -233,7 +233,7 @@ pub async fn known_person(
     state: &AppState,
     generation: i64,
     id: &str,
-) -> ApiResult<Option<std::sync::Arc<starship_store::access::Person>>> {
+) -> OperationResult<Option<std::sync::Arc<starship_store::access::Person>>> {
     let (mut known, missing) = state.decisions.people(generation, &[id]);
     if missing.is_empty() {
         return Ok(known.remove(id));
@@ -247,7 +247,7 @@ async fn load_people(
     conn: &mut starship_store::Conn,
     generation: i64,
     ids: &[String],
-) -> ApiResult<Vec<(String, std::sync::Arc<starship_store::access::Person>)>> {
+) -> OperationResult<Vec<(String, std::sync::Arc<starship_store::access::Person>)>> {
     let loaded: Vec<_> =
         starship_store::access::people(conn, ids).await?.into_iter().map(std::sync::Arc::new).collect();
     state.decisions.remember_people(generation, &loaded);
@@ -271,7 +271,7 @@ pub async fn decide(
     caller_application: Option<&str>,
     generation: i64,
     asked: &[Asked<'_>],
-) -> ApiResult<Vec<bool>> {
+) -> OperationResult<Vec<bool>> {
     if let Some(own) = caller_application {
         for a in asked {
             authz::service_check(own, a.application)?;
@@ -293,8 +293,8 @@ pub async fn decide(
             if a.user_id == caller.user_id {
                 return Ok(allowed(&caller.roles));
             }
-            let person = people.get(a.user_id).ok_or(ApiError::NotFound)?;
-            let partner = person.user.partner_id.as_deref().ok_or(ApiError::NotFound)?;
+            let person = people.get(a.user_id).ok_or(OperationError::NotFound)?;
+            let partner = person.user.partner_id.as_deref().ok_or(OperationError::NotFound)?;
             authz::see_partner_resource(caller, partner)?;
             // A deactivated person's roles do not count until reactivation.
             if !crate::ops::session::may_sign_in(&person.user) {

@@ -14,7 +14,7 @@ use starship_store::appliances::{self, Appliance, ApplianceEvent, BgpConfig};
 use starship_store::history::{self, Actor};
 use starship_store::{partners, sites};
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// Appliance self-service: drain for maintenance, or return to service.
@@ -24,9 +24,9 @@ pub async fn set_drained(
     actor: &Actor,
     appliance_id: &str,
     drained: bool,
-) -> ApiResult<appliances::Appliance> {
+) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
     appliances::set_appliance_status(&mut tx, &appliance.id, drained, &caller.user_id).await?;
@@ -39,15 +39,15 @@ pub async fn set_drained(
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
     )
     .await?;
-    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
 
 /// A retired appliance is drained and configured no more.
-fn in_service(appliance: &appliances::Appliance) -> ApiResult<()> {
+fn in_service(appliance: &appliances::Appliance) -> OperationResult<()> {
     match appliance.retired_at {
-        Some(_) => Err(ApiError::Conflict(format!("appliance {} is retired", appliance.serial))),
+        Some(_) => Err(OperationError::Conflict(format!("appliance {} is retired", appliance.serial))),
         None => Ok(()),
     }
 }
@@ -77,9 +77,9 @@ pub async fn register_appliance(
     caller: &Principal,
     actor: &Actor,
     input: &ApplianceInput,
-) -> ApiResult<appliances::Appliance> {
+) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let site = sites::get_site(&mut tx, input.site_id.trim()).await?.ok_or(ApiError::NotFound)?;
+    let site = sites::get_site(&mut tx, input.site_id.trim()).await?.ok_or(OperationError::NotFound)?;
     authz::register_appliances(caller, &site.partner_id)?;
     let (serial, model) =
         starship_core::error::both(check_serial("serial", &input.serial), Title::parse("model", &input.model))?;
@@ -100,7 +100,7 @@ pub async fn register_appliance(
         json!({"appliance_id": id, "serial": serial, "site_id": site.id, "partner_id": site.partner_id}),
     )
     .await?;
-    let appliance = appliances::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
@@ -115,11 +115,11 @@ pub async fn import_appliances(
     actor: &Actor,
     partner_id: Option<&str>,
     csv_text: &str,
-) -> ApiResult<Vec<appliances::Appliance>> {
+) -> OperationResult<Vec<appliances::Appliance>> {
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
     authz::register_appliances(caller, &partner)?;
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, &partner).await?.ok_or(OperationError::NotFound)?;
     let sites = sites::sites_of_partner(&mut tx, &partner).await?;
     // Forms send CRLF line ends; the rows' line numbers count LFs.
     let csv_text = csv_text.replace("\r\n", "\n");
@@ -193,7 +193,7 @@ pub async fn import_appliances(
             json!({"appliance_id": id, "serial": serial, "site_id": site, "partner_id": partner}),
         )
         .await?;
-        appliances.push(appliances::get_appliance(&mut tx, &id).await?.ok_or(ApiError::NotFound)?);
+        appliances.push(appliances::get_appliance(&mut tx, &id).await?.ok_or(OperationError::NotFound)?);
     }
     tx.commit().await?;
     Ok(appliances)
@@ -206,12 +206,12 @@ pub async fn retire_appliance(
     caller: &Principal,
     actor: &Actor,
     appliance_id: &str,
-) -> ApiResult<appliances::Appliance> {
+) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::register_appliances(caller, &appliance.partner_id)?;
     if !appliances::retire_appliance(&mut tx, &appliance.id, &caller.user_id).await? {
-        return Err(ApiError::Conflict(format!("appliance {} is retired already", appliance.serial)));
+        return Err(OperationError::Conflict(format!("appliance {} is retired already", appliance.serial)));
     }
     history::append(
         &mut tx,
@@ -221,7 +221,7 @@ pub async fn retire_appliance(
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
     )
     .await?;
-    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
 }
@@ -294,9 +294,9 @@ pub async fn update_bgp(
     actor: &Actor,
     appliance_id: &str,
     input: &BgpInput,
-) -> ApiResult<i64> {
+) -> OperationResult<i64> {
     let mut tx = state.store.begin().await?;
-    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
     let (v4, v6) = check_bgp(input)?;
@@ -325,7 +325,11 @@ pub struct ListedAppliance {
 }
 
 /// A partner's appliances: shown to every portal level.
-pub async fn appliances(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ListedAppliance>> {
+pub async fn appliances(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &str,
+) -> OperationResult<Vec<ListedAppliance>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;
     let appliances = appliances::appliances_of_partner(&mut tx, partner_id).await?;
@@ -343,17 +347,17 @@ pub async fn appliances(state: &AppState, caller: &Principal, partner_id: &str) 
 }
 
 /// One appliance the caller may see.
-pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Appliance> {
+pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str) -> OperationResult<Appliance> {
     let mut conn = state.store.conn().await?;
-    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
     Ok(appliance)
 }
 
 /// One appliance's BGP configuration versions, newest first.
-pub async fn bgp_versions(state: &AppState, caller: &Principal, appliance_id: &str) -> ApiResult<Vec<BgpConfig>> {
+pub async fn bgp_versions(state: &AppState, caller: &Principal, appliance_id: &str) -> OperationResult<Vec<BgpConfig>> {
     let mut conn = state.store.conn().await?;
-    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(ApiError::NotFound)?;
+    let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
     Ok(appliances::bgp_versions(&mut conn, &appliance.id).await?)
 }

@@ -18,7 +18,7 @@ use starship_store::clients::{self, Client, NewClient};
 use starship_store::history::{self, Actor, Source};
 use starship_store::{users, Conn};
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
@@ -55,7 +55,7 @@ pub async fn issue(
     history_user: &str,
     actor: &Actor,
     request: &Request<'_>,
-) -> ApiResult<Issued> {
+) -> OperationResult<Issued> {
     let client_id = format!("{}-{}", request.application, &secret_hash(&new_secret(""))[..16]);
     issue_as(conn, catalogue, history_user, actor, request, &client_id, client_secret()).await
 }
@@ -70,7 +70,7 @@ pub async fn issue_as(
     request: &Request<'_>,
     client_id: &str,
     secret: String,
-) -> ApiResult<Issued> {
+) -> OperationResult<Issued> {
     let application = match catalogue.application(request.application) {
         Some(a) => Ok(a.key.clone()),
         None => Err(FieldError::new("application", "is not an application of the catalogue")),
@@ -105,7 +105,12 @@ pub async fn issue_as(
 }
 
 /// Registers a client for the signed-in operator.
-pub async fn create(state: &AppState, caller: &Principal, actor: &Actor, request: &Request<'_>) -> ApiResult<Issued> {
+pub async fn create(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    request: &Request<'_>,
+) -> OperationResult<Issued> {
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
     let issued = issue(&mut tx, &state.catalogue, &caller.user_id, actor, request).await?;
@@ -120,10 +125,10 @@ pub async fn create_as_platform(
     catalogue: &Catalogue,
     actor: &Actor,
     request: &Request<'_>,
-) -> ApiResult<Issued> {
+) -> OperationResult<Issued> {
     let mut tx = store.begin().await?;
     let Some(operator) = users::first_operator(&mut tx).await? else {
-        return Err(ApiError::Conflict(
+        return Err(OperationError::Conflict(
             "there is no operator account to record this in History: create one first (starshipd operator create)"
                 .into(),
         ));
@@ -134,7 +139,7 @@ pub async fn create_as_platform(
 }
 
 /// Every live client (operators).
-pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Client>> {
+pub async fn list(state: &AppState, caller: &Principal) -> OperationResult<Vec<Client>> {
     authz::manage_clients(caller)?;
     let mut conn = state.store.conn().await?;
     Ok(clients::list(&mut conn).await?)
@@ -142,10 +147,10 @@ pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Client>
 
 /// Revokes a client at once: it no longer authenticates, and every token
 /// it was given ends.
-pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> ApiResult<Client> {
+pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Client> {
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
-    let client = clients::revoke(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let client = clients::revoke(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
     // Whatever the client was given ends with it, service tokens included.
     starship_store::oidc::end_families_of_client(&mut tx, &client.id, "client revoked").await?;
     history::append(
@@ -161,11 +166,11 @@ pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &st
 }
 
 /// Gives a client a new secret; the old one stops working at once.
-pub async fn rotate_secret(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> ApiResult<Issued> {
+pub async fn rotate_secret(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Issued> {
     authz::manage_clients(caller)?;
     let secret = client_secret();
     let mut tx = state.store.begin().await?;
-    let client = clients::set_secret(&mut tx, id, &secret_hash(&secret)).await?.ok_or(ApiError::NotFound)?;
+    let client = clients::set_secret(&mut tx, id, &secret_hash(&secret)).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
         &caller.user_id,

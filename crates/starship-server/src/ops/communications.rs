@@ -8,7 +8,7 @@ use starship_core::FieldError;
 use starship_store::communications::{reachable, Reachable};
 use starship_store::sites;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// Who a communication reaches among a partner's people (contacts without
@@ -19,8 +19,8 @@ pub async fn recipients(
     kind: &str,
     partner_id: &str,
     site: Option<&str>,
-) -> ApiResult<Vec<Reachable>> {
-    let communication = Communication::parse(kind).ok_or(ApiError::NotFound)?;
+) -> OperationResult<Vec<Reachable>> {
+    let communication = Communication::parse(kind).ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut conn = state.store.conn().await?;
     if let Some(site) = site {

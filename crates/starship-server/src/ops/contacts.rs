@@ -18,7 +18,7 @@ use starship_store::{contacts, grants, now_millis, partners, sessions, sites, Co
 use crate::email;
 use crate::ops::people::visible_user;
 use crate::ops::ACTIVATION;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ fn owner(user: &User) -> &str {
 }
 
 /// Replaces a person's portal level (or removes it).
-async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &str) -> ApiResult<()> {
+async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &str) -> OperationResult<()> {
     users::revoke_application_roles(conn, &user.id, keys::PARTNER_PORTAL).await?;
     if let Some(level) = level {
         let role =
@@ -45,7 +45,7 @@ pub async fn invite(
     actor: &Actor,
     user_id: &str,
     level: Option<PortalLevel>,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
@@ -53,11 +53,11 @@ pub async fn invite(
     let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if user.status == UserStatus::Active {
-        return Err(ApiError::Conflict("this person can sign in already".into()));
+        return Err(OperationError::Conflict("this person can sign in already".into()));
     }
     users::set_status(&mut tx, &user.id, UserStatus::Pending).await?;
     put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
-    let partner = partners::get(&mut tx, owner(&user)).await?.ok_or(ApiError::NotFound)?;
+    let partner = partners::get(&mut tx, owner(&user)).await?.ok_or(OperationError::NotFound)?;
     let token = new_secret("");
     let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
     outbox::insert_link(&mut tx, &secret_hash(&token), &user.id, ACTIVATION, expires_at).await?;
@@ -71,7 +71,7 @@ pub async fn invite(
     );
     outbox::enqueue(&mut tx, &mail.to(&user, "invitation")).await?;
     history::append(&mut tx, &user.id, actor, Kind::PortalInvited, json!({"level": level})).await?;
-    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(user)
 }
@@ -83,7 +83,7 @@ async fn administered(
     caller: &Principal,
     user_id: &str,
     self_refusal: &'static str,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let user = visible_user(conn, caller, user_id).await?;
     let held = users::principal(conn, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
@@ -93,26 +93,31 @@ async fn administered(
         authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
     )?;
     if user.id == caller.user_id {
-        return Err(ApiError::Forbidden(self_refusal));
+        return Err(OperationError::Forbidden(self_refusal));
     }
     Ok(user)
 }
 
 /// Ends a person's sign-in at once (sessions, tokens, pending links); the
 /// contact and its History stay.
-pub async fn revoke_access(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<User> {
+pub async fn revoke_access(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &str,
+) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let user = administered(&mut tx, caller, user_id, "you cannot revoke your own access").await?;
     end_access(&mut tx, &user).await?;
     let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
     history::append(&mut tx, &user.id, actor, Kind::PortalAccessRevoked, json!({"level": level})).await?;
     put_level(&mut tx, &user, None, &caller.user_id).await?;
-    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(user)
 }
 
-async fn end_access(conn: &mut Conn, user: &User) -> ApiResult<()> {
+async fn end_access(conn: &mut Conn, user: &User) -> OperationResult<()> {
     users::set_status(conn, &user.id, UserStatus::Contact).await?;
     sessions::end_all_for_user(conn, &user.id).await?;
     outbox::void_links(conn, &user.id).await?;
@@ -126,14 +131,14 @@ pub async fn set_level(
     actor: &Actor,
     user_id: &str,
     level: PortalLevel,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
     if standing == Standing::NoAccess {
-        return Err(ApiError::Conflict("a contact without portal access gets a level with an invitation".into()));
+        return Err(OperationError::Conflict("a contact without portal access gets a level with an invitation".into()));
     }
     let before = match standing {
         Standing::User(l) => Some(l),
@@ -146,7 +151,7 @@ pub async fn set_level(
 }
 
 /// Deletes a contact: gone from lists and sign-in; History stays.
-pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> ApiResult<()> {
+pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = administered(&mut tx, caller, user_id, "you cannot delete yourself").await?;
     delete_in(&mut tx, &user, actor).await?;
@@ -156,9 +161,9 @@ pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor,
 
 /// Deletes a person whom the caller's rule allowed deleting, in the
 /// caller's transaction: gone from lists and sign-in; History stays.
-pub(crate) async fn delete_in(tx: &mut Conn, user: &User, actor: &Actor) -> ApiResult<()> {
+pub(crate) async fn delete_in(tx: &mut Conn, user: &User, actor: &Actor) -> OperationResult<()> {
     if !users::mark_deleted(tx, &user.id).await? {
-        return Err(ApiError::NotFound);
+        return Err(OperationError::NotFound);
     }
     end_access(tx, user).await?;
     history::append(tx, &user.id, actor, Kind::ContactDeleted, json!({"email": user.email})).await?;
@@ -178,7 +183,7 @@ pub async fn edit_contact(
     actor: &Actor,
     user_id: &str,
     edit: &ContactEdit,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
@@ -234,7 +239,7 @@ pub struct ContactRow {
 /// Every contact and portal user of a partner, in name order. Each aspect
 /// (roles, contact roles, sites) is one query for the whole list, however
 /// many people the partner has.
-pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ContactRow>> {
+pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<ContactRow>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;
     let mut roles = users::roles_of_partner_users(&mut tx, partner_id).await?;
@@ -264,7 +269,7 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
 }
 
 /// One person the caller may see, as a contact.
-pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> ApiResult<ContactRow> {
+pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> OperationResult<ContactRow> {
     let mut tx = state.store.begin_read().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let roles = users::roles_of(&mut tx, &user.id).await?;

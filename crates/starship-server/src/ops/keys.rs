@@ -11,7 +11,7 @@ use starship_store::history::{self, Actor};
 use starship_store::{now_millis, signing_keys, users, Store};
 
 use crate::jwt::Key;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 
 /// How long a key replaced by a rotation keeps verifying (and stays in the
 /// JWKS): longer than any token it signed lives.
@@ -38,11 +38,11 @@ pub async fn ensure(store: &Store) -> Result<(), starship_store::StoreError> {
 /// A new key signs from now on; the others keep verifying for
 /// [`OVERLAP_MS`]. History records it in the first operator's History
 /// (the command acts for no one), source `oidc`.
-pub async fn rotate(store: &Store, actor: &Actor) -> ApiResult<String> {
+pub async fn rotate(store: &Store, actor: &Actor) -> OperationResult<String> {
     let key = tokio::task::spawn_blocking(Key::generate).await.expect("key generation does not panic");
     let mut tx = store.begin().await?;
     let Some(operator) = users::first_operator(&mut tx).await? else {
-        return Err(ApiError::Conflict(
+        return Err(OperationError::Conflict(
             "there is no operator account to record this in History: create one first (starshipd operator create)"
                 .into(),
         ));
@@ -58,7 +58,7 @@ pub async fn rotate(store: &Store, actor: &Actor) -> ApiResult<String> {
 /// use is read from the store every time (another instance may have
 /// rotated); a key's decoded form is kept by its id, which is the
 /// thumbprint of its public half, so one id always names the same key.
-pub async fn in_use(store: &Store) -> ApiResult<Vec<Key>> {
+pub async fn in_use(store: &Store) -> OperationResult<Vec<Key>> {
     static DECODED: LazyLock<Mutex<HashMap<String, Key>>> = LazyLock::new(Default::default);
     let mut conn = store.conn().await?;
     let stored = signing_keys::in_use(&mut conn, now_millis() - OVERLAP_MS).await?;
@@ -70,7 +70,7 @@ pub async fn in_use(store: &Store) -> ApiResult<Vec<Key>> {
             Some(key) => key,
             None => {
                 let key = Key::from_pem(&k.kid, &k.private_pem)
-                    .ok_or_else(|| ApiError::Internal(format!("signing key {} does not decode", k.kid)))?;
+                    .ok_or_else(|| OperationError::Internal(format!("signing key {} does not decode", k.kid)))?;
                 DECODED.lock().unwrap_or_else(|e| e.into_inner()).insert(k.kid.clone(), key.clone());
                 key
             }
@@ -81,11 +81,11 @@ pub async fn in_use(store: &Store) -> ApiResult<Vec<Key>> {
 }
 
 /// The key that signs now.
-pub async fn signer(store: &Store) -> ApiResult<Key> {
-    in_use(store).await?.into_iter().next().ok_or_else(|| ApiError::Internal("no signing key".into()))
+pub async fn signer(store: &Store) -> OperationResult<Key> {
+    in_use(store).await?.into_iter().next().ok_or_else(|| OperationError::Internal("no signing key".into()))
 }
 
 /// The public keys, as the JWKS endpoint publishes them.
-pub async fn jwks(store: &Store) -> ApiResult<serde_json::Value> {
+pub async fn jwks(store: &Store) -> OperationResult<serde_json::Value> {
     Ok(json!({"keys": in_use(store).await?.iter().map(Key::jwk).collect::<Vec<_>>()}))
 }

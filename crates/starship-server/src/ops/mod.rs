@@ -7,6 +7,7 @@ pub mod appliances;
 pub mod clients;
 pub mod communications;
 pub mod contacts;
+mod error;
 pub mod expiry;
 pub mod keys;
 pub mod oidc;
@@ -19,6 +20,8 @@ pub mod session;
 pub mod sites;
 pub mod tickets;
 pub mod tokens;
+
+pub use error::{OperationError, OperationResult};
 
 use serde_json::json;
 use starship_core::authz::{self, Principal};
@@ -34,7 +37,6 @@ use starship_store::users::{self, NewUser, User};
 use starship_store::{grants, now_millis, partners, sessions, Conn, Store};
 
 use crate::email;
-use crate::problem::{ApiError, ApiResult};
 use crate::security::{hash_password, new_secret, secret_hash};
 use crate::state::{AppState, Config};
 
@@ -69,7 +71,7 @@ pub async fn create_operator(
     first_name: &str,
     last_name: &str,
     password: &Password,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let first_name = PersonName::parse("first_name", first_name)?;
     let last_name = PersonName::parse("last_name", last_name)?;
     let hash = hash_password(password);
@@ -102,7 +104,7 @@ pub async fn create_with_password(
     actor: &Actor,
     person: &NewUser<'_>,
     details: serde_json::Value,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let kind = if person.partner_id.is_none() { Kind::OperatorCreated } else { Kind::UserCreated };
     let user = users::insert(conn, person).await?;
     history::append(conn, &user.id, actor, kind, details).await?;
@@ -127,8 +129,8 @@ pub async fn create_users(
     partner_id: &str,
     people: &[Identity],
     access: Access,
-) -> ApiResult<Vec<User>> {
-    let partner = partners::get(conn, partner_id).await?.ok_or(ApiError::NotFound)?;
+) -> OperationResult<Vec<User>> {
+    let partner = partners::get(conn, partner_id).await?.ok_or(OperationError::NotFound)?;
     let status = match access {
         Access::SignIn => UserStatus::Pending,
         Access::ContactOnly => UserStatus::Contact,
@@ -174,7 +176,7 @@ pub(crate) async fn send_activation_links(
     config: &Config,
     partner_name: &str,
     people: &[User],
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let hours = config.activation_ttl.as_secs() / 3600;
     let expires_at = now_millis() + config.activation_ttl.as_millis() as i64;
     let mut links = Vec::with_capacity(people.len());
@@ -203,12 +205,12 @@ pub struct Granted {
 
 /// Loads users the caller may act on; anyone invisible to the caller is
 /// 404, named by index so a caller sees which id was wrong.
-pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[String]) -> ApiResult<Vec<User>> {
+pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[String]) -> OperationResult<Vec<User>> {
     let mut found = Vec::with_capacity(user_ids.len());
     for id in user_ids {
-        let user = users::get(conn, id).await?.ok_or(ApiError::NotFound)?;
+        let user = users::get(conn, id).await?.ok_or(OperationError::NotFound)?;
         let Some(partner) = user.partner_id.as_deref() else {
-            return Err(ApiError::NotFound);
+            return Err(OperationError::NotFound);
         };
         authz::see_partner_resource(caller, partner)?;
         if !found.iter().any(|u: &User| u.id == user.id) {
@@ -228,7 +230,7 @@ pub async fn grant_roles(
     actor: &Actor,
     people: &[User],
     roles: &[(RoleRef, Option<i64>)],
-) -> ApiResult<Vec<Granted>> {
+) -> OperationResult<Vec<Granted>> {
     for user in people {
         for (role, _) in roles {
             authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
@@ -266,7 +268,7 @@ pub async fn grant_each(
     actor: &Actor,
     people: &[User],
     roles_per_person: &[Vec<RoleRef>],
-) -> ApiResult<usize> {
+) -> OperationResult<usize> {
     let mut alike: std::collections::HashMap<&[RoleRef], Vec<User>> = std::collections::HashMap::new();
     for (person, roles) in people.iter().zip(roles_per_person) {
         if !roles.is_empty() {
@@ -286,7 +288,7 @@ pub async fn grant_each(
 async fn with_production_ends(
     conn: &mut Conn,
     roles: &[(RoleRef, Option<i64>)],
-) -> ApiResult<Vec<(RoleRef, Option<i64>)>> {
+) -> OperationResult<Vec<(RoleRef, Option<i64>)>> {
     let unended: Vec<i64> =
         roles.iter().filter(|(_, end)| end.is_none()).filter_map(|(r, _)| r.production.map(|p| p.get())).collect();
     if unended.is_empty() {
@@ -386,7 +388,7 @@ pub async fn resolve_roles(
     conn: &mut Conn,
     catalogue: &Catalogue,
     requested: &[(String, String, Option<i64>)],
-) -> ApiResult<Vec<RoleRef>> {
+) -> OperationResult<Vec<RoleRef>> {
     let mut errors = Vec::new();
     let mut roles: Vec<RoleRef> = Vec::new();
     for (i, (application, role, production)) in requested.iter().enumerate() {
@@ -428,7 +430,7 @@ pub async fn resolve_admin_scope(
     catalogue: &Catalogue,
     application: &str,
     production: Option<i64>,
-) -> ApiResult<AdminScope> {
+) -> OperationResult<AdminScope> {
     let Some(app) = catalogue.application(application) else {
         return Err(FieldError::new("application", format!("unknown application '{application}'")).into());
     };
@@ -447,7 +449,7 @@ pub async fn add_admin_privilege(
     actor: &Actor,
     user: &User,
     scope: &AdminScope,
-) -> ApiResult<(grants::AdminPrivilege, bool)> {
+) -> OperationResult<(grants::AdminPrivilege, bool)> {
     authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), scope)?;
     let (privilege, new) = grants::add_admin(conn, &user.id, scope, caller.acting_user()).await?;
     if new {
@@ -471,16 +473,16 @@ pub async fn revoke_role(
     actor: &Actor,
     grant_id: &str,
     of_user: Option<&str>,
-) -> ApiResult<(User, grants::Grant)> {
+) -> OperationResult<(User, grants::Grant)> {
     let grant = grants::get(conn, grant_id)
         .await?
         .filter(|g| of_user.is_none_or(|u| g.user_id == u))
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(OperationError::NotFound)?;
     let user = people::visible_user(conn, caller, &grant.user_id).await?;
     authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
     // Two revokes racing: the second deletes nothing and must say so.
     if !grants::revoke(conn, &grant.id).await? {
-        return Err(ApiError::NotFound);
+        return Err(OperationError::NotFound);
     }
     history::append(conn, &user.id, actor, Kind::RoleRevoked, role_details(&grant.id, &grant.role)).await?;
     Ok((user, grant))
@@ -495,7 +497,7 @@ pub async fn keep_own_admin_path(
     catalogue: &Catalogue,
     caller: &Principal,
     user: &User,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     if caller.user_id != user.id {
         return Ok(());
     }
@@ -522,13 +524,15 @@ pub async fn remove_admin_privilege(
     actor: &Actor,
     user_id: &str,
     privilege_id: &str,
-) -> ApiResult<(User, AdminScope)> {
+) -> OperationResult<(User, AdminScope)> {
     let user = people::visible_user(conn, caller, user_id).await?;
-    let privilege =
-        grants::get_admin(conn, privilege_id).await?.filter(|p| p.user_id == user.id).ok_or(ApiError::NotFound)?;
+    let privilege = grants::get_admin(conn, privilege_id)
+        .await?
+        .filter(|p| p.user_id == user.id)
+        .ok_or(OperationError::NotFound)?;
     authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
     if !grants::remove_admin(conn, &privilege.id).await? {
-        return Err(ApiError::NotFound);
+        return Err(OperationError::NotFound);
     }
     history::append(
         conn,
@@ -569,7 +573,7 @@ pub struct CheckedRows {
 /// caller: an address of its own people "already exists", anyone else's
 /// gets the neutral `EMAIL_UNAVAILABLE`; `None` (operators, the CLI) names
 /// every taken address.
-pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow], own_partner: Option<&str>) -> ApiResult<CheckedRows> {
+pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow], own_partner: Option<&str>) -> OperationResult<CheckedRows> {
     let mut errors = Vec::new();
     let mut parsed: Vec<(usize, Identity)> = Vec::with_capacity(rows.len());
     let mut first_row_of: std::collections::HashMap<String, usize> =
@@ -615,7 +619,7 @@ pub const ELSEWHERE_ANSWERS_PER_HOUR: i64 = 20;
 /// Counts answers about other partners' addresses against the caller; past
 /// the limit the request is refused. Committed at once, so a refused or
 /// dry-run request still counts.
-pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answers: usize) -> ApiResult<()> {
+pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answers: usize) -> OperationResult<()> {
     if answers == 0 || caller.operator {
         return Ok(());
     }
@@ -623,7 +627,7 @@ pub async fn count_elsewhere_answers(state: &AppState, caller: &Principal, answe
     let mut tx = state.store.begin().await?;
     let within = sessions::spend(&mut tx, &throttle, answers as i64, 3_600_000).await?;
     if !within {
-        return Err(ApiError::Throttled { retry_after_secs: 3600 });
+        return Err(OperationError::Throttled { retry_after_secs: 3600 });
     }
     tx.commit().await?;
     Ok(())
@@ -639,12 +643,12 @@ pub async fn set_role_end(
     user_id: &str,
     grant_id: &str,
     end: Option<i64>,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let grant = grants::get(&mut tx, grant_id)
         .await?
         .filter(|g| g.user_id == user_id && !g.expired_at(now_millis()))
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(OperationError::NotFound)?;
     let people = visible_users(&mut tx, caller, &[user_id.to_string()]).await?;
     grant_roles(&mut tx, caller, actor, &people, &[(grant.role, end)]).await?;
     tx.commit().await?;
@@ -658,7 +662,7 @@ pub async fn onboarded(
     caller: &Principal,
     user_ids: &[String],
     grant_ids: &[&str],
-) -> ApiResult<(Vec<User>, Vec<Option<grants::Grant>>)> {
+) -> OperationResult<(Vec<User>, Vec<Option<grants::Grant>>)> {
     let mut tx = state.store.begin_read().await?;
     let people = visible_users(&mut tx, caller, user_ids).await?;
     let mut found = Vec::with_capacity(grant_ids.len());
@@ -685,7 +689,7 @@ pub async fn grant(
     caller: &Principal,
     actor: &Actor,
     requests: &[GrantRequest<'_>],
-) -> ApiResult<Vec<Granted>> {
+) -> OperationResult<Vec<Granted>> {
     let mut tx = state.store.begin().await?;
     let mut granted = Vec::new();
     for request in requests {
@@ -699,7 +703,7 @@ pub async fn grant(
 }
 
 /// Checks roles asked by name against the catalogue and the productions.
-pub async fn resolve(state: &AppState, requested: &[(String, String, Option<i64>)]) -> ApiResult<Vec<RoleRef>> {
+pub async fn resolve(state: &AppState, requested: &[(String, String, Option<i64>)]) -> OperationResult<Vec<RoleRef>> {
     let mut conn = state.store.conn().await?;
     resolve_roles(&mut conn, &state.catalogue, requested).await
 }
@@ -712,7 +716,7 @@ pub async fn revoke(
     actor: &Actor,
     grant_id: &str,
     of_user: Option<&str>,
-) -> ApiResult<(User, grants::Grant)> {
+) -> OperationResult<(User, grants::Grant)> {
     let mut tx = state.store.begin().await?;
     let (user, grant) = revoke_role(&mut tx, caller, actor, grant_id, of_user).await?;
     keep_own_admin_path(&mut tx, &state.catalogue, caller, &user).await?;
@@ -730,7 +734,7 @@ pub async fn grant_admin(
     user_id: &str,
     application: &str,
     production: Option<i64>,
-) -> ApiResult<(User, grants::AdminPrivilege, bool)> {
+) -> OperationResult<(User, grants::AdminPrivilege, bool)> {
     let mut tx = state.store.begin().await?;
     let user = people::visible_user(&mut tx, caller, user_id).await?;
     let scope = resolve_admin_scope(&mut tx, &state.catalogue, application, production).await?;
@@ -748,7 +752,7 @@ pub async fn remove_admin(
     actor: &Actor,
     user_id: &str,
     privilege_id: &str,
-) -> ApiResult<AdminScope> {
+) -> OperationResult<AdminScope> {
     let mut tx = state.store.begin().await?;
     let (user, scope) = remove_admin_privilege(&mut tx, caller, actor, user_id, privilege_id).await?;
     keep_own_admin_path(&mut tx, &state.catalogue, caller, &user).await?;

@@ -23,7 +23,7 @@ use starship_store::users::User;
 use starship_store::{grants, now_millis, partners, sessions, users, Conn};
 
 use crate::jwt::Key;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::security::{new_secret, same_secret, secret_hash};
 use crate::state::AppState;
 
@@ -72,8 +72,8 @@ impl OAuthError {
     }
 }
 
-impl From<ApiError> for OAuthError {
-    fn from(error: ApiError) -> Self {
+impl From<OperationError> for OAuthError {
+    fn from(error: OperationError) -> Self {
         tracing::error!(%error, "OpenID Connect request failed");
         Self::new("server_error", "the server could not complete the request")
     }
@@ -81,13 +81,13 @@ impl From<ApiError> for OAuthError {
 
 impl From<starship_store::sqlx::Error> for OAuthError {
     fn from(error: starship_store::sqlx::Error) -> Self {
-        ApiError::from(starship_store::StoreError::from(error)).into()
+        OperationError::from(starship_store::StoreError::from(error)).into()
     }
 }
 
 impl From<starship_store::StoreError> for OAuthError {
     fn from(error: starship_store::StoreError) -> Self {
-        ApiError::from(error).into()
+        OperationError::from(error).into()
     }
 }
 
@@ -259,7 +259,7 @@ pub async fn authorize(
     state: &AppState,
     person: Option<Authorizing<'_>>,
     request: &AuthorizeRequest,
-) -> Result<Authorized, ApiError> {
+) -> Result<Authorized, OperationError> {
     let mut conn = state.store.conn().await?;
     let Some(client_id) = request.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Ok(Authorized::Refused("The application did not say who it is (client_id is missing).".into()));
@@ -716,7 +716,7 @@ pub async fn end_session(
     state: &AppState,
     session: Option<(&User, &str)>,
     request: &EndSessionRequest,
-) -> Result<EndedSession, ApiError> {
+) -> Result<EndedSession, OperationError> {
     let keys = crate::ops::keys::in_use(&state.store).await?;
     let claims = request.id_token_hint.as_deref().and_then(|t| crate::jwt::verify(t, &keys));
     let Some(claims) = claims.filter(|c| c["iss"] == state.config.public_url.as_str()) else {

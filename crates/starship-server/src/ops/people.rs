@@ -14,19 +14,19 @@ use starship_store::{contacts, grants, now_millis, outbox, partners, sessions, s
 
 use crate::email;
 use crate::ops::{self, Access, BulkRow, Identity};
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
 /// The partner a new person joins: the caller's own, or for operators the
 /// one they name. Naming another partner is 404, like any foreign id.
-pub fn target_partner(caller: &Principal, requested: Option<&str>) -> ApiResult<String> {
+pub fn target_partner(caller: &Principal, requested: Option<&str>) -> OperationResult<String> {
     match (caller.operator, requested, caller.partner_id.as_deref()) {
         (true, Some(partner), _) => Ok(partner.to_string()),
         (true, None, _) => Err(FieldError::new("partner_id", "operators must name the partner").into()),
-        (false, Some(partner), Some(own)) if partner != own => Err(ApiError::NotFound),
+        (false, Some(partner), Some(own)) if partner != own => Err(OperationError::NotFound),
         (false, _, Some(own)) => Ok(own.to_string()),
-        (false, _, None) => Err(ApiError::NotFound),
+        (false, _, None) => Err(OperationError::NotFound),
     }
 }
 
@@ -68,7 +68,7 @@ pub async fn email_in_use(
     caller: &Principal,
     partner_id: &str,
     email: &starship_core::domain::Email,
-) -> ApiResult<EmailInUse> {
+) -> OperationResult<EmailInUse> {
     authz::create_person(caller, &state.catalogue, partner_id, None)?;
     let mut conn = state.store.conn().await?;
     let owner = users::get_by_email(&mut conn, email).await?;
@@ -93,7 +93,7 @@ pub async fn create_person(
     actor: &Actor,
     partner_id: &str,
     input: &PersonInput,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     // A portal user administrator gives sign-in as a portal level; a
     // Master Content Partner Operations user creates Starship users.
     let portal_level = match (input.portal_access, input.portal_level) {
@@ -129,10 +129,10 @@ pub async fn create_person(
         drop(conn);
         if let Some((_, owner)) = owners.first() {
             if caller.operator || owner.as_deref() == Some(partner_id) {
-                return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+                return Err(OperationError::Conflict(users::EMAIL_TAKEN.into()));
             }
             ops::count_elsewhere_answers(state, caller, 1).await?;
-            return Err(ApiError::Conflict(users::EMAIL_UNAVAILABLE.into()));
+            return Err(OperationError::Conflict(users::EMAIL_UNAVAILABLE.into()));
         }
     }
     let mut tx = state.store.begin().await?;
@@ -196,7 +196,7 @@ pub async fn bulk_add(
     partner_id: &str,
     rows: &[BulkRow],
     dry_run: bool,
-) -> ApiResult<BulkOutcome> {
+) -> OperationResult<BulkOutcome> {
     authz::create_user(caller, &state.catalogue, partner_id)?;
     if rows.is_empty() {
         return Err(FieldError::new("rows", "add at least one row").into());
@@ -242,7 +242,7 @@ pub async fn edit_profile(
     actor: &Actor,
     user_id: &str,
     edit: &ProfileEdit,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let updated = edit_profile_in(&mut tx, state, caller, actor, &user, edit).await?;
@@ -259,7 +259,7 @@ pub async fn edit_profile_in(
     actor: &Actor,
     user: &User,
     edit: &ProfileEdit,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let owner = user.partner_id.as_deref().unwrap_or("");
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
@@ -304,11 +304,11 @@ pub async fn set_deactivated(
     actor: &Actor,
     user_id: &str,
     deactivated: bool,
-) -> ApiResult<User> {
+) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     set_deactivated_in(&mut tx, state, caller, actor, &user, deactivated).await?;
-    let user = users::get(&mut tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(user)
 }
@@ -322,7 +322,7 @@ pub async fn set_deactivated_in(
     actor: &Actor,
     user: &User,
     deactivated: bool,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     let owner = user.partner_id.as_deref().unwrap_or("");
@@ -333,7 +333,7 @@ pub async fn set_deactivated_in(
     )?;
     if !users::set_deactivated(tx, &user.id, deactivated).await? {
         let state = if deactivated { "deactivated already" } else { "not deactivated" };
-        return Err(ApiError::Conflict(format!("this person is {state}")));
+        return Err(OperationError::Conflict(format!("this person is {state}")));
     }
     if deactivated {
         let ended = sessions::end_all_for_user_except(tx, &user.id, None).await?;
@@ -360,13 +360,13 @@ pub async fn change_email_in(
     actor: &Actor,
     user: &User,
     email: &starship_core::domain::Email,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let owner = user.partner_id.as_deref().unwrap_or("");
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
     if users::get_by_email(tx, email).await?.is_some_and(|other| other.id != user.id) {
-        return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+        return Err(OperationError::Conflict(users::EMAIL_TAKEN.into()));
     }
     apply_email_change(tx, state, user, email, actor).await
 }
@@ -380,16 +380,16 @@ pub(crate) async fn apply_email_change(
     user: &User,
     email: &Email,
     actor: &Actor,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     users::change_email(tx, &user.id, email).await?;
     // Links sent to the old address (a welcome to a mistyped one, an older
     // change) must not open the account any more; someone still to
     // activate gets a fresh link at the confirmed address.
     outbox::void_links(tx, &user.id).await?;
-    let changed = users::get(tx, &user.id).await?.ok_or(ApiError::NotFound)?;
+    let changed = users::get(tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     if changed.status == UserStatus::Pending {
         let partner =
-            partners::get(tx, changed.partner_id.as_deref().unwrap_or("")).await?.ok_or(ApiError::NotFound)?;
+            partners::get(tx, changed.partner_id.as_deref().unwrap_or("")).await?.ok_or(OperationError::NotFound)?;
         crate::ops::send_activation_links(tx, &state.config, &partner.name, std::slice::from_ref(&changed)).await?;
     }
     let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
@@ -406,7 +406,7 @@ pub async fn request_email_change(
     actor: &Actor,
     user_id: &str,
     new_email: &str,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let email = Email::parse("email", new_email)?;
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
@@ -421,7 +421,7 @@ pub async fn request_email_change(
         return Err(FieldError::new("email", "is the current address").into());
     }
     if users::get_by_email(&mut tx, &email).await?.is_some() {
-        return Err(ApiError::Conflict(users::EMAIL_TAKEN.into()));
+        return Err(OperationError::Conflict(users::EMAIL_TAKEN.into()));
     }
     let token = new_secret("");
     let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
@@ -447,7 +447,11 @@ pub async fn request_email_change(
 }
 
 /// Confirms a new address from the link sent to it.
-pub async fn confirm_email(state: &AppState, token: &str, source: starship_store::history::Source) -> ApiResult<User> {
+pub async fn confirm_email(
+    state: &AppState,
+    token: &str,
+    source: starship_store::history::Source,
+) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
     let (user_id, new_email) =
@@ -461,14 +465,14 @@ pub async fn confirm_email(state: &AppState, token: &str, source: starship_store
 }
 
 /// Loads a user the caller may see; anyone else's is 404.
-pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> ApiResult<User> {
+pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> OperationResult<User> {
     Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
 }
 
 /// Users whose name or email starts with or contains `query`, best matches
 /// first (`users::search`): the caller's own partner, or everyone for
 /// operators.
-pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> ApiResult<Vec<User>> {
+pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> OperationResult<Vec<User>> {
     let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
     if !caller.operator && scope.is_none() {
         return Ok(vec![]);
@@ -494,7 +498,7 @@ pub async fn list(
     order: users::ListOrder,
     from: users::PageFrom<'_>,
     limit: i64,
-) -> ApiResult<PeoplePage> {
+) -> OperationResult<PeoplePage> {
     let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
     if !caller.operator && scope.is_none() {
         return Ok(PeoplePage { people: vec![], before: None, after: None });
@@ -520,13 +524,13 @@ pub async fn user_history(
     before: Option<(i64, &str)>,
     kinds: &[Kind],
     limit: i64,
-) -> ApiResult<(User, Vec<history::Entry>)> {
+) -> OperationResult<(User, Vec<history::Entry>)> {
     let mut conn = state.store.conn().await?;
     let user = if caller.operator {
         // Operators see every account, operators' own included: those
         // belong to no partner, and their History holds the platform's
         // changes (clients, keys, resent email).
-        users::get(&mut conn, user_id).await?.ok_or(ApiError::NotFound)?
+        users::get(&mut conn, user_id).await?.ok_or(OperationError::NotFound)?
     } else {
         visible_user(&mut conn, caller, user_id).await?
     };
@@ -565,12 +569,13 @@ pub enum Since {
 
 impl Since {
     /// A whole number is a seq; anything else must be an RFC 3339 time.
-    pub fn parse(text: &str) -> ApiResult<Self> {
+    pub fn parse(text: &str) -> OperationResult<Self> {
         if let Ok(seq) = text.parse::<i64>() {
             return Ok(Self::Seq(seq));
         }
-        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ApiError::from(FieldError::new("since", "must be an entry's seq or an RFC 3339 time")))?;
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
+            OperationError::from(FieldError::new("since", "must be an entry's seq or an RFC 3339 time"))
+        })?;
         Ok(Self::At((at.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 }
@@ -589,16 +594,16 @@ pub async fn history_export<L: serde::Serialize + 'static>(
     partner_id: Option<&str>,
     since: Option<Since>,
     line: fn(history::ChainedEntry) -> L,
-) -> ApiResult<impl futures_util::Stream<Item = Result<String, starship_store::StoreError>> + Send + 'static> {
+) -> OperationResult<impl futures_util::Stream<Item = Result<String, starship_store::StoreError>> + Send + 'static> {
     let partner = match (partner_id, caller.operator) {
-        (None, false) => Some(caller.partner_id.clone().ok_or(ApiError::NotFound)?),
+        (None, false) => Some(caller.partner_id.clone().ok_or(OperationError::NotFound)?),
         (requested, _) => requested.map(str::to_string),
     };
     authz::export_history(caller, partner.as_deref())?;
     if let Some(partner) = &partner {
         let mut conn = state.store.conn().await?;
         if starship_store::partners::get(&mut conn, partner).await?.is_none() {
-            return Err(ApiError::NotFound);
+            return Err(OperationError::NotFound);
         }
     }
     let chain = partner.unwrap_or_else(|| history::NO_PARTNER_CHAIN.to_string());
@@ -640,7 +645,7 @@ pub struct Profile {
 
 /// A person's profile as `viewer` may see it: the caller has already
 /// found the person visible.
-pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> ApiResult<Profile> {
+pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> OperationResult<Profile> {
     let mut tx = state.store.begin_read().await?;
     let partner = match &user.partner_id {
         Some(id) => starship_store::partners::get(&mut tx, id).await?,
@@ -675,13 +680,13 @@ pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> ApiRe
 }
 
 /// A person the caller may see (`NotFound` otherwise).
-pub async fn person(state: &AppState, caller: &Principal, user_id: &str) -> ApiResult<User> {
+pub async fn person(state: &AppState, caller: &Principal, user_id: &str) -> OperationResult<User> {
     let mut conn = state.store.conn().await?;
     visible_user(&mut conn, caller, user_id).await
 }
 
 /// The people the caller may act on (see `ops::visible_users`).
-pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[String]) -> ApiResult<Vec<User>> {
+pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[String]) -> OperationResult<Vec<User>> {
     let mut conn = state.store.conn().await?;
     ops::visible_users(&mut conn, caller, user_ids).await
 }

@@ -10,11 +10,11 @@ use starship_store::history::{self, Actor};
 use starship_store::outbox::{self, Message};
 use starship_store::partners::{self, Partner, Production};
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// Every partner for operators; one's own for everyone else.
-pub async fn partners(state: &AppState, caller: &Principal) -> ApiResult<Vec<Partner>> {
+pub async fn partners(state: &AppState, caller: &Principal) -> OperationResult<Vec<Partner>> {
     let mut conn = state.store.conn().await?;
     let only = if caller.operator { None } else { caller.partner_id.as_deref() };
     Ok(partners::list(&mut conn, only).await?)
@@ -22,7 +22,7 @@ pub async fn partners(state: &AppState, caller: &Principal) -> ApiResult<Vec<Par
 
 /// One partner the caller may see (operators, and the partner's own
 /// people); none for one they may not.
-pub async fn partner(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Option<Partner>> {
+pub async fn partner(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Option<Partner>> {
     if authz::see_partner_resource(caller, partner_id).is_err() {
         return Ok(None);
     }
@@ -31,12 +31,12 @@ pub async fn partner(state: &AppState, caller: &Principal, partner_id: &str) -> 
 }
 
 /// Every production: their titles are what anyone signed in reads roles by.
-pub async fn productions(state: &AppState) -> ApiResult<Vec<Production>> {
+pub async fn productions(state: &AppState) -> OperationResult<Vec<Production>> {
     let mut conn = state.store.conn().await?;
     Ok(partners::list_productions(&mut conn).await?)
 }
 
-pub async fn create_partner(state: &AppState, caller: &Principal, name: &str, kind: &str) -> ApiResult<Partner> {
+pub async fn create_partner(state: &AppState, caller: &Principal, name: &str, kind: &str) -> OperationResult<Partner> {
     authz::manage_platform(caller)?;
     let (name, kind) = both(Title::parse("name", name), PartnerKind::parse("kind", kind))?;
     let mut tx = state.store.begin().await?;
@@ -53,7 +53,7 @@ pub async fn create_production(
     id: i64,
     title: &str,
     ends_at: Option<&str>,
-) -> ApiResult<Production> {
+) -> OperationResult<Production> {
     authz::manage_platform(caller)?;
     let (id, title) = both(ProductionId::parse("id", id), Title::parse("title", title))?;
     let ends_at = ends_at.map(|text| super::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
@@ -64,7 +64,11 @@ pub async fn create_production(
 }
 
 /// Emails queued or sent, newest first (operators), filtered and paged.
-pub async fn outbox(state: &AppState, caller: &Principal, filter: &outbox::Filter<'_>) -> ApiResult<Vec<Message>> {
+pub async fn outbox(
+    state: &AppState,
+    caller: &Principal,
+    filter: &outbox::Filter<'_>,
+) -> OperationResult<Vec<Message>> {
     authz::manage_platform(caller)?;
     let mut conn = state.store.conn().await?;
     Ok(outbox::find(&mut conn, filter).await?)
@@ -72,12 +76,12 @@ pub async fn outbox(state: &AppState, caller: &Principal, filter: &outbox::Filte
 
 /// Queues a failed message again, as new (operators). History records it
 /// in the operator's own History, with the failure it had.
-pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> ApiResult<Message> {
+pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Message> {
     authz::manage_platform(caller)?;
     let mut tx = state.store.begin().await?;
-    let before = outbox::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let before = outbox::get(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
     let Some(message) = outbox::requeue_failed(&mut tx, id).await? else {
-        return Err(ApiError::Conflict(format!(
+        return Err(OperationError::Conflict(format!(
             "only a failed message can be sent again: this one is {}",
             before.status().as_str()
         )));

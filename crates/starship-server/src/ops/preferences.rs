@@ -15,7 +15,7 @@ use starship_store::users;
 
 use crate::email;
 use crate::ops::people::visible_user;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// One change to a user's notification choices.
@@ -51,7 +51,7 @@ pub async fn notification_settings(
     state: &AppState,
     caller: &Principal,
     user_id: &str,
-) -> ApiResult<Vec<NotificationSetting>> {
+) -> OperationResult<Vec<NotificationSetting>> {
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
     authz::see_notifications(caller, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
@@ -67,7 +67,7 @@ pub async fn change_notifications(
     actor: &Actor,
     user_id: &str,
     changes: &[ChoiceChange],
-) -> ApiResult<Vec<NotificationSetting>> {
+) -> OperationResult<Vec<NotificationSetting>> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let partner = user.partner_id.clone().unwrap_or_default();
@@ -106,8 +106,8 @@ pub async fn metadata(
     caller: &Principal,
     user_id: &str,
     application: &str,
-) -> ApiResult<Map<String, Value>> {
-    let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
+) -> OperationResult<Map<String, Value>> {
+    let app = state.catalogue.application(application).ok_or(OperationError::NotFound)?;
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
     let roles = users::roles_of(&mut conn, &user.id).await?;
@@ -132,8 +132,8 @@ pub async fn save_metadata(
     user_id: &str,
     application: &str,
     input: &Map<String, Value>,
-) -> ApiResult<SavedMetadata> {
-    let app = state.catalogue.application(application).ok_or(ApiError::NotFound)?;
+) -> OperationResult<SavedMetadata> {
+    let app = state.catalogue.application(application).ok_or(OperationError::NotFound)?;
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let roles = users::roles_of(&mut tx, &user.id).await?;
@@ -199,7 +199,7 @@ pub struct Notification<'a> {
 
 /// Queues a notification for everyone at the partner whose settings turn
 /// its type on (operators); answers how many it reaches.
-pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notification<'_>) -> ApiResult<usize> {
+pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notification<'_>) -> OperationResult<usize> {
     authz::manage_platform(caller)?;
     let Some(app) = state.catalogue.application(n.application) else {
         return Err(FieldError::new("application", format!("unknown application '{}'", n.application)).into());
@@ -217,7 +217,7 @@ pub async fn send_notification(state: &AppState, caller: &Principal, n: &Notific
         return Err(Invalid(errors).into());
     };
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, n.partner_id).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, n.partner_id).await?.ok_or(OperationError::NotFound)?;
     let audience = prefs::audience(&mut tx, n.partner_id, &app.key).await?;
     let recipients: Vec<_> = audience
         .iter()

@@ -19,7 +19,7 @@ use starship_store::{grants, now_millis, outbox, partners, users, Store, StoreEr
 
 use crate::email;
 use crate::ops::people::target_partner;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// The reminder goes out this long before the due date, once.
@@ -41,10 +41,10 @@ pub struct OpenRequest {
 
 /// Opens a review of every grant of the application in the partner (on the
 /// production, when one is given), as they are now.
-pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -> ApiResult<(Review, Vec<Item>)> {
+pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -> OperationResult<(Review, Vec<Item>)> {
     let partner_id = target_partner(caller, request.partner_id.as_deref())?;
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, &partner_id).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, &partner_id).await?.ok_or(OperationError::NotFound)?;
     let mut errors = Vec::new();
     let application = match state.catalogue.application(&request.application) {
         Some(app) => Some(app.key.clone()),
@@ -79,7 +79,7 @@ pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -
 }
 
 /// The reviews the caller may read: open ones first, by due date.
-pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Review>> {
+pub async fn list(state: &AppState, caller: &Principal) -> OperationResult<Vec<Review>> {
     let scope = match (caller.operator, caller.partner_id.as_deref()) {
         (true, _) => None,
         (false, Some(own)) => Some(own),
@@ -95,9 +95,9 @@ fn allowed(caller: &Principal, review: &Review) -> Result<(), authz::Denied> {
 }
 
 /// One review with its items, for whoever may read it.
-pub async fn get(state: &AppState, caller: &Principal, id: &str) -> ApiResult<(Review, Vec<Item>)> {
+pub async fn get(state: &AppState, caller: &Principal, id: &str) -> OperationResult<(Review, Vec<Item>)> {
     let mut tx = state.store.begin_read().await?;
-    let review = reviews::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let review = reviews::get(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
     allowed(caller, &review)?;
     let items = reviews::items(&mut tx, id).await?;
     tx.commit().await?;
@@ -113,25 +113,25 @@ pub async fn decide(
     grant_id: &str,
     decision: Decision,
     note: Option<&str>,
-) -> ApiResult<Item> {
+) -> OperationResult<Item> {
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS) {
         return Err(FieldError::new("note", format!("at most {NOTE_MAX_CHARS} characters")).into());
     }
     let mut tx = state.store.begin().await?;
-    let review = reviews::get(&mut tx, review_id).await?.ok_or(ApiError::NotFound)?;
+    let review = reviews::get(&mut tx, review_id).await?.ok_or(OperationError::NotFound)?;
     allowed(caller, &review)?;
     if review.closed_at.is_some() {
-        return Err(ApiError::Conflict("this review is closed: its decisions are final".into()));
+        return Err(OperationError::Conflict("this review is closed: its decisions are final".into()));
     }
     let item = reviews::item(&mut tx, review_id, grant_id)
         .await?
         .ok_or_else(|| FieldError::new("grant_id", "is not an item of this review"))?;
     authz::decide_review_item(caller, (&review.partner_id, &review.application, review.production), &item.user_id)?;
     if !reviews::decide(&mut tx, review_id, grant_id, decision, &caller.user_id, note).await? {
-        return Err(ApiError::Conflict("this review is closed: its decisions are final".into()));
+        return Err(OperationError::Conflict("this review is closed: its decisions are final".into()));
     }
-    let item = reviews::item(&mut tx, review_id, grant_id).await?.ok_or(ApiError::NotFound)?;
+    let item = reviews::item(&mut tx, review_id, grant_id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(item)
 }
@@ -198,7 +198,7 @@ fn revoked_details(review: &Review, grant: &grants::Grant, decision: Option<Deci
 /// item to decide on (not only their own grant). Returns how many emails
 /// were queued. Each review's reminder is claimed, so it goes out once
 /// however many instances run this.
-pub async fn send_reminders(state: &AppState, now: i64) -> ApiResult<usize> {
+pub async fn send_reminders(state: &AppState, now: i64) -> OperationResult<usize> {
     let lead = REMINDER_LEAD.as_millis() as i64;
     let due = reviews::due_for_reminder(&mut *state.store.conn().await?, now, lead).await?;
     let mut queued = 0;
@@ -275,7 +275,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
 
 /// Whether any open review is one the viewer may act on: what the
 /// navigation shows a Reviews link by.
-pub async fn any_to_act_on(state: &AppState, viewer: &Principal) -> ApiResult<bool> {
+pub async fn any_to_act_on(state: &AppState, viewer: &Principal) -> OperationResult<bool> {
     if !viewer.operator && !viewer.is_any_admin() {
         return Ok(false);
     }

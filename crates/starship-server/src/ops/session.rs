@@ -16,7 +16,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::metrics::SignInOutcome;
 use crate::ops::ACTIVATION;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{hash_password, new_secret, secret_hash, verify_password};
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ pub async fn sign_in(
     password: String,
     client: IpAddr,
     source: Source,
-) -> ApiResult<SignedIn> {
+) -> OperationResult<SignedIn> {
     sign_in_with_code(state, email, password, None, client, source).await
 }
 
@@ -50,11 +50,11 @@ pub async fn sign_in_with_code(
     code: Option<&str>,
     client: IpAddr,
     source: Source,
-) -> ApiResult<SignedIn> {
+) -> OperationResult<SignedIn> {
     let attempt = SignInAttempt { email, password, code, client, source };
     match sign_in_or_challenge_if(state, attempt, false).await? {
         PasswordOutcome::SignedIn(signed_in) => Ok(*signed_in),
-        PasswordOutcome::CodeNeeded(_) => Err(ApiError::MfaRequired),
+        PasswordOutcome::CodeNeeded(_) => Err(OperationError::MfaRequired),
     }
 }
 
@@ -79,7 +79,7 @@ pub enum PasswordOutcome {
 /// `sign_in_with_code` for the sign-in page: when the code is missing, the
 /// right password is kept for `CHALLENGE_LIFETIME` as a challenge, so the
 /// person then types the code alone.
-pub async fn sign_in_or_challenge(state: &AppState, attempt: SignInAttempt<'_>) -> ApiResult<PasswordOutcome> {
+pub async fn sign_in_or_challenge(state: &AppState, attempt: SignInAttempt<'_>) -> OperationResult<PasswordOutcome> {
     sign_in_or_challenge_if(state, attempt, true).await
 }
 
@@ -87,7 +87,7 @@ async fn sign_in_or_challenge_if(
     state: &AppState,
     attempt: SignInAttempt<'_>,
     want_challenge: bool,
-) -> ApiResult<PasswordOutcome> {
+) -> OperationResult<PasswordOutcome> {
     let result = decide_sign_in(state, attempt, want_challenge).await;
     count_sign_in(state, &result, |outcome| matches!(outcome, PasswordOutcome::CodeNeeded(_)));
     result
@@ -107,7 +107,7 @@ pub async fn sign_in_with_challenge(
     code: Option<&str>,
     client: IpAddr,
     source: Source,
-) -> ApiResult<SignedIn> {
+) -> OperationResult<SignedIn> {
     let result = complete_challenge(state, challenge, code, client, source).await;
     count_sign_in(state, &result, |_| false);
     result
@@ -119,30 +119,30 @@ async fn complete_challenge(
     code: Option<&str>,
     client: IpAddr,
     source: Source,
-) -> ApiResult<SignedIn> {
+) -> OperationResult<SignedIn> {
     let challenge_hash = secret_hash(challenge.trim());
     let mut conn = state.store.conn().await?;
-    let user_id = sessions::challenge_user(&mut conn, &challenge_hash).await?.ok_or(ApiError::Unauthenticated)?;
-    let user = users::get(&mut conn, &user_id).await?.filter(may_sign_in).ok_or(ApiError::Unauthenticated)?;
+    let user_id = sessions::challenge_user(&mut conn, &challenge_hash).await?.ok_or(OperationError::Unauthenticated)?;
+    let user = users::get(&mut conn, &user_id).await?.filter(may_sign_in).ok_or(OperationError::Unauthenticated)?;
     drop(conn);
     let account = reserve_account_attempt(state, &user).await?;
     match check_second_factor(state, &user, code).await {
         Ok(()) => {
             let mut tx = state.store.begin().await?;
             if !sessions::spend_challenge(&mut tx, &challenge_hash).await? {
-                return Err(ApiError::Unauthenticated);
+                return Err(OperationError::Unauthenticated);
             }
             let signed_in = start_session(state, &mut tx, user, client, source).await?;
             sessions::clear_failures(&mut tx, &account.key).await?;
             tx.commit().await?;
             Ok(signed_in)
         }
-        Err(ApiError::MfaRequired) => {
+        Err(OperationError::MfaRequired) => {
             // An empty code guessed nothing.
             let mut tx = state.store.begin().await?;
             sessions::release_attempt(&mut tx, &account.key).await?;
             tx.commit().await?;
-            Err(ApiError::MfaRequired)
+            Err(OperationError::MfaRequired)
         }
         Err(error) => {
             record_failed_sign_in(state, &user.id, client, source).await?;
@@ -152,7 +152,7 @@ async fn complete_challenge(
 }
 
 /// A failed sign-in of a known account, in its History.
-async fn record_failed_sign_in(state: &AppState, user_id: &str, client: IpAddr, source: Source) -> ApiResult<()> {
+async fn record_failed_sign_in(state: &AppState, user_id: &str, client: IpAddr, source: Source) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let details = json!({"client": client.to_string()});
     history::append(&mut tx, user_id, &Actor::system(source), Kind::SignInFailed, details).await?;
@@ -161,15 +161,15 @@ async fn record_failed_sign_in(state: &AppState, user_id: &str, client: IpAddr, 
 }
 
 /// Counts a sign-in's outcome in the metrics.
-fn count_sign_in<T>(state: &AppState, result: &ApiResult<T>, code_needed: impl Fn(&T) -> bool) {
+fn count_sign_in<T>(state: &AppState, result: &OperationResult<T>, code_needed: impl Fn(&T) -> bool) {
     let outcome = match result {
         Ok(done) if code_needed(done) => Some(SignInOutcome::Mfa),
         Ok(_) => Some(SignInOutcome::Success),
-        Err(ApiError::MfaRequired) => Some(SignInOutcome::Mfa),
-        Err(ApiError::BadCredentials | ApiError::MfaCodeUsed | ApiError::Unauthenticated) => {
+        Err(OperationError::MfaRequired) => Some(SignInOutcome::Mfa),
+        Err(OperationError::BadCredentials | OperationError::MfaCodeUsed | OperationError::Unauthenticated) => {
             Some(SignInOutcome::Failure)
         }
-        Err(ApiError::Throttled { .. }) => Some(SignInOutcome::Throttled),
+        Err(OperationError::Throttled { .. }) => Some(SignInOutcome::Throttled),
         // A store failure decided nothing about the person; the request's 500 counts it.
         Err(_) => None,
     };
@@ -182,7 +182,7 @@ async fn decide_sign_in(
     state: &AppState,
     attempt: SignInAttempt<'_>,
     want_challenge: bool,
-) -> ApiResult<PasswordOutcome> {
+) -> OperationResult<PasswordOutcome> {
     let SignInAttempt { email, password, code, client, source } = attempt;
     let email_lower = email.trim().to_lowercase();
     let account_key = format!("email:{email_lower}");
@@ -208,11 +208,11 @@ async fn decide_sign_in(
     // argon2 is deliberately slow: keep it off the async workers.
     let password_ok = hashing(move || verify_password(&password, stored_hash.as_deref()))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| OperationError::Internal(e.to_string()))?;
     let mut second_factor = Ok(());
     if let Some((user, _)) = found.as_ref().filter(|(u, _)| password_ok && may_sign_in(u)) {
         second_factor = check_second_factor(state, user, code).await;
-        if let Err(ApiError::MfaRequired) = second_factor {
+        if let Err(OperationError::MfaRequired) = second_factor {
             // The password was right: asking for the code is no failure.
             let mut tx = state.store.begin().await?;
             for throttle in &keys {
@@ -239,10 +239,10 @@ async fn decide_sign_in(
             }
             // Only reached with the right password: a reused code says so,
             // and still counts as a failure.
-            if let Err(ApiError::MfaCodeUsed) = second_factor {
-                return Err(ApiError::MfaCodeUsed);
+            if let Err(OperationError::MfaCodeUsed) = second_factor {
+                return Err(OperationError::MfaCodeUsed);
             }
-            return Err(ApiError::BadCredentials);
+            return Err(OperationError::BadCredentials);
         }
     };
 
@@ -264,7 +264,7 @@ async fn start_session(
     user: User,
     client: IpAddr,
     source: Source,
-) -> ApiResult<SignedIn> {
+) -> OperationResult<SignedIn> {
     let session_secret = new_secret("");
     let expires_at = now_millis() + state.config.session_ttl.as_millis() as i64;
     sessions::insert_session(tx, &secret_hash(&session_secret), &user.id, expires_at).await?;
@@ -281,11 +281,11 @@ pub fn may_sign_in(user: &User) -> bool {
 
 /// Reserves one attempt on every key, committed at once so that it counts
 /// even when the secret then turns out wrong; past a limit, `Throttled`.
-async fn reserve(state: &AppState, keys: &[Throttle]) -> ApiResult<()> {
+async fn reserve(state: &AppState, keys: &[Throttle]) -> OperationResult<()> {
     let window_ms = state.config.sign_in_window.as_millis() as i64;
     let mut tx = state.store.begin().await?;
     if !sessions::reserve_attempt(&mut tx, keys, window_ms).await? {
-        return Err(ApiError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
+        return Err(OperationError::Throttled { retry_after_secs: state.config.sign_in_window.as_secs() });
     }
     tx.commit().await?;
     Ok(())
@@ -294,7 +294,7 @@ async fn reserve(state: &AppState, keys: &[Throttle]) -> ApiResult<()> {
 /// Reserves an attempt of a signed-in person's own account, for proving a
 /// secret again (a code, the current password); returns its key to give
 /// the attempt back on success.
-async fn reserve_account_attempt(state: &AppState, user: &User) -> ApiResult<Throttle> {
+async fn reserve_account_attempt(state: &AppState, user: &User) -> OperationResult<Throttle> {
     let account = Throttle::new(format!("email:{}", user.email.to_lowercase()), state.config.sign_in_failure_limit);
     reserve(state, std::slice::from_ref(&account)).await?;
     Ok(account)
@@ -305,7 +305,7 @@ async fn reserve_account_attempt(state: &AppState, user: &User) -> ApiResult<Thr
 const KNOWN_CLIENT_FOR: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
 
 /// Ends one session.
-pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor) -> ApiResult<()> {
+pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     if let Some(user_id) = sessions::delete_session(&mut tx, session_token_hash).await? {
         history::append(&mut tx, &user_id, actor, Kind::SignedOut, json!({})).await?;
@@ -316,9 +316,9 @@ pub async fn sign_out(state: &AppState, session_token_hash: &str, actor: &Actor)
 
 /// Sets the password from a single-use activation link and turns sign-in
 /// on. A used, replaced or expired link changes nothing.
-pub async fn accept_link(state: &AppState, token: &str, password: &str, source: Source) -> ApiResult<User> {
+pub async fn accept_link(state: &AppState, token: &str, password: &str, source: Source) -> OperationResult<User> {
     let password = Password::parse("password", password)?;
-    let hash = hashing(move || hash_password(&password)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = hashing(move || hash_password(&password)).await.map_err(|e| OperationError::Internal(e.to_string()))?;
     let mut tx = state.store.begin().await?;
     let invalid = || FieldError::new("token", "this link is not valid: it was used or replaced, or it has expired");
     let user_id = outbox::use_link(&mut tx, &secret_hash(token.trim()), ACTIVATION).await?.ok_or_else(invalid)?;
@@ -336,27 +336,27 @@ pub async fn accept_link(state: &AppState, token: &str, password: &str, source: 
 /// The MFA check after a right password: nothing to do without
 /// enrolment; otherwise a TOTP code of the current window (used once) or an
 /// unused recovery code.
-async fn check_second_factor(state: &AppState, user: &User, code: Option<&str>) -> ApiResult<()> {
+async fn check_second_factor(state: &AppState, user: &User, code: Option<&str>) -> OperationResult<()> {
     let mut conn = state.store.conn().await?;
     let Some(totp) = mfa::totp_of(&mut conn, &user.id).await?.filter(|t| t.enabled) else {
         return Ok(());
     };
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Err(ApiError::MfaRequired);
+        return Err(OperationError::MfaRequired);
     };
     if proves_second_factor(&mut conn, user, &totp, code).await? {
         Ok(())
     } else if matching_step(&totp.secret, &user.email, code, now_millis() / 1000).is_some() {
         // The current code, spent already by an earlier sign-in.
-        Err(ApiError::MfaCodeUsed)
+        Err(OperationError::MfaCodeUsed)
     } else {
-        Err(ApiError::BadCredentials)
+        Err(OperationError::BadCredentials)
     }
 }
 
 /// A TOTP code of the current window not used before, or an unused
 /// recovery code; either is spent by this check.
-async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, code: &str) -> ApiResult<bool> {
+async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, code: &str) -> OperationResult<bool> {
     if let Some(step) = matching_step(&totp.secret, &user.email, code, now_millis() / 1000) {
         return Ok(mfa::use_step(conn, &user.id, step).await?);
     }
@@ -366,11 +366,11 @@ async fn proves_second_factor(conn: &mut Conn, user: &User, totp: &mfa::Totp, co
 /// Turns off one's own two-step sign-in, only with a current code or a
 /// recovery code: a borrowed or stolen session alone cannot remove the
 /// second factor. A wrong code counts as a failed sign-in of the account.
-pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: Source) -> ApiResult<()> {
+pub async fn disable_own_mfa(state: &AppState, user: &User, code: &str, source: Source) -> OperationResult<()> {
     let account = reserve_account_attempt(state, user).await?;
     let mut tx = state.store.begin().await?;
     let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| t.enabled) else {
-        return Err(ApiError::Conflict("two-step sign-in is not on".into()));
+        return Err(OperationError::Conflict("two-step sign-in is not on".into()));
     };
     if !proves_second_factor(&mut tx, user, &totp, code.trim()).await? {
         return Err(FieldError::new(
@@ -401,7 +401,7 @@ pub async fn change_password(
     new_password: &str,
     end_others: bool,
     source: Source,
-) -> ApiResult<sessions::Ended> {
+) -> OperationResult<sessions::Ended> {
     authz::change_own_password(session.is_some())?;
     let others = if end_others { OtherSignIns::End { current: session } } else { OtherSignIns::Keep };
     let new_password = Password::parse("new_password", new_password)?;
@@ -411,11 +411,12 @@ pub async fn change_password(
     drop(conn);
     let current_ok = hashing(move || verify_password(&current_password, stored_hash.as_deref()))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| OperationError::Internal(e.to_string()))?;
     if !current_ok {
         return Err(FieldError::new("current_password", "is not your current password").into());
     }
-    let hash = hashing(move || hash_password(&new_password)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash =
+        hashing(move || hash_password(&new_password)).await.map_err(|e| OperationError::Internal(e.to_string()))?;
     let mut tx = state.store.begin().await?;
     users::set_password(&mut tx, &user.id, &hash).await?;
     sessions::release_attempt(&mut tx, &account.key).await?;
@@ -461,10 +462,10 @@ pub struct Enrolment {
 }
 
 /// Starts MFA enrolment: a new secret that a first code must confirm.
-pub async fn begin_mfa(state: &AppState, user: &User) -> ApiResult<Enrolment> {
+pub async fn begin_mfa(state: &AppState, user: &User) -> OperationResult<Enrolment> {
     let mut conn = state.store.conn().await?;
     if mfa::totp_of(&mut conn, &user.id).await?.is_some_and(|t| t.enabled) {
-        return Err(ApiError::Conflict("MFA is on already; reset it first to enrol again".into()));
+        return Err(OperationError::Conflict("MFA is on already; reset it first to enrol again".into()));
     }
     let mut bytes = [0u8; 20];
     argon2::password_hash::rand_core::RngCore::fill_bytes(&mut argon2::password_hash::rand_core::OsRng, &mut bytes);
@@ -475,8 +476,8 @@ pub async fn begin_mfa(state: &AppState, user: &User) -> ApiResult<Enrolment> {
 }
 
 /// The otpauth:// URI an authenticator app takes for a secret.
-pub fn provisioning_uri(secret_base32: &str, account: &str) -> ApiResult<String> {
-    Ok(totp_of(secret_base32, account).ok_or_else(|| ApiError::Internal("TOTP secret".into()))?.get_url())
+pub fn provisioning_uri(secret_base32: &str, account: &str) -> OperationResult<String> {
+    Ok(totp_of(secret_base32, account).ok_or_else(|| OperationError::Internal("TOTP secret".into()))?.get_url())
 }
 
 /// Whether turning on MFA also ends the person's other ways in: someone who
@@ -507,10 +508,10 @@ pub async fn confirm_mfa(
     code: &str,
     others: OtherSignIns<'_>,
     source: Source,
-) -> ApiResult<Enrolled> {
+) -> OperationResult<Enrolled> {
     let mut tx = state.store.begin().await?;
     let Some(totp) = mfa::totp_of(&mut tx, &user.id).await?.filter(|t| !t.enabled) else {
-        return Err(ApiError::Conflict("start an enrolment first".into()));
+        return Err(OperationError::Conflict("start an enrolment first".into()));
     };
     let step = matching_step(&totp.secret, &user.email, code.trim(), now_millis() / 1000)
         .ok_or_else(|| FieldError::new("code", "is not the current code of your authenticator"))?;
@@ -546,11 +547,11 @@ pub async fn reset_mfa(
     caller: &starship_core::authz::Principal,
     actor: &Actor,
     user_id: &str,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
     if user.id == caller.user_id {
-        return Err(ApiError::Forbidden(
+        return Err(OperationError::Forbidden(
             "turn off your own two-step sign-in with a current code (POST /api/v1/me/mfa/disable)",
         ));
     }
@@ -564,7 +565,7 @@ pub async fn reset_mfa(
     );
     starship_core::authz::act_on_person(caller, &held, administer)?;
     if !mfa::remove(&mut tx, &user.id).await? {
-        return Err(ApiError::NotFound);
+        return Err(OperationError::NotFound);
     }
     history::append(&mut tx, &user.id, actor, Kind::MfaReset, json!({})).await?;
     tx.commit().await?;
@@ -582,19 +583,19 @@ async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 }
 
 /// The roles and admin privileges a person acts with now.
-pub async fn principal_of(state: &AppState, user: &User) -> ApiResult<starship_core::authz::Principal> {
+pub async fn principal_of(state: &AppState, user: &User) -> OperationResult<starship_core::authz::Principal> {
     let mut conn = state.store.conn().await?;
     Ok(users::principal(&mut conn, user).await?)
 }
 
 /// One's own authenticator, enrolled or waiting for a first code: its
 /// secret is shown to its owner only.
-pub async fn own_totp(state: &AppState, user: &User) -> ApiResult<Option<mfa::Totp>> {
+pub async fn own_totp(state: &AppState, user: &User) -> OperationResult<Option<mfa::Totp>> {
     let mut conn = state.store.conn().await?;
     Ok(mfa::totp_of(&mut conn, &user.id).await?)
 }
 
 /// Whether a person signs in in two steps (never their secret).
-pub async fn mfa_on(state: &AppState, user: &User) -> ApiResult<bool> {
+pub async fn mfa_on(state: &AppState, user: &User) -> OperationResult<bool> {
     Ok(own_totp(state, user).await?.is_some_and(|t| t.enabled))
 }

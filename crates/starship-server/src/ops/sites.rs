@@ -6,7 +6,7 @@ use starship_core::domain::Title;
 use starship_store::partners;
 use starship_store::sites::{self, Site, SiteContact};
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// Adds a site to a partner: operators name the partner, a portal admin
@@ -17,12 +17,12 @@ pub async fn add_site(
     partner_id: Option<&str>,
     name: &str,
     location: &str,
-) -> ApiResult<sites::Site> {
+) -> OperationResult<sites::Site> {
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
     authz::add_site(caller, &partner)?;
     let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, &partner).await?.ok_or(OperationError::NotFound)?;
     let site = sites::insert_site(&mut tx, &partner, name.as_str(), location.as_str()).await?;
     tx.commit().await?;
     Ok(site)
@@ -36,18 +36,18 @@ pub async fn edit_site(
     site_id: &str,
     name: &str,
     location: &str,
-) -> ApiResult<sites::Site> {
+) -> OperationResult<sites::Site> {
     let mut tx = state.store.begin().await?;
-    let site = sites::get_site(&mut tx, site_id).await?.ok_or(ApiError::NotFound)?;
+    let site = sites::get_site(&mut tx, site_id).await?.ok_or(OperationError::NotFound)?;
     authz::add_site(caller, &site.partner_id)?;
     let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
     sites::update_site(&mut tx, &site.id, name.as_str(), location.as_str()).await?;
-    let site = sites::get_site(&mut tx, &site.id).await?.ok_or(ApiError::NotFound)?;
+    let site = sites::get_site(&mut tx, &site.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(site)
 }
 
-pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<Site>> {
+pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<Site>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut conn = state.store.conn().await?;
     Ok(sites::sites_of_partner(&mut conn, partner_id).await?)
@@ -58,7 +58,7 @@ pub async fn sites_with_contacts(
     state: &AppState,
     caller: &Principal,
     partner_id: &str,
-) -> ApiResult<Vec<(Site, Vec<SiteContact>)>> {
+) -> OperationResult<Vec<(Site, Vec<SiteContact>)>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;
     let sites = sites::sites_of_partner(&mut tx, partner_id).await?;

@@ -14,7 +14,7 @@ use starship_store::users;
 use starship_store::{appliances, outbox, partners, sites, Conn};
 
 use crate::email;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 /// A ticket's body or comment: 1 to 10,000 characters once trimmed.
@@ -35,7 +35,7 @@ async fn tell_ticket_audience(
     caller: &Principal,
     by: &str,
     news: &email::TicketNews<'_>,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
     let audience: Vec<String> =
         tickets::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
@@ -70,25 +70,25 @@ pub async fn open_ticket(
     caller: &Principal,
     actor: &Actor,
     input: &TicketInput,
-) -> ApiResult<tickets::Ticket> {
+) -> OperationResult<tickets::Ticket> {
     let partner = crate::ops::people::target_partner(caller, input.partner_id.as_deref())?;
     authz::portal(caller, PortalAction::Tickets, &partner, None)?;
     let (subject, body) =
         starship_core::error::both(Title::parse("subject", &input.subject), ticket_text("body", &input.body))?;
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, &partner).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, &partner).await?.ok_or(OperationError::NotFound)?;
     let site_id = input.site_id.as_deref().filter(|s| !s.is_empty());
     let appliance_id = input.appliance_id.as_deref().filter(|s| !s.is_empty());
     if let Some(site) = site_id {
         let found = sites::get_site(&mut tx, site).await?;
         if found.is_none_or(|s| s.partner_id != partner) {
-            return Err(ApiError::NotFound);
+            return Err(OperationError::NotFound);
         }
     }
     if let Some(appliance) = appliance_id {
-        let found = appliances::get_appliance(&mut tx, appliance).await?.ok_or(ApiError::NotFound)?;
+        let found = appliances::get_appliance(&mut tx, appliance).await?.ok_or(OperationError::NotFound)?;
         if found.partner_id != partner {
-            return Err(ApiError::NotFound);
+            return Err(OperationError::NotFound);
         }
         if site_id.is_some_and(|site| site != found.site_id) {
             return Err(FieldError::new("appliance_id", "this appliance is at another site").into());
@@ -103,7 +103,7 @@ pub async fn open_ticket(
         opened_by: Some(&caller.user_id),
     };
     let id = tickets::open_ticket(&mut tx, &new).await?;
-    let ticket = tickets::get_ticket(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, &id).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -126,20 +126,20 @@ pub async fn set_ticket_status(
     actor: &Actor,
     ticket_id: &str,
     to: TicketStatus,
-) -> ApiResult<tickets::Ticket> {
+) -> OperationResult<tickets::Ticket> {
     let mut tx = state.store.begin().await?;
-    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::TicketStatus, &ticket.partner_id, None)?;
     let from = ticket.status;
     if !from.may_become(to) {
-        return Err(ApiError::Conflict(format!(
+        return Err(OperationError::Conflict(format!(
             "a ticket that is {} cannot become {}",
             from.label().to_lowercase(),
             to.label().to_lowercase()
         )));
     }
     if !tickets::set_ticket_status(&mut tx, &ticket.id, from, to, &caller.user_id).await? {
-        return Err(ApiError::Conflict("the ticket changed meanwhile; reload it".into()));
+        return Err(OperationError::Conflict("the ticket changed meanwhile; reload it".into()));
     }
     history::append(
         &mut tx,
@@ -151,7 +151,7 @@ pub async fn set_ticket_status(
     .await?;
     tell_ticket_audience(&mut tx, state, &ticket, caller, &actor.label, &email::TicketNews::StatusChanged { from, to })
         .await?;
-    let ticket = tickets::get_ticket(&mut tx, &ticket.id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, &ticket.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -165,10 +165,10 @@ pub async fn comment_on_ticket(
     author_email: &str,
     ticket_id: &str,
     body: &str,
-) -> ApiResult<String> {
+) -> OperationResult<String> {
     let text = ticket_text("body", body)?;
     let mut tx = state.store.begin().await?;
-    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
     let id = tickets::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, &text).await?;
     history::append(
@@ -186,7 +186,11 @@ pub async fn comment_on_ticket(
 }
 
 /// A partner's tickets with their comments: every portal level.
-pub async fn tickets(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<(Ticket, Vec<Comment>)>> {
+pub async fn tickets(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &str,
+) -> OperationResult<Vec<(Ticket, Vec<Comment>)>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;
     let tickets = tickets::tickets_of_partner(&mut tx, partner_id).await?;
@@ -202,9 +206,9 @@ pub async fn tickets(state: &AppState, caller: &Principal, partner_id: &str) -> 
 }
 
 /// One ticket with its comments.
-pub async fn ticket(state: &AppState, caller: &Principal, ticket_id: &str) -> ApiResult<(Ticket, Vec<Comment>)> {
+pub async fn ticket(state: &AppState, caller: &Principal, ticket_id: &str) -> OperationResult<(Ticket, Vec<Comment>)> {
     let mut tx = state.store.begin_read().await?;
-    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
+    let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
     let comments = tickets::ticket_comments(&mut tx, &ticket.id).await?;
     tx.commit().await?;

@@ -12,7 +12,7 @@ use starship_store::now_millis;
 use starship_store::sessions::{self, ApiToken};
 use starship_store::users::User;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ pub async fn create(
     signed_in_with: SignedInWith,
     name: Option<&str>,
     expires_in_days: Option<i64>,
-) -> ApiResult<Minted> {
+) -> OperationResult<Minted> {
     authz::create_api_token(signed_in_with)?;
     let (name, lifetime) = both(
         name.map_or_else(|| Title::parse("name", DEFAULT_NAME), |n| Title::parse("name", n)),
@@ -58,16 +58,16 @@ pub async fn create(
 }
 
 /// One's own live tokens, newest first.
-pub async fn list(state: &AppState, user: &User) -> ApiResult<Vec<ApiToken>> {
+pub async fn list(state: &AppState, user: &User) -> OperationResult<Vec<ApiToken>> {
     let mut conn = state.store.conn().await?;
     Ok(sessions::list_api_tokens(&mut conn, &user.id).await?)
 }
 
 /// Revokes one of one's own tokens; anyone else's, or an unknown id, is
 /// not found.
-pub async fn revoke(state: &AppState, user: &User, actor: &Actor, token_id: &str) -> ApiResult<()> {
+pub async fn revoke(state: &AppState, user: &User, actor: &Actor, token_id: &str) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
-    let name = sessions::revoke_api_token(&mut tx, &user.id, token_id).await?.ok_or(ApiError::NotFound)?;
+    let name = sessions::revoke_api_token(&mut tx, &user.id, token_id).await?.ok_or(OperationError::NotFound)?;
     history::append(&mut tx, &user.id, actor, Kind::TokenRevoked, json!({"token_id": token_id, "name": name})).await?;
     tx.commit().await?;
     Ok(())

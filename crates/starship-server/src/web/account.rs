@@ -25,8 +25,8 @@ use super::{
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
 use crate::ops::tokens::Minted;
+use crate::ops::OperationError;
 use crate::ops::{self, people};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -502,7 +502,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                     .collect();
                 notifications = notification_groups(state, viewer, (&user.id, &partner), &held, settings)
             }
-            Err(ApiError::Forbidden(why)) => notifications_denied = Some(capitalised(why)),
+            Err(OperationError::Forbidden(why)) => notifications_denied = Some(capitalised(why)),
             Err(other) => return Err(other.into()),
         }
     }
@@ -529,7 +529,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                     };
                     form.fields = metadata_fields(&app.metadata_schema, &values);
                 }
-                Err(ApiError::Forbidden(why)) => form.denied = Some(capitalised(why)),
+                Err(OperationError::Forbidden(why)) => form.denied = Some(capitalised(why)),
                 Err(other) => return Err(other.into()),
             }
             metadata.push(form);
@@ -560,7 +560,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                 }
                 history = entries.iter().map(|e| history_row(&state.catalogue, e, language)).collect();
             }
-            Err(ApiError::Forbidden(why)) => history_denied = Some(capitalised(why)),
+            Err(OperationError::Forbidden(why)) => history_denied = Some(capitalised(why)),
             Err(other) => return Err(other.into()),
         }
     }
@@ -833,7 +833,7 @@ pub async fn change_notification(
     match ops::preferences::change_notifications(&state, &post.user.principal, &post.user.actor(), &id, &[change]).await
     {
         Ok(_) => see_other(&format!("{}?tab=notifications&done=notifications", profile_href(&post.user, &id))),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let flash = Flash { errors: FormErrors::from_error(e, &[])?, ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
         }
@@ -846,7 +846,7 @@ pub async fn save_metadata(
     Path((id, application)): Path<(String, String)>,
     post: WebPost,
 ) -> WebResult {
-    let app = state.catalogue.application(&application).ok_or(ApiError::NotFound)?;
+    let app = state.catalogue.application(&application).ok_or(OperationError::NotFound)?;
     let values = metadata_from_form(&app.metadata_schema, &post.form);
     let actor = post.user.actor();
     match ops::preferences::save_metadata(&state, &post.user.principal, &actor, &id, &app.key, &values).await {
@@ -854,7 +854,7 @@ pub async fn save_metadata(
             let done = if saved.academy_link.is_some() { "metadata-emailed" } else { "metadata" };
             see_other(&format!("{}?tab=metadata&done={done}", profile_href(&post.user, &id)))
         }
-        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
             let flash = Flash {
                 errors: FormErrors::from_error(e, &known)?,
@@ -909,7 +909,7 @@ pub async fn set_role_end(
     .await;
     match outcome {
         Ok(()) => see_other(&format!("{}?done=role-end-set", profile_href(&post.user, &id))),
-        Err(ApiError::Invalid(invalid)) => {
+        Err(OperationError::Invalid(invalid)) => {
             let general = invalid.0.into_iter().map(|e| capitalised(&e.reason)).collect();
             let flash = Flash { errors: FormErrors { general, ..Default::default() }, ..Default::default() };
             show(&state, &post.user, &id, &ProfileQuery::default(), flash).await
@@ -936,7 +936,7 @@ pub async fn revoke_role(
             );
             see_other(&format!("{}?done=role-revoked&undo={}", profile_href(&post.user, &id), url_encode(&undo)))
         }
-        Err(ApiError::Conflict(why)) => {
+        Err(OperationError::Conflict(why)) => {
             let flash = Flash {
                 errors: FormErrors { general: vec![capitalised(&why)], ..Default::default() },
                 ..Default::default()
@@ -1030,7 +1030,7 @@ pub async fn remove_admin_privilege(
                 url_encode(&undo)
             ))
         }
-        Err(ApiError::Conflict(why)) => {
+        Err(OperationError::Conflict(why)) => {
             let flash = Flash {
                 errors: FormErrors { general: vec![capitalised(&why)], ..Default::default() },
                 ..Default::default()
@@ -1070,7 +1070,7 @@ pub async fn add_admin_privilege(
             let done = if post.form.undone.as_deref() == Some("1") { "admin-restored" } else { "admin" };
             see_other(&format!("{}?tab=admin-privileges&done={done}", profile_href(&post.user, &id)))
         }
-        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let mut errors = FormErrors::from_error(e, &["application", "production"])?;
             errors.rename("application", "scope");
             errors.rename("production", "scope");
@@ -1107,7 +1107,7 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebRe
     };
     let flash = match outcome {
         Ok(minted) => Flash { minted: Some(minted), ..Default::default() },
-        Err(e @ ApiError::Invalid(_)) => Flash {
+        Err(e @ OperationError::Invalid(_)) => Flash {
             errors: FormErrors::from_error(e, &["name", "expires_in_days"])?,
             submitted: Some(post.form.clone()),
             ..Default::default()

@@ -16,8 +16,8 @@ use super::{
     WebUser,
 };
 use crate::ops::appliances::BgpInput;
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 struct ApplianceRow {
@@ -252,7 +252,7 @@ pub async fn appliances(
 }
 
 /// The partner an appliance belongs to, for the address to return to.
-async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<String, ApiError> {
+async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<String, OperationError> {
     Ok(ops::appliances::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
@@ -295,7 +295,7 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
             let partner = partner_of_appliance(&state, viewer, &id).await?;
             see_other(&appliances_url(viewer, &partner, "bgp"))
         }
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["peer_asn", "neighbor_ipv4", "neighbor_ipv6"])?;
             let partner = partner_of_appliance(&state, viewer, &id).await?;
             appliances_page(&state, viewer, Some(&partner), None, Some(Refused::Bgp(&id, errors, form))).await
@@ -319,7 +319,7 @@ pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult
     }
     match ops::appliances::register_appliance(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(appliance) => see_other(&appliances_url(viewer, &appliance.partner_id, "registered")),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["site_id", "serial", "model"])?;
             appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await
         }
@@ -342,7 +342,7 @@ pub async fn import(State(state): State<AppState>, post: WebPost<ImportForm>) ->
     let csv = post.form.csv.as_str();
     match ops::appliances::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
         Ok(done) => see_other(&appliances_url(viewer, partner, &format!("imported-{}", done.len()))),
-        Err(ApiError::Invalid(invalid)) => {
+        Err(OperationError::Invalid(invalid)) => {
             // Every row's problem, in the file's order, as "Line N, column: …".
             let errors = FormErrors { fields: Vec::new(), general: invalid.0.iter().map(import_error_line).collect() };
             appliances_page(&state, viewer, Some(partner), None, Some(Refused::Import(errors, csv))).await

@@ -11,7 +11,7 @@ use starship_core::authz;
 use super::widgets::{production_labels, Choice};
 use super::{page, url_encode, Layout, Section, WebResult, WebUser};
 use crate::ops::access::{self, PageQuery};
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 use starship_store::users::StatusFilter;
 
@@ -102,7 +102,7 @@ pub async fn users_of(
     Path(key): Path<String>,
     Query(query): Query<UsersQuery>,
 ) -> WebResult {
-    let app = state.catalogue.application(&key).ok_or(ApiError::NotFound)?;
+    let app = state.catalogue.application(&key).ok_or(OperationError::NotFound)?;
     authz::applications_tab(&viewer.principal, &app.key)?;
     let productions = crate::ops::platform::productions(&state).await?;
     let partner_list = if viewer.principal.operator {

@@ -12,7 +12,7 @@ use super::{safe_next, AnonPost, FormErrors, Layout, WebError, WebPost, WebResul
 use crate::api::session::session_cookie;
 use crate::ops;
 use crate::ops::session::{PasswordOutcome, SignInAttempt};
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::security::new_secret;
 use crate::state::AppState;
 
@@ -186,19 +186,19 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
         Err(error) => {
             let status = error.status();
             let (mut errors, mfa, challenge) = match (error, challenge) {
-                (ApiError::Unauthenticated, Some(_)) => (
+                (OperationError::Unauthenticated, Some(_)) => (
                     FormErrors::general(
                         "Your sign-in waited too long for its code, or it has ended: enter your password again.",
                     ),
                     false,
                     String::new(),
                 ),
-                (ApiError::MfaRequired, Some(challenge)) => (
+                (OperationError::MfaRequired, Some(challenge)) => (
                     FormErrors::field("totp", "Enter the code your authenticator app shows, or a recovery code"),
                     true,
                     challenge.to_string(),
                 ),
-                (ApiError::BadCredentials, Some(challenge)) => (
+                (OperationError::BadCredentials, Some(challenge)) => (
                     FormErrors::field(
                         "totp",
                         "This code is not right: enter the code your authenticator app shows now",
@@ -206,12 +206,12 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
                     true,
                     challenge.to_string(),
                 ),
-                (ApiError::MfaCodeUsed, challenge) => (
-                    FormErrors::field("totp", ApiError::MfaCodeUsed.to_string()),
+                (OperationError::MfaCodeUsed, challenge) => (
+                    FormErrors::field("totp", OperationError::MfaCodeUsed.to_string()),
                     true,
                     challenge.unwrap_or_default().to_string(),
                 ),
-                (ApiError::BadCredentials, None) if code.is_some() => (
+                (OperationError::BadCredentials, None) if code.is_some() => (
                     FormErrors::general("The email, password or authenticator code is not right."),
                     false,
                     String::new(),
@@ -295,8 +295,8 @@ pub async fn activate(State(state): State<AppState>, post: AnonPost<ActivateForm
     }
     match ops::session::accept_link(&state, &token, &form.password, Source::Web).await {
         Ok(user) => super::page(&page(FormErrors::default(), Some(user.email))),
-        Err(ApiError::Invalid(invalid)) => {
-            let mut errors = FormErrors::from_error(ApiError::Invalid(invalid), &["password", "token"])?;
+        Err(OperationError::Invalid(invalid)) => {
+            let mut errors = FormErrors::from_error(OperationError::Invalid(invalid), &["password", "token"])?;
             if let Some(reason) = errors.get("token").map(str::to_string) {
                 errors.fields.retain(|e| e.field != "token");
                 errors.general.push(super::capitalised(&reason));
@@ -345,7 +345,7 @@ pub async fn confirm_email(State(state): State<AppState>, post: AnonPost<Activat
     };
     match ops::people::confirm_email(&state, &token, Source::Web).await {
         Ok(user) => super::page(&page(FormErrors::default(), Some(user.email))),
-        Err(ApiError::Invalid(invalid)) => {
+        Err(OperationError::Invalid(invalid)) => {
             let reasons = invalid.0.into_iter().map(|e| super::capitalised(&e.reason)).collect();
             let errors = FormErrors { fields: vec![], general: reasons };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page(errors, None).render()?)).into_response())

@@ -9,7 +9,7 @@ use starship_core::oidc::GrantType;
 
 use super::{page, refused, see_other, when, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct ClientRow {
@@ -62,7 +62,7 @@ async fn render(
     errors: FormErrors,
     secret: Option<(&'static str, String, String)>,
     notice: Option<&'static str>,
-) -> Result<ClientsPage, ApiError> {
+) -> Result<ClientsPage, OperationError> {
     let list = ops::clients::list(state, &viewer.principal).await?;
     let app_name = |key: &str| state.catalogue.application(key).map_or_else(|| key.to_string(), |a| a.name.clone());
     let rows = list
@@ -132,7 +132,7 @@ pub async fn create(State(state): State<AppState>, post: WebPost) -> WebResult {
             let secret = Some(("registered", issued.client.client_id, issued.secret));
             page(&render(&state, &post.user, None, FormErrors::default(), secret, None).await?)
         }
-        Err(ApiError::Invalid(mut invalid)) => {
+        Err(OperationError::Invalid(mut invalid)) => {
             // The form has one box of URIs, one grant type per checkbox: name the line at fault.
             for e in &mut invalid.0 {
                 if let Some(i) = e.field.strip_prefix("redirect_uris[").and_then(|r| r.strip_suffix(']')) {
@@ -143,7 +143,7 @@ pub async fn create(State(state): State<AppState>, post: WebPost) -> WebResult {
                     e.field = "grant_types".into();
                 }
             }
-            let e = ApiError::Invalid(invalid);
+            let e = OperationError::Invalid(invalid);
             let errors = FormErrors::from_error(e, &["application", "name", "grant_types", "redirect_uris"])?;
             refused(&render(&state, &post.user, Some(form), errors, None, None).await?)
         }

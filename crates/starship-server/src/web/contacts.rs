@@ -15,8 +15,8 @@ use super::{
 };
 use crate::ops::contacts::{ContactEdit, ContactRow};
 use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 fn parse_level(value: &str) -> Option<PortalLevel> {
@@ -156,7 +156,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
     let panel = match edit_id {
         None => None,
         Some(id) => {
-            let contact = contacts.iter().find(|c| c.user.id == id).ok_or(ApiError::NotFound)?;
+            let contact = contacts.iter().find(|c| c.user.id == id).ok_or(OperationError::NotFound)?;
             let target = Some((contact.user.id.as_str(), contact.standing));
             let has_mfa = ops::session::mfa_on(state, &contact.user).await?;
             let held = ops::session::principal_of(state, &contact.user).await?;
@@ -300,9 +300,9 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> Web
     };
     match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
         Ok(_) => see_other(if invite { "/portal/users?done=invited" } else { "/portal/users?done=created" }),
-        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+        Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
-                ApiError::Conflict(why) => FormErrors::field("email", why),
+                OperationError::Conflict(why) => FormErrors::field("email", why),
                 other => FormErrors::from_error(other, &["email", "first_name", "last_name", "locale", "phone"])?,
             };
             let refusal = Refusal { new_contact: Some((form.clone(), errors)), panel: None };
@@ -349,14 +349,14 @@ pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String
         "revoke" => ops::contacts::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
         "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| "mfa-reset"),
         "delete" => ops::contacts::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
-        _ => Err(ApiError::BadRequest("unknown action".into())),
+        _ => Err(OperationError::BadRequest("unknown action".into())),
     };
     match outcome {
         Ok("deleted") => see_other("/portal/users?done=deleted"),
         Ok(done) => see_other(&format!("/portal/users?edit={}&done={done}", url_encode(&id))),
-        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+        Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
-                ApiError::Conflict(why) => FormErrors::general(capitalised(&why)),
+                OperationError::Conflict(why) => FormErrors::general(capitalised(&why)),
                 other => FormErrors::from_error(other, &["first_name", "last_name", "phone", "email", "level"])?,
             };
             let refusal = Refusal { new_contact: None, panel: Some((id, errors, form.clone())) };

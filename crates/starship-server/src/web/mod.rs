@@ -44,7 +44,7 @@ use starship_store::users::User;
 use starship_store::StoreError;
 
 use crate::extract::{self, Credential};
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::security::{same_secret, secret_hash};
 use crate::state::AppState;
 
@@ -123,11 +123,11 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug)]
 pub enum WebError {
     SignIn { next: Option<String> },
-    Api(ApiError),
+    Api(OperationError),
 }
 
-impl From<ApiError> for WebError {
-    fn from(e: ApiError) -> Self {
+impl From<OperationError> for WebError {
+    fn from(e: OperationError) -> Self {
         Self::Api(e)
     }
 }
@@ -146,7 +146,7 @@ impl From<authz::Denied> for WebError {
 
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
-        Self::Api(ApiError::Internal(format!("rendering a page: {e}")))
+        Self::Api(OperationError::Internal(format!("rendering a page: {e}")))
     }
 }
 
@@ -171,7 +171,7 @@ impl IntoResponse for WebError {
                 Redirect::to(&target).into_response()
             }
             Self::Api(error) => {
-                if let ApiError::Internal(cause) = &error {
+                if let OperationError::Internal(cause) = &error {
                     tracing::error!(%cause, "page failed");
                 }
                 let status = error.status();
@@ -190,9 +190,9 @@ impl IntoResponse for WebError {
 /// An unknown address: a page for people, a problem document for the API.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        ApiError::NotFound.into_response()
+        OperationError::NotFound.into_response()
     } else {
-        WebError::Api(ApiError::NotFound).into_response()
+        WebError::Api(OperationError::NotFound).into_response()
     }
 }
 
@@ -342,13 +342,16 @@ async fn read_form<F: DeserializeOwned>(request: Request, state: &AppState) -> R
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(WebError::Api(ApiError::BadRequest("expected a form (application/x-www-form-urlencoded)".into())));
+        return Err(WebError::Api(OperationError::BadRequest(
+            "expected a form (application/x-www-form-urlencoded)".into(),
+        )));
     }
     let body = axum::body::Bytes::from_request(request, state)
         .await
-        .map_err(|rejection| WebError::Api(ApiError::BadRequest(rejection.body_text())))?;
-    let unreadable =
-        |e: serde_html_form::de::Error| WebError::Api(ApiError::BadRequest(format!("this form is not right: {e}")));
+        .map_err(|rejection| WebError::Api(OperationError::BadRequest(rejection.body_text())))?;
+    let unreadable = |e: serde_html_form::de::Error| {
+        WebError::Api(OperationError::BadRequest(format!("this form is not right: {e}")))
+    };
     let CsrfField { csrf } = serde_html_form::from_bytes(&body).map_err(unreadable)?;
     Ok((csrf, serde_html_form::from_bytes(&body).map_err(unreadable)?))
 }
@@ -370,7 +373,7 @@ impl<F: DeserializeOwned> FromRequest<AppState> for WebPost<F> {
         let user = WebUser::from_request_parts(&mut parts, state).await?;
         let (csrf, form) = read_form(Request::from_parts(parts, body), state).await?;
         if !same_secret(&csrf, &user.csrf) {
-            return Err(WebError::Api(ApiError::Forbidden(FORGED)));
+            return Err(WebError::Api(OperationError::Forbidden(FORGED)));
         }
         Ok(Self { user, form })
     }
@@ -403,7 +406,7 @@ impl<F: DeserializeOwned> FromRequest<AppState> for AnonPost<F> {
         let (csrf, form) = read_form(Request::from_parts(parts, body), state).await?;
         match cookie {
             Some(cookie) if !cookie.is_empty() && same_secret(&csrf, &cookie) => Ok(Self { form, csrf, client }),
-            _ => Err(WebError::Api(ApiError::Forbidden(FORGED))),
+            _ => Err(WebError::Api(OperationError::Forbidden(FORGED))),
         }
     }
 }
@@ -478,10 +481,10 @@ pub struct FormErrors {
 impl FormErrors {
     /// Sorts an operation's error into the form's fields (those in
     /// `known`) and general messages.
-    pub fn from_error(error: ApiError, known: &[&str]) -> Result<Self, WebError> {
+    pub fn from_error(error: OperationError, known: &[&str]) -> Result<Self, WebError> {
         let mut errors = Self::default();
         match error {
-            ApiError::Invalid(invalid) => {
+            OperationError::Invalid(invalid) => {
                 for e in invalid.0 {
                     if known.contains(&e.field.as_str()) {
                         errors.fields.push(FieldError { reason: capitalised(&e.reason), ..e });
@@ -490,9 +493,9 @@ impl FormErrors {
                     }
                 }
             }
-            ApiError::Forbidden(why) => errors.general.push(capitalised(why)),
-            ApiError::Conflict(why) => errors.general.push(capitalised(&why)),
-            ApiError::Throttled { .. } | ApiError::BadCredentials => {
+            OperationError::Forbidden(why) => errors.general.push(capitalised(why)),
+            OperationError::Conflict(why) => errors.general.push(capitalised(&why)),
+            OperationError::Throttled { .. } | OperationError::BadCredentials => {
                 errors.general.push(capitalised(&error.to_string()))
             }
             other => return Err(WebError::Api(other)),

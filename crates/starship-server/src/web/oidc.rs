@@ -18,7 +18,7 @@ use super::{WebError, WebResult};
 use crate::extract::{self, Credential};
 use crate::ops;
 use crate::ops::oidc::{self as op, Authorized, Authorizing, ClientAuth, EndedSession, OAuthError};
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 /// The JWK Set of the keys that verify Starship's tokens (RFC 7517).
@@ -195,14 +195,14 @@ pub async fn authorize(State(state): State<AppState>, request: Request) -> WebRe
     let (parts, _) = request.into_parts();
     let asked = Some(&parts.uri).filter(|uri| !has_nul(uri)).map(Query::<op::AuthorizeRequest>::try_from_uri);
     let Some(Ok(Query(asked))) = asked else {
-        return Err(WebError::Api(ApiError::BadRequest(
+        return Err(WebError::Api(OperationError::BadRequest(
             "this sign-in request is malformed: a parameter is repeated or not text".into(),
         )));
     };
     let session = session_of(&state, &parts).await?;
     let person = session.as_ref().map(|(user, hash, roles)| Authorizing { user, roles, session_hash: hash });
     match op::authorize(&state, person, &asked).await? {
-        Authorized::Refused(why) => Err(WebError::Api(ApiError::BadRequest(why))),
+        Authorized::Refused(why) => Err(WebError::Api(OperationError::BadRequest(why))),
         Authorized::SignIn => {
             let here = parts.uri.path_and_query().map(|p| p.as_str().to_string());
             Err(WebError::SignIn { next: here })
@@ -224,12 +224,12 @@ pub async fn end_session(State(state): State<AppState>, request: Request) -> Web
             .map(|Query(q)| q)
     };
     let Some(asked) = asked else {
-        return Err(WebError::Api(ApiError::BadRequest("this sign-out request is malformed".into())));
+        return Err(WebError::Api(OperationError::BadRequest("this sign-out request is malformed".into())));
     };
     let session = session_of(&state, &parts).await?;
     let signed_in = session.as_ref().map(|(user, hash, _)| (user, hash.as_str()));
     match op::end_session(&state, signed_in, &asked).await? {
-        EndedSession::Refused(why) => Err(WebError::Api(ApiError::BadRequest(why))),
+        EndedSession::Refused(why) => Err(WebError::Api(OperationError::BadRequest(why))),
         EndedSession::Redirect { to, signed_out: true } => {
             let clear = crate::api::session::session_cookie(&state, "", 0);
             Ok(([(header::SET_COOKIE, clear)], Redirect::to(&to)).into_response())

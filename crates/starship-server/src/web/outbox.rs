@@ -10,7 +10,7 @@ use starship_store::outbox::{Filter, Page};
 
 use super::{page, see_other, url_encode, when, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
@@ -166,7 +166,7 @@ pub struct ResendForm {
 pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<ResendForm>) -> WebResult {
     match ops::platform::resend(&state, &post.user.principal, &post.user.actor(), &id).await {
         // Sent meanwhile, or resent by another operator: the list shows how it stands.
-        Ok(_) | Err(ApiError::Conflict(_)) => {}
+        Ok(_) | Err(OperationError::Conflict(_)) => {}
         Err(other) => return Err(other.into()),
     }
     let back = href(&post.form.q, &post.form.status, None);

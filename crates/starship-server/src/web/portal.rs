@@ -10,7 +10,7 @@ use starship_core::portal::PortalLevel;
 use super::widgets::Choice;
 use super::{see_other, WebResult, WebUser};
 use crate::ops::people;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 
 pub async fn home() -> WebResult {
     see_other("/portal/users")
@@ -25,7 +25,7 @@ pub(super) fn level_name(level: PortalLevel) -> &'static str {
 }
 
 /// The viewer's partner: the portal shows one's own.
-pub(super) fn own_partner(viewer: &WebUser) -> Result<String, ApiError> {
+pub(super) fn own_partner(viewer: &WebUser) -> Result<String, OperationError> {
     people::target_partner(&viewer.principal, None)
 }
 

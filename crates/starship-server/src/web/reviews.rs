@@ -11,7 +11,7 @@ use starship_store::reviews::Decision;
 use super::widgets::production_labels;
 use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 /// Whether the viewer has an open review to act on: the navigation's link.
@@ -36,7 +36,7 @@ async fn title_of(
     state: &AppState,
     viewer: &authz::Principal,
     review: &reviews::Review,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), OperationError> {
     let app = state.catalogue.application(&review.application).map_or(review.application.clone(), |a| a.name.clone());
     let partner = ops::platform::partner(state, viewer, &review.partner_id).await?.map_or_else(String::new, |p| p.name);
     let title = match review.production {
@@ -163,8 +163,9 @@ pub struct DecisionForm {
 
 pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<DecisionForm>) -> WebResult {
     let form = &post.form;
-    let decision = Decision::parse(&form.decision)
-        .ok_or_else(|| ApiError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke")))?;
+    let decision = Decision::parse(&form.decision).ok_or_else(|| {
+        OperationError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke"))
+    })?;
     ops::reviews::decide(&state, &post.user.principal, &id, &form.grant_id, decision, form.note.as_deref()).await?;
     see_other(&format!("/reviews/{}?done=decided", super::url_encode(&id)))
 }

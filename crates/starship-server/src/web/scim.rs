@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct TokenRow {
@@ -47,7 +47,8 @@ async fn render(
     error: Option<String>,
 ) -> WebResult {
     let tokens = ops::scim::list_tokens(state, &viewer.principal, partner_id).await?;
-    let partner = ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(ApiError::NotFound)?;
+    let partner =
+        ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(OperationError::NotFound)?;
     let rows = tokens
         .into_iter()
         .map(|t| TokenRow { id: t.id, name: t.name, created: when(t.created_at), last_used: t.last_used_at.map(when) })
@@ -94,7 +95,7 @@ pub async fn create(
     let name = Some(post.form.name.as_str()).filter(|n| !n.trim().is_empty());
     match ops::scim::create_token(&state, &viewer.principal, &viewer.actor(), &partner_id, name).await {
         Ok(minted) => render(&state, viewer, &partner_id, Some((minted.token.name, minted.secret)), None, None).await,
-        Err(ApiError::Invalid(invalid)) => {
+        Err(OperationError::Invalid(invalid)) => {
             let why = invalid.0.iter().map(|e| e.reason.clone()).collect::<Vec<_>>().join("; ");
             render(&state, viewer, &partner_id, None, None, Some(format!("Name: {why}"))).await
         }

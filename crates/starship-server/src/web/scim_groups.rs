@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::widgets::grantable_roles;
 use super::{page, see_other, url_encode, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct MappingRow {
@@ -70,7 +70,8 @@ async fn render(
     error: Option<String>,
 ) -> WebResult {
     let groups = ops::scim::groups::mapped_groups(state, &viewer.principal, partner_id).await?;
-    let partner = ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(ApiError::NotFound)?;
+    let partner =
+        ops::platform::partner(state, &viewer.principal, partner_id).await?.ok_or(OperationError::NotFound)?;
     let productions = ops::platform::productions(state).await?;
     let mut choices = Vec::new();
     for app in grantable_roles(state, &viewer.principal, partner_id, &productions) {
@@ -157,8 +158,10 @@ pub async fn add_role(
         .await
     {
         Ok(_) => see_other(&format!("/partners/{}/scim-groups?done=mapped", url_encode(&partner_id))),
-        Err(ApiError::Invalid(_)) => render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await,
-        Err(ApiError::Conflict(why)) => render(&state, viewer, &partner_id, None, Some(why)).await,
+        Err(OperationError::Invalid(_)) => {
+            render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await
+        }
+        Err(OperationError::Conflict(why)) => render(&state, viewer, &partner_id, None, Some(why)).await,
         Err(other) => Err(other.into()),
     }
 }

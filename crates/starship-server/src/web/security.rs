@@ -10,7 +10,7 @@ use starship_store::sessions::Ended;
 
 use super::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops::session::{self, Enrolled, Enrolment, OtherSignIns};
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -140,7 +140,7 @@ pub async fn act(State(state): State<AppState>, post: WebPost<SecurityForm>) -> 
         SecurityAction::Confirm => confirm(&state, viewer, &form.code, end_others).await,
         SecurityAction::Off => match session::disable_own_mfa(&state, &viewer.user, &form.code, Source::Web).await {
             Ok(()) => see_other("/security?done=off"),
-            Err(e @ ApiError::Invalid(_)) => {
+            Err(e @ OperationError::Invalid(_)) => {
                 let errors = FormErrors::from_error(e, &["code"])?;
                 refused(&render(&state, viewer, Step::On, errors, None))
             }
@@ -162,7 +162,7 @@ pub async fn act(State(state): State<AppState>, post: WebPost<SecurityForm>) -> 
                 Ok(_) => {
                     see_other(if end_others { "/security?done=password-ended" } else { "/security?done=password" })
                 }
-                Err(e @ ApiError::Invalid(_)) => {
+                Err(e @ OperationError::Invalid(_)) => {
                     let errors = FormErrors::from_error(e, &["current_password", "new_password"])?;
                     let enabled = session::mfa_on(&state, &viewer.user).await?;
                     let step = if enabled { Step::On } else { Step::Off };
@@ -184,7 +184,7 @@ async fn confirm(state: &AppState, viewer: &WebUser, code: &str, end_others: boo
             let step = Step::RecoveryCodes { codes: recovery_codes, ended: end_others.then_some(ended) };
             page(&render(state, viewer, step, FormErrors::default(), None))
         }
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["code"])?;
             // The same secret again: the authenticator has it already.
             let pending = session::own_totp(state, &viewer.user).await?;
@@ -197,7 +197,7 @@ async fn confirm(state: &AppState, viewer: &WebUser, code: &str, end_others: boo
             };
             refused(&SecurityPage { end_others, ..render(state, viewer, step, errors, None) })
         }
-        Err(ApiError::Conflict(_)) => {
+        Err(OperationError::Conflict(_)) => {
             let errors = FormErrors::general("Start again: the setup was finished or cancelled meanwhile.");
             refused(&render(state, viewer, Step::Off, errors, None))
         }

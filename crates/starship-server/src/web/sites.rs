@@ -9,8 +9,8 @@ use starship_core::portal::PortalLevel;
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
 use super::{page, refused, see_other, url_encode, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 struct SiteRow {
@@ -154,7 +154,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult
     let partner = form.opt("partner_id").filter(|p| !p.is_empty());
     match ops::sites::add_site(&state, &viewer.principal, partner, form.get("name"), form.get("location")).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "added")),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
             sites_page(&state, viewer, partner, None, Some(SiteRefusal::Create(errors, form))).await
         }
@@ -167,7 +167,7 @@ pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, po
     let form = &post.form;
     match ops::sites::edit_site(&state, &viewer.principal, &id, form.get("name"), form.get("location")).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "saved")),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
             let partner = form.opt("partner_id").filter(|p| !p.is_empty());
             sites_page(&state, viewer, partner, None, Some(SiteRefusal::Edit(&id, errors, form))).await

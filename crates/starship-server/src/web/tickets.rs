@@ -11,8 +11,8 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
 use super::{page, refused, see_other, when, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 struct CommentRow {
@@ -107,7 +107,7 @@ pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post
     match outcome {
         Ok(_) if from_ticket_page => see_other(&format!("/portal/tickets/{id}?done=commented")),
         Ok(_) => see_other(&format!("/portal/tickets#ticket-{id}")),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["body"])?;
             if from_ticket_page {
                 return ticket_page(&state, viewer, &id, None, Some((errors, body)), FormErrors::default()).await;
@@ -237,7 +237,7 @@ pub async fn ticket_status(
     };
     match ops::tickets::set_ticket_status(&state, &viewer.principal, &viewer.actor(), &id, to).await {
         Ok(_) => see_other(&format!("/portal/tickets/{id}?done=status")),
-        Err(e @ (ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+        Err(e @ (OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = FormErrors::from_error(e, &["status"])?;
             ticket_page(&state, viewer, &id, None, None, errors).await
         }
@@ -293,7 +293,7 @@ async fn new_ticket_page(
     };
     let (sites, appliances) = match &partner {
         Some(p) => {
-            authz::portal(&viewer.principal, PortalAction::Tickets, p, None).map_err(ApiError::from)?;
+            authz::portal(&viewer.principal, PortalAction::Tickets, p, None).map_err(OperationError::from)?;
             let sites = ops::sites::sites(state, &viewer.principal, p).await?;
             let appliances = ops::appliances::appliances(state, &viewer.principal, p).await?;
             let site_choice = choices(
@@ -351,7 +351,7 @@ pub async fn open_ticket(State(state): State<AppState>, post: WebPost) -> WebRes
     };
     match ops::tickets::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(ticket) => see_other(&format!("/portal/tickets/{}?done=opened", ticket.id)),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["subject", "body", "site_id", "appliance_id"])?;
             new_ticket_page(&state, viewer, input.partner_id.as_deref(), form.clone(), errors).await
         }

@@ -20,7 +20,7 @@ use starship_store::{grants, partners, users, Conn};
 use super::{
     check_version, patch_operations, string, ListQuery, PatchOperation, ScimCaller, ScimError, ScimResult, MAX_RESULTS,
 };
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -43,11 +43,11 @@ async fn view(conn: &mut Conn, group: Group) -> ScimResult<GroupView> {
 }
 
 async fn load(conn: &mut Conn, caller: &ScimCaller, id: &str) -> ScimResult<Group> {
-    scim_groups::get(conn, caller.partner_id(), id).await?.ok_or_else(|| ApiError::NotFound.into())
+    scim_groups::get(conn, caller.partner_id(), id).await?.ok_or_else(|| OperationError::NotFound.into())
 }
 
 pub async fn get_group(state: &AppState, caller: &ScimCaller, id: &str) -> ScimResult<GroupView> {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let group = load(&mut conn, caller, id).await?;
     view(&mut conn, group).await
 }
@@ -78,7 +78,7 @@ pub async fn list_groups(
     };
     let start = query.start_index.unwrap_or(1).max(1);
     let count = query.count.unwrap_or(MAX_RESULTS).clamp(0, MAX_RESULTS);
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let (total, groups) =
         scim_groups::list(&mut conn, caller.partner_id(), filter.as_ref(), sort, start - 1, count).await?;
     let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
@@ -249,14 +249,14 @@ fn remove(desired: &mut DesiredGroup, path: &str, value: Option<&Value>) -> Scim
 
 /// Creates a group of the partner with its members, in one transaction.
 pub async fn create_group(state: &AppState, caller: &ScimCaller, desired: &DesiredGroup) -> ScimResult<GroupView> {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let name = checked_name(&mut tx, caller, desired, "").await?;
     let members = checked_members(&mut tx, caller, desired).await?;
     let group = scim_groups::insert(&mut tx, caller.partner_id(), &name, desired.external_id.as_deref()).await?;
     note_change(&mut tx, caller, &group, json!({"change": "created"})).await?;
     join(&mut tx, state, &caller.actor(), &group, &members).await?;
     let view = view(&mut tx, group).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(view)
 }
 
@@ -268,7 +268,7 @@ pub async fn update_group(
     if_match: Option<&str>,
     change: impl FnOnce(&DesiredGroup) -> ScimResult<DesiredGroup>,
 ) -> ScimResult<GroupView> {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let group = load(&mut tx, caller, id).await?;
     check_version(&version(&group), if_match)?;
     let before = DesiredGroup::of(&view(&mut tx, group.clone()).await?);
@@ -294,25 +294,25 @@ pub async fn update_group(
     join(&mut tx, state, &actor, &group, &joining).await?;
     let group = load(&mut tx, caller, id).await?;
     let view = view(&mut tx, group).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(view)
 }
 
 /// Deletes a group: its members leave it first (losing what it gave).
 pub async fn delete_group(state: &AppState, caller: &ScimCaller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let group = load(&mut tx, caller, id).await?;
     check_version(&version(&group), if_match)?;
     let members = DesiredGroup::of(&view(&mut tx, group.clone()).await?).members;
     leave(&mut tx, &caller.actor(), &group, &members).await?;
     scim_groups::delete(&mut tx, &group.id).await?;
     note_change(&mut tx, caller, &group, json!({"change": "deleted"})).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(())
 }
 
 /// A person leaves every group (the person is removed from the directory).
-pub(crate) async fn leave_all(conn: &mut Conn, actor: &Actor, partner_id: &str, user_id: &str) -> ApiResult<()> {
+pub(crate) async fn leave_all(conn: &mut Conn, actor: &Actor, partner_id: &str, user_id: &str) -> OperationResult<()> {
     for group_id in scim_groups::groups_of(conn, user_id).await? {
         if let Some(group) = scim_groups::get(conn, partner_id, &group_id).await? {
             leave(conn, actor, &group, &[user_id.to_string()]).await?;
@@ -327,7 +327,7 @@ async fn checked_name(
     desired: &DesiredGroup,
     except: &str,
 ) -> ScimResult<String> {
-    let name = Title::parse("displayName", desired.display_name.trim()).map_err(ApiError::from)?;
+    let name = Title::parse("displayName", desired.display_name.trim()).map_err(OperationError::from)?;
     if scim_groups::name_taken(conn, caller.partner_id(), name.as_str(), except).await? {
         return Err(ScimError::new(409, Some("uniqueness"), "another group of this partner has this displayName"));
     }
@@ -354,7 +354,13 @@ async fn note_change(conn: &mut Conn, caller: &ScimCaller, group: &Group, mut de
 }
 
 /// People join a group: History for each, and the group's mappings applied.
-async fn join(conn: &mut Conn, state: &AppState, actor: &Actor, group: &Group, user_ids: &[String]) -> ApiResult<()> {
+async fn join(
+    conn: &mut Conn,
+    state: &AppState,
+    actor: &Actor,
+    group: &Group,
+    user_ids: &[String],
+) -> OperationResult<()> {
     let added = scim_groups::add_members(conn, &group.id, user_ids).await?;
     if added.is_empty() {
         return Ok(());
@@ -370,7 +376,7 @@ async fn join(conn: &mut Conn, state: &AppState, actor: &Actor, group: &Group, u
 
 /// People leave a group: History for each, and what its mappings gave
 /// them revoked.
-async fn leave(conn: &mut Conn, actor: &Actor, group: &Group, user_ids: &[String]) -> ApiResult<()> {
+async fn leave(conn: &mut Conn, actor: &Actor, group: &Group, user_ids: &[String]) -> OperationResult<()> {
     let removed = scim_groups::remove_members(conn, &group.id, user_ids).await?;
     if removed.is_empty() {
         return Ok(());
@@ -394,7 +400,7 @@ async fn grant_mapped(
     partner_id: &str,
     mapping: &Mapping,
     user_ids: &[String],
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     let Some(author) = users::get(conn, &mapping.created_by).await? else {
         return Ok(());
     };
@@ -409,7 +415,7 @@ async fn grant_mapped(
     for id in user_ids {
         match scim_groups::held_grant(conn, id, &mapping.role).await? {
             Some(grant_id) => scim_groups::link(conn, &mapping.id, id, &grant_id, false).await?,
-            None => people.push(users::get(conn, id).await?.ok_or(ApiError::NotFound)?),
+            None => people.push(users::get(conn, id).await?.ok_or(OperationError::NotFound)?),
         }
     }
     if people.is_empty() {
@@ -429,7 +435,7 @@ async fn revoke_mapped(
     actor: &Actor,
     mapping: &Mapping,
     user_ids: Option<&[String]>,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     for (grant_id, owned) in scim_groups::unlink(conn, &mapping.id, user_ids).await? {
         if !owned || scim_groups::hand_over(conn, &grant_id).await? {
             continue;
@@ -458,10 +464,14 @@ fn provisioning(caller: &Principal, state: &AppState, partner_id: &str) -> authz
 }
 
 /// The partner's groups with their members' count and mappings, by name.
-pub async fn mapped_groups(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<MappedGroup>> {
+pub async fn mapped_groups(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &str,
+) -> OperationResult<Vec<MappedGroup>> {
     provisioning(caller, state, partner_id)?;
     let mut conn = state.store.begin_read().await?;
-    partners::get(&mut conn, partner_id).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut conn, partner_id).await?.ok_or(OperationError::NotFound)?;
     let (_, groups) = scim_groups::list(&mut conn, partner_id, None, None, 0, i64::MAX).await?;
     let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
     let members = scim_groups::members(&mut conn, &ids).await?;
@@ -478,8 +488,8 @@ pub async fn mapped_groups(state: &AppState, caller: &Principal, partner_id: &st
         .collect())
 }
 
-async fn partner_group(conn: &mut Conn, partner_id: &str, group_id: &str) -> ApiResult<Group> {
-    scim_groups::get(conn, partner_id, group_id).await?.ok_or(ApiError::NotFound)
+async fn partner_group(conn: &mut Conn, partner_id: &str, group_id: &str) -> OperationResult<Group> {
+    scim_groups::get(conn, partner_id, group_id).await?.ok_or(OperationError::NotFound)
 }
 
 /// Maps a group to a role the caller may grant, and gives it to the
@@ -491,18 +501,18 @@ pub async fn add_mapping(
     partner_id: &str,
     group_id: &str,
     requested: (String, String, Option<i64>),
-) -> ApiResult<Mapping> {
+) -> OperationResult<Mapping> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let group = partner_group(&mut tx, partner_id, group_id).await?;
     let role = crate::ops::resolve_roles(&mut tx, &state.catalogue, std::slice::from_ref(&requested))
         .await?
         .pop()
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(OperationError::NotFound)?;
     authz::grant_role(caller, partner_id, &role)?;
     let mapping = scim_groups::insert_mapping(&mut tx, &group.id, &role, &caller.user_id)
         .await?
-        .ok_or_else(|| ApiError::Conflict("the group maps to this role already".into()))?;
+        .ok_or_else(|| OperationError::Conflict("the group maps to this role already".into()))?;
     history::append(&mut tx, &caller.user_id, actor, Kind::ScimGroupRoleMapped, mapping_details(&group, &mapping))
         .await?;
     let members = DesiredGroup::of(&GroupView {
@@ -524,7 +534,7 @@ pub async fn remove_mapping(
     partner_id: &str,
     group_id: &str,
     mapping_id: &str,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let group = partner_group(&mut tx, partner_id, group_id).await?;
@@ -532,11 +542,11 @@ pub async fn remove_mapping(
         .await?
         .into_iter()
         .find(|m| m.id == mapping_id)
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(OperationError::NotFound)?;
     authz::grant_role(caller, partner_id, &mapping.role)?;
     revoke_mapped(&mut tx, actor, &mapping, None).await?;
     if !scim_groups::delete_mapping(&mut tx, &mapping.id).await? {
-        return Err(ApiError::NotFound);
+        return Err(OperationError::NotFound);
     }
     history::append(&mut tx, &caller.user_id, actor, Kind::ScimGroupRoleUnmapped, mapping_details(&group, &mapping))
         .await?;

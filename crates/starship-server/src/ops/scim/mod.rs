@@ -20,7 +20,7 @@ use starship_store::{partners, Conn};
 
 use crate::ops::people::{self, PersonInput, ProfileEdit};
 use crate::ops::Identity;
-use crate::problem::{ApiError, ApiResult};
+use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
@@ -49,12 +49,12 @@ pub async fn create_token(
     actor: &Actor,
     partner_id: &str,
     name: Option<&str>,
-) -> ApiResult<Minted> {
+) -> OperationResult<Minted> {
     provisioning(caller, state, partner_id)?;
     let name = Title::parse("name", name.unwrap_or(DEFAULT_NAME))?;
     let secret = new_secret("sscim_");
     let mut tx = state.store.begin().await?;
-    partners::get(&mut tx, partner_id).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut tx, partner_id).await?.ok_or(OperationError::NotFound)?;
     let token = scim::insert_token(&mut tx, partner_id, &caller.user_id, name.as_str(), &secret_hash(&secret)).await?;
     history::append(
         &mut tx,
@@ -68,10 +68,10 @@ pub async fn create_token(
     Ok(Minted { token, secret })
 }
 
-pub async fn list_tokens(state: &AppState, caller: &Principal, partner_id: &str) -> ApiResult<Vec<ScimToken>> {
+pub async fn list_tokens(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<ScimToken>> {
     provisioning(caller, state, partner_id)?;
     let mut conn = state.store.conn().await?;
-    partners::get(&mut conn, partner_id).await?.ok_or(ApiError::NotFound)?;
+    partners::get(&mut conn, partner_id).await?.ok_or(OperationError::NotFound)?;
     Ok(scim::list_tokens(&mut conn, partner_id).await?)
 }
 
@@ -81,10 +81,10 @@ pub async fn revoke_token(
     actor: &Actor,
     partner_id: &str,
     token_id: &str,
-) -> ApiResult<()> {
+) -> OperationResult<()> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
-    let token = scim::revoke_token(&mut tx, partner_id, token_id).await?.ok_or(ApiError::NotFound)?;
+    let token = scim::revoke_token(&mut tx, partner_id, token_id).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
         &caller.user_id,
@@ -134,38 +134,39 @@ impl ScimError {
     }
 }
 
-impl From<ApiError> for ScimError {
-    fn from(e: ApiError) -> Self {
+impl From<OperationError> for ScimError {
+    fn from(e: OperationError) -> Self {
         let detail = e.to_string();
         match e {
-            ApiError::Invalid(Invalid(errors)) => Self::invalid_value(
+            OperationError::Invalid(Invalid(errors)) => Self::invalid_value(
                 errors.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect::<Vec<_>>().join("; "),
             ),
-            ApiError::BadRequest(d) => Self::new(400, Some("invalidSyntax"), d),
-            ApiError::UnsupportedMediaType(d) => Self::new(415, None, d),
-            ApiError::PayloadTooLarge => Self::new(413, Some("tooLarge"), detail),
-            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::MfaRequired | ApiError::MfaCodeUsed => {
-                Self::new(401, None, "send a live SCIM token as Authorization: Bearer")
-            }
-            ApiError::Forbidden(why) => Self::new(403, None, why),
-            ApiError::NotFound => Self::new(404, None, "no such resource"),
-            ApiError::Conflict(d) => Self::new(409, Some("uniqueness"), d),
-            ApiError::Throttled { .. } => Self::new(429, Some("tooMany"), detail),
-            ApiError::Unavailable => Self::new(503, None, detail),
-            ApiError::Internal(_) => Self::new(500, None, "internal error"),
+            OperationError::BadRequest(d) => Self::new(400, Some("invalidSyntax"), d),
+            OperationError::UnsupportedMediaType(d) => Self::new(415, None, d),
+            OperationError::PayloadTooLarge => Self::new(413, Some("tooLarge"), detail),
+            OperationError::Unauthenticated
+            | OperationError::BadCredentials
+            | OperationError::MfaRequired
+            | OperationError::MfaCodeUsed => Self::new(401, None, "send a live SCIM token as Authorization: Bearer"),
+            OperationError::Forbidden(why) => Self::new(403, None, why),
+            OperationError::NotFound => Self::new(404, None, "no such resource"),
+            OperationError::Conflict(d) => Self::new(409, Some("uniqueness"), d),
+            OperationError::Throttled { .. } => Self::new(429, Some("tooMany"), detail),
+            OperationError::Unavailable => Self::new(503, None, detail),
+            OperationError::Internal(_) => Self::new(500, None, "internal error"),
         }
     }
 }
 
 impl From<starship_store::StoreError> for ScimError {
     fn from(e: starship_store::StoreError) -> Self {
-        ApiError::from(e).into()
+        OperationError::from(e).into()
     }
 }
 
 impl From<starship_store::sqlx::Error> for ScimError {
     fn from(e: starship_store::sqlx::Error) -> Self {
-        ApiError::from(e).into()
+        OperationError::from(e).into()
     }
 }
 
@@ -173,9 +174,9 @@ impl From<starship_store::sqlx::Error> for ScimError {
 /// still sign in (401 otherwise) and may still create the partner's users
 /// (403 otherwise). A personal API token is no SCIM token.
 pub async fn authenticate(state: &AppState, bearer: Option<&str>) -> ScimResult<ScimCaller> {
-    let unauthenticated = || ScimError::from(ApiError::Unauthenticated);
+    let unauthenticated = || ScimError::from(OperationError::Unauthenticated);
     let bearer = bearer.ok_or_else(unauthenticated)?;
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let token = scim::token_by_hash(&mut conn, &secret_hash(bearer)).await?.ok_or_else(unauthenticated)?;
     let creator = users::get(&mut conn, &token.created_by).await?.ok_or_else(unauthenticated)?;
     if !crate::ops::session::may_sign_in(&creator) {
@@ -216,12 +217,12 @@ pub fn check_version(current: &str, if_match: Option<&str>) -> ScimResult<()> {
 }
 
 pub async fn get_user(state: &AppState, caller: &ScimCaller, id: &str) -> ScimResult<DirectoryUser> {
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     load(&mut conn, caller, id).await
 }
 
 async fn load(conn: &mut Conn, caller: &ScimCaller, id: &str) -> ScimResult<DirectoryUser> {
-    scim::get_user(conn, caller.partner_id(), id).await?.ok_or_else(|| ApiError::NotFound.into())
+    scim::get_user(conn, caller.partner_id(), id).await?.ok_or_else(|| OperationError::NotFound.into())
 }
 
 /// What a list asks for.
@@ -254,7 +255,7 @@ pub async fn list_users(
     };
     let start = query.start_index.unwrap_or(1).max(1);
     let count = query.count.unwrap_or(MAX_RESULTS).clamp(0, MAX_RESULTS);
-    let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+    let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let (total, users) =
         scim::list_users(&mut conn, caller.partner_id(), filter.as_ref(), sort, start - 1, count).await?;
     Ok((total, start, users))
@@ -322,7 +323,7 @@ async fn check_user_name(conn: &mut Conn, caller: &ScimCaller, desired: &Desired
 /// welcome email with its activation link).
 pub async fn create_user(state: &AppState, caller: &ScimCaller, desired: &Desired) -> ScimResult<DirectoryUser> {
     {
-        let mut conn = state.store.conn().await.map_err(ApiError::from)?;
+        let mut conn = state.store.conn().await.map_err(OperationError::from)?;
         check_user_name(&mut conn, caller, desired, "").await?;
     }
     let input = PersonInput {
@@ -380,7 +381,7 @@ async fn write_together(state: &AppState, caller: &ScimCaller, desired: &[Desire
     if parsed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let names: Vec<String> = parsed.iter().map(|(d, _)| d.user_name.to_lowercase()).collect();
     let emails: Vec<String> = parsed.iter().map(|(_, identity)| identity.email.normalized()).collect();
     let mut names_taken = scim::user_names_taken(&mut tx, partner_id, &names).await?;
@@ -409,7 +410,7 @@ async fn write_together(state: &AppState, caller: &ScimCaller, desired: &[Desire
     let fields: Vec<ScimFields> = run.iter().map(|(d, _)| d.fields()).collect();
     let changes: Vec<(&str, &ScimFields)> = users.iter().map(|u| u.id.as_str()).zip(&fields).collect();
     let at = scim::set_fields_many(&mut tx, &changes).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(users
         .into_iter()
         .zip(fields)
@@ -433,7 +434,7 @@ pub async fn update_user(
     change: impl FnOnce(&DirectoryUser) -> ScimResult<Desired>,
 ) -> ScimResult<DirectoryUser> {
     let actor = caller.actor();
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let current = load(&mut tx, caller, id).await?;
     check_if_match(&current.user, if_match)?;
     let desired = change(&current)?;
@@ -453,7 +454,7 @@ pub async fn update_user(
         user = people::edit_profile_in(&mut tx, state, &caller.principal, &actor, &user, &edit).await?;
     }
     if !desired.email.eq_ignore_ascii_case(&before.email) {
-        let email = Email::parse("emails.value", &desired.email).map_err(ApiError::from)?;
+        let email = Email::parse("emails.value", &desired.email).map_err(OperationError::from)?;
         people::change_email_in(&mut tx, state, &caller.principal, &actor, &user, &email).await?;
     }
     let (was, will) = (before.fields(), desired.fields());
@@ -475,14 +476,14 @@ pub async fn update_user(
         people::set_deactivated_in(&mut tx, state, &caller.principal, &actor, &user, !desired.active).await?;
     }
     let updated = load(&mut tx, caller, id).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(updated)
 }
 
 /// Removes a user from the partner's directory, under the rule for
 /// administering a person: the API's contact deletion, History kept.
 pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let current = load(&mut tx, caller, id).await?;
     check_if_match(&current.user, if_match)?;
     let user = &current.user;
@@ -493,10 +494,10 @@ pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_mat
         &held,
         authz::administer_person(&caller.principal, &state.catalogue, (&user.id, caller.partner_id()), standing),
     )
-    .map_err(ApiError::from)?;
+    .map_err(OperationError::from)?;
     groups::leave_all(&mut tx, &caller.actor(), caller.partner_id(), &user.id).await?;
     crate::ops::contacts::delete_in(&mut tx, user, &caller.actor()).await?;
-    tx.commit().await.map_err(ApiError::from)?;
+    tx.commit().await.map_err(OperationError::from)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::*;
 use crate::ops::people::{self};
 use crate::ops::BulkRow;
-use crate::problem::ApiError;
+use crate::ops::OperationError;
 use crate::state::AppState;
 use crate::web::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
@@ -150,16 +150,18 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost<BulkForm>) -> Web
                     outcome.created.iter().map(|u| format!("user={}", url_encode(&u.id))).collect();
                 see_other(&format!("/onboard/permissions?bulk=1&{}", users.join("&")))
             }
-            Err(ApiError::Invalid(invalid)) if invalid.0.iter().all(|e| e.row.is_some()) => {
+            Err(OperationError::Invalid(invalid)) if invalid.0.iter().all(|e| e.row.is_some()) => {
                 refused(&review(&state, viewer, &lines, &partner_id, &invalid.0))
             }
-            Err(e @ ApiError::Invalid(_)) => refuse_paste(FormErrors::from_error(e, &["rows"])?).await,
+            Err(e @ OperationError::Invalid(_)) => refuse_paste(FormErrors::from_error(e, &["rows"])?).await,
             Err(other) => Err(other.into()),
         },
         action => {
             let mut outcome = match dry_run(rows(&lines)).await {
                 Ok(outcome) => outcome,
-                Err(e @ ApiError::Invalid(_)) => return refuse_paste(FormErrors::from_error(e, &["rows"])?).await,
+                Err(e @ OperationError::Invalid(_)) => {
+                    return refuse_paste(FormErrors::from_error(e, &["rows"])?).await
+                }
                 Err(other) => return Err(other.into()),
             };
             if action == "remove-bad" && !outcome.errors.is_empty() {
@@ -168,7 +170,7 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost<BulkForm>) -> Web
                     lines.into_iter().enumerate().filter(|(i, _)| !bad.contains(&(i + 1))).map(|(_, l)| l).collect();
                 outcome = match dry_run(rows(&lines)).await {
                     Ok(outcome) => outcome,
-                    Err(e @ ApiError::Invalid(_)) => {
+                    Err(e @ OperationError::Invalid(_)) => {
                         return refuse_paste(FormErrors::from_error(e, &["rows"])?).await;
                     }
                     Err(other) => return Err(other.into()),

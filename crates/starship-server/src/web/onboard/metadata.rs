@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::ops::people::{self};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::web::widgets::{metadata_fields, metadata_from_form, MetadataForm};
 use crate::web::{page, refused, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
@@ -52,9 +52,10 @@ pub(super) struct MetadataSaved {
 impl Trail {
     /// The trail a wizard page posted back; a trail that does not parse
     /// was not written by these pages.
-    fn from_form(form: &crate::web::Fields) -> Result<Self, ApiError> {
-        serde_json::from_str(form.get("trail"))
-            .map_err(|_| ApiError::BadRequest("the onboarding's state is malformed: start the onboarding again".into()))
+    fn from_form(form: &crate::web::Fields) -> Result<Self, OperationError> {
+        serde_json::from_str(form.get("trail")).map_err(|_| {
+            OperationError::BadRequest("the onboarding's state is malformed: start the onboarding again".into())
+        })
     }
 
     /// The hidden field's value.
@@ -84,7 +85,7 @@ pub(super) async fn next_step(
     let Some(due) = trail.queue.first() else {
         return confirmation(state, viewer, &trail).await;
     };
-    let app = state.catalogue.application(&due.application).ok_or(ApiError::NotFound)?;
+    let app = state.catalogue.application(&due.application).ok_or(OperationError::NotFound)?;
     let user = people::person(state, &viewer.principal, &due.user_id).await?;
     let saved = ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await?;
     let (values, errors) = match &refused_with {
@@ -120,7 +121,7 @@ pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> We
         return confirmation(&state, viewer, &trail).await;
     };
     if post.form.get("action") == "save" {
-        let app = state.catalogue.application(&due.application).ok_or(ApiError::NotFound)?;
+        let app = state.catalogue.application(&due.application).ok_or(OperationError::NotFound)?;
         let values = metadata_from_form(&app.metadata_schema, &post.form);
         let actor = viewer.actor();
         match ops::preferences::save_metadata(&state, &viewer.principal, &actor, &due.user_id, &app.key, &values).await
@@ -130,7 +131,7 @@ pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> We
                 application: app.key.clone(),
                 emailed: saved.academy_link.is_some(),
             }),
-            Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
                 let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
                 let errors = FormErrors::from_error(e, &known)?;
                 return next_step(&state, viewer, trail, Some((errors, &post.form))).await;

@@ -28,8 +28,8 @@ use starship_store::users::User;
 use super::widgets::{production_labels, Choice};
 use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops::people::{self, PersonInput};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 fn locale_choices(selected: &str) -> Vec<Choice> {
@@ -58,7 +58,7 @@ async fn partner_choices(state: &AppState, caller: &Principal, selected: &str) -
 
 /// The partner a new user joins, as the form names it (operators choose;
 /// anyone else's form has no choice).
-fn target_partner(caller: &Principal, chosen: &str) -> Result<String, ApiError> {
+fn target_partner(caller: &Principal, chosen: &str) -> Result<String, OperationError> {
     people::target_partner(caller, Some(chosen).filter(|p| !p.is_empty()))
 }
 
@@ -142,7 +142,7 @@ impl DetailsPage {
     }
 }
 
-async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, ApiError> {
+async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, OperationError> {
     Ok(ops::platform::partner(state, viewer, partner_id).await?.map(|p| p.name).unwrap_or_default())
 }
 
@@ -177,7 +177,9 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost<PersonForm>) 
             Some(FormErrors::field("email", starship_store::users::EMAIL_TAKEN))
         }
         Ok(people::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
-        Err(e @ (ApiError::Throttled { .. } | ApiError::Forbidden(_))) => Some(FormErrors::from_error(e, &[])?),
+        Err(e @ (OperationError::Throttled { .. } | OperationError::Forbidden(_))) => {
+            Some(FormErrors::from_error(e, &[])?)
+        }
         Err(other) => return Err(other.into()),
     };
     if let Some(errors) = taken {
@@ -216,9 +218,9 @@ pub async fn create_user(State(state): State<AppState>, post: WebPost<PersonForm
     };
     match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner_id, &input).await {
         Ok(user) => see_other(&format!("/onboard/permissions?user={}", url_encode(&user.id))),
-        Err(error @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Forbidden(_))) => {
+        Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
-                ApiError::Conflict(why) => FormErrors::field("email", why),
+                OperationError::Conflict(why) => FormErrors::field("email", why),
                 other => FormErrors::from_error(other, &["email", "first_name", "last_name", "locale"])?,
             };
             let partner_name = partner_name(&state, &viewer.principal, &partner_id).await?;

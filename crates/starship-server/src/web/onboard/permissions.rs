@@ -8,8 +8,8 @@ use starship_core::authz::{self};
 use super::metadata::{confirmation, next_step, GrantMade, MetadataDue, Trail};
 use super::*;
 use crate::ops::people::{self};
+use crate::ops::OperationError;
 use crate::ops::{self};
-use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::web::widgets::{grantable_roles, RoleChoice, RoleGroup};
 use crate::web::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
@@ -247,7 +247,7 @@ async fn assign(
         let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
         match ops::resolve(state, &requested).await {
             Ok(resolved) => roles = resolved,
-            Err(ApiError::Invalid(invalid)) => {
+            Err(OperationError::Invalid(invalid)) => {
                 for e in invalid.0 {
                     let index = e.field.trim_start_matches("roles[").split(']').next().and_then(|i| i.parse().ok());
                     let field = match index.and_then(|i: usize| input.chosen.get(i)) {
@@ -266,8 +266,8 @@ async fn assign(
                 if let Err(denied) =
                     authz::grant_role(&viewer.principal, user.partner_id.as_deref().unwrap_or(""), role)
                 {
-                    let why = match ApiError::from(denied) {
-                        ApiError::Forbidden(why) => why.to_string(),
+                    let why = match OperationError::from(denied) {
+                        OperationError::Forbidden(why) => why.to_string(),
                         other => other.to_string(),
                     };
                     dialog_errors.general.push(crate::web::capitalised(&why));
@@ -348,7 +348,7 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
     .await;
     let granted = match outcome {
         Ok(granted) => granted,
-        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+        Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let mut page_view = permissions_page(state, viewer, &input, None).await?;
             page_view.errors = FormErrors::from_error(e, &[])?;
             return refused(&page_view);
