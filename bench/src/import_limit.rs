@@ -4,7 +4,8 @@
 //! one transaction, into the same tables with the same indexes:
 //! - SQLite: a fresh database migrated like the store (so the same tables,
 //!   indexes, triggers and pragmas), filled through SQLite's C API
-//!   (rusqlite, prepared statements bound per row);
+//!   (rusqlite): one `INSERT … SELECT` per table from a virtual table that
+//!   hands SQLite the rows straight from memory (see `SqliteMeans`);
 //! - PostgreSQL: `COPY … FROM STDIN` into copies of the same tables made
 //!   with `LIKE … INCLUDING ALL` (columns, defaults, checks, indexes).
 
