@@ -308,6 +308,51 @@ pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: V
     insert_rows(conn, table, columns, rows, "").await
 }
 
+/// Like `insert_many`, but on SQLite every row goes in one statement,
+/// `INSERT … SELECT … FROM json_each(?)` with the rows as one JSON text
+/// (PostgreSQL: as `insert_many`). For a table whose insert trigger fills
+/// an FTS5 table (`users`): FTS5 writes its pending terms at every
+/// statement, and one statement measured about 1 s faster than the
+/// multi-row `VALUES` statements at 100,000 users; for tables without such
+/// a trigger `VALUES` is as fast or faster.
+pub async fn insert_many_in_one_statement(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    if conn.backend_name() == "PostgreSQL" || rows.is_empty() {
+        return insert_rows(conn, table, columns, rows, "").await;
+    }
+    let picks: Vec<String> = (0..columns.len()).map(|i| format!("value ->> {i}")).collect();
+    let sql = format!("INSERT INTO {table} ({}) SELECT {} FROM json_each(?)", columns.join(", "), picks.join(", "));
+    let mut json = String::with_capacity(rows.len() * 32 * columns.len());
+    json.push('[');
+    for (r, row) in rows.into_iter().enumerate() {
+        json.push_str(if r == 0 { "[" } else { ",[" });
+        for (c, value) in row.into_iter().enumerate() {
+            if c > 0 {
+                json.push(',');
+            }
+            match value {
+                Value::Text(v) | Value::NullableText(Some(v)) => {
+                    json.push_str(&serde_json::Value::String(v).to_string())
+                }
+                Value::Int(v) | Value::NullableInt(Some(v)) => json.push_str(&v.to_string()),
+                Value::NullableText(None) | Value::NullableInt(None) => json.push_str("null"),
+            }
+        }
+        json.push(']');
+    }
+    json.push(']');
+    sqlx::query(&sql)
+        .bind(json)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::on_unique("a row of this batch already exists"))?;
+    Ok(())
+}
+
 /// Like `insert_many`, but a row that would break a unique index is left
 /// out instead of failing the batch: for writes that may repeat.
 pub async fn insert_many_skipping_existing(

@@ -242,3 +242,23 @@ store_test!(bulk_written_text_keeps_every_character, |store| async move {
     }
     Ok(())
 });
+
+store_test!(bulk_added_names_keep_every_character, |store| async move {
+    // users::insert_many sends its rows as one JSON text on SQLite.
+    let mut conn = store.conn().await?;
+    let acme = fixtures::partner(&mut conn, "Acme Studios").await?.id;
+    let batch = rows(&[
+        ("zoe@acme.example", "Zoë", "O'Brien-Łukasz"),
+        ("kenji@acme.example", "健二", "山田"),
+        ("null@acme.example", "NULL", "Back\\slash"),
+    ]);
+    let added = users::insert_many(&mut conn, &new_users(&acme, &batch)).await?;
+    for (user, row) in added.iter().zip(&batch) {
+        let stored = users::get(&mut conn, &user.id).await?.expect("a bulk-added user");
+        assert_eq!(
+            (stored.first_name.as_str(), stored.last_name.as_str(), stored.phone.as_deref()),
+            (row.first.as_str(), row.last.as_str(), None)
+        );
+    }
+    Ok(())
+});
