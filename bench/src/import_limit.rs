@@ -4,15 +4,38 @@
 //! one transaction, into the same tables with the same indexes:
 //! - SQLite: a fresh database migrated like the store (so the same tables,
 //!   indexes, triggers and pragmas), filled through SQLite's C API
-//!   (rusqlite, prepared statements bound per row);
+//!   (rusqlite): one `INSERT … SELECT` per table from a virtual table that
+//!   hands SQLite the rows straight from memory (see `SqliteMeans`);
 //! - PostgreSQL: `COPY … FROM STDIN` into copies of the same tables made
 //!   with `LIKE … INCLUDING ALL` (columns, defaults, checks, indexes).
 
+use std::os::raw::c_int;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use rusqlite::vtab::{
+    eponymous_only_module, Context as VTabContext, IndexInfo, VTab, VTabConnection, VTabCursor, Values,
+};
 use starship_store::sqlx::{self, any::AnyRow, Column, Connection, Executor, Row, ValueRef};
 use starship_store::{Dialect, Store};
+
+use crate::measure::{cpu_time, own_cpu_time};
+
+/// How long a write took: wall-clock time, and the CPU time spent on it by
+/// this process and (PostgreSQL) the server's backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Took {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+impl Took {
+    /// The faster of two runs, each measure apart.
+    pub fn min(self, other: Took) -> Took {
+        Took { wall: self.wall.min(other.wall), cpu: self.cpu.min(other.cpu) }
+    }
+}
 
 /// One value as both stores hold it: the schema uses only these.
 #[derive(Debug, Clone)]
@@ -92,26 +115,37 @@ impl Written {
 
     pub fn means(&self) -> &'static str {
         match self.dialect {
-            Dialect::Sqlite => "SQLite's C API (rusqlite), one prepared INSERT per table bound per row",
+            Dialect::Sqlite => {
+                "SQLite's C API (rusqlite): one `INSERT … SELECT` per table from a virtual table over the rows in memory"
+            }
             Dialect::Postgres => "`COPY … FROM STDIN` into `LIKE … INCLUDING ALL` copies of the tables",
         }
     }
 
     /// Writes the rows again by the fastest means, commit included; without
     /// the index named, to tell what it costs.
-    pub async fn limit(&self, without: Option<&str>) -> Result<Duration> {
+    pub async fn limit(&self, without: Option<&str>) -> Result<Took> {
+        self.limit_by(without, SqliteMeans::Scan).await
+    }
+
+    /// The limit on SQLite fed by the means named (PostgreSQL: `COPY`).
+    pub async fn limit_by(&self, without: Option<&str>, means: SqliteMeans) -> Result<Took> {
         match self.dialect {
-            Dialect::Sqlite => sqlite_limit(&self.partners, &self.tables, without).await,
+            Dialect::Sqlite => sqlite_limit(&self.partners, &self.tables, without, means).await,
             Dialect::Postgres => postgres_limit(&self.url, &self.tables, without).await,
         }
     }
 
-    /// The secondary indexes on the written tables (not primary keys), as
-    /// (table, index).
+    /// The secondary indexes on the written tables (not primary keys) and,
+    /// on SQLite, their triggers that write other tables on insert (the
+    /// search rows and FTS5 index of `users`), as (table, name).
     pub async fn indexes(&self, store: &Store) -> Result<Vec<(String, String)>> {
         let names: Vec<&str> = self.tables.iter().map(|t| t.name).collect();
         let query = match self.dialect {
-            Dialect::Sqlite => "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY tbl_name, name",
+            // SQLite: with the indexes, the triggers that write another
+            // table on every insert (users' search rows and FTS5 index).
+            Dialect::Sqlite => "SELECT tbl_name, name FROM sqlite_master WHERE (type = 'index' AND sql IS NOT NULL) \
+                                OR (type = 'trigger' AND sql LIKE '%AFTER INSERT%') ORDER BY tbl_name, name",
             // `name` columns read as text: the Any driver has no `name`.
             Dialect::Postgres => "SELECT CAST(tablename AS TEXT), CAST(indexname AS TEXT) FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY tablename, indexname",
         };
@@ -132,49 +166,213 @@ fn insert_sql(table: &Table) -> String {
     format!("INSERT INTO {} ({}) VALUES ({marks})", table.name, table.columns.join(", "))
 }
 
-async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>) -> Result<Duration> {
+/// How the SQLite limit feeds its rows to SQLite's C API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteMeans {
+    /// One prepared single-row `INSERT` per table, bound and stepped per
+    /// row. Each statement is a statement transaction of its own, and the
+    /// FTS5 table that `users`' insert trigger fills writes its pending
+    /// terms to disk at every statement's savepoint: a new FTS5 segment
+    /// per person, which then has to be merged.
+    RowByRow,
+    /// Prepared multi-row `INSERT … VALUES (…), (…)` statements with as
+    /// many rows as SQLite's 32,766 bind parameters allow (the import's
+    /// own shape, without sqlx).
+    MultiRow,
+    /// One `INSERT INTO t (…) SELECT … FROM` a virtual table that hands
+    /// SQLite the rows straight from memory: one statement per table,
+    /// nothing parsed or bound per row.
+    Scan,
+    /// One `INSERT … SELECT … FROM json_each(?)` per table, the rows as one
+    /// JSON text parameter.
+    Json,
+}
+
+impl SqliteMeans {
+    pub const ALL: [SqliteMeans; 4] =
+        [SqliteMeans::Scan, SqliteMeans::Json, SqliteMeans::MultiRow, SqliteMeans::RowByRow];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SqliteMeans::RowByRow => "one prepared single-row INSERT per table, bound per row",
+            SqliteMeans::MultiRow => "prepared multi-row INSERT … VALUES of 32,766 parameters",
+            SqliteMeans::Scan => "one INSERT … SELECT per table from a virtual table over the rows in memory",
+            SqliteMeans::Json => "one INSERT … SELECT … FROM json_each(?) per table",
+        }
+    }
+}
+
+async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>, means: SqliteMeans) -> Result<Took> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("limit.db");
     // Migrated by the store itself: the same schema, indexes and triggers.
     let schema = Store::open(&format!("sqlite://{}", path.display())).await?;
     if let Some(index) = without {
-        sqlx::query(&format!("DROP INDEX {index}")).execute(schema.pool()).await?;
+        let kind: String = sqlx::query_scalar("SELECT type FROM sqlite_master WHERE name = $1")
+            .bind(index)
+            .fetch_one(schema.pool())
+            .await?;
+        let kind = if kind == "trigger" { "TRIGGER" } else { "INDEX" };
+        sqlx::query(&format!("DROP {kind} {index}")).execute(schema.pool()).await?;
     }
     schema.close().await;
-    let tables: Vec<Table> =
-        tables.iter().map(|t| Table { name: t.name, columns: t.columns.clone(), rows: t.rows.clone() }).collect();
+    let tables: Vec<Arc<Table>> = tables
+        .iter()
+        .map(|t| Arc::new(Table { name: t.name, columns: t.columns.clone(), rows: t.rows.clone() }))
+        .collect();
     let partners = Table { name: partners.name, columns: partners.columns.clone(), rows: partners.rows.clone() };
-    tokio::task::spawn_blocking(move || -> Result<Duration> {
+    tokio::task::spawn_blocking(move || -> Result<Took> {
         let mut db = rusqlite::Connection::open(&path)?;
-        // The store's own pragmas (Store::connect).
+        // The store's own pragmas (Store::connect) and sqlx's defaults
+        // beside them (foreign keys on; page size, cache size, temp store
+        // and synchronous otherwise SQLite's own, as in the store).
         db.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
         )?;
-        write_sqlite(&mut db, std::slice::from_ref(&partners))?;
-        let started = Instant::now();
-        write_sqlite(&mut db, &tables)?;
-        Ok(started.elapsed())
+        write_sqlite(&mut db, &[Arc::new(partners)], SqliteMeans::RowByRow)?;
+        for table in &tables {
+            db.create_module(&format!("limit_rows_{}", table.name), eponymous_only_module::<RowsTab>(), Some(table.clone()))?;
+        }
+        let (started, cpu) = (Instant::now(), own_cpu_time());
+        write_sqlite(&mut db, &tables, means)?;
+        Ok(Took { wall: started.elapsed(), cpu: own_cpu_time().saturating_sub(cpu) })
     })
     .await?
 }
 
-fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Table]) -> Result<()> {
+fn bind_row(insert: &mut rusqlite::Statement<'_>, first: usize, row: &[Cell]) -> Result<()> {
+    for (i, value) in row.iter().enumerate() {
+        match value {
+            Cell::Null => insert.raw_bind_parameter(first + i, rusqlite::types::Null)?,
+            Cell::Int(n) => insert.raw_bind_parameter(first + i, n)?,
+            Cell::Text(s) => insert.raw_bind_parameter(first + i, s.as_str())?,
+        }
+    }
+    Ok(())
+}
+
+fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Arc<Table>], means: SqliteMeans) -> Result<()> {
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for table in tables.iter().filter(|t| !t.rows.is_empty()) {
-        let mut insert = tx.prepare(&insert_sql(table)).with_context(|| table.name)?;
-        for row in &table.rows {
-            for (i, value) in row.iter().enumerate() {
-                match value {
-                    Cell::Null => insert.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
-                    Cell::Int(n) => insert.raw_bind_parameter(i + 1, n)?,
-                    Cell::Text(s) => insert.raw_bind_parameter(i + 1, s.as_str())?,
+        let list = table.columns.join(", ");
+        match means {
+            SqliteMeans::RowByRow => {
+                let mut insert = tx.prepare(&insert_sql(table)).with_context(|| table.name)?;
+                for row in &table.rows {
+                    bind_row(&mut insert, 1, row)?;
+                    insert.raw_execute()?;
                 }
             }
-            insert.raw_execute()?;
+            SqliteMeans::MultiRow => {
+                const MAX_PARAMS: usize = 32_766;
+                let per_row = table.columns.len();
+                let marks = format!("({})", vec!["?"; per_row].join(", "));
+                for chunk in table.rows.chunks(MAX_PARAMS / per_row) {
+                    let values = vec![marks.as_str(); chunk.len()].join(", ");
+                    let sql = format!("INSERT INTO {} ({list}) VALUES {values}", table.name);
+                    let mut insert = tx.prepare_cached(&sql).with_context(|| table.name)?;
+                    for (r, row) in chunk.iter().enumerate() {
+                        bind_row(&mut insert, 1 + r * per_row, row)?;
+                    }
+                    insert.raw_execute()?;
+                }
+            }
+            SqliteMeans::Json => {
+                let picks: Vec<String> = (0..table.columns.len()).map(|i| format!("value ->> {i}")).collect();
+                let sql = format!("INSERT INTO {} ({list}) SELECT {} FROM json_each(?1)", table.name, picks.join(", "));
+                let json: Vec<serde_json::Value> = table
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|c| match c {
+                                Cell::Null => serde_json::Value::Null,
+                                Cell::Int(n) => (*n).into(),
+                                Cell::Text(s) => s.clone().into(),
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let json = serde_json::Value::Array(json).to_string();
+                tx.execute(&sql, [json]).with_context(|| table.name)?;
+            }
+            SqliteMeans::Scan => {
+                let sql = format!("INSERT INTO {0} ({list}) SELECT {list} FROM limit_rows_{0}", table.name);
+                tx.execute(&sql, []).with_context(|| table.name)?;
+            }
         }
     }
     tx.commit()?;
     Ok(())
+}
+
+/// A read-only, eponymous virtual table over one table's rows in memory:
+/// SQLite reads each value through the C API's `xColumn`, nothing parsed.
+#[repr(C)]
+struct RowsTab {
+    /// Base class; must be first.
+    base: rusqlite::ffi::sqlite3_vtab,
+    table: Arc<Table>,
+}
+
+unsafe impl<'vtab> VTab<'vtab> for RowsTab {
+    type Aux = Arc<Table>;
+    type Cursor = RowsCursor<'vtab>;
+
+    fn connect(_: &mut VTabConnection, aux: Option<&Arc<Table>>, _: &[&[u8]]) -> rusqlite::Result<(String, Self)> {
+        let table = aux.cloned().ok_or_else(|| rusqlite::Error::ModuleError("no rows".into()))?;
+        let columns: Vec<String> = table.columns.iter().map(|c| format!("\"{c}\"")).collect();
+        Ok((
+            format!("CREATE TABLE x({})", columns.join(", ")),
+            RowsTab { base: rusqlite::ffi::sqlite3_vtab::default(), table },
+        ))
+    }
+
+    fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<()> {
+        info.set_estimated_cost(self.table.rows.len() as f64);
+        info.set_estimated_rows(self.table.rows.len() as i64);
+        Ok(())
+    }
+
+    fn open(&'vtab mut self) -> rusqlite::Result<RowsCursor<'vtab>> {
+        Ok(RowsCursor { base: rusqlite::ffi::sqlite3_vtab_cursor::default(), rows: &self.table.rows, at: 0 })
+    }
+}
+
+#[repr(C)]
+struct RowsCursor<'vtab> {
+    /// Base class; must be first.
+    base: rusqlite::ffi::sqlite3_vtab_cursor,
+    rows: &'vtab [Vec<Cell>],
+    at: usize,
+}
+
+unsafe impl VTabCursor for RowsCursor<'_> {
+    fn filter(&mut self, _: c_int, _: Option<&str>, _: &Values<'_>) -> rusqlite::Result<()> {
+        self.at = 0;
+        Ok(())
+    }
+
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.at += 1;
+        Ok(())
+    }
+
+    fn eof(&self) -> bool {
+        self.at >= self.rows.len()
+    }
+
+    fn column(&self, ctx: &mut VTabContext, i: c_int) -> rusqlite::Result<()> {
+        match &self.rows[self.at][i as usize] {
+            Cell::Null => ctx.set_result(&rusqlite::types::Null),
+            Cell::Int(n) => ctx.set_result(n),
+            Cell::Text(s) => ctx.set_result(s),
+        }
+    }
+
+    fn rowid(&self) -> rusqlite::Result<i64> {
+        Ok(self.at as i64 + 1)
+    }
 }
 
 /// COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
@@ -206,7 +404,7 @@ fn copy_text(table: &Table) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> Result<Duration> {
+async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> Result<Took> {
     let mut pg = sqlx::PgConnection::connect(url).await?;
     pg.execute("DROP SCHEMA IF EXISTS import_limit CASCADE; CREATE SCHEMA import_limit").await?;
     for table in tables {
@@ -251,7 +449,9 @@ async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> R
         .filter(|t| !t.rows.is_empty())
         .map(|t| (format!("COPY import_limit.{} ({}) FROM STDIN", t.name, t.columns.join(", ")), copy_text(t)))
         .collect();
-    let started = Instant::now();
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut pg).await?;
+    let cpu = || own_cpu_time() + cpu_time(backend as u32);
+    let (started, cpu_before) = (Instant::now(), cpu());
     let mut tx = pg.begin().await?;
     for (statement, data) in &payloads {
         let mut copy = tx.copy_in_raw(statement).await?;
@@ -259,8 +459,8 @@ async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> R
         copy.finish().await?;
     }
     tx.commit().await?;
-    let elapsed = started.elapsed();
+    let took = Took { wall: started.elapsed(), cpu: cpu().saturating_sub(cpu_before) };
     pg.execute("DROP SCHEMA import_limit CASCADE").await?;
     pg.close().await?;
-    Ok(elapsed)
+    Ok(took)
 }

@@ -32,7 +32,7 @@ use starship_store::users::{self, NewUser};
 use starship_store::{grants, new_id, now_millis, partners, Dialect, Store};
 
 use data::{DataSet, Rng, Sizes, BIG, FIRST_NAMES, LAST_NAMES};
-use measure::{fmt_dur, fmt_rate, group_thousands, Line, Report, Samples};
+use measure::{cpu_time, fmt_dur, fmt_rate, group_thousands, own_cpu_time, Line, Report, Samples};
 
 static START: OnceLock<Instant> = OnceLock::new();
 
@@ -188,6 +188,18 @@ struct Args {
     /// written tables, to say what each costs.
     #[arg(long)]
     index_costs: bool,
+    /// With --index-costs: runs of the limit with and without each index
+    /// (the fastest of them counts).
+    #[arg(long, default_value_t = 3)]
+    index_cost_runs: usize,
+    /// With the import: skip issue #3's plain insert and `users::insert_many`
+    /// beside it (the import, its limit and /Bulk only).
+    #[arg(long)]
+    no_beside: bool,
+    /// With the import on SQLite: also time the limit fed row by row and
+    /// by multi-row `VALUES`, beside the virtual-table scan it uses.
+    #[arg(long)]
+    compare_limit_means: bool,
     /// With the import: users created through SCIM `/Bulk` (requests of
     /// 1,000 operations), beside an import of as many (0: none).
     #[arg(long, default_value_t = 10_000)]
@@ -566,28 +578,145 @@ async fn bench_import(store: &Store, url: &str, args: &Args, report: &mut Report
     let actor = Actor::system(Source::Cli);
 
     log!("import: {n} users through ops::create_users in one transaction");
-    let started = Instant::now();
     let mut tx = store.begin().await?;
+    // The CPU time of this process and, on PostgreSQL, of the backend
+    // serving the transaction.
+    let backend: Option<u32> = match store.dialect() {
+        Dialect::Postgres => {
+            Some(sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut *tx).await? as u32)
+        }
+        Dialect::Sqlite => None,
+    };
+    let cpu = || own_cpu_time() + backend.map_or(Duration::ZERO, cpu_time);
+    let (started, cpu_before) = (Instant::now(), cpu());
     let created = ops::create_users(&mut tx, &config, &actor, &partner.id, &identities, Access::SignIn).await?;
     let work = started.elapsed();
     tx.commit().await?;
     let total = started.elapsed();
+    let import_cpu = cpu().saturating_sub(cpu_before);
     if created.len() != n {
         bail!("create_users created {} users, not {n}", created.len());
     }
-    log!("import: {:.2} s ({:.2} s with the commit)", work.as_secs_f64(), total.as_secs_f64());
+    log!(
+        "import: {:.2} s ({:.2} s with the commit; CPU {:.2} s)",
+        work.as_secs_f64(),
+        total.as_secs_f64(),
+        import_cpu.as_secs_f64()
+    );
     let written = import_limit::Written::read(store, url, &partner.id).await?;
     let limit = written.limit(None).await?;
-    log!("limit: the same {} rows in {:.2} s", written.rows(), limit.as_secs_f64());
+    log!(
+        "limit: the same {} rows in {:.2} s (CPU {:.2} s)",
+        written.rows(),
+        limit.wall.as_secs_f64(),
+        limit.cpu.as_secs_f64()
+    );
+    let mut means_compared = Vec::new();
+    if args.compare_limit_means && store.dialect() == Dialect::Sqlite {
+        for means in import_limit::SqliteMeans::ALL {
+            let took = written.limit_by(None, means).await?;
+            log!(
+                "limit by {}: {:.2} s (CPU {:.2} s)",
+                means.describe(),
+                took.wall.as_secs_f64(),
+                took.cpu.as_secs_f64()
+            );
+            means_compared.push(format!(
+                "{}: {:.2} s (CPU {:.2} s)",
+                means.describe(),
+                took.wall.as_secs_f64(),
+                took.cpu.as_secs_f64()
+            ));
+        }
+    }
     let mut index_costs = Vec::new();
     if args.index_costs {
+        // Each index's cost: the fastest of --index-cost-runs limits with
+        // every index against the fastest of as many without it, the two
+        // taken in turn, so that both sides meet the same load and the
+        // same number of tries.
+        let runs = args.index_cost_runs.max(1);
         for (table, index) in written.indexes(store).await? {
-            let without = written.limit(Some(&index)).await?;
-            log!("limit without {index}: {:.2} s", without.as_secs_f64());
-            index_costs.push(format!("{table}.{index} {:+.2} s", limit.as_secs_f64() - without.as_secs_f64()));
+            let (mut with, mut without): (Option<import_limit::Took>, Option<import_limit::Took>) = (None, None);
+            for _ in 0..runs {
+                let took = written.limit(None).await?;
+                with = Some(with.map_or(took, |w| w.min(took)));
+                let took = written.limit(Some(&index)).await?;
+                without = Some(without.map_or(took, |w| w.min(took)));
+            }
+            let (with, without) = (with.expect("a run"), without.expect("a run"));
+            log!(
+                "limit without {index}: {:.2} s (CPU {:.2} s); with it {:.2} s (CPU {:.2} s)",
+                without.wall.as_secs_f64(),
+                without.cpu.as_secs_f64(),
+                with.wall.as_secs_f64(),
+                with.cpu.as_secs_f64()
+            );
+            index_costs.push((table, index, with, without));
         }
     }
 
+    report.lines.push(Line::throughput(
+        SECTION,
+        "Bulk import: `ops::create_users` (users + history + activation links + welcome emails), one transaction",
+        n,
+        format!(
+            "**{}** ({:.2} s); {} with the commit ({:.2} s)",
+            fmt_rate(n, work),
+            work.as_secs_f64(),
+            fmt_rate(n, total),
+            total.as_secs_f64()
+        ),
+    ));
+    report.lines.push(Line::throughput(
+        SECTION,
+        format!(
+            "Limit (issue #17): the same {} rows the import wrote, same tables and indexes, one transaction: {}",
+            group_thousands(written.rows() as u64),
+            written.means()
+        ),
+        n,
+        format!(
+            "**{:.2} s** with the commit; the import takes **{:.2}×** as long (CPU: import {:.2} s, limit {:.2} s, {:.2}×)",
+            limit.wall.as_secs_f64(),
+            total.as_secs_f64() / limit.wall.as_secs_f64(),
+            import_cpu.as_secs_f64(),
+            limit.cpu.as_secs_f64(),
+            import_cpu.as_secs_f64() / limit.cpu.as_secs_f64()
+        ),
+    ));
+    if !means_compared.is_empty() {
+        report.lines.push(Line::throughput(
+            SECTION,
+            "The SQLite limit by each means of the C API (the fastest is the limit)",
+            n,
+            means_compared.join("; "),
+        ));
+    }
+    if !index_costs.is_empty() {
+        report.lines.push(Line::throughput(
+            SECTION,
+            format!(
+                "What each index costs the limit: the fastest of {0} runs with every index minus the fastest of {0} without that index, taken in turn; wall (CPU)",
+                args.index_cost_runs.max(1)
+            ),
+            n,
+            index_costs
+                .iter()
+                .map(|(table, index, with, without)| {
+                    format!(
+                        "{table}.{index} {:+.2} s ({:+.2} s)",
+                        with.wall.as_secs_f64() - without.wall.as_secs_f64(),
+                        with.cpu.as_secs_f64() - without.cpu.as_secs_f64()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
+    if args.no_beside {
+        return bench_scim_bulk(store, args, report).await;
+    }
     // The limit: the same user rows, one prepared single-row INSERT each.
     let rows: Vec<[String; 9]> = (0..n)
         .map(|i| {
@@ -673,40 +802,6 @@ async fn bench_import(store: &Store, url: &str, args: &Args, report: &mut Report
     log!("users::insert_many of {n} users: {:.2} s", multi.as_secs_f64());
 
     let ratio = work.as_secs_f64() / plain.as_secs_f64();
-    report.lines.push(Line::throughput(
-        SECTION,
-        "Bulk import: `ops::create_users` (users + history + activation links + welcome emails), one transaction",
-        n,
-        format!(
-            "**{}** ({:.2} s); {} with the commit ({:.2} s)",
-            fmt_rate(n, work),
-            work.as_secs_f64(),
-            fmt_rate(n, total),
-            total.as_secs_f64()
-        ),
-    ));
-    report.lines.push(Line::throughput(
-        SECTION,
-        format!(
-            "Limit (issue #17): the same {} rows the import wrote, same tables and indexes, one transaction: {}",
-            group_thousands(written.rows() as u64),
-            written.means()
-        ),
-        n,
-        format!(
-            "**{:.2} s** with the commit; the import takes **{:.2}×** as long",
-            limit.as_secs_f64(),
-            total.as_secs_f64() / limit.as_secs_f64()
-        ),
-    ));
-    if !index_costs.is_empty() {
-        report.lines.push(Line::throughput(
-            SECTION,
-            "What each index costs the limit (its time minus the time without that index)",
-            n,
-            index_costs.join("; "),
-        ));
-    }
     report.lines.push(Line::throughput(
         SECTION,
         "Beside (issue #3's limit): plain prepared single-row `INSERT INTO users` per row, one transaction (rolled back)",

@@ -141,3 +141,28 @@ impl Report {
         out
     }
 }
+
+/// The CPU time (user and system) process `pid` has used so far, read from
+/// `/proc` (Linux; zero elsewhere). On a machine shared with other work a
+/// phase's CPU time tells the work done apart from the wait for a core:
+/// the bench's own process, plus the PostgreSQL backend serving it.
+pub fn cpu_time(pid: u32) -> Duration {
+    // Linux counts in clock ticks of 1/100 s (USER_HZ) on every platform it runs on.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // After the command name's closing parenthesis come fields 3 onwards;
+    // utime and stime are fields 14 and 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND)
+}
+
+/// This process's CPU time so far.
+pub fn own_cpu_time() -> Duration {
+    cpu_time(std::process::id())
+}

@@ -203,3 +203,62 @@ store_test!(a_bulk_add_records_history_emails_and_links_for_every_account, |stor
     assert!(history::list(&mut conn, &admin.id, None, &[], 10).await?.is_empty());
     Ok(())
 });
+
+store_test!(bulk_written_text_keeps_every_character, |store| async move {
+    // The bulk path sends its rows as array literals on PostgreSQL and as
+    // bind parameters on SQLite: quotes, backslashes, braces, commas,
+    // line breaks, the word NULL and an absent value all come back as sent.
+    let mut conn = store.conn().await?;
+    let texts = [r#"Say "hi", {Ana}"#, r"C:\path\to\ \\ end\", "NULL", "", "two\nlines\tand a tab", "Zoë — 東京 ✓"];
+    let messages: Vec<NewMessage> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| NewMessage {
+            recipient: [
+                "a@bulk.example",
+                "b@bulk.example",
+                "c@bulk.example",
+                "d@bulk.example",
+                "e@bulk.example",
+                "f@bulk.example",
+            ][i],
+            user_id: None,
+            kind: "notice",
+            subject: text,
+            body: text,
+        })
+        .collect();
+    let mut tx = store.begin().await?;
+    let queued = outbox::enqueue_many(&mut tx, &messages).await?;
+    tx.commit().await?;
+    for (i, text) in texts.iter().enumerate() {
+        let stored = outbox::list(&mut conn, Some(messages[i].recipient), 10).await?;
+        assert_eq!(stored.len(), 1);
+        let m = &stored[0];
+        assert_eq!(
+            (m.id.as_str(), m.subject.as_str(), m.body.as_str(), m.user_id.as_deref()),
+            (queued[i].as_str(), *text, *text, None)
+        );
+    }
+    Ok(())
+});
+
+store_test!(bulk_added_names_keep_every_character, |store| async move {
+    // users::insert_many sends its rows as one JSON text on SQLite.
+    let mut conn = store.conn().await?;
+    let acme = fixtures::partner(&mut conn, "Acme Studios").await?.id;
+    let batch = rows(&[
+        ("zoe@acme.example", "Zoë", "O'Brien-Łukasz"),
+        ("kenji@acme.example", "健二", "山田"),
+        ("null@acme.example", "NULL", "Back\\slash"),
+    ]);
+    let added = users::insert_many(&mut conn, &new_users(&acme, &batch)).await?;
+    for (user, row) in added.iter().zip(&batch) {
+        let stored = users::get(&mut conn, &user.id).await?.expect("a bulk-added user");
+        assert_eq!(
+            (stored.first_name.as_str(), stored.last_name.as_str(), stored.phone.as_deref()),
+            (row.first.as_str(), row.last.as_str(), None)
+        );
+    }
+    Ok(())
+});
