@@ -275,3 +275,38 @@ async fn people_from_before_search_by_partner_are_found_inside_their_partner_sql
 async fn people_from_before_search_by_partner_are_found_inside_their_partner_postgres() {
     people_from_before_search_by_partner(Backend::Postgres).await;
 }
+
+/// On PostgreSQL the trigram index is asked directly (the searches above
+/// may find small test data in their first read row by row): it finds
+/// the people of every partner and of none across partners, only the
+/// partner's within one, and stops once it has the candidates asked for.
+#[tokio::test]
+async fn the_postgres_trigram_index_finds_a_piece_in_every_partner_and_among_operators() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = Store::connect(db.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let mut holders = vec![];
+    let mut partners = vec![];
+    for i in 0..40 {
+        let partner = fixtures::partner(&mut conn, &format!("Partner {i}")).await.unwrap().id;
+        let email = format!("z{i}@p{i}.example");
+        holders.push(fixtures::user(&mut conn, Some(&partner), &email, "Zed", "Marquarvik").await.unwrap().id);
+        fixtures::user(&mut conn, Some(&partner), &format!("o{i}@p{i}.example"), "Other", "Person").await.unwrap();
+        partners.push(partner);
+    }
+    holders.push(fixtures::user(&mut conn, None, "olga@starship.example", "Olga", "Quarvikson").await.unwrap().id);
+
+    let candidates = |scope: Option<String>, wanted: i64| {
+        sqlx::query_scalar::<_, String>("SELECT users_inside_candidates($1, 'uarvi', $2)").bind(scope).bind(wanted)
+    };
+    let across = candidates(None, 100).fetch_all(&mut *conn).await.unwrap();
+    assert_eq!(sorted(across), sorted(holders.clone()));
+    assert_eq!(candidates(None, 5).fetch_all(&mut *conn).await.unwrap().len(), 5);
+    for (partner, holder) in partners.iter().zip(&holders) {
+        assert_eq!(candidates(Some(partner.clone()), 100).fetch_all(&mut *conn).await.unwrap(), [holder.clone()]);
+    }
+    drop(conn);
+    store.close().await;
+    db.drop_db().await;
+}
