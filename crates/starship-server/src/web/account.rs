@@ -237,7 +237,10 @@ struct Flash {
     errors: FormErrors,
     /// The application whose metadata form was refused.
     application: Option<String>,
-    submitted: Option<Fields>,
+    /// That metadata form as submitted.
+    metadata: Option<Fields>,
+    /// The new token form as submitted, when refused.
+    token: Option<TokenForm>,
     /// The Add admin privileges dialog opens again.
     reopen_admin: bool,
     /// A token just made, its secret shown this once.
@@ -618,7 +621,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
             };
             match ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await {
                 Ok(values) => {
-                    let values = match (&flash.submitted, refused_here) {
+                    let values = match (&flash.metadata, refused_here) {
                         (Some(submitted), true) => metadata_from_form(&app.metadata_schema, submitted),
                         _ => values,
                     };
@@ -673,13 +676,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                 expires: when(t.expires_at),
             })
             .collect();
-        let submitted = flash.submitted.as_ref().filter(|_| flash.minted.is_none());
+        let submitted = flash.token.as_ref().filter(|_| flash.minted.is_none());
         tokens = Some(TokensTab {
             rows,
             created: flash.minted.map(|m| (m.token.name, m.secret)),
-            name: submitted.map(|f| f.get("name").to_string()).unwrap_or_default(),
-            days: submitted
-                .map_or_else(|| TokenLifetime::DEFAULT_DAYS.to_string(), |f| f.get("expires_in_days").to_string()),
+            name: submitted.map(|f| f.name.clone()).unwrap_or_default(),
+            days: submitted.map_or_else(|| TokenLifetime::DEFAULT_DAYS.to_string(), |f| f.expires_in_days.clone()),
         });
     }
 
@@ -939,6 +941,8 @@ pub async fn change_notification(
     }
 }
 
+/// Saves an application's metadata from the Application Metadata tab. The
+/// form stays `Fields`: its field names are the application's metadata keys.
 pub async fn save_metadata(
     State(state): State<AppState>,
     Path((id, application)): Path<(String, String)>,
@@ -957,7 +961,7 @@ pub async fn save_metadata(
             let flash = Flash {
                 errors: FormErrors::from_error(e, &known)?,
                 application: Some(app.key.clone()),
-                submitted: Some(post.form.clone()),
+                metadata: Some(post.form.clone()),
                 ..Default::default()
             };
             let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
@@ -1176,13 +1180,22 @@ pub async fn add_admin_privilege(
     }
 }
 
+/// A personal API token to make: an optional name, and its lifetime in
+/// days as typed (empty for the default).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct TokenForm {
+    name: String,
+    expires_in_days: String,
+}
+
 /// Makes a personal API token from the Personal API tokens tab and shows
 /// it this once.
-pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm>) -> WebResult {
     let viewer = &post.user;
     let query = ProfileQuery { tab: Some("tokens".into()), ..Default::default() };
-    let name = Some(post.form.get("name")).filter(|n| !n.trim().is_empty());
-    let days = post.form.get("expires_in_days").trim();
+    let name = Some(post.form.name.as_str()).filter(|n| !n.trim().is_empty());
+    let days = post.form.expires_in_days.trim();
     let outcome = match days.parse::<i64>() {
         Ok(days) => {
             ops::tokens::create(&state, &viewer.user, &viewer.actor(), SignedInWith::Session, name, Some(days)).await
@@ -1200,7 +1213,7 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebRe
         Ok(minted) => Flash { minted: Some(minted), ..Default::default() },
         Err(e @ OperationError::Invalid(_)) => Flash {
             errors: FormErrors::from_error(e, &["name", "expires_in_days"])?,
-            submitted: Some(post.form.clone()),
+            token: Some(post.form.clone()),
             ..Default::default()
         },
         Err(other) => return Err(other.into()),

@@ -113,7 +113,9 @@ pub(super) async fn next_step(
     }
 }
 
-/// Save metadata (or Skip) for the user at the head of the queue.
+/// Save metadata (or Skip) for the user at the head of the queue. The form
+/// stays `Fields`: besides `trail` and `action`, its field names are the
+/// application's metadata keys.
 pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> WebResult {
     let viewer = &post.user;
     let mut trail = Trail::from_form(&post.form)?;
