@@ -24,8 +24,8 @@ use super::widgets::{
     MetadataForm,
 };
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
-    WebUser,
+    capitalised, page, refused, see_other, url_encode, when, Button, Fields, FormErrors, Layout, Section, WebPost,
+    WebResult, WebUser,
 };
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
@@ -946,7 +946,7 @@ pub async fn change_notification(
 pub async fn save_metadata(
     State(state): State<AppState>,
     Path((id, application)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Fields>,
 ) -> WebResult {
     let app = state.catalogue.application(&application).ok_or(OperationError::NotFound)?;
     let values = metadata_from_form(&app.metadata_schema, &post.form);
@@ -1024,7 +1024,7 @@ pub async fn set_role_end(
 pub async fn revoke_role(
     State(state): State<AppState>,
     Path((id, grant_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
         Ok((_, grant)) => {
@@ -1113,7 +1113,7 @@ pub async fn set_deactivated(
 pub async fn remove_admin_privilege(
     State(state): State<AppState>,
     Path((id, privilege_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
         Ok(scope) => {
@@ -1223,7 +1223,11 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm
 }
 
 /// Revokes one of one's own tokens from the Personal API tokens tab.
-pub async fn revoke_token(State(state): State<AppState>, Path(token_id): Path<String>, post: WebPost) -> WebResult {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Path(token_id): Path<String>,
+    post: WebPost<Button>,
+) -> WebResult {
     ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;
     see_other("/?tab=tokens&done=token-revoked")
 }

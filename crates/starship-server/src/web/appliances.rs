@@ -12,7 +12,8 @@ use starship_core::portal::{PortalAction, PortalLevel};
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, FormErrors, Layout, Section, WebPost, WebResult, WebUser,
+    capitalised, page, refused, see_other, url_encode, when, Button, FormErrors, Layout, Section, WebPost, WebResult,
+    WebUser,
 };
 use crate::ops::appliances::BgpInput;
 use crate::ops::OperationError;
@@ -380,7 +381,7 @@ fn import_error_line(e: &starship_core::FieldError) -> String {
     }
 }
 
-pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     let viewer = &post.user;
     let appliance = ops::appliances::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
     see_other(&appliances_url(viewer, &appliance.partner_id, "retired"))

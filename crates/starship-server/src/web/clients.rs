@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::oidc::GrantType;
 
-use super::{page, refused, see_other, when, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, when, Button, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -161,13 +161,13 @@ pub async fn create(State(state): State<AppState>, post: WebPost<ClientForm>) ->
     }
 }
 
-pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     let issued = ops::clients::rotate_secret(&state, &post.user.principal, &post.user.actor(), &id).await?;
     let secret = Some(("given a new secret", issued.client.client_id, issued.secret));
     page(&render(&state, &post.user, None, FormErrors::default(), secret, None).await?)
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     ops::clients::revoke(&state, &post.user.principal, &post.user.actor(), &id).await?;
     see_other("/clients?done=revoked")
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 use super::widgets::{grantable_roles, packed_form_value, Malformed, RoleChoice};
-use super::{page, see_other, url_encode, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, url_encode, Button, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -206,7 +206,7 @@ pub async fn add_role(
 pub async fn remove_role(
     State(state): State<AppState>,
     Path((partner_id, group_id, mapping_id)): Path<(String, String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     let viewer = &post.user;
     ops::scim::groups::remove_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, &mapping_id)

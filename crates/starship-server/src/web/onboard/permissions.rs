@@ -15,7 +15,7 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{grantable_roles, Malformed, RoleChoice, RoleGroup};
-use crate::web::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
 /// A role assigned to a user in the wizard, not granted yet, carried by
 /// the page as `user|application|role|production|until`, `until` the last
@@ -131,7 +131,7 @@ async fn permissions_page(
     state: &AppState,
     viewer: &WebUser,
     input: &PermissionsInput<'_>,
-    form: Option<&crate::web::Fields>,
+    form: Option<&Fields>,
 ) -> WebResult<PermissionsPage> {
     let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
@@ -213,7 +213,7 @@ pub async fn permissions(
 ///
 /// The form stays `Fields`: the roles dialog names a production select
 /// after each role (`production:application|role`), so its field names are data.
-pub async fn permissions_action(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn permissions_action(State(state): State<AppState>, post: WebPost<Fields>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let mut input = PermissionsInput {
@@ -238,12 +238,7 @@ pub async fn permissions_action(State(state): State<AppState>, post: WebPost) ->
     }
 }
 
-async fn assign(
-    state: &AppState,
-    viewer: &WebUser,
-    form: &crate::web::Fields,
-    mut input: PermissionsInput<'_>,
-) -> WebResult {
+async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: PermissionsInput<'_>) -> WebResult {
     let mut errors = FormErrors::default();
     let mut dialog_errors = FormErrors::default();
     if input.selected.is_empty() {
