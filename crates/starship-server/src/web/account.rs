@@ -3,6 +3,8 @@
 //! and the forms on them.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -17,10 +19,13 @@ use starship_core::time_fmt::{end_of_day_millis, last_day, last_day_iso, millis_
 use starship_core::FieldError;
 use starship_store::history::Entry;
 
-use super::widgets::{grantable_roles, metadata_fields, metadata_from_form, production_labels, Choice, MetadataForm};
+use super::widgets::{
+    grantable_roles, metadata_fields, metadata_from_form, packed_form_value, production_labels, Choice, Malformed,
+    MetadataForm,
+};
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
-    WebUser,
+    capitalised, page, refused, see_other, url_encode, when, Button, Fields, FormErrors, Layout, Section, WebPost,
+    WebResult, WebUser,
 };
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
@@ -42,9 +47,8 @@ pub struct ProfileQuery {
     /// History: which entries to show (see `HistoryShown`).
     #[serde(default)]
     show: Option<String>,
-    /// What was just removed, to offer it back: a role as
-    /// `application|role|production|end` or an admin privilege as
-    /// `application|production` (see `Undo`).
+    /// What was just removed, to offer it back: a `RemovedRole` on the
+    /// Roles tab, a `ScopeValue` on the admin privileges tab.
     #[serde(default)]
     undo: Option<String>,
 }
@@ -58,57 +62,155 @@ struct Undo {
     what: String,
 }
 
+/// A removed role as its Undo carries it in the address:
+/// `application|role|production|end`, the production and the end (epoch
+/// milliseconds) empty when there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RemovedRole {
+    role: RoleRef,
+    end: Option<i64>,
+}
+
+impl fmt::Display for RemovedRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let production = self.role.production.map(|p| p.to_string()).unwrap_or_default();
+        let end = self.end.map(|e| e.to_string()).unwrap_or_default();
+        write!(f, "{}|{}|{production}|{end}", self.role.application, self.role.role)
+    }
+}
+
+impl FromStr for RemovedRole {
+    type Err = Malformed;
+
+    fn from_str(value: &str) -> Result<Self, Malformed> {
+        let malformed = Malformed("the removed role");
+        let [application, role, production, end] = value.split('|').collect::<Vec<_>>()[..] else {
+            return Err(malformed);
+        };
+        if application.is_empty() || role.is_empty() {
+            return Err(malformed);
+        }
+        let end = match end {
+            "" => None,
+            end => Some(end.parse().map_err(|_| malformed.clone())?),
+        };
+        let role = RoleRef {
+            application: application.to_string(),
+            role: role.to_string(),
+            production: optional_production(production).ok_or(malformed)?,
+        };
+        Ok(Self { role, end })
+    }
+}
+
+/// An admin privilege as the Add admin privileges select (and the Undo of
+/// a removal) carries it: `application`, or `application|production`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+struct ScopeValue(AdminScope);
+
+impl fmt::Display for ScopeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.production {
+            Some(p) => write!(f, "{}|{p}", self.0.application),
+            None => write!(f, "{}", self.0.application),
+        }
+    }
+}
+
+impl FromStr for ScopeValue {
+    type Err = Malformed;
+
+    fn from_str(value: &str) -> Result<Self, Malformed> {
+        let malformed = Malformed("the admin privilege");
+        let (application, production) = match value.split('|').collect::<Vec<_>>()[..] {
+            [application] => (application, None),
+            [application, production] if !production.is_empty() => {
+                (application, optional_production(production).ok_or(malformed.clone())?)
+            }
+            _ => return Err(malformed),
+        };
+        if application.is_empty() {
+            return Err(malformed);
+        }
+        Ok(Self(AdminScope { application: application.to_string(), production }))
+    }
+}
+
+packed_form_value!(ScopeValue);
+
+/// A production id of a packed value, empty for none; `None` when it is
+/// no production id at all.
+fn optional_production(text: &str) -> Option<Option<ProductionId>> {
+    if text.is_empty() {
+        Some(None)
+    } else {
+        text.parse::<i64>().ok().and_then(|p| ProductionId::parse("production", p).ok()).map(Some)
+    }
+}
+
 /// The Undo offered for `?undo=` on the tab it came from, when the viewer
-/// may grant that again.
-fn undo_of(state: &AppState, viewer: &WebUser, user_id: &str, partner: &str, tab: &str, undo: &str) -> Option<Undo> {
-    let parts: Vec<&str> = undo.split('|').collect();
-    let production_of = |text: &str| -> Option<Option<ProductionId>> {
-        if text.is_empty() {
-            Some(None)
-        } else {
-            text.parse::<i64>().ok().and_then(|p| ProductionId::parse("production", p).ok()).map(Some)
+/// may grant that again; an `undo` that does not read is refused.
+fn undo_of(
+    state: &AppState,
+    viewer: &WebUser,
+    user_id: &str,
+    partner: &str,
+    tab: &str,
+    undo: &str,
+) -> Result<Option<Undo>, Malformed> {
+    let offered = match tab {
+        "roles" => {
+            let RemovedRole { role: held, end } = undo.parse()?;
+            undo_role(state, viewer, user_id, partner, held, end)
         }
-    };
-    match (tab, parts.as_slice()) {
-        ("roles", [application, role, production, end]) => {
-            let held = RoleRef {
-                application: application.to_string(),
-                role: role.to_string(),
-                production: production_of(production)?,
-            };
-            let name = state.catalogue.role(application, role)?.name.clone();
-            authz::grant_role(&viewer.principal, partner, &held).ok()?;
-            let what = match held.production {
-                Some(p) => format!("{name} on production {p}"),
-                None => name,
-            };
-            Some(Undo {
-                action: format!("/users/{user_id}/roles/restore"),
-                fields: vec![
-                    ("application", application.to_string()),
-                    ("role", role.to_string()),
-                    ("production", production.to_string()),
-                    ("end", end.to_string()),
-                ],
-                what,
-            })
-        }
-        ("admin-privileges", [application, production]) => {
-            let scope = AdminScope { application: application.to_string(), production: production_of(production)? };
-            let name = state.catalogue.application(application)?.name.clone();
-            authz::grant_admin(&viewer.principal, partner, &scope).ok()?;
-            let (value, what) = match scope.production {
-                Some(p) => (format!("{application}|{p}"), format!("admin privileges for {name} on production {p}")),
-                None => (application.to_string(), format!("admin privileges for {name}")),
-            };
-            Some(Undo {
-                action: format!("/users/{user_id}/admin-privileges"),
-                fields: vec![("scope", value), ("undone", "1".to_string())],
-                what,
-            })
+        "admin-privileges" => {
+            let ScopeValue(scope) = undo.parse()?;
+            undo_admin(state, viewer, user_id, partner, scope)
         }
         _ => None,
-    }
+    };
+    Ok(offered)
+}
+
+fn undo_role(
+    state: &AppState,
+    viewer: &WebUser,
+    user_id: &str,
+    partner: &str,
+    held: RoleRef,
+    end: Option<i64>,
+) -> Option<Undo> {
+    let name = state.catalogue.role(&held.application, &held.role)?.name.clone();
+    authz::grant_role(&viewer.principal, partner, &held).ok()?;
+    let what = match held.production {
+        Some(p) => format!("{name} on production {p}"),
+        None => name,
+    };
+    Some(Undo {
+        action: format!("/users/{user_id}/roles/restore"),
+        fields: vec![
+            ("application", held.application),
+            ("role", held.role),
+            ("production", held.production.map(|p| p.to_string()).unwrap_or_default()),
+            ("end", end.map(|e| e.to_string()).unwrap_or_default()),
+        ],
+        what,
+    })
+}
+
+fn undo_admin(state: &AppState, viewer: &WebUser, user_id: &str, partner: &str, scope: AdminScope) -> Option<Undo> {
+    let name = state.catalogue.application(&scope.application)?.name.clone();
+    authz::grant_admin(&viewer.principal, partner, &scope).ok()?;
+    let what = match scope.production {
+        Some(p) => format!("admin privileges for {name} on production {p}"),
+        None => format!("admin privileges for {name}"),
+    };
+    Some(Undo {
+        action: format!("/users/{user_id}/admin-privileges"),
+        fields: vec![("scope", ScopeValue(scope).to_string()), ("undone", "1".to_string())],
+        what,
+    })
 }
 
 pub async fn my_account(
@@ -135,7 +237,10 @@ struct Flash {
     errors: FormErrors,
     /// The application whose metadata form was refused.
     application: Option<String>,
-    submitted: Option<Fields>,
+    /// That metadata form as submitted.
+    metadata: Option<Fields>,
+    /// The new token form as submitted, when refused.
+    token: Option<TokenForm>,
     /// The Add admin privileges dialog opens again.
     reopen_admin: bool,
     /// A token just made, its secret shown this once.
@@ -369,13 +474,6 @@ fn scope_label(catalogue: &Catalogue, labels: &HashMap<i64, String>, scope: &Adm
     }
 }
 
-fn scope_value(scope: &AdminScope) -> String {
-    match scope.production {
-        Some(p) => format!("{}|{}", scope.application, p),
-        None => scope.application.clone(),
-    }
-}
-
 /// The admin privileges the viewer may hand this user: each of their own
 /// (every application for operators) that the rules allow.
 fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &HashMap<i64, String>) -> Vec<Choice> {
@@ -393,8 +491,8 @@ fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &
         .into_iter()
         .filter(|scope| authz::grant_admin(&viewer.principal, partner, scope).is_ok())
         .map(|scope| Choice {
-            value: scope_value(&scope),
             name: scope_label(&state.catalogue, labels, &scope),
+            value: ScopeValue(scope).to_string(),
             description: String::new(),
             selected: false,
         })
@@ -523,7 +621,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
             };
             match ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await {
                 Ok(values) => {
-                    let values = match (&flash.submitted, refused_here) {
+                    let values = match (&flash.metadata, refused_here) {
                         (Some(submitted), true) => metadata_from_form(&app.metadata_schema, submitted),
                         _ => values,
                     };
@@ -578,13 +676,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
                 expires: when(t.expires_at),
             })
             .collect();
-        let submitted = flash.submitted.as_ref().filter(|_| flash.minted.is_none());
+        let submitted = flash.token.as_ref().filter(|_| flash.minted.is_none());
         tokens = Some(TokensTab {
             rows,
             created: flash.minted.map(|m| (m.token.name, m.secret)),
-            name: submitted.map(|f| f.get("name").to_string()).unwrap_or_default(),
-            days: submitted
-                .map_or_else(|| TokenLifetime::DEFAULT_DAYS.to_string(), |f| f.get("expires_in_days").to_string()),
+            name: submitted.map(|f| f.name.clone()).unwrap_or_default(),
+            days: submitted.map_or_else(|| TokenLifetime::DEFAULT_DAYS.to_string(), |f| f.expires_in_days.clone()),
         });
     }
 
@@ -614,7 +711,10 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some("token-revoked") => Some("Token revoked: it no longer works."),
         _ => None,
     };
-    let undo = query.undo.as_deref().and_then(|u| undo_of(state, viewer, &user.id, &partner, tab, u));
+    let undo = match query.undo.as_deref() {
+        Some(undo) => undo_of(state, viewer, &user.id, &partner, tab, undo)?,
+        None => None,
+    };
     let notice = match query.done.as_deref() {
         Some("role-restored") => Some("Role given back."),
         Some("admin-restored") => Some("Admin privilege given back."),
@@ -841,10 +941,12 @@ pub async fn change_notification(
     }
 }
 
+/// Saves an application's metadata from the Application Metadata tab. The
+/// form stays `Fields`: its field names are the application's metadata keys.
 pub async fn save_metadata(
     State(state): State<AppState>,
     Path((id, application)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Fields>,
 ) -> WebResult {
     let app = state.catalogue.application(&application).ok_or(OperationError::NotFound)?;
     let values = metadata_from_form(&app.metadata_schema, &post.form);
@@ -859,7 +961,7 @@ pub async fn save_metadata(
             let flash = Flash {
                 errors: FormErrors::from_error(e, &known)?,
                 application: Some(app.key.clone()),
-                submitted: Some(post.form.clone()),
+                metadata: Some(post.form.clone()),
                 ..Default::default()
             };
             let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
@@ -922,18 +1024,11 @@ pub async fn set_role_end(
 pub async fn revoke_role(
     State(state): State<AppState>,
     Path((id, grant_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
         Ok((_, grant)) => {
-            let role = &grant.role;
-            let undo = format!(
-                "{}|{}|{}|{}",
-                role.application,
-                role.role,
-                role.production.map(|p| p.get().to_string()).unwrap_or_default(),
-                grant.expires_at.map(|e| e.to_string()).unwrap_or_default()
-            );
+            let undo = RemovedRole { role: grant.role, end: grant.expires_at }.to_string();
             see_other(&format!("{}?done=role-revoked&undo={}", profile_href(&post.user, &id), url_encode(&undo)))
         }
         Err(OperationError::Conflict(why)) => {
@@ -1018,12 +1113,11 @@ pub async fn set_deactivated(
 pub async fn remove_admin_privilege(
     State(state): State<AppState>,
     Path((id, privilege_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
         Ok(scope) => {
-            let undo =
-                format!("{}|{}", scope.application, scope.production.map(|p| p.get().to_string()).unwrap_or_default());
+            let undo = ScopeValue(scope).to_string();
             see_other(&format!(
                 "{}?tab=admin-privileges&done=admin-removed&undo={}",
                 profile_href(&post.user, &id),
@@ -1042,12 +1136,12 @@ pub async fn remove_admin_privilege(
     }
 }
 
-/// An admin privilege to give: `application` or `application|production`
-/// (one select), and whether it is an Undo.
+/// An admin privilege to give (none when nothing was chosen), and whether
+/// it is an Undo.
 #[derive(Deserialize)]
 pub struct AdminPrivilegeForm {
     #[serde(default)]
-    scope: String,
+    scope: Option<ScopeValue>,
     #[serde(default)]
     undone: Option<String>,
 }
@@ -1057,14 +1151,15 @@ pub async fn add_admin_privilege(
     Path(id): Path<String>,
     post: WebPost<AdminPrivilegeForm>,
 ) -> WebResult {
-    let chosen = post.form.scope.as_str();
-    let (application, production) = match chosen.split_once('|') {
-        Some((app, production)) => (app, production.parse::<i64>().ok()),
-        None => (chosen, None),
+    let outcome = match &post.form.scope {
+        Some(ScopeValue(scope)) => {
+            let production = scope.production.map(ProductionId::get);
+            ops::grant_admin(&state, &post.user.principal, &post.user.actor(), &id, &scope.application, production)
+                .await
+                .map(|_| ())
+        }
+        None => Err(FieldError::new("scope", "choose an application").into()),
     };
-    let outcome = ops::grant_admin(&state, &post.user.principal, &post.user.actor(), &id, application, production)
-        .await
-        .map(|_| ());
     match outcome {
         Ok(()) => {
             let done = if post.form.undone.as_deref() == Some("1") { "admin-restored" } else { "admin" };
@@ -1074,7 +1169,7 @@ pub async fn add_admin_privilege(
             let mut errors = FormErrors::from_error(e, &["application", "production"])?;
             errors.rename("application", "scope");
             errors.rename("production", "scope");
-            if chosen.is_empty() {
+            if post.form.scope.is_none() {
                 errors = FormErrors::field("scope", "Choose an application");
             }
             let flash = Flash { errors, reopen_admin: true, ..Default::default() };
@@ -1085,13 +1180,22 @@ pub async fn add_admin_privilege(
     }
 }
 
+/// A personal API token to make: an optional name, and its lifetime in
+/// days as typed (empty for the default).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct TokenForm {
+    name: String,
+    expires_in_days: String,
+}
+
 /// Makes a personal API token from the Personal API tokens tab and shows
 /// it this once.
-pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm>) -> WebResult {
     let viewer = &post.user;
     let query = ProfileQuery { tab: Some("tokens".into()), ..Default::default() };
-    let name = Some(post.form.get("name")).filter(|n| !n.trim().is_empty());
-    let days = post.form.get("expires_in_days").trim();
+    let name = Some(post.form.name.as_str()).filter(|n| !n.trim().is_empty());
+    let days = post.form.expires_in_days.trim();
     let outcome = match days.parse::<i64>() {
         Ok(days) => {
             ops::tokens::create(&state, &viewer.user, &viewer.actor(), SignedInWith::Session, name, Some(days)).await
@@ -1109,7 +1213,7 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebRe
         Ok(minted) => Flash { minted: Some(minted), ..Default::default() },
         Err(e @ OperationError::Invalid(_)) => Flash {
             errors: FormErrors::from_error(e, &["name", "expires_in_days"])?,
-            submitted: Some(post.form.clone()),
+            token: Some(post.form.clone()),
             ..Default::default()
         },
         Err(other) => return Err(other.into()),
@@ -1119,7 +1223,65 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost) -> WebRe
 }
 
 /// Revokes one of one's own tokens from the Personal API tokens tab.
-pub async fn revoke_token(State(state): State<AppState>, Path(token_id): Path<String>, post: WebPost) -> WebResult {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Path(token_id): Path<String>,
+    post: WebPost<Button>,
+) -> WebResult {
     ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;
     see_other("/?tab=tokens&done=token-revoked")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(id: i64) -> Option<ProductionId> {
+        Some(ProductionId::parse("production", id).unwrap())
+    }
+
+    #[test]
+    fn a_removed_role_reads_back_what_its_undo_carried() {
+        let on_production = RemovedRole {
+            role: RoleRef {
+                application: "production-academy".into(),
+                role: "academy-user".into(),
+                production: production(2001),
+            },
+            end: Some(1_900_000_000_000),
+        };
+        let app_wide = RemovedRole { role: RoleRef { production: None, ..on_production.role.clone() }, end: None };
+        assert_eq!(on_production.to_string(), "production-academy|academy-user|2001|1900000000000");
+        assert_eq!(app_wide.to_string(), "production-academy|academy-user||");
+        for removed in [on_production, app_wide] {
+            assert_eq!(removed.to_string().parse(), Ok(removed));
+        }
+    }
+
+    #[test]
+    fn a_tampered_removed_role_is_refused() {
+        for tampered in
+            ["", "backlot|viewer", "|viewer||", "backlot|viewer|home|", "backlot|viewer|0|", "backlot|viewer||soon"]
+        {
+            assert_eq!(tampered.parse::<RemovedRole>(), Err(Malformed("the removed role")), "{tampered:?}");
+        }
+    }
+
+    #[test]
+    fn an_admin_privilege_reads_back_what_the_select_offered() {
+        let app_wide = ScopeValue(AdminScope { application: "production-academy".into(), production: None });
+        let on_production = ScopeValue(AdminScope { production: production(2001), ..app_wide.0.clone() });
+        assert_eq!(app_wide.to_string(), "production-academy");
+        assert_eq!(on_production.to_string(), "production-academy|2001");
+        for scope in [app_wide, on_production] {
+            assert_eq!(scope.to_string().parse(), Ok(scope));
+        }
+    }
+
+    #[test]
+    fn a_tampered_admin_privilege_is_refused() {
+        for tampered in ["", "backlot|", "|2001", "backlot|home", "backlot|0", "backlot|2001|2001"] {
+            assert_eq!(tampered.parse::<ScopeValue>(), Err(Malformed("the admin privilege")), "{tampered:?}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use starship_core::portal::{PortalAction, PortalLevel};
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, Fields, FormErrors, Layout, Section, WebPost, WebResult,
+    capitalised, page, refused, see_other, url_encode, when, Button, FormErrors, Layout, Section, WebPost, WebResult,
     WebUser,
 };
 use crate::ops::appliances::BgpInput;
@@ -62,16 +62,31 @@ struct BgpForm {
 struct Registration {
     partners: Vec<Choice>,
     sites: Vec<Choice>,
-    values: Fields,
+    /// The register form as submitted, when refused.
+    values: RegisterForm,
     errors: FormErrors,
     csv: String,
     csv_errors: FormErrors,
 }
 
-impl Registration {
-    fn value(&self, name: &str) -> &str {
-        self.values.get(name)
-    }
+/// One appliance to register at a partner's site (operators).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct RegisterForm {
+    partner_id: String,
+    site_id: String,
+    serial: String,
+    model: String,
+}
+
+/// An appliance's BGP session: the peer's AS number as typed, and the
+/// neighbour addresses.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BgpSessionForm {
+    peer_asn: String,
+    neighbor_ipv4: String,
+    neighbor_ipv6: String,
 }
 
 #[derive(Template)]
@@ -90,8 +105,8 @@ struct AppliancesPage {
 
 /// A form of the page the operation refused, shown again with its errors.
 enum Refused<'a> {
-    Bgp(&'a str, FormErrors, &'a Fields),
-    Register(FormErrors, &'a Fields),
+    Bgp(&'a str, FormErrors, &'a BgpSessionForm),
+    Register(FormErrors, &'a RegisterForm),
     Import(FormErrors, &'a str),
 }
 
@@ -161,9 +176,9 @@ async fn appliances_page(
             });
             let form = match bgp_refusal.as_ref().filter(|(id, _, _)| *id == a.id) {
                 Some((_, errors, submitted)) => BgpForm {
-                    peer_asn: submitted.get("peer_asn").to_string(),
-                    ipv4: submitted.get("neighbor_ipv4").to_string(),
-                    ipv6: submitted.get("neighbor_ipv6").to_string(),
+                    peer_asn: submitted.peer_asn.clone(),
+                    ipv4: submitted.neighbor_ipv4.clone(),
+                    ipv6: submitted.neighbor_ipv6.clone(),
                     errors: errors.clone(),
                     open: true,
                 },
@@ -197,8 +212,8 @@ async fn appliances_page(
     let refused_now = refused_on.is_some();
     let registration = (operator).then(|| {
         let (values, errors) = match &refused_on {
-            Some(Refused::Register(errors, fields)) => ((*fields).clone(), errors.clone()),
-            _ => (Fields::default(), FormErrors::default()),
+            Some(Refused::Register(errors, form)) => ((*form).clone(), errors.clone()),
+            _ => (RegisterForm::default(), FormErrors::default()),
         };
         let (csv, csv_errors) = match &refused_on {
             Some(Refused::Import(errors, csv)) => (csv.to_string(), errors.clone()),
@@ -207,7 +222,7 @@ async fn appliances_page(
         Registration {
             sites: choices(
                 sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))),
-                &[values.get("site_id")],
+                &[values.site_id.as_str()],
             ),
             partners,
             values,
@@ -276,15 +291,15 @@ pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: 
     see_other(&appliances_url(viewer, &appliance.partner_id, if drained { "drained" } else { "serving" }))
 }
 
-pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<BgpSessionForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let outcome = match form.get("peer_asn").trim().parse::<i64>() {
+    let outcome = match form.peer_asn.trim().parse::<i64>() {
         Ok(peer_asn) => {
             let input = BgpInput {
                 peer_asn,
-                neighbor_ipv4: Some(form.get("neighbor_ipv4").to_string()),
-                neighbor_ipv6: Some(form.get("neighbor_ipv6").to_string()),
+                neighbor_ipv4: Some(form.neighbor_ipv4.clone()),
+                neighbor_ipv6: Some(form.neighbor_ipv6.clone()),
             };
             ops::appliances::update_bgp(&state, &viewer.principal, &viewer.actor(), &id, &input).await.map(|_| ())
         }
@@ -304,15 +319,15 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
     }
 }
 
-pub async fn register(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn register(State(state): State<AppState>, post: WebPost<RegisterForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let input = ops::appliances::ApplianceInput {
-        site_id: form.get("site_id").to_string(),
-        serial: form.get("serial").to_string(),
-        model: form.get("model").to_string(),
+        site_id: form.site_id.clone(),
+        serial: form.serial.clone(),
+        model: form.model.clone(),
     };
-    let partner = form.get("partner_id");
+    let partner = form.partner_id.as_str();
     if input.site_id.is_empty() {
         let errors = FormErrors::field("site_id", "choose the site");
         return appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await;
@@ -366,7 +381,7 @@ fn import_error_line(e: &starship_core::FieldError) -> String {
     }
 }
 
-pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     let viewer = &post.user;
     let appliance = ops::appliances::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
     see_other(&appliances_url(viewer, &appliance.partner_id, "retired"))

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::oidc::GrantType;
 
-use super::{page, refused, see_other, when, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, when, Button, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -55,10 +55,21 @@ pub struct ListQuery {
     done: Option<String>,
 }
 
+/// A client to register: the application, its name, one redirect URI a
+/// line, and a checkbox per grant type.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClientForm {
+    application: String,
+    name: String,
+    redirect_uris: String,
+    grant_types: Vec<String>,
+}
+
 async fn render(
     state: &AppState,
     viewer: &WebUser,
-    submitted: Option<&Fields>,
+    submitted: Option<&ClientForm>,
     errors: FormErrors,
     secret: Option<(&'static str, String, String)>,
     notice: Option<&'static str>,
@@ -77,7 +88,7 @@ async fn render(
             redirect_uris: c.redirect_uris,
         })
         .collect();
-    let chosen = submitted.map(|f| f.get("application")).unwrap_or("");
+    let chosen = submitted.map(|f| f.application.as_str()).unwrap_or("");
     let applications = state
         .catalogue
         .applications
@@ -89,7 +100,7 @@ async fn render(
         .map(|g| GrantChoice {
             key: g.as_str(),
             checked: match submitted {
-                Some(f) => f.all("grant_types").contains(&g.as_str()),
+                Some(f) => f.grant_types.iter().any(|chosen| chosen == g.as_str()),
                 None => g != GrantType::ClientCredentials,
             },
         })
@@ -100,8 +111,8 @@ async fn render(
         rows,
         applications,
         grants,
-        name: submitted.map(|f| f.get("name").to_string()).unwrap_or_default(),
-        redirect_uris: submitted.map(|f| f.get("redirect_uris").to_string()).unwrap_or_default(),
+        name: submitted.map(|f| f.name.clone()).unwrap_or_default(),
+        redirect_uris: submitted.map(|f| f.redirect_uris.clone()).unwrap_or_default(),
         errors,
         secret,
         notice,
@@ -116,16 +127,15 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
     page(&render(&state, &viewer, None, FormErrors::default(), None, notice).await?)
 }
 
-pub async fn create(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn create(State(state): State<AppState>, post: WebPost<ClientForm>) -> WebResult {
     let form = &post.form;
     let redirect_uris: Vec<String> =
-        form.get("redirect_uris").lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
-    let grant_types: Vec<String> = form.all("grant_types").into_iter().map(str::to_string).collect();
+        form.redirect_uris.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
     let request = ops::clients::Request {
-        application: form.get("application"),
-        name: form.get("name"),
+        application: &form.application,
+        name: &form.name,
         redirect_uris: &redirect_uris,
-        grant_types: Some(&grant_types),
+        grant_types: Some(&form.grant_types),
     };
     match ops::clients::create(&state, &post.user.principal, &post.user.actor(), &request).await {
         Ok(issued) => {
@@ -151,13 +161,13 @@ pub async fn create(State(state): State<AppState>, post: WebPost) -> WebResult {
     }
 }
 
-pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     let issued = ops::clients::rotate_secret(&state, &post.user.principal, &post.user.actor(), &id).await?;
     let secret = Some(("given a new secret", issued.client.client_id, issued.secret));
     page(&render(&state, &post.user, None, FormErrors::default(), secret, None).await?)
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     ops::clients::revoke(&state, &post.user.principal, &post.user.actor(), &id).await?;
     see_other("/clients?done=revoked")
 }

@@ -11,7 +11,7 @@ use starship_store::sites::Site;
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
 use super::{
-    capitalised, page, refused, see_other, url_encode, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser,
+    capitalised, page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser,
 };
 use crate::ops::contacts::{ContactEdit, ContactRow};
 use crate::ops::people::{self, PersonInput, ProfileEdit};
@@ -64,15 +64,28 @@ struct NewContact {
     sites: Vec<Choice>,
     locales: Vec<Choice>,
     levels: Vec<Choice>,
-    values: Fields,
+    /// The + form as submitted, when refused.
+    values: ContactForm,
     errors: FormErrors,
     open: bool,
 }
 
-impl NewContact {
-    fn value(&self, name: &str) -> &str {
-        self.values.get(name)
-    }
+/// The + button's form and the side panel's forms (which one its `action`
+/// says); each sends the fields it shows.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct ContactForm {
+    action: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    locale: Option<String>,
+    /// "1" when the contact is invited to the portal.
+    invite: String,
+    level: String,
+    contact_roles: Vec<String>,
+    sites: Vec<String>,
 }
 
 #[derive(Template)]
@@ -121,8 +134,8 @@ fn role_names(state: &AppState, keys: &[String]) -> Vec<String> {
 /// What a form posted back is shown with: the refused values and errors.
 #[derive(Default)]
 struct Refusal {
-    new_contact: Option<(Fields, FormErrors)>,
-    panel: Option<(String, FormErrors, Fields)>,
+    new_contact: Option<(ContactForm, FormErrors)>,
+    panel: Option<(String, FormErrors, ContactForm)>,
 }
 
 async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refusal: Refusal) -> WebResult {
@@ -181,19 +194,18 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
                 Some((_, errors, form)) => (errors.clone(), Some(form)),
                 None => (FormErrors::default(), None),
             };
-            let field = |name: &str, saved: &str| match submitted {
-                Some(form) if form.opt(name).is_some() => form.get(name).to_string(),
-                _ => saved.to_string(),
-            };
+            // Only the details form sends the names and phone: other refused forms show them as saved.
+            let details = submitted.filter(|form| form.action == "details");
+            let field = |typed: fn(&ContactForm) -> &str, saved: &str| details.map_or(saved, typed).to_string();
             let roles: Vec<&str> = contact.contact_roles.iter().map(String::as_str).collect();
             let linked: Vec<&str> = contact.sites.iter().map(String::as_str).collect();
             Some(Panel {
                 id: contact.user.id.clone(),
                 name: contact.user.full_name(),
-                first_name: field("first_name", &contact.user.first_name),
-                last_name: field("last_name", &contact.user.last_name),
+                first_name: field(|f| &f.first_name, &contact.user.first_name),
+                last_name: field(|f| &f.last_name, &contact.user.last_name),
                 email: contact.user.email.clone(),
-                phone: field("phone", contact.user.phone.as_deref().unwrap_or_default()),
+                phone: field(|f| &f.phone, contact.user.phone.as_deref().unwrap_or_default()),
                 access: access_of(contact).0,
                 is_self: contact.user.id == principal.user_id,
                 edit_details: allowed(PortalAction::EditDetails),
@@ -213,11 +225,11 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
     let can_create = authz::create_person(principal, &state.catalogue, &partner, None).is_ok();
     let (values, new_errors, open) = match refusal.new_contact {
         Some((values, errors)) => (values, errors, true),
-        None => (Fields::default(), FormErrors::default(), false),
+        None => (ContactForm::default(), FormErrors::default(), false),
     };
-    let chosen_roles = values.all("contact_roles");
-    let chosen_sites = values.all("sites");
-    let locale = values.opt("locale").unwrap_or("en-US").to_string();
+    let chosen_roles: Vec<&str> = values.contact_roles.iter().map(String::as_str).collect();
+    let chosen_sites: Vec<&str> = values.sites.iter().map(String::as_str).collect();
+    let locale = values.locale.clone().unwrap_or_else(|| "en-US".to_string());
     let new = NewContact {
         roles: choices(state.catalogue.contact_roles.iter().map(|r| (r.key.clone(), r.name.clone())), &chosen_roles),
         sites: choices(sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))), &chosen_sites),
@@ -234,7 +246,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
             .into_iter()
             .filter(|l| authz::create_person(principal, &state.catalogue, &partner, Some(*l)).is_ok())
             .map(|l| Choice {
-                selected: values.get("level") == l.role_key(),
+                selected: values.level == l.role_key(),
                 value: l.role_key().to_string(),
                 name: level_name(l).to_string(),
                 description: String::new(),
@@ -280,21 +292,21 @@ pub async fn users(State(state): State<AppState>, viewer: WebUser, Query(query):
 }
 
 /// The + button's form: a contact, optionally invited at a level.
-pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn create_contact(State(state): State<AppState>, post: WebPost<ContactForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let partner = own_partner(viewer)?;
-    let invite = form.get("invite") == "1";
-    let level = if invite { parse_level(form.get("level")) } else { None };
+    let invite = form.invite == "1";
+    let level = if invite { parse_level(&form.level) } else { None };
     let input = PersonInput {
-        email: form.get("email").to_string(),
-        first_name: form.get("first_name").to_string(),
-        last_name: form.get("last_name").to_string(),
-        locale: form.get("locale").to_string(),
-        phone: Some(form.get("phone").to_string()),
+        email: form.email.clone(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        locale: form.locale.clone().unwrap_or_default(),
+        phone: Some(form.phone.clone()),
         portal_access: invite,
-        contact_roles: form.all("contact_roles").into_iter().map(str::to_string).collect(),
-        sites: form.all("sites").into_iter().map(str::to_string).collect(),
+        contact_roles: form.contact_roles.clone(),
+        sites: form.sites.clone(),
         portal_level: level,
         scim: None,
     };
@@ -313,36 +325,36 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost) -> Web
 }
 
 /// The side panel's forms.
-pub async fn change_contact(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn change_contact(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: WebPost<ContactForm>,
+) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let (principal, actor) = (&viewer.principal, viewer.actor());
-    let action = form.get("action");
-    let outcome = match action {
+    let outcome = match form.action.as_str() {
         "details" => {
             let edit = ProfileEdit {
-                first_name: Some(form.get("first_name").to_string()),
-                last_name: Some(form.get("last_name").to_string()),
-                phone: Some(form.get("phone").to_string()),
+                first_name: Some(form.first_name.clone()),
+                last_name: Some(form.last_name.clone()),
+                phone: Some(form.phone.clone()),
                 ..Default::default()
             };
             people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
         }
         "email" => {
-            ops::people::request_email_change(&state, principal, &actor, &id, form.get("email")).await.map(|_| "email")
+            ops::people::request_email_change(&state, principal, &actor, &id, &form.email).await.map(|_| "email")
         }
         "contact" => {
-            let edit = ContactEdit {
-                contact_roles: Some(form.all("contact_roles").into_iter().map(str::to_string).collect()),
-                sites: Some(form.all("sites").into_iter().map(str::to_string).collect()),
-            };
+            let edit = ContactEdit { contact_roles: Some(form.contact_roles.clone()), sites: Some(form.sites.clone()) };
             ops::contacts::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
         }
-        "level" => match parse_level(form.get("level")) {
+        "level" => match parse_level(&form.level) {
             Some(level) => ops::contacts::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
-        "invite" => match parse_level(form.get("level")) {
+        "invite" => match parse_level(&form.level) {
             Some(level) => ops::contacts::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },

@@ -301,8 +301,8 @@ impl FromRequestParts<AppState> for WebUser {
 }
 
 /// A submitted form: its fields in order, repeated names kept. For forms
-/// whose field names are data (an application's metadata fields, a role
-/// per application); a form of known fields reads into its own struct.
+/// whose field names are data (an application's metadata fields, a
+/// production per role); a form of known fields reads into its own struct.
 #[derive(Debug, Default, Clone)]
 pub struct Fields(Vec<(String, String)>);
 
@@ -326,6 +326,10 @@ impl<'de> serde::Deserialize<'de> for Fields {
         Vec::<(String, String)>::deserialize(deserializer).map(Fields)
     }
 }
+
+/// A form that is a button alone: nothing to read but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct Button {}
 
 /// The token every form carries; the rest of its fields are the form's.
 #[derive(serde::Deserialize)]
@@ -360,7 +364,7 @@ const FORGED: &str = "this form has expired or did not come from Starship: go ba
 
 /// A POST from a signed-in page whose CSRF token matched the session, its
 /// fields read into `F`: a form struct, or the raw `Fields`.
-pub struct WebPost<F = Fields> {
+pub struct WebPost<F> {
     pub user: WebUser,
     pub form: F,
 }
@@ -385,7 +389,7 @@ pub const CSRF_COOKIE: &str = "starship_csrf";
 
 /// A POST from a page shown before signing in (sign-in, activation): the
 /// form's token must equal the CSRF cookie set when the page was shown.
-pub struct AnonPost<F = Fields> {
+pub struct AnonPost<F> {
     pub form: F,
     /// The token the form carried, to carry on a page shown again.
     pub csrf: String,

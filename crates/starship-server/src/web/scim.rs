@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, when, Button, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -106,7 +106,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     Path((partner_id, token_id)): Path<(String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     ops::scim::revoke_token(&state, &post.user.principal, &post.user.actor(), &partner_id, &token_id).await?;
     see_other(&format!("/partners/{}/scim-tokens?done=revoked", super::url_encode(&partner_id)))

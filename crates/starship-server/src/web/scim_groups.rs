@@ -2,12 +2,15 @@
 //! roles each group's members hold, a role added to a group (only one the
 //! viewer may grant) and a mapping removed (with the grants it gave).
 
+use std::fmt;
+use std::str::FromStr;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::widgets::grantable_roles;
-use super::{page, see_other, url_encode, Layout, Section, WebPost, WebResult, WebUser};
+use super::widgets::{grantable_roles, packed_form_value, Malformed, RoleChoice};
+use super::{page, see_other, url_encode, Button, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -24,10 +27,46 @@ struct GroupRow {
     mappings: Vec<MappingRow>,
 }
 
-/// A role the viewer may map a group to: `application|role` or
-/// `application|role|production`, and how it reads.
-struct RoleChoice {
-    value: String,
+/// A role a group's members hold, as the page's one select carries it:
+/// `application|role`, or `application|role|production` for a role held on
+/// one production.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+struct GroupRole {
+    role: RoleChoice,
+    production: Option<i64>,
+}
+
+impl fmt::Display for GroupRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.production {
+            Some(p) => write!(f, "{}|{p}", self.role),
+            None => write!(f, "{}", self.role),
+        }
+    }
+}
+
+impl FromStr for GroupRole {
+    type Err = Malformed;
+
+    fn from_str(value: &str) -> Result<Self, Malformed> {
+        let malformed = Malformed("the role");
+        let (role, production) = match value.split('|').collect::<Vec<_>>()[..] {
+            [application, role] => (format!("{application}|{role}"), None),
+            [application, role, production] => {
+                (format!("{application}|{role}"), Some(production.parse().map_err(|_| malformed.clone())?))
+            }
+            _ => return Err(malformed),
+        };
+        Ok(Self { role: role.parse()?, production })
+    }
+}
+
+packed_form_value!(GroupRole);
+
+/// A role the viewer may map a group to, and how it reads.
+struct MappingChoice {
+    value: GroupRole,
     label: String,
 }
 
@@ -39,7 +78,7 @@ struct GroupsPage {
     partner_id: String,
     partner_name: String,
     groups: Vec<GroupRow>,
-    choices: Vec<RoleChoice>,
+    choices: Vec<MappingChoice>,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -77,14 +116,18 @@ async fn render(
     for app in grantable_roles(state, &viewer.principal, partner_id, &productions) {
         for role in app.roles {
             if role.production_scoped {
-                for p in &role.productions {
-                    choices.push(RoleChoice {
-                        value: format!("{}|{}", role.value, p.value),
+                // The choices' values are production ids as the widget printed them.
+                for (id, p) in role.productions.iter().filter_map(|p| Some((p.value.parse().ok()?, p))) {
+                    choices.push(MappingChoice {
+                        value: GroupRole { role: role.value.clone(), production: Some(id) },
                         label: format!("{}: {} on {}", app.name, role.name, p.name),
                     });
                 }
             } else {
-                choices.push(RoleChoice { value: role.value.clone(), label: format!("{}: {}", app.name, role.name) });
+                choices.push(MappingChoice {
+                    value: GroupRole { role: role.value.clone(), production: None },
+                    label: format!("{}: {}", app.name, role.name),
+                });
             }
         }
     }
@@ -131,12 +174,11 @@ pub async fn show(
     render(&state, &viewer, &partner_id, notice, None).await
 }
 
-/// The role a group's members hold: `application|role` or
-/// `application|role|production` (one select).
+/// The role a group's members are to hold; none when nothing was chosen.
 #[derive(Deserialize)]
 pub struct MappingForm {
     #[serde(default)]
-    role: String,
+    role: Option<GroupRole>,
 }
 
 pub async fn add_role(
@@ -145,15 +187,10 @@ pub async fn add_role(
     post: WebPost<MappingForm>,
 ) -> WebResult {
     let viewer = &post.user;
-    let chosen = post.form.role.as_str();
-    let mut parts = chosen.split('|');
-    let (application, role) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let production = match parts.next().map(str::parse::<i64>) {
-        Some(Ok(p)) => Some(p),
-        Some(Err(_)) => return render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await,
-        None => None,
+    let Some(GroupRole { role, production }) = post.form.role else {
+        return render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await;
     };
-    let requested = (application.to_string(), role.to_string(), production);
+    let requested = (role.application, role.role, production);
     match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {
@@ -169,10 +206,34 @@ pub async fn add_role(
 pub async fn remove_role(
     State(state): State<AppState>,
     Path((partner_id, group_id, mapping_id)): Path<(String, String, String)>,
-    post: WebPost,
+    post: WebPost<Button>,
 ) -> WebResult {
     let viewer = &post.user;
     ops::scim::groups::remove_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, &mapping_id)
         .await?;
     see_other(&format!("/partners/{}/scim-groups?done=unmapped", url_encode(&partner_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_role_reads_back_what_the_select_offered() {
+        let role = RoleChoice { application: "production-academy".into(), role: "academy-user".into() };
+        let app_wide = GroupRole { role: role.clone(), production: None };
+        let on_production = GroupRole { role, production: Some(2001) };
+        assert_eq!(app_wide.to_string(), "production-academy|academy-user");
+        assert_eq!(on_production.to_string(), "production-academy|academy-user|2001");
+        for value in [app_wide, on_production] {
+            assert_eq!(value.to_string().parse(), Ok(value));
+        }
+    }
+
+    #[test]
+    fn a_tampered_group_role_is_refused() {
+        for tampered in ["backlot", "backlot|", "backlot|viewer|", "backlot|viewer|home", "backlot|viewer|1|2"] {
+            assert_eq!(tampered.parse::<GroupRole>(), Err(Malformed("the role")), "{tampered:?}");
+        }
+    }
 }

@@ -3,12 +3,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::PortalLevel;
 
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
-use super::{page, refused, see_other, url_encode, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -18,8 +19,8 @@ struct SiteRow {
     name: String,
     location: String,
     contacts: Vec<SiteContactRow>,
-    /// The edit form, open when refused.
-    values: Fields,
+    /// The edit form as submitted, open when refused.
+    submitted: Option<SiteForm>,
     errors: FormErrors,
 }
 
@@ -30,8 +31,27 @@ struct SiteContactRow {
 }
 
 impl SiteRow {
-    fn value<'a>(&'a self, name: &str, stored: &'a str) -> &'a str {
-        self.values.opt(name).unwrap_or(stored)
+    fn name_shown(&self) -> &str {
+        self.submitted.as_ref().map_or(&self.name, |f| &f.name)
+    }
+
+    fn location_shown(&self) -> &str {
+        self.submitted.as_ref().map_or(&self.location, |f| &f.location)
+    }
+}
+
+/// A site added or edited; operators also say whose.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct SiteForm {
+    partner_id: String,
+    name: String,
+    location: String,
+}
+
+impl SiteForm {
+    fn partner(&self) -> Option<&str> {
+        Some(self.partner_id.as_str()).filter(|p| !p.is_empty())
     }
 }
 
@@ -45,20 +65,15 @@ struct SitesPage {
     partner_id: String,
     sites: Vec<SiteRow>,
     may_manage: bool,
-    values: Fields,
+    /// The new site form as submitted, when refused.
+    values: SiteForm,
     errors: FormErrors,
     notice: Option<&'static str>,
 }
 
-impl SitesPage {
-    fn value(&self, name: &str) -> &str {
-        self.values.get(name)
-    }
-}
-
 enum SiteRefusal<'a> {
-    Create(FormErrors, &'a Fields),
-    Edit(&'a str, FormErrors, &'a Fields),
+    Create(FormErrors, &'a SiteForm),
+    Edit(&'a str, FormErrors, &'a SiteForm),
 }
 
 fn sites_url(viewer: &WebUser, partner: &str, done: &str) -> String {
@@ -96,9 +111,9 @@ async fn sites_page(
     let sites = listed
         .into_iter()
         .map(|(site, people)| {
-            let (values, errors) = match &refusal {
-                Some(SiteRefusal::Edit(id, errors, fields)) if *id == site.id => ((*fields).clone(), errors.clone()),
-                _ => (Fields::default(), FormErrors::default()),
+            let (submitted, errors) = match &refusal {
+                Some(SiteRefusal::Edit(id, errors, form)) if *id == site.id => (Some((*form).clone()), errors.clone()),
+                _ => (None, FormErrors::default()),
             };
             SiteRow {
                 contacts: people
@@ -112,14 +127,14 @@ async fn sites_page(
                 id: site.id,
                 name: site.name,
                 location: site.location,
-                values,
+                submitted,
                 errors,
             }
         })
         .collect();
     let (values, errors) = match &refusal {
-        Some(SiteRefusal::Create(errors, fields)) => ((*fields).clone(), errors.clone()),
-        _ => (Fields::default(), FormErrors::default()),
+        Some(SiteRefusal::Create(errors, form)) => ((*form).clone(), errors.clone()),
+        _ => (SiteForm::default(), FormErrors::default()),
     };
     let view = SitesPage {
         layout: viewer.layout(state, "Partner Portal: Sites", Section::Portal),
@@ -148,11 +163,11 @@ pub async fn sites(State(state): State<AppState>, viewer: WebUser, Query(query):
     sites_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref(), None).await
 }
 
-pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn add_site(State(state): State<AppState>, post: WebPost<SiteForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    let partner = form.opt("partner_id").filter(|p| !p.is_empty());
-    match ops::sites::add_site(&state, &viewer.principal, partner, form.get("name"), form.get("location")).await {
+    let partner = form.partner();
+    match ops::sites::add_site(&state, &viewer.principal, partner, &form.name, &form.location).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "added")),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
@@ -162,15 +177,14 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost) -> WebResult
     }
 }
 
-pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, post: WebPost) -> WebResult {
+pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<SiteForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
-    match ops::sites::edit_site(&state, &viewer.principal, &id, form.get("name"), form.get("location")).await {
+    match ops::sites::edit_site(&state, &viewer.principal, &id, &form.name, &form.location).await {
         Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "saved")),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
-            let partner = form.opt("partner_id").filter(|p| !p.is_empty());
-            sites_page(&state, viewer, partner, None, Some(SiteRefusal::Edit(&id, errors, form))).await
+            sites_page(&state, viewer, form.partner(), None, Some(SiteRefusal::Edit(&id, errors, form))).await
         }
         Err(other) => Err(other.into()),
     }

@@ -10,7 +10,7 @@ use starship_core::time_fmt::rfc3339_from_millis;
 
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
-use super::{page, refused, see_other, when, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, when, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -256,14 +256,21 @@ struct NewTicketPage {
     partner_id: String,
     sites: Vec<Choice>,
     appliances: Vec<Choice>,
-    values: Fields,
+    /// The form as submitted, when refused.
+    values: NewTicketForm,
     errors: FormErrors,
 }
 
-impl NewTicketPage {
-    fn value(&self, name: &str) -> &str {
-        self.values.get(name)
-    }
+/// A ticket to open; operators also say whose, and the site and appliance
+/// are optional.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct NewTicketForm {
+    partner_id: String,
+    subject: String,
+    body: String,
+    site_id: String,
+    appliance_id: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -276,7 +283,7 @@ async fn new_ticket_page(
     state: &AppState,
     viewer: &WebUser,
     partner_id: Option<&str>,
-    values: Fields,
+    values: NewTicketForm,
     errors: FormErrors,
 ) -> WebResult {
     let partner_id = partner_id.filter(|p| !p.is_empty());
@@ -298,7 +305,7 @@ async fn new_ticket_page(
             let appliances = ops::appliances::appliances(state, &viewer.principal, p).await?;
             let site_choice = choices(
                 sites.iter().map(|s| (s.id.clone(), format!("{} ({})", s.name, s.location))),
-                &[values.get("site_id")],
+                &[values.site_id.as_str()],
             );
             let appliance_choice = choices(
                 appliances.iter().filter(|l| l.appliance.retired_at.is_none()).map(|l| {
@@ -306,7 +313,7 @@ async fn new_ticket_page(
                     let site = sites.iter().find(|s| s.id == a.site_id).map_or("", |s| s.name.as_str());
                     (a.id.clone(), format!("{} · {} at {}", a.serial, a.model, site))
                 }),
-                &[values.get("appliance_id")],
+                &[values.appliance_id.as_str()],
             );
             (site_choice, appliance_choice)
         }
@@ -336,18 +343,19 @@ pub async fn new_ticket(
     viewer: WebUser,
     Query(query): Query<NewTicketQuery>,
 ) -> WebResult {
-    new_ticket_page(&state, &viewer, query.partner_id.as_deref(), Fields::default(), FormErrors::default()).await
+    new_ticket_page(&state, &viewer, query.partner_id.as_deref(), NewTicketForm::default(), FormErrors::default()).await
 }
 
-pub async fn open_ticket(State(state): State<AppState>, post: WebPost) -> WebResult {
+pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
+    let chosen = |id: &str| Some(id.to_string()).filter(|id| !id.is_empty());
     let input = ops::tickets::TicketInput {
-        partner_id: form.opt("partner_id").filter(|p| !p.is_empty()).map(str::to_string),
-        subject: form.get("subject").to_string(),
-        body: form.get("body").to_string(),
-        site_id: form.opt("site_id").filter(|s| !s.is_empty()).map(str::to_string),
-        appliance_id: form.opt("appliance_id").filter(|s| !s.is_empty()).map(str::to_string),
+        partner_id: chosen(&form.partner_id),
+        subject: form.subject.clone(),
+        body: form.body.clone(),
+        site_id: chosen(&form.site_id),
+        appliance_id: chosen(&form.appliance_id),
     };
     match ops::tickets::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(ticket) => see_other(&format!("/portal/tickets/{}?done=opened", ticket.id)),

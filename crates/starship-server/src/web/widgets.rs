@@ -3,13 +3,18 @@
 //! production labels, and application metadata as a form and back.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde_json::{Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{FieldKind, MetadataField, RoleRef, RoleScope};
 use starship_store::partners::{self, Production};
 
-use super::{Fields, FormErrors};
+use serde::Deserialize;
+
+use super::{Fields, FormErrors, WebError};
+use crate::ops::OperationError;
 use crate::state::AppState;
 
 /// One option of a select, a radio group or a checkbox list.
@@ -40,31 +45,74 @@ pub(super) struct MetaField {
     pub options: Vec<Choice>,
 }
 
+/// A value several fields packed into one (`application|role`) that does
+/// not read: a tampered or stale page. The form is refused as a whole (400)
+/// rather than read as something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Malformed(pub &'static str);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is not one the page offered", self.0)
+    }
+}
+
+impl From<Malformed> for WebError {
+    fn from(e: Malformed) -> Self {
+        WebError::Api(OperationError::BadRequest(format!("this form is not right: {e}")))
+    }
+}
+
+/// Lets serde read a packed value through its `FromStr`, so a form struct
+/// holding one refuses the whole form when it is malformed.
+macro_rules! packed_form_value {
+    ($type:ty) => {
+        impl TryFrom<String> for $type {
+            type Error = $crate::web::widgets::Malformed;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                value.parse()
+            }
+        }
+    };
+}
+pub(super) use packed_form_value;
+
 /// A role picked in the roles dialog, its checkbox's value being
 /// `application|role`. What names no role of the catalogue is refused
 /// where the choice is resolved (`ops::resolve`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub(super) struct RoleChoice {
     pub application: String,
     pub role: String,
 }
 
-impl RoleChoice {
-    pub fn value(&self) -> String {
-        format!("{}|{}", self.application, self.role)
-    }
-
-    /// A checkbox's value; none for one without its two parts.
-    pub fn parse(value: &str) -> Option<Self> {
-        let (application, role) = value.split_once('|')?;
-        Some(Self { application: application.to_string(), role: role.to_string() })
+impl fmt::Display for RoleChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}|{}", self.application, self.role)
     }
 }
 
+impl FromStr for RoleChoice {
+    type Err = Malformed;
+
+    fn from_str(value: &str) -> Result<Self, Malformed> {
+        match value.split('|').collect::<Vec<_>>().as_slice() {
+            [application, role] if !application.is_empty() && !role.is_empty() => {
+                Ok(Self { application: application.to_string(), role: role.to_string() })
+            }
+            _ => Err(Malformed("the role")),
+        }
+    }
+}
+
+packed_form_value!(RoleChoice);
+
 /// One role of the roles dialog.
 pub(super) struct RoleOption {
-    /// The checkbox's value (`RoleChoice::value`).
-    pub value: String,
+    /// The checkbox's value.
+    pub value: RoleChoice,
     pub id: String,
     pub name: String,
     pub capabilities: Vec<String>,
@@ -124,7 +172,7 @@ pub(super) fn grantable_roles(
                 }
             };
             roles.push(RoleOption {
-                value: RoleChoice { application: app.key.clone(), role: role.key.clone() }.value(),
+                value: RoleChoice { application: app.key.clone(), role: role.key.clone() },
                 id: format!("role-{}-{}", app.key, role.key),
                 name: role.name.clone(),
                 capabilities: app
@@ -221,4 +269,23 @@ pub(super) fn metadata_from_form(schema: &[MetadataField], form: &Fields) -> Map
         }
     }
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_choice_reads_back_what_the_roles_dialog_offered() {
+        let choice = RoleChoice { application: "backlot".into(), role: "content-partner-operations".into() };
+        assert_eq!(choice.to_string(), "backlot|content-partner-operations");
+        assert_eq!(choice.to_string().parse(), Ok(choice));
+    }
+
+    #[test]
+    fn a_role_choice_without_its_two_parts_is_refused() {
+        for tampered in ["", "backlot", "backlot|", "|viewer", "backlot|viewer|7"] {
+            assert_eq!(tampered.parse::<RoleChoice>(), Err(Malformed("the role")), "{tampered:?}");
+        }
+    }
 }

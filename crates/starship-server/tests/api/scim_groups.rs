@@ -512,3 +512,27 @@ app_test!(bulk_stops_after_fail_on_errors_and_refuses_what_is_too_big, |app| asy
     let other = json!({"Operations": [{"method": "GET", "path": "/Users"}]});
     assert_eq!(scim(&app, &token, "POST", "/Bulk", Some(other)).await.body["Operations"][0]["status"], "400");
 });
+
+app_test!(mapping_a_group_refuses_a_tampered_role_and_maps_nothing, |app| async move {
+    use crate::web::{csrf_of, page, signed_in_browser};
+    let w = world(&app).await;
+    let mara = app.signed_in(MARA).await;
+    let token = scim_token(&app, &mara, &w.sunrise, "Entra ID").await;
+    let jane = id(&create(&app, &token, "jane.doe@sunrise.example").await);
+    let gid = id(&create_group(&app, &token, "Backlot Operators", &[&jane]).await);
+    let browser = signed_in_browser(&app, MARA).await;
+    let href = format!("/partners/{}/scim-groups", w.sunrise);
+    let (_, html) = page(&app, &browser, &href).await;
+    let csrf = csrf_of(&html);
+    for tampered in ["backlot", "backlot|content-partner-operations|", "backlot|content-partner-operations|home"] {
+        let response = browser
+            .post(app.url(&format!("{href}/{gid}/roles")))
+            .form(&[("csrf", csrf.as_str()), ("role", tampered)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{tampered}");
+    }
+    assert_eq!(app.count("scim_group_roles").await, 0, "a refused form maps nothing");
+    assert!(backlot_roles(&app, &jane).await.is_empty(), "and grants nothing");
+});

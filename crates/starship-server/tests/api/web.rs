@@ -1025,3 +1025,57 @@ app_test!(select_permissions_preselects_a_lone_user_and_grants_nothing_until_rol
     let first = tag_of(&html, &format!("select-{}", w.plain));
     assert!(first.contains("autofocus") && first.contains(r#"aria-describedby="selected-error""#), "{first}");
 });
+
+app_test!(select_permissions_refuses_a_tampered_role_or_assignment_and_grants_nothing, |app| async move {
+    let w = world(&app).await;
+    let mara = signed_in_browser(&app, "mara.master@sunrise.example").await;
+    let (_, html) = page(&app, &mara, &format!("/onboard/permissions?user={}", w.plain)).await;
+    let csrf = csrf_of(&html);
+    let grants_before = app.count("grants").await;
+    let pending = format!("{}|backlot|content-partner-operations||", w.plain);
+    for (name, tampered, action) in [
+        ("role", "backlot".to_string(), "assign"),
+        ("role", "backlot|content-partner-operations|7".to_string(), "assign"),
+        ("assign", format!("{}|backlot|content-partner-operations", w.plain), "grant"),
+        ("assign", format!("{}|backlot|content-partner-operations|home|", w.plain), "grant"),
+        ("assign", format!("{}|backlot|content-partner-operations||someday", w.plain), "grant"),
+        ("remove", "everyone|backlot".to_string(), "grant"),
+    ] {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("user", w.plain.clone()),
+            ("selected", w.plain.clone()),
+            ("assign", pending.clone()),
+            (name, tampered.clone()),
+            ("action", action.to_string()),
+        ];
+        let response = mara.post(app.url("/onboard/permissions")).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}={tampered}");
+    }
+    assert_eq!(app.count("grants").await, grants_before, "a refused form grants nothing");
+});
+
+app_test!(the_profile_refuses_a_tampered_admin_privilege_or_undo_and_adds_nothing, |app| async move {
+    let w = world(&app).await;
+    let operator = signed_in_browser(&app, "olivia.operator@starship.example").await;
+    let tab = format!("/users/{}?tab=admin-privileges", w.plain);
+    let (_, html) = page(&app, &operator, &tab).await;
+    let csrf = csrf_of(&html);
+    let privileges_before = app.count("admin_privileges").await;
+    for tampered in ["backlot|", "backlot|home", "backlot|0", "|7", "backlot|7|7"] {
+        let response = operator
+            .post(app.url(&format!("/users/{}/admin-privileges", w.plain)))
+            .form(&[("csrf", csrf.as_str()), ("scope", tampered)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{tampered}");
+    }
+    assert_eq!(app.count("admin_privileges").await, privileges_before, "a refused form adds nothing");
+
+    // The Undo's address carries the same values; a tampered one offers nothing to press.
+    for undo in ["?tab=admin-privileges&undo=backlot%7Chome", "?done=role-revoked&undo=backlot%7Cviewer"] {
+        let (status, _) = page(&app, &operator, &format!("/users/{}{undo}", w.plain)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{undo}");
+    }
+});

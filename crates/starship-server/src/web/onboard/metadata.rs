@@ -11,7 +11,7 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{metadata_fields, metadata_from_form, MetadataForm};
-use crate::web::{page, refused, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
 /// What the wizard carries after granting, from page to page as one
 /// hidden field (JSON): the users of this onboarding, the grants made, the
@@ -52,7 +52,7 @@ pub(super) struct MetadataSaved {
 impl Trail {
     /// The trail a wizard page posted back; a trail that does not parse
     /// was not written by these pages.
-    fn from_form(form: &crate::web::Fields) -> Result<Self, OperationError> {
+    fn from_form(form: &Fields) -> Result<Self, OperationError> {
         serde_json::from_str(form.get("trail")).map_err(|_| {
             OperationError::BadRequest("the onboarding's state is malformed: start the onboarding again".into())
         })
@@ -80,7 +80,7 @@ pub(super) async fn next_step(
     state: &AppState,
     viewer: &WebUser,
     trail: Trail,
-    refused_with: Option<(FormErrors, &crate::web::Fields)>,
+    refused_with: Option<(FormErrors, &Fields)>,
 ) -> WebResult {
     let Some(due) = trail.queue.first() else {
         return confirmation(state, viewer, &trail).await;
@@ -113,8 +113,10 @@ pub(super) async fn next_step(
     }
 }
 
-/// Save metadata (or Skip) for the user at the head of the queue.
-pub async fn metadata_action(State(state): State<AppState>, post: WebPost) -> WebResult {
+/// Save metadata (or Skip) for the user at the head of the queue. The form
+/// stays `Fields`: besides `trail` and `action`, its field names are the
+/// application's metadata keys.
+pub async fn metadata_action(State(state): State<AppState>, post: WebPost<Fields>) -> WebResult {
     let viewer = &post.user;
     let mut trail = Trail::from_form(&post.form)?;
     let Some(due) = trail.queue.first().cloned() else {

@@ -1,6 +1,9 @@
 //! Select Permissions: the roles dialog, Assign Permissions to Users, and
 //! Grant roles.
 
+use std::fmt;
+use std::str::FromStr;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use starship_core::authz::{self};
@@ -11,12 +14,12 @@ use crate::ops::people::{self};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
-use crate::web::widgets::{grantable_roles, RoleChoice, RoleGroup};
-use crate::web::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::web::widgets::{grantable_roles, Malformed, RoleChoice, RoleGroup};
+use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
 
-/// A role assigned to a user in the wizard, not granted yet:
-/// `user|application|role|production|until`, `until` the last day it
-/// counts (`2027-05-03`) or empty for no end.
+/// A role assigned to a user in the wizard, not granted yet, carried by
+/// the page as `user|application|role|production|until`, `until` the last
+/// day it counts (`2027-05-03`) or empty for no end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Assignment {
     user_id: String,
@@ -26,25 +29,48 @@ struct Assignment {
     until: Option<String>,
 }
 
-impl Assignment {
-    fn parse(code: &str) -> Option<Self> {
-        let mut parts = code.split('|');
-        let (user_id, application, role, production) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        Some(Self {
+impl fmt::Display for Assignment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let production = self.production.map(|p| p.to_string()).unwrap_or_default();
+        let until = self.until.as_deref().unwrap_or_default();
+        write!(f, "{}|{}|{}|{production}|{until}", self.user_id, self.application, self.role)
+    }
+}
+
+impl FromStr for Assignment {
+    type Err = Malformed;
+
+    fn from_str(code: &str) -> Result<Self, Malformed> {
+        let malformed = Malformed("an assigned role");
+        // The end may be left off altogether: `user|application|role|production`.
+        let (user_id, application, role, production, until) = match code.split('|').collect::<Vec<_>>()[..] {
+            [user_id, application, role, production] => (user_id, application, role, production, ""),
+            [user_id, application, role, production, until] => (user_id, application, role, production, until),
+            _ => return Err(malformed),
+        };
+        if user_id.is_empty() || application.is_empty() || role.is_empty() {
+            return Err(malformed);
+        }
+        let production = match production {
+            "" => None,
+            p => Some(p.parse().map_err(|_| malformed.clone())?),
+        };
+        let until = match until {
+            "" => None,
+            day if starship_core::time_fmt::end_of_day_millis(day).is_some() => Some(day.to_string()),
+            _ => return Err(malformed),
+        };
+        Ok(Self {
             user_id: user_id.to_string(),
             application: application.to_string(),
             role: role.to_string(),
-            production: if production.is_empty() { None } else { Some(production.parse().ok()?) },
-            until: parts.next().filter(|u| !u.is_empty()).map(str::to_string),
+            production,
+            until,
         })
     }
+}
 
-    fn code(&self) -> String {
-        let production = self.production.map(|p| p.to_string()).unwrap_or_default();
-        let until = self.until.as_deref().unwrap_or_default();
-        format!("{}|{}|{}|{production}|{until}", self.user_id, self.application, self.role)
-    }
-
+impl Assignment {
     /// When the role is to end: the end of its last day, UTC.
     fn expires_at(&self) -> Option<i64> {
         self.until.as_deref().and_then(starship_core::time_fmt::end_of_day_millis)
@@ -97,7 +123,7 @@ struct PermissionsInput<'a> {
     user_ids: Vec<String>,
     assigned: Vec<Assignment>,
     selected: Vec<&'a str>,
-    chosen: Vec<&'a str>,
+    chosen: Vec<RoleChoice>,
     bulk: bool,
 }
 
@@ -105,14 +131,14 @@ async fn permissions_page(
     state: &AppState,
     viewer: &WebUser,
     input: &PermissionsInput<'_>,
-    form: Option<&crate::web::Fields>,
+    form: Option<&Fields>,
 ) -> WebResult<PermissionsPage> {
     let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
     let partner = people.first().and_then(|u| u.partner_id.clone()).unwrap_or_default();
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
     for role in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
-        role.checked = input.chosen.contains(&role.value.as_str());
+        role.checked = input.chosen.contains(&role.value);
         if let Some(form) = form {
             let picked = form.get(&role.production_field());
             for p in &mut role.productions {
@@ -134,7 +160,7 @@ async fn permissions_page(
                 .iter()
                 .filter(|a| a.user_id == u.id)
                 .map(|a| PendingRole {
-                    code: a.code(),
+                    code: a.to_string(),
                     label: match a.expires_at() {
                         Some(end) => format!(
                             "{} · until {}",
@@ -153,7 +179,7 @@ async fn permissions_page(
         csrf: viewer.csrf.clone(),
         bulk: input.bulk,
         users,
-        assigned: input.assigned.iter().map(Assignment::code).collect(),
+        assigned: input.assigned.iter().map(Assignment::to_string).collect(),
         until: form.and_then(|f| f.opt("until")).unwrap_or_default().to_string(),
         groups,
         errors: FormErrors::default(),
@@ -184,18 +210,22 @@ pub async fn permissions(
 
 /// The buttons of Select Permissions: Assign Permissions to Users (from the
 /// roles dialog), Remove (an assigned role), Grant roles, and Skip.
-pub async fn permissions_action(State(state): State<AppState>, post: WebPost) -> WebResult {
+///
+/// The form stays `Fields`: the roles dialog names a production select
+/// after each role (`production:application|role`), so its field names are data.
+pub async fn permissions_action(State(state): State<AppState>, post: WebPost<Fields>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let mut input = PermissionsInput {
         user_ids: form.all("user").into_iter().map(str::to_string).collect(),
-        assigned: form.all("assign").into_iter().filter_map(Assignment::parse).collect(),
+        assigned: form.all("assign").into_iter().map(str::parse::<Assignment>).collect::<Result<_, _>>()?,
         selected: form.all("selected"),
-        chosen: form.all("role"),
+        chosen: form.all("role").into_iter().map(str::parse::<RoleChoice>).collect::<Result<_, _>>()?,
         bulk: form.get("bulk") == "1",
     };
-    if let Some(code) = form.opt("remove") {
-        input.assigned.retain(|a| a.code() != code);
+    if let Some(removed) = form.opt("remove") {
+        let removed: Assignment = removed.parse()?;
+        input.assigned.retain(|a| *a != removed);
         return page(&permissions_page(&state, viewer, &input, None).await?);
     }
     match form.get("action") {
@@ -208,12 +238,7 @@ pub async fn permissions_action(State(state): State<AppState>, post: WebPost) ->
     }
 }
 
-async fn assign(
-    state: &AppState,
-    viewer: &WebUser,
-    form: &crate::web::Fields,
-    mut input: PermissionsInput<'_>,
-) -> WebResult {
+async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: PermissionsInput<'_>) -> WebResult {
     let mut errors = FormErrors::default();
     let mut dialog_errors = FormErrors::default();
     if input.selected.is_empty() {
@@ -234,13 +259,9 @@ async fn assign(
         }
     }
     let mut requested: Vec<(String, String, Option<i64>)> = Vec::with_capacity(input.chosen.len());
-    for value in &input.chosen {
-        let Some(choice) = RoleChoice::parse(value) else {
-            dialog_errors.fields.push(starship_core::FieldError::new("roles", "Choose roles from the list"));
-            break;
-        };
-        let production = form.opt(&format!("production:{value}")).and_then(|p| p.parse::<i64>().ok());
-        requested.push((choice.application, choice.role, production));
+    for choice in &input.chosen {
+        let production = form.opt(&format!("production:{choice}")).and_then(|p| p.parse::<i64>().ok());
+        requested.push((choice.application.clone(), choice.role.clone(), production));
     }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
@@ -369,4 +390,42 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
         }
     }
     next_step(state, viewer, trail, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assigned_role_reads_back_what_the_page_carried() {
+        let on_production = Assignment {
+            user_id: "u-1".into(),
+            application: "production-academy".into(),
+            role: "academy-user".into(),
+            production: Some(2001),
+            until: Some("2999-05-03".into()),
+        };
+        let app_wide = Assignment { production: None, until: None, ..on_production.clone() };
+        assert_eq!(on_production.to_string(), "u-1|production-academy|academy-user|2001|2999-05-03");
+        assert_eq!(app_wide.to_string(), "u-1|production-academy|academy-user||");
+        for assignment in [on_production, app_wide.clone()] {
+            assert_eq!(assignment.to_string().parse(), Ok(assignment));
+        }
+        assert_eq!("u-1|production-academy|academy-user|".parse(), Ok(app_wide), "without its end date");
+    }
+
+    #[test]
+    fn a_tampered_assigned_role_is_refused() {
+        for tampered in [
+            "",
+            "u-1|backlot|viewer",
+            "u-1|backlot|viewer||||",
+            "|backlot|viewer||",
+            "u-1||viewer||",
+            "u-1|backlot|viewer|home|",
+            "u-1|backlot|viewer||someday",
+        ] {
+            assert_eq!(tampered.parse::<Assignment>(), Err(Malformed("an assigned role")), "{tampered:?}");
+        }
+    }
 }
