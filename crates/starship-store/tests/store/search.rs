@@ -304,7 +304,7 @@ async fn the_postgres_trigram_index_finds_a_piece_in_every_partner_and_among_ope
     assert_eq!(sorted(across), sorted(holders.clone()));
     assert_eq!(candidates(None, 5).fetch_all(&mut *conn).await.unwrap().len(), 5);
     for (partner, holder) in partners.iter().zip(&holders) {
-        assert_eq!(candidates(Some(partner.clone()), 100).fetch_all(&mut *conn).await.unwrap(), [holder.clone()]);
+        assert_eq!(candidates(Some(partner.clone()), 100).fetch_all(&mut *conn).await.unwrap(), [holder.as_str()]);
     }
     drop(conn);
     store.close().await;
