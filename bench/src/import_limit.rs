@@ -223,12 +223,9 @@ async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>,
     let partners = Table { name: partners.name, columns: partners.columns.clone(), rows: partners.rows.clone() };
     tokio::task::spawn_blocking(move || -> Result<Took> {
         let mut db = rusqlite::Connection::open(&path)?;
-        // The store's own pragmas (Store::connect) and sqlx's defaults
-        // beside them (foreign keys on; page size, cache size, temp store
-        // and synchronous otherwise SQLite's own, as in the store).
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-        )?;
+        // The store's own pragmas (Store::connect); page size and temp
+        // store are SQLite's own on both sides.
+        db.execute_batch(starship_store::SQLITE_PRAGMAS)?;
         write_sqlite(&mut db, &[Arc::new(partners)], SqliteMeans::RowByRow)?;
         for table in &tables {
             db.create_module(&format!("limit_rows_{}", table.name), eponymous_only_module::<RowsTab>(), Some(table.clone()))?;
