@@ -7,7 +7,8 @@
 //!   (rusqlite): one `INSERT … SELECT` per table from a virtual table that
 //!   hands SQLite the rows straight from memory (see `SqliteMeans`);
 //! - PostgreSQL: `COPY … FROM STDIN` into copies of the same tables made
-//!   with `LIKE … INCLUDING ALL` (columns, defaults, checks, indexes).
+//!   with `LIKE … INCLUDING ALL` (columns, defaults, checks, indexes) and
+//!   given the same foreign keys.
 
 use std::os::raw::c_int;
 use std::sync::Arc;
@@ -118,7 +119,9 @@ impl Written {
             Dialect::Sqlite => {
                 "SQLite's C API (rusqlite): one `INSERT … SELECT` per table from a virtual table over the rows in memory"
             }
-            Dialect::Postgres => "`COPY … FROM STDIN` into `LIKE … INCLUDING ALL` copies of the tables",
+            Dialect::Postgres => {
+                "`COPY … FROM STDIN` into `LIKE … INCLUDING ALL` copies of the tables, with the same foreign keys"
+            }
         }
     }
 
@@ -228,7 +231,11 @@ async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>,
         db.execute_batch(starship_store::SQLITE_PRAGMAS)?;
         write_sqlite(&mut db, &[Arc::new(partners)], SqliteMeans::RowByRow)?;
         for table in &tables {
-            db.create_module(&format!("limit_rows_{}", table.name), eponymous_only_module::<RowsTab>(), Some(table.clone()))?;
+            db.create_module(
+                &format!("limit_rows_{}", table.name),
+                eponymous_only_module::<RowsTab>(),
+                Some(table.clone()),
+            )?;
         }
         let (started, cpu) = (Instant::now(), own_cpu_time());
         write_sqlite(&mut db, &tables, means)?;
@@ -401,6 +408,36 @@ fn copy_text(table: &Table) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Gives the copies the foreign keys of their tables, which `LIKE` leaves
+/// out: the import's rows are checked against the people and the partner
+/// they name, and so must the limit's be for the same work (SQLite's limit
+/// checks them as the store does). A key to a table the limit copies points
+/// at the copy; the others (partners) at the table itself.
+async fn add_foreign_keys(pg: &mut sqlx::PgConnection, tables: &[Table]) -> Result<()> {
+    let copied: Vec<&str> = tables.iter().map(|t| t.name).collect();
+    for table in tables {
+        let keys = sqlx::query(
+            "SELECT CAST(conname AS TEXT), pg_get_constraintdef(oid), CAST(CAST(confrelid AS regclass) AS TEXT) \
+             FROM pg_constraint WHERE conrelid = CAST($1 AS regclass) AND contype = 'f' ORDER BY conname",
+        )
+        .bind(format!("public.{}", table.name))
+        .fetch_all(&mut *pg)
+        .await?;
+        for key in keys {
+            let (name, definition, shown): (String, String, String) =
+                (key.try_get(0)?, key.try_get(1)?, key.try_get(2)?);
+            let referenced = shown.trim_start_matches("public.");
+            let schema = if copied.contains(&referenced) { "import_limit" } else { "public" };
+            let definition =
+                definition.replacen(&format!("REFERENCES {shown}("), &format!("REFERENCES {schema}.{referenced}("), 1);
+            pg.execute(format!("ALTER TABLE import_limit.{} ADD CONSTRAINT {name} {definition}", table.name).as_str())
+                .await
+                .with_context(|| format!("the copy of {}'s key {name}", table.name))?;
+        }
+    }
+    Ok(())
+}
+
 async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> Result<Took> {
     let mut pg = sqlx::PgConnection::connect(url).await?;
     pg.execute("DROP SCHEMA IF EXISTS import_limit CASCADE; CREATE SCHEMA import_limit").await?;
@@ -408,6 +445,7 @@ async fn postgres_limit(url: &str, tables: &[Table], without: Option<&str>) -> R
         pg.execute(format!("CREATE TABLE import_limit.{0} (LIKE public.{0} INCLUDING ALL)", table.name).as_str())
             .await?;
     }
+    add_foreign_keys(&mut pg, tables).await?;
     if let Some(index) = without {
         // LIKE … INCLUDING ALL names a copied index after its columns, not
         // after the original: find the copy by its definition.
