@@ -6,208 +6,42 @@
 //! Applications tab, `authz::roles_allow` and `POST /api/v1/check` for checks.
 //! A full run: `cargo run --release --manifest-path bench/Cargo.toml`.
 
+mod args;
 mod casbin_cmp;
 mod data;
+mod database;
 mod import_limit;
+mod load;
 mod measure;
+mod progress;
+mod sign_in;
+mod valid;
 
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use casbin::CoreApi;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde_json::json;
 use starship_core::authz::roles_allow;
-use starship_core::catalogue::{keys, AdminScope, Catalogue, RoleRef, RoleScope};
+use starship_core::catalogue::{keys, Catalogue, RoleRef, RoleScope};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
 use starship_server::ops::{self, Access, Identity};
-use starship_server::security::hash_password;
 use starship_server::{AppState, Config};
 use starship_store::history::{Actor, Source};
-use starship_store::sqlx::{self, Connection, Executor};
+use starship_store::sqlx;
 use starship_store::users::{self, NewUser};
-use starship_store::{grants, new_id, now_millis, partners, Dialect, Store};
+use starship_store::{new_id, now_millis, partners, Dialect, Store};
 
+use args::{Args, Only, StoreChoice};
 use data::{DataSet, Rng, Sizes, BIG, FIRST_NAMES, LAST_NAMES};
+use database::{analyze, database_size, fresh_database, kept_database, remove_database, store_name};
+use load::{loadavg, wait_for_quiet};
 use measure::{cpu_time, fmt_dur, fmt_rate, group_thousands, own_cpu_time, Line, Report, Samples};
-
-static START: OnceLock<Instant> = OnceLock::new();
-
-/// Progress on stderr with the time since start; the tables go to stdout.
-#[macro_export]
-macro_rules! log {
-    ($($arg:tt)*) => { $crate::log_line(&format!($($arg)*)) };
-}
-
-/// Domain constructors answer a `FieldError`, which is no `std::error::Error`.
-pub trait Valid<T> {
-    fn valid(self) -> Result<T>;
-}
-
-impl<T, E: std::fmt::Debug> Valid<T> for std::result::Result<T, E> {
-    fn valid(self) -> Result<T> {
-        self.map_err(|e| anyhow!("invalid value: {e:?}"))
-    }
-}
-
-pub fn log_line(message: &str) {
-    let start = START.get_or_init(Instant::now);
-    eprintln!("[{:>7.1}s] [load {}] {message}", start.elapsed().as_secs_f64(), loadavg());
-}
-
-fn one_minute_load() -> f64 {
-    loadavg().split_whitespace().next().and_then(|l| l.parse().ok()).unwrap_or(0.0)
-}
-
-/// Waits, idle, until the machine is quiet (or gives up and says so).
-async fn wait_for_quiet(args: &Args) {
-    if args.quiet_below <= 0.0 || one_minute_load() < args.quiet_below {
-        return;
-    }
-    log!("waiting for the 1-minute load average to fall below {}", args.quiet_below);
-    let give_up = Instant::now() + Duration::from_secs(args.quiet_wait_seconds);
-    while one_minute_load() >= args.quiet_below {
-        if Instant::now() > give_up {
-            log!("still busy after {} s: measuring anyway", args.quiet_wait_seconds);
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-    log!("quiet");
-}
-
-/// The machine's load average, to tell a quiet run from a shared one.
-pub fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum StoreChoice {
-    Sqlite,
-    Postgres,
-    Both,
-}
-
-/// A part of the benchmark run alone: the import and verify on an otherwise
-/// empty database, search over the generated data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Only {
-    /// The bulk import (and its plain-insert limit) alone.
-    Import,
-    /// `history verify` over --history-entries History entries.
-    Verify,
-    /// Search alone (prefixes, trigrams, naive, HTTP) over the generated data set.
-    Search,
-}
-
-#[derive(Parser, Debug)]
-#[command(about = "Starship benchmarks (issue #3): import, search, Applications tab and checks vs casbin")]
-struct Args {
-    /// Which store to measure.
-    #[arg(long, value_enum, default_value = "both")]
-    store: StoreChoice,
-    /// Users generated in all.
-    #[arg(long, default_value_t = 1_000_000)]
-    users: usize,
-    /// Partners they are spread across (the big one included).
-    #[arg(long, default_value_t = 1_000)]
-    partners: usize,
-    /// Users of the one big partner.
-    #[arg(long, default_value_t = 50_000)]
-    big_partner: usize,
-    /// Users bulk-imported through ops::create_users (and plainly inserted beside it).
-    #[arg(long, default_value_t = 100_000)]
-    import: usize,
-    /// Samples per search and Applications tab measure.
-    #[arg(long, default_value_t = 1_000)]
-    samples: usize,
-    /// Samples of store-backed and HTTP checks.
-    #[arg(long, default_value_t = 5_000)]
-    check_samples: usize,
-    /// Pure rule checks (in a tight loop; the first 100,000 are timed one by one too).
-    #[arg(long, default_value_t = 1_000_000)]
-    pure_checks: usize,
-    /// casbin enforce() samples (stopped early after --casbin-seconds).
-    #[arg(long, default_value_t = 500)]
-    casbin_checks: usize,
-    /// Time box for the casbin enforce() samples.
-    #[arg(long, default_value_t = 120)]
-    casbin_seconds: u64,
-    /// casbin enforce() samples of people holding no role (plus one of the big partner).
-    #[arg(long, default_value_t = 10)]
-    casbin_no_role_checks: usize,
-    /// Time box for those.
-    #[arg(long, default_value_t = 300)]
-    casbin_no_role_seconds: u64,
-    /// Load only this many people's grants into casbin (default: everyone).
-    #[arg(long)]
-    casbin_users: Option<usize>,
-    /// Skip the casbin comparison.
-    #[arg(long)]
-    no_casbin: bool,
-    /// Seed of the generated data and of every random choice.
-    #[arg(long, default_value_t = 3)]
-    seed: u64,
-    /// Directory for the SQLite file (default: a temporary directory).
-    #[arg(long)]
-    sqlite_dir: Option<PathBuf>,
-    /// PostgreSQL server (no database name); the bench database is created there.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pg_server: String,
-    /// The PostgreSQL database created (dropped first if it exists).
-    #[arg(long, default_value = "starship_bench")]
-    pg_database: String,
-    /// Before measuring, wait until the 1-minute load average is below this
-    /// (0 to not wait): other work on the machine skews every latency.
-    #[arg(long, default_value_t = 0.8)]
-    quiet_below: f64,
-    /// Wait at most this long for that.
-    #[arg(long, default_value_t = 900)]
-    quiet_wait_seconds: u64,
-    /// Keep the databases afterwards.
-    #[arg(long)]
-    keep: bool,
-    /// With `--only search`: measure over the databases an earlier run of
-    /// the same sizes and seed kept (`--keep`, and `--sqlite-dir` for
-    /// SQLite) instead of writing them again.
-    #[arg(long, requires = "keep")]
-    reuse: bool,
-    /// Also write the result tables to this file.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Run only this part, on an empty database (no generated data set):
-    /// quick enough to compare two commits on one machine.
-    #[arg(long, value_enum)]
-    only: Option<Only>,
-    /// With the import: the limit once more without each index of the
-    /// written tables, to say what each costs.
-    #[arg(long)]
-    index_costs: bool,
-    /// With --index-costs: runs of the limit with and without each index
-    /// (the fastest of them counts).
-    #[arg(long, default_value_t = 3)]
-    index_cost_runs: usize,
-    /// With the import: skip issue #3's plain insert and `users::insert_many`
-    /// beside it (the import, its limit and /Bulk only).
-    #[arg(long)]
-    no_beside: bool,
-    /// With the import on SQLite: also time the limit fed row by row and
-    /// by multi-row `VALUES`, beside the virtual-table scan it uses.
-    #[arg(long)]
-    compare_limit_means: bool,
-    /// With the import: users created through SCIM `/Bulk` (requests of
-    /// 1,000 operations), beside an import of as many (0: none).
-    #[arg(long, default_value_t = 10_000)]
-    scim_bulk: usize,
-    /// History entries written for the `history verify` measure.
-    #[arg(long, default_value_t = 1_000_000)]
-    history_entries: usize,
-}
+use progress::START;
+use sign_in::sign_in_people;
+use valid::Valid;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -240,139 +74,6 @@ async fn main() -> Result<()> {
     }
     log!("done");
     Ok(())
-}
-
-/// A database made fresh for one run, removed at the end unless kept.
-enum Place {
-    Sqlite(Option<tempfile::TempDir>, PathBuf),
-    Postgres { server: String, name: String },
-}
-
-async fn fresh_database(dialect: Dialect, args: &Args) -> Result<(String, Place)> {
-    match dialect {
-        Dialect::Sqlite => {
-            let (dir, path) = match &args.sqlite_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(dir)?;
-                    let path = dir.join("starship_bench.db");
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                    }
-                    (None, path)
-                }
-                None => {
-                    let dir = tempfile::tempdir()?;
-                    let path = dir.path().join("starship_bench.db");
-                    (Some(dir), path)
-                }
-            };
-            Ok((format!("sqlite://{}", path.display()), Place::Sqlite(dir, path)))
-        }
-        Dialect::Postgres => {
-            let server = args.pg_server.trim_end_matches('/').to_string();
-            let name = args.pg_database.clone();
-            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                bail!("--pg-database must be letters, digits and _");
-            }
-            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
-            admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-            admin.close().await?;
-            Ok((format!("{server}/{name}"), Place::Postgres { server, name }))
-        }
-    }
-}
-
-/// The database a run with `--keep` left, as it is.
-fn kept_database(dialect: Dialect, args: &Args) -> Result<(String, Place)> {
-    if args.only != Some(Only::Search) {
-        bail!("--reuse measures search only: add --only search");
-    }
-    match dialect {
-        Dialect::Sqlite => {
-            let dir = args.sqlite_dir.as_ref().ok_or_else(|| anyhow!("--reuse on SQLite needs --sqlite-dir"))?;
-            let path = dir.join("starship_bench.db");
-            if !path.exists() {
-                bail!("no kept database at {}", path.display());
-            }
-            Ok((format!("sqlite://{}", path.display()), Place::Sqlite(None, path)))
-        }
-        Dialect::Postgres => {
-            let server = args.pg_server.trim_end_matches('/').to_string();
-            let name = args.pg_database.clone();
-            Ok((format!("{server}/{name}"), Place::Postgres { server, name }))
-        }
-    }
-}
-
-async fn remove_database(place: Place, keep: bool) -> Result<()> {
-    match place {
-        Place::Sqlite(dir, path) => {
-            if keep {
-                log!("kept {}", path.display());
-                std::mem::forget(dir);
-            } else if dir.is_none() {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-        }
-        Place::Postgres { server, name } => {
-            if keep {
-                log!("kept database {name}");
-            } else {
-                let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-                admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
-                admin.close().await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Fresh planner statistics (PostgreSQL also vacuums, so autovacuum does not
-/// start in the middle of the measurements, and checkpoints).
-async fn analyze(store: &Store) -> Result<()> {
-    let started = Instant::now();
-    match store.dialect() {
-        Dialect::Sqlite => {
-            store.pool().execute("ANALYZE").await?;
-            store.pool().execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
-        }
-        Dialect::Postgres => {
-            store.pool().execute("VACUUM (ANALYZE)").await?;
-            store.pool().execute("CHECKPOINT").await?;
-        }
-    }
-    log!("analyzed in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-async fn database_size(store: &Store, place: &Place) -> Result<String> {
-    Ok(match place {
-        Place::Sqlite(_, path) => {
-            let bytes: u64 = ["", "-wal"]
-                .iter()
-                .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
-                .map(|m| m.len())
-                .sum();
-            format!("{} MiB", bytes / (1024 * 1024))
-        }
-        Place::Postgres { .. } => {
-            let row = sqlx::query("SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS size")
-                .fetch_one(store.pool())
-                .await?;
-            let bytes: i64 = sqlx::Row::try_get(&row, "size")?;
-            format!("{} MiB", bytes / (1024 * 1024))
-        }
-    })
-}
-
-fn store_name(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => "SQLite",
-        Dialect::Postgres => "PostgreSQL",
-    }
 }
 
 async fn run_store(dialect: Dialect, args: &Args) -> Result<Report> {
@@ -475,79 +176,6 @@ async fn measure_store(
          more means other work shared the 2 cores.",
         loadavg()
     ));
-    Ok(())
-}
-
-/// A Backlot admin of the big partner and an operator, each signed in
-/// through POST /api/v1/session and holding an API token from POST /api/v1/tokens.
-async fn sign_in_people(store: &Store, data: &DataSet, base: &str) -> Result<(String, String)> {
-    let password_text = "bench password, long enough";
-    let password = Password::parse("password", password_text).valid()?;
-    let admin_email = Email::parse("email", "bench.admin@bench-big-studios.example.com").valid()?;
-    let operator_email = Email::parse("email", "bench.operator@starship.example.com").valid()?;
-    let mut conn = store.conn().await?;
-    let kept = users::get_by_email(&mut conn, &admin_email).await?.is_some();
-    drop(conn);
-    // A kept database (--reuse) has them from the run that wrote it.
-    if !kept {
-        create_bench_people(store, data, &admin_email, &operator_email, &password).await?;
-    }
-
-    let mut tokens = Vec::new();
-    for email in [&admin_email, &operator_email] {
-        let client = reqwest::Client::builder().cookie_store(true).build()?;
-        let signed_in = client
-            .post(format!("{base}/api/v1/session"))
-            .json(&json!({"email": email.as_str(), "password": password_text}))
-            .send()
-            .await?;
-        if !signed_in.status().is_success() {
-            bail!("signing in as {email}: {} {}", signed_in.status(), signed_in.text().await?);
-        }
-        let created = client.post(format!("{base}/api/v1/tokens")).json(&json!({"name": "bench"})).send().await?;
-        if !created.status().is_success() {
-            bail!("creating a token for {email}: {} {}", created.status(), created.text().await?);
-        }
-        let body: serde_json::Value = created.json().await?;
-        tokens.push(body["token"].as_str().ok_or_else(|| anyhow!("no token in {body}"))?.to_string());
-    }
-    let operator = tokens.pop().expect("two tokens");
-    let admin = tokens.pop().expect("two tokens");
-    Ok((admin, operator))
-}
-
-/// The two people `sign_in_people` signs in, with their rights.
-async fn create_bench_people(
-    store: &Store,
-    data: &DataSet,
-    admin_email: &Email,
-    operator_email: &Email,
-    password: &Password,
-) -> Result<()> {
-    let mut tx = store.begin().await?;
-    let admin = users::insert(
-        &mut tx,
-        &NewUser {
-            partner_id: Some(&data.partners[BIG as usize].id),
-            email: admin_email,
-            first_name: &PersonName::parse("first_name", "Bench").valid()?,
-            last_name: &PersonName::parse("last_name", "Admin").valid()?,
-            locale: Locale::parse("locale", "en-US").valid()?,
-            phone: None,
-            status: UserStatus::Active,
-            password_hash: Some(&hash_password(password)),
-        },
-    )
-    .await?;
-    grants::add_admin(
-        &mut tx,
-        &admin.id,
-        &AdminScope { application: keys::BACKLOT.to_string(), production: None },
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    ops::create_operator(store, operator_email, "Bench", "Operator", password).await?;
     Ok(())
 }
 
