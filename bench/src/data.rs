@@ -12,7 +12,8 @@ use starship_store::sqlx::{self, Row};
 use starship_store::users::NewUser;
 use starship_store::{new_id, now_millis, partners, users, Store, Value};
 
-use crate::{log, Valid};
+use crate::log;
+use crate::valid::Valid;
 
 /// splitmix64: small, fast and good enough to make data with.
 pub struct Rng(u64);

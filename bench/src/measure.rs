@@ -1,7 +1,9 @@
-//! Latency samples, percentiles and the report table.
+//! Latency samples, percentiles, timed requests and the report table.
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
 
 /// Sequential latency samples of one operation.
 #[derive(Default)]
@@ -165,4 +167,21 @@ pub fn cpu_time(pid: u32) -> Duration {
 /// This process's CPU time so far.
 pub fn own_cpu_time() -> Duration {
     cpu_time(std::process::id())
+}
+
+/// Unmeasured runs before the samples of a latency measure.
+pub const WARMUP: usize = 20;
+
+/// Sends one request and times it to the last byte of the answer; a
+/// refused request stops the run, naming what was asked.
+pub async fn timed_json(request: reqwest::RequestBuilder, what: &str) -> Result<(Duration, serde_json::Value)> {
+    let started = Instant::now();
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let elapsed = started.elapsed();
+    if !status.is_success() {
+        bail!("{what}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    Ok((elapsed, serde_json::from_slice(&body)?))
 }
