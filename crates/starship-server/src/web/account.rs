@@ -19,13 +19,14 @@ use starship_core::time_fmt::{end_of_day_millis, last_day, last_day_iso, millis_
 use starship_core::FieldError;
 use starship_store::history::Entry;
 
+use super::page::{word, ProfileAt, ProfileDone, ProfileTab};
 use super::widgets::{
     grantable_roles, metadata_fields, metadata_from_form, packed_form_value, production_labels, Choice, Malformed,
     MetadataForm,
 };
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, Button, Fields, FormErrors, Layout, Section, WebPost,
-    WebResult, WebUser,
+    capitalised, page, refused, see_other, when, Button, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult,
+    WebUser,
 };
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
@@ -36,14 +37,14 @@ use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 pub struct ProfileQuery {
-    #[serde(default)]
-    tab: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    tab: Option<ProfileTab>,
     /// History: the cursor of the last entry of the previous page.
     #[serde(default)]
     before: Option<String>,
     /// What the last form did, for the status message.
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ProfileDone>,
     /// History: which entries to show (see `HistoryShown`).
     #[serde(default)]
     show: Option<String>,
@@ -449,21 +450,9 @@ impl ProfilePage {
     }
 }
 
-/// Where a user's profile lives: `/` for one's own.
-fn profile_href(viewer: &WebUser, user_id: &str) -> String {
-    if viewer.user.id == user_id {
-        "/".to_string()
-    } else {
-        format!("/users/{user_id}")
-    }
-}
-
-fn tab_href(base: &str, tab: &str) -> String {
-    if tab == "roles" {
-        base.to_string()
-    } else {
-        format!("{base}?tab={tab}")
-    }
+/// A user's profile at `at`: `/` for one's own.
+fn profile_page(viewer: &WebUser, user_id: &str, at: ProfileAt) -> Page {
+    Page::profile(&viewer.user.id, user_id, at)
 }
 
 fn scope_label(catalogue: &Catalogue, labels: &HashMap<i64, String>, scope: &AdminScope) -> String {
@@ -510,32 +499,34 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let labels = production_labels(&productions);
     let own = user.id == viewer.user.id;
     let partner = user.partner_id.clone().unwrap_or_default();
-    let base = profile_href(viewer, &user.id);
+    let tab_href = |tab: ProfileTab| profile_page(viewer, &user.id, ProfileAt::tab(tab)).to_string();
 
     let scopes = if own || profile.admin_privileges.is_none() {
         vec![]
     } else {
         grantable_scopes(state, viewer, &partner, &labels)
     };
-    let mut tabs = vec![TabLink { key: "roles", label: "Roles", href: tab_href(&base, "roles") }];
+    let mut tabs = vec![TabLink { key: "roles", label: "Roles", href: tab_href(ProfileTab::Roles) }];
     if profile.tabs.contains(&"admin-privileges") || !scopes.is_empty() {
         tabs.push(TabLink {
             key: "admin-privileges",
             label: "Starship Admin Privileges",
-            href: tab_href(&base, "admin-privileges"),
+            href: tab_href(ProfileTab::AdminPrivileges),
         });
     }
-    for (key, label) in
-        [("notifications", "Notifications"), ("metadata", "Application Metadata"), ("history", "History")]
-    {
-        if profile.tabs.contains(&key) {
-            tabs.push(TabLink { key, label, href: tab_href(&base, key) });
+    for (tab, label) in [
+        (ProfileTab::Notifications, "Notifications"),
+        (ProfileTab::Metadata, "Application Metadata"),
+        (ProfileTab::History, "History"),
+    ] {
+        if profile.tabs.contains(&tab.as_str()) {
+            tabs.push(TabLink { key: tab.as_str(), label, href: tab_href(tab) });
         }
     }
     if own {
-        tabs.push(TabLink { key: "tokens", label: "Personal API tokens", href: tab_href(&base, "tokens") });
+        tabs.push(TabLink { key: "tokens", label: "Personal API tokens", href: tab_href(ProfileTab::Tokens) });
     }
-    let tab = tabs.iter().find(|t| Some(t.key) == query.tab.as_deref()).map_or("roles", |t| t.key);
+    let tab = tabs.iter().find(|t| Some(t.key) == query.tab.map(ProfileTab::as_str)).map_or("roles", |t| t.key);
 
     let role_row = |r: &crate::api::users::RoleGrantView| {
         let role = RoleRef {
@@ -648,12 +639,11 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
             Ok((_, entries)) => {
                 if entries.len() as i64 == PAGE {
                     older = entries.last().map(|e| {
-                        format!(
-                            "{base}?tab=history&show={}&before={}.{}",
-                            url_encode(&shown.key()),
-                            e.at,
-                            url_encode(&e.id)
-                        )
+                        let at = ProfileAt {
+                            history: Some((shown.key(), format!("{}.{}", e.at, e.id))),
+                            ..ProfileAt::tab(ProfileTab::History)
+                        };
+                        profile_page(viewer, &user.id, at).to_string()
                     });
                 }
                 history = entries.iter().map(|e| history_row(&state.catalogue, e, language)).collect();
@@ -696,33 +686,29 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         let rule = authz::administer_person(&viewer.principal, &state.catalogue, (&user.id, &partner), standing);
         authz::act_on_person(&viewer.principal, &held, rule).is_ok()
     };
-    let notice = match query.done.as_deref() {
-        Some("deactivated") => Some("Deactivated: they cannot sign in and their roles do not count until reactivated."),
-        Some("reactivated") => Some("Reactivated: sign-in and every role are back."),
-        Some("metadata") => Some("Metadata saved."),
-        Some("metadata-emailed") => {
-            Some("Metadata saved. An email with the link to Production Academy was queued for them.")
+    let notice = query.done.map(|done| match done {
+        ProfileDone::Deactivated => "Deactivated: they cannot sign in and their roles do not count until reactivated.",
+        ProfileDone::Reactivated => "Reactivated: sign-in and every role are back.",
+        ProfileDone::Metadata => "Metadata saved.",
+        ProfileDone::MetadataEmailed => {
+            "Metadata saved. An email with the link to Production Academy was queued for them."
         }
-        Some("admin") => Some("Admin privileges added."),
-        Some("admin-removed") => Some("Admin privilege removed."),
-        Some("role-revoked") => Some("Role removed."),
-        Some("role-end-set") => Some("The role's end date is saved."),
-        Some("notifications") => Some("Notification settings saved."),
-        Some("token-revoked") => Some("Token revoked: it no longer works."),
-        _ => None,
-    };
+        ProfileDone::Admin => "Admin privileges added.",
+        ProfileDone::AdminRemoved => "Admin privilege removed.",
+        ProfileDone::AdminRestored => "Admin privilege given back.",
+        ProfileDone::RoleRevoked => "Role removed.",
+        ProfileDone::RoleRestored => "Role given back.",
+        ProfileDone::RoleEndSet => "The role's end date is saved.",
+        ProfileDone::Notifications => "Notification settings saved.",
+        ProfileDone::TokenRevoked => "Token revoked: it no longer works.",
+    });
     let undo = match query.undo.as_deref() {
         Some(undo) => undo_of(state, viewer, &user.id, &partner, tab, undo)?,
         None => None,
     };
-    let notice = match query.done.as_deref() {
-        Some("role-restored") => Some("Role given back."),
-        Some("admin-restored") => Some("Admin privilege given back."),
-        _ => notice,
-    };
     let scim_tokens = match (own, viewer.user.partner_id.as_deref()) {
         (true, Some(partner)) if authz::create_user(&viewer.principal, &state.catalogue, partner).is_ok() => {
-            Some(format!("/partners/{}/scim-tokens", super::url_encode(partner)))
+            Some(Page::ScimTokens { partner: partner.to_string(), done: None }.to_string())
         }
         _ => None,
     };
@@ -929,10 +915,14 @@ pub async fn change_notification(
             enabled: action == NotificationAction::On,
         }),
     };
-    let query = ProfileQuery { tab: Some("notifications".into()), ..Default::default() };
+    let query = ProfileQuery { tab: Some(ProfileTab::Notifications), ..Default::default() };
     match ops::preferences::change_notifications(&state, &post.user.principal, &post.user.actor(), &id, &[change]).await
     {
-        Ok(_) => see_other(&format!("{}?tab=notifications&done=notifications", profile_href(&post.user, &id))),
+        Ok(_) => see_other(profile_page(
+            &post.user,
+            &id,
+            ProfileAt::tab(ProfileTab::Notifications).and_done(ProfileDone::Notifications),
+        )),
         Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let flash = Flash { errors: FormErrors::from_error(e, &[])?, ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
@@ -953,8 +943,8 @@ pub async fn save_metadata(
     let actor = post.user.actor();
     match ops::preferences::save_metadata(&state, &post.user.principal, &actor, &id, &app.key, &values).await {
         Ok(saved) => {
-            let done = if saved.academy_link.is_some() { "metadata-emailed" } else { "metadata" };
-            see_other(&format!("{}?tab=metadata&done={done}", profile_href(&post.user, &id)))
+            let done = if saved.academy_link.is_some() { ProfileDone::MetadataEmailed } else { ProfileDone::Metadata };
+            see_other(profile_page(&post.user, &id, ProfileAt::tab(ProfileTab::Metadata).and_done(done)))
         }
         Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let known: Vec<&str> = app.metadata_schema.iter().map(|f| f.key.as_str()).collect();
@@ -964,7 +954,7 @@ pub async fn save_metadata(
                 metadata: Some(post.form.clone()),
                 ..Default::default()
             };
-            let query = ProfileQuery { tab: Some("metadata".into()), ..Default::default() };
+            let query = ProfileQuery { tab: Some(ProfileTab::Metadata), ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
         }
         Err(other) => Err(other.into()),
@@ -1010,7 +1000,7 @@ pub async fn set_role_end(
     }
     .await;
     match outcome {
-        Ok(()) => see_other(&format!("{}?done=role-end-set", profile_href(&post.user, &id))),
+        Ok(()) => see_other(profile_page(&post.user, &id, ProfileAt::done(ProfileDone::RoleEndSet))),
         Err(OperationError::Invalid(invalid)) => {
             let general = invalid.0.into_iter().map(|e| capitalised(&e.reason)).collect();
             let flash = Flash { errors: FormErrors { general, ..Default::default() }, ..Default::default() };
@@ -1029,7 +1019,7 @@ pub async fn revoke_role(
     match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
         Ok((_, grant)) => {
             let undo = RemovedRole { role: grant.role, end: grant.expires_at }.to_string();
-            see_other(&format!("{}?done=role-revoked&undo={}", profile_href(&post.user, &id), url_encode(&undo)))
+            see_other(profile_page(&post.user, &id, ProfileAt::done(ProfileDone::RoleRevoked).and_undo(undo)))
         }
         Err(OperationError::Conflict(why)) => {
             let flash = Flash {
@@ -1080,7 +1070,7 @@ pub async fn restore_role(
     let expiries = [end];
     let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
     ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
-    see_other(&format!("{}?done=role-restored", profile_href(&post.user, &id)))
+    see_other(profile_page(&post.user, &id, ProfileAt::done(ProfileDone::RoleRestored)))
 }
 
 /// Deactivates or reactivates the person of the profile (the form asks
@@ -1105,8 +1095,8 @@ pub async fn set_deactivated(
 ) -> WebResult {
     let deactivate = post.form.action == DeactivationAction::Deactivate;
     people::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
-    let done = if deactivate { "deactivated" } else { "reactivated" };
-    see_other(&format!("{}?done={done}", profile_href(&post.user, &id)))
+    let done = if deactivate { ProfileDone::Deactivated } else { ProfileDone::Reactivated };
+    see_other(profile_page(&post.user, &id, ProfileAt::done(done)))
 }
 
 /// Removes one admin privilege from the Starship Admin Privileges tab.
@@ -1118,18 +1108,15 @@ pub async fn remove_admin_privilege(
     match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
         Ok(scope) => {
             let undo = ScopeValue(scope).to_string();
-            see_other(&format!(
-                "{}?tab=admin-privileges&done=admin-removed&undo={}",
-                profile_href(&post.user, &id),
-                url_encode(&undo)
-            ))
+            let at = ProfileAt::tab(ProfileTab::AdminPrivileges).and_done(ProfileDone::AdminRemoved).and_undo(undo);
+            see_other(profile_page(&post.user, &id, at))
         }
         Err(OperationError::Conflict(why)) => {
             let flash = Flash {
                 errors: FormErrors { general: vec![capitalised(&why)], ..Default::default() },
                 ..Default::default()
             };
-            let query = ProfileQuery { tab: Some("admin-privileges".into()), ..Default::default() };
+            let query = ProfileQuery { tab: Some(ProfileTab::AdminPrivileges), ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
         }
         Err(other) => Err(other.into()),
@@ -1162,8 +1149,9 @@ pub async fn add_admin_privilege(
     };
     match outcome {
         Ok(()) => {
-            let done = if post.form.undone.as_deref() == Some("1") { "admin-restored" } else { "admin" };
-            see_other(&format!("{}?tab=admin-privileges&done={done}", profile_href(&post.user, &id)))
+            let done =
+                if post.form.undone.as_deref() == Some("1") { ProfileDone::AdminRestored } else { ProfileDone::Admin };
+            see_other(profile_page(&post.user, &id, ProfileAt::tab(ProfileTab::AdminPrivileges).and_done(done)))
         }
         Err(e @ (OperationError::Invalid(_) | OperationError::Forbidden(_))) => {
             let mut errors = FormErrors::from_error(e, &["application", "production"])?;
@@ -1173,7 +1161,7 @@ pub async fn add_admin_privilege(
                 errors = FormErrors::field("scope", "Choose an application");
             }
             let flash = Flash { errors, reopen_admin: true, ..Default::default() };
-            let query = ProfileQuery { tab: Some("admin-privileges".into()), ..Default::default() };
+            let query = ProfileQuery { tab: Some(ProfileTab::AdminPrivileges), ..Default::default() };
             show(&state, &post.user, &id, &query, flash).await
         }
         Err(other) => Err(other.into()),
@@ -1193,7 +1181,7 @@ pub struct TokenForm {
 /// it this once.
 pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm>) -> WebResult {
     let viewer = &post.user;
-    let query = ProfileQuery { tab: Some("tokens".into()), ..Default::default() };
+    let query = ProfileQuery { tab: Some(ProfileTab::Tokens), ..Default::default() };
     let name = Some(post.form.name.as_str()).filter(|n| !n.trim().is_empty());
     let days = post.form.expires_in_days.trim();
     let outcome = match days.parse::<i64>() {
@@ -1229,7 +1217,7 @@ pub async fn revoke_token(
     post: WebPost<Button>,
 ) -> WebResult {
     ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;
-    see_other("/?tab=tokens&done=token-revoked")
+    see_other(Page::MyAccount(ProfileAt::tab(ProfileTab::Tokens).and_done(ProfileDone::TokenRevoked)))
 }
 
 #[cfg(test)]

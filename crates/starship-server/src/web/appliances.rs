@@ -9,11 +9,11 @@ use starship_core::authz;
 use starship_core::portal::ApplianceStatus;
 use starship_core::portal::{PortalAction, PortalLevel};
 
+use super::page::AppliancesDone;
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
 use super::{
-    capitalised, page, refused, see_other, url_encode, when, Button, FormErrors, Layout, Section, WebPost, WebResult,
-    WebUser,
+    capitalised, page, refused, see_other, when, Button, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
 };
 use crate::ops::appliances::BgpInput;
 use crate::ops::OperationError;
@@ -111,12 +111,8 @@ enum Refused<'a> {
 }
 
 /// The appliances page of a partner: operators name it, others see their own.
-fn appliances_url(viewer: &WebUser, partner: &str, done: &str) -> String {
-    if viewer.principal.operator {
-        format!("/portal/appliances?partner_id={}&done={done}", url_encode(partner))
-    } else {
-        format!("/portal/appliances?done={done}")
-    }
+fn appliances_page_of(viewer: &WebUser, partner: &str, done: AppliancesDone) -> Page {
+    Page::Appliances { partner: viewer.principal.operator.then(|| partner.to_string()), done: Some(done) }
 }
 
 fn event_name(event: &str) -> &'static str {
@@ -133,7 +129,7 @@ async fn appliances_page(
     state: &AppState,
     viewer: &WebUser,
     partner: Option<&str>,
-    done: Option<&str>,
+    done: Option<AppliancesDone>,
     refused_on: Option<Refused<'_>>,
 ) -> WebResult {
     let operator = viewer.principal.operator;
@@ -237,17 +233,14 @@ async fn appliances_page(
         appliances,
         self_service,
         level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
-        notice: match done {
-            Some("drained") => Some("The appliance is drained for maintenance.".into()),
-            Some("serving") => Some("The appliance is back in service.".into()),
-            Some("bgp") => Some("BGP configuration saved as a new version.".into()),
-            Some("registered") => Some("Appliance registered.".into()),
-            Some("retired") => Some("Appliance retired.".into()),
-            Some(imported) if imported.starts_with("imported-") => {
-                Some(format!("{} appliances registered from the CSV.", imported.trim_start_matches("imported-")))
-            }
-            _ => None,
-        },
+        notice: done.map(|done| match done {
+            AppliancesDone::Drained => "The appliance is drained for maintenance.".into(),
+            AppliancesDone::Serving => "The appliance is back in service.".into(),
+            AppliancesDone::Bgp => "BGP configuration saved as a new version.".into(),
+            AppliancesDone::Registered => "Appliance registered.".into(),
+            AppliancesDone::Retired => "Appliance retired.".into(),
+            AppliancesDone::Imported(count) => format!("{count} appliances registered from the CSV."),
+        }),
         partner_id: partner.unwrap_or_default(),
         registration,
     };
@@ -263,7 +256,14 @@ pub async fn appliances(
     viewer: WebUser,
     Query(query): Query<PartnerQuery>,
 ) -> WebResult {
-    appliances_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref(), None).await
+    appliances_page(
+        &state,
+        &viewer,
+        query.partner_id.as_deref(),
+        query.done.as_deref().and_then(|d| d.parse().ok()),
+        None,
+    )
+    .await
 }
 
 /// The partner an appliance belongs to, for the address to return to.
@@ -288,7 +288,8 @@ pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: 
     let viewer = &post.user;
     let drained = post.form.action == DrainAction::Drain;
     let appliance = ops::appliances::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
-    see_other(&appliances_url(viewer, &appliance.partner_id, if drained { "drained" } else { "serving" }))
+    let done = if drained { AppliancesDone::Drained } else { AppliancesDone::Serving };
+    see_other(appliances_page_of(viewer, &appliance.partner_id, done))
 }
 
 pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<BgpSessionForm>) -> WebResult {
@@ -308,7 +309,7 @@ pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: We
     match outcome {
         Ok(()) => {
             let partner = partner_of_appliance(&state, viewer, &id).await?;
-            see_other(&appliances_url(viewer, &partner, "bgp"))
+            see_other(appliances_page_of(viewer, &partner, AppliancesDone::Bgp))
         }
         Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["peer_asn", "neighbor_ipv4", "neighbor_ipv6"])?;
@@ -333,7 +334,7 @@ pub async fn register(State(state): State<AppState>, post: WebPost<RegisterForm>
         return appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await;
     }
     match ops::appliances::register_appliance(&state, &viewer.principal, &viewer.actor(), &input).await {
-        Ok(appliance) => see_other(&appliances_url(viewer, &appliance.partner_id, "registered")),
+        Ok(appliance) => see_other(appliances_page_of(viewer, &appliance.partner_id, AppliancesDone::Registered)),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["site_id", "serial", "model"])?;
             appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await
@@ -356,7 +357,7 @@ pub async fn import(State(state): State<AppState>, post: WebPost<ImportForm>) ->
     let partner = post.form.partner_id.as_str();
     let csv = post.form.csv.as_str();
     match ops::appliances::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
-        Ok(done) => see_other(&appliances_url(viewer, partner, &format!("imported-{}", done.len()))),
+        Ok(done) => see_other(appliances_page_of(viewer, partner, AppliancesDone::Imported(done.len()))),
         Err(OperationError::Invalid(invalid)) => {
             // Every row's problem, in the file's order, as "Line N, column: …".
             let errors = FormErrors { fields: Vec::new(), general: invalid.0.iter().map(import_error_line).collect() };
@@ -384,5 +385,5 @@ fn import_error_line(e: &starship_core::FieldError) -> String {
 pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     let viewer = &post.user;
     let appliance = ops::appliances::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
-    see_other(&appliances_url(viewer, &appliance.partner_id, "retired"))
+    see_other(appliances_page_of(viewer, &appliance.partner_id, AppliancesDone::Retired))
 }

@@ -8,8 +8,9 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
 
+use super::page::{ApplicationFilter, Cursor};
 use super::widgets::{production_labels, Choice};
-use super::{page, url_encode, Layout, Section, WebResult, WebUser};
+use super::{page, Layout, Page, Section, WebResult, WebUser};
 use crate::ops::access::{self, PageQuery};
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -159,24 +160,22 @@ pub async fn users_of(
             email: user.email,
         })
         .collect();
-    let mut link = format!("/applications/{}?q={}", url_encode(&app.key), url_encode(&q));
-    if let Some(p) = &partner_id {
-        if viewer.principal.operator {
-            link.push_str(&format!("&partner_id={}", url_encode(p)));
+    let filter = ApplicationFilter {
+        q: q.clone(),
+        partner: partner_id.clone().filter(|_| viewer.principal.operator),
+        everyone,
+        role: role.clone(),
+        production,
+        status: status.map(StatusFilter::as_str),
+        cursor: None,
+    };
+    let link = |cursor: Cursor| {
+        Page::ApplicationUsers {
+            key: app.key.clone(),
+            filter: ApplicationFilter { cursor: Some(cursor), ..filter.clone() },
         }
-    }
-    if everyone {
-        link.push_str("&everyone=1");
-    }
-    if let Some(r) = &role {
-        link.push_str(&format!("&role={}", url_encode(r)));
-    }
-    if let Some(p) = production {
-        link.push_str(&format!("&production={p}"));
-    }
-    if let Some(s) = status {
-        link.push_str(&format!("&status={}", s.as_str()));
-    }
+        .to_string()
+    };
     let choice =
         |value: String, name: String, selected: bool| Choice { value, name, description: String::new(), selected };
     page(&UsersPage {
@@ -188,8 +187,8 @@ pub async fn users_of(
         rows,
         total: result.total,
         everyone,
-        previous: result.previous.map(|p| format!("{link}&before={}", url_encode(&p))),
-        next: result.next.map(|n| format!("{link}&after={}", url_encode(&n))),
+        previous: result.previous.map(|p| link(Cursor::Before(p))),
+        next: result.next.map(|n| link(Cursor::After(n))),
         partners: partner_list
             .into_iter()
             .map(|p| {

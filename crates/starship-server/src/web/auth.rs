@@ -8,7 +8,9 @@ use axum::response::{Html, IntoResponse, Redirect};
 use serde::Deserialize;
 use starship_store::history::Source;
 
-use super::{safe_next, AnonPost, Button, FormErrors, Layout, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE};
+use super::{
+    safe_next, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
+};
 use crate::api::session::session_cookie;
 use crate::ops;
 use crate::ops::session::{PasswordOutcome, SignInAttempt};
@@ -228,7 +230,8 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
 
 pub async fn sign_out(State(state): State<AppState>, post: WebPost<Button>) -> WebResult {
     ops::session::sign_out(&state, &post.user.session_hash, &post.user.actor()).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to("/sign-in")).into_response())
+    Ok(([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to(&Page::SignIn { next: None }.to_string()))
+        .into_response())
 }
 
 /// A single-use link's token, in its URL or its form.

@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::oidc::GrantType;
 
-use super::{page, refused, see_other, when, Button, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::page::{word, ClientsDone};
+use super::{page, refused, see_other, when, Button, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -51,8 +52,8 @@ struct ClientsPage {
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ClientsDone>,
 }
 
 /// A client to register: the application, its name, one redirect URI a
@@ -120,10 +121,9 @@ async fn render(
 }
 
 pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query): Query<ListQuery>) -> WebResult {
-    let notice = match query.done.as_deref() {
-        Some("revoked") => Some("The client was revoked: its secret and tokens no longer work."),
-        _ => None,
-    };
+    let notice = query.done.map(|done| match done {
+        ClientsDone::Revoked => "The client was revoked: its secret and tokens no longer work.",
+    });
     page(&render(&state, &viewer, None, FormErrors::default(), None, notice).await?)
 }
 
@@ -169,5 +169,5 @@ pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post:
 
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
     ops::clients::revoke(&state, &post.user.principal, &post.user.actor(), &id).await?;
-    see_other("/clients?done=revoked")
+    see_other(Page::Clients { done: Some(ClientsDone::Revoked) })
 }

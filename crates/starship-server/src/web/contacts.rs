@@ -8,11 +8,10 @@ use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_store::sites::Site;
 
+use super::page::{word, ContactsDone};
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
-use super::{
-    capitalised, page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser,
-};
+use super::{capitalised, page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::contacts::{ContactEdit, ContactRow};
 use crate::ops::people::{self, PersonInput, ProfileEdit};
 use crate::ops::OperationError;
@@ -105,8 +104,8 @@ struct UsersPage {
 pub struct UsersQuery {
     #[serde(default)]
     edit: Option<String>,
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ContactsDone>,
 }
 
 fn access_of(row: &ContactRow) -> (String, &'static str) {
@@ -256,19 +255,18 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
         errors: new_errors,
         open,
     };
-    let notice = match query.done.as_deref() {
-        Some("created") => Some("Contact added."),
-        Some("invited") => Some("Contact added and invited: they were emailed a link to activate their portal access."),
-        Some("saved") => Some("Changes saved."),
-        Some("email") => Some("A confirmation link was sent to the new address; the email changes once it is used."),
-        Some("invite") => Some("Invitation sent."),
-        Some("revoked") => Some("Portal access revoked."),
-        Some("mfa-reset") => {
-            Some("Two-step sign-in reset: they sign in with their password alone until they set it up again.")
+    let notice = query.done.map(|done| match done {
+        ContactsDone::Created => "Contact added.",
+        ContactsDone::Invited => "Contact added and invited: they were emailed a link to activate their portal access.",
+        ContactsDone::Saved => "Changes saved.",
+        ContactsDone::Email => "A confirmation link was sent to the new address; the email changes once it is used.",
+        ContactsDone::Invite => "Invitation sent.",
+        ContactsDone::Revoked => "Portal access revoked.",
+        ContactsDone::MfaReset => {
+            "Two-step sign-in reset: they sign in with their password alone until they set it up again."
         }
-        Some("deleted") => Some("Contact deleted."),
-        _ => None,
-    };
+        ContactsDone::Deleted => "Contact deleted.",
+    });
     let level = PortalLevel::of(&principal.roles).map_or("", level_name).to_string();
     let users = UsersPage {
         layout: viewer.layout(state, "Partner Portal: Users", Section::Portal),
@@ -311,7 +309,10 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost<Contact
         scim: None,
     };
     match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
-        Ok(_) => see_other(if invite { "/portal/users?done=invited" } else { "/portal/users?done=created" }),
+        Ok(_) => {
+            let done = if invite { ContactsDone::Invited } else { ContactsDone::Created };
+            see_other(Page::Contacts { edit: None, done: Some(done) })
+        }
         Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
                 OperationError::Conflict(why) => FormErrors::field("email", why),
@@ -341,31 +342,35 @@ pub async fn change_contact(
                 phone: Some(form.phone.clone()),
                 ..Default::default()
             };
-            people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+            people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| ContactsDone::Saved)
         }
-        "email" => {
-            ops::people::request_email_change(&state, principal, &actor, &id, &form.email).await.map(|_| "email")
-        }
+        "email" => ops::people::request_email_change(&state, principal, &actor, &id, &form.email)
+            .await
+            .map(|_| ContactsDone::Email),
         "contact" => {
             let edit = ContactEdit { contact_roles: Some(form.contact_roles.clone()), sites: Some(form.sites.clone()) };
-            ops::contacts::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| "saved")
+            ops::contacts::edit_contact(&state, principal, &actor, &id, &edit).await.map(|_| ContactsDone::Saved)
         }
         "level" => match parse_level(&form.level) {
-            Some(level) => ops::contacts::set_level(&state, principal, &actor, &id, level).await.map(|_| "saved"),
+            Some(level) => {
+                ops::contacts::set_level(&state, principal, &actor, &id, level).await.map(|_| ContactsDone::Saved)
+            }
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
         "invite" => match parse_level(&form.level) {
-            Some(level) => ops::contacts::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| "invite"),
+            Some(level) => {
+                ops::contacts::invite(&state, principal, &actor, &id, Some(level)).await.map(|_| ContactsDone::Invite)
+            }
             None => Err(starship_core::FieldError::new("level", "choose a permission level").into()),
         },
-        "revoke" => ops::contacts::revoke_access(&state, principal, &actor, &id).await.map(|_| "revoked"),
-        "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| "mfa-reset"),
-        "delete" => ops::contacts::delete_contact(&state, principal, &actor, &id).await.map(|_| "deleted"),
+        "revoke" => ops::contacts::revoke_access(&state, principal, &actor, &id).await.map(|_| ContactsDone::Revoked),
+        "mfa" => ops::session::reset_mfa(&state, principal, &actor, &id).await.map(|_| ContactsDone::MfaReset),
+        "delete" => ops::contacts::delete_contact(&state, principal, &actor, &id).await.map(|_| ContactsDone::Deleted),
         _ => Err(OperationError::BadRequest("unknown action".into())),
     };
     match outcome {
-        Ok("deleted") => see_other("/portal/users?done=deleted"),
-        Ok(done) => see_other(&format!("/portal/users?edit={}&done={done}", url_encode(&id))),
+        Ok(ContactsDone::Deleted) => see_other(Page::Contacts { edit: None, done: Some(ContactsDone::Deleted) }),
+        Ok(done) => see_other(Page::Contacts { edit: Some(id), done: Some(done) }),
         Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
                 OperationError::Conflict(why) => FormErrors::general(capitalised(&why)),

@@ -17,6 +17,7 @@ mod contacts;
 mod oidc;
 mod onboard;
 mod outbox;
+pub mod page;
 mod portal;
 mod reviews;
 mod scim;
@@ -47,16 +48,17 @@ use crate::extract::{self, Credential};
 use crate::ops::OperationError;
 use crate::security::{same_secret, secret_hash};
 use crate::state::AppState;
+pub use page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(account::my_account))
-        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route(Page::MY_ACCOUNT, get(account::my_account))
+        .route(Page::SIGN_IN, get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
-        .route("/activate", get(auth::activate_page).post(auth::activate))
-        .route("/confirm-email", get(auth::confirm_email_page).post(auth::confirm_email))
-        .route("/users", get(users::users_tab))
-        .route("/users/{id}", get(account::profile))
+        .route(Page::ACTIVATE, get(auth::activate_page).post(auth::activate))
+        .route(Page::CONFIRM_EMAIL, get(auth::confirm_email_page).post(auth::confirm_email))
+        .route(Page::USERS, get(users::users_tab))
+        .route(Page::PROFILE, get(account::profile))
         .route("/users/{id}/notifications", post(account::change_notification))
         .route("/users/{id}/metadata/{application}", post(account::save_metadata))
         .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
@@ -65,38 +67,38 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/roles/restore", post(account::restore_role))
         .route("/users/{id}/roles/{grant}/end", post(account::set_role_end))
         .route("/users/{id}/deactivation", post(account::set_deactivated))
-        .route("/security", get(security::show).post(security::act))
+        .route(Page::SECURITY, get(security::show).post(security::act))
         .route("/tokens", post(account::create_token))
         .route("/tokens/{id}/revoke", post(account::revoke_token))
-        .route("/partners/{id}/scim-tokens", get(scim::show).post(scim::create))
-        .route("/partners/{id}/scim-groups", get(scim_groups::show))
+        .route(Page::SCIM_TOKENS, get(scim::show).post(scim::create))
+        .route(Page::SCIM_GROUPS, get(scim_groups::show))
         .route("/partners/{id}/scim-groups/{group}/roles", post(scim_groups::add_role))
         .route("/partners/{id}/scim-groups/{group}/roles/{mapping}/remove", post(scim_groups::remove_role))
         .route("/partners/{id}/scim-tokens/{token}/revoke", post(scim::revoke))
-        .route("/onboard", get(onboard::create_and_onboard))
+        .route(Page::ONBOARD, get(onboard::create_and_onboard))
         .route("/onboard/new", post(onboard::add_user))
         .route("/onboard/create", post(onboard::create_user))
         .route("/onboard/bulk", post(onboard::bulk))
-        .route("/onboard/start", get(onboard::start))
-        .route("/onboard/permissions", get(onboard::permissions).post(onboard::permissions_action))
+        .route(Page::ONBOARD_START, get(onboard::start))
+        .route(Page::ONBOARD_PERMISSIONS, get(onboard::permissions).post(onboard::permissions_action))
         .route("/onboard/metadata", post(onboard::metadata_action))
-        .route("/portal", get(portal::home))
-        .route("/portal/users", get(contacts::users).post(contacts::create_contact))
+        .route(Page::PORTAL, get(portal::home))
+        .route(Page::CONTACTS, get(contacts::users).post(contacts::create_contact))
         .route("/portal/users/{id}", post(contacts::change_contact))
-        .route("/portal/tickets", get(tickets::tickets).post(tickets::open_ticket))
-        .route("/portal/tickets/new", get(tickets::new_ticket))
-        .route("/portal/tickets/{id}", get(tickets::ticket))
+        .route(Page::TICKETS, get(tickets::tickets).post(tickets::open_ticket))
+        .route(Page::NEW_TICKET, get(tickets::new_ticket))
+        .route(Page::TICKET, get(tickets::ticket))
         .route("/portal/tickets/{id}/status", post(tickets::ticket_status))
         .route("/portal/tickets/{id}/comments", post(tickets::comment))
-        .route("/portal/sites", get(sites::sites).post(sites::add_site))
+        .route(Page::SITES, get(sites::sites).post(sites::add_site))
         .route("/portal/sites/{id}", post(sites::edit_site))
-        .route("/portal/appliances", get(appliances::appliances).post(appliances::register))
+        .route(Page::APPLIANCES, get(appliances::appliances).post(appliances::register))
         .route("/portal/appliances/import", post(appliances::import))
         .route("/portal/appliances/{id}/retirement", post(appliances::retire))
         .route("/portal/appliances/{id}/drain", post(appliances::drain))
         .route("/portal/appliances/{id}/bgp", post(appliances::bgp))
-        .route("/applications", get(applications::index))
-        .route("/applications/{key}", get(applications::users_of))
+        .route(Page::APPLICATIONS, get(applications::index))
+        .route(Page::APPLICATION_USERS, get(applications::users_of))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/oauth2/jwks", get(oidc::jwks))
         .route("/oauth2/authorize", get(oidc::authorize))
@@ -105,13 +107,13 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/revoke", post(oidc::revoke))
         .route("/oauth2/introspect", post(oidc::introspect))
         .route("/oauth2/end-session", get(oidc::end_session).post(oidc::end_session))
-        .route("/clients", get(clients::index).post(clients::create))
+        .route(Page::CLIENTS, get(clients::index).post(clients::create))
         .route("/clients/{id}/secret", post(clients::rotate))
         .route("/clients/{id}/revoke", post(clients::revoke))
-        .route("/outbox", get(outbox::index))
+        .route(Page::OUTBOX, get(outbox::index))
         .route("/outbox/{id}/resend", post(outbox::resend))
-        .route("/reviews", get(reviews::index))
-        .route("/reviews/{id}", get(reviews::show))
+        .route(Page::REVIEWS, get(reviews::index))
+        .route(Page::REVIEW, get(reviews::show))
         .route("/reviews/{id}/decisions", post(reviews::decide))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
@@ -164,11 +166,8 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
             Self::SignIn { next } => {
-                let target = match next.as_deref().and_then(safe_next) {
-                    Some(next) if next != "/" => format!("/sign-in?next={}", url_encode(next)),
-                    _ => "/sign-in".to_string(),
-                };
-                Redirect::to(&target).into_response()
+                let next = next.as_deref().and_then(safe_next).filter(|next| *next != "/");
+                Redirect::to(&Page::SignIn { next: next.map(str::to_string) }.to_string()).into_response()
             }
             Self::Api(error) => {
                 if let OperationError::Internal(cause) = &error {
@@ -207,8 +206,8 @@ pub fn refused(template: &impl Template) -> WebResult {
 }
 
 /// After a POST that changed something: go to the page that shows it.
-pub fn see_other(location: &str) -> WebResult {
-    Ok(Redirect::to(location).into_response())
+pub fn see_other(to: Page) -> WebResult {
+    Ok(Redirect::to(&to.to_string()).into_response())
 }
 
 /// A same-site path to return to after signing in; anything else (other

@@ -6,9 +6,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::domain::DeliveryStatus;
-use starship_store::outbox::{Filter, Page};
+use starship_store::outbox::{Filter, Page as ListPage};
 
-use super::{page, see_other, url_encode, when, Layout, Section, WebPost, WebResult, WebUser};
+use super::page::{word, Cursor, OutboxDone};
+use super::{page, see_other, when, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -25,8 +26,8 @@ pub struct OutboxQuery {
     before: Option<String>,
     #[serde(default)]
     after: Option<String>,
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<OutboxDone>,
 }
 
 struct Row {
@@ -61,23 +62,9 @@ struct OutboxPage {
     notice: Option<String>,
 }
 
-/// `/outbox` with the search and status kept, and a page cursor.
-fn href(q: &str, status: &str, cursor: Option<(&str, &str)>) -> String {
-    let mut parts = Vec::new();
-    if !q.is_empty() {
-        parts.push(format!("q={}", url_encode(q)));
-    }
-    if !status.is_empty() {
-        parts.push(format!("status={}", url_encode(status)));
-    }
-    if let Some((name, id)) = cursor {
-        parts.push(format!("{name}={}", url_encode(id)));
-    }
-    if parts.is_empty() {
-        "/outbox".to_string()
-    } else {
-        format!("/outbox?{}", parts.join("&"))
-    }
+/// The outbox with the search and status kept, and a page cursor.
+fn href(q: &str, status: &str, cursor: Cursor) -> String {
+    Page::Outbox { q: q.to_string(), status: status.to_string(), cursor: Some(cursor), done: None }.to_string()
 }
 
 pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query): Query<OutboxQuery>) -> WebResult {
@@ -86,9 +73,9 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
     let status = query.status.as_deref().and_then(|s| DeliveryStatus::parse("status", s).ok());
     let status_key = status.map(DeliveryStatus::as_str).unwrap_or("");
     let page_of = match (query.before.as_deref(), query.after.as_deref()) {
-        (Some(id), _) => Page::Before(id),
-        (None, Some(id)) => Page::After(id),
-        (None, None) => Page::Newest,
+        (Some(id), _) => ListPage::Before(id),
+        (None, Some(id)) => ListPage::After(id),
+        (None, None) => ListPage::Newest,
     };
     let filter = Filter {
         recipient: None,
@@ -102,21 +89,20 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
     if more {
         match page_of {
             // Newer pages are read oldest first: the one beyond the page is the newest.
-            Page::After(_) => drop(messages.remove(0)),
+            ListPage::After(_) => drop(messages.remove(0)),
             _ => drop(messages.pop()),
         }
     }
     let (has_newer, has_older) = match page_of {
-        Page::Newest => (false, more),
-        Page::Before(_) => (true, more),
-        Page::After(_) => (more, true),
+        ListPage::Newest => (false, more),
+        ListPage::Before(_) => (true, more),
+        ListPage::After(_) => (more, true),
     };
-    let newer = messages.first().filter(|_| has_newer).map(|m| href(&q, status_key, Some(("after", &m.id))));
-    let older = messages.last().filter(|_| has_older).map(|m| href(&q, status_key, Some(("before", &m.id))));
-    let notice = match query.done.as_deref() {
-        Some("resent") => Some("The email is queued again: it is sent with the next delivery.".to_string()),
-        _ => None,
-    };
+    let newer = messages.first().filter(|_| has_newer).map(|m| href(&q, status_key, Cursor::After(m.id.clone())));
+    let older = messages.last().filter(|_| has_older).map(|m| href(&q, status_key, Cursor::Before(m.id.clone())));
+    let notice = query.done.map(|done| match done {
+        OutboxDone::Resent => "The email is queued again: it is sent with the next delivery.".to_string(),
+    });
     let rows = messages
         .into_iter()
         .map(|m| {
@@ -169,7 +155,6 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post:
         Ok(_) | Err(OperationError::Conflict(_)) => {}
         Err(other) => return Err(other.into()),
     }
-    let back = href(&post.form.q, &post.form.status, None);
-    let joiner = if back.contains('?') { '&' } else { '?' };
-    see_other(&format!("{back}{joiner}done=resent"))
+    let ResendForm { q, status } = post.form;
+    see_other(Page::Outbox { q, status, cursor: None, done: Some(OutboxDone::Resent) })
 }

@@ -8,12 +8,12 @@ use serde::Deserialize;
 use starship_core::portal::PortalLevel;
 
 use super::widgets::Choice;
-use super::{see_other, WebResult, WebUser};
+use super::{see_other, Page, WebResult, WebUser};
 use crate::ops::people;
 use crate::ops::OperationError;
 
 pub async fn home() -> WebResult {
-    see_other("/portal/users")
+    see_other(Page::Contacts { edit: None, done: None })
 }
 
 pub(super) fn level_name(level: PortalLevel) -> &'static str {

@@ -8,8 +8,9 @@ use starship_core::authz;
 use starship_store::reviews;
 use starship_store::reviews::Decision;
 
+use super::page::{word, ReviewDone};
 use super::widgets::production_labels;
-use super::{page, see_other, when, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, when, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -99,8 +100,8 @@ struct ReviewPage {
 
 #[derive(Deserialize, Default)]
 pub struct ShowQuery {
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ReviewDone>,
 }
 
 pub async fn show(
@@ -145,7 +146,9 @@ pub async fn show(
         total: review.total,
         items,
         csrf: viewer.csrf.clone(),
-        notice: query.done.as_deref().filter(|d| *d == "decided").map(|_| "Decision saved."),
+        notice: query.done.map(|done| match done {
+            ReviewDone::Decided => "Decision saved.",
+        }),
     })
 }
 
@@ -167,5 +170,5 @@ pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post:
         OperationError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke"))
     })?;
     ops::reviews::decide(&state, &post.user.principal, &id, &form.grant_id, decision, form.note.as_deref()).await?;
-    see_other(&format!("/reviews/{}?done=decided", super::url_encode(&id)))
+    see_other(Page::Review { id, done: Some(ReviewDone::Decided) })
 }

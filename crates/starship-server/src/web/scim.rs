@@ -6,7 +6,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::{page, see_other, when, Button, Layout, Section, WebPost, WebResult, WebUser};
+use super::page::{word, ScimTokensDone};
+use super::{page, see_other, when, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -35,7 +36,8 @@ struct TokensPage {
 
 #[derive(Deserialize, Default)]
 pub struct Done {
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ScimTokensDone>,
 }
 
 async fn render(
@@ -72,10 +74,9 @@ pub async fn show(
     Path(partner_id): Path<String>,
     Query(done): Query<Done>,
 ) -> WebResult {
-    let notice = match done.done.as_deref() {
-        Some("revoked") => Some("SCIM token revoked: it no longer works."),
-        _ => None,
-    };
+    let notice = done.done.map(|done| match done {
+        ScimTokensDone::Revoked => "SCIM token revoked: it no longer works.",
+    });
     render(&state, &viewer, &partner_id, None, notice, None).await
 }
 
@@ -109,5 +110,5 @@ pub async fn revoke(
     post: WebPost<Button>,
 ) -> WebResult {
     ops::scim::revoke_token(&state, &post.user.principal, &post.user.actor(), &partner_id, &token_id).await?;
-    see_other(&format!("/partners/{}/scim-tokens?done=revoked", super::url_encode(&partner_id)))
+    see_other(Page::ScimTokens { partner: partner_id, done: Some(ScimTokensDone::Revoked) })
 }

@@ -9,8 +9,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
+use super::page::{word, ScimGroupsDone};
 use super::widgets::{grantable_roles, packed_form_value, Malformed, RoleChoice};
-use super::{page, see_other, url_encode, Button, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, url_encode, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
@@ -85,7 +86,8 @@ struct GroupsPage {
 
 #[derive(Deserialize, Default)]
 pub struct Done {
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<ScimGroupsDone>,
 }
 
 fn role_label(state: &AppState, application: &str, role: &str, production: Option<i64>) -> String {
@@ -131,7 +133,7 @@ async fn render(
             }
         }
     }
-    let base = format!("/partners/{}/scim-groups", url_encode(partner_id));
+    let base = Page::ScimGroups { partner: partner_id.to_string(), done: None };
     let groups = groups
         .into_iter()
         .map(|g| GroupRow {
@@ -166,11 +168,10 @@ pub async fn show(
     Path(partner_id): Path<String>,
     Query(done): Query<Done>,
 ) -> WebResult {
-    let notice = match done.done.as_deref() {
-        Some("mapped") => Some("Role mapped: the group's members hold it now."),
-        Some("unmapped") => Some("Role mapping removed, with the roles it gave."),
-        _ => None,
-    };
+    let notice = done.done.map(|done| match done {
+        ScimGroupsDone::Mapped => "Role mapped: the group's members hold it now.",
+        ScimGroupsDone::Unmapped => "Role mapping removed, with the roles it gave.",
+    });
     render(&state, &viewer, &partner_id, notice, None).await
 }
 
@@ -194,7 +195,7 @@ pub async fn add_role(
     match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {
-        Ok(_) => see_other(&format!("/partners/{}/scim-groups?done=mapped", url_encode(&partner_id))),
+        Ok(_) => see_other(Page::ScimGroups { partner: partner_id, done: Some(ScimGroupsDone::Mapped) }),
         Err(OperationError::Invalid(_)) => {
             render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await
         }
@@ -211,7 +212,7 @@ pub async fn remove_role(
     let viewer = &post.user;
     ops::scim::groups::remove_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, &mapping_id)
         .await?;
-    see_other(&format!("/partners/{}/scim-groups?done=unmapped", url_encode(&partner_id)))
+    see_other(Page::ScimGroups { partner: partner_id, done: Some(ScimGroupsDone::Unmapped) })
 }
 
 #[cfg(test)]

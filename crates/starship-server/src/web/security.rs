@@ -8,15 +8,16 @@ use serde::Deserialize;
 use starship_store::history::Source;
 use starship_store::sessions::Ended;
 
-use super::{page, refused, see_other, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::page::{word, SecurityDone};
+use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::session::{self, Enrolled, Enrolment, OtherSignIns};
 use crate::ops::OperationError;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 pub struct SecurityQuery {
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<SecurityDone>,
 }
 
 /// Where the account stands, and what the page shows for it.
@@ -91,14 +92,13 @@ fn render(
 
 pub async fn show(State(state): State<AppState>, viewer: WebUser, Query(query): Query<SecurityQuery>) -> WebResult {
     let enabled = session::mfa_on(&state, &viewer.user).await?;
-    let notice = match query.done.as_deref() {
-        Some("off") => Some("Two-step sign-in is off. You sign in with your password alone."),
-        Some("password") => Some("Your password is changed."),
-        Some("password-ended") => Some(
-            "Your password is changed, and you are signed out everywhere else; your personal API tokens have ended.",
-        ),
-        _ => None,
-    };
+    let notice = query.done.map(|done| match done {
+        SecurityDone::Off => "Two-step sign-in is off. You sign in with your password alone.",
+        SecurityDone::Password => "Your password is changed.",
+        SecurityDone::PasswordEnded => {
+            "Your password is changed, and you are signed out everywhere else; your personal API tokens have ended."
+        }
+    });
     let step = if enabled { Step::On } else { Step::Off };
     page(&render(&state, &viewer, step, FormErrors::default(), notice))
 }
@@ -139,7 +139,7 @@ pub async fn act(State(state): State<AppState>, post: WebPost<SecurityForm>) -> 
         }
         SecurityAction::Confirm => confirm(&state, viewer, &form.code, end_others).await,
         SecurityAction::Off => match session::disable_own_mfa(&state, &viewer.user, &form.code, Source::Web).await {
-            Ok(()) => see_other("/security?done=off"),
+            Ok(()) => see_other(Page::Security { done: Some(SecurityDone::Off) }),
             Err(e @ OperationError::Invalid(_)) => {
                 let errors = FormErrors::from_error(e, &["code"])?;
                 refused(&render(&state, viewer, Step::On, errors, None))
@@ -160,7 +160,8 @@ pub async fn act(State(state): State<AppState>, post: WebPost<SecurityForm>) -> 
             .await
             {
                 Ok(_) => {
-                    see_other(if end_others { "/security?done=password-ended" } else { "/security?done=password" })
+                    let done = if end_others { SecurityDone::PasswordEnded } else { SecurityDone::Password };
+                    see_other(Page::Security { done: Some(done) })
                 }
                 Err(e @ OperationError::Invalid(_)) => {
                     let errors = FormErrors::from_error(e, &["current_password", "new_password"])?;

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use starship_core::authz;
 use starship_core::portal::PortalLevel;
 
+use super::page::SitesDone;
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
-use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -76,19 +77,16 @@ enum SiteRefusal<'a> {
     Edit(&'a str, FormErrors, &'a SiteForm),
 }
 
-fn sites_url(viewer: &WebUser, partner: &str, done: &str) -> String {
-    if viewer.principal.operator {
-        format!("/portal/sites?partner_id={}&done={done}", url_encode(partner))
-    } else {
-        format!("/portal/sites?done={done}")
-    }
+/// The sites page of a partner: operators name it, others see their own.
+fn sites_page_of(viewer: &WebUser, partner: &str, done: SitesDone) -> Page {
+    Page::Sites { partner: viewer.principal.operator.then(|| partner.to_string()), done: Some(done) }
 }
 
 async fn sites_page(
     state: &AppState,
     viewer: &WebUser,
     partner: Option<&str>,
-    done: Option<&str>,
+    done: Option<SitesDone>,
     refusal: Option<SiteRefusal<'_>>,
 ) -> WebResult {
     let operator = viewer.principal.operator;
@@ -146,11 +144,10 @@ async fn sites_page(
         may_manage,
         values,
         errors,
-        notice: match done {
-            Some("added") => Some("Site added."),
-            Some("saved") => Some("Site saved."),
-            _ => None,
-        },
+        notice: done.map(|done| match done {
+            SitesDone::Added => "Site added.",
+            SitesDone::Saved => "Site saved.",
+        }),
     };
     if refusal.is_some() {
         refused(&view)
@@ -160,7 +157,8 @@ async fn sites_page(
 }
 
 pub async fn sites(State(state): State<AppState>, viewer: WebUser, Query(query): Query<PartnerQuery>) -> WebResult {
-    sites_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref(), None).await
+    sites_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref().and_then(|d| d.parse().ok()), None)
+        .await
 }
 
 pub async fn add_site(State(state): State<AppState>, post: WebPost<SiteForm>) -> WebResult {
@@ -168,7 +166,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost<SiteForm>) ->
     let form = &post.form;
     let partner = form.partner();
     match ops::sites::add_site(&state, &viewer.principal, partner, &form.name, &form.location).await {
-        Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "added")),
+        Ok(site) => see_other(sites_page_of(viewer, &site.partner_id, SitesDone::Added)),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
             sites_page(&state, viewer, partner, None, Some(SiteRefusal::Create(errors, form))).await
@@ -181,7 +179,7 @@ pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, po
     let viewer = &post.user;
     let form = &post.form;
     match ops::sites::edit_site(&state, &viewer.principal, &id, &form.name, &form.location).await {
-        Ok(site) => see_other(&sites_url(viewer, &site.partner_id, "saved")),
+        Ok(site) => see_other(sites_page_of(viewer, &site.partner_id, SitesDone::Saved)),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
             sites_page(&state, viewer, form.partner(), None, Some(SiteRefusal::Edit(&id, errors, form))).await

@@ -8,9 +8,10 @@ use starship_core::authz;
 use starship_core::portal::{PortalAction, PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 
+use super::page::{word, TicketDone};
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
-use super::{page, refused, see_other, when, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, when, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -105,8 +106,8 @@ pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post
         ops::tickets::comment_on_ticket(&state, &viewer.principal, &viewer.actor(), &viewer.user.email, &id, body)
             .await;
     match outcome {
-        Ok(_) if from_ticket_page => see_other(&format!("/portal/tickets/{id}?done=commented")),
-        Ok(_) => see_other(&format!("/portal/tickets#ticket-{id}")),
+        Ok(_) if from_ticket_page => see_other(Page::Ticket { id, done: Some(TicketDone::Commented) }),
+        Ok(_) => see_other(Page::Tickets { at: Some(id) }),
         Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["body"])?;
             if from_ticket_page {
@@ -135,15 +136,15 @@ struct TicketPage {
 
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
+    #[serde(default, deserialize_with = "word")]
+    done: Option<TicketDone>,
 }
 
 async fn ticket_page(
     state: &AppState,
     viewer: &WebUser,
     id: &str,
-    done: Option<&str>,
+    done: Option<TicketDone>,
     comment_refused: Option<(FormErrors, &str)>,
     status_errors: FormErrors,
 ) -> WebResult {
@@ -176,12 +177,11 @@ async fn ticket_page(
         where_: where_.join(" · "),
         next,
         status_errors,
-        notice: match done {
-            Some("opened") => Some("Ticket opened. The partner's NOC contacts were emailed."),
-            Some("status") => Some("Status changed. The watchers and NOC contacts were emailed."),
-            Some("commented") => Some("Comment added. The watchers and NOC contacts were emailed."),
-            _ => None,
-        },
+        notice: done.map(|done| match done {
+            TicketDone::Opened => "Ticket opened. The partner's NOC contacts were emailed.",
+            TicketDone::Status => "Status changed. The watchers and NOC contacts were emailed.",
+            TicketDone::Commented => "Comment added. The watchers and NOC contacts were emailed.",
+        }),
         ticket: TicketRow {
             errors,
             draft,
@@ -215,7 +215,7 @@ pub async fn ticket(
     Path(id): Path<String>,
     Query(query): Query<DoneQuery>,
 ) -> WebResult {
-    ticket_page(&state, &viewer, &id, query.done.as_deref(), None, FormErrors::default()).await
+    ticket_page(&state, &viewer, &id, query.done, None, FormErrors::default()).await
 }
 
 /// The status a ticket moves to.
@@ -236,7 +236,7 @@ pub async fn ticket_status(
         return ticket_page(&state, viewer, &id, None, None, errors).await;
     };
     match ops::tickets::set_ticket_status(&state, &viewer.principal, &viewer.actor(), &id, to).await {
-        Ok(_) => see_other(&format!("/portal/tickets/{id}?done=status")),
+        Ok(_) => see_other(Page::Ticket { id, done: Some(TicketDone::Status) }),
         Err(e @ (OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = FormErrors::from_error(e, &["status"])?;
             ticket_page(&state, viewer, &id, None, None, errors).await
@@ -358,7 +358,7 @@ pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketF
         appliance_id: chosen(&form.appliance_id),
     };
     match ops::tickets::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
-        Ok(ticket) => see_other(&format!("/portal/tickets/{}?done=opened", ticket.id)),
+        Ok(ticket) => see_other(Page::Ticket { id: ticket.id, done: Some(TicketDone::Opened) }),
         Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["subject", "body", "site_id", "appliance_id"])?;
             new_ticket_page(&state, viewer, input.partner_id.as_deref(), form.clone(), errors).await

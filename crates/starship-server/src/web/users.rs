@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use starship_core::authz;
 
-use super::url_encode;
-use super::{page, Layout, Section, WebResult, WebUser};
+use super::page::Cursor;
+use super::{page, Layout, Page, Section, WebResult, WebUser};
 use crate::ops::people;
 use crate::state::AppState;
 use starship_store::users::{ListOrder, PageFrom, User};
@@ -81,9 +81,9 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
             _ => PageFrom::Top,
         };
         let page = people::list(&state, &viewer.principal, order, from, PAGE_SIZE).await?;
-        let link = |key: &str, id: &str| format!("/users?sort={}&{key}={}", order.as_str(), url_encode(id));
-        previous = page.before.as_deref().map(|id| link("before", id));
-        next = page.after.as_deref().map(|id| link("after", id));
+        let link = |cursor: Cursor| Page::Users { sort: Some(order), cursor: Some(cursor) }.to_string();
+        previous = page.before.clone().map(|id| link(Cursor::Before(id)));
+        next = page.after.clone().map(|id| link(Cursor::After(id)));
         everyone = page.people.into_iter().map(UserRow::from).collect();
     } else {
         results = people::search(&state, &viewer.principal, &q, 50).await?.into_iter().map(UserRow::from).collect();
@@ -92,7 +92,7 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
         .into_iter()
         .map(|(label, o)| SortLink {
             label,
-            href: format!("/users?sort={}", o.as_str()),
+            href: Page::Users { sort: Some(o), cursor: None }.to_string(),
             current: (o == order).then_some(if o == ListOrder::Changed { "descending" } else { "ascending" }),
         })
         .collect();

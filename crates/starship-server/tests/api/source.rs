@@ -134,9 +134,10 @@ pub fn routes(file: &str) -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
     for (at, _) in text.match_indices(".route(") {
         let args = arguments(balanced(&text, at + ".route".len()));
-        let route = literals(args[0]).into_iter().next().map(|(_, _, p)| p);
-        let route =
-            route.unwrap_or_else(|| panic!("{}:{}: a route path that is not a literal", file, line_of(&text, at)));
+        let route = literals(args[0]).into_iter().next().map(|(_, _, p)| p).or_else(|| page_route(args[0]));
+        let route = route.unwrap_or_else(|| {
+            panic!("{}:{}: a route path that is neither a literal nor a `Page` pattern", file, line_of(&text, at))
+        });
         let handlers = args[1..].join(",");
         let mut methods = 0;
         for method in METHODS {
@@ -152,6 +153,14 @@ pub fn routes(file: &str) -> BTreeSet<(String, String)> {
     }
     assert!(!found.is_empty(), "no routes read from {file}");
     found
+}
+
+/// The pattern a `Page::NAME` route argument names, read from `web/page.rs`.
+fn page_route(argument: &str) -> Option<String> {
+    let name = argument.trim().strip_prefix("Page::")?;
+    let text = read(&crate_dir().join("src/web/page.rs"));
+    let (at, _) = text.match_indices(&format!("pub const {name}: &'static str = ")).next()?;
+    literals(&text[at..]).into_iter().next().map(|(_, _, p)| p)
 }
 
 /// Whether a path parameter names a record (not an application key, a

@@ -8,6 +8,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::*;
+use starship_server::web::Page;
 
 /// A browser-like client that keeps cookies and shows redirects instead of
 /// following them.
@@ -408,6 +409,32 @@ app_test!(an_unknown_page_answers_a_404_page_and_an_unknown_api_path_a_problem, 
     let response = client.get(app.url("/api/v1/no-such-thing")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[reqwest::header::CONTENT_TYPE], "application/problem+json");
+});
+
+app_test!(every_page_a_link_or_redirect_names_is_served, |app| async move {
+    // Signed out, a page the router serves asks to sign in and come back to
+    // exactly that address (or is a page shown before signing in); an
+    // address no route serves would answer 404.
+    let client = browser();
+    for page in Page::samples() {
+        let printed = page.to_string();
+        let sent = printed.split('#').next().unwrap();
+        let response = client.get(app.url(sent)).send().await.unwrap();
+        match response.status() {
+            StatusCode::OK => assert!(
+                matches!(page, Page::SignIn { .. } | Page::Activate | Page::ConfirmEmail),
+                "{printed} answered without signing in"
+            ),
+            StatusCode::SEE_OTHER => {
+                let to = match page {
+                    Page::Portal => Page::Contacts { edit: None, done: None },
+                    _ => Page::SignIn { next: Some(sent.to_string()) },
+                };
+                assert_eq!(location(&response), to.to_string(), "{printed}");
+            }
+            other => panic!("{printed} answered {other}"),
+        }
+    }
 });
 
 /// The form action of the first Remove button on a page, if any.

@@ -10,7 +10,7 @@ use crate::ops::people::{self};
 use crate::ops::BulkRow;
 use crate::ops::OperationError;
 use crate::state::AppState;
-use crate::web::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 
 /// A paste bigger than this goes through `starshipd users import` or the API.
 const WEB_BULK_MAX_ROWS: usize = 500;
@@ -146,9 +146,8 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost<BulkForm>) -> Web
     match form.action.as_str() {
         "next" => match people::bulk_add(&state, &viewer.principal, &actor, &partner_id, &rows(&lines), false).await {
             Ok(outcome) => {
-                let users: Vec<String> =
-                    outcome.created.iter().map(|u| format!("user={}", url_encode(&u.id))).collect();
-                see_other(&format!("/onboard/permissions?bulk=1&{}", users.join("&")))
+                let users = outcome.created.into_iter().map(|u| u.id).collect();
+                see_other(Page::OnboardPermissions { users, bulk: true })
             }
             Err(OperationError::Invalid(invalid)) if invalid.0.iter().all(|e| e.row.is_some()) => {
                 refused(&review(&state, viewer, &lines, &partner_id, &invalid.0))

@@ -25,8 +25,9 @@ use starship_core::domain::{Email, SUPPORTED_LOCALES};
 use starship_store::partners::Production;
 use starship_store::users::User;
 
+use super::page::ProfileAt;
 use super::widgets::{production_labels, Choice};
-use super::{page, refused, see_other, url_encode, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::people::{self, PersonInput};
 use crate::ops::OperationError;
 use crate::ops::{self};
@@ -173,7 +174,7 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost<PersonForm>) 
     let taken = match people::email_in_use(&state, &viewer.principal, &partner_id, &email).await {
         Ok(people::EmailInUse::Free) => None,
         Ok(people::EmailInUse::Ours { user_id }) => {
-            start.existing_profile = Some(format!("/users/{}", url_encode(&user_id)));
+            start.existing_profile = Some(Page::Profile { id: user_id, at: ProfileAt::default() }.to_string());
             Some(FormErrors::field("email", starship_store::users::EMAIL_TAKEN))
         }
         Ok(people::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
@@ -217,7 +218,7 @@ pub async fn create_user(State(state): State<AppState>, post: WebPost<PersonForm
         ..Default::default()
     };
     match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner_id, &input).await {
-        Ok(user) => see_other(&format!("/onboard/permissions?user={}", url_encode(&user.id))),
+        Ok(user) => see_other(Page::OnboardPermissions { users: vec![user.id], bulk: false }),
         Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
                 OperationError::Conflict(why) => FormErrors::field("email", why),

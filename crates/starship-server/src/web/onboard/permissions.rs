@@ -15,7 +15,7 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{grantable_roles, Malformed, RoleChoice, RoleGroup};
-use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 
 /// A role assigned to a user in the wizard, not granted yet, carried by
 /// the page as `user|application|role|production|until`, `until` the last
@@ -203,7 +203,7 @@ pub async fn permissions(
         bulk: query.iter().any(|(k, v)| k == "bulk" && v == "1"),
     };
     if input.user_ids.is_empty() {
-        return see_other("/onboard");
+        return see_other(Page::Onboard);
     }
     page(&permissions_page(&state, &viewer, &input, None).await?)
 }
