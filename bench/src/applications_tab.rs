@@ -22,7 +22,7 @@ pub(crate) async fn bench_applications_tab(
     let big = &data.partners[BIG as usize];
     let url = format!("{base}/api/v1/applications/backlot/users");
     let afters: Vec<String> =
-        (0..n).map(|_| data.people[big.users[rng.below(big.users.len())] as usize].id.clone()).collect();
+        (0..n).map(|_| data.people[big.users[rng.below(big.users.len())] as usize].id.to_string()).collect();
     let prefixes: Vec<String> = (0..n)
         .map(|_| {
             let person = &data.people[big.users[rng.below(big.users.len())] as usize];

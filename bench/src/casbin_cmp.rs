@@ -94,7 +94,7 @@ pub async fn load(catalogue: &Catalogue, data: &DataSet, max_people: Option<usiz
     let mut batch = Vec::new();
     for partner in &data.partners {
         for (sub, obj, act) in &per_domain {
-            batch.push(vec![sub.clone(), partner.id.clone(), obj.clone(), act.clone()]);
+            batch.push(vec![sub.clone(), partner.id.to_string(), obj.clone(), act.clone()]);
         }
         if batch.len() >= 10_000 {
             policies += batch.len();
@@ -121,9 +121,9 @@ pub async fn load(catalogue: &Catalogue, data: &DataSet, max_people: Option<usiz
             let domain = &data.partners[person.partner as usize].id;
             for role in data.roles_of(person) {
                 rules.push(vec![
-                    person.id.clone(),
+                    person.id.to_string(),
                     role_key(&role.application, &role.role, role.production),
-                    domain.clone(),
+                    domain.to_string(),
                 ]);
             }
         }

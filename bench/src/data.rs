@@ -1,6 +1,7 @@
 //! The generated data set: partners, productions, users and their grants,
 //! deterministic for a seed, written through the store's bulk paths.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -578,7 +579,7 @@ impl Zipf {
 /// One generated person, compactly: enough to rebuild their prefixes,
 /// roles and expected check answers without asking the database.
 pub struct Person {
-    pub id: String,
+    pub id: UserId,
     pub partner: u32,
     pub first: u16,
     pub last: u16,
@@ -593,7 +594,7 @@ pub struct Person {
 }
 
 pub struct PartnerInfo {
-    pub id: String,
+    pub id: PartnerId,
     pub name: String,
     pub users: Vec<u32>,
 }
@@ -768,7 +769,7 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -
         let kind = if i % 10 == 9 { PartnerKind::Fulfillment } else { PartnerKind::Content };
         let id = match source {
             Source::Write => partners::insert(&mut tx, &Title::parse("name", &name).valid()?, kind).await?.id,
-            Source::Kept => kept(&kept_partners, &name)?,
+            Source::Kept => PartnerId::from(kept(&kept_partners, &name)?),
         };
         partner_list.push(PartnerInfo { id, name, users: Vec::new() });
     }
@@ -836,7 +837,7 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -
                 password_hash: None,
             })
             .collect();
-        let ids: Vec<String> = match source {
+        let ids: Vec<UserId> = match source {
             Source::Write => {
                 let mut tx = store.begin().await?;
                 let created = users::insert_many(&mut tx, &new).await.context("inserting a chunk of users")?;
@@ -844,7 +845,9 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -
                 created.into_iter().map(|u| u.id).collect()
             }
             Source::Kept => {
-                new.iter().map(|n| kept(&kept_users, &n.email.as_str().to_lowercase())).collect::<Result<Vec<_>>>()?
+                new.iter()
+                    .map(|n| kept(&kept_users, &n.email.as_str().to_lowercase()).map(UserId::from))
+                    .collect::<Result<Vec<_>>>()?
             }
         };
         for (id, (partner, first, last, email, active, backlot, academy, portal)) in ids.into_iter().zip(meta) {
@@ -886,7 +889,7 @@ async fn write_grants(store: &Store, data: &DataSet) -> Result<usize> {
             for role in data.roles_of(person) {
                 rows.push(vec![
                     Value::Text(new_id()),
-                    Value::Text(person.id.clone()),
+                    Value::Text(person.id.to_string()),
                     Value::Text(role.application),
                     Value::Text(role.role),
                     Value::NullableInt(role.production.map(ProductionId::get)),

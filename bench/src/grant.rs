@@ -1,5 +1,6 @@
 //! A large grant over HTTP, beside plain inserts of its rows.
 
+use starship_core::ids::UserId;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -45,7 +46,7 @@ pub(crate) async fn bench_grant(
         let mut samples = Samples::with_capacity(SAMPLES);
         let mut new = 0;
         for _ in 0..SAMPLES {
-            let user_ids: Vec<String> = people.by_ref().take(PEOPLE).collect();
+            let user_ids: Vec<UserId> = people.by_ref().take(PEOPLE).collect();
             if user_ids.len() < PEOPLE {
                 bail!("the big partner has too few people for the grant measure");
             }

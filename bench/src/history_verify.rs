@@ -33,7 +33,7 @@ pub(crate) async fn bench_verify(store: &Store, args: &Args, report: &mut Report
         let user = users::insert(
             &mut tx,
             &NewUser {
-                partner_id: (i < 1_000).then_some(partner.id.as_str()),
+                partner_id: (i < 1_000).then_some(&partner.id),
                 email: &email,
                 first_name: &PersonName::parse("first_name", "History").valid()?,
                 last_name: &PersonName::parse("last_name", "Bench").valid()?,

@@ -1,5 +1,6 @@
 //! Search: in-process (prefixes, trigrams, naive LIKE) and over HTTP.
 
+use starship_core::ids::PartnerId;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -33,8 +34,8 @@ pub(crate) async fn bench_search(
     const SECTION: &str = "Search";
     let n = args.samples;
     let big_id = data.partners[BIG as usize].id.clone();
-    let big: Vec<(String, String)> = (0..n).map(|_| (big_id.clone(), data.prefix(rng, Some(BIG)))).collect();
-    let small: Vec<(String, String)> = (0..n)
+    let big: Vec<(PartnerId, String)> = (0..n).map(|_| (big_id.clone(), data.prefix(rng, Some(BIG)))).collect();
+    let small: Vec<(PartnerId, String)> = (0..n)
         .map(|_| {
             let p = 1 + rng.below(data.partners.len() - 1) as u32;
             (data.partners[p as usize].id.clone(), data.prefix(rng, Some(p)))
@@ -42,7 +43,7 @@ pub(crate) async fn bench_search(
         .collect();
     let anywhere: Vec<String> = (0..n).map(|_| data.prefix(rng, None)).collect();
     // The same cases with a piece from inside a name or an email instead.
-    let inside = |rng: &mut Rng, cases: &[(String, String)], partner: &dyn Fn(&str) -> Option<u32>| {
+    let inside = |rng: &mut Rng, cases: &[(PartnerId, String)], partner: &dyn Fn(&str) -> Option<u32>| {
         cases.iter().map(|(id, _)| (id.clone(), data.infix(rng, partner(id)))).collect::<Vec<_>>()
     };
     let partner_index = |id: &str| data.partners.iter().position(|p| p.id == id).map(|i| i as u32);
@@ -56,7 +57,7 @@ pub(crate) async fn bench_search(
     {
         let label = label.replace("50k", &format!("{}k", data.partners[BIG as usize].users.len() / 1000));
         log!("search: prefixes only, {label}");
-        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(PartnerId, String)| {
             Ok(users::search_prefixes(&mut conn, Some(partner), prefix, 20).await?.len())
         })
         .await?;
@@ -68,7 +69,7 @@ pub(crate) async fn bench_search(
         ));
 
         log!("search: prefixes and trigrams, same prefixes, {label}");
-        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(PartnerId, String)| {
             Ok(users::search(&mut conn, Some(partner), prefix, 20).await?.len())
         })
         .await?;
@@ -80,7 +81,7 @@ pub(crate) async fn bench_search(
         ));
 
         log!("search: trigrams, pieces from inside, {label}");
-        let (samples, rows) = sample_queries(n, cases_inside, async |(partner, piece): &(String, String)| {
+        let (samples, rows) = sample_queries(n, cases_inside, async |(partner, piece): &(PartnerId, String)| {
             Ok(users::search(&mut conn, Some(partner), piece, 20).await?.len())
         })
         .await?;
@@ -92,7 +93,7 @@ pub(crate) async fn bench_search(
         ));
 
         log!("search: naive LIKE, {label}");
-        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(String, String)| {
+        let (samples, rows) = sample_queries(n, cases, async |(partner, prefix): &(PartnerId, String)| {
             let pattern = format!("{prefix}%");
             Ok(sqlx::query(NAIVE_SEARCH).bind(partner).bind(&pattern).fetch_all(&mut *conn).await?.len())
         })

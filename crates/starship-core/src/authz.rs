@@ -7,14 +7,15 @@
 
 use crate::catalogue::{AdminScope, Catalogue, RoleRef, RoleScope};
 use crate::domain::ProductionId;
+use crate::ids::{PartnerId, UserId};
 use crate::portal::{PortalAction, PortalLevel, Standing};
 
 /// The signed-in caller as the rules see it.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: String,
+    pub user_id: UserId,
     /// `None` only for platform operators, who belong to no partner.
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     pub operator: bool,
     pub roles: Vec<RoleRef>,
     pub admin: Vec<AdminScope>,
@@ -36,16 +37,22 @@ impl Principal {
     /// Whoever runs the binary's commands on the store's machine: an
     /// operator with no account of their own (History names the CLI).
     pub fn console() -> Self {
-        Principal { user_id: String::new(), partner_id: None, operator: true, roles: Vec::new(), admin: Vec::new() }
+        Principal {
+            user_id: UserId::from_static(""),
+            partner_id: None,
+            operator: true,
+            roles: Vec::new(),
+            admin: Vec::new(),
+        }
     }
 
     /// The account acting, recorded as who granted; none for the console.
-    pub fn acting_user(&self) -> Option<&str> {
-        Some(self.user_id.as_str()).filter(|id| !id.is_empty())
+    pub fn acting_user(&self) -> Option<&UserId> {
+        Some(&self.user_id).filter(|id| !id.is_empty())
     }
 
-    pub fn is_member_of(&self, partner_id: &str) -> bool {
-        self.partner_id.as_deref() == Some(partner_id)
+    pub fn is_member_of(&self, partner_id: &PartnerId) -> bool {
+        self.partner_id.as_ref() == Some(partner_id)
     }
 
     pub fn holds_capability(&self, catalogue: &Catalogue, application: &str, capability: &str) -> bool {
@@ -192,7 +199,12 @@ pub fn could_have_given(caller: &Principal, target: &Principal) -> bool {
 /// portal matrix, the profile rule, …): both must allow it.
 pub fn act_on_person(caller: &Principal, target: &Principal, action_rule: Decision) -> Decision {
     action_rule?;
-    see_partner_resource(caller, target.partner_id.as_deref().unwrap_or(""))?;
+    match &target.partner_id {
+        Some(partner) => see_partner_resource(caller, partner)?,
+        // An operator's account belongs to no partner: only operators see it.
+        None if caller.operator => {}
+        None => return Err(Denied::NotFound),
+    }
     if caller.operator || caller.user_id == target.user_id || could_have_given(caller, target) {
         Ok(())
     } else {
@@ -235,7 +247,7 @@ pub fn remove_own_admin_path(
 }
 
 /// Seeing anything that belongs to a partner: its own users, or operators.
-pub fn see_partner_resource(caller: &Principal, owner_partner: &str) -> Decision {
+pub fn see_partner_resource(caller: &Principal, owner_partner: &PartnerId) -> Decision {
     if caller.operator || caller.is_member_of(owner_partner) {
         Ok(())
     } else {
@@ -297,9 +309,9 @@ pub fn introspect_token(asking_application: &str, issued_to_application: &str) -
 /// RP-initiated logout ends a sign-in only for the person it names, in their
 /// own browser: an ID token alone (it may be old, or someone else's) ends
 /// nothing of anyone's.
-pub fn end_own_sign_in(signed_in_user: Option<&str>, token_subject: &str) -> Decision {
+pub fn end_own_sign_in(signed_in_user: Option<&UserId>, token_subject: &str) -> Decision {
     match signed_in_user {
-        Some(user) if !token_subject.is_empty() && user == token_subject => Ok(()),
+        Some(user) if !token_subject.is_empty() && *user == token_subject => Ok(()),
         _ => Err(Denied::NotFound),
     }
 }
@@ -317,7 +329,7 @@ pub fn sign_in_to_application(roles: &[RoleRef], application: &str) -> Decision 
 
 /// Seed 000: new user accounts can only be created by users with the
 /// Master Content Partner Operations role (the `create-users` capability).
-pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> Decision {
+pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &PartnerId) -> Decision {
     see_partner_resource(caller, partner)?;
     if caller.operator
         || caller.holds_capability(catalogue, crate::catalogue::keys::BACKLOT, crate::catalogue::keys::CREATE_USERS)
@@ -330,7 +342,7 @@ pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &str) -> 
 
 /// Granting or revoking a role: only to users of one's own partner, and
 /// only for applications (or productions) one is an admin of.
-pub fn grant_role(caller: &Principal, target_partner: &str, role: &RoleRef) -> Decision {
+pub fn grant_role(caller: &Principal, target_partner: &PartnerId, role: &RoleRef) -> Decision {
     see_partner_resource(caller, target_partner)?;
     if role.application == crate::catalogue::keys::PARTNER_PORTAL && !caller.operator {
         return Err(Denied::Forbidden(
@@ -348,7 +360,7 @@ pub fn grant_role(caller: &Principal, target_partner: &str, role: &RoleRef) -> D
 
 /// Granting or removing an admin privilege: only an admin of the same
 /// application (or production), only inside one partner.
-pub fn grant_admin(caller: &Principal, target_partner: &str, scope: &AdminScope) -> Decision {
+pub fn grant_admin(caller: &Principal, target_partner: &PartnerId, scope: &AdminScope) -> Decision {
     see_partner_resource(caller, target_partner)?;
     if caller.operator || caller.admins_scope(scope) {
         Ok(())
@@ -359,9 +371,9 @@ pub fn grant_admin(caller: &Principal, target_partner: &str, scope: &AdminScope)
 
 /// The Starship Admin Privileges tab: the user themself, their partner's
 /// admins, and operators.
-pub fn see_admin_privileges(caller: &Principal, target_user: &str, target_partner: &str) -> Decision {
+pub fn see_admin_privileges(caller: &Principal, target_user: &UserId, target_partner: &PartnerId) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.user_id == target_user || caller.is_any_admin() {
+    if caller.operator || caller.user_id == *target_user || caller.is_any_admin() {
         Ok(())
     } else {
         Err(Denied::Forbidden("admin privileges are shown to the user and their partner's admins"))
@@ -371,7 +383,7 @@ pub fn see_admin_privileges(caller: &Principal, target_user: &str, target_partne
 /// History is shown "depending on permissions": to the partner's admins
 /// (Starship admin privileges, or the portal's Admin level) and operators.
 /// A production's admin sees only the History of people on their production.
-pub fn see_history(caller: &Principal, target_partner: &str, target_roles: &[RoleRef]) -> Decision {
+pub fn see_history(caller: &Principal, target_partner: &PartnerId, target_roles: &[RoleRef]) -> Decision {
     see_partner_resource(caller, target_partner)?;
     if caller.operator
         || caller.admin_reaches(target_roles)
@@ -399,7 +411,7 @@ pub fn history_scope(caller: &Principal) -> Option<Vec<AdminScope>> {
 /// accounts of no partner, theirs alone); a partner's admins who are shown
 /// all of their people's History (`history_scope` is `None`), their own
 /// partner's. An admin of productions only is shown part of it, so not this.
-pub fn export_history(caller: &Principal, partner: Option<&str>) -> Decision {
+pub fn export_history(caller: &Principal, partner: Option<&PartnerId>) -> Decision {
     let Some(partner) = partner else {
         return manage_platform(caller);
     };
@@ -428,9 +440,14 @@ pub fn entry_concerns(scopes: &[AdminScope], details: &serde_json::Value) -> boo
 
 /// Editing a user's name, locale and phone: the user themself, operators,
 /// and users of the same partner who may create users.
-pub fn edit_profile(caller: &Principal, catalogue: &Catalogue, target_user: &str, target_partner: &str) -> Decision {
+pub fn edit_profile(
+    caller: &Principal,
+    catalogue: &Catalogue,
+    target_user: &UserId,
+    target_partner: &PartnerId,
+) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.user_id == target_user {
+    if caller.user_id == *target_user {
         return Ok(());
     }
     create_user(caller, catalogue, target_partner).map_err(|_| Denied::Forbidden("you may edit only your own profile"))
@@ -441,7 +458,7 @@ pub fn edit_profile(caller: &Principal, catalogue: &Catalogue, target_user: &str
 pub fn edit_details(
     caller: &Principal,
     catalogue: &Catalogue,
-    (target_user, target_partner): (&str, &str),
+    (target_user, target_partner): (&UserId, &PartnerId),
     standing: Standing,
 ) -> Decision {
     edit_profile(caller, catalogue, target_user, target_partner).or_else(|denied| {
@@ -463,7 +480,7 @@ pub fn applications_tab(caller: &Principal, application: &str) -> Decision {
 /// people holding a role on that production), and operators.
 pub fn user_metadata(
     caller: &Principal,
-    (target_user, target_partner): (&str, &str),
+    (target_user, target_partner): (&UserId, &PartnerId),
     target_roles: &[RoleRef],
     application: &str,
 ) -> Decision {
@@ -475,7 +492,7 @@ pub fn user_metadata(
             .any(|r| r.application == application && r.production.is_some_and(|p| productions.contains(&p))),
         AdminReach::Nothing => false,
     };
-    if caller.operator || caller.user_id == target_user || admin {
+    if caller.operator || caller.user_id == *target_user || admin {
         Ok(())
     } else {
         Err(Denied::Forbidden("metadata is shown to the user and the application's admins"))
@@ -484,9 +501,9 @@ pub fn user_metadata(
 
 /// The Notifications tab of a user: the user, their partner's admins, and
 /// operators. Changing a choice is `user_metadata`'s rule for its application.
-pub fn see_notifications(caller: &Principal, target_user: &str, target_partner: &str) -> Decision {
+pub fn see_notifications(caller: &Principal, target_user: &UserId, target_partner: &PartnerId) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.user_id == target_user || caller.is_any_admin() {
+    if caller.operator || caller.user_id == *target_user || caller.is_any_admin() {
         Ok(())
     } else {
         Err(Denied::Forbidden("notifications are shown to the user and their partner's admins"))
@@ -499,8 +516,20 @@ pub fn see_notifications(caller: &Principal, target_user: &str, target_partner: 
 pub fn portal(
     caller: &Principal,
     action: PortalAction,
-    owner_partner: &str,
-    target: Option<(&str, Standing)>,
+    owner_partner: &PartnerId,
+    target: Option<(&UserId, Standing)>,
+) -> Decision {
+    let target = target.map(|(id, standing)| (caller.user_id == *id, standing));
+    portal_on(caller, action, owner_partner, target)
+}
+
+/// `portal`, with the person acted on as whether they are the caller, and
+/// their standing: someone not created yet is nobody's self.
+fn portal_on(
+    caller: &Principal,
+    action: PortalAction,
+    owner_partner: &PartnerId,
+    target: Option<(bool, Standing)>,
 ) -> Decision {
     see_partner_resource(caller, owner_partner)?;
     if caller.operator {
@@ -509,7 +538,6 @@ pub fn portal(
     let Some(level) = PortalLevel::of(&caller.roles) else {
         return Err(Denied::Forbidden("this needs a Partner Portal permission level"));
     };
-    let target = target.map(|(id, standing)| (id == caller.user_id, standing));
     if crate::portal::allows(level, action, target) {
         Ok(())
     } else {
@@ -527,7 +555,7 @@ pub fn portal(
 /// A person's contact roles and sites: the matrix gives the read-only level
 /// only phone, names and email (its own), so these follow the matrix's
 /// detail editing for the Admin and Engineering levels alone.
-pub fn edit_contact_links(caller: &Principal, owner_partner: &str, target: (&str, Standing)) -> Decision {
+pub fn edit_contact_links(caller: &Principal, owner_partner: &PartnerId, target: (&UserId, Standing)) -> Decision {
     portal(caller, PortalAction::EditDetails, owner_partner, Some(target))?;
     if caller.operator || PortalLevel::of(&caller.roles) != Some(PortalLevel::ReadOnly) {
         Ok(())
@@ -543,11 +571,11 @@ pub fn edit_contact_links(caller: &Principal, owner_partner: &str, target: (&str
 pub fn administer_person(
     caller: &Principal,
     catalogue: &Catalogue,
-    (target_user, target_partner): (&str, &str),
+    (target_user, target_partner): (&UserId, &PartnerId),
     standing: Standing,
 ) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.user_id == target_user {
+    if caller.user_id == *target_user {
         return Err(Denied::Forbidden("you cannot do this to yourself"));
     }
     if caller.operator || create_user(caller, catalogue, target_partner).is_ok() {
@@ -560,11 +588,20 @@ pub fn administer_person(
 /// nobody raises anyone above their own level.
 pub fn set_portal_level(
     caller: &Principal,
-    owner_partner: &str,
-    target: (&str, Standing),
+    owner_partner: &PartnerId,
+    (target_user, standing): (&UserId, Standing),
     new_level: PortalLevel,
 ) -> Decision {
-    portal(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
+    set_portal_level_on(caller, owner_partner, (caller.user_id == *target_user, standing), new_level)
+}
+
+fn set_portal_level_on(
+    caller: &Principal,
+    owner_partner: &PartnerId,
+    target: (bool, Standing),
+    new_level: PortalLevel,
+) -> Decision {
+    portal_on(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
     if caller.operator || PortalLevel::of(&caller.roles).is_some_and(|own| own.at_least(new_level)) {
         Ok(())
     } else {
@@ -577,21 +614,22 @@ pub fn set_portal_level(
 pub fn create_person(
     caller: &Principal,
     catalogue: &Catalogue,
-    partner: &str,
+    partner: &PartnerId,
     portal_level: Option<PortalLevel>,
 ) -> Decision {
     if create_user(caller, catalogue, partner).is_ok() && portal_level.is_none() {
         return Ok(());
     }
+    let someone_new = (false, Standing::NoAccess);
     match portal_level {
-        Some(level) => set_portal_level(caller, partner, ("", Standing::NoAccess), level),
-        None => portal(caller, PortalAction::UserAdministration, partner, Some(("", Standing::NoAccess))),
+        Some(level) => set_portal_level_on(caller, partner, someone_new, level),
+        None => portal_on(caller, PortalAction::UserAdministration, partner, Some(someone_new)),
     }
 }
 
 /// Registering and retiring a partner's appliances: platform operators
 /// only (a partner's own people are refused, another partner's answer 404).
-pub fn register_appliances(caller: &Principal, owner_partner: &str) -> Decision {
+pub fn register_appliances(caller: &Principal, owner_partner: &PartnerId) -> Decision {
     see_partner_resource(caller, owner_partner)?;
     if caller.operator {
         Ok(())
@@ -602,7 +640,7 @@ pub fn register_appliances(caller: &Principal, owner_partner: &str) -> Decision 
 
 /// Adding or editing a site of a partner: operators, and the partner's portal
 /// admins (the matrix's `Sites` row).
-pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
+pub fn add_site(caller: &Principal, owner_partner: &PartnerId) -> Decision {
     portal(caller, PortalAction::Sites, owner_partner, None)
 }
 
@@ -610,7 +648,12 @@ pub fn add_site(caller: &Principal, owner_partner: &str) -> Decision {
 /// partner: operators, and that partner's admins of the application. A
 /// production's admin only for a review limited to their production: a
 /// review of the whole application covers grants they could not see.
-pub fn see_review(caller: &Principal, partner: &str, application: &str, production: Option<ProductionId>) -> Decision {
+pub fn see_review(
+    caller: &Principal,
+    partner: &PartnerId,
+    application: &str,
+    production: Option<ProductionId>,
+) -> Decision {
     see_partner_resource(caller, partner)?;
     if caller.operator {
         return Ok(());
@@ -629,11 +672,11 @@ pub fn see_review(caller: &Principal, partner: &str, application: &str, producti
 /// but never on one's own grant: nobody certifies their own access.
 pub fn decide_review_item(
     caller: &Principal,
-    (partner, application, production): (&str, &str, Option<ProductionId>),
-    item_user: &str,
+    (partner, application, production): (&PartnerId, &str, Option<ProductionId>),
+    item_user: &UserId,
 ) -> Decision {
     see_review(caller, partner, application, production)?;
-    if caller.user_id == item_user {
+    if caller.user_id == *item_user {
         Err(Denied::Forbidden("nobody decides on their own access: another admin of the application must"))
     } else {
         Ok(())

@@ -12,6 +12,7 @@ pub mod countries;
 pub mod domain;
 pub mod error;
 pub mod history;
+pub mod ids;
 pub mod oidc;
 pub mod portal;
 pub mod preferences;

@@ -4,11 +4,12 @@
 use starship_core::authz::{self, Decision, Denied, Principal};
 use starship_core::catalogue::{keys, AdminScope, Application, Capability, Catalogue, Role, RoleRef, RoleScope};
 use starship_core::domain::ProductionId;
+use starship_core::ids::{PartnerId, UserId};
 
-const PARTNER_A: &str = "partner-a";
-const PARTNER_B: &str = "partner-b";
+const PARTNER_A: &PartnerId = &PartnerId::from_static("partner-a");
+const PARTNER_B: &PartnerId = &PartnerId::from_static("partner-b");
 /// A user of partner A who is none of the actors.
-const TARGET: &str = "user-a-target";
+const TARGET: &UserId = &UserId::from_static("user-a-target");
 /// Home Theater Demo - MID, the production of seed 001.
 const DEMO: i64 = 70030433;
 const OTHER_SHOW: i64 = 123;
@@ -101,14 +102,8 @@ fn admin_of(application: &str, on: Option<i64>) -> AdminScope {
     AdminScope { application: application.into(), production: on.map(production) }
 }
 
-fn principal(user_id: &str, partner: Option<&str>, roles: Vec<RoleRef>, admin: Vec<AdminScope>) -> Principal {
-    Principal {
-        user_id: user_id.into(),
-        partner_id: partner.map(str::to_string),
-        operator: partner.is_none(),
-        roles,
-        admin,
-    }
+fn principal(user_id: &str, partner: Option<&PartnerId>, roles: Vec<RoleRef>, admin: Vec<AdminScope>) -> Principal {
+    Principal { user_id: user_id.into(), partner_id: partner.cloned(), operator: partner.is_none(), roles, admin }
 }
 
 /// The actors, in the order of the table's columns.
@@ -160,8 +155,8 @@ fn actors() -> Vec<(&'static str, Principal)> {
 type Check = fn(&Principal, &Catalogue) -> Decision;
 
 /// The partner an actor belongs to, for actions on themself.
-fn own_partner(p: &Principal) -> &str {
-    p.partner_id.as_deref().unwrap_or(PARTNER_A)
+fn own_partner(p: &Principal) -> &PartnerId {
+    p.partner_id.as_ref().unwrap_or(PARTNER_A)
 }
 
 /// The actions, in the order of the table's rows: name, whether the action
@@ -301,7 +296,7 @@ fn every_actor_gets_the_decision_the_table_says_for_every_action() {
 fn another_partner_never_learns_that_anything_of_partner_a_exists() {
     let catalogue = catalogue();
     let (name, outsider) = actors().pop().expect("the partner B actor");
-    assert_eq!(outsider.partner_id.as_deref(), Some(PARTNER_B), "{name}");
+    assert_eq!(outsider.partner_id.as_ref(), Some(PARTNER_B), "{name}");
     for (action, on_partner_a, check) in actions() {
         if on_partner_a {
             assert_eq!(check(&outsider, &catalogue), Err(Denied::NotFound), "{name} / {action}");
@@ -499,8 +494,12 @@ fn a_client_introspects_only_tokens_of_its_own_application() {
 
 #[test]
 fn logout_ends_only_the_sign_in_of_the_person_in_that_browser() {
-    assert_eq!(authz::end_own_sign_in(Some("u1"), "u1"), Ok(()));
-    assert_eq!(authz::end_own_sign_in(Some("u1"), "u2"), Err(Denied::NotFound), "another person's ID token");
+    assert_eq!(authz::end_own_sign_in(Some(&UserId::from("u1")), "u1"), Ok(()));
+    assert_eq!(
+        authz::end_own_sign_in(Some(&UserId::from("u1")), "u2"),
+        Err(Denied::NotFound),
+        "another person's ID token"
+    );
     assert_eq!(authz::end_own_sign_in(None, "u1"), Err(Denied::NotFound), "nobody signed in here");
-    assert_eq!(authz::end_own_sign_in(Some(""), ""), Err(Denied::NotFound), "a token naming nobody");
+    assert_eq!(authz::end_own_sign_in(Some(&UserId::from("")), ""), Err(Denied::NotFound), "a token naming nobody");
 }

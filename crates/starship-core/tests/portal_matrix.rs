@@ -3,14 +3,16 @@
 
 use starship_core::authz::{self, Denied, Principal};
 use starship_core::catalogue::RoleRef;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 
-const PARTNER: &str = "metro";
+const PARTNER: &PartnerId = &PartnerId::from_static("metro");
+const OTHER: &PartnerId = &PartnerId::from_static("other");
 
-fn portal_user(id: &str, partner: &str, level: Option<PortalLevel>) -> Principal {
+fn portal_user(id: &str, partner: &PartnerId, level: Option<PortalLevel>) -> Principal {
     Principal {
         user_id: id.into(),
-        partner_id: Some(partner.into()),
+        partner_id: Some(partner.clone()),
         operator: false,
         roles: level
             .map(|l| {
@@ -47,12 +49,13 @@ fn the_matrix_on_people_of_the_same_partner() {
     for (level, action, expected, expected_self) in PEOPLE_TABLE {
         let actor = portal_user("actor", PARTNER, Some(level));
         for ((name, standing), allowed) in TARGETS.iter().zip(expected) {
-            let got = authz::portal(&actor, action, PARTNER, Some(("someone", *standing))).is_ok();
+            let got = authz::portal(&actor, action, PARTNER, Some((&UserId::from("someone"), *standing))).is_ok();
             if got != allowed {
                 wrong.push(format!("{level:?} {action:?} on {name}: expected {allowed}, got {got}"));
             }
         }
-        let got_self = authz::portal(&actor, action, PARTNER, Some(("actor", Standing::User(level)))).is_ok();
+        let got_self =
+            authz::portal(&actor, action, PARTNER, Some((&UserId::from("actor"), Standing::User(level)))).is_ok();
         if got_self != expected_self {
             wrong.push(format!("{level:?} {action:?} on self: expected {expected_self}, got {got_self}"));
         }
@@ -80,11 +83,11 @@ fn the_matrix_on_things() {
 #[test]
 fn nobody_acts_on_another_partners_people_or_things() {
     for level in PortalLevel::ALL {
-        let outsider = portal_user("outsider", "other", Some(level));
+        let outsider = portal_user("outsider", OTHER, Some(level));
         for action in [UserAdministration, EditDetails, ApplianceSelfService, Tickets] {
             for (_, standing) in TARGETS {
                 assert_eq!(
-                    authz::portal(&outsider, action, PARTNER, Some(("x", standing))),
+                    authz::portal(&outsider, action, PARTNER, Some((&UserId::from("x"), standing))),
                     Err(Denied::NotFound),
                     "{level:?} {action:?}"
                 );
@@ -97,22 +100,27 @@ fn nobody_acts_on_another_partners_people_or_things() {
 #[test]
 fn levels_are_granted_up_to_ones_own_and_only_to_those_one_administers() {
     let engineering = portal_user("eli", PARTNER, Some(Engineering));
-    let read_only_target = ("rita", Standing::User(ReadOnly));
+    let rita = UserId::from("rita");
+    let read_only_target = (&rita, Standing::User(ReadOnly));
     assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, Engineering).is_ok());
     assert!(authz::set_portal_level(&engineering, PARTNER, read_only_target, ReadOnly).is_ok());
     assert!(
         authz::set_portal_level(&engineering, PARTNER, read_only_target, Admin).is_err(),
         "an engineering user raising a read-only user to admin"
     );
-    assert!(authz::set_portal_level(&engineering, PARTNER, ("nora", Standing::User(Admin)), ReadOnly).is_err());
+    assert!(authz::set_portal_level(&engineering, PARTNER, (&UserId::from("nora"), Standing::User(Admin)), ReadOnly)
+        .is_err());
     assert!(
-        authz::set_portal_level(&engineering, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_err(),
+        authz::set_portal_level(&engineering, PARTNER, (&UserId::from("eli"), Standing::User(Engineering)), Admin)
+            .is_err(),
         "nor themself"
     );
     let admin = portal_user("nora", PARTNER, Some(Admin));
-    assert!(authz::set_portal_level(&admin, PARTNER, ("eli", Standing::User(Engineering)), Admin).is_ok());
+    assert!(
+        authz::set_portal_level(&admin, PARTNER, (&UserId::from("eli"), Standing::User(Engineering)), Admin).is_ok()
+    );
     let read_only = portal_user("rita", PARTNER, Some(ReadOnly));
-    assert!(authz::set_portal_level(&read_only, PARTNER, ("c", Standing::NoAccess), ReadOnly).is_err());
+    assert!(authz::set_portal_level(&read_only, PARTNER, (&UserId::from("c"), Standing::NoAccess), ReadOnly).is_err());
 }
 
 #[test]

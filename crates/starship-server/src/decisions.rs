@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use starship_core::ids::UserId;
 use starship_store::access::{Credential, Person};
 use starship_store::Store;
 
@@ -81,7 +82,7 @@ impl GenerationReads {
 struct Cache {
     generation: i64,
     credentials: HashMap<String, Credential>,
-    people: HashMap<String, Arc<Person>>,
+    people: HashMap<UserId, Arc<Person>>,
 }
 
 impl Cache {
@@ -143,7 +144,7 @@ impl Decisions {
 
     /// Of these people, those known at `generation`; the ids not known
     /// come back in the second list.
-    pub fn people(&self, generation: i64, ids: &[&str]) -> (HashMap<String, Arc<Person>>, Vec<String>) {
+    pub fn people(&self, generation: i64, ids: &[&str]) -> (HashMap<UserId, Arc<Person>>, Vec<UserId>) {
         let mut cache = self.cache();
         cache.at(generation);
         let mut known = HashMap::new();
@@ -151,9 +152,9 @@ impl Decisions {
         for id in ids {
             match cache.people.get(*id) {
                 Some(person) => {
-                    known.insert(id.to_string(), person.clone());
+                    known.insert(UserId::from(*id), person.clone());
                 }
-                None if !known.contains_key(*id) && !missing.iter().any(|m| m == id) => missing.push(id.to_string()),
+                None if !known.contains_key(*id) && !missing.iter().any(|m| m == id) => missing.push(UserId::from(*id)),
                 None => {}
             }
         }

@@ -4,6 +4,7 @@ use serde_json::json;
 use starship_core::authz::Principal;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
+use starship_core::ids::PartnerId;
 use starship_store::history::{Actor, Source};
 use starship_store::users::{NewUser, User};
 use starship_store::{appliances, contacts, partners, sites, tickets, Conn};
@@ -26,14 +27,14 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    async fn partner(&mut self, name: &str, kind: PartnerKind) -> OperationResult<String> {
+    async fn partner(&mut self, name: &str, kind: PartnerKind) -> OperationResult<PartnerId> {
         Ok(partners::insert(self.conn, &Title::parse("name", name)?, kind).await?.id)
     }
 
     /// A person who can sign in with the demo password.
     async fn member(
         &mut self,
-        partner: Option<&str>,
+        partner: Option<&PartnerId>,
         email: &str,
         first: &str,
         last: &str,
@@ -65,7 +66,7 @@ impl Loader<'_> {
     /// A contact of the partner: no sign-in.
     async fn contact(
         &mut self,
-        partner: &str,
+        partner: &PartnerId,
         email: &str,
         first: &str,
         last: &str,

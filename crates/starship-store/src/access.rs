@@ -7,6 +7,7 @@
 
 use sqlx::Row;
 use starship_core::catalogue::{AdminScope, RoleRef};
+use starship_core::ids::UserId;
 
 use crate::users::{production_of, User};
 use crate::{grouped, Conn, Result};
@@ -20,7 +21,7 @@ pub async fn generation(conn: &mut Conn) -> Result<i64> {
 /// is the caller's to judge (`expires_at`), as it changes without a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
-    pub user_id: String,
+    pub user_id: UserId,
     pub expires_at: i64,
     /// The API token's id and when its use was last noted; `None` for a session.
     pub token: Option<(String, Option<i64>)>,
@@ -80,7 +81,7 @@ pub async fn service_token(conn: &mut Conn, token_hash: &str) -> Result<Option<C
     .await?;
     row.map(|r| {
         Ok(Credential {
-            user_id: String::new(),
+            user_id: UserId::from_static(""),
             expires_at: r.try_get("expires_at")?,
             token: None,
             application: Some(r.try_get("application")?),
@@ -107,7 +108,7 @@ impl Person {
 
 /// The people with these ids (deleted ones left out), in three queries
 /// whatever their number.
-pub async fn people(conn: &mut Conn, ids: &[String]) -> Result<Vec<Person>> {
+pub async fn people(conn: &mut Conn, ids: &[UserId]) -> Result<Vec<Person>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -119,7 +120,7 @@ pub async fn people(conn: &mut Conn, ids: &[String]) -> Result<Vec<Person>> {
     )
     .await?;
     let users = users.iter().map(crate::users::user_from_row).collect::<Result<Vec<User>>>()?;
-    let grants = grouped(
+    let grants = grouped::<UserId, _>(
         fetch(
             conn,
             &format!(
@@ -140,7 +141,7 @@ pub async fn people(conn: &mut Conn, ids: &[String]) -> Result<Vec<Person>> {
             ))
         },
     )?;
-    let admin = grouped(
+    let admin = grouped::<UserId, _>(
         fetch(
             conn,
             &format!("SELECT user_id, application, production_id FROM admin_privileges WHERE user_id IN ({list})"),
@@ -161,7 +162,7 @@ pub async fn people(conn: &mut Conn, ids: &[String]) -> Result<Vec<Person>> {
         .collect())
 }
 
-async fn fetch(conn: &mut Conn, sql: &str, ids: &[String]) -> Result<Vec<sqlx::any::AnyRow>> {
+async fn fetch(conn: &mut Conn, sql: &str, ids: &[UserId]) -> Result<Vec<sqlx::any::AnyRow>> {
     let mut query = sqlx::query(sql);
     for id in ids {
         query = query.bind(id);

@@ -1,6 +1,7 @@
 //! Appliances: registered at a partner's site, drained, retired, with
 //! their history (`appliance_events`) and their BGP configuration versions.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
@@ -13,7 +14,7 @@ use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 #[derive(Debug, Clone)]
 pub struct Appliance {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub site_id: String,
     pub serial: String,
     pub model: String,
@@ -45,7 +46,7 @@ fn appliance_from_row(r: &sqlx::any::AnyRow) -> Result<Appliance> {
     })
 }
 
-pub async fn appliances_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Appliance>> {
+pub async fn appliances_of_partner(conn: &mut Conn, partner_id: &PartnerId) -> Result<Vec<Appliance>> {
     sqlx::query(&format!("SELECT {APPLIANCE_COLUMNS} FROM appliances WHERE partner_id = $1 ORDER BY serial"))
         .bind(partner_id)
         .fetch_all(&mut *conn)
@@ -67,7 +68,7 @@ pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance
 
 pub async fn insert_appliance(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     site_id: &str,
     serial: &str,
     model: &str,
@@ -79,7 +80,7 @@ pub async fn insert_appliance(
 /// the registration.
 pub async fn register_appliance(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     site_id: &str,
     serial: &str,
     model: &str,
@@ -126,7 +127,7 @@ pub struct ApplianceEvent {
 /// The history of every appliance of a partner, by appliance id, oldest first.
 pub async fn appliance_events_of_partner(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> Result<HashMap<String, Vec<ApplianceEvent>>> {
     let rows = sqlx::query(
         "SELECT e.appliance_id, e.event, u.email, e.at FROM appliance_events e \
@@ -193,7 +194,7 @@ pub struct BgpConfig {
     pub peer_asn: i64,
     pub neighbor_ipv4: Option<String>,
     pub neighbor_ipv6: Option<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: i64,
 }
 
@@ -257,7 +258,10 @@ pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<Bgp
 
 /// The BGP versions of every appliance of a partner, by appliance id,
 /// newest first.
-pub async fn bgp_versions_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<BgpConfig>>> {
+pub async fn bgp_versions_of_partner(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+) -> Result<HashMap<String, Vec<BgpConfig>>> {
     let rows = sqlx::query(&format!(
         "SELECT {BGP_COLUMNS} FROM bgp_configs b JOIN appliances a ON a.id = b.appliance_id \
          WHERE a.partner_id = $1 ORDER BY b.appliance_id, b.version DESC"

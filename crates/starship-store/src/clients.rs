@@ -3,6 +3,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use starship_core::ids::UserId;
 
 use crate::{new_id, now_millis, Conn, Result};
 
@@ -15,7 +16,7 @@ pub struct Client {
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: i64,
     pub secret_rotated_at: Option<i64>,
 }
@@ -55,7 +56,7 @@ pub struct NewClient<'a> {
     pub name: &'a str,
     pub redirect_uris: &'a [String],
     pub grant_types: &'a [String],
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
 }
 
 pub async fn insert(conn: &mut Conn, new: NewClient<'_>) -> Result<Client> {
@@ -66,7 +67,7 @@ pub async fn insert(conn: &mut Conn, new: NewClient<'_>) -> Result<Client> {
         name: new.name.to_string(),
         redirect_uris: new.redirect_uris.to_vec(),
         grant_types: new.grant_types.to_vec(),
-        created_by: new.created_by.map(str::to_string),
+        created_by: new.created_by.cloned(),
         created_at: now_millis(),
         secret_rotated_at: None,
     };

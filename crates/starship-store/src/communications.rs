@@ -2,13 +2,14 @@
 //! roles and survey mentions, for the rules in `starship_core::communications`.
 
 use sqlx::Row;
+use starship_core::ids::{PartnerId, UserId};
 
 use crate::{Conn, Result};
 
 /// A person of the partner as the communications rules see them.
 #[derive(Debug, Clone)]
 pub struct Reachable {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -20,7 +21,7 @@ pub struct Reachable {
 
 /// The partner's people (with or without sign-in) with their contact roles,
 /// only those associated with `site` when one is given.
-pub async fn reachable(conn: &mut Conn, partner_id: &str, site: Option<&str>) -> Result<Vec<Reachable>> {
+pub async fn reachable(conn: &mut Conn, partner_id: &PartnerId, site: Option<&str>) -> Result<Vec<Reachable>> {
     let rows = sqlx::query(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.status, r.contact_role, \
            EXISTS (SELECT 1 FROM site_survey_contacts s WHERE s.user_id = u.id AND (CAST($2 AS TEXT) IS NULL OR s.site_id = CAST($2 AS TEXT))) AS on_survey \
@@ -36,7 +37,7 @@ pub async fn reachable(conn: &mut Conn, partner_id: &str, site: Option<&str>) ->
     .await?;
     let mut people: Vec<Reachable> = Vec::new();
     for r in rows {
-        let id: String = r.try_get("id")?;
+        let id: UserId = r.try_get("id")?;
         let role: Option<String> = r.try_get("contact_role")?;
         let on_survey: bool = match r.try_get::<i64, _>("on_survey") {
             Ok(v) => v != 0,

@@ -3,16 +3,17 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::catalogue::{AdminScope, RoleRef};
+use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
 
 use crate::users::production_of;
 use crate::{new_id, now_millis, placeholder, Conn, Result, Value};
 
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub id: String,
-    pub user_id: String,
+    pub id: GrantId,
+    pub user_id: UserId,
     pub role: RoleRef,
-    pub granted_by: Option<String>,
+    pub granted_by: Option<UserId>,
     pub created_at: i64,
     /// When the grant stops counting; `None` for no end.
     pub expires_at: Option<i64>,
@@ -70,7 +71,12 @@ impl Granting {
 /// Grants a role with no end date; granting one already held returns the
 /// existing grant and `false` rather than a duplicate. A held grant that has
 /// expired (not yet swept) is given again.
-pub async fn grant(conn: &mut Conn, user_id: &str, role: &RoleRef, granted_by: Option<&str>) -> Result<(Grant, bool)> {
+pub async fn grant(
+    conn: &mut Conn,
+    user_id: &UserId,
+    role: &RoleRef,
+    granted_by: Option<&UserId>,
+) -> Result<(Grant, bool)> {
     let now = now_millis();
     let inserted = sqlx::query(
         "INSERT INTO grants (id, user_id, application, role, production_id, granted_by, created_at) \
@@ -123,15 +129,15 @@ pub async fn grant(conn: &mut Conn, user_id: &str, role: &RoleRef, granted_by: O
 /// (users outer, roles inner) with what changed.
 pub async fn grant_many(
     conn: &mut Conn,
-    user_ids: &[&str],
+    user_ids: &[&UserId],
     roles: &[(RoleRef, Option<i64>)],
-    granted_by: Option<&str>,
+    granted_by: Option<&UserId>,
 ) -> Result<Vec<(Grant, Granting)>> {
     type Key = (String, String, String, Option<i64>);
     let key = |user: &str, role: &RoleRef| -> Key {
         (user.to_string(), role.application.clone(), role.role.clone(), role.production.map(|p| p.get()))
     };
-    let wanted: Vec<(&str, &RoleRef, Option<i64>)> = user_ids
+    let wanted: Vec<(&UserId, &RoleRef, Option<i64>)> = user_ids
         .iter()
         .flat_map(|user| roles.iter().map(move |(role, expires_at)| (*user, role, *expires_at)))
         .collect();
@@ -141,7 +147,7 @@ pub async fn grant_many(
     // A grant held before may be revoked by another transaction between the
     // insert that skipped it and the read: the next round writes it anew.
     for _ in 0..3 {
-        let missing: Vec<&(&str, &RoleRef, Option<i64>)> =
+        let missing: Vec<&(&UserId, &RoleRef, Option<i64>)> =
             wanted.iter().filter(|(user, role, _)| !held.contains_key(&key(user, role))).collect();
         if missing.is_empty() {
             break;
@@ -149,15 +155,16 @@ pub async fn grant_many(
         let rows = missing
             .iter()
             .map(|(user_id, role, expires_at)| {
-                let id = new_id();
-                fresh_ids.insert(id.clone());
+                let id = GrantId::from(new_id());
+                let row_id = Value::Text(id.to_string());
+                fresh_ids.insert(id);
                 vec![
-                    Value::Text(id),
+                    row_id,
                     Value::Text(user_id.to_string()),
                     Value::Text(role.application.clone()),
                     Value::Text(role.role.clone()),
                     Value::NullableInt(role.production.map(|p| p.get())),
-                    Value::NullableText(granted_by.map(str::to_string)),
+                    Value::NullableText(granted_by.map(UserId::to_string)),
                     Value::Int(now),
                     Value::NullableInt(*expires_at),
                 ]
@@ -170,7 +177,7 @@ pub async fn grant_many(
             rows,
         )
         .await?;
-        let mut users: Vec<&str> = missing.iter().map(|(user, _, _)| *user).collect();
+        let mut users: Vec<&UserId> = missing.iter().map(|(user, _, _)| *user).collect();
         users.sort_unstable();
         users.dedup();
         for chunk in users.chunks(1_000) {
@@ -189,7 +196,7 @@ pub async fn grant_many(
     let mut answers = Vec::with_capacity(wanted.len());
     // Held grants whose end date changes, and expired ones given again,
     // grouped by the end date they take: a few statements for a large grant.
-    let mut changes: std::collections::BTreeMap<(Option<i64>, bool), Vec<String>> = Default::default();
+    let mut changes: std::collections::BTreeMap<(Option<i64>, bool), Vec<GrantId>> = Default::default();
     for (user_id, role, expires_at) in &wanted {
         let mut grant = held.get(&key(user_id, role)).cloned().ok_or(crate::StoreError::Conflict(
             "a grant was revoked again and again while it was being written; try again",
@@ -199,7 +206,7 @@ pub async fn grant_many(
             Granting::New
         } else if grant.expired_at(now) {
             changes.entry((*expires_at, true)).or_default().push(grant.id.clone());
-            grant.granted_by = granted_by.map(str::to_string);
+            grant.granted_by = granted_by.cloned();
             grant.created_at = now;
             Granting::New
         } else if grant.expires_at != *expires_at {
@@ -245,7 +252,7 @@ pub async fn grant_many(
 }
 
 /// A person's grants that still count.
-pub async fn of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Grant>> {
+pub async fn of_user(conn: &mut Conn, user_id: &UserId) -> Result<Vec<Grant>> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM grants WHERE user_id = $1 AND {} ORDER BY application, role, production_id",
         counting("", 2)
@@ -260,7 +267,7 @@ pub async fn of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Grant>> {
 }
 
 /// One grant, expired or not: revoking an expired grant is allowed.
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Grant>> {
+pub async fn get(conn: &mut Conn, id: &GrantId) -> Result<Option<Grant>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM grants WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -271,12 +278,12 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Grant>> {
 }
 
 /// Revokes a grant; `false` when it was already gone.
-pub async fn revoke(conn: &mut Conn, id: &str) -> Result<bool> {
+pub async fn revoke(conn: &mut Conn, id: &GrantId) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM grants WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() == 1)
 }
 
 /// For one page of users, their grants in one application that still count.
-pub async fn of_users_in_application(conn: &mut Conn, user_ids: &[String], application: &str) -> Result<Vec<Grant>> {
+pub async fn of_users_in_application(conn: &mut Conn, user_ids: &[UserId], application: &str) -> Result<Vec<Grant>> {
     if user_ids.is_empty() {
         return Ok(vec![]);
     }
@@ -295,10 +302,10 @@ pub async fn of_users_in_application(conn: &mut Conn, user_ids: &[String], appli
 
 #[derive(Debug, Clone)]
 pub struct AdminPrivilege {
-    pub id: String,
-    pub user_id: String,
+    pub id: AdminPrivilegeId,
+    pub user_id: UserId,
     pub scope: AdminScope,
-    pub granted_by: Option<String>,
+    pub granted_by: Option<UserId>,
     pub created_at: i64,
 }
 
@@ -314,9 +321,9 @@ fn privilege_from_row(r: &AnyRow) -> Result<AdminPrivilege> {
 
 pub async fn add_admin(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     scope: &AdminScope,
-    granted_by: Option<&str>,
+    granted_by: Option<&UserId>,
 ) -> Result<(AdminPrivilege, bool)> {
     let inserted = sqlx::query(
         "INSERT INTO admin_privileges (id, user_id, application, production_id, granted_by, created_at) \
@@ -344,7 +351,7 @@ pub async fn add_admin(
     Ok((privilege_from_row(&row)?, inserted))
 }
 
-pub async fn admin_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<AdminPrivilege>> {
+pub async fn admin_of_user(conn: &mut Conn, user_id: &UserId) -> Result<Vec<AdminPrivilege>> {
     sqlx::query(
         "SELECT id, user_id, application, production_id, granted_by, created_at FROM admin_privileges \
          WHERE user_id = $1 ORDER BY application, production_id",
@@ -357,7 +364,7 @@ pub async fn admin_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<AdminPr
     .collect()
 }
 
-pub async fn get_admin(conn: &mut Conn, id: &str) -> Result<Option<AdminPrivilege>> {
+pub async fn get_admin(conn: &mut Conn, id: &AdminPrivilegeId) -> Result<Option<AdminPrivilege>> {
     sqlx::query(
         "SELECT id, user_id, application, production_id, granted_by, created_at FROM admin_privileges WHERE id = $1",
     )
@@ -369,7 +376,7 @@ pub async fn get_admin(conn: &mut Conn, id: &str) -> Result<Option<AdminPrivileg
     .transpose()
 }
 
-pub async fn remove_admin(conn: &mut Conn, id: &str) -> Result<bool> {
+pub async fn remove_admin(conn: &mut Conn, id: &AdminPrivilegeId) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM admin_privileges WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected()
         == 1)
 }
@@ -416,11 +423,11 @@ pub async fn claim_reminders(conn: &mut Conn, now: i64, until: i64, limit: i64) 
 /// first by name, at most `limit`: who may grant a role of this scope there.
 pub async fn admins_of_scope(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     scope: &AdminScope,
     limit: i64,
 ) -> Result<Vec<crate::users::User>> {
-    let ids: Vec<String> = sqlx::query(
+    let ids: Vec<UserId> = sqlx::query(
         "SELECT u.id FROM users u JOIN admin_privileges a ON a.user_id = u.id \
          WHERE u.partner_id = $1 AND a.application = $2 AND COALESCE(a.production_id, 0) = $3 \
          AND u.deleted_at IS NULL AND u.deactivated_at IS NULL ORDER BY u.full_lower, u.id LIMIT $4",
@@ -445,8 +452,12 @@ pub async fn admins_of_scope(
 
 /// The other active people of a partner who hold any admin privilege
 /// (at most 100, enough to find one who can still onboard).
-pub async fn other_admins(conn: &mut Conn, partner_id: &str, except_user: &str) -> Result<Vec<crate::users::User>> {
-    let ids: Vec<String> = sqlx::query(
+pub async fn other_admins(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+    except_user: &UserId,
+) -> Result<Vec<crate::users::User>> {
+    let ids: Vec<UserId> = sqlx::query(
         "SELECT DISTINCT u.id FROM users u JOIN admin_privileges a ON a.user_id = u.id \
          WHERE u.partner_id = $1 AND u.id <> $2 AND u.deleted_at IS NULL AND u.deactivated_at IS NULL \
          ORDER BY u.id LIMIT 100",

@@ -8,6 +8,7 @@
 //! access is found even with the triggers dropped. ARCHITECTURE.md
 //! ("History chains") spells out the encoding for an auditor.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::TryStreamExt;
@@ -57,14 +58,14 @@ impl Source {
 /// system itself.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub label: String,
     pub source: Source,
 }
 
 impl Actor {
-    pub fn user(user_id: &str, email: &str, source: Source) -> Self {
-        Self { user_id: Some(user_id.to_string()), label: email.to_string(), source }
+    pub fn user(user_id: &UserId, email: &str, source: Source) -> Self {
+        Self { user_id: Some(user_id.clone()), label: email.to_string(), source }
     }
 
     pub fn system(source: Source) -> Self {
@@ -75,23 +76,23 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub at: i64,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     pub actor: String,
     pub source: String,
     pub action: String,
     pub details: Value,
 }
 
-pub async fn append(conn: &mut Conn, user_id: &str, actor: &Actor, kind: Kind, details: Value) -> Result<()> {
-    append_many(conn, actor, vec![(user_id.to_string(), kind, details)]).await
+pub async fn append(conn: &mut Conn, user_id: &UserId, actor: &Actor, kind: Kind, details: Value) -> Result<()> {
+    append_many(conn, actor, vec![(user_id.clone(), kind, details)]).await
 }
 
 /// Appends one entry per (account, action, details), all by one actor, to
 /// the chains of the accounts' partners: each chain's head is locked and
 /// moved once for the whole batch, in the caller's transaction.
-pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, Kind, Value)>) -> Result<()> {
+pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(UserId, Kind, Value)>) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -111,20 +112,20 @@ pub async fn append_many(conn: &mut Conn, actor: &Actor, entries: Vec<(String, K
 pub async fn append_many_of_partner(
     conn: &mut Conn,
     actor: &Actor,
-    partner_id: &str,
-    entries: Vec<(String, Kind, Value)>,
+    partner_id: &PartnerId,
+    entries: Vec<(UserId, Kind, Value)>,
 ) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let by_chain = BTreeMap::from([(partner_id, (0..entries.len()).collect())]);
+    let by_chain = BTreeMap::from([(partner_id.as_str(), (0..entries.len()).collect())]);
     append_chained(conn, actor, &entries, by_chain).await
 }
 
 async fn append_chained(
     conn: &mut Conn,
     actor: &Actor,
-    entries: &[(String, Kind, Value)],
+    entries: &[(UserId, Kind, Value)],
     by_chain: BTreeMap<&str, Vec<usize>>,
 ) -> Result<()> {
     let at = now_millis();
@@ -153,9 +154,9 @@ async fn append_chained(
             });
             rows.push(vec![
                 SqlValue::Text(id),
-                SqlValue::Text(user_id.clone()),
+                SqlValue::Text(user_id.to_string()),
                 SqlValue::Int(at),
-                SqlValue::NullableText(actor.user_id.clone()),
+                SqlValue::NullableText(actor.user_id.as_deref().map(str::to_string)),
                 SqlValue::Text(actor.label.clone()),
                 SqlValue::Text(actor.source.as_str().to_string()),
                 SqlValue::Text(action.to_string()),
@@ -598,7 +599,7 @@ fn entry_of(r: &sqlx::any::AnyRow) -> Result<Entry> {
 /// only of `kinds` unless it is empty.
 pub async fn list(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     before: Option<(i64, &str)>,
     kinds: &[Kind],
     limit: i64,

@@ -282,13 +282,16 @@ pub enum Value {
 
 /// Groups rows by one column's value, keeping the rows' order in each
 /// group: how a list fetches one aspect of all its items in one query.
-pub(crate) fn grouped<T>(
+pub(crate) fn grouped<K, T>(
     rows: Vec<sqlx::any::AnyRow>,
     key: &str,
     value: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
-) -> Result<std::collections::HashMap<String, Vec<T>>> {
+) -> Result<std::collections::HashMap<K, Vec<T>>>
+where
+    K: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Eq + std::hash::Hash,
+{
     use sqlx::Row;
-    let mut groups: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    let mut groups: std::collections::HashMap<K, Vec<T>> = std::collections::HashMap::new();
     for r in &rows {
         groups.entry(r.try_get(key)?).or_default().push(value(r)?);
     }

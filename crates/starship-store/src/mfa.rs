@@ -1,6 +1,7 @@
 //! TOTP secrets and recovery codes of users who enrolled in MFA.
 
 use sqlx::Row;
+use starship_core::ids::UserId;
 
 use crate::{now_millis, Conn, Result};
 
@@ -11,7 +12,7 @@ pub struct Totp {
 }
 
 /// Starts (or restarts) an enrolment: the secret waits for a first code.
-pub async fn begin_enrolment(conn: &mut Conn, user_id: &str, secret: &str) -> Result<()> {
+pub async fn begin_enrolment(conn: &mut Conn, user_id: &UserId, secret: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO mfa_totp (user_id, secret, enabled_at, last_step, created_at) VALUES ($1, $2, NULL, 0, $3) \
          ON CONFLICT (user_id) DO UPDATE SET secret = $2, enabled_at = NULL, last_step = 0, created_at = $3",
@@ -24,7 +25,7 @@ pub async fn begin_enrolment(conn: &mut Conn, user_id: &str, secret: &str) -> Re
     Ok(())
 }
 
-pub async fn totp_of(conn: &mut Conn, user_id: &str) -> Result<Option<Totp>> {
+pub async fn totp_of(conn: &mut Conn, user_id: &UserId) -> Result<Option<Totp>> {
     let row = sqlx::query("SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
@@ -38,7 +39,7 @@ pub async fn totp_of(conn: &mut Conn, user_id: &str) -> Result<Option<Totp>> {
 
 /// Accepts the code of time step `step` once: a replayed or older code
 /// changes nothing and answers false.
-pub async fn use_step(conn: &mut Conn, user_id: &str, step: i64) -> Result<bool> {
+pub async fn use_step(conn: &mut Conn, user_id: &UserId, step: i64) -> Result<bool> {
     Ok(sqlx::query("UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2")
         .bind(user_id)
         .bind(step)
@@ -48,7 +49,7 @@ pub async fn use_step(conn: &mut Conn, user_id: &str, step: i64) -> Result<bool>
         == 1)
 }
 
-pub async fn enable(conn: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn enable(conn: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("UPDATE mfa_totp SET enabled_at = $2 WHERE user_id = $1")
         .bind(user_id)
         .bind(now_millis())
@@ -57,7 +58,7 @@ pub async fn enable(conn: &mut Conn, user_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn replace_recovery_codes(conn: &mut Conn, user_id: &str, code_hashes: &[String]) -> Result<()> {
+pub async fn replace_recovery_codes(conn: &mut Conn, user_id: &UserId, code_hashes: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for hash in code_hashes {
         sqlx::query("INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES ($1, $2)")
@@ -69,7 +70,7 @@ pub async fn replace_recovery_codes(conn: &mut Conn, user_id: &str, code_hashes:
     Ok(())
 }
 
-pub async fn use_recovery_code(conn: &mut Conn, user_id: &str, code_hash: &str) -> Result<bool> {
+pub async fn use_recovery_code(conn: &mut Conn, user_id: &UserId, code_hash: &str) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
     )
@@ -83,7 +84,7 @@ pub async fn use_recovery_code(conn: &mut Conn, user_id: &str, code_hash: &str) 
 }
 
 /// Removes MFA entirely (a reset): the next sign-in needs only the password.
-pub async fn remove(conn: &mut Conn, user_id: &str) -> Result<bool> {
+pub async fn remove(conn: &mut Conn, user_id: &UserId) -> Result<bool> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     Ok(sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?.rows_affected()
         == 1)

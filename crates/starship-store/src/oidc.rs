@@ -4,6 +4,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use starship_core::ids::{GrantId, UserId};
 
 use crate::{new_id, now_millis, Conn, Result};
 
@@ -11,7 +12,7 @@ use crate::{new_id, now_millis, Conn, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Code {
     pub client_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub nonce: Option<String>,
@@ -113,25 +114,25 @@ pub async fn purge_expired_codes(conn: &mut Conn) -> Result<u64> {
 pub struct Family {
     pub id: String,
     pub client_id: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub scope: String,
     pub auth_time: Option<i64>,
-    pub grant_ids: Vec<String>,
+    pub grant_ids: Vec<GrantId>,
     pub ended_at: Option<i64>,
 }
 
 pub async fn insert_family(
     conn: &mut Conn,
     client_id: &str,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     scope: &str,
     auth_time: Option<i64>,
-    grant_ids: &[String],
+    grant_ids: &[GrantId],
 ) -> Result<Family> {
     let family = Family {
         id: new_id(),
         client_id: client_id.to_string(),
-        user_id: user_id.map(str::to_string),
+        user_id: user_id.cloned(),
         scope: scope.to_string(),
         auth_time,
         grant_ids: grant_ids.to_vec(),
@@ -154,7 +155,7 @@ pub async fn insert_family(
 }
 
 /// Records the grants a refreshed family's person holds now.
-pub async fn set_family_grants(conn: &mut Conn, family_id: &str, grant_ids: &[String]) -> Result<()> {
+pub async fn set_family_grants(conn: &mut Conn, family_id: &str, grant_ids: &[GrantId]) -> Result<()> {
     sqlx::query("UPDATE oidc_families SET grant_ids = $2 WHERE id = $1")
         .bind(family_id)
         .bind(serde_json::to_string(grant_ids).expect("text serializes"))
@@ -178,7 +179,7 @@ pub async fn end_family(conn: &mut Conn, family_id: &str, reason: &str) -> Resul
 /// Ends every live family of a person (at one client, or at all); how many.
 pub async fn end_families_of_user(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     client_id: Option<&str>,
     reason: &str,
 ) -> Result<u64> {

@@ -2,6 +2,7 @@
 //! as the change that causes it, and a dispatcher sends it later.
 
 use sqlx::Row;
+use starship_core::ids::UserId;
 
 use starship_core::domain::DeliveryStatus;
 
@@ -11,7 +12,7 @@ use crate::{new_id, now_millis, Conn, Dialect, Result, Value};
 pub struct Message {
     pub id: String,
     pub recipient: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub kind: String,
     pub subject: String,
     pub body: String,
@@ -190,7 +191,7 @@ pub async fn requeue_failed(conn: &mut Conn, id: &str) -> Result<Option<Message>
 pub async fn insert_link(
     conn: &mut Conn,
     token_hash: &str,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &str,
     expires_at: i64,
 ) -> Result<()> {
@@ -216,7 +217,7 @@ pub async fn insert_link(
 /// link to replace.
 pub async fn insert_new_links(
     conn: &mut Conn,
-    links: Vec<(String, String)>,
+    links: Vec<(String, UserId)>,
     purpose: &str,
     expires_at: i64,
 ) -> Result<()> {
@@ -226,7 +227,7 @@ pub async fn insert_new_links(
         .map(|(token_hash, user_id)| {
             vec![
                 Value::Text(token_hash),
-                Value::Text(user_id),
+                Value::Text(user_id.into_string()),
                 Value::Text(purpose.to_string()),
                 Value::Int(now),
                 Value::Int(expires_at),
@@ -244,7 +245,7 @@ pub async fn insert_new_links(
 
 /// Uses a link: marks it used and returns whose it was, in one statement so
 /// two people racing with the same link cannot both win.
-pub async fn use_link(conn: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option<String>> {
+pub async fn use_link(conn: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option<UserId>> {
     let now = now_millis();
     Ok(sqlx::query(
         "UPDATE activation_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
@@ -407,7 +408,7 @@ pub async fn mark_attempt_failed(
 pub async fn insert_email_change(
     conn: &mut Conn,
     token_hash: &str,
-    user_id: &str,
+    user_id: &UserId,
     new_email: &str,
     expires_at: i64,
 ) -> Result<()> {
@@ -423,7 +424,7 @@ pub async fn insert_email_change(
 pub const EMAIL_CHANGE: &str = "email-change";
 
 /// Uses an email-change link: whose, and the address it confirms.
-pub async fn use_email_change(conn: &mut Conn, token_hash: &str) -> Result<Option<(String, String)>> {
+pub async fn use_email_change(conn: &mut Conn, token_hash: &str) -> Result<Option<(UserId, String)>> {
     let now = now_millis();
     let row = sqlx::query(
         "UPDATE activation_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
@@ -444,7 +445,7 @@ pub async fn use_email_change(conn: &mut Conn, token_hash: &str) -> Result<Optio
 }
 
 /// Voids every unused link of a user (sign-in revoked).
-pub async fn void_links(conn: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn void_links(conn: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("UPDATE activation_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .bind(now_millis())

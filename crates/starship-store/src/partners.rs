@@ -1,12 +1,13 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::domain::{PartnerKind, ProductionId, Title};
+use starship_core::ids::PartnerId;
 
 use crate::{new_id, now_millis, Conn, Result, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Partner {
-    pub id: String,
+    pub id: PartnerId,
     pub name: String,
     pub kind: PartnerKind,
     pub created_at: i64,
@@ -23,7 +24,8 @@ fn partner_from_row(r: &AnyRow) -> Result<Partner> {
 }
 
 pub async fn insert(conn: &mut Conn, name: &Title, kind: PartnerKind) -> Result<Partner> {
-    let partner = Partner { id: new_id(), name: name.as_str().to_string(), kind, created_at: now_millis() };
+    let partner =
+        Partner { id: PartnerId::from(new_id()), name: name.as_str().to_string(), kind, created_at: now_millis() };
     sqlx::query("INSERT INTO partners (id, name, name_lower, kind, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&partner.id)
         .bind(&partner.name)
@@ -36,7 +38,7 @@ pub async fn insert(conn: &mut Conn, name: &Title, kind: PartnerKind) -> Result<
     Ok(partner)
 }
 
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Partner>> {
+pub async fn get(conn: &mut Conn, id: &PartnerId) -> Result<Option<Partner>> {
     sqlx::query("SELECT id, name, kind, created_at FROM partners WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -47,7 +49,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Partner>> {
 }
 
 /// Every partner, or only the one given.
-pub async fn list(conn: &mut Conn, only: Option<&str>) -> Result<Vec<Partner>> {
+pub async fn list(conn: &mut Conn, only: Option<&PartnerId>) -> Result<Vec<Partner>> {
     let rows = match only {
         Some(id) => {
             sqlx::query("SELECT id, name, kind, created_at FROM partners WHERE id = $1")

@@ -3,12 +3,13 @@
 use serde_json::{Map, Value};
 use sqlx::Row;
 use starship_core::catalogue::RoleRef;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::preferences::CustomChoice;
 
 use crate::users::production_of;
 use crate::{now_millis, Conn, Result};
 
-pub async fn choices_of(conn: &mut Conn, user_id: &str) -> Result<Vec<CustomChoice>> {
+pub async fn choices_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<CustomChoice>> {
     sqlx::query("SELECT application, notification_type, enabled FROM notification_preferences WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(&mut *conn)
@@ -25,7 +26,7 @@ pub async fn choices_of(conn: &mut Conn, user_id: &str) -> Result<Vec<CustomChoi
         .collect()
 }
 
-pub async fn set_choice(conn: &mut Conn, user_id: &str, choice: &CustomChoice) -> Result<()> {
+pub async fn set_choice(conn: &mut Conn, user_id: &UserId, choice: &CustomChoice) -> Result<()> {
     sqlx::query(
         "INSERT INTO notification_preferences (user_id, application, notification_type, enabled, updated_at) \
          VALUES ($1, $2, $3, $4, $5) \
@@ -42,7 +43,7 @@ pub async fn set_choice(conn: &mut Conn, user_id: &str, choice: &CustomChoice) -
 }
 
 /// Forgets a choice, so the roles' default applies again.
-pub async fn clear_choice(conn: &mut Conn, user_id: &str, application: &str, notification_type: &str) -> Result<()> {
+pub async fn clear_choice(conn: &mut Conn, user_id: &UserId, application: &str, notification_type: &str) -> Result<()> {
     sqlx::query(
         "DELETE FROM notification_preferences WHERE user_id = $1 AND application = $2 AND notification_type = $3",
     )
@@ -54,7 +55,7 @@ pub async fn clear_choice(conn: &mut Conn, user_id: &str, application: &str, not
     Ok(())
 }
 
-pub async fn metadata_of(conn: &mut Conn, user_id: &str, application: &str) -> Result<Option<Map<String, Value>>> {
+pub async fn metadata_of(conn: &mut Conn, user_id: &UserId, application: &str) -> Result<Option<Map<String, Value>>> {
     let row = sqlx::query("SELECT data FROM user_metadata WHERE user_id = $1 AND application = $2")
         .bind(user_id)
         .bind(application)
@@ -67,7 +68,12 @@ pub async fn metadata_of(conn: &mut Conn, user_id: &str, application: &str) -> R
         .and_then(|v| v.as_object().cloned()))
 }
 
-pub async fn set_metadata(conn: &mut Conn, user_id: &str, application: &str, data: &Map<String, Value>) -> Result<()> {
+pub async fn set_metadata(
+    conn: &mut Conn,
+    user_id: &UserId,
+    application: &str,
+    data: &Map<String, Value>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO user_metadata (user_id, application, data, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, application) DO UPDATE SET data = $3, updated_at = $4",
@@ -84,7 +90,7 @@ pub async fn set_metadata(conn: &mut Conn, user_id: &str, application: &str, dat
 /// What fanning a notification out needs, in two queries: the partner's
 /// active users holding roles in the application with those roles, and
 /// their choices for it. The settings rule itself stays in the core.
-pub async fn audience(conn: &mut Conn, partner_id: &str, application: &str) -> Result<Vec<Audience>> {
+pub async fn audience(conn: &mut Conn, partner_id: &PartnerId, application: &str) -> Result<Vec<Audience>> {
     let rows = sqlx::query(&format!(
         "SELECT u.id, u.email, u.locale, g.role, g.production_id FROM users u JOIN grants g ON g.user_id = u.id \
          WHERE u.partner_id = $1 AND g.application = $2 AND u.status = 'active' AND {} ORDER BY u.id",
@@ -97,7 +103,7 @@ pub async fn audience(conn: &mut Conn, partner_id: &str, application: &str) -> R
     .await?;
     let mut people: Vec<Audience> = Vec::new();
     for r in rows {
-        let id: String = r.try_get("id")?;
+        let id: UserId = r.try_get("id")?;
         let role =
             RoleRef { application: application.to_string(), role: r.try_get("role")?, production: production_of(&r)? };
         match people.last_mut() {
@@ -119,12 +125,12 @@ pub async fn audience(conn: &mut Conn, partner_id: &str, application: &str) -> R
     .bind(application)
     .fetch_all(&mut *conn)
     .await?;
-    let index: std::collections::HashMap<String, usize> =
+    let index: std::collections::HashMap<UserId, usize> =
         people.iter().enumerate().map(|(i, p)| (p.user_id.clone(), i)).collect();
     for r in choices {
         let user_id: String = r.try_get("user_id")?;
         let enabled: i64 = r.try_get("enabled")?;
-        if let Some(&i) = index.get(&user_id) {
+        if let Some(&i) = index.get(user_id.as_str()) {
             people[i].choices.push(CustomChoice {
                 application: application.to_string(),
                 notification_type: r.try_get("notification_type")?,
@@ -137,7 +143,7 @@ pub async fn audience(conn: &mut Conn, partner_id: &str, application: &str) -> R
 
 #[derive(Debug, Clone)]
 pub struct Audience {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub locale: String,
     pub roles: Vec<RoleRef>,

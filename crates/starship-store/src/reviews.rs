@@ -8,6 +8,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::domain::ProductionId;
+use starship_core::ids::{GrantId, PartnerId, UserId};
 
 use crate::users::production_of;
 use crate::{new_id, now_millis, Conn, Result};
@@ -15,7 +16,7 @@ use crate::{new_id, now_millis, Conn, Result};
 #[derive(Debug, Clone)]
 pub struct Review {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub application: String,
     pub production: Option<ProductionId>,
     pub due_at: i64,
@@ -54,8 +55,8 @@ impl Decision {
 #[derive(Debug, Clone)]
 pub struct Item {
     pub review_id: String,
-    pub grant_id: String,
-    pub user_id: String,
+    pub grant_id: GrantId,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub role: String,
@@ -111,7 +112,7 @@ fn item_from_row(r: &AnyRow) -> Result<Item> {
 /// `production` is given).
 pub async fn open(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     application: &str,
     production: Option<ProductionId>,
     due_at: i64,
@@ -158,7 +159,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Review>> {
 
 /// Reviews, open ones first by due date, then closed ones newest first;
 /// one partner's, or every partner's for `None`.
-pub async fn list(conn: &mut Conn, partner_id: Option<&str>, limit: i64) -> Result<Vec<Review>> {
+pub async fn list(conn: &mut Conn, partner_id: Option<&PartnerId>, limit: i64) -> Result<Vec<Review>> {
     sqlx::query(&format!(
         "SELECT {REVIEW_COLUMNS} FROM access_reviews r \
          WHERE (CAST($1 AS TEXT) IS NULL OR r.partner_id = CAST($1 AS TEXT)) \
@@ -274,10 +275,10 @@ pub async fn claim_reminder(conn: &mut Conn, id: &str, now: i64) -> Result<bool>
 /// to decide.
 pub async fn possible_reviewers(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     application: &str,
     production: Option<ProductionId>,
-) -> Result<Vec<String>> {
+) -> Result<Vec<UserId>> {
     let rows = sqlx::query(
         "SELECT DISTINCT a.user_id FROM admin_privileges a JOIN users u ON u.id = a.user_id \
          WHERE u.partner_id = $1 AND a.application = $2 AND u.deactivated_at IS NULL \
@@ -296,8 +297,8 @@ pub async fn possible_reviewers(
 /// navigation to ask whether a viewer has any review to act on.
 pub async fn open_scopes(
     conn: &mut Conn,
-    partner_id: Option<&str>,
-) -> Result<Vec<(String, String, Option<ProductionId>)>> {
+    partner_id: Option<&PartnerId>,
+) -> Result<Vec<(PartnerId, String, Option<ProductionId>)>> {
     let rows = sqlx::query(
         "SELECT DISTINCT partner_id, application, production_id FROM access_reviews \
          WHERE closed_at IS NULL AND (CAST($1 AS TEXT) IS NULL OR partner_id = CAST($1 AS TEXT))",

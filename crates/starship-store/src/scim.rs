@@ -4,6 +4,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::scim_filter::{Attr, EmailFilter, Filter, Literal, Op};
 
 use crate::users::{user_from_row, User, COLUMNS};
@@ -13,8 +14,8 @@ use crate::{new_id, now_millis, Conn, Result, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimToken {
     pub id: String,
-    pub partner_id: String,
-    pub created_by: String,
+    pub partner_id: PartnerId,
+    pub created_by: UserId,
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -35,15 +36,15 @@ fn token_from_row(row: &AnyRow) -> Result<ScimToken> {
 
 pub async fn insert_token(
     conn: &mut Conn,
-    partner_id: &str,
-    created_by: &str,
+    partner_id: &PartnerId,
+    created_by: &UserId,
     name: &str,
     token_hash: &str,
 ) -> Result<ScimToken> {
     let token = ScimToken {
         id: new_id(),
-        partner_id: partner_id.into(),
-        created_by: created_by.into(),
+        partner_id: partner_id.clone(),
+        created_by: created_by.clone(),
         name: name.into(),
         created_at: now_millis(),
         last_used_at: None,
@@ -63,7 +64,7 @@ pub async fn insert_token(
 }
 
 /// A partner's live tokens, newest first.
-pub async fn list_tokens(conn: &mut Conn, partner_id: &str) -> Result<Vec<ScimToken>> {
+pub async fn list_tokens(conn: &mut Conn, partner_id: &PartnerId) -> Result<Vec<ScimToken>> {
     sqlx::query(&format!(
         "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE partner_id = $1 AND revoked_at IS NULL \
          ORDER BY created_at DESC, id DESC"
@@ -78,7 +79,7 @@ pub async fn list_tokens(conn: &mut Conn, partner_id: &str) -> Result<Vec<ScimTo
 
 /// Revokes one of a partner's tokens; `None` for another partner's, an
 /// unknown id or one revoked already.
-pub async fn revoke_token(conn: &mut Conn, partner_id: &str, token_id: &str) -> Result<Option<ScimToken>> {
+pub async fn revoke_token(conn: &mut Conn, partner_id: &PartnerId, token_id: &str) -> Result<Option<ScimToken>> {
     sqlx::query(&format!(
         "UPDATE scim_tokens SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL \
          RETURNING {TOKEN_COLUMNS}"
@@ -147,7 +148,7 @@ fn directory_user(row: &AnyRow) -> Result<DirectoryUser> {
 }
 
 /// Whether another person of the partner has this userName already.
-pub async fn user_name_taken(conn: &mut Conn, partner_id: &str, user_name: &str, except: &str) -> Result<bool> {
+pub async fn user_name_taken(conn: &mut Conn, partner_id: &PartnerId, user_name: &str, except: &str) -> Result<bool> {
     Ok(sqlx::query(&format!(
         "SELECT 1 FROM users WHERE partner_id = $1 AND deleted_at IS NULL AND {USER_NAME} = $2 AND id <> $3"
     ))
@@ -163,7 +164,7 @@ pub async fn user_name_taken(conn: &mut Conn, partner_id: &str, user_name: &str,
 /// already: `user_name_taken` for many names at once.
 pub async fn user_names_taken(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     user_names_lower: &[String],
 ) -> Result<std::collections::HashSet<String>> {
     let mut taken = std::collections::HashSet::new();
@@ -186,7 +187,7 @@ pub async fn user_names_taken(
 }
 
 /// One person of a partner's directory (not deleted).
-pub async fn get_user(conn: &mut Conn, partner_id: &str, user_id: &str) -> Result<Option<DirectoryUser>> {
+pub async fn get_user(conn: &mut Conn, partner_id: &PartnerId, user_id: &UserId) -> Result<Option<DirectoryUser>> {
     sqlx::query(&format!(
         "SELECT {COLUMNS}, {SCIM_COLUMNS} FROM users WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL"
     ))
@@ -207,7 +208,7 @@ pub struct ScimFields {
     pub enterprise: Option<String>,
 }
 
-pub async fn set_fields(conn: &mut Conn, user_id: &str, fields: &ScimFields) -> Result<()> {
+pub async fn set_fields(conn: &mut Conn, user_id: &UserId, fields: &ScimFields) -> Result<()> {
     sqlx::query(
         "UPDATE users SET external_id = $2, scim_user_name = $3, scim_enterprise = $4, updated_at = $5 WHERE id = $1",
     )
@@ -264,7 +265,7 @@ pub struct Sort {
 /// in all. `start` counts from 0.
 pub async fn list_users(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     filter: Option<&Filter>,
     sort: Option<Sort>,
     start: i64,

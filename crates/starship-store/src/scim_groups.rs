@@ -5,6 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::catalogue::RoleRef;
+use starship_core::ids::{GrantId, PartnerId, UserId};
 use starship_core::scim_filter::{Attr, Filter, Literal};
 
 use crate::scim::{bind_all, case_exact, number_comparison, text_comparison};
@@ -14,7 +15,7 @@ use crate::{new_id, now_millis, Conn, Result, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub display_name: String,
     pub external_id: Option<String>,
     pub created_at: i64,
@@ -34,11 +35,16 @@ fn group_from_row(row: &AnyRow) -> Result<Group> {
     })
 }
 
-pub async fn insert(conn: &mut Conn, partner_id: &str, display_name: &str, external_id: Option<&str>) -> Result<Group> {
+pub async fn insert(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+    display_name: &str,
+    external_id: Option<&str>,
+) -> Result<Group> {
     let now = now_millis();
     let group = Group {
         id: new_id(),
-        partner_id: partner_id.into(),
+        partner_id: partner_id.clone(),
         display_name: display_name.into(),
         external_id: external_id.map(str::to_string),
         created_at: now,
@@ -60,7 +66,7 @@ pub async fn insert(conn: &mut Conn, partner_id: &str, display_name: &str, exter
 }
 
 /// One of a partner's groups.
-pub async fn get(conn: &mut Conn, partner_id: &str, id: &str) -> Result<Option<Group>> {
+pub async fn get(conn: &mut Conn, partner_id: &PartnerId, id: &str) -> Result<Option<Group>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM scim_groups WHERE id = $1 AND partner_id = $2"))
         .bind(id)
         .bind(partner_id)
@@ -72,7 +78,7 @@ pub async fn get(conn: &mut Conn, partner_id: &str, id: &str) -> Result<Option<G
 }
 
 /// Whether another group of the partner has this displayName already.
-pub async fn name_taken(conn: &mut Conn, partner_id: &str, display_name: &str, except: &str) -> Result<bool> {
+pub async fn name_taken(conn: &mut Conn, partner_id: &PartnerId, display_name: &str, except: &str) -> Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM scim_groups WHERE partner_id = $1 AND display_lower = $2 AND id <> $3")
         .bind(partner_id)
         .bind(display_name.to_lowercase())
@@ -117,7 +123,7 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub group_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub display: String,
 }
 
@@ -155,7 +161,7 @@ pub async fn members(conn: &mut Conn, group_ids: &[String]) -> Result<Vec<Member
 
 /// Of these ids, those of the partner's people (not deleted), in the
 /// order given.
-pub async fn people_of_partner(conn: &mut Conn, partner_id: &str, ids: &[String]) -> Result<Vec<String>> {
+pub async fn people_of_partner(conn: &mut Conn, partner_id: &PartnerId, ids: &[UserId]) -> Result<Vec<UserId>> {
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
         let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
@@ -168,14 +174,14 @@ pub async fn people_of_partner(conn: &mut Conn, partner_id: &str, ids: &[String]
             query = query.bind(id.as_str());
         }
         for row in query.fetch_all(&mut *conn).await? {
-            found.insert(row.try_get::<String, _>("id")?);
+            found.insert(row.try_get::<UserId, _>("id")?);
         }
     }
     Ok(ids.iter().filter(|id| found.contains(*id)).cloned().collect())
 }
 
 /// Adds members; answers those who were not members yet.
-pub async fn add_members(conn: &mut Conn, group_id: &str, user_ids: &[String]) -> Result<Vec<String>> {
+pub async fn add_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]) -> Result<Vec<UserId>> {
     let now = now_millis();
     let mut added = Vec::new();
     for id in user_ids {
@@ -196,7 +202,7 @@ pub async fn add_members(conn: &mut Conn, group_id: &str, user_ids: &[String]) -
 }
 
 /// Removes members; answers those who were members.
-pub async fn remove_members(conn: &mut Conn, group_id: &str, user_ids: &[String]) -> Result<Vec<String>> {
+pub async fn remove_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]) -> Result<Vec<UserId>> {
     let mut removed = Vec::new();
     for id in user_ids {
         let row = sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1 AND user_id = $2 RETURNING user_id")
@@ -212,7 +218,7 @@ pub async fn remove_members(conn: &mut Conn, group_id: &str, user_ids: &[String]
 }
 
 /// The groups a person is a member of.
-pub async fn groups_of(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
+pub async fn groups_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<String>> {
     sqlx::query("SELECT group_id FROM scim_group_members WHERE user_id = $1 ORDER BY group_id")
         .bind(user_id)
         .fetch_all(&mut *conn)
@@ -226,7 +232,7 @@ pub async fn groups_of(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
 /// sort is given, and how many match in all. `start` counts from 0.
 pub async fn list(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     filter: Option<&Filter>,
     sort: Option<crate::scim::Sort>,
     start: i64,
@@ -302,7 +308,7 @@ pub struct Mapping {
     pub id: String,
     pub group_id: String,
     pub role: RoleRef,
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: i64,
 }
 
@@ -327,13 +333,13 @@ pub async fn insert_mapping(
     conn: &mut Conn,
     group_id: &str,
     role: &RoleRef,
-    created_by: &str,
+    created_by: &UserId,
 ) -> Result<Option<Mapping>> {
     let mapping = Mapping {
         id: new_id(),
         group_id: group_id.into(),
         role: role.clone(),
-        created_by: created_by.into(),
+        created_by: created_by.clone(),
         created_at: now_millis(),
     };
     let inserted = sqlx::query(
@@ -375,7 +381,7 @@ pub async fn delete_mapping(conn: &mut Conn, id: &str) -> Result<bool> {
 }
 
 /// The grant of this role a person holds that still counts, if any.
-pub async fn held_grant(conn: &mut Conn, user_id: &str, role: &RoleRef) -> Result<Option<String>> {
+pub async fn held_grant(conn: &mut Conn, user_id: &UserId, role: &RoleRef) -> Result<Option<GrantId>> {
     let row = sqlx::query(&format!(
         "SELECT id FROM grants WHERE user_id = $1 AND application = $2 AND role = $3 \
          AND COALESCE(production_id, 0) = $4 AND {}",
@@ -393,7 +399,7 @@ pub async fn held_grant(conn: &mut Conn, user_id: &str, role: &RoleRef) -> Resul
 
 /// Notes that a mapping stands behind a person's grant (`owned`: the
 /// mapping created it).
-pub async fn link(conn: &mut Conn, mapping_id: &str, user_id: &str, grant_id: &str, owned: bool) -> Result<()> {
+pub async fn link(conn: &mut Conn, mapping_id: &str, user_id: &UserId, grant_id: &GrantId, owned: bool) -> Result<()> {
     sqlx::query(
         "INSERT INTO scim_mapped_grants (mapping_id, user_id, grant_id, owned) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (mapping_id, user_id) DO NOTHING",
@@ -410,7 +416,7 @@ pub async fn link(conn: &mut Conn, mapping_id: &str, user_id: &str, grant_id: &s
 /// Removes what a mapping stands behind for some people (all of them when
 /// `user_ids` is `None`); answers each removed link's grant and whether a
 /// mapping created it.
-pub async fn unlink(conn: &mut Conn, mapping_id: &str, user_ids: Option<&[String]>) -> Result<Vec<(String, bool)>> {
+pub async fn unlink(conn: &mut Conn, mapping_id: &str, user_ids: Option<&[UserId]>) -> Result<Vec<(GrantId, bool)>> {
     let rows = match user_ids {
         None => {
             sqlx::query("DELETE FROM scim_mapped_grants WHERE mapping_id = $1 RETURNING grant_id, owned")
@@ -444,7 +450,7 @@ pub async fn unlink(conn: &mut Conn, mapping_id: &str, user_ids: Option<&[String
 
 /// After an owning link went: whether other mappings still stand behind
 /// the grant; if so, they own it now.
-pub async fn hand_over(conn: &mut Conn, grant_id: &str) -> Result<bool> {
+pub async fn hand_over(conn: &mut Conn, grant_id: &GrantId) -> Result<bool> {
     let moved = sqlx::query("UPDATE scim_mapped_grants SET owned = 1 WHERE grant_id = $1")
         .bind(grant_id)
         .execute(&mut *conn)

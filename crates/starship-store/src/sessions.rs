@@ -3,10 +3,11 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use starship_core::ids::UserId;
 
 use crate::{new_id, now_millis, Conn, Result};
 
-pub async fn insert_session(conn: &mut Conn, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+pub async fn insert_session(conn: &mut Conn, token_hash: &str, user_id: &UserId, expires_at: i64) -> Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(user_id)
@@ -18,7 +19,7 @@ pub async fn insert_session(conn: &mut Conn, token_hash: &str, user_id: &str, ex
 }
 
 /// The user a live session belongs to.
-pub async fn session_user(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
+pub async fn session_user(conn: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
     Ok(sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
         .bind(token_hash)
         .bind(now_millis())
@@ -39,7 +40,7 @@ pub async fn started_at(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>
         .transpose()?)
 }
 
-pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
+pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
     let row = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
         .bind(token_hash)
         .fetch_optional(&mut *conn)
@@ -49,7 +50,7 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<Option<
 
 /// Keeps a right password of an account with two-step sign-in while its
 /// code is asked for (only the challenge secret's hash).
-pub async fn insert_challenge(conn: &mut Conn, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+pub async fn insert_challenge(conn: &mut Conn, token_hash: &str, user_id: &UserId, expires_at: i64) -> Result<()> {
     sqlx::query("INSERT INTO sign_in_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
         .bind(user_id)
@@ -60,7 +61,7 @@ pub async fn insert_challenge(conn: &mut Conn, token_hash: &str, user_id: &str, 
 }
 
 /// The account a live challenge proved the password of.
-pub async fn challenge_user(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
+pub async fn challenge_user(conn: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
     Ok(sqlx::query("SELECT user_id FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2")
         .bind(token_hash)
         .bind(now_millis())
@@ -83,7 +84,7 @@ pub async fn spend_challenge(conn: &mut Conn, token_hash: &str) -> Result<bool> 
 }
 
 /// Ends every session and token of a user at once (sign-in revoked).
-pub async fn end_all_for_user(conn: &mut Conn, user_id: &str) -> Result<Ended> {
+pub async fn end_all_for_user(conn: &mut Conn, user_id: &UserId) -> Result<Ended> {
     end_all_for_user_except(conn, user_id, None).await
 }
 
@@ -97,7 +98,7 @@ pub struct Ended {
 /// Ends every session of a user but the one kept (the caller's own), every
 /// API token, and every token applications hold for them (OpenID Connect
 /// token families): their sign-in is revoked everywhere at once.
-pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &str, keep_session: Option<&str>) -> Result<Ended> {
+pub async fn end_all_for_user_except(conn: &mut Conn, user_id: &UserId, keep_session: Option<&str>) -> Result<Ended> {
     let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(keep_session.unwrap_or(""))
@@ -152,7 +153,7 @@ impl ApiToken {
 
 pub async fn insert_api_token(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     name: &str,
     token_hash: &str,
     expires_at: i64,
@@ -179,7 +180,7 @@ pub const LAST_USED_PRECISION_MS: i64 = 60_000;
 
 /// The user a live token (neither revoked nor expired) belongs to; notes
 /// the use when the recorded one is older than [`LAST_USED_PRECISION_MS`].
-pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<String>> {
+pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<UserId>> {
     let now = now_millis();
     let Some(row) = sqlx::query(
         "SELECT id, user_id, last_used_at FROM api_tokens \
@@ -215,7 +216,7 @@ pub async fn note_token_use(conn: &mut Conn, token_id: &str, now: i64) -> Result
 }
 
 /// One user's live tokens (neither revoked nor expired), newest first.
-pub async fn list_api_tokens(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiToken>> {
+pub async fn list_api_tokens(conn: &mut Conn, user_id: &UserId) -> Result<Vec<ApiToken>> {
     sqlx::query(
         "SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens \
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC",
@@ -232,7 +233,7 @@ pub async fn list_api_tokens(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiTo
 /// Revokes one token, only if it is the user's and not revoked yet.
 /// Returns its name when it did; `None` for another person's token, an
 /// unknown id or one revoked already.
-pub async fn revoke_api_token(conn: &mut Conn, user_id: &str, token_id: &str) -> Result<Option<String>> {
+pub async fn revoke_api_token(conn: &mut Conn, user_id: &UserId, token_id: &str) -> Result<Option<String>> {
     Ok(sqlx::query(
         "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING name",
     )

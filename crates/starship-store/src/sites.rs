@@ -1,6 +1,7 @@
 //! Sites: a partner's places, and the people associated with each (linked
 //! on the contact, or named in the site's deployment survey).
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::HashMap;
 
 use sqlx::Row;
@@ -11,16 +12,16 @@ use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 #[derive(Debug, Clone)]
 pub struct Site {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub name: String,
     pub location: String,
     pub created_at: i64,
 }
 
-pub async fn insert_site(conn: &mut Conn, partner_id: &str, name: &str, location: &str) -> Result<Site> {
+pub async fn insert_site(conn: &mut Conn, partner_id: &PartnerId, name: &str, location: &str) -> Result<Site> {
     let site = Site {
         id: new_id(),
-        partner_id: partner_id.to_string(),
+        partner_id: partner_id.clone(),
         name: name.to_string(),
         location: location.to_string(),
         created_at: now_millis(),
@@ -70,7 +71,7 @@ pub async fn get_site(conn: &mut Conn, id: &str) -> Result<Option<Site>> {
     .transpose()
 }
 
-pub async fn sites_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Site>> {
+pub async fn sites_of_partner(conn: &mut Conn, partner_id: &PartnerId) -> Result<Vec<Site>> {
     sqlx::query(
         "SELECT id, partner_id, name, location, created_at FROM sites WHERE partner_id = $1 ORDER BY name_lower",
     )
@@ -93,7 +94,7 @@ pub async fn sites_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<S
 /// A person associated with a site.
 #[derive(Debug, Clone)]
 pub struct SiteContact {
-    pub user_id: String,
+    pub user_id: UserId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -104,7 +105,10 @@ pub struct SiteContact {
 /// The people associated with each site of a partner (ticked on the
 /// contact, or named in the site's deployment survey), by site id, in
 /// name order.
-pub async fn site_contacts_of_partner(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<SiteContact>>> {
+pub async fn site_contacts_of_partner(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+) -> Result<HashMap<String, Vec<SiteContact>>> {
     let rows = sqlx::query(
         "SELECT l.site_id, u.id, u.first_name, u.last_name, u.email, \
            EXISTS (SELECT 1 FROM site_survey_contacts v WHERE v.site_id = l.site_id AND v.user_id = u.id) AS on_survey \
@@ -130,7 +134,7 @@ pub async fn site_contacts_of_partner(conn: &mut Conn, partner_id: &str) -> Resu
     })
 }
 
-pub async fn link_site(conn: &mut Conn, user_id: &str, site_id: &str) -> Result<()> {
+pub async fn link_site(conn: &mut Conn, user_id: &UserId, site_id: &str) -> Result<()> {
     sqlx::query("INSERT INTO user_sites (user_id, site_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(user_id)
         .bind(site_id)
@@ -139,7 +143,7 @@ pub async fn link_site(conn: &mut Conn, user_id: &str, site_id: &str) -> Result<
     Ok(())
 }
 
-pub async fn add_survey_contact(conn: &mut Conn, site_id: &str, user_id: &str) -> Result<()> {
+pub async fn add_survey_contact(conn: &mut Conn, site_id: &str, user_id: &UserId) -> Result<()> {
     sqlx::query("INSERT INTO site_survey_contacts (site_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(site_id)
         .bind(user_id)
@@ -148,16 +152,16 @@ pub async fn add_survey_contact(conn: &mut Conn, site_id: &str, user_id: &str) -
     Ok(())
 }
 
-pub async fn sites_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>> {
+pub async fn sites_of_user(conn: &mut Conn, user_id: &UserId) -> Result<Vec<String>> {
     linked_keys(conn, "user_sites", "site_id", user_id).await
 }
 
 /// The site ids of every person of a partner, by user id.
-pub async fn sites_of_partner_users(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<String>>> {
+pub async fn sites_of_partner_users(conn: &mut Conn, partner_id: &PartnerId) -> Result<HashMap<UserId, Vec<String>>> {
     linked_keys_of_partner(conn, "user_sites", "site_id", partner_id).await
 }
 
-pub async fn set_sites(conn: &mut Conn, user_id: &str, sites: &[String]) -> Result<()> {
+pub async fn set_sites(conn: &mut Conn, user_id: &UserId, sites: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM user_sites WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for site in sites {
         link_site(conn, user_id, site).await?;

@@ -1,6 +1,7 @@
 //! Tickets: opened, moved between statuses, commented, and who hears
 //! about them (`ticket_audience`).
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
@@ -12,7 +13,7 @@ use crate::{grouped, new_id, now_millis, Conn, Result};
 #[derive(Debug, Clone)]
 pub struct Ticket {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub subject: String,
     pub body: String,
     pub status: TicketStatus,
@@ -45,7 +46,7 @@ fn ticket_from_row(r: &sqlx::any::AnyRow) -> Result<Ticket> {
     })
 }
 
-pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &str) -> Result<Vec<Ticket>> {
+pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &PartnerId) -> Result<Vec<Ticket>> {
     sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE partner_id = $1 ORDER BY created_at DESC, id"))
         .bind(partner_id)
         .fetch_all(&mut *conn)
@@ -67,7 +68,7 @@ pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
 
 pub async fn insert_ticket(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     subject: &str,
     body: &str,
     opened_by: Option<&str>,
@@ -130,7 +131,7 @@ pub async fn set_ticket_status(
 /// Who hears about a ticket: its watchers (the opener and everyone who
 /// commented) and the partner's NOC contacts; people deleted or
 /// deactivated are left out. User ids, in order.
-pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<String>> {
+pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<UserId>> {
     sqlx::query(
         "SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND ( \
            u.id IN (SELECT opened_by FROM tickets WHERE id = $1) \
@@ -202,7 +203,10 @@ pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Com
 }
 
 /// The comments of every ticket of a partner, by ticket id, oldest first.
-pub async fn comments_of_partner_tickets(conn: &mut Conn, partner_id: &str) -> Result<HashMap<String, Vec<Comment>>> {
+pub async fn comments_of_partner_tickets(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+) -> Result<HashMap<String, Vec<Comment>>> {
     let rows = sqlx::query(&format!(
         "SELECT {COMMENT_COLUMNS} FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id \
          WHERE t.partner_id = $1 ORDER BY c.created_at, c.id"

@@ -3,13 +3,14 @@ use sqlx::Row;
 use starship_core::authz::Principal;
 use starship_core::catalogue::{AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PersonName, Phone, ProductionId, UserStatus};
+use starship_core::ids::{PartnerId, UserId, NO_PARTNER};
 
 use crate::{grouped, new_id, now_millis, prefix_upper_bound, Conn, Result, StoreError, Value};
 
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: String,
-    pub partner_id: Option<String>,
+    pub id: UserId,
+    pub partner_id: Option<PartnerId>,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -25,6 +26,12 @@ pub struct User {
 }
 
 impl User {
+    /// The partner the person belongs to, for the rules: an operator's
+    /// account answers `NO_PARTNER`, which only operators see.
+    pub fn partner(&self) -> &PartnerId {
+        self.partner_id.as_ref().unwrap_or(&NO_PARTNER)
+    }
+
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
@@ -56,7 +63,7 @@ pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
 /// A person to add: a partner's user or contact, or a platform operator
 /// (who has no partner).
 pub struct NewUser<'a> {
-    pub partner_id: Option<&'a str>,
+    pub partner_id: Option<&'a PartnerId>,
     pub email: &'a Email,
     pub first_name: &'a PersonName,
     pub last_name: &'a PersonName,
@@ -100,8 +107,8 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
     let mut rows = Vec::with_capacity(new.len());
     for n in new {
         let user = User {
-            id: new_id(),
-            partner_id: n.partner_id.map(str::to_string),
+            id: UserId::from(new_id()),
+            partner_id: n.partner_id.cloned(),
             email: n.email.as_str().to_string(),
             first_name: n.first_name.as_str().to_string(),
             last_name: n.last_name.as_str().to_string(),
@@ -115,8 +122,8 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
         };
         let (first_lower, last_lower, full_lower) = search_keys(&user.first_name, &user.last_name);
         rows.push(vec![
-            Value::Text(user.id.clone()),
-            Value::NullableText(user.partner_id.clone()),
+            Value::Text(user.id.to_string()),
+            Value::NullableText(user.partner_id.as_deref().map(str::to_string)),
             Value::Text(user.email.clone()),
             Value::Text(n.email.normalized()),
             Value::Text(user.first_name.clone()),
@@ -148,7 +155,7 @@ pub async fn taken_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Ve
 
 /// The taken emails among these lower-cased ones, each with the partner of
 /// the person holding it (`None` for operators).
-pub async fn owners_of_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<(String, Option<String>)>> {
+pub async fn owners_of_emails(conn: &mut Conn, emails_lower: &[String]) -> Result<Vec<(String, Option<PartnerId>)>> {
     let mut taken = Vec::new();
     for chunk in emails_lower.chunks(1000) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| crate::placeholder(conn, i)).collect();
@@ -178,7 +185,7 @@ fn search_keys(first: &str, last: &str) -> (String, String, String) {
     (first, last, full)
 }
 
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
+pub async fn get(conn: &mut Conn, id: &UserId) -> Result<Option<User>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -190,7 +197,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>> {
 
 /// The people of these ids (deleted ones left out), in no set order: one
 /// query per thousand ids rather than one per person.
-pub async fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<User>> {
+pub async fn get_many(conn: &mut Conn, ids: &[UserId]) -> Result<Vec<User>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
         let marks: Vec<String> = (1..=chunk.len()).map(|n| crate::placeholder(conn, n)).collect();
@@ -209,7 +216,7 @@ pub async fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<User>> {
 /// The first operator account made (by creation): whose History records
 /// platform changes made on behalf of no signed-in person (the CLI, the
 /// demo loader).
-pub async fn first_operator(conn: &mut Conn) -> Result<Option<String>> {
+pub async fn first_operator(conn: &mut Conn) -> Result<Option<UserId>> {
     Ok(sqlx::query("SELECT id FROM users WHERE operator = 1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?
@@ -240,7 +247,7 @@ pub async fn credentials(conn: &mut Conn, email_lower: &str) -> Result<Option<(U
     }
 }
 
-pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str) -> Result<()> {
+pub async fn set_password(conn: &mut Conn, id: &UserId, password_hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $2, status = 'active', updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(password_hash)
@@ -317,7 +324,7 @@ fn role_ref(r: &AnyRow) -> Result<RoleRef> {
     Ok(RoleRef { application: r.try_get("application")?, role: r.try_get("role")?, production: production_of(r)? })
 }
 
-pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
+pub async fn roles_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<RoleRef>> {
     sqlx::query(&format!(
         "SELECT application, role, production_id FROM grants WHERE user_id = $1 AND {}",
         crate::grants::counting("", 2)
@@ -335,8 +342,8 @@ pub async fn roles_of(conn: &mut Conn, user_id: &str) -> Result<Vec<RoleRef>> {
 /// whole list.
 pub async fn roles_of_partner_users(
     conn: &mut Conn,
-    partner_id: &str,
-) -> Result<std::collections::HashMap<String, Vec<RoleRef>>> {
+    partner_id: &PartnerId,
+) -> Result<std::collections::HashMap<UserId, Vec<RoleRef>>> {
     let rows = sqlx::query(&format!(
         "SELECT g.user_id, g.application, g.role, g.production_id FROM grants g JOIN users u ON u.id = g.user_id \
          WHERE u.partner_id = $1 AND {}",
@@ -375,20 +382,25 @@ pub const INFIX_CANDIDATES: i64 = 50;
 /// (each an index range), then, for three characters or more, matches
 /// anywhere inside a name or an email (a trigram index, see
 /// `inside_matches`), closest first; alphabetical within a rank.
-pub async fn search(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
+pub async fn search(conn: &mut Conn, partner_id: Option<&PartnerId>, query: &str, limit: i64) -> Result<Vec<User>> {
     search_matching(conn, partner_id, query, limit, true).await
 }
 
 /// `search` with the prefix matches only, whatever the query's length:
 /// what every query got before matches inside names (the benchmark
 /// measures the two side by side).
-pub async fn search_prefixes(conn: &mut Conn, partner_id: Option<&str>, query: &str, limit: i64) -> Result<Vec<User>> {
+pub async fn search_prefixes(
+    conn: &mut Conn,
+    partner_id: Option<&PartnerId>,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<User>> {
     search_matching(conn, partner_id, query, limit, false).await
 }
 
 async fn search_matching(
     conn: &mut Conn,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     query: &str,
     limit: i64,
     inside: bool,
@@ -405,7 +417,7 @@ async fn search_matching(
     let wanted = limit - found.len() as i64;
     if inside && wanted > 0 && needle.chars().count() >= INFIX_MIN_CHARS {
         let candidates = INFIX_CANDIDATES.max(limit + found.len() as i64);
-        let seen: std::collections::HashSet<String> = found.iter().map(|u| u.id.clone()).collect();
+        let seen: std::collections::HashSet<UserId> = found.iter().map(|u| u.id.clone()).collect();
         let inside = inside_matches(conn, partner_id, &needle, candidates, limit).await?;
         found.extend(inside.into_iter().filter(|u| !seen.contains(&u.id)).take(wanted as usize));
     }
@@ -417,7 +429,7 @@ async fn search_matching(
 /// stops after `limit` rows.
 async fn prefix_matches(
     conn: &mut Conn,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     needle: &str,
     upper: &str,
     limit: i64,
@@ -472,7 +484,7 @@ async fn prefix_matches(
 /// letters) through `users_inside_candidates` (migration 0027).
 async fn inside_matches(
     conn: &mut Conn,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     needle: &str,
     candidates: i64,
     limit: i64,
@@ -569,7 +581,7 @@ async fn inside_matches(
 
 /// A partner's number in the SQLite trigram table's rowids (migration
 /// 0025); none until the partner has had a person.
-async fn search_scope(conn: &mut Conn, partner_id: &str) -> Result<Option<i64>> {
+async fn search_scope(conn: &mut Conn, partner_id: &PartnerId) -> Result<Option<i64>> {
     Ok(sqlx::query("SELECT scope FROM users_search_scopes WHERE partner_id = $1")
         .bind(partner_id)
         .fetch_optional(&mut *conn)
@@ -594,7 +606,7 @@ pub const FIRST_READ_ACROSS: i64 = 5_000;
 
 /// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
 /// many entries of its index range, whatever its size.
-async fn scope_is_small(conn: &mut Conn, partner_id: &str) -> Result<bool> {
+async fn scope_is_small(conn: &mut Conn, partner_id: &PartnerId) -> Result<bool> {
     let counted: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users WHERE partner_id = $1 LIMIT $2) AS s")
             .bind(partner_id)
@@ -658,7 +670,7 @@ pub enum PageFrom<'a> {
 /// unknown id) gives an empty page.
 pub async fn list(
     conn: &mut Conn,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     order: ListOrder,
     from: PageFrom<'_>,
     limit: i64,
@@ -676,7 +688,7 @@ struct Filter {
 
 impl Filter {
     /// People not deleted, of this partner (or everyone's).
-    fn of(partner_id: Option<&str>) -> Filter {
+    fn of(partner_id: Option<&PartnerId>) -> Filter {
         let mut filter = Filter { sql: "deleted_at IS NULL".to_string(), values: vec![] };
         if let Some(partner) = partner_id {
             let mark = filter.value(Value::Text(partner.to_string()));
@@ -720,7 +732,7 @@ async fn count(conn: &mut Conn, filter: &Filter) -> Result<i64> {
 /// `list`.
 async fn keyset_page(
     conn: &mut Conn,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     filter: &mut Filter,
     order: ListOrder,
     from: PageFrom<'_>,
@@ -831,7 +843,7 @@ impl StatusFilter {
 /// (`grants::counting`).
 pub async fn application_users(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     application: &str,
     filter: &AppUsersFilter<'_>,
     from: PageFrom<'_>,
@@ -885,7 +897,7 @@ pub async fn application_users(
 /// (keyset pagination: every page costs the same, however deep).
 pub async fn page_of_partner(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     after: Option<&str>,
     name_prefix: Option<&str>,
     limit: i64,
@@ -899,7 +911,7 @@ pub async fn page_of_partner(
 /// foreign id behaves exactly like an unknown one.
 pub async fn page_of_partner_holding(
     conn: &mut Conn,
-    partner_id: &str,
+    partner_id: &PartnerId,
     after: Option<&str>,
     name_prefix: Option<&str>,
     holding: Option<(&str, &[i64])>,
@@ -963,7 +975,7 @@ pub async fn page_of_partner_holding(
 
 /// Deactivates a person (`Some(now)`) or reactivates them (`None`).
 /// Returns false when they were in that state already.
-pub async fn set_deactivated(conn: &mut Conn, id: &str, deactivated: bool) -> Result<bool> {
+pub async fn set_deactivated(conn: &mut Conn, id: &UserId, deactivated: bool) -> Result<bool> {
     let now = now_millis();
     let sql = if deactivated {
         "UPDATE users SET deactivated_at = $2, updated_at = $2 WHERE id = $1 AND deactivated_at IS NULL"
@@ -975,7 +987,7 @@ pub async fn set_deactivated(conn: &mut Conn, id: &str, deactivated: bool) -> Re
 
 /// Switches sign-in on or off. Without sign-in the password goes too, so
 /// access comes back only through a new invitation.
-pub async fn set_status(conn: &mut Conn, id: &str, status: UserStatus) -> Result<()> {
+pub async fn set_status(conn: &mut Conn, id: &UserId, status: UserStatus) -> Result<()> {
     let keep_password = status == UserStatus::Active;
     sqlx::query(
         "UPDATE users SET status = $2, password_hash = CASE WHEN $3 = 1 THEN password_hash ELSE NULL END, updated_at = $4 WHERE id = $1",
@@ -992,7 +1004,7 @@ pub async fn set_status(conn: &mut Conn, id: &str, status: UserStatus) -> Result
 /// Deletes a contact: gone from lists, sign-in and search; its History
 /// stays, and its address can be used for someone new.
 /// Returns false when the contact was deleted meanwhile.
-pub async fn mark_deleted(conn: &mut Conn, id: &str) -> Result<bool> {
+pub async fn mark_deleted(conn: &mut Conn, id: &UserId) -> Result<bool> {
     let now = now_millis();
     Ok(sqlx::query(
         "UPDATE users SET deleted_at = $2, updated_at = $2, status = 'contact', password_hash = NULL, \
@@ -1006,7 +1018,7 @@ pub async fn mark_deleted(conn: &mut Conn, id: &str) -> Result<bool> {
         == 1)
 }
 
-pub async fn change_email(conn: &mut Conn, id: &str, email: &Email) -> Result<()> {
+pub async fn change_email(conn: &mut Conn, id: &UserId, email: &Email) -> Result<()> {
     sqlx::query("UPDATE users SET email = $2, email_lower = $3, updated_at = $4 WHERE id = $1")
         .bind(id)
         .bind(email.as_str())
@@ -1019,7 +1031,7 @@ pub async fn change_email(conn: &mut Conn, id: &str, email: &Email) -> Result<()
 }
 
 /// Removes a user's roles of one application (a portal level, say).
-pub async fn revoke_application_roles(conn: &mut Conn, id: &str, application: &str) -> Result<Vec<String>> {
+pub async fn revoke_application_roles(conn: &mut Conn, id: &UserId, application: &str) -> Result<Vec<String>> {
     let rows = sqlx::query("DELETE FROM grants WHERE user_id = $1 AND application = $2 RETURNING role")
         .bind(id)
         .bind(application)

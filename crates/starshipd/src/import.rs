@@ -1,6 +1,7 @@
 //! `starshipd users import`: a CSV of people added to one partner, all or
 //! nothing, with a progress bar.
 
+use starship_core::ids::PartnerId;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
@@ -25,7 +26,7 @@ struct CsvRow {
     roles: Option<String>,
 }
 
-pub async fn run(store: &Store, partner_id: &str, file: &Path) -> anyhow::Result<()> {
+pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::Result<()> {
     let mut conn = store.conn().await?;
     let partner =
         partners::get(&mut conn, partner_id).await?.ok_or_else(|| anyhow!("no partner with id {partner_id}"))?;

@@ -4,6 +4,7 @@
 mod import;
 mod settings;
 
+use starship_core::ids::PartnerId;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -173,7 +174,7 @@ enum UsersCommand {
     Import {
         /// The partner's id.
         #[arg(long)]
-        partner: String,
+        partner: PartnerId,
         #[arg(long)]
         file: std::path::PathBuf,
         #[command(flatten)]

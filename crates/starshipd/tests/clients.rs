@@ -55,7 +55,7 @@ async fn clients_create_prints_the_client_id_and_secret_once() {
             .fetch_one(store.pool())
             .await
             .unwrap();
-    assert_eq!((user, source.as_str()), (operator.id, "oidc"));
+    assert_eq!((user, source.as_str()), (operator.id.into_string(), "oidc"));
 
     let service = ["--application", "content-hub", "--name", "Hub service", "--grant-type", "client_credentials"];
     let (ok, text) = create(&url, &service);

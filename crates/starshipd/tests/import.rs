@@ -33,7 +33,7 @@ async fn store_with_partner(backend: Backend) -> (TestDb, Store, String) {
     )
     .await
     .unwrap();
-    (db, store, acme.id)
+    (db, store, acme.id.into_string())
 }
 
 #[tokio::test]

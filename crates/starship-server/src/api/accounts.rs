@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use starship_core::domain::DeliveryStatus;
+use starship_core::ids::UserId;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::Source;
@@ -26,7 +27,7 @@ pub struct AcceptBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct Activated {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
 }
 
@@ -72,7 +73,7 @@ pub struct OutboxMessage {
     pub id: String,
     pub recipient: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub kind: String,
     pub subject: String,
     pub body: String,

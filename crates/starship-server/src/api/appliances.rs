@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::Title;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::appliances;
 use utoipa::ToSchema;
@@ -31,7 +32,7 @@ pub struct ApplianceEventView {
 #[derive(Serialize, ToSchema)]
 pub struct ApplianceView {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub site_id: String,
     pub serial: String,
     pub model: String,
@@ -127,7 +128,7 @@ pub async fn register_appliance(
 pub struct ApplianceImport {
     /// Operators name the partner.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// CSV text whose first line names the columns `site` (a site's name
     /// or id), `serial` and `model`.
     pub csv: String,
@@ -148,7 +149,7 @@ pub async fn import_appliances(
         &state,
         &caller.principal,
         &caller.actor(),
-        body.partner_id.as_deref(),
+        body.partner_id.as_ref(),
         &body.csv,
     )
     .await?;
@@ -210,7 +211,7 @@ pub struct BgpVersion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub neighbor_ipv6: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: String,
 }
 

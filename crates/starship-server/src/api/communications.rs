@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use starship_core::ids::{PartnerId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiQuery, Caller};
@@ -19,12 +20,12 @@ pub struct RecipientParams {
     pub site: Option<String>,
     /// Operators: which partner.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Recipient {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -44,7 +45,7 @@ pub async fn recipients(
     Path(kind): Path<String>,
     ApiQuery(params): ApiQuery<RecipientParams>,
 ) -> OperationResult<axum::Json<Vec<Recipient>>> {
-    let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_deref())?;
+    let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_ref())?;
     let people =
         ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
     Ok(axum::Json(

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::ids::UserId;
 use starship_core::portal::PortalLevel;
 use utoipa::ToSchema;
 
@@ -25,7 +26,7 @@ pub struct InvitationBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccessView {
-    pub user_id: String,
+    pub user_id: UserId,
     pub status: starship_core::domain::UserStatus,
 }
 
@@ -37,7 +38,7 @@ pub struct AccessView {
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     OptionalJson(body): OptionalJson<InvitationBody>,
 ) -> OperationResult<axum::Json<AccessView>> {
     let user = ops::contacts::invite(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
@@ -50,7 +51,7 @@ pub async fn invite(
 pub async fn revoke_access(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<axum::Json<AccessView>> {
     let user = ops::contacts::revoke_access(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
@@ -69,7 +70,7 @@ pub struct LevelBody {
 pub async fn set_level(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<LevelBody>,
 ) -> OperationResult<StatusCode> {
     ops::contacts::set_level(&state, &caller.principal, &caller.actor(), &id, body.level).await?;
@@ -82,7 +83,7 @@ pub async fn set_level(
 pub async fn delete_contact(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
     ops::contacts::delete_contact(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -105,7 +106,7 @@ pub struct ContactBody {
 pub async fn edit_contact(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<ContactBody>,
 ) -> OperationResult<axum::Json<ContactView>> {
     let edit = ContactEdit { contact_roles: body.contact_roles, sites: body.sites };
@@ -115,7 +116,7 @@ pub async fn edit_contact(
 
 #[derive(Serialize, ToSchema)]
 pub struct ContactView {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::ProductionId;
+use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use utoipa::{IntoParams, ToSchema};
@@ -38,7 +39,7 @@ pub struct RoleRequest {
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
     #[schema(min_items = 1, max_items = 1000)]
-    pub user_ids: Vec<String>,
+    pub user_ids: Vec<UserId>,
     #[schema(min_items = 1, max_items = 50)]
     pub roles: Vec<RoleRequest>,
 }
@@ -46,8 +47,8 @@ pub struct GrantBody {
 /// One line of the confirmation: a user and a role they now hold.
 #[derive(Serialize, ToSchema)]
 pub struct GrantConfirmation {
-    pub grant_id: String,
-    pub user_id: String,
+    pub grant_id: GrantId,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub application: String,
@@ -134,7 +135,7 @@ pub async fn grant_roles(
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<GrantId>,
 ) -> OperationResult<StatusCode> {
     ops::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -151,8 +152,8 @@ pub struct AdminPrivilegeBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct AdminPrivilegeResult {
-    pub id: String,
-    pub user_id: String,
+    pub id: AdminPrivilegeId,
+    pub user_id: UserId,
     pub application: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -167,7 +168,7 @@ pub struct AdminPrivilegeResult {
 pub async fn add_admin_privilege(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<AdminPrivilegeBody>,
 ) -> OperationResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
     let (user, privilege, new) =
@@ -195,7 +196,7 @@ pub async fn add_admin_privilege(
 pub async fn remove_admin_privilege(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, pid)): Path<(String, String)>,
+    Path((id, pid)): Path<(UserId, AdminPrivilegeId)>,
 ) -> OperationResult<StatusCode> {
     ops::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -219,7 +220,7 @@ pub struct ApplicationUsersParams {
     pub q: Option<String>,
     /// Operators: whose users to list.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// `true`: everyone of the partner, with or without a role in the
     /// application. By default only those holding one.
     #[serde(default)]
@@ -264,7 +265,7 @@ impl PersonStatus {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationRole {
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub role: String,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,7 +278,7 @@ pub struct ApplicationRole {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationUser {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -373,7 +374,7 @@ pub async fn application_users(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
-    pub user_id: String,
+    pub user_id: UserId,
     pub application: String,
     pub capability: String,
     #[serde(default)]
@@ -408,7 +409,7 @@ pub struct Explanation {
 
 #[derive(Serialize, ToSchema)]
 pub struct AllowingGrant {
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub application: String,
     pub role: String,
     pub role_name: String,
@@ -441,7 +442,7 @@ pub struct WouldAllowRole {
 
 #[derive(Serialize, ToSchema)]
 pub struct PersonRef {
-    pub id: String,
+    pub id: UserId,
     pub name: String,
 }
 
@@ -552,7 +553,7 @@ pub async fn check(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchCheck {
-    pub user_id: String,
+    pub user_id: UserId,
     pub application: String,
     pub capability: String,
     #[serde(default)]

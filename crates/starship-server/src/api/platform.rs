@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::catalogue::Application;
 use starship_core::domain::{PartnerKind, Title};
+use starship_core::ids::PartnerId;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::partners::{Partner, Production};
 use utoipa::ToSchema;
@@ -19,7 +20,7 @@ use crate::state::AppState;
 #[derive(Serialize, ToSchema)]
 #[schema(as = Partner)]
 pub struct PartnerView {
-    pub id: String,
+    pub id: PartnerId,
     pub name: String,
     pub kind: PartnerKind,
     pub created_at: String,

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use starship_core::authz::Principal;
+use starship_core::ids::PartnerId;
 use utoipa::IntoParams;
 
 use crate::ops;
@@ -13,9 +14,9 @@ use crate::ops::OperationResult;
 pub struct PartnerScope {
     /// Operators: which partner.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
-pub(super) fn scope(caller: &Principal, params: &PartnerScope) -> OperationResult<String> {
-    ops::people::target_partner(caller, params.partner_id.as_deref())
+pub(super) fn scope(caller: &Principal, params: &PartnerScope) -> OperationResult<PartnerId> {
+    ops::people::target_partner(caller, params.partner_id.as_ref())
 }

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::preferences::{CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use utoipa::ToSchema;
@@ -21,7 +22,7 @@ use crate::state::AppState;
 pub async fn get_notifications(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<axum::Json<Vec<NotificationSetting>>> {
     Ok(axum::Json(ops::preferences::notification_settings(&state, &caller.principal, &id).await?))
 }
@@ -48,7 +49,7 @@ pub struct NotificationChoice {
 pub async fn put_notifications(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<Vec<NotificationChoice>>,
 ) -> OperationResult<axum::Json<Vec<NotificationSetting>>> {
     let mut errors = Vec::new();
@@ -93,7 +94,7 @@ pub struct MetadataView {
 pub async fn get_metadata(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, application)): Path<(String, String)>,
+    Path((id, application)): Path<(UserId, String)>,
 ) -> OperationResult<axum::Json<MetadataView>> {
     let values = ops::preferences::metadata(&state, &caller.principal, &id, &application).await?;
     Ok(axum::Json(MetadataView { application, values }))
@@ -108,7 +109,7 @@ pub async fn get_metadata(
 pub async fn put_metadata(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, application)): Path<(String, String)>,
+    Path((id, application)): Path<(UserId, String)>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> OperationResult<axum::Json<MetadataView>> {
     let saved =
@@ -123,7 +124,7 @@ pub struct NotificationBody {
     #[serde(rename = "type")]
     pub notification_type: String,
     /// Whose users to notify.
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub subject: String,
     pub body: String,
 }

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::ProductionId;
+use starship_core::ids::{GrantId, PartnerId, UserId};
 use starship_core::time_fmt::{millis_from_rfc3339, rfc3339_from_millis};
 use starship_core::FieldError;
 use starship_store::reviews::{self, Item, Review};
@@ -21,7 +22,7 @@ pub struct OpenReviewBody {
     /// The partner whose grants are reviewed; a partner's admin may leave
     /// it out (their own), operators must name it.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// Application key, e.g. backlot.
     pub application: String,
     /// When the review closes (RFC 3339): every grant not kept by then is revoked.
@@ -33,8 +34,8 @@ pub struct OpenReviewBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ReviewItem {
-    pub grant_id: String,
-    pub user_id: String,
+    pub grant_id: GrantId,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub role: String,
@@ -54,7 +55,7 @@ pub struct ReviewItem {
 #[derive(Serialize, ToSchema)]
 pub struct AccessReview {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub application: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,

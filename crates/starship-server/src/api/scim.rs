@@ -3,6 +3,7 @@
 //! `ops::scim`, and shape SCIM JSON (`application/scim+json`). Every error is
 //! a SCIM error response. Not part of `/api/v1`'s OpenAPI document.
 
+use starship_core::ids::UserId;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -513,7 +514,7 @@ async fn search_users(
 async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -540,7 +541,7 @@ async fn create_user(
 async fn replace_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -552,7 +553,7 @@ async fn replace_user(
 async fn replace_user_with(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &UserId,
     if_match: Option<&str>,
     body: &Value,
 ) -> ScimResult<DirectoryUser> {
@@ -571,7 +572,7 @@ async fn replace_user_with(
 async fn patch_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -583,7 +584,7 @@ async fn patch_user(
 async fn patch_user_with(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &UserId,
     if_match: Option<&str>,
     body: &Value,
 ) -> ScimResult<DirectoryUser> {
@@ -594,7 +595,7 @@ async fn patch_user_with(
 async fn delete_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> ScimResult<StatusCode> {
     let caller = caller(&state, &headers).await?;
     ops::delete_user(&state, &caller, &id, if_match(&headers)).await?;
@@ -651,7 +652,7 @@ async fn bulk(
             let desired: Vec<ops::Desired> = run.iter().map(|(_, d)| d.clone()).collect();
             let users = ops::create_users_together(&state, &caller, &desired).await;
             for ((bulk_id, _), user) in run.iter().copied().zip(&users) {
-                created.insert(bulk_id.to_string(), user.user.id.clone());
+                created.insert(bulk_id.to_string(), user.user.id.to_string());
                 results.push(json!({
                     "method": "POST",
                     "bulkId": bulk_id,
@@ -786,7 +787,7 @@ async fn bulk_operation(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let user_done = |status: u16, user: &DirectoryUser| BulkDone {
         status,
-        id: Some(user.user.id.clone()),
+        id: Some(user.user.id.to_string()),
         location: Some(location(state, &user.user.id)),
         version: Some(ops::version(&user.user)),
     };
@@ -808,10 +809,14 @@ async fn bulk_operation(
             let group = groups::create_group(state, caller, &groups::desired_from_resource(&data)?).await?;
             Ok(group_done(201, &group))
         }
-        ("PUT", ["Users", id]) => Ok(user_done(200, &replace_user_with(state, caller, id, version, &data).await?)),
-        ("PATCH", ["Users", id]) => Ok(user_done(200, &patch_user_with(state, caller, id, version, &data).await?)),
+        ("PUT", ["Users", id]) => {
+            Ok(user_done(200, &replace_user_with(state, caller, &UserId::from(*id), version, &data).await?))
+        }
+        ("PATCH", ["Users", id]) => {
+            Ok(user_done(200, &patch_user_with(state, caller, &UserId::from(*id), version, &data).await?))
+        }
         ("DELETE", ["Users", id]) => {
-            ops::delete_user(state, caller, id, version).await?;
+            ops::delete_user(state, caller, &UserId::from(*id), version).await?;
             Ok(BulkDone { status: 204, id: None, location: Some(location(state, id)), version: None })
         }
         ("PUT", ["Groups", id]) => Ok(group_done(200, &replace_group_with(state, caller, id, version, &data).await?)),

@@ -6,6 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim_groups::Mapping;
 use utoipa::ToSchema;
@@ -35,7 +36,7 @@ pub struct GroupRoleView {
     pub role: String,
     pub production: Option<i64>,
     /// The mapping's author: members get the role only while the author may grant it.
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: String,
 }
 
@@ -74,7 +75,7 @@ pub struct NewGroupRole {
 pub async fn list_scim_groups(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
 ) -> OperationResult<axum::Json<Vec<ScimGroupView>>> {
     let groups = ops::scim::groups::mapped_groups(&state, &caller.principal, &id).await?;
     Ok(axum::Json(
@@ -107,7 +108,7 @@ pub async fn list_scim_groups(
 pub async fn map_group_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, group_id)): Path<(String, String)>,
+    Path((id, group_id)): Path<(PartnerId, String)>,
     ApiJson(body): ApiJson<NewGroupRole>,
 ) -> OperationResult<(StatusCode, axum::Json<GroupRoleView>)> {
     let mapping = ops::scim::groups::add_mapping(
@@ -138,7 +139,7 @@ pub async fn map_group_role(
 pub async fn unmap_group_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, group_id, mapping_id)): Path<(String, String, String)>,
+    Path((id, group_id, mapping_id)): Path<(PartnerId, String, String)>,
 ) -> OperationResult<StatusCode> {
     ops::scim::groups::remove_mapping(&state, &caller.principal, &caller.actor(), &id, &group_id, &mapping_id).await?;
     Ok(StatusCode::NO_CONTENT)

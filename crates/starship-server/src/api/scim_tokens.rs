@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim::ScimToken;
 use utoipa::ToSchema;
@@ -40,7 +41,7 @@ pub struct ScimTokenView {
     pub id: String,
     pub name: String,
     /// The person it acts for: it may do only what they may, checked at each use.
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: String,
     /// To the minute.
     pub last_used_at: Option<String>,
@@ -72,7 +73,7 @@ impl From<ScimToken> for ScimTokenView {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     OptionalJson(body): OptionalJson<NewScimToken>,
 ) -> OperationResult<(StatusCode, axum::Json<CreatedScimToken>)> {
     let minted = ops::scim::create_token(&state, &caller.principal, &caller.actor(), &id, body.name.as_deref()).await?;
@@ -99,7 +100,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
 ) -> OperationResult<axum::Json<Vec<ScimTokenView>>> {
     let tokens = ops::scim::list_tokens(&state, &caller.principal, &id).await?;
     Ok(axum::Json(tokens.into_iter().map(ScimTokenView::from).collect()))
@@ -117,7 +118,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, token_id)): Path<(String, String)>,
+    Path((id, token_id)): Path<(PartnerId, String)>,
 ) -> OperationResult<StatusCode> {
     ops::scim::revoke_token(&state, &caller.principal, &caller.actor(), &id, &token_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::ids::UserId;
 use starship_store::history::Source;
 use utoipa::ToSchema;
 
@@ -138,7 +139,7 @@ pub async fn disable_mfa(
 pub async fn reset_mfa(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
     ops::session::reset_mfa(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::sites;
 use utoipa::ToSchema;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct SiteContactView {
-    pub id: String,
+    pub id: UserId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -28,7 +29,7 @@ pub struct SiteContactView {
 #[derive(Serialize, ToSchema)]
 pub struct SiteView {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub name: String,
     pub location: String,
     pub created_at: String,
@@ -116,7 +117,7 @@ pub struct NewSite {
     pub location: String,
     /// Operators name the partner.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
 /// Adds a site (operators, and the partner's portal admins).
@@ -130,6 +131,6 @@ pub async fn create_site(
     ApiJson(body): ApiJson<NewSite>,
 ) -> OperationResult<(StatusCode, axum::Json<SiteView>)> {
     let site =
-        ops::sites::add_site(&state, &caller.principal, body.partner_id.as_deref(), &body.name, &body.location).await?;
+        ops::sites::add_site(&state, &caller.principal, body.partner_id.as_ref(), &body.name, &body.location).await?;
     Ok((StatusCode::CREATED, axum::Json(site.into())))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
+use starship_core::ids::PartnerId;
 use starship_core::portal::TicketStatus;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::tickets;
@@ -30,7 +31,7 @@ pub struct CommentView {
 #[derive(Serialize, ToSchema)]
 pub struct TicketView {
     pub id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub subject: String,
     pub body: String,
     pub status: TicketStatus,
@@ -136,7 +137,7 @@ pub struct NewTicket {
     pub appliance_id: Option<String>,
     /// Operators name the partner.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
 /// Opens a ticket (every portal level; operators name the partner). The

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::history::Kind;
+use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
@@ -30,7 +31,7 @@ pub struct CapabilityView {
 #[derive(Serialize, ToSchema)]
 pub struct RoleGrantView {
     /// The grant's id, for revoking it.
-    pub id: String,
+    pub id: GrantId,
     pub application: String,
     pub application_name: String,
     pub role: String,
@@ -50,7 +51,7 @@ pub struct RoleGrantView {
 
 #[derive(Serialize, ToSchema)]
 pub struct AdminPrivilegeView {
-    pub id: String,
+    pub id: AdminPrivilegeId,
     pub application: String,
     pub application_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +70,7 @@ pub struct ApplicationLink {
 /// open, and (where the viewer may see them) admin privileges.
 #[derive(Serialize, ToSchema)]
 pub struct UserProfile {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -190,7 +191,7 @@ pub struct NewUserBody {
     pub locale: String,
     /// Operators name the partner; partner users add to their own.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// Whether the person may sign in (an activation link is emailed);
     /// `false` adds a contact without sign-in. Default `true`.
     #[serde(default)]
@@ -219,7 +220,7 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> OperationResult<(StatusCode, axum::Json<UserProfile>)> {
-    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
+    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_ref())?;
     let input = PersonInput {
         email: body.email,
         first_name: body.first_name,
@@ -246,13 +247,13 @@ pub struct BulkBody {
     pub dry_run: bool,
     /// Operators name the partner; partner users add to their own.
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedUser {
     pub row: usize,
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -285,7 +286,7 @@ pub async fn bulk_add(
     caller: Caller,
     ApiJson(body): ApiJson<BulkBody>,
 ) -> OperationResult<(StatusCode, axum::Json<BulkResult>)> {
-    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_deref())?;
+    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_ref())?;
     let outcome =
         people::bulk_add(&state, &caller.principal, &caller.actor(), &partner_id, &body.rows, body.dry_run).await?;
     let status = if body.dry_run { StatusCode::OK } else { StatusCode::CREATED };
@@ -334,13 +335,13 @@ pub struct SearchParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct UserSummary {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub status: UserStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
 }
 
 impl From<User> for UserSummary {
@@ -408,7 +409,7 @@ pub async fn search(
 pub async fn get_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<axum::Json<UserProfile>> {
     let user =
         if id == caller.user.id { caller.user.clone() } else { people::person(&state, &caller.principal, &id).await? };
@@ -439,7 +440,7 @@ pub struct ProfilePatch {
 pub async fn patch_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<ProfilePatch>,
 ) -> OperationResult<axum::Json<UserProfile>> {
     let edit =
@@ -471,7 +472,7 @@ pub struct HistoryEntry {
     /// Who made the change: an email, or `system`.
     pub actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     /// Where the change came from: api, web, cli, system.
     pub source: String,
     pub action: String,
@@ -489,7 +490,7 @@ pub struct HistoryEntry {
 pub async fn user_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> OperationResult<axum::Json<Vec<HistoryEntry>>> {
     let before = match params.before.as_deref() {
@@ -536,7 +537,7 @@ pub struct HistoryExportParams {
     /// leave it out for their own; an operator who leaves it out exports
     /// the chain of accounts of no partner (operators).
     #[serde(default)]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// Only entries after this `seq` (a whole number: carry on from the
     /// last line you hold), or written at or after this RFC 3339 time.
     #[serde(default)]
@@ -550,15 +551,15 @@ pub struct HistoryExportLine {
     /// The partner whose chain the entry is in; absent for the chain of
     /// accounts of no partner.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// 1, 2, 3 … within the chain, without gaps.
     pub seq: i64,
     /// The account the entry is about.
-    pub user_id: String,
+    pub user_id: UserId,
     pub at: String,
     pub actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     pub source: String,
     pub action: String,
     #[schema(value_type = Object)]
@@ -584,9 +585,9 @@ pub async fn export_history(
 ) -> OperationResult<axum::response::Response> {
     let since = params.since.as_deref().map(people::Since::parse).transpose()?;
     let lines =
-        people::history_export(&state, &caller.principal, params.partner_id.as_deref(), since, |e| HistoryExportLine {
+        people::history_export(&state, &caller.principal, params.partner_id.as_ref(), since, |e| HistoryExportLine {
             id: e.entry.id,
-            partner_id: (!e.chain.is_empty()).then_some(e.chain),
+            partner_id: (!e.chain.is_empty()).then(|| PartnerId::from(e.chain)),
             seq: e.seq,
             user_id: e.entry.user_id,
             at: rfc3339_from_millis(e.entry.at),
@@ -622,7 +623,7 @@ pub struct EmailChangeBody {
 pub async fn request_email_change(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     ApiJson(body): ApiJson<EmailChangeBody>,
 ) -> OperationResult<StatusCode> {
     people::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
@@ -655,7 +656,7 @@ pub async fn confirm_email(
 pub async fn deactivate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
     people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -669,7 +670,7 @@ pub async fn deactivate(
 pub async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
     people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, false).await?;
     Ok(StatusCode::NO_CONTENT)

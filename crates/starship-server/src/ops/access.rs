@@ -1,6 +1,7 @@
 //! The Applications tab: shared by the API and the web pages.
 
 use starship_core::authz::{self, AdminReach, Principal};
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::FieldError;
 use starship_store::grants::{self, Grant};
 use starship_store::users::{self, AppUsersFilter, PageFrom, StatusFilter, User};
@@ -12,7 +13,7 @@ use crate::state::AppState;
 #[derive(Default)]
 pub struct PageQuery {
     /// Operators: whose users to list.
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// The last user id of the previous page.
     pub after: Option<String>,
     /// The first user id of the next page (reading back).
@@ -51,7 +52,7 @@ pub async fn application_page(
 ) -> OperationResult<ApplicationPage> {
     let app = state.catalogue.application(key).ok_or(OperationError::NotFound)?;
     authz::applications_tab(caller, &app.key)?;
-    let partner_id = target_partner(caller, query.partner_id.as_deref())?;
+    let partner_id = target_partner(caller, query.partner_id.as_ref())?;
     if let Some(role) = &query.role {
         if app.role(role).is_none() {
             return Err(FieldError::new("role", format!("is not a role of {}", app.name)).into());
@@ -83,13 +84,13 @@ pub async fn application_page(
         PageFrom::After(_) => (true, more),
         PageFrom::Before(_) => (more, true),
     };
-    let ids: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<UserId> = page.iter().map(|u| u.id.clone()).collect();
     let mut held = grants::of_users_in_application(&mut conn, &ids, &app.key).await?;
     if let Some(productions) = &productions {
         held.retain(|g| g.role.production.is_some_and(|p| productions.contains(&p.get())));
     }
-    let previous = page.first().filter(|_| more_before).map(|u| u.id.clone());
-    let next = page.last().filter(|_| more_after).map(|u| u.id.clone());
+    let previous = page.first().filter(|_| more_before).map(|u| u.id.to_string());
+    let next = page.last().filter(|_| more_after).map(|u| u.id.to_string());
     let rows = page
         .into_iter()
         .map(|u| {
@@ -104,7 +105,7 @@ pub async fn application_page(
 /// Someone named in an explanation.
 #[derive(Debug, Clone)]
 pub struct Named {
-    pub id: String,
+    pub id: UserId,
     pub name: String,
 }
 
@@ -155,7 +156,7 @@ pub async fn explain(
     if !allowing.is_empty() {
         return Ok((allowing, vec![]));
     }
-    let Some(partner_id) = person.partner_id.as_deref() else {
+    let Some(partner_id) = person.partner_id.as_ref() else {
         return Ok((vec![], vec![]));
     };
     let partner_name = starship_store::partners::get(conn, partner_id).await?.map_or_else(String::new, |p| p.name);
@@ -184,7 +185,7 @@ pub async fn explain(
 /// What a check asks: may this person use this capability (on this
 /// production)?
 pub struct Asked<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub application: &'a str,
     pub capability: &'a str,
     pub production: Option<starship_core::domain::ProductionId>,
@@ -212,7 +213,7 @@ pub async fn explain_check(
         authz::service_check(own, asked.application)?;
     }
     let mut conn = state.store.conn().await?;
-    let person = if let Some(own) = caller_user.filter(|u| u.id == asked.user_id) {
+    let person = if let Some(own) = caller_user.filter(|u| u.id == *asked.user_id) {
         own.clone()
     } else {
         crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
@@ -246,8 +247,8 @@ async fn load_people(
     state: &AppState,
     conn: &mut starship_store::Conn,
     generation: i64,
-    ids: &[String],
-) -> OperationResult<Vec<(String, std::sync::Arc<starship_store::access::Person>)>> {
+    ids: &[UserId],
+) -> OperationResult<Vec<(UserId, std::sync::Arc<starship_store::access::Person>)>> {
     let loaded: Vec<_> =
         starship_store::access::people(conn, ids).await?.into_iter().map(std::sync::Arc::new).collect();
     state.decisions.remember_people(generation, &loaded);
@@ -277,7 +278,7 @@ pub async fn decide(
             authz::service_check(own, a.application)?;
         }
     }
-    let others: Vec<&str> = asked.iter().map(|a| a.user_id).filter(|id| *id != caller.user_id).collect();
+    let others: Vec<&str> = asked.iter().map(|a| a.user_id.as_str()).filter(|id| *id != caller.user_id).collect();
     let (mut people, missing) = state.decisions.people(generation, &others);
     if !missing.is_empty() {
         let mut conn = state.store.conn().await?;
@@ -290,11 +291,11 @@ pub async fn decide(
             let allowed = |roles: &[starship_core::catalogue::RoleRef]| {
                 authz::roles_allow(&state.catalogue, roles, a.application, a.capability, a.production)
             };
-            if a.user_id == caller.user_id {
+            if *a.user_id == caller.user_id {
                 return Ok(allowed(&caller.roles));
             }
             let person = people.get(a.user_id).ok_or(OperationError::NotFound)?;
-            let partner = person.user.partner_id.as_deref().ok_or(OperationError::NotFound)?;
+            let partner = person.user.partner_id.as_ref().ok_or(OperationError::NotFound)?;
             authz::see_partner_resource(caller, partner)?;
             // A deactivated person's roles do not count until reactivation.
             if !crate::ops::session::may_sign_in(&person.user) {

@@ -2,6 +2,7 @@
 //! retired by operators, drained and given BGP configuration versions by
 //! the partner's portal users; listed with their history.
 
+use starship_core::ids::PartnerId;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::json;
@@ -113,7 +114,7 @@ pub async fn import_appliances(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     csv_text: &str,
 ) -> OperationResult<Vec<appliances::Appliance>> {
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
@@ -328,7 +329,7 @@ pub struct ListedAppliance {
 pub async fn appliances(
     state: &AppState,
     caller: &Principal,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> OperationResult<Vec<ListedAppliance>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;

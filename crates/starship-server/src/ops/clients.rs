@@ -12,6 +12,7 @@ use starship_core::catalogue::Catalogue;
 use starship_core::domain::Title;
 use starship_core::error::both;
 use starship_core::history::Kind;
+use starship_core::ids::UserId;
 use starship_core::oidc::Registration;
 use starship_core::FieldError;
 use starship_store::clients::{self, Client, NewClient};
@@ -52,7 +53,7 @@ fn client_secret() -> String {
 pub async fn issue(
     conn: &mut Conn,
     catalogue: &Catalogue,
-    history_user: &str,
+    history_user: &UserId,
     actor: &Actor,
     request: &Request<'_>,
 ) -> OperationResult<Issued> {
@@ -65,7 +66,7 @@ pub async fn issue(
 pub async fn issue_as(
     conn: &mut Conn,
     catalogue: &Catalogue,
-    history_user: &str,
+    history_user: &UserId,
     actor: &Actor,
     request: &Request<'_>,
     client_id: &str,
@@ -88,7 +89,7 @@ pub async fn issue_as(
             name: name.as_str(),
             redirect_uris: &redirect_uris,
             grant_types: &grant_types,
-            created_by: actor.user_id.as_deref(),
+            created_by: actor.user_id.as_ref(),
         },
     )
     .await?;

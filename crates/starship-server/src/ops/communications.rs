@@ -3,6 +3,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::communications::{self, Communication};
+use starship_core::ids::PartnerId;
 use starship_core::portal::PortalAction;
 use starship_core::FieldError;
 use starship_store::communications::{reachable, Reachable};
@@ -17,7 +18,7 @@ pub async fn recipients(
     state: &AppState,
     caller: &Principal,
     kind: &str,
-    partner_id: &str,
+    partner_id: &PartnerId,
     site: Option<&str>,
 ) -> OperationResult<Vec<Reachable>> {
     let communication = Communication::parse(kind).ok_or(OperationError::NotFound)?;
@@ -25,7 +26,7 @@ pub async fn recipients(
     let mut conn = state.store.conn().await?;
     if let Some(site) = site {
         let found = sites::get_site(&mut conn, site).await?;
-        if found.is_none_or(|s| s.partner_id != partner_id) {
+        if found.is_none_or(|s| s.partner_id != *partner_id) {
             return Err(FieldError::new("site", "no such site of this partner").into());
         }
     }

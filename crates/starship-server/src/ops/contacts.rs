@@ -8,6 +8,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::UserStatus;
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -22,12 +23,12 @@ use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
-fn owner(user: &User) -> &str {
-    user.partner_id.as_deref().unwrap_or("")
+fn owner(user: &User) -> &PartnerId {
+    user.partner()
 }
 
 /// Replaces a person's portal level (or removes it).
-async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &str) -> OperationResult<()> {
+async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &UserId) -> OperationResult<()> {
     users::revoke_application_roles(conn, &user.id, keys::PARTNER_PORTAL).await?;
     if let Some(level) = level {
         let role =
@@ -43,7 +44,7 @@ pub async fn invite(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     level: Option<PortalLevel>,
 ) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
@@ -81,7 +82,7 @@ pub async fn invite(
 async fn administered(
     conn: &mut Conn,
     caller: &Principal,
-    user_id: &str,
+    user_id: &UserId,
     self_refusal: &'static str,
 ) -> OperationResult<User> {
     let user = visible_user(conn, caller, user_id).await?;
@@ -104,7 +105,7 @@ pub async fn revoke_access(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
 ) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
     let user = administered(&mut tx, caller, user_id, "you cannot revoke your own access").await?;
@@ -129,7 +130,7 @@ pub async fn set_level(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     level: PortalLevel,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
@@ -151,7 +152,12 @@ pub async fn set_level(
 }
 
 /// Deletes a contact: gone from lists and sign-in; History stays.
-pub async fn delete_contact(state: &AppState, caller: &Principal, actor: &Actor, user_id: &str) -> OperationResult<()> {
+pub async fn delete_contact(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    user_id: &UserId,
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = administered(&mut tx, caller, user_id, "you cannot delete yourself").await?;
     delete_in(&mut tx, &user, actor).await?;
@@ -181,7 +187,7 @@ pub async fn edit_contact(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     edit: &ContactEdit,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
@@ -239,7 +245,11 @@ pub struct ContactRow {
 /// Every contact and portal user of a partner, in name order. Each aspect
 /// (roles, contact roles, sites) is one query for the whole list, however
 /// many people the partner has.
-pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<ContactRow>> {
+pub async fn contacts(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &PartnerId,
+) -> OperationResult<Vec<ContactRow>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;
     let mut roles = users::roles_of_partner_users(&mut tx, partner_id).await?;
@@ -250,7 +260,7 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
     loop {
         let page = users::page_of_partner(&mut tx, partner_id, after.as_deref(), None, 500).await?;
         let done = page.len() < 500;
-        after = page.last().map(|u| u.id.clone());
+        after = page.last().map(|u| u.id.to_string());
         for user in page {
             let roles = roles.remove(&user.id).unwrap_or_default();
             rows.push(ContactRow {
@@ -269,7 +279,7 @@ pub async fn contacts(state: &AppState, caller: &Principal, partner_id: &str) ->
 }
 
 /// One person the caller may see, as a contact.
-pub async fn contact(state: &AppState, caller: &Principal, user_id: &str) -> OperationResult<ContactRow> {
+pub async fn contact(state: &AppState, caller: &Principal, user_id: &UserId) -> OperationResult<ContactRow> {
     let mut tx = state.store.begin_read().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let roles = users::roles_of(&mut tx, &user.id).await?;

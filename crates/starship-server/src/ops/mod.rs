@@ -29,6 +29,7 @@ use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
 use starship_core::history::Kind;
+use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
@@ -126,7 +127,7 @@ pub async fn create_users(
     conn: &mut Conn,
     config: &Config,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     people: &[Identity],
     access: Access,
 ) -> OperationResult<Vec<User>> {
@@ -205,11 +206,11 @@ pub struct Granted {
 
 /// Loads users the caller may act on; anyone invisible to the caller is
 /// 404, named by index so a caller sees which id was wrong.
-pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[String]) -> OperationResult<Vec<User>> {
+pub async fn visible_users(conn: &mut Conn, caller: &Principal, user_ids: &[UserId]) -> OperationResult<Vec<User>> {
     let mut found = Vec::with_capacity(user_ids.len());
     for id in user_ids {
         let user = users::get(conn, id).await?.ok_or(OperationError::NotFound)?;
-        let Some(partner) = user.partner_id.as_deref() else {
+        let Some(partner) = user.partner_id.as_ref() else {
             return Err(OperationError::NotFound);
         };
         authz::see_partner_resource(caller, partner)?;
@@ -233,11 +234,11 @@ pub async fn grant_roles(
 ) -> OperationResult<Vec<Granted>> {
     for user in people {
         for (role, _) in roles {
-            authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), role)?;
+            authz::grant_role(caller, user.partner(), role)?;
         }
     }
     let roles = with_production_ends(conn, roles).await?;
-    let user_ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
+    let user_ids: Vec<&UserId> = people.iter().map(|u| &u.id).collect();
     let granted = grants::grant_many(conn, &user_ids, &roles, caller.acting_user()).await?;
     let entries = granted
         .iter()
@@ -450,7 +451,7 @@ pub async fn add_admin_privilege(
     user: &User,
     scope: &AdminScope,
 ) -> OperationResult<(grants::AdminPrivilege, bool)> {
-    authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), scope)?;
+    authz::grant_admin(caller, user.partner(), scope)?;
     let (privilege, new) = grants::add_admin(conn, &user.id, scope, caller.acting_user()).await?;
     if new {
         history::append(
@@ -471,15 +472,15 @@ pub async fn revoke_role(
     conn: &mut Conn,
     caller: &Principal,
     actor: &Actor,
-    grant_id: &str,
-    of_user: Option<&str>,
+    grant_id: &GrantId,
+    of_user: Option<&UserId>,
 ) -> OperationResult<(User, grants::Grant)> {
     let grant = grants::get(conn, grant_id)
         .await?
-        .filter(|g| of_user.is_none_or(|u| g.user_id == u))
+        .filter(|g| of_user.is_none_or(|u| g.user_id == *u))
         .ok_or(OperationError::NotFound)?;
     let user = people::visible_user(conn, caller, &grant.user_id).await?;
-    authz::grant_role(caller, user.partner_id.as_deref().unwrap_or(""), &grant.role)?;
+    authz::grant_role(caller, user.partner(), &grant.role)?;
     // Two revokes racing: the second deletes nothing and must say so.
     if !grants::revoke(conn, &grant.id).await? {
         return Err(OperationError::NotFound);
@@ -506,7 +507,7 @@ pub async fn keep_own_admin_path(
         return Ok(());
     }
     let mut another_admin_remains = false;
-    let partner = user.partner_id.as_deref().unwrap_or("");
+    let partner = user.partner();
     for other in grants::other_admins(conn, partner, &user.id).await? {
         if authz::has_admin_path(catalogue, &users::principal(conn, &other).await?) {
             another_admin_remains = true;
@@ -522,15 +523,15 @@ pub async fn remove_admin_privilege(
     conn: &mut Conn,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
-    privilege_id: &str,
+    user_id: &UserId,
+    privilege_id: &AdminPrivilegeId,
 ) -> OperationResult<(User, AdminScope)> {
     let user = people::visible_user(conn, caller, user_id).await?;
     let privilege = grants::get_admin(conn, privilege_id)
         .await?
         .filter(|p| p.user_id == user.id)
         .ok_or(OperationError::NotFound)?;
-    authz::grant_admin(caller, user.partner_id.as_deref().unwrap_or(""), &privilege.scope)?;
+    authz::grant_admin(caller, user.partner(), &privilege.scope)?;
     if !grants::remove_admin(conn, &privilege.id).await? {
         return Err(OperationError::NotFound);
     }
@@ -573,7 +574,11 @@ pub struct CheckedRows {
 /// caller: an address of its own people "already exists", anyone else's
 /// gets the neutral `EMAIL_UNAVAILABLE`; `None` (operators, the CLI) names
 /// every taken address.
-pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow], own_partner: Option<&str>) -> OperationResult<CheckedRows> {
+pub async fn check_bulk(
+    conn: &mut Conn,
+    rows: &[BulkRow],
+    own_partner: Option<&PartnerId>,
+) -> OperationResult<CheckedRows> {
     let mut errors = Vec::new();
     let mut parsed: Vec<(usize, Identity)> = Vec::with_capacity(rows.len());
     let mut first_row_of: std::collections::HashMap<String, usize> =
@@ -592,14 +597,14 @@ pub async fn check_bulk(conn: &mut Conn, rows: &[BulkRow], own_partner: Option<&
         }
     }
     let emails: Vec<String> = parsed.iter().map(|(_, p)| p.email.normalized()).collect();
-    let taken: std::collections::HashMap<String, Option<String>> =
+    let taken: std::collections::HashMap<String, Option<PartnerId>> =
         users::owners_of_emails(conn, &emails).await?.into_iter().collect();
     let mut valid = Vec::with_capacity(parsed.len());
     let mut held_elsewhere = 0;
     for (number, identity) in parsed {
         match taken.get(&identity.email.normalized()) {
             None => valid.push(identity),
-            Some(owner) if own_partner.is_none() || owner.as_deref() == own_partner => {
+            Some(owner) if own_partner.is_none() || owner.as_ref() == own_partner => {
                 errors.push(FieldError::new("email", users::EMAIL_TAKEN).in_row(number));
             }
             Some(_) => {
@@ -640,16 +645,16 @@ pub async fn set_role_end(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
-    grant_id: &str,
+    user_id: &UserId,
+    grant_id: &GrantId,
     end: Option<i64>,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let grant = grants::get(&mut tx, grant_id)
         .await?
-        .filter(|g| g.user_id == user_id && !g.expired_at(now_millis()))
+        .filter(|g| g.user_id == *user_id && !g.expired_at(now_millis()))
         .ok_or(OperationError::NotFound)?;
-    let people = visible_users(&mut tx, caller, &[user_id.to_string()]).await?;
+    let people = visible_users(&mut tx, caller, std::slice::from_ref(user_id)).await?;
     grant_roles(&mut tx, caller, actor, &people, &[(grant.role, end)]).await?;
     tx.commit().await?;
     Ok(())
@@ -660,8 +665,8 @@ pub async fn set_role_end(
 pub async fn onboarded(
     state: &AppState,
     caller: &Principal,
-    user_ids: &[String],
-    grant_ids: &[&str],
+    user_ids: &[UserId],
+    grant_ids: &[&GrantId],
 ) -> OperationResult<(Vec<User>, Vec<Option<grants::Grant>>)> {
     let mut tx = state.store.begin_read().await?;
     let people = visible_users(&mut tx, caller, user_ids).await?;
@@ -677,7 +682,7 @@ pub async fn onboarded(
 /// Roles asked for some people: each `(application, role, production)`
 /// with its end (`None`: no end).
 pub struct GrantRequest<'a> {
-    pub user_ids: &'a [String],
+    pub user_ids: &'a [UserId],
     pub requested: &'a [(String, String, Option<i64>)],
     pub expiries: &'a [Option<i64>],
 }
@@ -714,8 +719,8 @@ pub async fn revoke(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    grant_id: &str,
-    of_user: Option<&str>,
+    grant_id: &GrantId,
+    of_user: Option<&UserId>,
 ) -> OperationResult<(User, grants::Grant)> {
     let mut tx = state.store.begin().await?;
     let (user, grant) = revoke_role(&mut tx, caller, actor, grant_id, of_user).await?;
@@ -731,7 +736,7 @@ pub async fn grant_admin(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     application: &str,
     production: Option<i64>,
 ) -> OperationResult<(User, grants::AdminPrivilege, bool)> {
@@ -750,8 +755,8 @@ pub async fn remove_admin(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
-    privilege_id: &str,
+    user_id: &UserId,
+    privilege_id: &AdminPrivilegeId,
 ) -> OperationResult<AdminScope> {
     let mut tx = state.store.begin().await?;
     let (user, scope) = remove_admin_privilege(&mut tx, caller, actor, user_id, privilege_id).await?;

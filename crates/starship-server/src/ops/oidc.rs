@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use starship_core::authz;
 use starship_core::catalogue::RoleRef;
 use starship_core::history::Kind;
+use starship_core::ids::{GrantId, UserId};
 use starship_store::clients::{self, Client};
 use starship_store::history::{self, Actor, Source};
 use starship_store::oidc::{self as store, Redeemed, Token, TokenKind};
@@ -358,7 +359,7 @@ pub struct Tokens {
 async fn record_reuse(
     conn: &mut Conn,
     client: &Client,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     what: &str,
     ended: bool,
 ) -> OAuthResult<()> {
@@ -378,7 +379,7 @@ async fn record_reuse(
 }
 
 /// The grants a person holds in an application now, and their ids.
-async fn held_in(conn: &mut Conn, user_id: &str, application: &str) -> OAuthResult<(Vec<RoleRef>, Vec<String>)> {
+async fn held_in(conn: &mut Conn, user_id: &UserId, application: &str) -> OAuthResult<(Vec<RoleRef>, Vec<GrantId>)> {
     let held: Vec<_> = grants::of_user(conn, user_id).await?;
     let roles = held.iter().map(|g| g.role.clone()).collect();
     let ids = held.iter().filter(|g| g.role.application == application).map(|g| g.id.clone()).collect();
@@ -508,7 +509,7 @@ async fn refresh(state: &AppState, client: &Client, refresh_token: &str) -> OAut
         return Err(refused);
     }
     let end = |reason: &'static str| (reason, OAuthError::invalid_grant(reason));
-    let user = match family.user_id.as_deref() {
+    let user = match &family.user_id {
         Some(id) => users::get(&mut tx, id).await?,
         None => None,
     };
@@ -543,7 +544,7 @@ async fn refresh(state: &AppState, client: &Client, refresh_token: &str) -> OAut
 /// it ends whole, and History says so; the caller commits.
 async fn refuse_reuse(tx: &mut starship_store::Tx, client: &Client, family: &store::Family) -> OAuthResult<OAuthError> {
     let ended = store::end_family(tx, &family.id, "refresh token reused").await?;
-    record_reuse(tx, client, family.user_id.as_deref(), "refresh_token", ended).await?;
+    record_reuse(tx, client, family.user_id.as_ref(), "refresh_token", ended).await?;
     Ok(OAuthError::invalid_grant("the refresh token was used already: its sign-in has ended"))
 }
 
@@ -750,7 +751,7 @@ pub async fn end_session(
     let mut signed_out = false;
     let own = session.filter(|(user, _)| authz::end_own_sign_in(Some(&user.id), subject).is_ok());
     if let Some((user, session_hash)) = own {
-        store::end_families_of_user(&mut tx, subject, Some(&client.id), "signed out").await?;
+        store::end_families_of_user(&mut tx, &user.id, Some(&client.id), "signed out").await?;
         if sessions::delete_session(&mut tx, session_hash).await?.is_some() {
             signed_out = true;
             let actor = Actor::user(&user.id, &user.email, Source::Oidc);

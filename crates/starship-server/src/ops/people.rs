@@ -6,6 +6,7 @@ use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Email, Locale, PersonName, Phone, UserStatus};
 use starship_core::error::Collector;
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -20,12 +21,12 @@ use crate::state::AppState;
 
 /// The partner a new person joins: the caller's own, or for operators the
 /// one they name. Naming another partner is 404, like any foreign id.
-pub fn target_partner(caller: &Principal, requested: Option<&str>) -> OperationResult<String> {
-    match (caller.operator, requested, caller.partner_id.as_deref()) {
-        (true, Some(partner), _) => Ok(partner.to_string()),
+pub fn target_partner(caller: &Principal, requested: Option<&PartnerId>) -> OperationResult<PartnerId> {
+    match (caller.operator, requested, caller.partner_id.as_ref()) {
+        (true, Some(partner), _) => Ok(partner.clone()),
         (true, None, _) => Err(FieldError::new("partner_id", "operators must name the partner").into()),
         (false, Some(partner), Some(own)) if partner != own => Err(OperationError::NotFound),
-        (false, _, Some(own)) => Ok(own.to_string()),
+        (false, _, Some(own)) => Ok(own.clone()),
         (false, _, None) => Err(OperationError::NotFound),
     }
 }
@@ -56,7 +57,7 @@ pub enum EmailInUse {
     /// A person the caller may open: one of `partner_id`'s (or, for
     /// operators, anyone).
     Ours {
-        user_id: String,
+        user_id: UserId,
     },
     /// Someone the caller may not know of: the API's neutral answer, and
     /// counted against the caller like it.
@@ -66,7 +67,7 @@ pub enum EmailInUse {
 pub async fn email_in_use(
     state: &AppState,
     caller: &Principal,
-    partner_id: &str,
+    partner_id: &PartnerId,
     email: &starship_core::domain::Email,
 ) -> OperationResult<EmailInUse> {
     authz::create_person(caller, &state.catalogue, partner_id, None)?;
@@ -75,7 +76,7 @@ pub async fn email_in_use(
     drop(conn);
     match owner {
         None => Ok(EmailInUse::Free),
-        Some(user) if caller.operator || user.partner_id.as_deref() == Some(partner_id) => {
+        Some(user) if caller.operator || user.partner_id.as_ref() == Some(partner_id) => {
             Ok(EmailInUse::Ours { user_id: user.id })
         }
         Some(_) => {
@@ -91,7 +92,7 @@ pub async fn create_person(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     input: &PersonInput,
 ) -> OperationResult<User> {
     // A portal user administrator gives sign-in as a portal level; a
@@ -193,7 +194,7 @@ pub async fn bulk_add(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     rows: &[BulkRow],
     dry_run: bool,
 ) -> OperationResult<BulkOutcome> {
@@ -240,7 +241,7 @@ pub async fn edit_profile(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     edit: &ProfileEdit,
 ) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
@@ -260,7 +261,7 @@ pub async fn edit_profile_in(
     user: &User,
     edit: &ProfileEdit,
 ) -> OperationResult<User> {
-    let owner = user.partner_id.as_deref().unwrap_or("");
+    let owner = user.partner();
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
@@ -302,7 +303,7 @@ pub async fn set_deactivated(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     deactivated: bool,
 ) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
@@ -325,7 +326,7 @@ pub async fn set_deactivated_in(
 ) -> OperationResult<()> {
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
-    let owner = user.partner_id.as_deref().unwrap_or("");
+    let owner = user.partner();
     authz::act_on_person(
         caller,
         &held,
@@ -361,7 +362,7 @@ pub async fn change_email_in(
     user: &User,
     email: &starship_core::domain::Email,
 ) -> OperationResult<()> {
-    let owner = user.partner_id.as_deref().unwrap_or("");
+    let owner = user.partner();
     let held = users::principal(tx, user).await?;
     let standing = starship_core::portal::Standing::of_account(user.status, &held.roles);
     authz::act_on_person(caller, &held, authz::edit_details(caller, &state.catalogue, (&user.id, owner), standing))?;
@@ -388,8 +389,7 @@ pub(crate) async fn apply_email_change(
     outbox::void_links(tx, &user.id).await?;
     let changed = users::get(tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     if changed.status == UserStatus::Pending {
-        let partner =
-            partners::get(tx, changed.partner_id.as_deref().unwrap_or("")).await?.ok_or(OperationError::NotFound)?;
+        let partner = partners::get(tx, changed.partner()).await?.ok_or(OperationError::NotFound)?;
         crate::ops::send_activation_links(tx, &state.config, &partner.name, std::slice::from_ref(&changed)).await?;
     }
     let notice = email::email_changed_notice(&user.locale, &user.first_name, email.as_str());
@@ -404,7 +404,7 @@ pub async fn request_email_change(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     new_email: &str,
 ) -> OperationResult<()> {
     let email = Email::parse("email", new_email)?;
@@ -415,7 +415,7 @@ pub async fn request_email_change(
     authz::act_on_person(
         caller,
         &held,
-        authz::edit_details(caller, &state.catalogue, (&user.id, user.partner_id.as_deref().unwrap_or("")), standing),
+        authz::edit_details(caller, &state.catalogue, (&user.id, user.partner()), standing),
     )?;
     if email.normalized() == user.email.to_lowercase() {
         return Err(FieldError::new("email", "is the current address").into());
@@ -465,15 +465,15 @@ pub async fn confirm_email(
 }
 
 /// Loads a user the caller may see; anyone else's is 404.
-pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &str) -> OperationResult<User> {
-    Ok(ops::visible_users(conn, caller, &[id.to_string()]).await?.remove(0))
+pub async fn visible_user(conn: &mut Conn, caller: &Principal, id: &UserId) -> OperationResult<User> {
+    Ok(ops::visible_users(conn, caller, std::slice::from_ref(id)).await?.remove(0))
 }
 
 /// Users whose name or email starts with or contains `query`, best matches
 /// first (`users::search`): the caller's own partner, or everyone for
 /// operators.
 pub async fn search(state: &AppState, caller: &Principal, query: &str, limit: i64) -> OperationResult<Vec<User>> {
-    let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
+    let scope = if caller.operator { None } else { caller.partner_id.as_ref() };
     if !caller.operator && scope.is_none() {
         return Ok(vec![]);
     }
@@ -488,8 +488,8 @@ pub struct PeoplePage {
     pub people: Vec<User>,
     /// Where the previous and next pages start: the first and last person
     /// shown, when more lie that way.
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub before: Option<UserId>,
+    pub after: Option<UserId>,
 }
 
 pub async fn list(
@@ -499,7 +499,7 @@ pub async fn list(
     from: users::PageFrom<'_>,
     limit: i64,
 ) -> OperationResult<PeoplePage> {
-    let scope = if caller.operator { None } else { caller.partner_id.as_deref() };
+    let scope = if caller.operator { None } else { caller.partner_id.as_ref() };
     if !caller.operator && scope.is_none() {
         return Ok(PeoplePage { people: vec![], before: None, after: None });
     }
@@ -520,7 +520,7 @@ pub async fn list(
 pub async fn user_history(
     state: &AppState,
     caller: &Principal,
-    user_id: &str,
+    user_id: &UserId,
     before: Option<(i64, &str)>,
     kinds: &[Kind],
     limit: i64,
@@ -535,7 +535,7 @@ pub async fn user_history(
         visible_user(&mut conn, caller, user_id).await?
     };
     let roles = users::roles_of(&mut conn, &user.id).await?;
-    authz::see_history(caller, user.partner_id.as_deref().unwrap_or(""), &roles)?;
+    authz::see_history(caller, user.partner(), &roles)?;
     let limit = limit.clamp(1, 500);
     let Some(scopes) = authz::history_scope(caller) else {
         let entries = history::list(&mut conn, &user.id, before, kinds, limit).await?;
@@ -591,22 +591,22 @@ const EXPORT_PAGE: i64 = 1_000;
 pub async fn history_export<L: serde::Serialize + 'static>(
     state: &AppState,
     caller: &Principal,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     since: Option<Since>,
     line: fn(history::ChainedEntry) -> L,
 ) -> OperationResult<impl futures_util::Stream<Item = Result<String, starship_store::StoreError>> + Send + 'static> {
     let partner = match (partner_id, caller.operator) {
         (None, false) => Some(caller.partner_id.clone().ok_or(OperationError::NotFound)?),
-        (requested, _) => requested.map(str::to_string),
+        (requested, _) => requested.cloned(),
     };
-    authz::export_history(caller, partner.as_deref())?;
+    authz::export_history(caller, partner.as_ref())?;
     if let Some(partner) = &partner {
         let mut conn = state.store.conn().await?;
         if starship_store::partners::get(&mut conn, partner).await?.is_none() {
             return Err(OperationError::NotFound);
         }
     }
-    let chain = partner.unwrap_or_else(|| history::NO_PARTNER_CHAIN.to_string());
+    let chain = partner.map_or_else(|| history::NO_PARTNER_CHAIN.to_string(), PartnerId::into_string);
     let (after, at) = match since {
         None => (0, i64::MIN),
         Some(Since::Seq(seq)) => (seq, i64::MIN),
@@ -637,7 +637,7 @@ pub async fn history_export<L: serde::Serialize + 'static>(
 pub struct Profile {
     pub partner: Option<starship_store::partners::Partner>,
     /// Each grant with who granted it (id and name), when known.
-    pub grants: Vec<(grants::Grant, Option<(String, String)>)>,
+    pub grants: Vec<(grants::Grant, Option<(UserId, String)>)>,
     /// Shown to the person, their partner's admins and operators only.
     pub admin_privileges: Option<Vec<grants::AdminPrivilege>>,
     pub history_visible: bool,
@@ -653,7 +653,7 @@ pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> Opera
     };
     let held = grants::of_user(&mut tx, &user.id).await?;
     let held_roles: Vec<RoleRef> = held.iter().map(|g| g.role.clone()).collect();
-    let mut names: std::collections::HashMap<String, Option<(String, String)>> = Default::default();
+    let mut names: std::collections::HashMap<UserId, Option<(UserId, String)>> = Default::default();
     let mut with_granters = Vec::with_capacity(held.len());
     for grant in held {
         let granted_by = match &grant.granted_by {
@@ -668,7 +668,7 @@ pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> Opera
         };
         with_granters.push((grant, granted_by));
     }
-    let owner = user.partner_id.as_deref().unwrap_or("");
+    let owner = user.partner();
     let admin_privileges = if user.operator || authz::see_admin_privileges(viewer, &user.id, owner).is_ok() {
         Some(grants::admin_of_user(&mut tx, &user.id).await?)
     } else {
@@ -680,13 +680,13 @@ pub async fn profile(state: &AppState, viewer: &Principal, user: &User) -> Opera
 }
 
 /// A person the caller may see (`NotFound` otherwise).
-pub async fn person(state: &AppState, caller: &Principal, user_id: &str) -> OperationResult<User> {
+pub async fn person(state: &AppState, caller: &Principal, user_id: &UserId) -> OperationResult<User> {
     let mut conn = state.store.conn().await?;
     visible_user(&mut conn, caller, user_id).await
 }
 
 /// The people the caller may act on (see `ops::visible_users`).
-pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[String]) -> OperationResult<Vec<User>> {
+pub async fn persons(state: &AppState, caller: &Principal, user_ids: &[UserId]) -> OperationResult<Vec<User>> {
     let mut conn = state.store.conn().await?;
     ops::visible_users(&mut conn, caller, user_ids).await
 }

@@ -6,6 +6,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::domain::{PartnerKind, ProductionId, Title};
 use starship_core::error::both;
 use starship_core::history::Kind;
+use starship_core::ids::PartnerId;
 use starship_store::history::{self, Actor};
 use starship_store::outbox::{self, Message};
 use starship_store::partners::{self, Partner, Production};
@@ -16,13 +17,13 @@ use crate::state::AppState;
 /// Every partner for operators; one's own for everyone else.
 pub async fn partners(state: &AppState, caller: &Principal) -> OperationResult<Vec<Partner>> {
     let mut conn = state.store.conn().await?;
-    let only = if caller.operator { None } else { caller.partner_id.as_deref() };
+    let only = if caller.operator { None } else { caller.partner_id.as_ref() };
     Ok(partners::list(&mut conn, only).await?)
 }
 
 /// One partner the caller may see (operators, and the partner's own
 /// people); none for one they may not.
-pub async fn partner(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Option<Partner>> {
+pub async fn partner(state: &AppState, caller: &Principal, partner_id: &PartnerId) -> OperationResult<Option<Partner>> {
     if authz::see_partner_resource(caller, partner_id).is_err() {
         return Ok(None);
     }

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::keys;
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -50,11 +51,11 @@ impl ChoiceChange {
 pub async fn notification_settings(
     state: &AppState,
     caller: &Principal,
-    user_id: &str,
+    user_id: &UserId,
 ) -> OperationResult<Vec<NotificationSetting>> {
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
-    authz::see_notifications(caller, &user.id, user.partner_id.as_deref().unwrap_or(""))?;
+    authz::see_notifications(caller, &user.id, user.partner())?;
     let roles = users::roles_of(&mut conn, &user.id).await?;
     let choices = prefs::choices_of(&mut conn, &user.id).await?;
     Ok(preferences::notification_settings(&state.catalogue, &roles, &choices))
@@ -65,12 +66,12 @@ pub async fn change_notifications(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     changes: &[ChoiceChange],
 ) -> OperationResult<Vec<NotificationSetting>> {
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
-    let partner = user.partner_id.clone().unwrap_or_default();
+    let partner = user.partner().clone();
     // The answer holds every setting of the person, so reading them is part
     // of changing them, even when the list of changes is empty.
     authz::see_notifications(caller, &user.id, &partner)?;
@@ -104,14 +105,14 @@ pub async fn change_notifications(
 pub async fn metadata(
     state: &AppState,
     caller: &Principal,
-    user_id: &str,
+    user_id: &UserId,
     application: &str,
 ) -> OperationResult<Map<String, Value>> {
     let app = state.catalogue.application(application).ok_or(OperationError::NotFound)?;
     let mut conn = state.store.conn().await?;
     let user = visible_user(&mut conn, caller, user_id).await?;
     let roles = users::roles_of(&mut conn, &user.id).await?;
-    authz::user_metadata(caller, (&user.id, user.partner_id.as_deref().unwrap_or("")), &roles, &app.key)?;
+    authz::user_metadata(caller, (&user.id, user.partner()), &roles, &app.key)?;
     Ok(prefs::metadata_of(&mut conn, &user.id, &app.key).await?.unwrap_or_default())
 }
 
@@ -129,7 +130,7 @@ pub async fn save_metadata(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     application: &str,
     input: &Map<String, Value>,
 ) -> OperationResult<SavedMetadata> {
@@ -137,7 +138,7 @@ pub async fn save_metadata(
     let mut tx = state.store.begin().await?;
     let user = visible_user(&mut tx, caller, user_id).await?;
     let roles = users::roles_of(&mut tx, &user.id).await?;
-    authz::user_metadata(caller, (&user.id, user.partner_id.as_deref().unwrap_or("")), &roles, &app.key)?;
+    authz::user_metadata(caller, (&user.id, user.partner()), &roles, &app.key)?;
     let values = preferences::check_metadata(&app.metadata_schema, input)?;
     if !roles.iter().any(|r| r.application == app.key) {
         return Err(
@@ -192,7 +193,7 @@ fn course_names(state: &AppState, values: &Map<String, Value>) -> Vec<String> {
 pub struct Notification<'a> {
     pub application: &'a str,
     pub notification_type: &'a str,
-    pub partner_id: &'a str,
+    pub partner_id: &'a PartnerId,
     pub subject: &'a str,
     pub body: &'a str,
 }

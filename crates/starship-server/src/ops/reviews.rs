@@ -6,6 +6,7 @@
 //! decision can still change, and one pass does all the revoking.
 
 use starship_core::history::Kind;
+use starship_core::ids::PartnerId;
 use std::time::Duration;
 
 use serde_json::json;
@@ -33,7 +34,7 @@ pub const LIST_LIMIT: i64 = 200;
 
 pub struct OpenRequest {
     /// Operators must name the partner; a partner's admin may leave it out.
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     pub application: String,
     pub production: Option<i64>,
     pub due_at: i64,
@@ -42,7 +43,7 @@ pub struct OpenRequest {
 /// Opens a review of every grant of the application in the partner (on the
 /// production, when one is given), as they are now.
 pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -> OperationResult<(Review, Vec<Item>)> {
-    let partner_id = target_partner(caller, request.partner_id.as_deref())?;
+    let partner_id = target_partner(caller, request.partner_id.as_ref())?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner_id).await?.ok_or(OperationError::NotFound)?;
     let mut errors = Vec::new();
@@ -80,7 +81,7 @@ pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -
 
 /// The reviews the caller may read: open ones first, by due date.
 pub async fn list(state: &AppState, caller: &Principal) -> OperationResult<Vec<Review>> {
-    let scope = match (caller.operator, caller.partner_id.as_deref()) {
+    let scope = match (caller.operator, caller.partner_id.as_ref()) {
         (true, _) => None,
         (false, Some(own)) => Some(own),
         (false, None) => return Ok(vec![]),
@@ -210,7 +211,7 @@ pub async fn send_reminders(state: &AppState, now: i64) -> OperationResult<usize
         let Some(review) = reviews::get(&mut tx, &id).await? else { continue };
         let undecided: Vec<Item> =
             reviews::items(&mut tx, &id).await?.into_iter().filter(|i| i.decision.is_none()).collect();
-        let scope = (review.partner_id.as_str(), review.application.as_str(), review.production);
+        let scope = (&review.partner_id, review.application.as_str(), review.production);
         let app_name =
             state.catalogue.application(&review.application).map_or(review.application.clone(), |a| a.name.clone());
         let link = format!("{}/reviews/{}", state.config.public_url, review.id);
@@ -279,7 +280,7 @@ pub async fn any_to_act_on(state: &AppState, viewer: &Principal) -> OperationRes
     if !viewer.operator && !viewer.is_any_admin() {
         return Ok(false);
     }
-    let scope = if viewer.operator { None } else { viewer.partner_id.as_deref() };
+    let scope = if viewer.operator { None } else { viewer.partner_id.as_ref() };
     let mut conn = state.store.conn().await?;
     let open = reviews::open_scopes(&mut conn, scope).await?;
     Ok(open.iter().any(|(partner, app, production)| authz::see_review(viewer, partner, app, *production).is_ok()))

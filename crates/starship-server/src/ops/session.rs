@@ -2,6 +2,7 @@
 //! and the web pages.
 
 use starship_core::history::Kind;
+use starship_core::ids::UserId;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -152,7 +153,12 @@ async fn complete_challenge(
 }
 
 /// A failed sign-in of a known account, in its History.
-async fn record_failed_sign_in(state: &AppState, user_id: &str, client: IpAddr, source: Source) -> OperationResult<()> {
+async fn record_failed_sign_in(
+    state: &AppState,
+    user_id: &UserId,
+    client: IpAddr,
+    source: Source,
+) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let details = json!({"client": client.to_string()});
     history::append(&mut tx, user_id, &Actor::system(source), Kind::SignInFailed, details).await?;
@@ -546,7 +552,7 @@ pub async fn reset_mfa(
     state: &AppState,
     caller: &starship_core::authz::Principal,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
@@ -560,7 +566,7 @@ pub async fn reset_mfa(
     let administer = starship_core::authz::portal(
         caller,
         starship_core::portal::PortalAction::UserAdministration,
-        user.partner_id.as_deref().unwrap_or(""),
+        user.partner(),
         Some((&user.id, standing)),
     );
     starship_core::authz::act_on_person(caller, &held, administer)?;

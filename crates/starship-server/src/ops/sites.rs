@@ -3,6 +3,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::domain::Title;
+use starship_core::ids::PartnerId;
 use starship_store::partners;
 use starship_store::sites::{self, Site, SiteContact};
 
@@ -14,7 +15,7 @@ use crate::state::AppState;
 pub async fn add_site(
     state: &AppState,
     caller: &Principal,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     name: &str,
     location: &str,
 ) -> OperationResult<sites::Site> {
@@ -47,7 +48,7 @@ pub async fn edit_site(
     Ok(site)
 }
 
-pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<Site>> {
+pub async fn sites(state: &AppState, caller: &Principal, partner_id: &PartnerId) -> OperationResult<Vec<Site>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut conn = state.store.conn().await?;
     Ok(sites::sites_of_partner(&mut conn, partner_id).await?)
@@ -57,7 +58,7 @@ pub async fn sites(state: &AppState, caller: &Principal, partner_id: &str) -> Op
 pub async fn sites_with_contacts(
     state: &AppState,
     caller: &Principal,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> OperationResult<Vec<(Site, Vec<SiteContact>)>> {
     authz::see_partner_resource(caller, partner_id)?;
     let mut tx = state.store.begin_read().await?;

@@ -6,6 +6,7 @@ use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::Title;
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::{PortalAction, TicketStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor};
@@ -37,7 +38,7 @@ async fn tell_ticket_audience(
     news: &email::TicketNews<'_>,
 ) -> OperationResult<()> {
     let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
-    let audience: Vec<String> =
+    let audience: Vec<UserId> =
         tickets::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
     let mails: Vec<_> = users::get_many(conn, &audience)
         .await?
@@ -55,7 +56,7 @@ async fn tell_ticket_audience(
 /// A ticket as asked for: operators name the partner.
 #[derive(Debug, Clone, Default)]
 pub struct TicketInput {
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     pub subject: String,
     pub body: String,
     pub site_id: Option<String>,
@@ -71,7 +72,7 @@ pub async fn open_ticket(
     actor: &Actor,
     input: &TicketInput,
 ) -> OperationResult<tickets::Ticket> {
-    let partner = crate::ops::people::target_partner(caller, input.partner_id.as_deref())?;
+    let partner = crate::ops::people::target_partner(caller, input.partner_id.as_ref())?;
     authz::portal(caller, PortalAction::Tickets, &partner, None)?;
     let (subject, body) =
         starship_core::error::both(Title::parse("subject", &input.subject), ticket_text("body", &input.body))?;
@@ -189,7 +190,7 @@ pub async fn comment_on_ticket(
 pub async fn tickets(
     state: &AppState,
     caller: &Principal,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> OperationResult<Vec<(Ticket, Vec<Comment>)>> {
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;
     let mut tx = state.store.begin_read().await?;

@@ -2,6 +2,7 @@
 //! Starship Admin Privileges, Notifications, Application Metadata, History),
 //! and the forms on them.
 
+use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -155,8 +156,8 @@ fn optional_production(text: &str) -> Option<Option<ProductionId>> {
 fn undo_of(
     state: &AppState,
     viewer: &WebUser,
-    user_id: &str,
-    partner: &str,
+    user_id: &UserId,
+    partner: &PartnerId,
     tab: &str,
     undo: &str,
 ) -> Result<Option<Undo>, Malformed> {
@@ -177,8 +178,8 @@ fn undo_of(
 fn undo_role(
     state: &AppState,
     viewer: &WebUser,
-    user_id: &str,
-    partner: &str,
+    user_id: &UserId,
+    partner: &PartnerId,
     held: RoleRef,
     end: Option<i64>,
 ) -> Option<Undo> {
@@ -200,7 +201,13 @@ fn undo_role(
     })
 }
 
-fn undo_admin(state: &AppState, viewer: &WebUser, user_id: &str, partner: &str, scope: AdminScope) -> Option<Undo> {
+fn undo_admin(
+    state: &AppState,
+    viewer: &WebUser,
+    user_id: &UserId,
+    partner: &PartnerId,
+    scope: AdminScope,
+) -> Option<Undo> {
     let name = state.catalogue.application(&scope.application)?.name.clone();
     authz::grant_admin(&viewer.principal, partner, &scope).ok()?;
     let what = match scope.production {
@@ -226,7 +233,7 @@ pub async fn my_account(
 pub async fn profile(
     State(state): State<AppState>,
     viewer: WebUser,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     Query(query): Query<ProfileQuery>,
 ) -> WebResult {
     show(&state, &viewer, &id, &query, Flash::default()).await
@@ -451,7 +458,7 @@ impl ProfilePage {
 }
 
 /// A user's profile at `at`: `/` for one's own.
-fn profile_page(viewer: &WebUser, user_id: &str, at: ProfileAt) -> Page {
+fn profile_page(viewer: &WebUser, user_id: &UserId, at: ProfileAt) -> Page {
     Page::profile(&viewer.user.id, user_id, at)
 }
 
@@ -465,7 +472,12 @@ fn scope_label(catalogue: &Catalogue, labels: &HashMap<i64, String>, scope: &Adm
 
 /// The admin privileges the viewer may hand this user: each of their own
 /// (every application for operators) that the rules allow.
-fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &HashMap<i64, String>) -> Vec<Choice> {
+fn grantable_scopes(
+    state: &AppState,
+    viewer: &WebUser,
+    partner: &PartnerId,
+    labels: &HashMap<i64, String>,
+) -> Vec<Choice> {
     let candidates: Vec<AdminScope> = if viewer.principal.operator {
         state
             .catalogue
@@ -488,8 +500,8 @@ fn grantable_scopes(state: &AppState, viewer: &WebUser, partner: &str, labels: &
         .collect()
 }
 
-async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &ProfileQuery, flash: Flash) -> WebResult {
-    let user = if user_id == viewer.user.id {
+async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &ProfileQuery, flash: Flash) -> WebResult {
+    let user = if *user_id == viewer.user.id {
         viewer.user.clone()
     } else {
         people::person(state, &viewer.principal, user_id).await?
@@ -498,7 +510,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
     let productions = crate::ops::platform::productions(state).await?;
     let labels = production_labels(&productions);
     let own = user.id == viewer.user.id;
-    let partner = user.partner_id.clone().unwrap_or_default();
+    let partner = user.partner().clone();
     let tab_href = |tab: ProfileTab| profile_page(viewer, &user.id, ProfileAt::tab(tab)).to_string();
 
     let scopes = if own || profile.admin_privileges.is_none() {
@@ -706,9 +718,9 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
         Some(undo) => undo_of(state, viewer, &user.id, &partner, tab, undo)?,
         None => None,
     };
-    let scim_tokens = match (own, viewer.user.partner_id.as_deref()) {
+    let scim_tokens = match (own, viewer.user.partner_id.as_ref()) {
         (true, Some(partner)) if authz::create_user(&viewer.principal, &state.catalogue, partner).is_ok() => {
-            Some(Page::ScimTokens { partner: partner.to_string(), done: None }.to_string())
+            Some(Page::scim_tokens(partner).to_string())
         }
         _ => None,
     };
@@ -749,7 +761,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &str, query: &Profile
 fn notification_groups(
     state: &AppState,
     viewer: &WebUser,
-    target: (&str, &str),
+    target: (&UserId, &PartnerId),
     target_roles: &[RoleRef],
     settings: Vec<starship_core::preferences::NotificationSetting>,
 ) -> Vec<NotificationGroup> {
@@ -903,7 +915,7 @@ enum NotificationAction {
 
 pub async fn change_notification(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     post: WebPost<NotificationForm>,
 ) -> WebResult {
     let NotificationForm { application, notification_type, action } = post.form;
@@ -935,7 +947,7 @@ pub async fn change_notification(
 /// form stays `Fields`: its field names are the application's metadata keys.
 pub async fn save_metadata(
     State(state): State<AppState>,
-    Path((id, application)): Path<(String, String)>,
+    Path((id, application)): Path<(UserId, String)>,
     post: WebPost<Fields>,
 ) -> WebResult {
     let app = state.catalogue.application(&application).ok_or(OperationError::NotFound)?;
@@ -982,7 +994,7 @@ pub struct RoleEndForm {
 /// roles from their Roles tab: a grant under the rule that grants the role.
 pub async fn set_role_end(
     State(state): State<AppState>,
-    Path((id, grant_id)): Path<(String, String)>,
+    Path((id, grant_id)): Path<(UserId, GrantId)>,
     post: WebPost<RoleEndForm>,
 ) -> WebResult {
     let until = post.form.until.trim().to_string();
@@ -1013,7 +1025,7 @@ pub async fn set_role_end(
 /// Removes one of a person's roles from their Roles tab.
 pub async fn revoke_role(
     State(state): State<AppState>,
-    Path((id, grant_id)): Path<(String, String)>,
+    Path((id, grant_id)): Path<(UserId, GrantId)>,
     post: WebPost<Button>,
 ) -> WebResult {
     match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
@@ -1050,7 +1062,7 @@ pub struct RestoreRoleForm {
 
 pub async fn restore_role(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     post: WebPost<RestoreRoleForm>,
 ) -> WebResult {
     let RestoreRoleForm { application, role, production, end } = post.form;
@@ -1090,7 +1102,7 @@ enum DeactivationAction {
 
 pub async fn set_deactivated(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     post: WebPost<DeactivationForm>,
 ) -> WebResult {
     let deactivate = post.form.action == DeactivationAction::Deactivate;
@@ -1102,7 +1114,7 @@ pub async fn set_deactivated(
 /// Removes one admin privilege from the Starship Admin Privileges tab.
 pub async fn remove_admin_privilege(
     State(state): State<AppState>,
-    Path((id, privilege_id)): Path<(String, String)>,
+    Path((id, privilege_id)): Path<(UserId, AdminPrivilegeId)>,
     post: WebPost<Button>,
 ) -> WebResult {
     match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
@@ -1135,7 +1147,7 @@ pub struct AdminPrivilegeForm {
 
 pub async fn add_admin_privilege(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     post: WebPost<AdminPrivilegeForm>,
 ) -> WebResult {
     let outcome = match &post.form.scope {

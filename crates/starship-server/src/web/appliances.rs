@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::PartnerId;
 use starship_core::portal::ApplianceStatus;
 use starship_core::portal::{PortalAction, PortalLevel};
 
@@ -111,8 +112,8 @@ enum Refused<'a> {
 }
 
 /// The appliances page of a partner: operators name it, others see their own.
-fn appliances_page_of(viewer: &WebUser, partner: &str, done: AppliancesDone) -> Page {
-    Page::Appliances { partner: viewer.principal.operator.then(|| partner.to_string()), done: Some(done) }
+fn appliances_page_of(viewer: &WebUser, partner: &PartnerId, done: AppliancesDone) -> Page {
+    Page::Appliances { partner: viewer.principal.operator.then(|| partner.clone()), done: Some(done) }
 }
 
 fn event_name(event: &str) -> &'static str {
@@ -128,13 +129,13 @@ fn event_name(event: &str) -> &'static str {
 async fn appliances_page(
     state: &AppState,
     viewer: &WebUser,
-    partner: Option<&str>,
+    partner: Option<&PartnerId>,
     done: Option<AppliancesDone>,
     refused_on: Option<Refused<'_>>,
 ) -> WebResult {
     let operator = viewer.principal.operator;
     let partner = match partner.filter(|p| !p.is_empty()) {
-        Some(p) if operator => Some(p.to_string()),
+        Some(p) if operator => Some(p.clone()),
         _ if operator => None,
         _ => Some(own_partner(viewer)?),
     };
@@ -241,7 +242,7 @@ async fn appliances_page(
             AppliancesDone::Retired => "Appliance retired.".into(),
             AppliancesDone::Imported(count) => format!("{count} appliances registered from the CSV."),
         }),
-        partner_id: partner.unwrap_or_default(),
+        partner_id: partner.map(PartnerId::into_string).unwrap_or_default(),
         registration,
     };
     if refused_now {
@@ -259,7 +260,7 @@ pub async fn appliances(
     appliances_page(
         &state,
         &viewer,
-        query.partner_id.as_deref(),
+        query.partner_id.as_ref(),
         query.done.as_deref().and_then(|d| d.parse().ok()),
         None,
     )
@@ -267,7 +268,7 @@ pub async fn appliances(
 }
 
 /// The partner an appliance belongs to, for the address to return to.
-async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<String, OperationError> {
+async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<PartnerId, OperationError> {
     Ok(ops::appliances::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
@@ -328,7 +329,7 @@ pub async fn register(State(state): State<AppState>, post: WebPost<RegisterForm>
         serial: form.serial.clone(),
         model: form.model.clone(),
     };
-    let partner = form.partner_id.as_str();
+    let partner = &PartnerId::from(form.partner_id.as_str());
     if input.site_id.is_empty() {
         let errors = FormErrors::field("site_id", "choose the site");
         return appliances_page(&state, viewer, Some(partner), None, Some(Refused::Register(errors, form))).await;
@@ -354,7 +355,7 @@ pub struct ImportForm {
 
 pub async fn import(State(state): State<AppState>, post: WebPost<ImportForm>) -> WebResult {
     let viewer = &post.user;
-    let partner = post.form.partner_id.as_str();
+    let partner = &PartnerId::from(post.form.partner_id.as_str());
     let csv = post.form.csv.as_str();
     match ops::appliances::import_appliances(&state, &viewer.principal, &viewer.actor(), Some(partner), csv).await {
         Ok(done) => see_other(appliances_page_of(viewer, partner, AppliancesDone::Imported(done.len()))),

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::{PartnerId, UserId};
 
 use super::page::{ApplicationFilter, Cursor};
 use super::widgets::{production_labels, Choice};
@@ -53,7 +54,7 @@ pub struct UsersQuery {
     #[serde(default)]
     before: Option<String>,
     #[serde(default)]
-    partner_id: Option<String>,
+    partner_id: Option<PartnerId>,
     #[serde(default)]
     everyone: Option<String>,
     #[serde(default)]
@@ -65,7 +66,7 @@ pub struct UsersQuery {
 }
 
 struct Row {
-    id: String,
+    id: UserId,
     name: String,
     email: String,
     status: &'static str,
@@ -193,7 +194,7 @@ pub async fn users_of(
             .into_iter()
             .map(|p| {
                 let selected = Some(&p.id) == partner_id.as_ref();
-                choice(p.id, p.name, selected)
+                choice(p.id.into_string(), p.name, selected)
             })
             .collect(),
         roles: app.roles.iter().map(|r| choice(r.key.clone(), r.name.clone(), role.as_ref() == Some(&r.key))).collect(),

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::UserId;
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
 use starship_store::sites::Site;
 
@@ -23,7 +24,7 @@ fn parse_level(value: &str) -> Option<PortalLevel> {
 }
 
 struct GridRow {
-    id: String,
+    id: UserId,
     name: String,
     email: String,
     phone: String,
@@ -36,7 +37,7 @@ struct GridRow {
 
 /// The side panel: one contact and what the viewer may do to them.
 struct Panel {
-    id: String,
+    id: UserId,
     name: String,
     first_name: String,
     last_name: String,
@@ -103,7 +104,7 @@ struct UsersPage {
 #[derive(Deserialize, Default)]
 pub struct UsersQuery {
     #[serde(default)]
-    edit: Option<String>,
+    edit: Option<UserId>,
     #[serde(default, deserialize_with = "word")]
     done: Option<ContactsDone>,
 }
@@ -134,7 +135,7 @@ fn role_names(state: &AppState, keys: &[String]) -> Vec<String> {
 #[derive(Default)]
 struct Refusal {
     new_contact: Option<(ContactForm, FormErrors)>,
-    panel: Option<(String, FormErrors, ContactForm)>,
+    panel: Option<(UserId, FormErrors, ContactForm)>,
 }
 
 async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refusal: Refusal) -> WebResult {
@@ -169,7 +170,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
         None => None,
         Some(id) => {
             let contact = contacts.iter().find(|c| c.user.id == id).ok_or(OperationError::NotFound)?;
-            let target = Some((contact.user.id.as_str(), contact.standing));
+            let target = Some((&contact.user.id, contact.standing));
             let has_mfa = ops::session::mfa_on(state, &contact.user).await?;
             let held = ops::session::principal_of(state, &contact.user).await?;
             let in_reach = authz::act_on_person(principal, &held, Ok(())).is_ok();
@@ -328,7 +329,7 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost<Contact
 /// The side panel's forms.
 pub async fn change_contact(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     post: WebPost<ContactForm>,
 ) -> WebResult {
     let viewer = &post.user;

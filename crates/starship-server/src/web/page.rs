@@ -4,6 +4,7 @@
 //! reaches an address percent-encoded in one place. A query's closed words
 //! (`tab`, `done`) are spelled once, for printing and reading back.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -228,7 +229,7 @@ impl ProfileAt {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplicationFilter {
     pub q: String,
-    pub partner: Option<String>,
+    pub partner: Option<PartnerId>,
     pub everyone: bool,
     pub role: Option<String>,
     pub production: Option<i64>,
@@ -251,33 +252,33 @@ pub enum Page {
         cursor: Option<Cursor>,
     },
     Profile {
-        id: String,
+        id: UserId,
         at: ProfileAt,
     },
     Security {
         done: Option<SecurityDone>,
     },
     ScimTokens {
-        partner: String,
+        partner: PartnerId,
         done: Option<ScimTokensDone>,
     },
     ScimGroups {
-        partner: String,
+        partner: PartnerId,
         done: Option<ScimGroupsDone>,
     },
     /// Add User: the onboarding wizard's first page.
     Onboard,
     OnboardStart {
-        user: Option<String>,
+        user: Option<UserId>,
     },
     /// Select Permissions for the people just added.
     OnboardPermissions {
-        users: Vec<String>,
+        users: Vec<UserId>,
         bulk: bool,
     },
     Portal,
     Contacts {
-        edit: Option<String>,
+        edit: Option<UserId>,
         done: Option<ContactsDone>,
     },
     /// The tickets list, scrolled to one ticket when named.
@@ -291,11 +292,11 @@ pub enum Page {
     },
     /// Operators name the partner; the others see their own.
     Sites {
-        partner: Option<String>,
+        partner: Option<PartnerId>,
         done: Option<SitesDone>,
     },
     Appliances {
-        partner: Option<String>,
+        partner: Option<PartnerId>,
         done: Option<AppliancesDone>,
     },
     Applications,
@@ -347,17 +348,17 @@ impl Page {
     pub const REVIEW: &'static str = "/reviews/{id}";
 
     /// A person's profile: `/` for one's own.
-    pub fn profile(viewer_id: &str, user_id: &str, at: ProfileAt) -> Self {
+    pub fn profile(viewer_id: &UserId, user_id: &UserId, at: ProfileAt) -> Self {
         if viewer_id == user_id {
             Self::MyAccount(at)
         } else {
-            Self::Profile { id: user_id.to_string(), at }
+            Self::Profile { id: user_id.clone(), at }
         }
     }
 
     /// A person's profile as lists link it (`/users/{id}` even for one's own).
-    pub fn person(id: &str) -> Self {
-        Self::Profile { id: id.to_string(), at: ProfileAt::default() }
+    pub fn person(id: &UserId) -> Self {
+        Self::Profile { id: id.clone(), at: ProfileAt::default() }
     }
 
     pub fn application_users(key: &str) -> Self {
@@ -373,26 +374,26 @@ impl Page {
     }
 
     /// The portal's users with one person's panel open.
-    pub fn contact(id: &str) -> Self {
-        Self::Contacts { edit: Some(id.to_string()), done: None }
+    pub fn contact(id: &UserId) -> Self {
+        Self::Contacts { edit: Some(id.clone()), done: None }
     }
 
     /// The wizard's Select Permissions for one person.
-    pub fn permissions_of(id: &str) -> Self {
-        Self::OnboardPermissions { users: vec![id.to_string()], bulk: false }
+    pub fn permissions_of(id: &UserId) -> Self {
+        Self::OnboardPermissions { users: vec![id.clone()], bulk: false }
     }
 
     /// The wizard started for an existing person.
-    pub fn onboard(id: &str) -> Self {
-        Self::OnboardStart { user: Some(id.to_string()) }
+    pub fn onboard(id: &UserId) -> Self {
+        Self::OnboardStart { user: Some(id.clone()) }
     }
 
-    pub fn scim_tokens(partner: &str) -> Self {
-        Self::ScimTokens { partner: partner.to_string(), done: None }
+    pub fn scim_tokens(partner: &PartnerId) -> Self {
+        Self::ScimTokens { partner: partner.clone(), done: None }
     }
 
-    pub fn scim_groups(partner: &str) -> Self {
-        Self::ScimGroups { partner: partner.to_string(), done: None }
+    pub fn scim_groups(partner: &PartnerId) -> Self {
+        Self::ScimGroups { partner: partner.clone(), done: None }
     }
 
     /// The router's pattern for this page.
@@ -429,7 +430,8 @@ impl Page {
     /// The values of the route's `{…}` segments, in order.
     fn path_values(&self) -> Vec<&str> {
         match self {
-            Self::Profile { id, .. } | Self::Ticket { id, .. } | Self::Review { id, .. } => vec![id],
+            Self::Profile { id, .. } => vec![id],
+            Self::Ticket { id, .. } | Self::Review { id, .. } => vec![id],
             Self::ScimTokens { partner, .. } | Self::ScimGroups { partner, .. } => vec![partner],
             Self::ApplicationUsers { key, .. } => vec![key],
             _ => vec![],
@@ -519,24 +521,24 @@ impl Page {
             Self::ConfirmEmail,
             Self::Users { sort: Some(ListOrder::Email), cursor: Some(Cursor::After(id())) },
             Self::Profile {
-                id: id(),
+                id: id().into(),
                 at: ProfileAt::tab(ProfileTab::AdminPrivileges)
                     .and_done(ProfileDone::AdminRemoved)
                     .and_undo("backlot|admin".into()),
             },
             Self::Security { done: Some(SecurityDone::PasswordEnded) },
-            Self::ScimTokens { partner: id(), done: Some(ScimTokensDone::Revoked) },
-            Self::ScimGroups { partner: id(), done: Some(ScimGroupsDone::Mapped) },
+            Self::ScimTokens { partner: id().into(), done: Some(ScimTokensDone::Revoked) },
+            Self::ScimGroups { partner: id().into(), done: Some(ScimGroupsDone::Mapped) },
             Self::Onboard,
-            Self::OnboardStart { user: Some(id()) },
-            Self::OnboardPermissions { users: vec![id(), id()], bulk: true },
+            Self::OnboardStart { user: Some(id().into()) },
+            Self::OnboardPermissions { users: vec![id().into(), id().into()], bulk: true },
             Self::Portal,
-            Self::Contacts { edit: Some(id()), done: Some(ContactsDone::MfaReset) },
+            Self::Contacts { edit: Some(id().into()), done: Some(ContactsDone::MfaReset) },
             Self::Tickets { at: Some(id()) },
             Self::NewTicket,
             Self::Ticket { id: id(), done: Some(TicketDone::Commented) },
-            Self::Sites { partner: Some(id()), done: Some(SitesDone::Added) },
-            Self::Appliances { partner: Some(id()), done: Some(AppliancesDone::Imported(3)) },
+            Self::Sites { partner: Some(id().into()), done: Some(SitesDone::Added) },
+            Self::Appliances { partner: Some(id().into()), done: Some(AppliancesDone::Imported(3)) },
             Self::Applications,
             Self::ApplicationUsers {
                 key: "backlot".into(),
@@ -625,7 +627,7 @@ mod tests {
 
     #[test]
     fn addresses_keep_their_wire_spelling() {
-        let me = "u1";
+        let (me, u2) = (&UserId::from("u1"), &UserId::from("u2"));
         let at = |page: Page| page.to_string();
         assert_eq!(at(Page::profile(me, me, ProfileAt::default())), "/");
         assert_eq!(
@@ -633,10 +635,10 @@ mod tests {
             "/?tab=tokens&done=token-revoked"
         );
         assert_eq!(
-            at(Page::profile(me, "u2", ProfileAt::done(ProfileDone::RoleRevoked).and_undo("a|b|".into()))),
+            at(Page::profile(me, u2, ProfileAt::done(ProfileDone::RoleRevoked).and_undo("a|b|".into()))),
             "/users/u2?done=role-revoked&undo=a%7Cb%7C"
         );
-        assert_eq!(at(Page::profile(me, "u2", ProfileAt::tab(ProfileTab::Roles))), "/users/u2");
+        assert_eq!(at(Page::profile(me, u2, ProfileAt::tab(ProfileTab::Roles))), "/users/u2");
         assert_eq!(at(Page::SignIn { next: Some("/users?q=pat".into()) }), "/sign-in?next=%2Fusers%3Fq%3Dpat");
         assert_eq!(
             at(Page::OnboardPermissions { users: vec!["a".into(), "b c".into()], bulk: true }),

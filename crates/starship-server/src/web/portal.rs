@@ -5,6 +5,7 @@
 //! allows is offered; the operations check it again.
 
 use serde::Deserialize;
+use starship_core::ids::PartnerId;
 use starship_core::portal::PortalLevel;
 
 use super::widgets::Choice;
@@ -25,13 +26,14 @@ pub(super) fn level_name(level: PortalLevel) -> &'static str {
 }
 
 /// The viewer's partner: the portal shows one's own.
-pub(super) fn own_partner(viewer: &WebUser) -> Result<String, OperationError> {
+pub(super) fn own_partner(viewer: &WebUser) -> Result<PartnerId, OperationError> {
     people::target_partner(&viewer.principal, None)
 }
 
-pub(super) fn choices(all: impl IntoIterator<Item = (String, String)>, chosen: &[&str]) -> Vec<Choice> {
+pub(super) fn choices<V: Into<String>>(all: impl IntoIterator<Item = (V, String)>, chosen: &[&str]) -> Vec<Choice> {
     all.into_iter()
-        .map(|(value, name)| Choice {
+        .map(|(value, name)| (value.into(), name))
+        .map(|(value, name): (String, String)| Choice {
             selected: chosen.contains(&value.as_str()),
             value,
             name,
@@ -48,5 +50,5 @@ pub struct PartnerQuery {
     pub(super) done: Option<String>,
     /// Operators: which partner.
     #[serde(default)]
-    pub(super) partner_id: Option<String>,
+    pub(super) partner_id: Option<PartnerId>,
 }

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::{GrantId, UserId};
 use starship_store::reviews;
 use starship_store::reviews::Decision;
 
@@ -71,8 +72,8 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser) -> WebResult 
 }
 
 struct ItemRow {
-    grant_id: String,
-    user_id: String,
+    grant_id: GrantId,
+    user_id: UserId,
     name: String,
     email: String,
     role: String,
@@ -114,7 +115,7 @@ pub async fn show(
     let (title, partner) = title_of(&state, &viewer.principal, &review).await?;
     let app = state.catalogue.application(&review.application);
     let labels = production_labels(&ops::platform::productions(&state).await?);
-    let scope = (review.partner_id.as_str(), review.application.as_str(), review.production);
+    let scope = (&review.partner_id, review.application.as_str(), review.production);
     let items = items
         .into_iter()
         .map(|item| {

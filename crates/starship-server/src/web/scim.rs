@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use starship_core::ids::PartnerId;
 
 use super::page::{word, ScimTokensDone};
 use super::{page, see_other, when, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
@@ -24,7 +25,7 @@ struct TokenRow {
 struct TokensPage {
     layout: Layout,
     csrf: String,
-    partner_id: String,
+    partner_id: PartnerId,
     partner_name: String,
     scim_url: String,
     rows: Vec<TokenRow>,
@@ -43,7 +44,7 @@ pub struct Done {
 async fn render(
     state: &AppState,
     viewer: &WebUser,
-    partner_id: &str,
+    partner_id: &PartnerId,
     created: Option<(String, String)>,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -58,7 +59,7 @@ async fn render(
     page(&TokensPage {
         layout: viewer.layout(state, format!("SCIM tokens · {}", partner.name), Section::Account),
         csrf: viewer.csrf.clone(),
-        partner_id: partner_id.to_string(),
+        partner_id: partner_id.clone(),
         partner_name: partner.name,
         scim_url: format!("{}/scim/v2", state.config.public_url.trim_end_matches('/')),
         rows,
@@ -71,7 +72,7 @@ async fn render(
 pub async fn show(
     State(state): State<AppState>,
     viewer: WebUser,
-    Path(partner_id): Path<String>,
+    Path(partner_id): Path<PartnerId>,
     Query(done): Query<Done>,
 ) -> WebResult {
     let notice = done.done.map(|done| match done {
@@ -89,7 +90,7 @@ pub struct NewTokenForm {
 
 pub async fn create(
     State(state): State<AppState>,
-    Path(partner_id): Path<String>,
+    Path(partner_id): Path<PartnerId>,
     post: WebPost<NewTokenForm>,
 ) -> WebResult {
     let viewer = &post.user;
@@ -106,7 +107,7 @@ pub async fn create(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path((partner_id, token_id)): Path<(String, String)>,
+    Path((partner_id, token_id)): Path<(PartnerId, String)>,
     post: WebPost<Button>,
 ) -> WebResult {
     ops::scim::revoke_token(&state, &post.user.principal, &post.user.actor(), &partner_id, &token_id).await?;

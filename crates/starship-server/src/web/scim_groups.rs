@@ -2,6 +2,7 @@
 //! roles each group's members hold, a role added to a group (only one the
 //! viewer may grant) and a mapping removed (with the grants it gave).
 
+use starship_core::ids::PartnerId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -76,7 +77,7 @@ struct MappingChoice {
 struct GroupsPage {
     layout: Layout,
     csrf: String,
-    partner_id: String,
+    partner_id: PartnerId,
     partner_name: String,
     groups: Vec<GroupRow>,
     choices: Vec<MappingChoice>,
@@ -106,7 +107,7 @@ fn role_label(state: &AppState, application: &str, role: &str, production: Optio
 async fn render(
     state: &AppState,
     viewer: &WebUser,
-    partner_id: &str,
+    partner_id: &PartnerId,
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> WebResult {
@@ -133,7 +134,7 @@ async fn render(
             }
         }
     }
-    let base = Page::ScimGroups { partner: partner_id.to_string(), done: None };
+    let base = Page::scim_groups(partner_id);
     let groups = groups
         .into_iter()
         .map(|g| GroupRow {
@@ -153,7 +154,7 @@ async fn render(
     page(&GroupsPage {
         layout: viewer.layout(state, format!("Directory groups · {}", partner.name), Section::Account),
         csrf: viewer.csrf.clone(),
-        partner_id: partner_id.to_string(),
+        partner_id: partner_id.clone(),
         partner_name: partner.name,
         groups,
         choices,
@@ -165,7 +166,7 @@ async fn render(
 pub async fn show(
     State(state): State<AppState>,
     viewer: WebUser,
-    Path(partner_id): Path<String>,
+    Path(partner_id): Path<PartnerId>,
     Query(done): Query<Done>,
 ) -> WebResult {
     let notice = done.done.map(|done| match done {
@@ -184,7 +185,7 @@ pub struct MappingForm {
 
 pub async fn add_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id)): Path<(String, String)>,
+    Path((partner_id, group_id)): Path<(PartnerId, String)>,
     post: WebPost<MappingForm>,
 ) -> WebResult {
     let viewer = &post.user;
@@ -206,7 +207,7 @@ pub async fn add_role(
 
 pub async fn remove_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id, mapping_id)): Path<(String, String, String)>,
+    Path((partner_id, group_id, mapping_id)): Path<(PartnerId, String, String)>,
     post: WebPost<Button>,
 ) -> WebResult {
     let viewer = &post.user;

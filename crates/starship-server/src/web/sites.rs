@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::PartnerId;
 use starship_core::portal::PortalLevel;
 
 use super::page::SitesDone;
@@ -51,8 +52,8 @@ pub struct SiteForm {
 }
 
 impl SiteForm {
-    fn partner(&self) -> Option<&str> {
-        Some(self.partner_id.as_str()).filter(|p| !p.is_empty())
+    fn partner(&self) -> Option<PartnerId> {
+        Some(PartnerId::from(self.partner_id.as_str())).filter(|p| !p.is_empty())
     }
 }
 
@@ -78,20 +79,20 @@ enum SiteRefusal<'a> {
 }
 
 /// The sites page of a partner: operators name it, others see their own.
-fn sites_page_of(viewer: &WebUser, partner: &str, done: SitesDone) -> Page {
-    Page::Sites { partner: viewer.principal.operator.then(|| partner.to_string()), done: Some(done) }
+fn sites_page_of(viewer: &WebUser, partner: &PartnerId, done: SitesDone) -> Page {
+    Page::Sites { partner: viewer.principal.operator.then(|| partner.clone()), done: Some(done) }
 }
 
 async fn sites_page(
     state: &AppState,
     viewer: &WebUser,
-    partner: Option<&str>,
+    partner: Option<&PartnerId>,
     done: Option<SitesDone>,
     refusal: Option<SiteRefusal<'_>>,
 ) -> WebResult {
     let operator = viewer.principal.operator;
     let partner = match partner.filter(|p| !p.is_empty()) {
-        Some(p) if operator => Some(p.to_string()),
+        Some(p) if operator => Some(p.clone()),
         _ if operator => None,
         _ => Some(own_partner(viewer)?),
     };
@@ -139,7 +140,7 @@ async fn sites_page(
         csrf: viewer.csrf.clone(),
         level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
         partners,
-        partner_id: partner.unwrap_or_default(),
+        partner_id: partner.map(PartnerId::into_string).unwrap_or_default(),
         sites,
         may_manage,
         values,
@@ -157,7 +158,7 @@ async fn sites_page(
 }
 
 pub async fn sites(State(state): State<AppState>, viewer: WebUser, Query(query): Query<PartnerQuery>) -> WebResult {
-    sites_page(&state, &viewer, query.partner_id.as_deref(), query.done.as_deref().and_then(|d| d.parse().ok()), None)
+    sites_page(&state, &viewer, query.partner_id.as_ref(), query.done.as_deref().and_then(|d| d.parse().ok()), None)
         .await
 }
 
@@ -165,6 +166,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost<SiteForm>) ->
     let viewer = &post.user;
     let form = &post.form;
     let partner = form.partner();
+    let partner = partner.as_ref();
     match ops::sites::add_site(&state, &viewer.principal, partner, &form.name, &form.location).await {
         Ok(site) => see_other(sites_page_of(viewer, &site.partner_id, SitesDone::Added)),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
@@ -182,7 +184,7 @@ pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, po
         Ok(site) => see_other(sites_page_of(viewer, &site.partner_id, SitesDone::Saved)),
         Err(e @ (OperationError::Invalid(_) | OperationError::Conflict(_))) => {
             let errors = FormErrors::from_error(e, &["name", "location"])?;
-            sites_page(&state, viewer, form.partner(), None, Some(SiteRefusal::Edit(&id, errors, form))).await
+            sites_page(&state, viewer, form.partner().as_ref(), None, Some(SiteRefusal::Edit(&id, errors, form))).await
         }
         Err(other) => Err(other.into()),
     }

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::PartnerId;
 use starship_core::portal::{PortalAction, PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 
@@ -276,25 +277,25 @@ pub struct NewTicketForm {
 #[derive(Deserialize, Default)]
 pub struct NewTicketQuery {
     #[serde(default)]
-    partner_id: Option<String>,
+    partner_id: Option<PartnerId>,
 }
 
 async fn new_ticket_page(
     state: &AppState,
     viewer: &WebUser,
-    partner_id: Option<&str>,
+    partner_id: Option<&PartnerId>,
     values: NewTicketForm,
     errors: FormErrors,
 ) -> WebResult {
     let partner_id = partner_id.filter(|p| !p.is_empty());
     let partners = if viewer.principal.operator {
         let all = ops::platform::partners(state, &viewer.principal).await?;
-        choices(all.into_iter().map(|p| (p.id, p.name)), &[partner_id.unwrap_or_default()])
+        choices(all.into_iter().map(|p| (p.id, p.name)), &[partner_id.map_or("", PartnerId::as_str)])
     } else {
         Vec::new()
     };
     let partner = match partner_id {
-        Some(p) if viewer.principal.operator => Some(p.to_string()),
+        Some(p) if viewer.principal.operator => Some(p.clone()),
         _ if viewer.principal.operator => None,
         _ => Some(own_partner(viewer)?),
     };
@@ -325,7 +326,7 @@ async fn new_ticket_page(
         csrf: viewer.csrf.clone(),
         level: PortalLevel::of(&viewer.principal.roles).map_or("", level_name).to_string(),
         partners,
-        partner_id: partner.unwrap_or_default(),
+        partner_id: partner.map(PartnerId::into_string).unwrap_or_default(),
         sites,
         appliances,
         values,
@@ -343,7 +344,7 @@ pub async fn new_ticket(
     viewer: WebUser,
     Query(query): Query<NewTicketQuery>,
 ) -> WebResult {
-    new_ticket_page(&state, &viewer, query.partner_id.as_deref(), NewTicketForm::default(), FormErrors::default()).await
+    new_ticket_page(&state, &viewer, query.partner_id.as_ref(), NewTicketForm::default(), FormErrors::default()).await
 }
 
 pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketForm>) -> WebResult {
@@ -351,7 +352,7 @@ pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketF
     let form = &post.form;
     let chosen = |id: &str| Some(id.to_string()).filter(|id| !id.is_empty());
     let input = ops::tickets::TicketInput {
-        partner_id: chosen(&form.partner_id),
+        partner_id: chosen(&form.partner_id).map(PartnerId::from),
         subject: form.subject.clone(),
         body: form.body.clone(),
         site_id: chosen(&form.site_id),
@@ -361,7 +362,7 @@ pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketF
         Ok(ticket) => see_other(Page::Ticket { id: ticket.id, done: Some(TicketDone::Opened) }),
         Err(e @ OperationError::Invalid(_)) => {
             let errors = FormErrors::from_error(e, &["subject", "body", "site_id", "appliance_id"])?;
-            new_ticket_page(&state, viewer, input.partner_id.as_deref(), form.clone(), errors).await
+            new_ticket_page(&state, viewer, input.partner_id.as_ref(), form.clone(), errors).await
         }
         Err(other) => Err(other.into()),
     }

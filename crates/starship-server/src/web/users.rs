@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use starship_core::authz;
+use starship_core::ids::{UserId, NO_PARTNER};
 
 use super::page::Cursor;
 use super::{page, Layout, Page, Section, WebResult, WebUser};
@@ -35,7 +36,7 @@ struct SortLink {
 }
 
 struct UserRow {
-    id: String,
+    id: UserId,
     name: String,
     email: String,
     status: &'static str,
@@ -82,8 +83,8 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
         };
         let page = people::list(&state, &viewer.principal, order, from, PAGE_SIZE).await?;
         let link = |cursor: Cursor| Page::Users { sort: Some(order), cursor: Some(cursor) }.to_string();
-        previous = page.before.clone().map(|id| link(Cursor::Before(id)));
-        next = page.after.clone().map(|id| link(Cursor::After(id)));
+        previous = page.before.clone().map(|id| link(Cursor::Before(id.into_string())));
+        next = page.after.clone().map(|id| link(Cursor::After(id.into_string())));
         everyone = page.people.into_iter().map(UserRow::from).collect();
     } else {
         results = people::search(&state, &viewer.principal, &q, 50).await?.into_iter().map(UserRow::from).collect();
@@ -96,7 +97,7 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
             current: (o == order).then_some(if o == ListOrder::Changed { "descending" } else { "ascending" }),
         })
         .collect();
-    let own = viewer.principal.partner_id.as_deref().unwrap_or_default();
+    let own = viewer.principal.partner_id.as_ref().unwrap_or(&NO_PARTNER);
     let can_create = authz::create_user(&viewer.principal, &state.catalogue, own).is_ok();
     page(&UsersPage {
         layout: viewer.layout(&state, "Users", Section::Users),

@@ -2,6 +2,7 @@
 //! (the roles dialog of the wizard and the profile's Add Role), the
 //! production labels, and application metadata as a form and back.
 
+use starship_core::ids::PartnerId;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -138,7 +139,7 @@ pub(super) struct RoleGroup {
 pub(super) fn grantable_roles(
     state: &AppState,
     caller: &Principal,
-    partner: &str,
+    partner: &PartnerId,
     productions: &[Production],
 ) -> Vec<RoleGroup> {
     let labels = production_labels(productions);

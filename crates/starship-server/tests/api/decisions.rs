@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use starship_core::ids::UserId;
 use starship_server::expiry::{sweep_once, SweepConfig};
 use starship_store::now_millis;
 
@@ -256,7 +257,7 @@ app_test!(a_grant_or_a_token_that_ends_by_time_stops_counting_without_any_write,
     let mut conn = app.store.conn().await.unwrap();
     starship_store::sessions::insert_api_token(
         &mut conn,
-        &w.backlot_admin,
+        &UserId::from(w.backlot_admin.as_str()),
         "Short",
         &starship_server::security::secret_hash("short-lived"),
         soon,

@@ -3,6 +3,7 @@
 //! and the kinds the code writes (every `Kind::…` passed to
 //! `history::append` and `history::append_many`) must be exactly those.
 
+use starship_core::ids::UserId;
 use std::collections::BTreeSet;
 
 use reqwest::{Client, StatusCode};
@@ -85,7 +86,7 @@ impl Scene<'_> {
                 let operator = starship_server::ops::create_operator(&app.store, &email, "Otto", "Operator", &password)
                     .await
                     .unwrap();
-                Expected { user: operator.id, actor_id: None, actor: "system".into(), source: "cli" }
+                Expected { user: operator.id.into_string(), actor_id: None, actor: "system".into(), source: "cli" }
             }
             "user.updated" => {
                 let (id, _) = self.someone(Holds::Nothing).await;
@@ -473,7 +474,7 @@ app_test!(history_is_read_by_kind_and_an_unknown_kind_is_refused, |app| async mo
         let mut conn = app.store.conn().await.unwrap();
         let system = Actor::system(Source::System);
         for kind in [Kind::RoleGranted, Kind::SignedIn, Kind::RoleRevoked, Kind::MfaReset] {
-            history::append(&mut conn, &w.plain, &system, kind, json!({})).await.unwrap();
+            history::append(&mut conn, &UserId::from(w.plain.as_str()), &system, kind, json!({})).await.unwrap();
         }
     }
     let mara = app.signed_in("mara.master@sunrise.example").await;
@@ -521,7 +522,7 @@ app_test!(a_partners_history_exports_as_one_chain_of_json_lines, |app| async mov
     let operator = app.signed_in("olivia.operator@starship.example").await;
     // More entries than one page of the export holds.
     let mut conn = app.store.conn().await.unwrap();
-    let entries = (0..1_200).map(|i| (w.plain.clone(), Kind::UserUpdated, json!({"i": i}))).collect();
+    let entries = (0..1_200).map(|i| (UserId::from(w.plain.as_str()), Kind::UserUpdated, json!({"i": i}))).collect();
     history::append_many(&mut conn, &Actor::system(Source::System), entries).await.unwrap();
     drop(conn);
     let sunrise_people = [&w.backlot_admin, &w.academy_admin, &w.master_only, &w.plain];

@@ -1,6 +1,7 @@
 //! Hostile and concurrent use: ids of another partner on every endpoint
 //! of the OpenAPI document, escalation attempts, races, fixation.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
@@ -229,8 +230,8 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             let mut conn = store.conn().await.unwrap();
             starship_store::scim::insert_token(
                 &mut conn,
-                &partner,
-                &creator,
+                &PartnerId::from(partner.as_str()),
+                &UserId::from(creator.as_str()),
                 "IdP",
                 &format!("scim-hash-{partner}-{n}"),
             )
@@ -246,13 +247,20 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
         async move {
             use starship_store::scim_groups;
             let mut conn = store.conn().await.unwrap();
-            let group = scim_groups::insert(&mut conn, &partner, &format!("Group {n}"), None).await.unwrap().id;
+            let group = scim_groups::insert(&mut conn, &PartnerId::from(partner.as_str()), &format!("Group {n}"), None)
+                .await
+                .unwrap()
+                .id;
             let master = starship_core::catalogue::RoleRef {
                 application: "backlot".into(),
                 role: "master-content-partner-operations".into(),
                 production: None,
             };
-            let mapping = scim_groups::insert_mapping(&mut conn, &group, &master, &creator).await.unwrap().unwrap().id;
+            let mapping = scim_groups::insert_mapping(&mut conn, &group, &master, &UserId::from(creator.as_str()))
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
             (group, mapping)
         }
     };

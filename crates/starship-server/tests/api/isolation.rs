@@ -4,6 +4,7 @@
 //! comes with a control call on the caller's own records that succeeds, so
 //! a 404 from a route that is not there cannot pass.
 
+use starship_core::ids::{PartnerId, UserId};
 use std::collections::BTreeSet;
 
 use reqwest::{Client, StatusCode};
@@ -48,7 +49,9 @@ pub async fn person(app: &TestApp, partner: &str, email: &str, holds: Holds) -> 
         Holds::Nothing => {}
         Holds::Contact => {
             let mut conn = app.store.conn().await.unwrap();
-            starship_store::users::set_status(&mut conn, &id, UserStatus::Contact).await.unwrap();
+            starship_store::users::set_status(&mut conn, &UserId::from(id.as_str()), UserStatus::Contact)
+                .await
+                .unwrap();
         }
         Holds::ReadOnlyLevel => {
             app.grant(&id, "partner-portal", "read-only", None).await;
@@ -61,7 +64,7 @@ pub async fn person(app: &TestApp, partner: &str, email: &str, holds: Holds) -> 
         Holds::Mfa => app.with_mfa(&id).await,
         Holds::Deactivated => {
             let mut conn = app.store.conn().await.unwrap();
-            starship_store::users::set_deactivated(&mut conn, &id, true).await.unwrap();
+            starship_store::users::set_deactivated(&mut conn, &UserId::from(id.as_str()), true).await.unwrap();
         }
     }
     Person { id, email: email.to_string(), grant, privilege }
@@ -116,7 +119,13 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     app.production(HOME_THEATER, "Home Theater Demo - MID").await;
     let mut conn = app.store.conn().await.unwrap();
     let oscar = metro.outsider.clone();
-    let ours = starship_store::users::get(&mut conn, &oscar).await.unwrap().unwrap().partner_id.unwrap();
+    let ours = starship_store::users::get(&mut conn, &UserId::from(oscar.as_str()))
+        .await
+        .unwrap()
+        .unwrap()
+        .partner_id
+        .unwrap()
+        .into_string();
     drop(conn);
     app.grant(&oscar, "backlot", "master-content-partner-operations", None).await;
     app.admin(&oscar, "backlot", None).await;
@@ -125,9 +134,16 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     app.member(Some(&ours), OLGA).await;
     let mut conn = app.store.conn().await.unwrap();
     use starship_store::{appliances, sites, tickets};
-    let our_site = sites::insert_site(&mut conn, &ours, "Reno DC", "Reno, US").await.unwrap().id;
-    let our_appliance = appliances::insert_appliance(&mut conn, &ours, &our_site, "OCA-9", "Flash OCA").await.unwrap();
-    let our_ticket = tickets::insert_ticket(&mut conn, &ours, "Link flaps", "Twice a day", None).await.unwrap();
+    let our_site =
+        sites::insert_site(&mut conn, &PartnerId::from(ours.as_str()), "Reno DC", "Reno, US").await.unwrap().id;
+    let our_appliance =
+        appliances::insert_appliance(&mut conn, &PartnerId::from(ours.as_str()), &our_site, "OCA-9", "Flash OCA")
+            .await
+            .unwrap();
+    let our_ticket =
+        tickets::insert_ticket(&mut conn, &PartnerId::from(ours.as_str()), "Link flaps", "Twice a day", None)
+            .await
+            .unwrap();
     drop(conn);
     let mut theirs = Vec::new();
     for (i, holds) in ALL_HOLDS.into_iter().enumerate() {
@@ -141,8 +157,13 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     let due_at = starship_store::now_millis() + 86_400_000;
     let mut conn = app.store.conn().await.unwrap();
     use starship_store::reviews;
-    let their_review = reviews::open(&mut conn, &metro.metro, "backlot", None, due_at, &metro.admin).await.unwrap().id;
-    let our_review = reviews::open(&mut conn, &ours, "backlot", None, due_at, &oscar).await.unwrap().id;
+    let their_review =
+        reviews::open(&mut conn, &PartnerId::from(metro.metro.as_str()), "backlot", None, due_at, &metro.admin)
+            .await
+            .unwrap()
+            .id;
+    let our_review =
+        reviews::open(&mut conn, &PartnerId::from(ours.as_str()), "backlot", None, due_at, &oscar).await.unwrap().id;
     drop(conn);
     let their_review = (
         their_review,
@@ -850,12 +871,26 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let (their_scim, our_scim) = {
         let oscar_id = app.signed_in_id(OSCAR).await;
         let mut conn = app.store.conn().await.unwrap();
-        let theirs = starship_store::scim::insert_token(&mut conn, &c.metro.metro, &c.metro.admin, "IdP", "their-scim")
-            .await
-            .unwrap()
-            .id;
-        let ours =
-            starship_store::scim::insert_token(&mut conn, &c.ours, &oscar_id, "IdP", "our-scim").await.unwrap().id;
+        let theirs = starship_store::scim::insert_token(
+            &mut conn,
+            &PartnerId::from(c.metro.metro.as_str()),
+            &UserId::from(c.metro.admin.as_str()),
+            "IdP",
+            "their-scim",
+        )
+        .await
+        .unwrap()
+        .id;
+        let ours = starship_store::scim::insert_token(
+            &mut conn,
+            &PartnerId::from(c.ours.as_str()),
+            &UserId::from(oscar_id.as_str()),
+            "IdP",
+            "our-scim",
+        )
+        .await
+        .unwrap()
+        .id;
         (theirs, ours)
     };
     cases.push((
@@ -888,14 +923,28 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let (their_group, their_mapping, our_group, our_mapped_group, our_mapping) = {
         use starship_store::scim_groups;
         let mut conn = app.store.conn().await.unwrap();
-        let their_group = scim_groups::insert(&mut conn, &c.metro.metro, "Their Group", None).await.unwrap().id;
+        let their_group = scim_groups::insert(&mut conn, &PartnerId::from(c.metro.metro.as_str()), "Their Group", None)
+            .await
+            .unwrap()
+            .id;
         let their_mapping =
-            scim_groups::insert_mapping(&mut conn, &their_group, &cpo, &c.metro.admin).await.unwrap().unwrap().id;
-        let our_group = scim_groups::insert(&mut conn, &c.ours, "Our Group", None).await.unwrap().id;
-        let our_mapped = scim_groups::insert(&mut conn, &c.ours, "Our Mapped Group", None).await.unwrap().id;
+            scim_groups::insert_mapping(&mut conn, &their_group, &cpo, &UserId::from(c.metro.admin.as_str()))
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+        let our_group =
+            scim_groups::insert(&mut conn, &PartnerId::from(c.ours.as_str()), "Our Group", None).await.unwrap().id;
+        let our_mapped = scim_groups::insert(&mut conn, &PartnerId::from(c.ours.as_str()), "Our Mapped Group", None)
+            .await
+            .unwrap()
+            .id;
         let oscar_id = c.metro.outsider.clone();
-        let our_mapping =
-            scim_groups::insert_mapping(&mut conn, &our_mapped, &cpo, &oscar_id).await.unwrap().unwrap().id;
+        let our_mapping = scim_groups::insert_mapping(&mut conn, &our_mapped, &cpo, &UserId::from(oscar_id.as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
         (their_group, their_mapping, our_group, our_mapped, our_mapping)
     };
     let role_form = || vec![("role", "backlot|content-partner-operations".to_string())];
@@ -992,14 +1041,20 @@ app_test!(another_partners_ids_answer_404_everywhere, |app| async move {
     let u = &w.outsider;
     let (their_group, their_mapping) = {
         let mut conn = app.store.conn().await.unwrap();
-        let group = starship_store::scim_groups::insert(&mut conn, &w.northwind, "Their Group", None).await.unwrap();
+        let group =
+            starship_store::scim_groups::insert(&mut conn, &PartnerId::from(w.northwind.as_str()), "Their Group", None)
+                .await
+                .unwrap();
         let role = starship_core::catalogue::RoleRef {
             application: "backlot".into(),
             role: "content-partner-operations".into(),
             production: None,
         };
         let mapping =
-            starship_store::scim_groups::insert_mapping(&mut conn, &group.id, &role, u).await.unwrap().unwrap();
+            starship_store::scim_groups::insert_mapping(&mut conn, &group.id, &role, &UserId::from(u.as_str()))
+                .await
+                .unwrap()
+                .unwrap();
         (group.id, mapping.id)
     };
     let (n, g) = (&w.northwind, &their_group);

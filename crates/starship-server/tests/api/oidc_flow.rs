@@ -6,6 +6,7 @@
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use starship_core::ids::UserId;
 use starship_server::ops::oidc::s256;
 use starship_store::sqlx;
 
@@ -274,7 +275,12 @@ app_test!(revoking_a_grant_deactivating_or_revoking_sign_in_ends_refresh_at_once
 
     // Every sign-in revoked (a password change ends the other sessions and tokens).
     let tokens = tokens_of(MARA).await;
-    starship_store::sessions::end_all_for_user(&mut app.store.conn().await.unwrap(), &w.backlot_admin).await.unwrap();
+    starship_store::sessions::end_all_for_user(
+        &mut app.store.conn().await.unwrap(),
+        &UserId::from(w.backlot_admin.as_str()),
+    )
+    .await
+    .unwrap();
     assert_eq!(refresh(&app, &rp, s(&tokens["refresh_token"])).await.0, StatusCode::BAD_REQUEST);
     let mara = app.signed_in(MARA).await;
 
@@ -620,8 +626,8 @@ app_test!(two_step_sign_in_on_the_way_continues_to_the_application, |app| async 
     let w = world(&app).await;
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
     let mut conn = app.store.conn().await.unwrap();
-    starship_store::mfa::begin_enrolment(&mut conn, &w.backlot_admin, secret).await.unwrap();
-    starship_store::mfa::enable(&mut conn, &w.backlot_admin).await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &UserId::from(w.backlot_admin.as_str()), secret).await.unwrap();
+    starship_store::mfa::enable(&mut conn, &UserId::from(w.backlot_admin.as_str())).await.unwrap();
     drop(conn);
     let rp = register(&app, "backlot", &["authorization_code"]).await;
     let (visitor, csrf, next) = sent_to_sign_in(&app, &rp).await;

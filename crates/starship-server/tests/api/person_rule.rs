@@ -8,6 +8,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use starship_core::ids::UserId;
 
 use crate::support::*;
 
@@ -181,8 +182,8 @@ async fn perform(
 
 async fn with_mfa(app: &TestApp, user: &str) {
     let mut conn = app.store.conn().await.unwrap();
-    starship_store::mfa::begin_enrolment(&mut conn, user, "JBSWY3DPEHPK3PXP").await.unwrap();
-    starship_store::mfa::enable(&mut conn, user).await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &UserId::from(user), "JBSWY3DPEHPK3PXP").await.unwrap();
+    starship_store::mfa::enable(&mut conn, &UserId::from(user)).await.unwrap();
 }
 
 const PEOPLE: usize = 7;

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use starship_core::domain::PartnerKind;
+use starship_core::ids::{PartnerId, UserId};
 
 use crate::support::*;
 
@@ -43,21 +44,42 @@ pub async fn portal_world(app: &TestApp) -> Portal {
         &mut conn,
         &app.state.config,
         &actor,
-        &metro,
+        &PartnerId::from(metro.as_str()),
         &people,
         starship_server::ops::Access::ContactOnly,
     )
     .await
     .unwrap()
     .remove(0)
-    .id;
-    starship_store::contacts::set_contact_roles(&mut conn, &contact, &["noc".into()]).await.unwrap();
-    let site = starship_store::sites::insert_site(&mut conn, &metro, "Denver DC1", "Denver, US").await.unwrap().id;
-    starship_store::sites::link_site(&mut conn, &contact, &site).await.unwrap();
-    let appliance =
-        starship_store::appliances::insert_appliance(&mut conn, &metro, &site, "OCA-1", "Flash OCA").await.unwrap();
-    let ticket =
-        starship_store::tickets::insert_ticket(&mut conn, &metro, "Packet loss", "3% loss", None).await.unwrap();
+    .id
+    .into_string();
+    starship_store::contacts::set_contact_roles(&mut conn, &UserId::from(contact.as_str()), &["noc".into()])
+        .await
+        .unwrap();
+    let site =
+        starship_store::sites::insert_site(&mut conn, &PartnerId::from(metro.as_str()), "Denver DC1", "Denver, US")
+            .await
+            .unwrap()
+            .id;
+    starship_store::sites::link_site(&mut conn, &UserId::from(contact.as_str()), &site).await.unwrap();
+    let appliance = starship_store::appliances::insert_appliance(
+        &mut conn,
+        &PartnerId::from(metro.as_str()),
+        &site,
+        "OCA-1",
+        "Flash OCA",
+    )
+    .await
+    .unwrap();
+    let ticket = starship_store::tickets::insert_ticket(
+        &mut conn,
+        &PartnerId::from(metro.as_str()),
+        "Packet loss",
+        "3% loss",
+        None,
+    )
+    .await
+    .unwrap();
     Portal { metro, admin, engineering, read_only, contact, outsider, site, appliance, ticket }
 }
 
@@ -329,12 +351,18 @@ app_test!(communications_reach_contacts_by_role_and_site, |app| async move {
         starship_store::sites::add_survey_contact(
             &mut app.store.conn().await.unwrap(),
             &p.site,
-            created["id"].as_str().unwrap(),
+            &UserId::from(created["id"].as_str().unwrap()),
         )
         .await
         .unwrap();
     }
-    starship_store::sites::add_survey_contact(&mut app.store.conn().await.unwrap(), &p.site, &p.contact).await.unwrap();
+    starship_store::sites::add_survey_contact(
+        &mut app.store.conn().await.unwrap(),
+        &p.site,
+        &UserId::from(p.contact.as_str()),
+    )
+    .await
+    .unwrap();
     let emails = |v: &Value| {
         let mut e: Vec<String> =
             v.as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap().to_string()).collect();
@@ -518,7 +546,7 @@ app_test!(guessing_codes_to_turn_off_mfa_is_throttled_like_sign_in, |app| async 
 /// The History entries of one kind on one person, read from the store.
 async fn entries(app: &TestApp, user: &str, action: &str) -> Vec<starship_store::history::Entry> {
     let mut conn = app.store.conn().await.unwrap();
-    let all = starship_store::history::list(&mut conn, user, None, &[], 500).await.unwrap();
+    let all = starship_store::history::list(&mut conn, &UserId::from(user), None, &[], 500).await.unwrap();
     all.into_iter().filter(|e| e.action == action).collect()
 }
 
@@ -546,7 +574,7 @@ app_test!(a_portal_admin_changes_a_permission_level_and_it_holds, |app| async mo
     let (_, contacts) = app.get(&nora, "/api/v1/contacts").await;
     assert_eq!(row(&contacts, "rita.reader@metrofiber.example")["level"], "engineering");
     let mut conn = app.store.conn().await.unwrap();
-    let roles = starship_store::users::roles_of(&mut conn, &p.read_only).await.unwrap();
+    let roles = starship_store::users::roles_of(&mut conn, &UserId::from(p.read_only.as_str())).await.unwrap();
     let levels: Vec<&str> =
         roles.iter().filter(|r| r.application == "partner-portal").map(|r| r.role.as_str()).collect();
     assert_eq!(levels, ["engineering"], "one level, the new one");
@@ -563,7 +591,10 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
     let p = portal_world(&app).await;
     let second = {
         let mut conn = app.store.conn().await.unwrap();
-        starship_store::sites::insert_site(&mut conn, &p.metro, "Austin DC2", "Austin, US").await.unwrap().id
+        starship_store::sites::insert_site(&mut conn, &PartnerId::from(p.metro.as_str()), "Austin DC2", "Austin, US")
+            .await
+            .unwrap()
+            .id
     };
     let eli = app.signed_in("eli.engineer@metrofiber.example").await;
     let (status, view) = app
@@ -583,10 +614,13 @@ app_test!(a_contacts_roles_and_sites_are_edited_and_read_back, |app| async move 
     assert_eq!((&noah["contact_roles"], &noah["sites"]), (&json!(["logistics", "shipping"]), &json!([second])));
     let mut conn = app.store.conn().await.unwrap();
     assert_eq!(
-        starship_store::contacts::contact_roles_of(&mut conn, &p.contact).await.unwrap(),
+        starship_store::contacts::contact_roles_of(&mut conn, &UserId::from(p.contact.as_str())).await.unwrap(),
         ["logistics", "shipping"]
     );
-    assert_eq!(starship_store::sites::sites_of_user(&mut conn, &p.contact).await.unwrap(), [second.as_str()]);
+    assert_eq!(
+        starship_store::sites::sites_of_user(&mut conn, &UserId::from(p.contact.as_str())).await.unwrap(),
+        [second.as_str()]
+    );
     drop(conn);
     // The communications follow: logistics now, no longer NOC maintenance.
     let (_, logistics) = app.get(&eli, "/api/v1/communications/logistics/recipients").await;
@@ -731,7 +765,10 @@ app_test!(a_two_step_reset_removes_the_persons_mfa_from_the_store, |app| async m
     let (status, body) = app.delete(&nora, &format!("/api/v1/users/{}/mfa", p.read_only)).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let mut conn = app.store.conn().await.unwrap();
-    assert!(starship_store::mfa::totp_of(&mut conn, &p.read_only).await.unwrap().is_none(), "no secret left");
+    assert!(
+        starship_store::mfa::totp_of(&mut conn, &UserId::from(p.read_only.as_str())).await.unwrap().is_none(),
+        "no secret left"
+    );
     drop(conn);
     assert_eq!(recovery_codes().await, 0, "no recovery code left");
     let reset = entries(&app, &p.read_only, "mfa.reset").await;

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use starship_core::ids::GrantId;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_server::ops::reviews::{close_due, send_reminders};
 use starship_store::now_millis;
@@ -224,7 +225,7 @@ app_test!(closing_revokes_every_grant_not_kept_and_keeps_the_kept_ones, |app| as
         let app = app.clone();
         async move {
             let mut conn = app.store.conn().await.unwrap();
-            starship_store::grants::get(&mut conn, &grant).await.unwrap().is_some()
+            starship_store::grants::get(&mut conn, &GrantId::from(grant.as_str())).await.unwrap().is_some()
         }
     };
     assert!(grant_exists(pat.clone()).await);

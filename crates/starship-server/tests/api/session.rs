@@ -1,5 +1,6 @@
 use reqwest::StatusCode;
 use serde_json::json;
+use starship_core::ids::UserId;
 
 use crate::support::*;
 
@@ -205,8 +206,8 @@ app_test!(a_concurrent_burst_of_wrong_codes_evaluates_at_most_the_limit, |app| a
     let ana = app.member(Some(&partner), "ana.lopez@sunrise.example").await;
     app.member(None, "olivia.operator@starship.example").await;
     let mut conn = app.store.conn().await.unwrap();
-    starship_store::mfa::begin_enrolment(&mut conn, &ana, "JBSWY3DPEHPK3PXP").await.unwrap();
-    starship_store::mfa::enable(&mut conn, &ana).await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &UserId::from(ana.as_str()), "JBSWY3DPEHPK3PXP").await.unwrap();
+    starship_store::mfa::enable(&mut conn, &UserId::from(ana.as_str())).await.unwrap();
     drop(conn);
     let mut burst = Vec::new();
     for i in 0..30 {

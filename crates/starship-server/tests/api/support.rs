@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use starship_core::ids::{PartnerId, UserId};
 use std::sync::LazyLock;
 
 use reqwest::{Client, StatusCode};
@@ -125,7 +126,7 @@ impl TestApp {
 
     pub async fn partner(&self, name: &str, kind: PartnerKind) -> String {
         let mut conn = self.store.conn().await.unwrap();
-        partners::insert(&mut conn, &Title::parse("name", name).unwrap(), kind).await.unwrap().id
+        partners::insert(&mut conn, &Title::parse("name", name).unwrap(), kind).await.unwrap().id.into_string()
     }
 
     pub async fn production(&self, id: i64, title: &str) {
@@ -145,10 +146,11 @@ impl TestApp {
     pub async fn member(&self, partner: Option<&str>, email: &str) -> String {
         let (first, last) = email.split('@').next().unwrap().split_once('.').unwrap_or((email, "Tester"));
         let mut conn = self.store.conn().await.unwrap();
+        let partner = partner.map(PartnerId::from);
         users::insert(
             &mut conn,
             &NewUser {
-                partner_id: partner,
+                partner_id: partner.as_ref(),
                 email: &Email::parse("email", email).unwrap(),
                 first_name: &PersonName::parse("f", first).unwrap(),
                 last_name: &PersonName::parse("l", last).unwrap(),
@@ -161,6 +163,7 @@ impl TestApp {
         .await
         .unwrap()
         .id
+        .into_string()
     }
 
     pub async fn grant(&self, user_id: &str, application: &str, role: &str, production: Option<i64>) -> String {
@@ -170,7 +173,7 @@ impl TestApp {
             role: role.into(),
             production: production.map(|p| ProductionId::parse("p", p).unwrap()),
         };
-        grants::grant(&mut conn, user_id, &role, None).await.unwrap().0.id
+        grants::grant(&mut conn, &UserId::from(user_id), &role, None).await.unwrap().0.id.into_string()
     }
 
     pub async fn admin(&self, user_id: &str, application: &str, production: Option<i64>) -> String {
@@ -179,13 +182,13 @@ impl TestApp {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("p", p).unwrap()),
         };
-        grants::add_admin(&mut conn, user_id, &scope, None).await.unwrap().0.id
+        grants::add_admin(&mut conn, &UserId::from(user_id), &scope, None).await.unwrap().0.id.into_string()
     }
 
     /// The id of the user with this email.
     pub async fn signed_in_id(&self, email: &str) -> String {
         let mut conn = self.store.conn().await.unwrap();
-        users::get_by_email(&mut conn, &Email::parse("email", email).unwrap()).await.unwrap().unwrap().id
+        users::get_by_email(&mut conn, &Email::parse("email", email).unwrap()).await.unwrap().unwrap().id.into_string()
     }
 
     /// Rows in a table, for asserting that a failed request wrote nothing.
@@ -299,21 +302,25 @@ impl TestApp {
     /// Turns two-step sign-in on for a user, straight in the store.
     pub async fn with_mfa(&self, user_id: &str) {
         let mut conn = self.store.conn().await.unwrap();
-        starship_store::mfa::begin_enrolment(&mut conn, user_id, "JBSWY3DPEHPK3PXP").await.unwrap();
-        starship_store::mfa::enable(&mut conn, user_id).await.unwrap();
+        let user_id = UserId::from(user_id);
+        starship_store::mfa::begin_enrolment(&mut conn, &user_id, "JBSWY3DPEHPK3PXP").await.unwrap();
+        starship_store::mfa::enable(&mut conn, &user_id).await.unwrap();
     }
 
     /// Whether a user has two-step sign-in turned on, read from the store.
     pub async fn has_mfa(&self, user_id: &str) -> bool {
         let mut conn = self.store.conn().await.unwrap();
-        starship_store::mfa::totp_of(&mut conn, user_id).await.unwrap().is_some_and(|t| t.enabled)
+        starship_store::mfa::totp_of(&mut conn, &UserId::from(user_id)).await.unwrap().is_some_and(|t| t.enabled)
     }
 
     /// A personal API token of a user, straight in the store; returns its id.
     pub async fn token_of(&self, user_id: &str, hash: &str) -> String {
         let mut conn = self.store.conn().await.unwrap();
         let expires_at = starship_store::now_millis() + 86_400_000;
-        starship_store::sessions::insert_api_token(&mut conn, user_id, "Monitoring", hash, expires_at).await.unwrap().id
+        starship_store::sessions::insert_api_token(&mut conn, &UserId::from(user_id), "Monitoring", hash, expires_at)
+            .await
+            .unwrap()
+            .id
     }
 }
 

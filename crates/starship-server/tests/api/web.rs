@@ -6,6 +6,7 @@ use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use starship_core::ids::UserId;
 
 use crate::support::*;
 use starship_server::web::Page;
@@ -705,9 +706,15 @@ app_test!(history_reads_in_words_leaves_out_sign_ins_and_filters_by_kind, |app| 
         use starship_store::history::{self, Actor, Kind, Source};
         let mut conn = app.store.conn().await.unwrap();
         let details = json!({"changes": [{"application": "backlot", "enabled": true}]});
-        history::append(&mut conn, &w.backlot_admin, &Actor::system(Source::System), Kind::UserDeactivated, details)
-            .await
-            .unwrap();
+        history::append(
+            &mut conn,
+            &UserId::from(w.backlot_admin.as_str()),
+            &Actor::system(Source::System),
+            Kind::UserDeactivated,
+            details,
+        )
+        .await
+        .unwrap();
     }
     let row = |label: &str| format!(r#"<th scope="row">{label}</th>"#);
 
@@ -939,8 +946,8 @@ app_test!(a_reused_code_on_the_sign_in_page_says_so_only_after_the_right_passwor
     let w = world(&app).await;
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
     let mut conn = app.store.conn().await.unwrap();
-    starship_store::mfa::begin_enrolment(&mut conn, &w.plain, secret).await.unwrap();
-    starship_store::mfa::enable(&mut conn, &w.plain).await.unwrap();
+    starship_store::mfa::begin_enrolment(&mut conn, &UserId::from(w.plain.as_str()), secret).await.unwrap();
+    starship_store::mfa::enable(&mut conn, &UserId::from(w.plain.as_str())).await.unwrap();
     drop(conn);
     let email = "pat.plain@sunrise.example";
     let now = starship_store::now_millis() / 1000;

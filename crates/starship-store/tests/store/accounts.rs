@@ -1,6 +1,7 @@
 //! Partners, productions and the people in them.
 
 use starship_core::domain::{Locale, PartnerKind, Phone, UserStatus};
+use starship_core::ids::{PartnerId, UserId};
 use starship_store::partners;
 use starship_store::users::{self, ProfileChanges, EMAIL_TAKEN};
 use starship_store::{Dialect, Store, StoreError};
@@ -19,14 +20,14 @@ store_test!(partners_are_listed_by_name, |store| async move {
         [("acme Studios".to_string(), PartnerKind::Content), ("Zenith Post".to_string(), PartnerKind::Qc)]
     );
 
-    let only: Vec<String> = partners::list(&mut conn, Some(&zenith.id)).await?.into_iter().map(|p| p.id).collect();
+    let only: Vec<PartnerId> = partners::list(&mut conn, Some(&zenith.id)).await?.into_iter().map(|p| p.id).collect();
     assert_eq!(only, [zenith.id.as_str()]);
     let found = partners::get(&mut conn, &acme.id).await?.expect("the partner just added");
     assert_eq!(
         (found.name.as_str(), found.kind, found.created_at),
         ("acme Studios", PartnerKind::Content, acme.created_at)
     );
-    assert!(partners::get(&mut conn, "no-such-partner").await?.is_none());
+    assert!(partners::get(&mut conn, &PartnerId::from("no-such-partner")).await?.is_none());
     Ok(())
 });
 
@@ -80,7 +81,7 @@ store_test!(a_user_is_stored_with_their_profile_and_found_by_email_in_any_case, 
     let by_email =
         users::get_by_email(&mut conn, &fixtures::email("ANA.LOPEZ@acme.EXAMPLE")).await?.expect("found by email");
     assert_eq!(by_email.id, ana.id);
-    assert!(users::get(&mut conn, "no-such-user").await?.is_none());
+    assert!(users::get(&mut conn, &UserId::from("no-such-user")).await?.is_none());
     Ok(())
 });
 
@@ -89,11 +90,9 @@ store_test!(an_email_belongs_to_one_user_whatever_its_case, |store| async move {
     let acme = fixtures::partner(&mut conn, "Acme Studios").await?;
     let zenith = fixtures::partner(&mut conn, "Zenith Post").await?;
     fixtures::user(&mut conn, Some(&acme.id), "ana@acme.example", "Ana", "Lopez").await?;
-    for (partner, address) in [
-        (Some(acme.id.as_str()), "ANA@acme.example"),
-        (Some(zenith.id.as_str()), "Ana@Acme.Example"),
-        (None, "ana@acme.example"),
-    ] {
+    for (partner, address) in
+        [(Some(&acme.id), "ANA@acme.example"), (Some(&zenith.id), "Ana@Acme.Example"), (None, "ana@acme.example")]
+    {
         let again = fixtures::user(&mut conn, partner, address, "Other", "Person").await;
         assert!(matches!(again, Err(StoreError::Conflict(EMAIL_TAKEN))), "{address}: {:?}", again.map(|u| u.id));
     }
@@ -180,7 +179,7 @@ store_test!(a_profile_change_is_kept_and_found_by_the_new_name, |store| async mo
     assert_eq!(stored.phone.as_deref(), Some("+33 1 00 00 00 00"));
     assert!(stored.updated_at >= ana.updated_at);
 
-    let found: Vec<String> = users::search(&mut conn, None, "garc", 10).await?.into_iter().map(|u| u.id).collect();
+    let found: Vec<UserId> = users::search(&mut conn, None, "garc", 10).await?.into_iter().map(|u| u.id).collect();
     assert_eq!(found, [ana.id.as_str()]);
     assert!(users::search(&mut conn, None, "lopez", 10).await?.is_empty(), "the old name still matches");
 

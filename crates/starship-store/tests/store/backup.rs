@@ -28,7 +28,7 @@ async fn a_backup_taken_under_writes_opens_migrates_and_holds_every_row_committe
                 let mut tx = store.begin().await.unwrap();
                 let id = fixtures::partner(&mut tx, &format!("Partner {n}")).await.unwrap().id;
                 tx.commit().await.unwrap();
-                committed.lock().unwrap().push(id);
+                committed.lock().unwrap().push(id.into_string());
                 n += 1;
             }
         }

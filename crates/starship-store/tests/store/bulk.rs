@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use starship_core::domain::{Email, PersonName, UserStatus};
+use starship_core::ids::{PartnerId, UserId};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::users::{self, NewUser, EMAIL_TAKEN};
@@ -24,7 +25,7 @@ fn rows(people: &[(&str, &str, &str)]) -> Vec<Row> {
         .collect()
 }
 
-fn new_users<'a>(partner_id: &'a str, rows: &'a [Row]) -> Vec<NewUser<'a>> {
+fn new_users<'a>(partner_id: &'a PartnerId, rows: &'a [Row]) -> Vec<NewUser<'a>> {
     rows.iter()
         .map(|r| NewUser {
             partner_id: Some(partner_id),
@@ -63,7 +64,7 @@ store_test!(bulk_added_users_are_all_stored_and_found, |store| async move {
             (user.email.as_str(), UserStatus::Pending, Some(acme.as_str()))
         );
     }
-    let found: Vec<String> =
+    let found: Vec<UserId> =
         users::search(&mut conn, Some(&acme), "ana lo", 10).await?.into_iter().map(|u| u.id).collect();
     assert_eq!(found, [added[0].id.as_str()]);
     assert!(users::insert_many(&mut conn, &[]).await?.is_empty());
@@ -136,7 +137,7 @@ store_test!(a_partners_users_are_paged_in_name_order, |store| async move {
     }
     fixtures::user(&mut conn, Some(&zenith), "ana@zenith.example", "Ana", "Zenith").await?;
     expected.sort();
-    let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+    let expected: Vec<UserId> = expected.into_iter().map(|(_, id)| id).collect();
 
     let mut paged = vec![];
     let mut after: Option<String> = None;
@@ -144,12 +145,12 @@ store_test!(a_partners_users_are_paged_in_name_order, |store| async move {
         let page = users::page_of_partner(&mut conn, &acme, after.as_deref(), None, 2).await?;
         assert!(page.len() <= 2);
         let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
+        after = Some(last.id.to_string());
         paged.extend(page.into_iter().map(|u| u.id));
     }
     assert_eq!(paged, expected, "every user of the partner once, in name order");
 
-    let anas: Vec<String> =
+    let anas: Vec<UserId> =
         users::page_of_partner(&mut conn, &acme, None, Some(" ANA "), 10).await?.into_iter().map(|u| u.id).collect();
     assert_eq!(anas, expected[..2], "a name prefix narrows the page");
     let after_first_ana = users::page_of_partner(&mut conn, &acme, Some(&expected[0]), Some("ana"), 10).await?;

@@ -1,6 +1,7 @@
 //! People, partners and productions for tests, with valid values by default.
 
 use starship_core::domain::{Email, Locale, PartnerKind, PersonName, ProductionId, Title, UserStatus};
+use starship_core::ids::PartnerId;
 use starship_store::partners::{self, Partner, Production};
 use starship_store::users::{self, NewUser, User};
 use starship_store::{Conn, Result};
@@ -34,7 +35,13 @@ pub async fn production(conn: &mut Conn, id: i64, production_title: &str) -> Res
 }
 
 /// An active user of a partner, or an operator when `partner_id` is `None`.
-pub async fn user(conn: &mut Conn, partner_id: Option<&str>, address: &str, first: &str, last: &str) -> Result<User> {
+pub async fn user(
+    conn: &mut Conn,
+    partner_id: Option<&PartnerId>,
+    address: &str,
+    first: &str,
+    last: &str,
+) -> Result<User> {
     let (email, first, last) = (email(address), name(first), name(last));
     users::insert(
         conn,

@@ -2,6 +2,7 @@
 
 use starship_core::authz;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
+use starship_core::ids::{GrantId, UserId};
 use starship_store::users::User;
 use starship_store::{catalogue, grants, users, Conn};
 
@@ -91,7 +92,7 @@ store_test!(a_revoked_role_is_gone, |store| async move {
     assert!(grants::revoke(&mut conn, &revoked.id).await?);
     assert!(!grants::revoke(&mut conn, &revoked.id).await?, "revoking twice");
     assert!(grants::get(&mut conn, &revoked.id).await?.is_none());
-    let held: Vec<String> = grants::of_user(&mut conn, &ana.id).await?.into_iter().map(|g| g.id).collect();
+    let held: Vec<GrantId> = grants::of_user(&mut conn, &ana.id).await?.into_iter().map(|g| g.id).collect();
     assert_eq!(held, [kept.id.as_str()]);
 
     let (again, inserted) = grants::grant(&mut conn, &ana.id, &master(), Some(&admin.id)).await?;
@@ -108,7 +109,7 @@ store_test!(the_database_refuses_grants_of_unknown_roles_and_productions, |store
         grants::grant(&mut conn, &ana.id, &academy_user(999), None).await.is_err(),
         "a production that does not exist"
     );
-    assert!(grants::grant(&mut conn, "no-such-user", &master(), None).await.is_err());
+    assert!(grants::grant(&mut conn, &UserId::from("no-such-user"), &master(), None).await.is_err());
     assert!(grants::add_admin(&mut conn, &ana.id, &admin_of("no-such-application", None), None).await.is_err());
     assert!(grants::of_user(&mut conn, &ana.id).await?.is_empty());
     assert!(grants::admin_of_user(&mut conn, &ana.id).await?.is_empty());
@@ -204,11 +205,8 @@ store_test!(the_principal_carries_the_roles_and_admin_privileges_held, |store| a
         "e-learning",
         Some(production_id(OTHER_SHOW))
     ));
-    assert_eq!(
-        authz::grant_role(&principal, ana.partner_id.as_deref().unwrap_or_default(), &academy_user(DEMO)),
-        Ok(())
-    );
-    assert!(authz::grant_role(&principal, ana.partner_id.as_deref().unwrap_or_default(), &master()).is_err());
+    assert_eq!(authz::grant_role(&principal, ana.partner_id.as_ref().expect("a partner"), &academy_user(DEMO)), Ok(()));
+    assert!(authz::grant_role(&principal, ana.partner_id.as_ref().expect("a partner"), &master()).is_err());
     assert_eq!(users::roles_of(&mut conn, &ana.id).await?.len(), 2);
 
     grants::revoke(&mut conn, &master_grant.id).await?;
@@ -224,14 +222,14 @@ store_test!(a_large_grant_writes_each_new_pair_once_and_answers_in_the_order_ask
     let mut tx = store.begin().await?;
     let (admin, ana) = setup(&mut tx).await?;
     let (held, _) = grants::grant(&mut tx, &ana.id, &master(), None).await?;
-    let users = [ana.id.as_str(), admin.id.as_str(), ana.id.as_str()];
+    let users = [&ana.id, &admin.id, &ana.id];
     let roles = [master(), academy_user(DEMO), academy_user(OTHER_SHOW)];
     let with_ends: Vec<(RoleRef, Option<i64>)> = roles.iter().map(|r| (r.clone(), None)).collect();
     let granted = grants::grant_many(&mut tx, &users, &with_ends, Some(&admin.id)).await?;
     tx.commit().await?;
 
-    let asked: Vec<(&str, &RoleRef)> = users.iter().flat_map(|u| roles.iter().map(move |r| (*u, r))).collect();
-    let answered: Vec<(&str, &RoleRef)> = granted.iter().map(|(g, _)| (g.user_id.as_str(), &g.role)).collect();
+    let asked: Vec<(&UserId, &RoleRef)> = users.iter().flat_map(|u| roles.iter().map(move |r| (*u, r))).collect();
+    let answered: Vec<(&UserId, &RoleRef)> = granted.iter().map(|(g, _)| (&g.user_id, &g.role)).collect();
     assert_eq!(answered, asked, "one answer per pair, in the order asked");
     let new: Vec<bool> = granted.iter().map(|(_, outcome)| outcome.is_new()).collect();
     assert_eq!(

@@ -2,13 +2,14 @@
 
 use serde_json::json;
 use sqlx::Row;
+use starship_core::ids::{PartnerId, UserId};
 use starship_store::history::{self, Actor, Kind, Source};
 use starship_store::{Conn, Dialect, Store};
 
 use crate::fixtures;
 use crate::support::{store_test, Backend, TestDb};
 
-async fn ana_and_admin(conn: &mut Conn) -> starship_store::Result<(String, String)> {
+async fn ana_and_admin(conn: &mut Conn) -> starship_store::Result<(UserId, UserId)> {
     let acme = fixtures::partner(conn, "Acme Studios").await?.id;
     let ana = fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id;
     let admin = fixtures::user(conn, Some(&acme), "admin@acme.example", "Alex", "Admin").await?.id;
@@ -132,7 +133,7 @@ store_test!(history_is_read_by_kind, |store| async move {
 });
 
 /// Three chains: two partners' and the one of accounts of no partner.
-async fn three_chains(conn: &mut Conn) -> starship_store::Result<(String, Vec<String>)> {
+async fn three_chains(conn: &mut Conn) -> starship_store::Result<(PartnerId, Vec<UserId>)> {
     let acme = fixtures::partner(conn, "Acme Studios").await?.id;
     let zenith = fixtures::partner(conn, "Zenith Films").await?.id;
     let ana = fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id;

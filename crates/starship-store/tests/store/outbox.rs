@@ -1,5 +1,6 @@
 //! Queued email and single-use links.
 
+use starship_core::ids::UserId;
 use starship_store::outbox::{self, NewMessage};
 use starship_store::{now_millis, Conn};
 
@@ -8,7 +9,7 @@ use crate::support::store_test;
 
 const DAY: i64 = 86_400_000;
 
-async fn ana(conn: &mut Conn) -> starship_store::Result<String> {
+async fn ana(conn: &mut Conn) -> starship_store::Result<UserId> {
     let acme = fixtures::partner(conn, "Acme Studios").await?.id;
     Ok(fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id)
 }

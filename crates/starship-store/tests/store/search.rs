@@ -1,6 +1,7 @@
 //! Searching users by name or email, as an admin types.
 
 use starship_core::domain::{Email, PersonName, UserStatus};
+use starship_core::ids::{PartnerId, UserId};
 use starship_store::users::{self, NewUser, User, SMALL_SCOPE};
 use starship_store::{Conn, Dialect, Store};
 
@@ -10,8 +11,8 @@ use crate::support::{store_test, Backend, TestDb};
 /// Two partners: Acme with Ana Lopez, Anabel Ortiz, Carlos Anaya and Dana
 /// White; Zenith with Ana Smith and Émile Zola.
 struct People {
-    acme: String,
-    zenith: String,
+    acme: PartnerId,
+    zenith: PartnerId,
     ana: User,
     anabel: User,
     carlos: User,
@@ -35,11 +36,16 @@ async fn people(conn: &mut Conn) -> starship_store::Result<People> {
     })
 }
 
-async fn ids(conn: &mut Conn, partner: Option<&str>, query: &str, limit: i64) -> starship_store::Result<Vec<String>> {
+async fn ids(
+    conn: &mut Conn,
+    partner: Option<&PartnerId>,
+    query: &str,
+    limit: i64,
+) -> starship_store::Result<Vec<UserId>> {
     Ok(users::search(conn, partner, query, limit).await?.into_iter().map(|u| u.id).collect())
 }
 
-fn sorted(mut ids: Vec<String>) -> Vec<String> {
+fn sorted(mut ids: Vec<UserId>) -> Vec<UserId> {
     ids.sort();
     ids
 }
@@ -82,7 +88,7 @@ store_test!(search_within_a_partner_finds_only_its_users, |store| async move {
     assert_eq!(sorted(ids(&mut conn, Some(&p.acme), "ana", 10).await?), acme_anas);
     assert_eq!(ids(&mut conn, Some(&p.zenith), "ana", 10).await?, [p.ana_smith.id.as_str()]);
     assert!(ids(&mut conn, Some(&p.acme), "emile", 10).await?.is_empty(), "another partner's user");
-    assert!(ids(&mut conn, Some("no-such-partner"), "ana", 10).await?.is_empty());
+    assert!(ids(&mut conn, Some(&PartnerId::from("no-such-partner")), "ana", 10).await?.is_empty());
     Ok(())
 });
 
@@ -135,7 +141,7 @@ store_test!(an_empty_search_finds_nobody, |store| async move {
 store_test!(a_page_the_prefixes_fill_shows_no_match_from_inside, |store| async move {
     let mut conn = store.conn().await?;
     let p = people(&mut conn).await?;
-    let acme = Some(p.acme.as_str());
+    let acme = Some(&p.acme);
     // First names, then last names, then inside (Dana's "nana@" address).
     assert_eq!(ids(&mut conn, acme, "ana", 2).await?, [p.ana.id.clone(), p.anabel.id.clone()]);
     assert_eq!(ids(&mut conn, acme, "ana", 3).await?, [p.ana.id.clone(), p.anabel.id.clone(), p.carlos.id.clone()]);
@@ -159,7 +165,7 @@ store_test!(matches_inside_come_closest_first, |store| async move {
     )
     .await?;
     let short = fixtures::user(&mut conn, Some(&acme), "bo@acme.example", "Bo", "Kortega").await?;
-    for partner in [Some(acme.as_str()), None] {
+    for partner in [Some(&acme), None] {
         assert_eq!(ids(&mut conn, partner, "rteg", 10).await?, [short.id.clone(), long.id.clone()]);
     }
     Ok(())
@@ -173,7 +179,7 @@ store_test!(pieces_across_dots_at_signs_dashes_and_spaces_are_found_inside_and_n
     // reads them as q), next to the same letters: found only for what they
     // really hold.
     let bo = fixtures::user(&mut conn, Some(&p.acme), "bo@acme.example", "Bo", "Oqsmall").await?;
-    for partner in [Some(p.acme.as_str()), None] {
+    for partner in [Some(&p.acme), None] {
         assert_eq!(ids(&mut conn, partner, "a.lo", 10).await?, [p.ana.id.as_str()], "a dot inside an email");
         assert_eq!(ids(&mut conn, partner, "iz@ac", 10).await?, [p.anabel.id.as_str()], "an at sign");
         assert_eq!(ids(&mut conn, partner, "h-ha", 10).await?, [jo.id.as_str()], "a dash inside a last name");
@@ -214,7 +220,7 @@ store_test!(search_inside_a_large_partner_finds_only_its_people, |store| async m
     let added = users::insert_many(&mut conn, &new).await?;
     let after = fixtures::user(&mut conn, Some(&small), "q@small.example", "Luca", "Aquarti").await?;
     let operator = fixtures::user(&mut conn, None, "quart@starship.example", "Olivia", "Op").await?;
-    let big_quarts: Vec<String> =
+    let big_quarts: Vec<UserId> =
         added.iter().filter(|u| u.last_name.starts_with("Stroquart")).map(|u| u.id.clone()).collect();
     assert_eq!(big_quarts.len(), 10);
 
@@ -297,8 +303,8 @@ async fn the_postgres_trigram_index_finds_a_piece_in_every_partner_and_among_ope
     }
     holders.push(fixtures::user(&mut conn, None, "olga@starship.example", "Olga", "Quarvikson").await.unwrap().id);
 
-    let candidates = |scope: Option<String>, wanted: i64| {
-        sqlx::query_scalar::<_, String>("SELECT users_inside_candidates($1, 'uarvi', $2)").bind(scope).bind(wanted)
+    let candidates = |scope: Option<PartnerId>, wanted: i64| {
+        sqlx::query_scalar::<_, UserId>("SELECT users_inside_candidates($1, 'uarvi', $2)").bind(scope).bind(wanted)
     };
     let across = candidates(None, 100).fetch_all(&mut *conn).await.unwrap();
     assert_eq!(sorted(across), sorted(holders.clone()));

@@ -1,5 +1,6 @@
 //! Sessions, API tokens and sign-in throttling.
 
+use starship_core::ids::UserId;
 use starship_store::sessions::Throttle;
 use starship_store::{now_millis, sessions, sqlx, Conn, Store};
 
@@ -9,7 +10,7 @@ use crate::support::{store_test, Backend, TestDb};
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-async fn two_users(conn: &mut Conn) -> starship_store::Result<(String, String)> {
+async fn two_users(conn: &mut Conn) -> starship_store::Result<(UserId, UserId)> {
     let acme = fixtures::partner(conn, "Acme Studios").await?.id;
     let ana = fixtures::user(conn, Some(&acme), "ana@acme.example", "Ana", "Lopez").await?.id;
     let ben = fixtures::user(conn, Some(&acme), "ben@acme.example", "Ben", "Ng").await?.id;

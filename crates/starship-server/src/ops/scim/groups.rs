@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::domain::Title;
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::scim_filter::{self, Attr, Filter, GroupPath};
 use starship_store::history::{self, Actor};
 use starship_store::scim::Sort;
@@ -100,7 +101,7 @@ pub struct DesiredGroup {
     pub display_name: String,
     pub external_id: Option<String>,
     /// Member ids, each once, in the order given.
-    pub members: Vec<String>,
+    pub members: Vec<UserId>,
 }
 
 impl DesiredGroup {
@@ -112,7 +113,7 @@ impl DesiredGroup {
         }
     }
 
-    fn add_member(&mut self, id: String) {
+    fn add_member(&mut self, id: UserId) {
         if !self.members.contains(&id) {
             self.members.push(id);
         }
@@ -124,7 +125,7 @@ fn object<'a>(value: &'a Value, what: &str) -> ScimResult<&'a Map<String, Value>
 }
 
 /// The member ids of a `members` value: an array of `{value}` (or one).
-fn member_ids(value: &Value) -> ScimResult<Vec<String>> {
+fn member_ids(value: &Value) -> ScimResult<Vec<UserId>> {
     let items = match value {
         Value::Array(items) => items.as_slice(),
         Value::Object(_) => std::slice::from_ref(value),
@@ -143,7 +144,7 @@ fn member_ids(value: &Value) -> ScimResult<Vec<String>> {
             item.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("value"))
                 .and_then(|(_, v)| v.as_str())
-                .map(str::to_string)
+                .map(UserId::from)
                 .ok_or_else(|| ScimError::invalid_value("each member needs a value: a user's id"))
         })
         .collect()
@@ -208,7 +209,11 @@ fn set(desired: &mut DesiredGroup, op: &str, path: &str, value: &Value) -> ScimR
         "displayname" => desired.display_name = string(value, "displayName")?,
         "externalid" => desired.external_id = value.as_str().map(str::to_string),
         "members" | "members.value" => {
-            let ids = if attribute == "members" { member_ids(value)? } else { vec![string(value, "members.value")?] };
+            let ids = if attribute == "members" {
+                member_ids(value)?
+            } else {
+                vec![UserId::from(string(value, "members.value")?)]
+            };
             if op == "replace" {
                 desired.members.clear();
             }
@@ -275,8 +280,8 @@ pub async fn update_group(
     let desired = change(&before)?;
     let name = checked_name(&mut tx, caller, &desired, &group.id).await?;
     let members = checked_members(&mut tx, caller, &desired).await?;
-    let leaving: Vec<String> = before.members.iter().filter(|m| !members.contains(m)).cloned().collect();
-    let joining: Vec<String> = members.iter().filter(|m| !before.members.contains(m)).cloned().collect();
+    let leaving: Vec<UserId> = before.members.iter().filter(|m| !members.contains(m)).cloned().collect();
+    let joining: Vec<UserId> = members.iter().filter(|m| !before.members.contains(m)).cloned().collect();
     let renamed = name != before.display_name || desired.external_id != before.external_id;
     if renamed || !leaving.is_empty() || !joining.is_empty() {
         scim_groups::update(&mut tx, &group.id, &name, desired.external_id.as_deref()).await?;
@@ -312,10 +317,15 @@ pub async fn delete_group(state: &AppState, caller: &ScimCaller, id: &str, if_ma
 }
 
 /// A person leaves every group (the person is removed from the directory).
-pub(crate) async fn leave_all(conn: &mut Conn, actor: &Actor, partner_id: &str, user_id: &str) -> OperationResult<()> {
+pub(crate) async fn leave_all(
+    conn: &mut Conn,
+    actor: &Actor,
+    partner_id: &PartnerId,
+    user_id: &UserId,
+) -> OperationResult<()> {
     for group_id in scim_groups::groups_of(conn, user_id).await? {
         if let Some(group) = scim_groups::get(conn, partner_id, &group_id).await? {
-            leave(conn, actor, &group, &[user_id.to_string()]).await?;
+            leave(conn, actor, &group, std::slice::from_ref(user_id)).await?;
         }
     }
     Ok(())
@@ -336,7 +346,7 @@ async fn checked_name(
 
 /// Members are people of the token's partner: any other id is refused,
 /// never linked.
-async fn checked_members(conn: &mut Conn, caller: &ScimCaller, desired: &DesiredGroup) -> ScimResult<Vec<String>> {
+async fn checked_members(conn: &mut Conn, caller: &ScimCaller, desired: &DesiredGroup) -> ScimResult<Vec<UserId>> {
     let found = scim_groups::people_of_partner(conn, caller.partner_id(), &desired.members).await?;
     if let Some(unknown) = desired.members.iter().find(|id| !found.contains(id)) {
         return Err(ScimError::invalid_value(format!("no user '{unknown}' in this directory")));
@@ -359,7 +369,7 @@ async fn join(
     state: &AppState,
     actor: &Actor,
     group: &Group,
-    user_ids: &[String],
+    user_ids: &[UserId],
 ) -> OperationResult<()> {
     let added = scim_groups::add_members(conn, &group.id, user_ids).await?;
     if added.is_empty() {
@@ -376,7 +386,7 @@ async fn join(
 
 /// People leave a group: History for each, and what its mappings gave
 /// them revoked.
-async fn leave(conn: &mut Conn, actor: &Actor, group: &Group, user_ids: &[String]) -> OperationResult<()> {
+async fn leave(conn: &mut Conn, actor: &Actor, group: &Group, user_ids: &[UserId]) -> OperationResult<()> {
     let removed = scim_groups::remove_members(conn, &group.id, user_ids).await?;
     if removed.is_empty() {
         return Ok(());
@@ -397,9 +407,9 @@ async fn grant_mapped(
     conn: &mut Conn,
     _state: &AppState,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     mapping: &Mapping,
-    user_ids: &[String],
+    user_ids: &[UserId],
 ) -> OperationResult<()> {
     let Some(author) = users::get(conn, &mapping.created_by).await? else {
         return Ok(());
@@ -434,7 +444,7 @@ async fn revoke_mapped(
     conn: &mut Conn,
     actor: &Actor,
     mapping: &Mapping,
-    user_ids: Option<&[String]>,
+    user_ids: Option<&[UserId]>,
 ) -> OperationResult<()> {
     for (grant_id, owned) in scim_groups::unlink(conn, &mapping.id, user_ids).await? {
         if !owned || scim_groups::hand_over(conn, &grant_id).await? {
@@ -459,7 +469,7 @@ pub struct MappedGroup {
 }
 
 /// Who may see and map a partner's groups: who may manage its SCIM tokens.
-fn provisioning(caller: &Principal, state: &AppState, partner_id: &str) -> authz::Decision {
+fn provisioning(caller: &Principal, state: &AppState, partner_id: &PartnerId) -> authz::Decision {
     authz::create_user(caller, &state.catalogue, partner_id)
 }
 
@@ -467,7 +477,7 @@ fn provisioning(caller: &Principal, state: &AppState, partner_id: &str) -> authz
 pub async fn mapped_groups(
     state: &AppState,
     caller: &Principal,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> OperationResult<Vec<MappedGroup>> {
     provisioning(caller, state, partner_id)?;
     let mut conn = state.store.begin_read().await?;
@@ -488,7 +498,7 @@ pub async fn mapped_groups(
         .collect())
 }
 
-async fn partner_group(conn: &mut Conn, partner_id: &str, group_id: &str) -> OperationResult<Group> {
+async fn partner_group(conn: &mut Conn, partner_id: &PartnerId, group_id: &str) -> OperationResult<Group> {
     scim_groups::get(conn, partner_id, group_id).await?.ok_or(OperationError::NotFound)
 }
 
@@ -498,7 +508,7 @@ pub async fn add_mapping(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     group_id: &str,
     requested: (String, String, Option<i64>),
 ) -> OperationResult<Mapping> {
@@ -531,7 +541,7 @@ pub async fn remove_mapping(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     group_id: &str,
     mapping_id: &str,
 ) -> OperationResult<()> {

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, Title};
 use starship_core::history::Kind;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::scim_filter::{self, Attr, Filter, PatchPath};
 use starship_core::Invalid;
 use starship_store::history::{self, Actor, Source};
@@ -33,7 +34,7 @@ pub const MAX_RESULTS: i64 = 200;
 
 /// Who may manage a partner's SCIM tokens, and what a token may do at each
 /// use: the rule that decides creating that partner's users.
-fn provisioning(caller: &Principal, state: &AppState, partner_id: &str) -> authz::Decision {
+fn provisioning(caller: &Principal, state: &AppState, partner_id: &PartnerId) -> authz::Decision {
     authz::create_user(caller, &state.catalogue, partner_id)
 }
 
@@ -47,7 +48,7 @@ pub async fn create_token(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     name: Option<&str>,
 ) -> OperationResult<Minted> {
     provisioning(caller, state, partner_id)?;
@@ -68,7 +69,11 @@ pub async fn create_token(
     Ok(Minted { token, secret })
 }
 
-pub async fn list_tokens(state: &AppState, caller: &Principal, partner_id: &str) -> OperationResult<Vec<ScimToken>> {
+pub async fn list_tokens(
+    state: &AppState,
+    caller: &Principal,
+    partner_id: &PartnerId,
+) -> OperationResult<Vec<ScimToken>> {
     provisioning(caller, state, partner_id)?;
     let mut conn = state.store.conn().await?;
     partners::get(&mut conn, partner_id).await?.ok_or(OperationError::NotFound)?;
@@ -79,7 +84,7 @@ pub async fn revoke_token(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner_id: &PartnerId,
     token_id: &str,
 ) -> OperationResult<()> {
     provisioning(caller, state, partner_id)?;
@@ -104,7 +109,7 @@ pub struct ScimCaller {
 }
 
 impl ScimCaller {
-    pub fn partner_id(&self) -> &str {
+    pub fn partner_id(&self) -> &PartnerId {
         &self.token.partner_id
     }
 
@@ -216,12 +221,12 @@ pub fn check_version(current: &str, if_match: Option<&str>) -> ScimResult<()> {
     }
 }
 
-pub async fn get_user(state: &AppState, caller: &ScimCaller, id: &str) -> ScimResult<DirectoryUser> {
+pub async fn get_user(state: &AppState, caller: &ScimCaller, id: &UserId) -> ScimResult<DirectoryUser> {
     let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     load(&mut conn, caller, id).await
 }
 
-async fn load(conn: &mut Conn, caller: &ScimCaller, id: &str) -> ScimResult<DirectoryUser> {
+async fn load(conn: &mut Conn, caller: &ScimCaller, id: &UserId) -> ScimResult<DirectoryUser> {
     scim::get_user(conn, caller.partner_id(), id).await?.ok_or_else(|| OperationError::NotFound.into())
 }
 
@@ -429,7 +434,7 @@ async fn write_together(state: &AppState, caller: &ScimCaller, desired: &[Desire
 pub async fn update_user(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &UserId,
     if_match: Option<&str>,
     change: impl FnOnce(&DirectoryUser) -> ScimResult<Desired>,
 ) -> ScimResult<DirectoryUser> {
@@ -482,7 +487,7 @@ pub async fn update_user(
 
 /// Removes a user from the partner's directory, under the rule for
 /// administering a person: the API's contact deletion, History kept.
-pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+pub async fn delete_user(state: &AppState, caller: &ScimCaller, id: &UserId, if_match: Option<&str>) -> ScimResult<()> {
     let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let current = load(&mut tx, caller, id).await?;
     check_if_match(&current.user, if_match)?;

@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use serde::Deserialize;
+use starship_core::ids::PartnerId;
 
 use super::*;
 use crate::ops::people::{self};
@@ -85,7 +86,7 @@ fn review(
     state: &AppState,
     viewer: &WebUser,
     lines: &[(String, BulkRow)],
-    partner_id: &str,
+    partner_id: &PartnerId,
     errors: &[starship_core::FieldError],
 ) -> ReviewPage {
     let rows: Vec<ReviewRow> = lines

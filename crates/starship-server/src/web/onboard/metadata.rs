@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use starship_core::ids::{GrantId, UserId};
 
 use super::*;
 use crate::ops::people::{self};
@@ -20,7 +21,7 @@ use crate::web::{page, refused, Fields, FormErrors, Layout, Page, Section, WebPo
 /// name what the viewer could reach anyway.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Trail {
-    pub(super) users: Vec<String>,
+    pub(super) users: Vec<UserId>,
     pub(super) grants: Vec<GrantMade>,
     pub(super) saved: Vec<MetadataSaved>,
     pub(super) queue: Vec<MetadataDue>,
@@ -29,14 +30,14 @@ pub(super) struct Trail {
 /// A grant of this onboarding, and whether it was new (not held before).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct GrantMade {
-    pub(super) id: String,
+    pub(super) id: GrantId,
     pub(super) new: bool,
 }
 
 /// An application whose metadata a user of this onboarding is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct MetadataDue {
-    pub(super) user_id: String,
+    pub(super) user_id: UserId,
     pub(super) application: String,
 }
 
@@ -44,7 +45,7 @@ pub(super) struct MetadataDue {
 /// application's email (the academy's, with its link).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct MetadataSaved {
-    pub(super) user_id: String,
+    pub(super) user_id: UserId,
     pub(super) application: String,
     pub(super) emailed: bool,
 }
@@ -157,7 +158,7 @@ struct SavedFor {
 }
 
 struct ConfirmUser {
-    id: String,
+    id: UserId,
     name: String,
     email: String,
     roles: Vec<ConfirmRole>,
@@ -174,7 +175,7 @@ struct ConfirmationPage {
 
 /// Every user of this onboarding and every role just granted to them.
 pub(super) async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebResult {
-    let ids: Vec<&str> = trail.grants.iter().map(|g| g.id.as_str()).collect();
+    let ids: Vec<&GrantId> = trail.grants.iter().map(|g| &g.id).collect();
     let (people, found) = ops::onboarded(state, &viewer.principal, &trail.users, &ids).await?;
     let productions = ops::platform::productions(state).await?;
     let mut users: Vec<ConfirmUser> = people

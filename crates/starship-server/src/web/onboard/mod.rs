@@ -22,6 +22,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, SUPPORTED_LOCALES};
+use starship_core::ids::{PartnerId, UserId, NO_PARTNER};
 use starship_store::partners::Production;
 use starship_store::users::User;
 
@@ -53,14 +54,19 @@ async fn partner_choices(state: &AppState, caller: &Principal, selected: &str) -
     Ok(ops::platform::partners(state, caller)
         .await?
         .into_iter()
-        .map(|p| Choice { selected: p.id == selected, value: p.id, name: p.name, description: String::new() })
+        .map(|p| Choice {
+            selected: p.id == selected,
+            value: p.id.into_string(),
+            name: p.name,
+            description: String::new(),
+        })
         .collect())
 }
 
 /// The partner a new user joins, as the form names it (operators choose;
 /// anyone else's form has no choice).
-fn target_partner(caller: &Principal, chosen: &str) -> Result<String, OperationError> {
-    people::target_partner(caller, Some(chosen).filter(|p| !p.is_empty()))
+fn target_partner(caller: &Principal, chosen: &str) -> Result<PartnerId, OperationError> {
+    people::target_partner(caller, Some(PartnerId::from(chosen)).filter(|p| !p.is_empty()).as_ref())
 }
 
 /// Add User's first step, and its second with the names and locale.
@@ -97,7 +103,7 @@ struct StartPage {
 impl StartPage {
     async fn new(state: &AppState, viewer: &WebUser) -> WebResult<Self> {
         if !viewer.principal.operator {
-            let own = viewer.principal.partner_id.as_deref().unwrap_or_default();
+            let own = viewer.principal.partner_id.as_ref().unwrap_or(&NO_PARTNER);
             authz::create_user(&viewer.principal, &state.catalogue, own)?;
         }
         Ok(Self {
@@ -128,7 +134,7 @@ struct DetailsPage {
     first_name: String,
     last_name: String,
     locales: Vec<Choice>,
-    partner_id: String,
+    partner_id: PartnerId,
     partner_name: String,
     errors: FormErrors,
     /// Onboarding an existing user: their details, read only.
@@ -143,7 +149,7 @@ impl DetailsPage {
     }
 }
 
-async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &str) -> Result<String, OperationError> {
+async fn partner_name(state: &AppState, viewer: &Principal, partner_id: &PartnerId) -> Result<String, OperationError> {
     Ok(ops::platform::partner(state, viewer, partner_id).await?.map(|p| p.name).unwrap_or_default())
 }
 
@@ -248,7 +254,7 @@ pub async fn start(
     viewer: WebUser,
     Query(query): Query<Vec<(String, String)>>,
 ) -> WebResult {
-    let id = query.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_default();
+    let id = UserId::from(query.iter().find(|(k, _)| k == "user").map_or("", |(_, v)| v.as_str()));
     let user = people::person(&state, &viewer.principal, &id).await?;
     let partner_name = match &user.partner_id {
         Some(p) => partner_name(&state, &viewer.principal, p).await?,
@@ -261,7 +267,7 @@ pub async fn start(
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         locales: locale_choices(&user.locale),
-        partner_id: user.partner_id.clone().unwrap_or_default(),
+        partner_id: user.partner().clone(),
         partner_name,
         errors: FormErrors::default(),
         existing: Some(user),

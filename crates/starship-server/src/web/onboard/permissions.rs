@@ -1,6 +1,7 @@
 //! Select Permissions: the roles dialog, Assign Permissions to Users, and
 //! Grant roles.
 
+use starship_core::ids::UserId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -22,7 +23,7 @@ use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Page, Sec
 /// day it counts (`2027-05-03`) or empty for no end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Assignment {
-    user_id: String,
+    user_id: UserId,
     application: String,
     role: String,
     production: Option<i64>,
@@ -61,7 +62,7 @@ impl FromStr for Assignment {
             _ => return Err(malformed),
         };
         Ok(Self {
-            user_id: user_id.to_string(),
+            user_id: UserId::from(user_id),
             application: application.to_string(),
             role: role.to_string(),
             production,
@@ -83,7 +84,7 @@ struct PendingRole {
 }
 
 struct PendingUser {
-    id: String,
+    id: UserId,
     name: String,
     email: String,
     status: &'static str,
@@ -120,7 +121,7 @@ impl PermissionsPage {
 }
 
 struct PermissionsInput<'a> {
-    user_ids: Vec<String>,
+    user_ids: Vec<UserId>,
     assigned: Vec<Assignment>,
     selected: Vec<&'a str>,
     chosen: Vec<RoleChoice>,
@@ -135,7 +136,7 @@ async fn permissions_page(
 ) -> WebResult<PermissionsPage> {
     let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
-    let partner = people.first().and_then(|u| u.partner_id.clone()).unwrap_or_default();
+    let partner = people.first().map_or_else(|| NO_PARTNER.clone(), |u| u.partner().clone());
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
     for role in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
         role.checked = input.chosen.contains(&role.value);
@@ -196,7 +197,7 @@ pub async fn permissions(
     Query(query): Query<Vec<(String, String)>>,
 ) -> WebResult {
     let input = PermissionsInput {
-        user_ids: query.iter().filter(|(k, _)| k == "user").map(|(_, v)| v.clone()).collect(),
+        user_ids: query.iter().filter(|(k, _)| k == "user").map(|(_, v)| UserId::from(v.as_str())).collect(),
         assigned: vec![],
         selected: vec![],
         chosen: vec![],
@@ -217,7 +218,7 @@ pub async fn permissions_action(State(state): State<AppState>, post: WebPost<Fie
     let viewer = &post.user;
     let form = &post.form;
     let mut input = PermissionsInput {
-        user_ids: form.all("user").into_iter().map(str::to_string).collect(),
+        user_ids: form.all("user").into_iter().map(UserId::from).collect(),
         assigned: form.all("assign").into_iter().map(str::parse::<Assignment>).collect::<Result<_, _>>()?,
         selected: form.all("selected"),
         chosen: form.all("role").into_iter().map(str::parse::<RoleChoice>).collect::<Result<_, _>>()?,
@@ -284,9 +285,7 @@ async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: Pe
         }
         for user in people.iter().filter(|u| input.selected.contains(&u.id.as_str())) {
             for role in &roles {
-                if let Err(denied) =
-                    authz::grant_role(&viewer.principal, user.partner_id.as_deref().unwrap_or(""), role)
-                {
+                if let Err(denied) = authz::grant_role(&viewer.principal, user.partner(), role) {
                     let why = match OperationError::from(denied) {
                         OperationError::Forbidden(why) => why.to_string(),
                         other => other.to_string(),
@@ -304,7 +303,7 @@ async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: Pe
         page_view.dialog_errors = dialog_errors;
         return refused(&page_view);
     }
-    let selected: Vec<String> = input.selected.iter().map(|s| s.to_string()).collect();
+    let selected: Vec<UserId> = input.selected.iter().copied().map(UserId::from).collect();
     for user_id in &selected {
         for role in &roles {
             let assignment = Assignment {
@@ -344,21 +343,21 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
     let actor = viewer.actor();
     let outcome = async {
         let mut asked_of = Vec::new();
-        let mut users: Vec<&str> = Vec::new();
+        let mut users: Vec<&UserId> = Vec::new();
         for assignment in &input.assigned {
-            if !users.contains(&assignment.user_id.as_str()) {
+            if !users.contains(&&assignment.user_id) {
                 users.push(&assignment.user_id);
             }
         }
         for user_id in users {
-            let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == user_id).collect();
+            let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == *user_id).collect();
             let requested: Vec<(String, String, Option<i64>)> =
                 theirs.iter().map(|a| (a.application.clone(), a.role.clone(), a.production)).collect();
             let ends: Vec<Option<String>> =
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
             let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-            asked_of.push((vec![user_id.to_string()], requested, expiries));
+            asked_of.push((vec![user_id.clone()], requested, expiries));
         }
         let requests: Vec<ops::GrantRequest> = asked_of
             .iter()
