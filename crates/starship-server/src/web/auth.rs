@@ -9,7 +9,7 @@ use serde::Deserialize;
 use starship_store::history::Source;
 
 use super::{
-    safe_next, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
+    safe_next, Action, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
 };
 use crate::api::session::session_cookie;
 use crate::ops;

@@ -556,17 +556,32 @@ impl Page {
     }
 }
 
+/// Prints a route pattern with each `{…}` segment replaced by its value,
+/// percent-encoded: the path of a `Page` or an `Action`.
+pub(super) fn write_path(f: &mut fmt::Formatter<'_>, route: &str, values: Vec<&str>) -> fmt::Result {
+    let mut values = values.into_iter();
+    for segment in route.split('/').skip(1) {
+        f.write_str("/")?;
+        if segment.starts_with('{') {
+            f.write_str(&url_encode(values.next().unwrap_or_default()))?;
+        } else {
+            f.write_str(segment)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a path (no query) fits a route pattern, `{…}` matching one segment.
+#[cfg(test)]
+pub(super) fn fits(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len()
+        && pattern.iter().zip(&path).all(|(p, s)| if p.starts_with('{') { !s.is_empty() } else { p == s })
+}
+
 impl fmt::Display for Page {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut values = self.path_values().into_iter();
-        for segment in self.route().split('/').skip(1) {
-            f.write_str("/")?;
-            if segment.starts_with('{') {
-                f.write_str(&url_encode(values.next().unwrap_or_default()))?;
-            } else {
-                f.write_str(segment)?;
-            }
-        }
+        write_path(f, self.route(), self.path_values())?;
         let query = self.query();
         if !query.0.is_empty() {
             f.write_str("?")?;
@@ -606,13 +621,6 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Whether a path (no query) fits a route pattern, `{…}` matching one segment.
-    fn fits(pattern: &str, path: &str) -> bool {
-        let (pattern, path): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
-        pattern.len() == path.len()
-            && pattern.iter().zip(&path).all(|(p, s)| if p.starts_with('{') { !s.is_empty() } else { p == s })
-    }
 
     #[test]
     fn every_page_prints_an_address_its_route_serves() {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use starship_core::authz;
 
 use super::page::Cursor;
-use super::{page, Layout, Page, Section, WebResult, WebUser};
+use super::{page, Action, Layout, Page, Section, WebResult, WebUser};
 use crate::ops::people;
 use crate::state::AppState;
 use starship_store::users::{ListOrder, PageFrom, User};

@@ -15,7 +15,9 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{grantable_roles, Malformed, RoleChoice, RoleGroup};
-use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use crate::web::{
+    page, refused, see_other, Action, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
+};
 
 /// A role assigned to a user in the wizard, not granted yet, carried by
 /// the page as `user|application|role|production|until`, `until` the last
