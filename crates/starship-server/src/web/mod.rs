@@ -169,7 +169,7 @@ impl IntoResponse for WebError {
         match self {
             Self::SignIn { next } => {
                 let next = next.as_deref().and_then(safe_next).filter(|next| *next != "/");
-                Redirect::to(&Page::SignIn { next: next.map(str::to_string) }.to_string()).into_response()
+                Redirect::to(&Page::SignIn { next: next.map(str::to_string), email: None }.to_string()).into_response()
             }
             Self::Api(error) => {
                 if let OperationError::Internal(cause) = &error {

@@ -241,8 +241,10 @@ pub struct ApplicationFilter {
 pub enum Page {
     /// One's own profile.
     MyAccount(ProfileAt),
+    /// The sign-in page: where to go after, and the address to fill in.
     SignIn {
         next: Option<String>,
+        email: Option<String>,
     },
     Activate,
     ConfirmEmail,
@@ -346,6 +348,16 @@ impl Page {
     pub const REVIEWS: &'static str = "/reviews";
     pub const REVIEW: &'static str = "/reviews/{id}";
 
+    /// The sign-in page, to come back to `next` after.
+    pub fn sign_in_then(next: &str) -> Self {
+        Self::SignIn { next: Some(next.to_string()), email: None }
+    }
+
+    /// The sign-in page with the address filled in.
+    pub fn sign_in_as(email: &str) -> Self {
+        Self::SignIn { next: None, email: Some(email.to_string()) }
+    }
+
     /// A person's profile: `/` for one's own.
     pub fn profile(viewer_id: &str, user_id: &str, at: ProfileAt) -> Self {
         if viewer_id == user_id {
@@ -448,7 +460,10 @@ impl Page {
                 q.opt("done", at.done.map(ProfileDone::as_str));
                 q.opt("undo", at.undo.as_deref());
             }
-            Self::SignIn { next } => q.opt("next", next.as_deref()),
+            Self::SignIn { next, email } => {
+                q.opt("next", next.as_deref());
+                q.opt("email", email.as_deref());
+            }
             Self::Users { sort, cursor } => {
                 q.opt("sort", sort.map(ListOrder::as_str));
                 q.cursor(cursor);
@@ -514,7 +529,7 @@ impl Page {
         let id = || "0193-a b".to_string();
         vec![
             Self::MyAccount(ProfileAt::tab(ProfileTab::Tokens).and_done(ProfileDone::TokenRevoked)),
-            Self::SignIn { next: Some("/users?q=pat".into()) },
+            Self::SignIn { next: Some("/users?q=pat".into()), email: Some("pat+1@sunrise.example".into()) },
             Self::Activate,
             Self::ConfirmEmail,
             Self::Users { sort: Some(ListOrder::Email), cursor: Some(Cursor::After(id())) },
@@ -645,7 +660,14 @@ mod tests {
             "/users/u2?done=role-revoked&undo=a%7Cb%7C"
         );
         assert_eq!(at(Page::profile(me, "u2", ProfileAt::tab(ProfileTab::Roles))), "/users/u2");
-        assert_eq!(at(Page::SignIn { next: Some("/users?q=pat".into()) }), "/sign-in?next=%2Fusers%3Fq%3Dpat");
+        assert_eq!(
+            at(Page::SignIn { next: Some("/users?q=pat".into()), email: None }),
+            "/sign-in?next=%2Fusers%3Fq%3Dpat"
+        );
+        assert_eq!(
+            at(Page::SignIn { next: None, email: Some("pat+1@sunrise.example".into()) }),
+            "/sign-in?email=pat%2B1%40sunrise.example"
+        );
         assert_eq!(
             at(Page::OnboardPermissions { users: vec!["a".into(), "b c".into()], bulk: true }),
             "/onboard/permissions?bulk=1&user=a&user=b%20c"

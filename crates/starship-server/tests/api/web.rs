@@ -391,7 +391,9 @@ app_test!(the_welcome_link_opens_a_page_that_activates_the_account_once, |app| a
     assert!(response.text().await.unwrap().contains(r#"id="password-error""#), "the reason sits by the field");
     let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("Your account is active"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Your account is active"));
+    assert!(html.contains(r#"href="/sign-in?email=ana.web%40sunrise.example""#), "sign in with the address filled in");
     let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
     app.signed_in("ana.web@sunrise.example").await;
@@ -428,7 +430,7 @@ app_test!(every_page_a_link_or_redirect_names_is_served, |app| async move {
             StatusCode::SEE_OTHER => {
                 let to = match page {
                     Page::Portal => Page::Contacts { edit: None, done: None },
-                    _ => Page::SignIn { next: Some(sent.to_string()) },
+                    _ => Page::sign_in_then(sent),
                 };
                 assert_eq!(location(&response), to.to_string(), "{printed}");
             }
