@@ -26,8 +26,8 @@ use super::widgets::{
     MetadataForm,
 };
 use super::{
-    capitalised, page, refused, see_other, when, Button, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult,
-    WebUser,
+    capitalised, page, refused, see_other, when, Action, Button, Fields, FormErrors, Layout, Page, Section, WebPost,
+    WebResult, WebUser,
 };
 use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
@@ -58,7 +58,7 @@ pub struct ProfileQuery {
 /// The Undo button beside "Role removed." or "Admin privilege removed.":
 /// a form that grants the same thing again, under the rule that grants it.
 struct Undo {
-    action: String,
+    action: Action,
     fields: Vec<(&'static str, String)>,
     /// What it gives back: "Academy User on Home Theater Demo - MID".
     what: String,
@@ -190,7 +190,7 @@ fn undo_role(
         None => name,
     };
     Some(Undo {
-        action: format!("/users/{user_id}/roles/restore"),
+        action: Action::RestoreRole { user: user_id.clone() },
         fields: vec![
             ("application", held.application),
             ("role", held.role),
@@ -215,7 +215,7 @@ fn undo_admin(
         None => format!("admin privileges for {name}"),
     };
     Some(Undo {
-        action: format!("/users/{user_id}/admin-privileges"),
+        action: Action::add_admin_privilege(user_id),
         fields: vec![("scope", ScopeValue(scope).to_string()), ("undone", "1".to_string())],
         what,
     })
@@ -267,14 +267,14 @@ struct RoleRow {
     production: Option<String>,
     capabilities: Vec<String>,
     /// Where the Remove form posts, when the viewer may revoke the role.
-    revoke: Option<String>,
+    revoke: Option<Action>,
     /// Why the person holds it: "granted by Mara Masters on 3 May 2026".
     why: String,
     /// "until 3 May 2027" beside a role that ends.
     until: Option<String>,
     /// Where the end-date form posts, under the rule that grants the role,
     /// with the date it shows (`2027-05-03`, empty for no end).
-    end_date: Option<(String, String)>,
+    end_date: Option<(Action, String)>,
 }
 
 struct AdminRow {
@@ -282,7 +282,7 @@ struct AdminRow {
     production: Option<String>,
     granted_at: String,
     /// Where the Remove form posts, when the viewer may remove it.
-    remove: Option<String>,
+    remove: Option<Action>,
 }
 
 struct AdminTab {
@@ -553,12 +553,12 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
             capabilities: r.capabilities.iter().map(|c| c.name.clone()).collect(),
             revoke: authz::grant_role(&viewer.principal, &partner, &role)
                 .is_ok()
-                .then(|| format!("/users/{}/roles/{}/revoke", user.id, r.id)),
+                .then(|| Action::RevokeRole { user: user.id.clone(), grant: r.id.clone() }),
             why: role_why(r),
             until: r.expires_at.as_deref().and_then(millis_from_rfc3339).map(|end| format!("until {}", last_day(end))),
             end_date: authz::grant_role(&viewer.principal, &partner, &role).is_ok().then(|| {
                 let shown = r.expires_at.as_deref().and_then(millis_from_rfc3339).map(last_day_iso).unwrap_or_default();
-                (format!("/users/{}/roles/{}/end", user.id, r.id), shown)
+                (Action::SetRoleEnd { user: user.id.clone(), grant: r.id.clone() }, shown)
             }),
         }
     };
@@ -581,7 +581,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
                     .ok()
                     .map(|production| AdminScope { application: p.application.clone(), production })
                     .filter(|scope| authz::grant_admin(&viewer.principal, &partner, scope).is_ok())
-                    .map(|_| format!("/users/{}/admin-privileges/{}/remove", user.id, p.id)),
+                    .map(|_| Action::RemoveAdminPrivilege { user: user.id.clone(), privilege: p.id.clone() }),
             })
             .collect(),
         options: scopes,

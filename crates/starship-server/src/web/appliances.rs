@@ -14,7 +14,8 @@ use super::page::AppliancesDone;
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
 use super::{
-    capitalised, page, refused, see_other, when, Button, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
+    capitalised, page, refused, see_other, when, Action, Button, FormErrors, Layout, Page, Section, WebPost, WebResult,
+    WebUser,
 };
 use crate::ops::appliances::BgpInput;
 use crate::ops::OperationError;

@@ -11,7 +11,7 @@ use starship_core::ids::{PartnerId, UserId};
 
 use super::page::{ApplicationFilter, Cursor};
 use super::widgets::{production_labels, Choice};
-use super::{page, Layout, Page, Section, WebResult, WebUser};
+use super::{page, Action, Layout, Page, Section, WebResult, WebUser};
 use crate::ops::access::{self, PageQuery};
 use crate::ops::OperationError;
 use crate::state::AppState;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use starship_store::history::Source;
 
 use super::{
-    safe_next, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
+    safe_next, Action, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
 };
 use crate::api::session::session_cookie;
 use crate::ops;
@@ -230,7 +230,10 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
 
 pub async fn sign_out(State(state): State<AppState>, post: WebPost<Button>) -> WebResult {
     ops::session::sign_out(&state, &post.user.session_hash, &post.user.actor()).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&state, "", 0))], Redirect::to(&Page::SignIn { next: None }.to_string()))
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&state, "", 0))],
+        Redirect::to(&Page::SignIn { next: None, email: None }.to_string()),
+    )
         .into_response())
 }
 

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use starship_core::oidc::GrantType;
 
 use super::page::{word, ClientsDone};
-use super::{page, refused, see_other, when, Button, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{
+    page, refused, see_other, when, Action, Button, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
+};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;

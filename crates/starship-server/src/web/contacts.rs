@@ -12,7 +12,9 @@ use starship_store::sites::Site;
 use super::page::{word, ContactsDone};
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
-use super::{capitalised, page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{
+    capitalised, page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
+};
 use crate::ops::contacts::{ContactEdit, ContactRow};
 use crate::ops::people::{self, PersonInput, ProfileEdit};
 use crate::ops::OperationError;

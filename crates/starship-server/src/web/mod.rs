@@ -8,6 +8,7 @@
 //! a session exists use a double-submit cookie ([`AnonPost`]).
 
 mod account;
+pub mod action;
 mod appliances;
 mod applications;
 mod assets;
@@ -48,55 +49,56 @@ use crate::extract::{self, Credential};
 use crate::ops::OperationError;
 use crate::security::{same_secret, secret_hash};
 use crate::state::AppState;
+pub use action::Action;
 pub use page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(Page::MY_ACCOUNT, get(account::my_account))
         .route(Page::SIGN_IN, get(auth::sign_in_page).post(auth::sign_in))
-        .route("/sign-out", post(auth::sign_out))
+        .route(Action::SIGN_OUT, post(auth::sign_out))
         .route(Page::ACTIVATE, get(auth::activate_page).post(auth::activate))
         .route(Page::CONFIRM_EMAIL, get(auth::confirm_email_page).post(auth::confirm_email))
         .route(Page::USERS, get(users::users_tab))
         .route(Page::PROFILE, get(account::profile))
-        .route("/users/{id}/notifications", post(account::change_notification))
-        .route("/users/{id}/metadata/{application}", post(account::save_metadata))
-        .route("/users/{id}/admin-privileges", post(account::add_admin_privilege))
-        .route("/users/{id}/admin-privileges/{pid}/remove", post(account::remove_admin_privilege))
-        .route("/users/{id}/roles/{grant}/revoke", post(account::revoke_role))
-        .route("/users/{id}/roles/restore", post(account::restore_role))
-        .route("/users/{id}/roles/{grant}/end", post(account::set_role_end))
-        .route("/users/{id}/deactivation", post(account::set_deactivated))
+        .route(Action::NOTIFICATIONS, post(account::change_notification))
+        .route(Action::METADATA, post(account::save_metadata))
+        .route(Action::ADD_ADMIN_PRIVILEGE, post(account::add_admin_privilege))
+        .route(Action::REMOVE_ADMIN_PRIVILEGE, post(account::remove_admin_privilege))
+        .route(Action::REVOKE_ROLE, post(account::revoke_role))
+        .route(Action::RESTORE_ROLE, post(account::restore_role))
+        .route(Action::SET_ROLE_END, post(account::set_role_end))
+        .route(Action::DEACTIVATION, post(account::set_deactivated))
         .route(Page::SECURITY, get(security::show).post(security::act))
-        .route("/tokens", post(account::create_token))
-        .route("/tokens/{id}/revoke", post(account::revoke_token))
+        .route(Action::CREATE_TOKEN, post(account::create_token))
+        .route(Action::REVOKE_TOKEN, post(account::revoke_token))
         .route(Page::SCIM_TOKENS, get(scim::show).post(scim::create))
         .route(Page::SCIM_GROUPS, get(scim_groups::show))
-        .route("/partners/{id}/scim-groups/{group}/roles", post(scim_groups::add_role))
-        .route("/partners/{id}/scim-groups/{group}/roles/{mapping}/remove", post(scim_groups::remove_role))
-        .route("/partners/{id}/scim-tokens/{token}/revoke", post(scim::revoke))
+        .route(Action::MAP_GROUP_ROLE, post(scim_groups::add_role))
+        .route(Action::UNMAP_GROUP_ROLE, post(scim_groups::remove_role))
+        .route(Action::REVOKE_SCIM_TOKEN, post(scim::revoke))
         .route(Page::ONBOARD, get(onboard::create_and_onboard))
-        .route("/onboard/new", post(onboard::add_user))
-        .route("/onboard/create", post(onboard::create_user))
-        .route("/onboard/bulk", post(onboard::bulk))
+        .route(Action::ONBOARD_NEW, post(onboard::add_user))
+        .route(Action::ONBOARD_CREATE, post(onboard::create_user))
+        .route(Action::ONBOARD_BULK, post(onboard::bulk))
         .route(Page::ONBOARD_START, get(onboard::start))
         .route(Page::ONBOARD_PERMISSIONS, get(onboard::permissions).post(onboard::permissions_action))
-        .route("/onboard/metadata", post(onboard::metadata_action))
+        .route(Action::ONBOARD_METADATA, post(onboard::metadata_action))
         .route(Page::PORTAL, get(portal::home))
         .route(Page::CONTACTS, get(contacts::users).post(contacts::create_contact))
-        .route("/portal/users/{id}", post(contacts::change_contact))
+        .route(Action::CHANGE_CONTACT, post(contacts::change_contact))
         .route(Page::TICKETS, get(tickets::tickets).post(tickets::open_ticket))
         .route(Page::NEW_TICKET, get(tickets::new_ticket))
         .route(Page::TICKET, get(tickets::ticket))
-        .route("/portal/tickets/{id}/status", post(tickets::ticket_status))
-        .route("/portal/tickets/{id}/comments", post(tickets::comment))
+        .route(Action::TICKET_STATUS, post(tickets::ticket_status))
+        .route(Action::COMMENT, post(tickets::comment))
         .route(Page::SITES, get(sites::sites).post(sites::add_site))
-        .route("/portal/sites/{id}", post(sites::edit_site))
+        .route(Action::EDIT_SITE, post(sites::edit_site))
         .route(Page::APPLIANCES, get(appliances::appliances).post(appliances::register))
-        .route("/portal/appliances/import", post(appliances::import))
-        .route("/portal/appliances/{id}/retirement", post(appliances::retire))
-        .route("/portal/appliances/{id}/drain", post(appliances::drain))
-        .route("/portal/appliances/{id}/bgp", post(appliances::bgp))
+        .route(Action::IMPORT_APPLIANCES, post(appliances::import))
+        .route(Action::RETIRE_APPLIANCE, post(appliances::retire))
+        .route(Action::DRAIN_APPLIANCE, post(appliances::drain))
+        .route(Action::APPLIANCE_BGP, post(appliances::bgp))
         .route(Page::APPLICATIONS, get(applications::index))
         .route(Page::APPLICATION_USERS, get(applications::users_of))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
@@ -108,13 +110,13 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/introspect", post(oidc::introspect))
         .route("/oauth2/end-session", get(oidc::end_session).post(oidc::end_session))
         .route(Page::CLIENTS, get(clients::index).post(clients::create))
-        .route("/clients/{id}/secret", post(clients::rotate))
-        .route("/clients/{id}/revoke", post(clients::revoke))
+        .route(Action::CLIENT_SECRET, post(clients::rotate))
+        .route(Action::REVOKE_CLIENT, post(clients::revoke))
         .route(Page::OUTBOX, get(outbox::index))
-        .route("/outbox/{id}/resend", post(outbox::resend))
+        .route(Action::RESEND, post(outbox::resend))
         .route(Page::REVIEWS, get(reviews::index))
         .route(Page::REVIEW, get(reviews::show))
-        .route("/reviews/{id}/decisions", post(reviews::decide))
+        .route(Action::DECIDE, post(reviews::decide))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
         .route("/static/favicon.svg", get(assets::icon))
@@ -167,7 +169,7 @@ impl IntoResponse for WebError {
         match self {
             Self::SignIn { next } => {
                 let next = next.as_deref().and_then(safe_next).filter(|next| *next != "/");
-                Redirect::to(&Page::SignIn { next: next.map(str::to_string) }.to_string()).into_response()
+                Redirect::to(&Page::SignIn { next: next.map(str::to_string), email: None }.to_string()).into_response()
             }
             Self::Api(error) => {
                 if let OperationError::Internal(cause) = &error {
@@ -317,6 +319,11 @@ impl Fields {
 
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// Every field, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 

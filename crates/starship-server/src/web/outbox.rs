@@ -9,7 +9,7 @@ use starship_core::domain::DeliveryStatus;
 use starship_store::outbox::{Filter, Page as ListPage};
 
 use super::page::{word, Cursor, OutboxDone};
-use super::{page, see_other, when, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, when, Action, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;

@@ -242,8 +242,10 @@ pub struct ApplicationFilter {
 pub enum Page {
     /// One's own profile.
     MyAccount(ProfileAt),
+    /// The sign-in page: where to go after, and the address to fill in.
     SignIn {
         next: Option<String>,
+        email: Option<String>,
     },
     Activate,
     ConfirmEmail,
@@ -346,6 +348,16 @@ impl Page {
     pub const OUTBOX: &'static str = "/outbox";
     pub const REVIEWS: &'static str = "/reviews";
     pub const REVIEW: &'static str = "/reviews/{id}";
+
+    /// The sign-in page, to come back to `next` after.
+    pub fn sign_in_then(next: &str) -> Self {
+        Self::SignIn { next: Some(next.to_string()), email: None }
+    }
+
+    /// The sign-in page with the address filled in.
+    pub fn sign_in_as(email: &str) -> Self {
+        Self::SignIn { next: None, email: Some(email.to_string()) }
+    }
 
     /// A person's profile: `/` for one's own.
     pub fn profile(viewer_id: &UserId, user_id: &UserId, at: ProfileAt) -> Self {
@@ -450,7 +462,10 @@ impl Page {
                 q.opt("done", at.done.map(ProfileDone::as_str));
                 q.opt("undo", at.undo.as_deref());
             }
-            Self::SignIn { next } => q.opt("next", next.as_deref()),
+            Self::SignIn { next, email } => {
+                q.opt("next", next.as_deref());
+                q.opt("email", email.as_deref());
+            }
             Self::Users { sort, cursor } => {
                 q.opt("sort", sort.map(ListOrder::as_str));
                 q.cursor(cursor);
@@ -516,7 +531,7 @@ impl Page {
         let id = || "0193-a b".to_string();
         vec![
             Self::MyAccount(ProfileAt::tab(ProfileTab::Tokens).and_done(ProfileDone::TokenRevoked)),
-            Self::SignIn { next: Some("/users?q=pat".into()) },
+            Self::SignIn { next: Some("/users?q=pat".into()), email: Some("pat+1@sunrise.example".into()) },
             Self::Activate,
             Self::ConfirmEmail,
             Self::Users { sort: Some(ListOrder::Email), cursor: Some(Cursor::After(id())) },
@@ -558,17 +573,32 @@ impl Page {
     }
 }
 
+/// Prints a route pattern with each `{…}` segment replaced by its value,
+/// percent-encoded: the path of a `Page` or an `Action`.
+pub(super) fn write_path(f: &mut fmt::Formatter<'_>, route: &str, values: Vec<&str>) -> fmt::Result {
+    let mut values = values.into_iter();
+    for segment in route.split('/').skip(1) {
+        f.write_str("/")?;
+        if segment.starts_with('{') {
+            f.write_str(&url_encode(values.next().unwrap_or_default()))?;
+        } else {
+            f.write_str(segment)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a path (no query) fits a route pattern, `{…}` matching one segment.
+#[cfg(test)]
+pub(super) fn fits(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len()
+        && pattern.iter().zip(&path).all(|(p, s)| if p.starts_with('{') { !s.is_empty() } else { p == s })
+}
+
 impl fmt::Display for Page {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut values = self.path_values().into_iter();
-        for segment in self.route().split('/').skip(1) {
-            f.write_str("/")?;
-            if segment.starts_with('{') {
-                f.write_str(&url_encode(values.next().unwrap_or_default()))?;
-            } else {
-                f.write_str(segment)?;
-            }
-        }
+        write_path(f, self.route(), self.path_values())?;
         let query = self.query();
         if !query.0.is_empty() {
             f.write_str("?")?;
@@ -609,13 +639,6 @@ impl Query {
 mod tests {
     use super::*;
 
-    /// Whether a path (no query) fits a route pattern, `{…}` matching one segment.
-    fn fits(pattern: &str, path: &str) -> bool {
-        let (pattern, path): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
-        pattern.len() == path.len()
-            && pattern.iter().zip(&path).all(|(p, s)| if p.starts_with('{') { !s.is_empty() } else { p == s })
-    }
-
     #[test]
     fn every_page_prints_an_address_its_route_serves() {
         for page in Page::samples() {
@@ -639,7 +662,14 @@ mod tests {
             "/users/u2?done=role-revoked&undo=a%7Cb%7C"
         );
         assert_eq!(at(Page::profile(me, u2, ProfileAt::tab(ProfileTab::Roles))), "/users/u2");
-        assert_eq!(at(Page::SignIn { next: Some("/users?q=pat".into()) }), "/sign-in?next=%2Fusers%3Fq%3Dpat");
+        assert_eq!(
+            at(Page::SignIn { next: Some("/users?q=pat".into()), email: None }),
+            "/sign-in?next=%2Fusers%3Fq%3Dpat"
+        );
+        assert_eq!(
+            at(Page::SignIn { next: None, email: Some("pat+1@sunrise.example".into()) }),
+            "/sign-in?email=pat%2B1%40sunrise.example"
+        );
         assert_eq!(
             at(Page::OnboardPermissions { users: vec!["a".into(), "b c".into()], bulk: true }),
             "/onboard/permissions?bulk=1&user=a&user=b%20c"

@@ -11,7 +11,7 @@ use starship_store::reviews::Decision;
 
 use super::page::{word, ReviewDone};
 use super::widgets::production_labels;
-use super::{page, see_other, when, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, when, Action, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use starship_core::ids::PartnerId;
 
 use super::page::{word, ScimTokensDone};
-use super::{page, see_other, when, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, when, Action, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;

@@ -12,14 +12,14 @@ use serde::Deserialize;
 
 use super::page::{word, ScimGroupsDone};
 use super::widgets::{grantable_roles, packed_form_value, Malformed, RoleChoice};
-use super::{page, see_other, url_encode, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, see_other, Action, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops;
 use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct MappingRow {
     role: String,
-    remove: String,
+    remove: Action,
 }
 
 struct GroupRow {
@@ -134,7 +134,6 @@ async fn render(
             }
         }
     }
-    let base = Page::scim_groups(partner_id);
     let groups = groups
         .into_iter()
         .map(|g| GroupRow {
@@ -143,7 +142,11 @@ async fn render(
                 .iter()
                 .map(|m| MappingRow {
                     role: role_label(state, &m.role.application, &m.role.role, m.role.production.map(|p| p.get())),
-                    remove: format!("{base}/{}/roles/{}/remove", url_encode(&g.group.id), url_encode(&m.id)),
+                    remove: Action::UnmapGroupRole {
+                        partner: partner_id.clone(),
+                        group: g.group.id.clone(),
+                        mapping: m.id.clone(),
+                    },
                 })
                 .collect(),
             id: g.group.id,

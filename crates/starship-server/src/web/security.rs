@@ -9,7 +9,7 @@ use starship_store::history::Source;
 use starship_store::sessions::Ended;
 
 use super::page::{word, SecurityDone};
-use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::session::{self, Enrolled, Enrolment, OtherSignIns};
 use crate::ops::OperationError;
 use crate::state::AppState;

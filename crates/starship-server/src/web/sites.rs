@@ -11,7 +11,7 @@ use starship_core::portal::PortalLevel;
 use super::page::SitesDone;
 use super::portal::{choices, level_name, own_partner, PartnerQuery};
 use super::widgets::Choice;
-use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;

@@ -12,7 +12,7 @@ use starship_core::time_fmt::rfc3339_from_millis;
 use super::page::{word, TicketDone};
 use super::portal::{choices, level_name, own_partner};
 use super::widgets::Choice;
-use super::{page, refused, see_other, when, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, when, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;

@@ -10,7 +10,7 @@ use starship_core::authz;
 use starship_core::ids::{UserId, NO_PARTNER};
 
 use super::page::Cursor;
-use super::{page, Layout, Page, Section, WebResult, WebUser};
+use super::{page, Action, Layout, Page, Section, WebResult, WebUser};
 use crate::ops::people;
 use crate::state::AppState;
 use starship_store::users::{ListOrder, PageFrom, User};

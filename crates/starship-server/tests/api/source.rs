@@ -136,7 +136,11 @@ pub fn routes(file: &str) -> BTreeSet<(String, String)> {
         let args = arguments(balanced(&text, at + ".route".len()));
         let route = literals(args[0]).into_iter().next().map(|(_, _, p)| p).or_else(|| page_route(args[0]));
         let route = route.unwrap_or_else(|| {
-            panic!("{}:{}: a route path that is neither a literal nor a `Page` pattern", file, line_of(&text, at))
+            panic!(
+                "{}:{}: a route path that is neither a literal nor a `Page` or `Action` pattern",
+                file,
+                line_of(&text, at)
+            )
         });
         let handlers = args[1..].join(",");
         let mut methods = 0;
@@ -155,10 +159,15 @@ pub fn routes(file: &str) -> BTreeSet<(String, String)> {
     found
 }
 
-/// The pattern a `Page::NAME` route argument names, read from `web/page.rs`.
+/// The pattern a `Page::NAME` or `Action::NAME` route argument names, read
+/// from `web/page.rs` or `web/action.rs`.
 fn page_route(argument: &str) -> Option<String> {
-    let name = argument.trim().strip_prefix("Page::")?;
-    let text = read(&crate_dir().join("src/web/page.rs"));
+    let argument = argument.trim();
+    let (file, name) = match argument.strip_prefix("Page::") {
+        Some(name) => ("src/web/page.rs", name),
+        None => ("src/web/action.rs", argument.strip_prefix("Action::")?),
+    };
+    let text = read(&crate_dir().join(file));
     let (at, _) = text.match_indices(&format!("pub const {name}: &'static str = ")).next()?;
     literals(&text[at..]).into_iter().next().map(|(_, _, p)| p)
 }
@@ -361,6 +370,45 @@ pub fn store_calls(dirs: &[&str]) -> Vec<String> {
 /// Pages and handlers act through `ops`, where each rule is checked and
 /// each transaction owned; a store call in `web/` or `api/` would be a
 /// door around them.
+/// Every `<form …>` tag of the templates, with its file and line.
+fn form_tags() -> Vec<(String, String)> {
+    let dir = crate_dir().join("templates");
+    let mut tags = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the templates") {
+        let path = entry.expect("a template").path();
+        let text = read(&path);
+        for (at, _) in text.match_indices("<form") {
+            let end = at + text[at..].find('>').expect("a closed form tag");
+            let place = format!("{}:{}", path.file_name().unwrap().to_string_lossy(), line_of(&text, at));
+            tags.push((place, text[at..=end].to_string()));
+        }
+    }
+    assert!(!tags.is_empty(), "no forms read from the templates");
+    tags
+}
+
+// A form posts to a `Page` or an `Action` (printed, or built by its
+// handler), never to an address written by hand; and handlers build no
+// address with `format!`.
+#[test]
+fn every_form_posts_to_a_page_or_an_action() {
+    let mut wrong = Vec::new();
+    for (place, tag) in form_tags() {
+        if tag.contains(r#"method="post""#) && !tag.contains(r#"action="{{ "#) {
+            wrong.push(format!("{place}: {tag}"));
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&crate_dir().join("src/web"), &mut files);
+    for file in files {
+        let text = read(&file);
+        for (at, _) in text.match_indices(r#"format!("/"#) {
+            wrong.push(format!("{}:{}: an address built by format!", file.display(), line_of(&text, at)));
+        }
+    }
+    assert!(wrong.is_empty(), "hand-written addresses:\n{}", wrong.join("\n"));
+}
+
 #[test]
 fn pages_and_handlers_reach_the_store_only_through_ops() {
     let calls = store_calls(&["web", "api"]);

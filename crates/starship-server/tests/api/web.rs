@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use starship_core::ids::UserId;
 
 use crate::support::*;
-use starship_server::web::Page;
+use starship_server::web::{Action, Page};
 
 /// A browser-like client that keeps cookies and shows redirects instead of
 /// following them.
@@ -392,7 +392,9 @@ app_test!(the_welcome_link_opens_a_page_that_activates_the_account_once, |app| a
     assert!(response.text().await.unwrap().contains(r#"id="password-error""#), "the reason sits by the field");
     let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("Your account is active"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Your account is active"));
+    assert!(html.contains(r#"href="/sign-in?email=ana.web%40sunrise.example""#), "sign in with the address filled in");
     let response = client.post(app.url("/activate")).form(&form(PASSWORD, PASSWORD)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "a link works once");
     app.signed_in("ana.web@sunrise.example").await;
@@ -429,12 +431,49 @@ app_test!(every_page_a_link_or_redirect_names_is_served, |app| async move {
             StatusCode::SEE_OTHER => {
                 let to = match page {
                     Page::Portal => Page::Contacts { edit: None, done: None },
-                    _ => Page::SignIn { next: Some(sent.to_string()) },
+                    _ => Page::sign_in_then(sent),
                 };
                 assert_eq!(location(&response), to.to_string(), "{printed}");
             }
             other => panic!("{printed} answered {other}"),
         }
+    }
+});
+
+app_test!(every_action_a_form_names_is_served, |app| async move {
+    // Signed in, a POST to each action is served by a route whose form
+    // extractor answers a forged token (403, or 400 when the empty form
+    // lacks a field it reads first), where an address no route serves
+    // would answer 404 and a route without POST 405; with the session's
+    // token the form goes on to its handler. Signing out comes last, as it
+    // ends the session.
+    world(&app).await;
+    let client = signed_in_browser(&app, "olivia.operator@starship.example").await;
+    let (_, html) = page(&app, &client, Page::MY_ACCOUNT).await;
+    let csrf = csrf_of(&html);
+    let mut actions = Action::samples();
+    actions.sort_by_key(|action| *action == Action::SignOut);
+    for action in actions {
+        let printed = action.to_string();
+        let post = |token: &str| client.post(app.url(&printed)).form(&[("csrf", token)]).send();
+
+        let forged = post("not-the-token").await.unwrap();
+        let status = forged.status();
+        let body = forged.text().await.unwrap();
+        assert!(
+            (status == StatusCode::FORBIDDEN && body.contains("did not come from Starship"))
+                || (status == StatusCode::BAD_REQUEST && body.contains("form is not right")),
+            "{printed} answered {status} to a forged form"
+        );
+
+        let response = post(&csrf).await.unwrap();
+        let status = response.status();
+        let to = location(&response).to_string();
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("did not come from Starship"), "{printed}: the session's token refused");
+        assert!(!status.is_server_error() && status != StatusCode::METHOD_NOT_ALLOWED, "{printed} answered {status}");
+        let signs_out = action == Action::SignOut;
+        assert_eq!(to.starts_with(Page::SIGN_IN), signs_out, "{printed} went to {to}");
     }
 });
 

@@ -11,7 +11,7 @@ use crate::ops::people::{self};
 use crate::ops::BulkRow;
 use crate::ops::OperationError;
 use crate::state::AppState;
-use crate::web::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 
 /// A paste bigger than this goes through `starshipd users import` or the API.
 const WEB_BULK_MAX_ROWS: usize = 500;

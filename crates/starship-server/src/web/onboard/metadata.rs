@@ -12,7 +12,7 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{metadata_fields, metadata_from_form, MetadataForm};
-use crate::web::{page, refused, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use crate::web::{page, refused, Action, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 
 /// What the wizard carries after granting, from page to page as one
 /// hidden field (JSON): the users of this onboarding, the grants made, the

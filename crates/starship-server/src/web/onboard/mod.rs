@@ -28,7 +28,7 @@ use starship_store::users::User;
 
 use super::page::ProfileAt;
 use super::widgets::{production_labels, Choice};
-use super::{page, refused, see_other, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use super::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
 use crate::ops::people::{self, PersonInput};
 use crate::ops::OperationError;
 use crate::ops::{self};

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use askama::Template;
 use axum::extract::{Query, State};
+use serde::Deserialize;
 use starship_core::authz::{self};
 
 use super::metadata::{confirmation, next_step, GrantMade, MetadataDue, Trail};
@@ -16,7 +17,9 @@ use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
 use crate::web::widgets::{grantable_roles, Malformed, RoleChoice, RoleGroup};
-use crate::web::{page, refused, see_other, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
+use crate::web::{
+    page, refused, see_other, Action, Fields, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
+};
 
 /// A role assigned to a user in the wizard, not granted yet, carried by
 /// the page as `user|application|role|production|until`, `until` the last
@@ -120,6 +123,60 @@ impl PermissionsPage {
     }
 }
 
+/// Select Permissions' form. The roles dialog names a production select
+/// after each role it offers (`production:application|role`), so those
+/// field names are data: the form is read from `Fields`, its known fields
+/// by name and the production selects by their prefix.
+#[derive(Deserialize)]
+#[serde(try_from = "Fields")]
+pub(in crate::web) struct PermissionsForm {
+    /// The people of this onboarding.
+    user: Vec<UserId>,
+    /// The roles assigned so far, not granted yet.
+    assign: Vec<Assignment>,
+    /// The people ticked to assign roles to.
+    selected: Vec<String>,
+    /// The roles ticked in the dialog.
+    role: Vec<RoleChoice>,
+    bulk: bool,
+    /// The assigned role whose Remove was pressed.
+    remove: Option<Assignment>,
+    /// The button pressed: `assign`, `grant`, or Skip.
+    action: String,
+    until: Option<String>,
+    /// The production chosen for each role, by the role's `application|role`.
+    productions: Vec<(String, String)>,
+}
+
+impl TryFrom<Fields> for PermissionsForm {
+    type Error = Malformed;
+
+    fn try_from(form: Fields) -> Result<Self, Malformed> {
+        Ok(Self {
+            user: form.all("user").into_iter().map(UserId::from).collect(),
+            assign: form.all("assign").into_iter().map(str::parse).collect::<Result<_, _>>()?,
+            selected: form.all("selected").into_iter().map(str::to_string).collect(),
+            role: form.all("role").into_iter().map(str::parse).collect::<Result<_, _>>()?,
+            bulk: form.get("bulk") == "1",
+            remove: form.opt("remove").map(str::parse).transpose()?,
+            action: form.get("action").to_string(),
+            until: form.opt("until").map(str::to_string),
+            productions: form
+                .pairs()
+                .filter_map(|(name, value)| Some((name.strip_prefix("production:")?.to_string(), value.to_string())))
+                .collect(),
+        })
+    }
+}
+
+impl PermissionsForm {
+    /// The production chosen for a role in the dialog, if its select was sent.
+    fn production(&self, role: &RoleChoice) -> Option<&str> {
+        let role = role.to_string();
+        self.productions.iter().find(|(r, _)| *r == role).map(|(_, p)| p.as_str())
+    }
+}
+
 struct PermissionsInput<'a> {
     user_ids: Vec<UserId>,
     assigned: Vec<Assignment>,
@@ -132,7 +189,7 @@ async fn permissions_page(
     state: &AppState,
     viewer: &WebUser,
     input: &PermissionsInput<'_>,
-    form: Option<&Fields>,
+    form: Option<&PermissionsForm>,
 ) -> WebResult<PermissionsPage> {
     let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
@@ -141,7 +198,7 @@ async fn permissions_page(
     for role in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
         role.checked = input.chosen.contains(&role.value);
         if let Some(form) = form {
-            let picked = form.get(&role.production_field());
+            let picked = form.production(&role.value).unwrap_or_default();
             for p in &mut role.productions {
                 p.selected = p.value == picked;
             }
@@ -181,7 +238,7 @@ async fn permissions_page(
         bulk: input.bulk,
         users,
         assigned: input.assigned.iter().map(Assignment::to_string).collect(),
-        until: form.and_then(|f| f.opt("until")).unwrap_or_default().to_string(),
+        until: form.and_then(|f| f.until.clone()).unwrap_or_default(),
         groups,
         errors: FormErrors::default(),
         dialog_errors: FormErrors::default(),
@@ -211,25 +268,21 @@ pub async fn permissions(
 
 /// The buttons of Select Permissions: Assign Permissions to Users (from the
 /// roles dialog), Remove (an assigned role), Grant roles, and Skip.
-///
-/// The form stays `Fields`: the roles dialog names a production select
-/// after each role (`production:application|role`), so its field names are data.
-pub async fn permissions_action(State(state): State<AppState>, post: WebPost<Fields>) -> WebResult {
+pub async fn permissions_action(State(state): State<AppState>, post: WebPost<PermissionsForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let mut input = PermissionsInput {
-        user_ids: form.all("user").into_iter().map(UserId::from).collect(),
-        assigned: form.all("assign").into_iter().map(str::parse::<Assignment>).collect::<Result<_, _>>()?,
-        selected: form.all("selected"),
-        chosen: form.all("role").into_iter().map(str::parse::<RoleChoice>).collect::<Result<_, _>>()?,
-        bulk: form.get("bulk") == "1",
+        user_ids: form.user.clone(),
+        assigned: form.assign.clone(),
+        selected: form.selected.iter().map(String::as_str).collect(),
+        chosen: form.role.clone(),
+        bulk: form.bulk,
     };
-    if let Some(removed) = form.opt("remove") {
-        let removed: Assignment = removed.parse()?;
-        input.assigned.retain(|a| *a != removed);
+    if let Some(removed) = &form.remove {
+        input.assigned.retain(|a| a != removed);
         return page(&permissions_page(&state, viewer, &input, None).await?);
     }
-    match form.get("action") {
+    match form.action.as_str() {
         "assign" => assign(&state, viewer, form, input).await,
         "grant" => grant(&state, viewer, input).await,
         _ => {
@@ -239,7 +292,12 @@ pub async fn permissions_action(State(state): State<AppState>, post: WebPost<Fie
     }
 }
 
-async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: PermissionsInput<'_>) -> WebResult {
+async fn assign(
+    state: &AppState,
+    viewer: &WebUser,
+    form: &PermissionsForm,
+    mut input: PermissionsInput<'_>,
+) -> WebResult {
     let mut errors = FormErrors::default();
     let mut dialog_errors = FormErrors::default();
     if input.selected.is_empty() {
@@ -249,7 +307,7 @@ async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: Pe
         dialog_errors = FormErrors::field("roles", "Choose at least one role");
     }
     // An end date is optional; given, it must be a day still to come.
-    let until = form.opt("until").map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    let until = form.until.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
     if let Some(day) = &until {
         match starship_core::time_fmt::end_of_day_millis(day) {
             None => dialog_errors.fields.push(starship_core::FieldError::new("until", "Give the end as a date")),
@@ -261,7 +319,7 @@ async fn assign(state: &AppState, viewer: &WebUser, form: &Fields, mut input: Pe
     }
     let mut requested: Vec<(String, String, Option<i64>)> = Vec::with_capacity(input.chosen.len());
     for choice in &input.chosen {
-        let production = form.opt(&format!("production:{choice}")).and_then(|p| p.parse::<i64>().ok());
+        let production = form.production(choice).and_then(|p| p.parse::<i64>().ok());
         requested.push((choice.application.clone(), choice.role.clone(), production));
     }
     let mut roles = vec![];
@@ -411,6 +469,32 @@ mod tests {
             assert_eq!(assignment.to_string().parse(), Ok(assignment));
         }
         assert_eq!("u-1|production-academy|academy-user|".parse(), Ok(app_wide), "without its end date");
+    }
+
+    #[test]
+    fn the_form_reads_its_known_fields_and_a_production_per_role() {
+        let form: PermissionsForm = serde_html_form::from_str(
+            "csrf=t&bulk=1&user=u-1&user=u-2&assign=u-1%7Cbacklot%7Cviewer%7C%7C&selected=u-2\
+             &role=production-academy%7Cacademy-user&production%3Aproduction-academy%7Cacademy-user=2001\
+             &until=2999-05-03&action=assign",
+        )
+        .unwrap();
+        assert_eq!(form.user, ["u-1", "u-2"]);
+        assert_eq!(form.assign, ["u-1|backlot|viewer||".parse::<Assignment>().unwrap()]);
+        assert_eq!(form.selected, ["u-2"]);
+        assert!(form.bulk && form.remove.is_none());
+        assert_eq!((form.action.as_str(), form.until.as_deref()), ("assign", Some("2999-05-03")));
+        let academy: RoleChoice = "production-academy|academy-user".parse().unwrap();
+        assert_eq!(form.role, std::slice::from_ref(&academy));
+        assert_eq!(form.production(&academy), Some("2001"));
+        assert_eq!(form.production(&"backlot|viewer".parse().unwrap()), None);
+
+        let lone: PermissionsForm = serde_html_form::from_str("csrf=t&user=u-1&action=skip").unwrap();
+        assert_eq!(lone.user, ["u-1"]);
+        assert!(!lone.bulk && lone.until.is_none() && lone.productions.is_empty());
+        for tampered in ["role=backlot", "assign=u-1%7Cbacklot", "remove=everyone%7Cbacklot"] {
+            assert!(serde_html_form::from_str::<PermissionsForm>(tampered).is_err(), "{tampered}");
+        }
     }
 
     #[test]
