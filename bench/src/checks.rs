@@ -36,7 +36,7 @@ fn apps_of(catalogue: &Catalogue) -> Vec<AppInfo> {
         .applications
         .iter()
         .map(|a| AppInfo {
-            key: a.key.clone(),
+            key: a.key.to_string(),
             capabilities: a.capabilities.iter().map(|c| c.key.clone()).collect(),
             production_scoped: a.roles.iter().all(|r| r.scope == RoleScope::Production),
         })
@@ -66,7 +66,7 @@ fn random_check(rng: &mut Rng, apps: &[AppInfo], data: &DataSet, pool: &[u32]) -
 
 fn sorted(roles: Vec<RoleRef>) -> Vec<(String, String, Option<i64>)> {
     let mut keyed: Vec<_> =
-        roles.into_iter().map(|r| (r.application, r.role, r.production.map(ProductionId::get))).collect();
+        roles.into_iter().map(|r| (r.application.into_string(), r.role.into_string(), r.production.map(ProductionId::get))).collect();
     keyed.sort();
     keyed
 }

@@ -621,8 +621,8 @@ impl DataSet {
     pub fn roles_of(&self, p: &Person) -> Vec<RoleRef> {
         let mut roles = Vec::with_capacity(3);
         let role = |application: &str, role: &str, production: Option<ProductionId>| RoleRef {
-            application: application.to_string(),
-            role: role.to_string(),
+            application: application.into(),
+            role: role.into(),
             production,
         };
         match p.backlot {
@@ -890,8 +890,8 @@ async fn write_grants(store: &Store, data: &DataSet) -> Result<usize> {
                 rows.push(vec![
                     Value::Text(new_id()),
                     Value::Text(person.id.to_string()),
-                    Value::Text(role.application),
-                    Value::Text(role.role),
+                    Value::Text(role.application.into_string()),
+                    Value::Text(role.role.into_string()),
                     Value::NullableInt(role.production.map(ProductionId::get)),
                     Value::NullableText(None),
                     Value::Int(now),

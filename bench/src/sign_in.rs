@@ -77,7 +77,7 @@ async fn create_bench_people(
     grants::add_admin(
         &mut tx,
         &admin.id,
-        &AdminScope { application: keys::BACKLOT.to_string(), production: None },
+        &AdminScope { application: keys::BACKLOT.into(), production: None },
         None,
     )
     .await?;

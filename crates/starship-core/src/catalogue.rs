@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ProductionId;
+use crate::ids::{ApplicationKey, RoleKey};
 
 /// Keys the rules refer to by name. Every other key is data.
 pub mod keys {
@@ -53,7 +54,7 @@ pub struct Capability {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Role {
-    pub key: String,
+    pub key: RoleKey,
     pub name: String,
     pub scope: RoleScope,
     /// Capability keys this role opens.
@@ -112,7 +113,7 @@ pub struct MetadataField {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Application {
-    pub key: String,
+    pub key: ApplicationKey,
     pub name: String,
     pub description: String,
     /// Where the application lives, for links in emails and pages.
@@ -190,8 +191,8 @@ impl Catalogue {
 /// when the role is production-scoped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RoleRef {
-    pub application: String,
-    pub role: String,
+    pub application: ApplicationKey,
+    pub role: RoleKey,
     pub production: Option<ProductionId>,
 }
 
@@ -200,6 +201,6 @@ pub struct RoleRef {
 /// privilege on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AdminScope {
-    pub application: String,
+    pub application: ApplicationKey,
     pub production: Option<ProductionId>,
 }

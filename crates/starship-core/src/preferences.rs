@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::catalogue::{Catalogue, FieldKind, MetadataField, RoleRef};
+use crate::ids::ApplicationKey;
 use crate::{FieldError, Invalid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -19,7 +20,7 @@ pub enum SettingSource {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct NotificationSetting {
-    pub application: String,
+    pub application: ApplicationKey,
     #[serde(rename = "type")]
     pub notification_type: String,
     pub name: String,
@@ -30,7 +31,7 @@ pub struct NotificationSetting {
 /// A choice the user made: this type on or off, whatever the roles say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomChoice {
-    pub application: String,
+    pub application: ApplicationKey,
     pub notification_type: String,
     pub enabled: bool,
 }

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::catalogue::{AdminScope, RoleRef};
-use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
 
 use crate::users::production_of;
 use crate::{new_id, now_millis, placeholder, Conn, Result, Value};
@@ -133,7 +133,7 @@ pub async fn grant_many(
     roles: &[(RoleRef, Option<i64>)],
     granted_by: Option<&UserId>,
 ) -> Result<Vec<(Grant, Granting)>> {
-    type Key = (String, String, String, Option<i64>);
+    type Key = (String, ApplicationKey, RoleKey, Option<i64>);
     let key = |user: &str, role: &RoleRef| -> Key {
         (user.to_string(), role.application.clone(), role.role.clone(), role.production.map(|p| p.get()))
     };
@@ -161,8 +161,8 @@ pub async fn grant_many(
                 vec![
                     row_id,
                     Value::Text(user_id.to_string()),
-                    Value::Text(role.application.clone()),
-                    Value::Text(role.role.clone()),
+                    Value::Text(role.application.to_string()),
+                    Value::Text(role.role.to_string()),
                     Value::NullableInt(role.production.map(|p| p.get())),
                     Value::NullableText(granted_by.map(UserId::to_string)),
                     Value::Int(now),

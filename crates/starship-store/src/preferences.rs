@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use sqlx::Row;
 use starship_core::catalogue::RoleRef;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, UserId};
 use starship_core::preferences::CustomChoice;
 
 use crate::users::production_of;
@@ -104,8 +104,11 @@ pub async fn audience(conn: &mut Conn, partner_id: &PartnerId, application: &str
     let mut people: Vec<Audience> = Vec::new();
     for r in rows {
         let id: UserId = r.try_get("id")?;
-        let role =
-            RoleRef { application: application.to_string(), role: r.try_get("role")?, production: production_of(&r)? };
+        let role = RoleRef {
+            application: ApplicationKey::from(application),
+            role: r.try_get("role")?,
+            production: production_of(&r)?,
+        };
         match people.last_mut() {
             Some(last) if last.user_id == id => last.roles.push(role),
             _ => people.push(Audience {
@@ -132,7 +135,7 @@ pub async fn audience(conn: &mut Conn, partner_id: &PartnerId, application: &str
         let enabled: i64 = r.try_get("enabled")?;
         if let Some(&i) = index.get(user_id.as_str()) {
             people[i].choices.push(CustomChoice {
-                application: application.to_string(),
+                application: ApplicationKey::from(application),
                 notification_type: r.try_get("notification_type")?,
                 enabled: enabled != 0,
             });

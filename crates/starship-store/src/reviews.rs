@@ -190,8 +190,8 @@ pub async fn items(conn: &mut Conn, review_id: &str) -> Result<Vec<Item>> {
     .collect()
 }
 
-pub async fn item(conn: &mut Conn, review_id: &str, grant_id: &str) -> Result<Option<Item>> {
-    Ok(items(conn, review_id).await?.into_iter().find(|i| i.grant_id == grant_id))
+pub async fn item(conn: &mut Conn, review_id: &str, grant_id: &GrantId) -> Result<Option<Item>> {
+    Ok(items(conn, review_id).await?.into_iter().find(|i| i.grant_id == *grant_id))
 }
 
 /// Records (or changes) the decision on one item of an open review;
@@ -199,7 +199,7 @@ pub async fn item(conn: &mut Conn, review_id: &str, grant_id: &str) -> Result<Op
 pub async fn decide(
     conn: &mut Conn,
     review_id: &str,
-    grant_id: &str,
+    grant_id: &GrantId,
     decision: Decision,
     decided_by: &str,
     note: Option<&str>,

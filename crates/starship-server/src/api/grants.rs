@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::ProductionId;
-use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::FieldError;
 use utoipa::{IntoParams, ToSchema};
@@ -51,9 +51,9 @@ pub struct GrantConfirmation {
     pub user_id: UserId,
     pub email: String,
     pub name: String,
-    pub application: String,
+    pub application: ApplicationKey,
     pub application_name: String,
-    pub role: String,
+    pub role: RoleKey,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -154,7 +154,7 @@ pub struct AdminPrivilegeBody {
 pub struct AdminPrivilegeResult {
     pub id: AdminPrivilegeId,
     pub user_id: UserId,
-    pub application: String,
+    pub application: ApplicationKey,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
     /// False when the user already held it.
@@ -266,7 +266,7 @@ impl PersonStatus {
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationRole {
     pub grant_id: GrantId,
-    pub role: String,
+    pub role: RoleKey,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -289,7 +289,7 @@ pub struct ApplicationUser {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationUsersPage {
-    pub application: String,
+    pub application: ApplicationKey,
     pub users: Vec<ApplicationUser>,
     /// How many users the query lists in all, over every page.
     pub total: i64,
@@ -410,8 +410,8 @@ pub struct Explanation {
 #[derive(Serialize, ToSchema)]
 pub struct AllowingGrant {
     pub grant_id: GrantId,
-    pub application: String,
-    pub role: String,
+    pub application: ApplicationKey,
+    pub role: RoleKey,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -428,8 +428,8 @@ pub struct AllowingGrant {
 
 #[derive(Serialize, ToSchema)]
 pub struct WouldAllowRole {
-    pub application: String,
-    pub role: String,
+    pub application: ApplicationKey,
+    pub role: RoleKey,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -454,7 +454,7 @@ fn asked_of(
     application: &str,
     capability: &str,
     production: Option<i64>,
-) -> OperationResult<(String, Option<ProductionId>)> {
+) -> OperationResult<(ApplicationKey, Option<ProductionId>)> {
     let Some(app) = state.catalogue.application(application) else {
         return Err(FieldError::new(format!("{at}application"), format!("unknown application '{application}'")).into());
     };

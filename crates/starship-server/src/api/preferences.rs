@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, UserId};
 use starship_core::preferences::{CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use utoipa::ToSchema;
@@ -57,11 +57,12 @@ pub async fn put_notifications(
         .into_iter()
         .enumerate()
         .filter_map(|(i, c)| match c.source.as_deref() {
-            Some("default") => {
-                Some(ChoiceChange::Reset { application: c.application, notification_type: c.notification_type })
-            }
+            Some("default") => Some(ChoiceChange::Reset {
+                application: ApplicationKey::from(c.application),
+                notification_type: c.notification_type,
+            }),
             None | Some("custom") => Some(ChoiceChange::Set(CustomChoice {
-                application: c.application,
+                application: ApplicationKey::from(c.application),
                 notification_type: c.notification_type,
                 enabled: c.enabled,
             })),

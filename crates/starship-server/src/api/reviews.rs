@@ -161,7 +161,7 @@ pub async fn get_review(
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// The grant of the review decided on.
-    pub grant_id: String,
+    pub grant_id: GrantId,
     /// `keep`, or `revoke` (revoked when the review closes, like any
     /// grant not kept).
     pub decision: String,

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, RoleKey, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim_groups::Mapping;
 use utoipa::ToSchema;
@@ -32,8 +32,8 @@ pub struct ScimGroupView {
 #[derive(Serialize, ToSchema)]
 pub struct GroupRoleView {
     pub id: String,
-    pub application: String,
-    pub role: String,
+    pub application: ApplicationKey,
+    pub role: RoleKey,
     pub production: Option<i64>,
     /// The mapping's author: members get the role only while the author may grant it.
     pub created_by: UserId,

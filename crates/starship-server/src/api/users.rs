@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::history::Kind;
-use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
@@ -32,9 +32,9 @@ pub struct CapabilityView {
 pub struct RoleGrantView {
     /// The grant's id, for revoking it.
     pub id: GrantId,
-    pub application: String,
+    pub application: ApplicationKey,
     pub application_name: String,
-    pub role: String,
+    pub role: RoleKey,
     pub role_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -52,7 +52,7 @@ pub struct RoleGrantView {
 #[derive(Serialize, ToSchema)]
 pub struct AdminPrivilegeView {
     pub id: AdminPrivilegeId,
-    pub application: String,
+    pub application: ApplicationKey,
     pub application_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
@@ -61,7 +61,7 @@ pub struct AdminPrivilegeView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationLink {
-    pub key: String,
+    pub key: ApplicationKey,
     pub name: String,
     pub url: String,
 }
@@ -135,7 +135,7 @@ pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> Op
                 id: p.id,
                 application_name: catalogue
                     .application(&p.scope.application)
-                    .map_or_else(|| p.scope.application.clone(), |a| a.name.clone()),
+                    .map_or_else(|| p.scope.application.to_string(), |a| a.name.clone()),
                 application: p.scope.application,
                 production: p.scope.production.map(|p| p.get()),
                 granted_at: rfc3339_from_millis(p.created_at),

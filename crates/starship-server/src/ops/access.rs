@@ -1,7 +1,7 @@
 //! The Applications tab: shared by the API and the web pages.
 
 use starship_core::authz::{self, AdminReach, Principal};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, UserId};
 use starship_core::FieldError;
 use starship_store::grants::{self, Grant};
 use starship_store::users::{self, AppUsersFilter, PageFrom, StatusFilter, User};
@@ -30,7 +30,7 @@ pub struct PageQuery {
 }
 
 pub struct ApplicationPage {
-    pub application: String,
+    pub application: ApplicationKey,
     /// Every user of the page with their grants in the application.
     pub rows: Vec<(User, Vec<Grant>)>,
     /// How many users the query lists in all.

@@ -55,7 +55,7 @@ pub async fn send_reminders(
         let application = catalogue.application(&grant.role.application);
         let role_name = catalogue
             .role(&grant.role.application, &grant.role.role)
-            .map_or_else(|| grant.role.role.clone(), |r| r.name.clone());
+            .map_or_else(|| grant.role.role.to_string(), |r| r.name.clone());
         let what = match (application, grant.role.production) {
             (Some(app), Some(p)) => format!("{role_name} in {} (production {p})", app.name),
             (Some(app), None) => format!("{role_name} in {}", app.name),

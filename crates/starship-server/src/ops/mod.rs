@@ -374,7 +374,7 @@ pub fn grant_details(grant: &grants::Grant, previous: Option<Option<i64>>) -> se
     details
 }
 
-pub fn role_details(grant_id: &str, role: &RoleRef) -> serde_json::Value {
+pub fn role_details(grant_id: &GrantId, role: &RoleRef) -> serde_json::Value {
     json!({
         "grant_id": grant_id,
         "application": role.application,

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::keys;
 use starship_core::history::Kind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, UserId};
 use starship_core::preferences::{self, CustomChoice, NotificationSetting};
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -25,7 +25,7 @@ pub enum ChoiceChange {
     /// The user's own choice, whatever the roles say.
     Set(CustomChoice),
     /// Forget the choice; the roles decide again.
-    Reset { application: String, notification_type: String },
+    Reset { application: ApplicationKey, notification_type: String },
 }
 
 impl ChoiceChange {

@@ -6,7 +6,7 @@
 //! decision can still change, and one pass does all the revoking.
 
 use starship_core::history::Kind;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{GrantId, PartnerId};
 use std::time::Duration;
 
 use serde_json::json;
@@ -111,7 +111,7 @@ pub async fn decide(
     state: &AppState,
     caller: &Principal,
     review_id: &str,
-    grant_id: &str,
+    grant_id: &GrantId,
     decision: Decision,
     note: Option<&str>,
 ) -> OperationResult<Item> {

@@ -2,7 +2,7 @@
 //! Starship Admin Privileges, Notifications, Application Metadata, History),
 //! and the forms on them.
 
-use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, UserId};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -97,8 +97,8 @@ impl FromStr for RemovedRole {
             end => Some(end.parse().map_err(|_| malformed.clone())?),
         };
         let role = RoleRef {
-            application: application.to_string(),
-            role: role.to_string(),
+            application: application.into(),
+            role: role.into(),
             production: optional_production(production).ok_or(malformed)?,
         };
         Ok(Self { role, end })
@@ -135,7 +135,7 @@ impl FromStr for ScopeValue {
         if application.is_empty() {
             return Err(malformed);
         }
-        Ok(Self(AdminScope { application: application.to_string(), production }))
+        Ok(Self(AdminScope { application: application.into(), production }))
     }
 }
 
@@ -192,8 +192,8 @@ fn undo_role(
     Some(Undo {
         action: Action::RestoreRole { user: user_id.clone() },
         fields: vec![
-            ("application", held.application),
-            ("role", held.role),
+            ("application", held.application.into_string()),
+            ("role", held.role.into_string()),
             ("production", held.production.map(|p| p.to_string()).unwrap_or_default()),
             ("end", end.map(|e| e.to_string()).unwrap_or_default()),
         ],
@@ -244,7 +244,7 @@ pub async fn profile(
 struct Flash {
     errors: FormErrors,
     /// The application whose metadata form was refused.
-    application: Option<String>,
+    application: Option<ApplicationKey>,
     /// That metadata form as submitted.
     metadata: Option<Fields>,
     /// The new token form as submitted, when refused.
@@ -301,7 +301,7 @@ struct NotificationRow {
 }
 
 struct NotificationGroup {
-    application: String,
+    application: ApplicationKey,
     name: String,
     can_change: bool,
     rows: Vec<NotificationRow>,
@@ -771,7 +771,7 @@ fn notification_groups(
         if groups.last().is_none_or(|g| g.application != setting.application) {
             groups.push(NotificationGroup {
                 application: setting.application.clone(),
-                name: app.map_or_else(|| setting.application.clone(), |a| a.name.clone()),
+                name: app.map_or_else(|| setting.application.to_string(), |a| a.name.clone()),
                 can_change: authz::user_metadata(&viewer.principal, target, target_roles, &setting.application).is_ok(),
                 rows: vec![],
             });
@@ -920,9 +920,9 @@ pub async fn change_notification(
 ) -> WebResult {
     let NotificationForm { application, notification_type, action } = post.form;
     let change = match action {
-        NotificationAction::Default => ChoiceChange::Reset { application, notification_type },
+        NotificationAction::Default => ChoiceChange::Reset { application: application.into(), notification_type },
         action => ChoiceChange::Set(CustomChoice {
-            application,
+            application: application.into(),
             notification_type,
             enabled: action == NotificationAction::On,
         }),

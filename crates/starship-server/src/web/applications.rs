@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, UserId};
 
 use super::page::{ApplicationFilter, Cursor};
 use super::widgets::{production_labels, Choice};
@@ -18,7 +18,7 @@ use crate::state::AppState;
 use starship_store::users::StatusFilter;
 
 struct AppLink {
-    key: String,
+    key: ApplicationKey,
     name: String,
     description: String,
 }
@@ -78,7 +78,7 @@ struct Row {
 struct UsersPage {
     layout: Layout,
     applications: Vec<AppLink>,
-    key: String,
+    key: ApplicationKey,
     name: String,
     q: String,
     rows: Vec<Row>,
@@ -172,7 +172,7 @@ pub async fn users_of(
     };
     let link = |cursor: Cursor| {
         Page::ApplicationUsers {
-            key: app.key.clone(),
+            key: app.key.to_string(),
             filter: ApplicationFilter { cursor: Some(cursor), ..filter.clone() },
         }
         .to_string()
@@ -197,7 +197,11 @@ pub async fn users_of(
                 choice(p.id.into_string(), p.name, selected)
             })
             .collect(),
-        roles: app.roles.iter().map(|r| choice(r.key.clone(), r.name.clone(), role.as_ref() == Some(&r.key))).collect(),
+        roles: app
+            .roles
+            .iter()
+            .map(|r| choice(r.key.to_string(), r.name.clone(), role.as_deref() == Some(r.key.as_str())))
+            .collect(),
         productions: productions
             .iter()
             .map(|p| {

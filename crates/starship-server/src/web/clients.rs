@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use starship_core::ids::ApplicationKey;
 use starship_core::oidc::GrantType;
 
 use super::page::{word, ClientsDone};
@@ -26,7 +27,7 @@ struct ClientRow {
 }
 
 struct AppChoice {
-    key: String,
+    key: ApplicationKey,
     name: String,
     selected: bool,
 }

@@ -153,7 +153,6 @@ pub async fn show(
     })
 }
 
-/// A Keep or Revoke button.
 /// One grant's Keep or Revoke, with an optional note.
 #[derive(Deserialize)]
 pub struct DecisionForm {
@@ -170,6 +169,14 @@ pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post:
     let decision = Decision::parse(&form.decision).ok_or_else(|| {
         OperationError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke"))
     })?;
-    ops::reviews::decide(&state, &post.user.principal, &id, &form.grant_id, decision, form.note.as_deref()).await?;
+    ops::reviews::decide(
+        &state,
+        &post.user.principal,
+        &id,
+        &GrantId::from(form.grant_id.as_str()),
+        decision,
+        form.note.as_deref(),
+    )
+    .await?;
     see_other(Page::Review { id, done: Some(ReviewDone::Decided) })
 }

@@ -195,7 +195,7 @@ pub async fn add_role(
     let Some(GroupRole { role, production }) = post.form.role else {
         return render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await;
     };
-    let requested = (role.application, role.role, production);
+    let requested = (role.application.into_string(), role.role.into_string(), production);
     match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {

@@ -2,7 +2,7 @@
 //! (the roles dialog of the wizard and the profile's Add Role), the
 //! production labels, and application metadata as a form and back.
 
-use starship_core::ids::PartnerId;
+use starship_core::ids::{ApplicationKey, PartnerId, RoleKey};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -28,7 +28,7 @@ pub(super) struct Choice {
 
 /// One application's metadata, as a form.
 pub(super) struct MetadataForm {
-    pub application: String,
+    pub application: ApplicationKey,
     pub name: String,
     pub fields: Vec<MetaField>,
     pub errors: FormErrors,
@@ -85,8 +85,8 @@ pub(super) use packed_form_value;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub(super) struct RoleChoice {
-    pub application: String,
-    pub role: String,
+    pub application: ApplicationKey,
+    pub role: RoleKey,
 }
 
 impl fmt::Display for RoleChoice {
@@ -101,7 +101,7 @@ impl FromStr for RoleChoice {
     fn from_str(value: &str) -> Result<Self, Malformed> {
         match value.split('|').collect::<Vec<_>>().as_slice() {
             [application, role] if !application.is_empty() && !role.is_empty() => {
-                Ok(Self { application: application.to_string(), role: role.to_string() })
+                Ok(Self { application: (*application).into(), role: (*role).into() })
             }
             _ => Err(Malformed("the role")),
         }

@@ -551,3 +551,39 @@ fn no_module_of_a_layer_imports_another_in_a_cycle() {
     let web = sibling_imports("web");
     assert!(web["account"].contains("widgets"), "use super::widgets::… is seen: {:?}", web["account"]);
 }
+
+/// Architecture invariant: the rules, the store and the operations name
+/// people, partners, grants and admin privileges by their id types
+/// (`starship_core::ids`), never as bare text, so one cannot be passed
+/// for another. Text becomes an id at the edges only: an address, a form,
+/// a request body.
+#[test]
+fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
+    let root = crate_dir().join("..");
+    let mut files = vec![root.join("starship-core/src/authz.rs")];
+    rust_files(&root.join("starship-store/src"), &mut files);
+    rust_files(&crate_dir().join("src/ops"), &mut files);
+    let names = ["user_id", "partner_id", "grant_id", "privilege_id", "target_user", "target_partner", "owner_partner"];
+    let texts = ["&str", "String", "Option<&str>", "Option<String>", "&[String]", "&[&str]", "Vec<String>"];
+    let mut bare = Vec::new();
+    for path in &files {
+        let text = read(path);
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("let ") {
+                continue;
+            }
+            for name in names {
+                for declared in code.match_indices(&format!("{name}: ")).map(|(at, _)| &code[at + name.len() + 2..]) {
+                    let preceded = code[..code.len() - declared.len() - name.len() - 2].chars().last();
+                    let whole_name = preceded.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                    let ty = declared.split([',', ')', '=', '{']).next().unwrap_or("").trim();
+                    if whole_name && texts.contains(&ty) {
+                        bare.push(format!("{}:{}: {name}: {ty}", path.strip_prefix(&root).unwrap().display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(bare.is_empty(), "ids declared as text where their type belongs:\n{}", bare.join("\n"));
+}

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use starship_core::ids::{GrantId, UserId};
+use starship_core::ids::{ApplicationKey, GrantId, UserId};
 
 use super::*;
 use crate::ops::people::{self};
@@ -38,7 +38,7 @@ pub(super) struct GrantMade {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct MetadataDue {
     pub(super) user_id: UserId,
-    pub(super) application: String,
+    pub(super) application: ApplicationKey,
 }
 
 /// Metadata saved in this onboarding, and whether saving it queued the
@@ -46,7 +46,7 @@ pub(super) struct MetadataDue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct MetadataSaved {
     pub(super) user_id: UserId,
-    pub(super) application: String,
+    pub(super) application: ApplicationKey,
     pub(super) emailed: bool,
 }
 

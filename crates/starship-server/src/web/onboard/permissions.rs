@@ -1,7 +1,7 @@
 //! Select Permissions: the roles dialog, Assign Permissions to Users, and
 //! Grant roles.
 
-use starship_core::ids::UserId;
+use starship_core::ids::{ApplicationKey, RoleKey, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -27,8 +27,8 @@ use crate::web::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Assignment {
     user_id: UserId,
-    application: String,
-    role: String,
+    application: ApplicationKey,
+    role: RoleKey,
     production: Option<i64>,
     until: Option<String>,
 }
@@ -66,8 +66,8 @@ impl FromStr for Assignment {
         };
         Ok(Self {
             user_id: UserId::from(user_id),
-            application: application.to_string(),
-            role: role.to_string(),
+            application: application.into(),
+            role: role.into(),
             production,
             until,
         })
@@ -320,7 +320,7 @@ async fn assign(
     let mut requested: Vec<(String, String, Option<i64>)> = Vec::with_capacity(input.chosen.len());
     for choice in &input.chosen {
         let production = form.production(choice).and_then(|p| p.parse::<i64>().ok());
-        requested.push((choice.application.clone(), choice.role.clone(), production));
+        requested.push((choice.application.to_string(), choice.role.to_string(), production));
     }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
@@ -410,7 +410,7 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
         for user_id in users {
             let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == *user_id).collect();
             let requested: Vec<(String, String, Option<i64>)> =
-                theirs.iter().map(|a| (a.application.clone(), a.role.clone(), a.production)).collect();
+                theirs.iter().map(|a| (a.application.to_string(), a.role.to_string(), a.production)).collect();
             let ends: Vec<Option<String>> =
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
