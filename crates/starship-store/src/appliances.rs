@@ -20,7 +20,7 @@ pub struct Appliance {
     pub model: String,
     /// Retired once `retired_at` is set, whatever it was before.
     pub status: ApplianceStatus,
-    pub status_changed_by: Option<String>,
+    pub status_changed_by: Option<UserId>,
     pub status_changed_at: Option<i64>,
     pub retired_at: Option<i64>,
 }
@@ -84,7 +84,7 @@ pub async fn register_appliance(
     site_id: &str,
     serial: &str,
     model: &str,
-    by: Option<&str>,
+    by: Option<&UserId>,
 ) -> Result<String> {
     let id = new_id();
     sqlx::query(
@@ -104,7 +104,7 @@ pub async fn register_appliance(
 }
 
 /// One line of an appliance's history: registered, drained, undrained, retired.
-pub async fn add_appliance_event(conn: &mut Conn, appliance_id: &str, event: &str, by: Option<&str>) -> Result<()> {
+pub async fn add_appliance_event(conn: &mut Conn, appliance_id: &str, event: &str, by: Option<&UserId>) -> Result<()> {
     sqlx::query("INSERT INTO appliance_events (id, appliance_id, event, by_user, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
         .bind(appliance_id)
@@ -160,7 +160,7 @@ pub async fn serials_taken(conn: &mut Conn, serials: &[String]) -> Result<Vec<St
 }
 
 /// Retires an appliance; false when it was retired already.
-pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &str) -> Result<bool> {
+pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &UserId) -> Result<bool> {
     let done =
         sqlx::query("UPDATE appliances SET retired_at = $2, retired_by = $3 WHERE id = $1 AND retired_at IS NULL")
             .bind(id)
@@ -175,7 +175,7 @@ pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &str) -> Result<boo
 }
 
 /// Drains an appliance or returns it to service, in its history too.
-pub async fn set_appliance_status(conn: &mut Conn, id: &str, drained: bool, by: &str) -> Result<()> {
+pub async fn set_appliance_status(conn: &mut Conn, id: &str, drained: bool, by: &UserId) -> Result<()> {
     let status = if drained { ApplianceStatus::Drained } else { ApplianceStatus::Serving };
     sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
         .bind(id)
@@ -205,7 +205,7 @@ pub async fn add_bgp_version(
     peer_asn: i64,
     ipv4: Option<&str>,
     ipv6: Option<&str>,
-    by: &str,
+    by: &UserId,
 ) -> Result<i64> {
     let row = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM bgp_configs WHERE appliance_id = $1")
         .bind(appliance_id)

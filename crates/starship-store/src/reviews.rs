@@ -20,7 +20,7 @@ pub struct Review {
     pub application: String,
     pub production: Option<ProductionId>,
     pub due_at: i64,
-    pub opened_by: String,
+    pub opened_by: UserId,
     pub opened_at: i64,
     pub reminded_at: Option<i64>,
     pub closed_at: Option<i64>,
@@ -62,7 +62,7 @@ pub struct Item {
     pub role: String,
     pub production: Option<ProductionId>,
     pub decision: Option<Decision>,
-    pub decided_by: Option<String>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<i64>,
     pub note: Option<String>,
 }
@@ -116,7 +116,7 @@ pub async fn open(
     application: &str,
     production: Option<ProductionId>,
     due_at: i64,
-    opened_by: &str,
+    opened_by: &UserId,
 ) -> Result<Review> {
     let id = new_id();
     sqlx::query(
@@ -201,7 +201,7 @@ pub async fn decide(
     review_id: &str,
     grant_id: &GrantId,
     decision: Decision,
-    decided_by: &str,
+    decided_by: &UserId,
     note: Option<&str>,
 ) -> Result<bool> {
     Ok(sqlx::query(

@@ -17,7 +17,7 @@ pub struct Ticket {
     pub subject: String,
     pub body: String,
     pub status: TicketStatus,
-    pub opened_by: Option<String>,
+    pub opened_by: Option<UserId>,
     pub created_at: i64,
     pub site_id: Option<String>,
     pub appliance_id: Option<String>,
@@ -71,7 +71,7 @@ pub async fn insert_ticket(
     partner_id: &PartnerId,
     subject: &str,
     body: &str,
-    opened_by: Option<&str>,
+    opened_by: Option<&UserId>,
 ) -> Result<String> {
     open_ticket(conn, &NewTicket { partner_id, subject, body, site_id: None, appliance_id: None, opened_by }).await
 }
@@ -79,12 +79,12 @@ pub async fn insert_ticket(
 /// A ticket to open: the site and appliance, when named, are the partner's
 /// (the caller checked).
 pub struct NewTicket<'a> {
-    pub partner_id: &'a str,
+    pub partner_id: &'a PartnerId,
     pub subject: &'a str,
     pub body: &'a str,
     pub site_id: Option<&'a str>,
     pub appliance_id: Option<&'a str>,
-    pub opened_by: Option<&'a str>,
+    pub opened_by: Option<&'a UserId>,
 }
 
 pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
@@ -113,7 +113,7 @@ pub async fn set_ticket_status(
     id: &str,
     from: TicketStatus,
     to: TicketStatus,
-    by: &str,
+    by: &UserId,
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE tickets SET status = $3, status_changed_by = $4, status_changed_at = $5 WHERE id = $1 AND status = $2",
@@ -151,7 +151,7 @@ pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Use
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: String,
-    pub author_id: Option<String>,
+    pub author_id: Option<UserId>,
     pub author: String,
     pub body: String,
     pub created_at: i64,
@@ -172,7 +172,7 @@ fn comment(r: &AnyRow) -> Result<Comment> {
 pub async fn insert_ticket_comment(
     conn: &mut Conn,
     ticket_id: &str,
-    author_id: Option<&str>,
+    author_id: Option<&UserId>,
     author: &str,
     body: &str,
 ) -> Result<String> {

@@ -39,7 +39,7 @@ pub struct ApplianceView {
     /// serving, drained or retired
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_changed_by: Option<String>,
+    pub status_changed_by: Option<UserId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_changed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

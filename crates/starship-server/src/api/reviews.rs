@@ -45,7 +45,7 @@ pub struct ReviewItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decided_by: Option<String>,
+    pub decided_by: Option<UserId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,7 +60,7 @@ pub struct AccessReview {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<i64>,
     pub due_at: String,
-    pub opened_by: String,
+    pub opened_by: UserId,
     pub opened_at: String,
     /// Absent while the review is open.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::TicketStatus;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::tickets;
@@ -23,7 +23,7 @@ pub struct CommentView {
     pub id: String,
     pub author: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<String>,
+    pub author_id: Option<UserId>,
     pub body: String,
     pub created_at: String,
 }
@@ -42,7 +42,7 @@ pub struct TicketView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appliance_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened_by: Option<String>,
+    pub opened_by: Option<UserId>,
     pub created_at: String,
     pub comments: Vec<CommentView>,
 }

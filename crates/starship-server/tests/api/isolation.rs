@@ -157,13 +157,28 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     let due_at = starship_store::now_millis() + 86_400_000;
     let mut conn = app.store.conn().await.unwrap();
     use starship_store::reviews;
-    let their_review =
-        reviews::open(&mut conn, &PartnerId::from(metro.metro.as_str()), "backlot", None, due_at, &metro.admin)
-            .await
-            .unwrap()
-            .id;
-    let our_review =
-        reviews::open(&mut conn, &PartnerId::from(ours.as_str()), "backlot", None, due_at, &oscar).await.unwrap().id;
+    let their_review = reviews::open(
+        &mut conn,
+        &PartnerId::from(metro.metro.as_str()),
+        "backlot",
+        None,
+        due_at,
+        &UserId::from(metro.admin.as_str()),
+    )
+    .await
+    .unwrap()
+    .id;
+    let our_review = reviews::open(
+        &mut conn,
+        &PartnerId::from(ours.as_str()),
+        "backlot",
+        None,
+        due_at,
+        &UserId::from(oscar.as_str()),
+    )
+    .await
+    .unwrap()
+    .id;
     drop(conn);
     let their_review = (
         their_review,

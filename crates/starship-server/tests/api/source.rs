@@ -563,7 +563,21 @@ fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
     let mut files = vec![root.join("starship-core/src/authz.rs")];
     rust_files(&root.join("starship-store/src"), &mut files);
     rust_files(&crate_dir().join("src/ops"), &mut files);
-    let names = ["user_id", "partner_id", "grant_id", "privilege_id", "target_user", "target_partner", "owner_partner"];
+    let names = [
+        "user_id",
+        "partner_id",
+        "grant_id",
+        "privilege_id",
+        "target_user",
+        "target_partner",
+        "owner_partner",
+        "created_by",
+        "granted_by",
+        "opened_by",
+        "decided_by",
+        "status_changed_by",
+        "author_id",
+    ];
     let texts = ["&str", "String", "Option<&str>", "Option<String>", "&[String]", "&[&str]", "Vec<String>"];
     let mut bare = Vec::new();
     for path in &files {
