@@ -191,6 +191,21 @@ text_id! {
 }
 
 text_id! {
+    /// A partner's site (a data centre, an exchange point).
+    SiteId
+}
+
+text_id! {
+    /// A support ticket of a partner.
+    TicketId
+}
+
+text_id! {
+    /// An appliance registered at a partner's site.
+    ApplianceId
+}
+
+text_id! {
     /// An application's key in the catalogue (`backlot`, `academy`).
     ApplicationKey
 }

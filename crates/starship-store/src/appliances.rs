@@ -1,7 +1,7 @@
 //! Appliances: registered at a partner's site, drained, retired, with
 //! their history (`appliance_events`) and their BGP configuration versions.
 
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, UserId};
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
@@ -13,9 +13,9 @@ use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Appliance {
-    pub id: String,
+    pub id: ApplianceId,
     pub partner_id: PartnerId,
-    pub site_id: String,
+    pub site_id: SiteId,
     pub serial: String,
     pub model: String,
     /// Retired once `retired_at` is set, whatever it was before.
@@ -56,7 +56,7 @@ pub async fn appliances_of_partner(conn: &mut Conn, partner_id: &PartnerId) -> R
         .collect()
 }
 
-pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance>> {
+pub async fn get_appliance(conn: &mut Conn, id: &ApplianceId) -> Result<Option<Appliance>> {
     sqlx::query(&format!("SELECT {APPLIANCE_COLUMNS} FROM appliances WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -69,10 +69,10 @@ pub async fn get_appliance(conn: &mut Conn, id: &str) -> Result<Option<Appliance
 pub async fn insert_appliance(
     conn: &mut Conn,
     partner_id: &PartnerId,
-    site_id: &str,
+    site_id: &SiteId,
     serial: &str,
     model: &str,
-) -> Result<String> {
+) -> Result<ApplianceId> {
     register_appliance(conn, partner_id, site_id, serial, model, None).await
 }
 
@@ -81,12 +81,12 @@ pub async fn insert_appliance(
 pub async fn register_appliance(
     conn: &mut Conn,
     partner_id: &PartnerId,
-    site_id: &str,
+    site_id: &SiteId,
     serial: &str,
     model: &str,
     by: Option<&UserId>,
-) -> Result<String> {
-    let id = new_id();
+) -> Result<ApplianceId> {
+    let id = ApplianceId::from(new_id());
     sqlx::query(
         "INSERT INTO appliances (id, partner_id, site_id, serial, model, status, created_at) VALUES ($1, $2, $3, $4, $5, 'serving', $6)",
     )
@@ -104,7 +104,12 @@ pub async fn register_appliance(
 }
 
 /// One line of an appliance's history: registered, drained, undrained, retired.
-pub async fn add_appliance_event(conn: &mut Conn, appliance_id: &str, event: &str, by: Option<&UserId>) -> Result<()> {
+pub async fn add_appliance_event(
+    conn: &mut Conn,
+    appliance_id: &ApplianceId,
+    event: &str,
+    by: Option<&UserId>,
+) -> Result<()> {
     sqlx::query("INSERT INTO appliance_events (id, appliance_id, event, by_user, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
         .bind(appliance_id)
@@ -128,7 +133,7 @@ pub struct ApplianceEvent {
 pub async fn appliance_events_of_partner(
     conn: &mut Conn,
     partner_id: &PartnerId,
-) -> Result<HashMap<String, Vec<ApplianceEvent>>> {
+) -> Result<HashMap<ApplianceId, Vec<ApplianceEvent>>> {
     let rows = sqlx::query(
         "SELECT e.appliance_id, e.event, u.email, e.at FROM appliance_events e \
          JOIN appliances a ON a.id = e.appliance_id LEFT JOIN users u ON u.id = e.by_user \
@@ -160,7 +165,7 @@ pub async fn serials_taken(conn: &mut Conn, serials: &[String]) -> Result<Vec<St
 }
 
 /// Retires an appliance; false when it was retired already.
-pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &UserId) -> Result<bool> {
+pub async fn retire_appliance(conn: &mut Conn, id: &ApplianceId, by: &UserId) -> Result<bool> {
     let done =
         sqlx::query("UPDATE appliances SET retired_at = $2, retired_by = $3 WHERE id = $1 AND retired_at IS NULL")
             .bind(id)
@@ -175,7 +180,7 @@ pub async fn retire_appliance(conn: &mut Conn, id: &str, by: &UserId) -> Result<
 }
 
 /// Drains an appliance or returns it to service, in its history too.
-pub async fn set_appliance_status(conn: &mut Conn, id: &str, drained: bool, by: &UserId) -> Result<()> {
+pub async fn set_appliance_status(conn: &mut Conn, id: &ApplianceId, drained: bool, by: &UserId) -> Result<()> {
     let status = if drained { ApplianceStatus::Drained } else { ApplianceStatus::Serving };
     sqlx::query("UPDATE appliances SET status = $2, status_changed_by = $3, status_changed_at = $4 WHERE id = $1")
         .bind(id)
@@ -201,7 +206,7 @@ pub struct BgpConfig {
 /// Adds the next version of an appliance's BGP configuration.
 pub async fn add_bgp_version(
     conn: &mut Conn,
-    appliance_id: &str,
+    appliance_id: &ApplianceId,
     peer_asn: i64,
     ipv4: Option<&str>,
     ipv6: Option<&str>,
@@ -246,7 +251,7 @@ fn bgp_config(r: &AnyRow) -> Result<BgpConfig> {
 }
 
 /// An appliance's BGP configuration versions, newest first.
-pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<BgpConfig>> {
+pub async fn bgp_versions(conn: &mut Conn, appliance_id: &ApplianceId) -> Result<Vec<BgpConfig>> {
     sqlx::query(&format!("SELECT {BGP_COLUMNS} FROM bgp_configs b WHERE b.appliance_id = $1 ORDER BY b.version DESC"))
         .bind(appliance_id)
         .fetch_all(&mut *conn)
@@ -261,7 +266,7 @@ pub async fn bgp_versions(conn: &mut Conn, appliance_id: &str) -> Result<Vec<Bgp
 pub async fn bgp_versions_of_partner(
     conn: &mut Conn,
     partner_id: &PartnerId,
-) -> Result<HashMap<String, Vec<BgpConfig>>> {
+) -> Result<HashMap<ApplianceId, Vec<BgpConfig>>> {
     let rows = sqlx::query(&format!(
         "SELECT {BGP_COLUMNS} FROM bgp_configs b JOIN appliances a ON a.id = b.appliance_id \
          WHERE a.partner_id = $1 ORDER BY b.appliance_id, b.version DESC"

@@ -2,7 +2,7 @@
 //! roles and survey mentions, for the rules in `starship_core::communications`.
 
 use sqlx::Row;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 
 use crate::{Conn, Result};
 
@@ -21,7 +21,7 @@ pub struct Reachable {
 
 /// The partner's people (with or without sign-in) with their contact roles,
 /// only those associated with `site` when one is given.
-pub async fn reachable(conn: &mut Conn, partner_id: &PartnerId, site: Option<&str>) -> Result<Vec<Reachable>> {
+pub async fn reachable(conn: &mut Conn, partner_id: &PartnerId, site: Option<&SiteId>) -> Result<Vec<Reachable>> {
     let rows = sqlx::query(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.status, r.contact_role, \
            EXISTS (SELECT 1 FROM site_survey_contacts s WHERE s.user_id = u.id AND (CAST($2 AS TEXT) IS NULL OR s.site_id = CAST($2 AS TEXT))) AS on_survey \

@@ -1,7 +1,7 @@
 //! Sites: a partner's places, and the people associated with each (linked
 //! on the contact, or named in the site's deployment survey).
 
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 use std::collections::HashMap;
 
 use sqlx::Row;
@@ -11,7 +11,7 @@ use crate::{grouped, new_id, now_millis, Conn, Result, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Site {
-    pub id: String,
+    pub id: SiteId,
     pub partner_id: PartnerId,
     pub name: String,
     pub location: String,
@@ -20,7 +20,7 @@ pub struct Site {
 
 pub async fn insert_site(conn: &mut Conn, partner_id: &PartnerId, name: &str, location: &str) -> Result<Site> {
     let site = Site {
-        id: new_id(),
+        id: SiteId::from(new_id()),
         partner_id: partner_id.clone(),
         name: name.to_string(),
         location: location.to_string(),
@@ -42,7 +42,7 @@ pub async fn insert_site(conn: &mut Conn, partner_id: &PartnerId, name: &str, lo
 }
 
 /// Renames a site or changes its location.
-pub async fn update_site(conn: &mut Conn, id: &str, name: &str, location: &str) -> Result<()> {
+pub async fn update_site(conn: &mut Conn, id: &SiteId, name: &str, location: &str) -> Result<()> {
     sqlx::query("UPDATE sites SET name = $2, name_lower = $3, location = $4 WHERE id = $1")
         .bind(id)
         .bind(name)
@@ -54,7 +54,7 @@ pub async fn update_site(conn: &mut Conn, id: &str, name: &str, location: &str) 
     Ok(())
 }
 
-pub async fn get_site(conn: &mut Conn, id: &str) -> Result<Option<Site>> {
+pub async fn get_site(conn: &mut Conn, id: &SiteId) -> Result<Option<Site>> {
     let row = sqlx::query("SELECT id, partner_id, name, location, created_at FROM sites WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -108,7 +108,7 @@ pub struct SiteContact {
 pub async fn site_contacts_of_partner(
     conn: &mut Conn,
     partner_id: &PartnerId,
-) -> Result<HashMap<String, Vec<SiteContact>>> {
+) -> Result<HashMap<SiteId, Vec<SiteContact>>> {
     let rows = sqlx::query(
         "SELECT l.site_id, u.id, u.first_name, u.last_name, u.email, \
            EXISTS (SELECT 1 FROM site_survey_contacts v WHERE v.site_id = l.site_id AND v.user_id = u.id) AS on_survey \
@@ -134,7 +134,7 @@ pub async fn site_contacts_of_partner(
     })
 }
 
-pub async fn link_site(conn: &mut Conn, user_id: &UserId, site_id: &str) -> Result<()> {
+pub async fn link_site(conn: &mut Conn, user_id: &UserId, site_id: &SiteId) -> Result<()> {
     sqlx::query("INSERT INTO user_sites (user_id, site_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(user_id)
         .bind(site_id)
@@ -143,7 +143,7 @@ pub async fn link_site(conn: &mut Conn, user_id: &UserId, site_id: &str) -> Resu
     Ok(())
 }
 
-pub async fn add_survey_contact(conn: &mut Conn, site_id: &str, user_id: &UserId) -> Result<()> {
+pub async fn add_survey_contact(conn: &mut Conn, site_id: &SiteId, user_id: &UserId) -> Result<()> {
     sqlx::query("INSERT INTO site_survey_contacts (site_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(site_id)
         .bind(user_id)
@@ -164,7 +164,7 @@ pub async fn sites_of_partner_users(conn: &mut Conn, partner_id: &PartnerId) -> 
 pub async fn set_sites(conn: &mut Conn, user_id: &UserId, sites: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM user_sites WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
     for site in sites {
-        link_site(conn, user_id, site).await?;
+        link_site(conn, user_id, &SiteId::from(site.as_str())).await?;
     }
     Ok(())
 }

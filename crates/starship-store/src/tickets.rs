@@ -1,7 +1,7 @@
 //! Tickets: opened, moved between statuses, commented, and who hears
 //! about them (`ticket_audience`).
 
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, TicketId, UserId};
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
@@ -12,15 +12,15 @@ use crate::{grouped, new_id, now_millis, Conn, Result};
 
 #[derive(Debug, Clone)]
 pub struct Ticket {
-    pub id: String,
+    pub id: TicketId,
     pub partner_id: PartnerId,
     pub subject: String,
     pub body: String,
     pub status: TicketStatus,
     pub opened_by: Option<UserId>,
     pub created_at: i64,
-    pub site_id: Option<String>,
-    pub appliance_id: Option<String>,
+    pub site_id: Option<SiteId>,
+    pub appliance_id: Option<ApplianceId>,
     pub status_changed_at: Option<i64>,
 }
 
@@ -56,7 +56,7 @@ pub async fn tickets_of_partner(conn: &mut Conn, partner_id: &PartnerId) -> Resu
         .collect()
 }
 
-pub async fn get_ticket(conn: &mut Conn, id: &str) -> Result<Option<Ticket>> {
+pub async fn get_ticket(conn: &mut Conn, id: &TicketId) -> Result<Option<Ticket>> {
     sqlx::query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -72,7 +72,7 @@ pub async fn insert_ticket(
     subject: &str,
     body: &str,
     opened_by: Option<&UserId>,
-) -> Result<String> {
+) -> Result<TicketId> {
     open_ticket(conn, &NewTicket { partner_id, subject, body, site_id: None, appliance_id: None, opened_by }).await
 }
 
@@ -82,13 +82,13 @@ pub struct NewTicket<'a> {
     pub partner_id: &'a PartnerId,
     pub subject: &'a str,
     pub body: &'a str,
-    pub site_id: Option<&'a str>,
-    pub appliance_id: Option<&'a str>,
+    pub site_id: Option<&'a SiteId>,
+    pub appliance_id: Option<&'a ApplianceId>,
     pub opened_by: Option<&'a UserId>,
 }
 
-pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
-    let id = new_id();
+pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<TicketId> {
+    let id = TicketId::from(new_id());
     sqlx::query(
         "INSERT INTO tickets (id, partner_id, subject, body, status, opened_by, created_at, site_id, appliance_id) \
          VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)",
@@ -110,7 +110,7 @@ pub async fn open_ticket(conn: &mut Conn, t: &NewTicket<'_>) -> Result<String> {
 /// in `from` (someone else moved it meanwhile).
 pub async fn set_ticket_status(
     conn: &mut Conn,
-    id: &str,
+    id: &TicketId,
     from: TicketStatus,
     to: TicketStatus,
     by: &UserId,
@@ -131,7 +131,7 @@ pub async fn set_ticket_status(
 /// Who hears about a ticket: its watchers (the opener and everyone who
 /// commented) and the partner's NOC contacts; people deleted or
 /// deactivated are left out. User ids, in order.
-pub async fn ticket_audience(conn: &mut Conn, ticket_id: &str) -> Result<Vec<UserId>> {
+pub async fn ticket_audience(conn: &mut Conn, ticket_id: &TicketId) -> Result<Vec<UserId>> {
     sqlx::query(
         "SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND u.deactivated_at IS NULL AND ( \
            u.id IN (SELECT opened_by FROM tickets WHERE id = $1) \
@@ -171,7 +171,7 @@ fn comment(r: &AnyRow) -> Result<Comment> {
 
 pub async fn insert_ticket_comment(
     conn: &mut Conn,
-    ticket_id: &str,
+    ticket_id: &TicketId,
     author_id: Option<&UserId>,
     author: &str,
     body: &str,
@@ -190,7 +190,7 @@ pub async fn insert_ticket_comment(
 }
 
 /// A ticket's comments, oldest first.
-pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Comment>> {
+pub async fn ticket_comments(conn: &mut Conn, ticket_id: &TicketId) -> Result<Vec<Comment>> {
     sqlx::query(&format!(
         "SELECT {COMMENT_COLUMNS} FROM ticket_comments c WHERE c.ticket_id = $1 ORDER BY c.created_at, c.id"
     ))
@@ -206,7 +206,7 @@ pub async fn ticket_comments(conn: &mut Conn, ticket_id: &str) -> Result<Vec<Com
 pub async fn comments_of_partner_tickets(
     conn: &mut Conn,
     partner_id: &PartnerId,
-) -> Result<HashMap<String, Vec<Comment>>> {
+) -> Result<HashMap<TicketId, Vec<Comment>>> {
     let rows = sqlx::query(&format!(
         "SELECT {COMMENT_COLUMNS} FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id \
          WHERE t.partner_id = $1 ORDER BY c.created_at, c.id"

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::authz::Principal;
 use starship_core::domain::Title;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::appliances;
 use utoipa::ToSchema;
@@ -31,9 +31,9 @@ pub struct ApplianceEventView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplianceView {
-    pub id: String,
+    pub id: ApplianceId,
     pub partner_id: PartnerId,
-    pub site_id: String,
+    pub site_id: SiteId,
     pub serial: String,
     pub model: String,
     /// serving, drained or retired
@@ -163,7 +163,7 @@ pub async fn import_appliances(
 pub async fn retire_appliance(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplianceId>,
 ) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::retire_appliance(&state, &caller.principal, &caller.actor(), &id).await?.into()))
 }
@@ -175,7 +175,7 @@ pub async fn retire_appliance(
 pub async fn drain(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplianceId>,
 ) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, true).await?.into()))
 }
@@ -187,7 +187,7 @@ pub async fn drain(
 pub async fn undrain(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplianceId>,
 ) -> OperationResult<axum::Json<ApplianceView>> {
     Ok(axum::Json(ops::appliances::set_drained(&state, &caller.principal, &caller.actor(), &id, false).await?.into()))
 }
@@ -215,7 +215,7 @@ pub struct BgpVersion {
     pub created_at: String,
 }
 
-async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> OperationResult<Vec<BgpVersion>> {
+async fn bgp_versions(state: &AppState, caller: &Principal, id: &ApplianceId) -> OperationResult<Vec<BgpVersion>> {
     Ok(ops::appliances::bgp_versions(state, caller, id)
         .await?
         .into_iter()
@@ -236,7 +236,7 @@ async fn bgp_versions(state: &AppState, caller: &Principal, id: &str) -> Operati
 pub async fn get_bgp(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplianceId>,
 ) -> OperationResult<axum::Json<Vec<BgpVersion>>> {
     Ok(axum::Json(bgp_versions(&state, &caller.principal, &id).await?))
 }
@@ -249,7 +249,7 @@ pub async fn get_bgp(
 pub async fn put_bgp(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplianceId>,
     ApiJson(body): ApiJson<BgpBody>,
 ) -> OperationResult<axum::Json<Vec<BgpVersion>>> {
     let input =

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiQuery, Caller};
@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub struct RecipientParams {
     /// Only contacts of this site.
     #[serde(default)]
-    pub site: Option<String>,
+    pub site: Option<SiteId>,
     /// Operators: which partner.
     #[serde(default)]
     pub partner_id: Option<PartnerId>,
@@ -47,7 +47,7 @@ pub async fn recipients(
 ) -> OperationResult<axum::Json<Vec<Recipient>>> {
     let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_ref())?;
     let people =
-        ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_deref()).await?;
+        ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_ref()).await?;
     Ok(axum::Json(
         people
             .into_iter()

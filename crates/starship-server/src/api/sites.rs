@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::sites;
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ pub struct SiteContactView {
 
 #[derive(Serialize, ToSchema)]
 pub struct SiteView {
-    pub id: String,
+    pub id: SiteId,
     pub partner_id: PartnerId,
     pub name: String,
     pub location: String,
@@ -100,7 +100,7 @@ pub struct SiteEdit {
 pub async fn edit_site(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<SiteId>,
     ApiJson(body): ApiJson<SiteEdit>,
 ) -> OperationResult<axum::Json<SiteView>> {
     let site = ops::sites::edit_site(&state, &caller.principal, &id, &body.name, &body.location).await?;

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, TicketId, UserId};
 use starship_core::portal::TicketStatus;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::tickets;
@@ -30,7 +30,7 @@ pub struct CommentView {
 
 #[derive(Serialize, ToSchema)]
 pub struct TicketView {
-    pub id: String,
+    pub id: TicketId,
     pub partner_id: PartnerId,
     pub subject: String,
     pub body: String,
@@ -38,9 +38,9 @@ pub struct TicketView {
     /// The statuses it may move to next.
     pub next_statuses: Vec<TicketStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub appliance_id: Option<String>,
+    pub appliance_id: Option<ApplianceId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened_by: Option<UserId>,
     pub created_at: String,
@@ -94,7 +94,7 @@ pub async fn list_tickets(
 pub async fn get_ticket(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TicketId>,
 ) -> OperationResult<axum::Json<TicketView>> {
     let (ticket, comments) = ops::tickets::ticket(&state, &caller.principal, &id).await?;
     Ok(axum::Json(ticket_view_of(ticket, comments)))
@@ -113,7 +113,7 @@ pub struct CommentBody {
 pub async fn comment(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TicketId>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> OperationResult<(StatusCode, axum::Json<TicketView>)> {
     ops::tickets::comment_on_ticket(&state, &caller.principal, &caller.actor(), &caller.user.email, &id, &body.body)
@@ -131,10 +131,10 @@ pub struct NewTicket {
     pub body: String,
     /// One of the partner's sites.
     #[serde(default)]
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     /// One of the partner's appliances (at `site_id` when both are given).
     #[serde(default)]
-    pub appliance_id: Option<String>,
+    pub appliance_id: Option<ApplianceId>,
     /// Operators name the partner.
     #[serde(default)]
     pub partner_id: Option<PartnerId>,
@@ -179,7 +179,7 @@ pub struct TicketStatusBody {
 pub async fn set_ticket_status(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TicketId>,
     ApiJson(body): ApiJson<TicketStatusBody>,
 ) -> OperationResult<axum::Json<TicketView>> {
     ops::tickets::set_ticket_status(&state, &caller.principal, &caller.actor(), &id, body.status).await?;

@@ -2,7 +2,7 @@
 //! retired by operators, drained and given BGP configuration versions by
 //! the partner's portal users; listed with their history.
 
-use starship_core::ids::PartnerId;
+use starship_core::ids::{ApplianceId, PartnerId, SiteId};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::json;
@@ -23,7 +23,7 @@ pub async fn set_drained(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    appliance_id: &str,
+    appliance_id: &ApplianceId,
     drained: bool,
 ) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
@@ -80,7 +80,7 @@ pub async fn register_appliance(
     input: &ApplianceInput,
 ) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
-    let site = sites::get_site(&mut tx, input.site_id.trim()).await?.ok_or(OperationError::NotFound)?;
+    let site = sites::get_site(&mut tx, &SiteId::from(input.site_id.trim())).await?.ok_or(OperationError::NotFound)?;
     authz::register_appliances(caller, &site.partner_id)?;
     let (serial, model) =
         starship_core::error::both(check_serial("serial", &input.serial), Title::parse("model", &input.model))?;
@@ -139,7 +139,7 @@ pub async fn import_appliances(
         return Err(FieldError::new("csv", "the first line must name the columns site, serial and model").into());
     };
     let mut errors = Vec::new();
-    let mut rows: Vec<(u64, String, String, String)> = Vec::new();
+    let mut rows: Vec<(u64, SiteId, String, String)> = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -185,7 +185,15 @@ pub async fn import_appliances(
     }
     let mut appliances = Vec::new();
     for (_, site, serial, model) in &rows {
-        let id = appliances::register_appliance(&mut tx, &partner, site, serial, model, Some(&caller.user_id)).await?;
+        let id = appliances::register_appliance(
+            &mut tx,
+            &partner,
+            &SiteId::from(site.as_str()),
+            serial,
+            model,
+            Some(&caller.user_id),
+        )
+        .await?;
         history::append(
             &mut tx,
             &caller.user_id,
@@ -206,7 +214,7 @@ pub async fn retire_appliance(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    appliance_id: &str,
+    appliance_id: &ApplianceId,
 ) -> OperationResult<appliances::Appliance> {
     let mut tx = state.store.begin().await?;
     let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
@@ -293,7 +301,7 @@ pub async fn update_bgp(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    appliance_id: &str,
+    appliance_id: &ApplianceId,
     input: &BgpInput,
 ) -> OperationResult<i64> {
     let mut tx = state.store.begin().await?;
@@ -348,7 +356,7 @@ pub async fn appliances(
 }
 
 /// One appliance the caller may see.
-pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str) -> OperationResult<Appliance> {
+pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &ApplianceId) -> OperationResult<Appliance> {
     let mut conn = state.store.conn().await?;
     let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;
@@ -356,7 +364,11 @@ pub async fn appliance(state: &AppState, caller: &Principal, appliance_id: &str)
 }
 
 /// One appliance's BGP configuration versions, newest first.
-pub async fn bgp_versions(state: &AppState, caller: &Principal, appliance_id: &str) -> OperationResult<Vec<BgpConfig>> {
+pub async fn bgp_versions(
+    state: &AppState,
+    caller: &Principal,
+    appliance_id: &ApplianceId,
+) -> OperationResult<Vec<BgpConfig>> {
     let mut conn = state.store.conn().await?;
     let appliance = appliances::get_appliance(&mut conn, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &appliance.partner_id, None)?;

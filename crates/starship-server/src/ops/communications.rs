@@ -3,7 +3,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::communications::{self, Communication};
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, SiteId};
 use starship_core::portal::PortalAction;
 use starship_core::FieldError;
 use starship_store::communications::{reachable, Reachable};
@@ -19,7 +19,7 @@ pub async fn recipients(
     caller: &Principal,
     kind: &str,
     partner_id: &PartnerId,
-    site: Option<&str>,
+    site: Option<&SiteId>,
 ) -> OperationResult<Vec<Reachable>> {
     let communication = Communication::parse(kind).ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, partner_id, None)?;

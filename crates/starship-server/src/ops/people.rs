@@ -6,7 +6,7 @@ use starship_core::catalogue::{keys, RoleRef};
 use starship_core::domain::{Email, Locale, PersonName, Phone, UserStatus};
 use starship_core::error::Collector;
 use starship_core::history::Kind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 use starship_core::portal::PortalLevel;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor};
@@ -167,7 +167,7 @@ pub async fn create_person(
         contacts::set_contact_roles(&mut tx, &user.id, &input.contact_roles).await?;
     }
     for site in &input.sites {
-        sites::link_site(&mut tx, &user.id, site).await?;
+        sites::link_site(&mut tx, &user.id, &SiteId::from(site.as_str())).await?;
     }
     if user.phone.is_some() || !input.contact_roles.is_empty() || !input.sites.is_empty() {
         let details = json!({"phone": user.phone, "contact_roles": input.contact_roles, "sites": input.sites});

@@ -3,7 +3,7 @@
 
 use starship_core::authz::{self, Principal};
 use starship_core::domain::Title;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, SiteId};
 use starship_store::partners;
 use starship_store::sites::{self, Site, SiteContact};
 
@@ -34,7 +34,7 @@ pub async fn add_site(
 pub async fn edit_site(
     state: &AppState,
     caller: &Principal,
-    site_id: &str,
+    site_id: &SiteId,
     name: &str,
     location: &str,
 ) -> OperationResult<sites::Site> {

@@ -6,7 +6,7 @@ use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::Title;
 use starship_core::history::Kind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, TicketId, UserId};
 use starship_core::portal::{PortalAction, TicketStatus};
 use starship_core::FieldError;
 use starship_store::history::{self, Actor};
@@ -59,8 +59,8 @@ pub struct TicketInput {
     pub partner_id: Option<PartnerId>,
     pub subject: String,
     pub body: String,
-    pub site_id: Option<String>,
-    pub appliance_id: Option<String>,
+    pub site_id: Option<SiteId>,
+    pub appliance_id: Option<ApplianceId>,
 }
 
 /// Opens a ticket (every portal level, and operators for a partner); a
@@ -78,8 +78,8 @@ pub async fn open_ticket(
         starship_core::error::both(Title::parse("subject", &input.subject), ticket_text("body", &input.body))?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner).await?.ok_or(OperationError::NotFound)?;
-    let site_id = input.site_id.as_deref().filter(|s| !s.is_empty());
-    let appliance_id = input.appliance_id.as_deref().filter(|s| !s.is_empty());
+    let site_id = input.site_id.as_ref().filter(|s| !s.is_empty());
+    let appliance_id = input.appliance_id.as_ref().filter(|s| !s.is_empty());
     if let Some(site) = site_id {
         let found = sites::get_site(&mut tx, site).await?;
         if found.is_none_or(|s| s.partner_id != partner) {
@@ -91,7 +91,7 @@ pub async fn open_ticket(
         if found.partner_id != partner {
             return Err(OperationError::NotFound);
         }
-        if site_id.is_some_and(|site| site != found.site_id) {
+        if site_id.is_some_and(|site| *site != found.site_id) {
             return Err(FieldError::new("appliance_id", "this appliance is at another site").into());
         }
     }
@@ -125,7 +125,7 @@ pub async fn set_ticket_status(
     state: &AppState,
     caller: &Principal,
     actor: &Actor,
-    ticket_id: &str,
+    ticket_id: &TicketId,
     to: TicketStatus,
 ) -> OperationResult<tickets::Ticket> {
     let mut tx = state.store.begin().await?;
@@ -164,7 +164,7 @@ pub async fn comment_on_ticket(
     caller: &Principal,
     actor: &Actor,
     author_email: &str,
-    ticket_id: &str,
+    ticket_id: &TicketId,
     body: &str,
 ) -> OperationResult<String> {
     let text = ticket_text("body", body)?;
@@ -207,7 +207,11 @@ pub async fn tickets(
 }
 
 /// One ticket with its comments.
-pub async fn ticket(state: &AppState, caller: &Principal, ticket_id: &str) -> OperationResult<(Ticket, Vec<Comment>)> {
+pub async fn ticket(
+    state: &AppState,
+    caller: &Principal,
+    ticket_id: &TicketId,
+) -> OperationResult<(Ticket, Vec<Comment>)> {
     let mut tx = state.store.begin_read().await?;
     let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;

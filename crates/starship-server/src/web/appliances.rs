@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{ApplianceId, PartnerId};
 use starship_core::portal::ApplianceStatus;
 use starship_core::portal::{PortalAction, PortalLevel};
 
@@ -23,7 +23,7 @@ use crate::ops::{self};
 use crate::state::AppState;
 
 struct ApplianceRow {
-    id: String,
+    id: ApplianceId,
     serial: String,
     model: String,
     site: String,
@@ -269,7 +269,11 @@ pub async fn appliances(
 }
 
 /// The partner an appliance belongs to, for the address to return to.
-async fn partner_of_appliance(state: &AppState, viewer: &WebUser, id: &str) -> Result<PartnerId, OperationError> {
+async fn partner_of_appliance(
+    state: &AppState,
+    viewer: &WebUser,
+    id: &ApplianceId,
+) -> Result<PartnerId, OperationError> {
     Ok(ops::appliances::appliance(state, &viewer.principal, id).await?.partner_id)
 }
 
@@ -286,7 +290,7 @@ enum DrainAction {
     Undrain,
 }
 
-pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<DrainForm>) -> WebResult {
+pub async fn drain(State(state): State<AppState>, Path(id): Path<ApplianceId>, post: WebPost<DrainForm>) -> WebResult {
     let viewer = &post.user;
     let drained = post.form.action == DrainAction::Drain;
     let appliance = ops::appliances::set_drained(&state, &viewer.principal, &viewer.actor(), &id, drained).await?;
@@ -294,7 +298,11 @@ pub async fn drain(State(state): State<AppState>, Path(id): Path<String>, post: 
     see_other(appliances_page_of(viewer, &appliance.partner_id, done))
 }
 
-pub async fn bgp(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<BgpSessionForm>) -> WebResult {
+pub async fn bgp(
+    State(state): State<AppState>,
+    Path(id): Path<ApplianceId>,
+    post: WebPost<BgpSessionForm>,
+) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     let outcome = match form.peer_asn.trim().parse::<i64>() {
@@ -384,7 +392,7 @@ fn import_error_line(e: &starship_core::FieldError) -> String {
     }
 }
 
-pub async fn retire(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
+pub async fn retire(State(state): State<AppState>, Path(id): Path<ApplianceId>, post: WebPost<Button>) -> WebResult {
     let viewer = &post.user;
     let appliance = ops::appliances::retire_appliance(&state, &viewer.principal, &viewer.actor(), &id).await?;
     see_other(appliances_page_of(viewer, &appliance.partner_id, AppliancesDone::Retired))

@@ -4,7 +4,7 @@
 //! reaches an address percent-encoded in one place. A query's closed words
 //! (`tab`, `done`) are spelled once, for printing and reading back.
 
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, TicketId, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -285,11 +285,11 @@ pub enum Page {
     },
     /// The tickets list, scrolled to one ticket when named.
     Tickets {
-        at: Option<String>,
+        at: Option<TicketId>,
     },
     NewTicket,
     Ticket {
-        id: String,
+        id: TicketId,
         done: Option<TicketDone>,
     },
     /// Operators name the partner; the others see their own.
@@ -377,8 +377,8 @@ impl Page {
         Self::ApplicationUsers { key: key.to_string(), filter: ApplicationFilter::default() }
     }
 
-    pub fn ticket(id: &str) -> Self {
-        Self::Ticket { id: id.to_string(), done: None }
+    pub fn ticket(id: &TicketId) -> Self {
+        Self::Ticket { id: id.clone(), done: None }
     }
 
     pub fn review(id: &str) -> Self {
@@ -443,7 +443,8 @@ impl Page {
     fn path_values(&self) -> Vec<&str> {
         match self {
             Self::Profile { id, .. } => vec![id],
-            Self::Ticket { id, .. } | Self::Review { id, .. } => vec![id],
+            Self::Ticket { id, .. } => vec![id],
+            Self::Review { id, .. } => vec![id],
             Self::ScimTokens { partner, .. } | Self::ScimGroups { partner, .. } => vec![partner],
             Self::ApplicationUsers { key, .. } => vec![key],
             _ => vec![],
@@ -549,9 +550,9 @@ impl Page {
             Self::OnboardPermissions { users: vec![id().into(), id().into()], bulk: true },
             Self::Portal,
             Self::Contacts { edit: Some(id().into()), done: Some(ContactsDone::MfaReset) },
-            Self::Tickets { at: Some(id()) },
+            Self::Tickets { at: Some(id().into()) },
             Self::NewTicket,
-            Self::Ticket { id: id(), done: Some(TicketDone::Commented) },
+            Self::Ticket { id: id().into(), done: Some(TicketDone::Commented) },
             Self::Sites { partner: Some(id().into()), done: Some(SitesDone::Added) },
             Self::Appliances { partner: Some(id().into()), done: Some(AppliancesDone::Imported(3)) },
             Self::Applications,

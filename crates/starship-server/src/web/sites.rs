@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, SiteId};
 use starship_core::portal::PortalLevel;
 
 use super::page::SitesDone;
@@ -17,7 +17,7 @@ use crate::ops::{self};
 use crate::state::AppState;
 
 struct SiteRow {
-    id: String,
+    id: SiteId,
     name: String,
     location: String,
     contacts: Vec<SiteContactRow>,
@@ -177,7 +177,7 @@ pub async fn add_site(State(state): State<AppState>, post: WebPost<SiteForm>) ->
     }
 }
 
-pub async fn edit_site(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<SiteForm>) -> WebResult {
+pub async fn edit_site(State(state): State<AppState>, Path(id): Path<SiteId>, post: WebPost<SiteForm>) -> WebResult {
     let viewer = &post.user;
     let form = &post.form;
     match ops::sites::edit_site(&state, &viewer.principal, &id, &form.name, &form.location).await {

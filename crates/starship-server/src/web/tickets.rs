@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{ApplianceId, PartnerId, SiteId, TicketId};
 use starship_core::portal::{PortalAction, PortalLevel, TicketStatus};
 use starship_core::time_fmt::rfc3339_from_millis;
 
@@ -25,7 +25,7 @@ struct CommentRow {
 }
 
 struct TicketRow {
-    id: String,
+    id: TicketId,
     subject: String,
     body: String,
     status: String,
@@ -99,7 +99,7 @@ pub struct CommentForm {
     from: String,
 }
 
-pub async fn comment(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<CommentForm>) -> WebResult {
+pub async fn comment(State(state): State<AppState>, Path(id): Path<TicketId>, post: WebPost<CommentForm>) -> WebResult {
     let viewer = &post.user;
     let body = post.form.body.as_str();
     let from_ticket_page = post.form.from == "ticket";
@@ -149,7 +149,7 @@ async fn ticket_page(
     comment_refused: Option<(FormErrors, &str)>,
     status_errors: FormErrors,
 ) -> WebResult {
-    let (ticket, comments) = ops::tickets::ticket(state, &viewer.principal, id).await?;
+    let (ticket, comments) = ops::tickets::ticket(state, &viewer.principal, &TicketId::from(id)).await?;
     let status = ticket.status;
     let may_move = authz::portal(&viewer.principal, PortalAction::TicketStatus, &ticket.partner_id, None).is_ok();
     let next = if may_move {
@@ -213,7 +213,7 @@ async fn ticket_page(
 pub async fn ticket(
     State(state): State<AppState>,
     viewer: WebUser,
-    Path(id): Path<String>,
+    Path(id): Path<TicketId>,
     Query(query): Query<DoneQuery>,
 ) -> WebResult {
     ticket_page(&state, &viewer, &id, query.done, None, FormErrors::default()).await
@@ -228,7 +228,7 @@ pub struct StatusForm {
 
 pub async fn ticket_status(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<TicketId>,
     post: WebPost<StatusForm>,
 ) -> WebResult {
     let viewer = &post.user;
@@ -355,8 +355,8 @@ pub async fn open_ticket(State(state): State<AppState>, post: WebPost<NewTicketF
         partner_id: chosen(&form.partner_id).map(PartnerId::from),
         subject: form.subject.clone(),
         body: form.body.clone(),
-        site_id: chosen(&form.site_id),
-        appliance_id: chosen(&form.appliance_id),
+        site_id: chosen(&form.site_id).map(SiteId::from),
+        appliance_id: chosen(&form.appliance_id).map(ApplianceId::from),
     };
     match ops::tickets::open_ticket(&state, &viewer.principal, &viewer.actor(), &input).await {
         Ok(ticket) => see_other(Page::Ticket { id: ticket.id, done: Some(TicketDone::Opened) }),

@@ -145,6 +145,8 @@ pub async fn crossing(app: &TestApp) -> Crossing {
             .await
             .unwrap();
     drop(conn);
+    let (our_site, our_appliance, our_ticket) =
+        (our_site.into_string(), our_appliance.into_string(), our_ticket.into_string());
     let mut theirs = Vec::new();
     for (i, holds) in ALL_HOLDS.into_iter().enumerate() {
         theirs.push((holds, person(app, &metro.metro, &format!("theirs.{i}@metrofiber.example"), holds).await));

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use starship_core::domain::PartnerKind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, SiteId, UserId};
 
 use crate::support::*;
 
@@ -80,6 +80,7 @@ pub async fn portal_world(app: &TestApp) -> Portal {
     )
     .await
     .unwrap();
+    let (site, appliance, ticket) = (site.into_string(), appliance.into_string(), ticket.into_string());
     Portal { metro, admin, engineering, read_only, contact, outsider, site, appliance, ticket }
 }
 
@@ -350,7 +351,7 @@ app_test!(communications_reach_contacts_by_role_and_site, |app| async move {
         assert_eq!(status, StatusCode::CREATED, "{created}");
         starship_store::sites::add_survey_contact(
             &mut app.store.conn().await.unwrap(),
-            &p.site,
+            &SiteId::from(p.site.as_str()),
             &UserId::from(created["id"].as_str().unwrap()),
         )
         .await
@@ -358,7 +359,7 @@ app_test!(communications_reach_contacts_by_role_and_site, |app| async move {
     }
     starship_store::sites::add_survey_contact(
         &mut app.store.conn().await.unwrap(),
-        &p.site,
+        &SiteId::from(p.site.as_str()),
         &UserId::from(p.contact.as_str()),
     )
     .await
@@ -658,7 +659,7 @@ app_test!(a_portal_admin_creates_a_site_that_people_can_then_be_linked_to, |app|
     let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Austin DC2", "Denver DC1"]);
     let mut conn = app.store.conn().await.unwrap();
-    let stored = starship_store::sites::get_site(&mut conn, &id).await.unwrap().expect("stored");
+    let stored = starship_store::sites::get_site(&mut conn, &SiteId::from(id.as_str())).await.unwrap().expect("stored");
     assert_eq!(
         (stored.partner_id.as_str(), stored.name.as_str(), stored.location.as_str()),
         (p.metro.as_str(), "Austin DC2", "Austin, US")

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use starship_core::ids::UserId;
+use starship_core::ids::{SiteId, UserId};
 
 use crate::portal::portal_world;
 use crate::support::*;
@@ -13,9 +13,13 @@ app_test!(portal_admins_and_operators_edit_sites_and_the_list_names_their_contac
     let p = portal_world(&app).await;
     {
         let mut conn = app.store.conn().await.unwrap();
-        starship_store::sites::add_survey_contact(&mut conn, &p.site, &UserId::from(p.engineering.as_str()))
-            .await
-            .unwrap();
+        starship_store::sites::add_survey_contact(
+            &mut conn,
+            &SiteId::from(p.site.as_str()),
+            &UserId::from(p.engineering.as_str()),
+        )
+        .await
+        .unwrap();
     }
     let nora = app.signed_in("nora.admin@metrofiber.example").await;
     let (status, sites) = app.get(&nora, "/api/v1/sites").await;

@@ -1,5 +1,6 @@
 //! Partner Portal records: contact roles, sites, appliances, tickets.
 
+use starship_core::ids::TicketId;
 use starship_store::{appliances, communications, contacts, partners, sites, tickets, StoreError};
 
 use crate::fixtures;
@@ -75,14 +76,17 @@ store_test!(appliances_tickets_and_site_contacts_are_stored, |store| async move 
     let ticket = tickets::insert_ticket(&mut conn, &acme, "BGP session down", "Since 10:00 UTC", Some(&noc)).await?;
     let comment =
         tickets::insert_ticket_comment(&mut conn, &ticket, Some(&noc), "noc@acme.example", "Back up now").await?;
-    assert!(tickets::insert_ticket_comment(&mut conn, "no-such-ticket", None, "system", "…").await.is_err());
+    assert!(tickets::insert_ticket_comment(&mut conn, &TicketId::from("no-such-ticket"), None, "system", "…")
+        .await
+        .is_err());
     let stored = tickets::get_ticket(&mut conn, &ticket).await?.expect("the ticket");
     assert_eq!(
         (stored.partner_id.as_str(), stored.subject.as_str(), stored.body.as_str(), stored.status.as_str()),
         (acme.as_str(), "BGP session down", "Since 10:00 UTC", "open")
     );
     assert_eq!(stored.opened_by.as_deref(), Some(noc.as_str()));
-    let listed: Vec<String> = tickets::tickets_of_partner(&mut conn, &acme).await?.into_iter().map(|t| t.id).collect();
+    let listed: Vec<TicketId> =
+        tickets::tickets_of_partner(&mut conn, &acme).await?.into_iter().map(|t| t.id).collect();
     assert_eq!(listed, [ticket.as_str()]);
     let comments = tickets::ticket_comments(&mut conn, &ticket).await?;
     assert_eq!(comments.len(), 1, "the comment on no ticket was not stored");
