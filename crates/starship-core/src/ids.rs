@@ -206,6 +206,11 @@ text_id! {
 }
 
 text_id! {
+    /// An access review of one application's grants in one partner.
+    ReviewId
+}
+
+text_id! {
     /// An application's key in the catalogue (`backlot`, `academy`).
     ApplicationKey
 }

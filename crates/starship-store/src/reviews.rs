@@ -8,14 +8,14 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::domain::ProductionId;
-use starship_core::ids::{GrantId, PartnerId, UserId};
+use starship_core::ids::{GrantId, PartnerId, ReviewId, UserId};
 
 use crate::users::production_of;
 use crate::{new_id, now_millis, Conn, Result};
 
 #[derive(Debug, Clone)]
 pub struct Review {
-    pub id: String,
+    pub id: ReviewId,
     pub partner_id: PartnerId,
     pub application: String,
     pub production: Option<ProductionId>,
@@ -54,7 +54,7 @@ impl Decision {
 
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub review_id: String,
+    pub review_id: ReviewId,
     pub grant_id: GrantId,
     pub user_id: UserId,
     pub email: String,
@@ -118,7 +118,7 @@ pub async fn open(
     due_at: i64,
     opened_by: &UserId,
 ) -> Result<Review> {
-    let id = new_id();
+    let id = ReviewId::from(new_id());
     sqlx::query(
         "INSERT INTO access_reviews (id, partner_id, application, production_id, due_at, opened_by, opened_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -147,7 +147,7 @@ pub async fn open(
     Ok(get(conn, &id).await?.expect("the review just written"))
 }
 
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Review>> {
+pub async fn get(conn: &mut Conn, id: &ReviewId) -> Result<Option<Review>> {
     sqlx::query(&format!("SELECT {REVIEW_COLUMNS} FROM access_reviews r WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -175,7 +175,7 @@ pub async fn list(conn: &mut Conn, partner_id: Option<&PartnerId>, limit: i64) -
     .collect()
 }
 
-pub async fn items(conn: &mut Conn, review_id: &str) -> Result<Vec<Item>> {
+pub async fn items(conn: &mut Conn, review_id: &ReviewId) -> Result<Vec<Item>> {
     sqlx::query(
         "SELECT i.review_id, i.grant_id, i.user_id, u.email, u.first_name, u.last_name, i.role, i.production_id, \
          i.decision, i.decided_by, i.decided_at, i.note \
@@ -190,7 +190,7 @@ pub async fn items(conn: &mut Conn, review_id: &str) -> Result<Vec<Item>> {
     .collect()
 }
 
-pub async fn item(conn: &mut Conn, review_id: &str, grant_id: &GrantId) -> Result<Option<Item>> {
+pub async fn item(conn: &mut Conn, review_id: &ReviewId, grant_id: &GrantId) -> Result<Option<Item>> {
     Ok(items(conn, review_id).await?.into_iter().find(|i| i.grant_id == *grant_id))
 }
 
@@ -198,7 +198,7 @@ pub async fn item(conn: &mut Conn, review_id: &str, grant_id: &GrantId) -> Resul
 /// `false` when the review closed meanwhile.
 pub async fn decide(
     conn: &mut Conn,
-    review_id: &str,
+    review_id: &ReviewId,
     grant_id: &GrantId,
     decision: Decision,
     decided_by: &UserId,
@@ -222,7 +222,7 @@ pub async fn decide(
 }
 
 /// Open reviews whose due date has come.
-pub async fn due(conn: &mut Conn, now: i64) -> Result<Vec<String>> {
+pub async fn due(conn: &mut Conn, now: i64) -> Result<Vec<ReviewId>> {
     let rows =
         sqlx::query("SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 ORDER BY due_at, id")
             .bind(now)
@@ -232,7 +232,7 @@ pub async fn due(conn: &mut Conn, now: i64) -> Result<Vec<String>> {
 }
 
 /// Marks a review closed; `true` only for the caller whose update did it.
-pub async fn claim_close(conn: &mut Conn, id: &str, now: i64) -> Result<bool> {
+pub async fn claim_close(conn: &mut Conn, id: &ReviewId, now: i64) -> Result<bool> {
     Ok(sqlx::query("UPDATE access_reviews SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
         .bind(now)
         .bind(id)
@@ -244,7 +244,7 @@ pub async fn claim_close(conn: &mut Conn, id: &str, now: i64) -> Result<bool> {
 
 /// Open reviews due within `lead` milliseconds whose reminder has not gone
 /// out.
-pub async fn due_for_reminder(conn: &mut Conn, now: i64, lead: i64) -> Result<Vec<String>> {
+pub async fn due_for_reminder(conn: &mut Conn, now: i64, lead: i64) -> Result<Vec<ReviewId>> {
     let rows = sqlx::query(
         "SELECT id FROM access_reviews WHERE closed_at IS NULL AND due_at <= $1 AND due_at > $2 \
          AND reminded_at IS NULL ORDER BY due_at",
@@ -258,7 +258,7 @@ pub async fn due_for_reminder(conn: &mut Conn, now: i64, lead: i64) -> Result<Ve
 
 /// Marks a review's reminder sent; `true` only for the caller whose update
 /// did it.
-pub async fn claim_reminder(conn: &mut Conn, id: &str, now: i64) -> Result<bool> {
+pub async fn claim_reminder(conn: &mut Conn, id: &ReviewId, now: i64) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE access_reviews SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL AND closed_at IS NULL",
     )

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::ProductionId;
-use starship_core::ids::{GrantId, PartnerId, UserId};
+use starship_core::ids::{GrantId, PartnerId, ReviewId, UserId};
 use starship_core::time_fmt::{millis_from_rfc3339, rfc3339_from_millis};
 use starship_core::FieldError;
 use starship_store::reviews::{self, Item, Review};
@@ -54,7 +54,7 @@ pub struct ReviewItem {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccessReview {
-    pub id: String,
+    pub id: ReviewId,
     pub partner_id: PartnerId,
     pub application: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,7 +151,7 @@ pub async fn list_reviews(
 pub async fn get_review(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ReviewId>,
 ) -> OperationResult<axum::Json<AccessReview>> {
     let (review, items) = ops::reviews::get(&state, &caller.principal, &id).await?;
     Ok(axum::Json(review_json(review, Some(items))))
@@ -179,7 +179,7 @@ pub struct DecisionBody {
 pub async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ReviewId>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> OperationResult<axum::Json<ReviewItem>> {
     let decision = reviews::Decision::parse(&body.decision)

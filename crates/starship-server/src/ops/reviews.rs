@@ -6,7 +6,7 @@
 //! decision can still change, and one pass does all the revoking.
 
 use starship_core::history::Kind;
-use starship_core::ids::{GrantId, PartnerId};
+use starship_core::ids::{GrantId, PartnerId, ReviewId};
 use std::time::Duration;
 
 use serde_json::json;
@@ -96,7 +96,7 @@ fn allowed(caller: &Principal, review: &Review) -> Result<(), authz::Denied> {
 }
 
 /// One review with its items, for whoever may read it.
-pub async fn get(state: &AppState, caller: &Principal, id: &str) -> OperationResult<(Review, Vec<Item>)> {
+pub async fn get(state: &AppState, caller: &Principal, id: &ReviewId) -> OperationResult<(Review, Vec<Item>)> {
     let mut tx = state.store.begin_read().await?;
     let review = reviews::get(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
     allowed(caller, &review)?;
@@ -110,7 +110,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: &str) -> OperationRes
 pub async fn decide(
     state: &AppState,
     caller: &Principal,
-    review_id: &str,
+    review_id: &ReviewId,
     grant_id: &GrantId,
     decision: Decision,
     note: Option<&str>,
@@ -153,7 +153,7 @@ pub async fn close_due(store: &Store, now: i64) -> Result<usize, StoreError> {
     Ok(closed)
 }
 
-async fn close_one(store: &Store, id: &str, now: i64) -> Result<bool, StoreError> {
+async fn close_one(store: &Store, id: &ReviewId, now: i64) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
     if !reviews::claim_close(&mut tx, id, now).await? {
         return Ok(false);

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use starship_core::ids::{AdminPrivilegeId, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplianceId, GrantId, PartnerId, ReviewId, SiteId, TicketId, UserId};
 
 use super::page::write_path;
 
@@ -78,24 +78,24 @@ pub enum Action {
         id: UserId,
     },
     TicketStatus {
-        id: String,
+        id: TicketId,
     },
     Comment {
-        ticket: String,
+        ticket: TicketId,
     },
     EditSite {
-        id: String,
+        id: SiteId,
     },
     ImportAppliances,
     RetireAppliance {
-        id: String,
+        id: ApplianceId,
     },
     /// Drain an appliance, or put it back into service.
     DrainAppliance {
-        id: String,
+        id: ApplianceId,
     },
     ApplianceBgp {
-        id: String,
+        id: ApplianceId,
     },
     /// An application client given a new secret.
     ClientSecret {
@@ -110,7 +110,7 @@ pub enum Action {
     },
     /// An access review's decisions.
     Decide {
-        review: String,
+        review: ReviewId,
     },
 }
 
@@ -178,28 +178,28 @@ impl Action {
         Self::ChangeContact { id: id.clone() }
     }
 
-    pub fn ticket_status(id: &str) -> Self {
-        Self::TicketStatus { id: id.to_string() }
+    pub fn ticket_status(id: &TicketId) -> Self {
+        Self::TicketStatus { id: id.clone() }
     }
 
-    pub fn comment(ticket: &str) -> Self {
-        Self::Comment { ticket: ticket.to_string() }
+    pub fn comment(ticket: &TicketId) -> Self {
+        Self::Comment { ticket: ticket.clone() }
     }
 
-    pub fn edit_site(id: &str) -> Self {
-        Self::EditSite { id: id.to_string() }
+    pub fn edit_site(id: &SiteId) -> Self {
+        Self::EditSite { id: id.clone() }
     }
 
-    pub fn retire_appliance(id: &str) -> Self {
-        Self::RetireAppliance { id: id.to_string() }
+    pub fn retire_appliance(id: &ApplianceId) -> Self {
+        Self::RetireAppliance { id: id.clone() }
     }
 
-    pub fn drain_appliance(id: &str) -> Self {
-        Self::DrainAppliance { id: id.to_string() }
+    pub fn drain_appliance(id: &ApplianceId) -> Self {
+        Self::DrainAppliance { id: id.clone() }
     }
 
-    pub fn appliance_bgp(id: &str) -> Self {
-        Self::ApplianceBgp { id: id.to_string() }
+    pub fn appliance_bgp(id: &ApplianceId) -> Self {
+        Self::ApplianceBgp { id: id.clone() }
     }
 
     pub fn client_secret(id: &str) -> Self {
@@ -214,8 +214,8 @@ impl Action {
         Self::Resend { id: id.to_string() }
     }
 
-    pub fn decide(review: &str) -> Self {
-        Self::Decide { review: review.to_string() }
+    pub fn decide(review: &ReviewId) -> Self {
+        Self::Decide { review: review.clone() }
     }
 
     /// The router's pattern for this action.
@@ -267,17 +267,14 @@ impl Action {
             Self::MapGroupRole { partner, group } => vec![partner, group],
             Self::UnmapGroupRole { partner, group, mapping } => vec![partner, group, mapping],
             Self::RevokeScimToken { partner, token } => vec![partner, token],
-            Self::Comment { ticket: id } | Self::Decide { review: id } => vec![id],
+            Self::Comment { ticket: id } | Self::TicketStatus { id } => vec![id],
+            Self::Decide { review } => vec![review],
             Self::ChangeContact { id } => vec![id],
-            Self::RevokeToken { id }
-            | Self::TicketStatus { id }
-            | Self::EditSite { id }
-            | Self::RetireAppliance { id }
-            | Self::DrainAppliance { id }
-            | Self::ApplianceBgp { id }
-            | Self::ClientSecret { id }
-            | Self::RevokeClient { id }
-            | Self::Resend { id } => vec![id],
+            Self::EditSite { id } => vec![id],
+            Self::RetireAppliance { id } | Self::DrainAppliance { id } | Self::ApplianceBgp { id } => vec![id],
+            Self::RevokeToken { id } | Self::ClientSecret { id } | Self::RevokeClient { id } | Self::Resend { id } => {
+                vec![id]
+            }
             Self::SignOut
             | Self::CreateToken
             | Self::OnboardNew
@@ -313,17 +310,17 @@ impl Action {
             Self::OnboardBulk,
             Self::OnboardMetadata,
             Self::ChangeContact { id: id().into() },
-            Self::TicketStatus { id: id() },
-            Self::Comment { ticket: id() },
-            Self::EditSite { id: id() },
+            Self::TicketStatus { id: id().into() },
+            Self::Comment { ticket: id().into() },
+            Self::EditSite { id: id().into() },
             Self::ImportAppliances,
-            Self::RetireAppliance { id: id() },
-            Self::DrainAppliance { id: id() },
-            Self::ApplianceBgp { id: id() },
+            Self::RetireAppliance { id: id().into() },
+            Self::DrainAppliance { id: id().into() },
+            Self::ApplianceBgp { id: id().into() },
             Self::ClientSecret { id: id() },
             Self::RevokeClient { id: id() },
             Self::Resend { id: id() },
-            Self::Decide { review: id() },
+            Self::Decide { review: id().into() },
         ]
     }
 
@@ -403,6 +400,6 @@ mod tests {
             Action::UnmapGroupRole { partner: "p".into(), group: "g 1".into(), mapping: "m".into() }.to_string(),
             "/partners/p/scim-groups/g%201/roles/m/remove"
         );
-        assert_eq!(Action::comment("t1").to_string(), "/portal/tickets/t1/comments");
+        assert_eq!(Action::comment(&TicketId::from("t1")).to_string(), "/portal/tickets/t1/comments");
     }
 }

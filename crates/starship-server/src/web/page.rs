@@ -4,7 +4,7 @@
 //! reaches an address percent-encoded in one place. A query's closed words
 //! (`tab`, `done`) are spelled once, for printing and reading back.
 
-use starship_core::ids::{PartnerId, TicketId, UserId};
+use starship_core::ids::{PartnerId, ReviewId, TicketId, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -317,7 +317,7 @@ pub enum Page {
     },
     Reviews,
     Review {
-        id: String,
+        id: ReviewId,
         done: Option<ReviewDone>,
     },
 }
@@ -381,8 +381,8 @@ impl Page {
         Self::Ticket { id: id.clone(), done: None }
     }
 
-    pub fn review(id: &str) -> Self {
-        Self::Review { id: id.to_string(), done: None }
+    pub fn review(id: &ReviewId) -> Self {
+        Self::Review { id: id.clone(), done: None }
     }
 
     /// The portal's users with one person's panel open.
@@ -569,7 +569,7 @@ impl Page {
             Self::Clients { done: Some(ClientsDone::Revoked) },
             Self::Outbox { q: "pat".into(), status: "failed".into(), cursor: None, done: Some(OutboxDone::Resent) },
             Self::Reviews,
-            Self::Review { id: id(), done: Some(ReviewDone::Decided) },
+            Self::Review { id: id().into(), done: Some(ReviewDone::Decided) },
         ]
     }
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::authz;
-use starship_core::ids::{GrantId, UserId};
+use starship_core::ids::{GrantId, ReviewId, UserId};
 use starship_store::reviews;
 use starship_store::reviews::Decision;
 
@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Whether the viewer has an open review to act on: the navigation's link.
 struct ReviewRow {
-    id: String,
+    id: ReviewId,
     title: String,
     partner: String,
     due: String,
@@ -87,7 +87,7 @@ struct ItemRow {
 #[template(path = "review.html")]
 struct ReviewPage {
     layout: Layout,
-    id: String,
+    id: ReviewId,
     title: String,
     partner: String,
     due: String,
@@ -108,7 +108,7 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<AppState>,
     viewer: WebUser,
-    Path(id): Path<String>,
+    Path(id): Path<ReviewId>,
     Query(query): Query<ShowQuery>,
 ) -> WebResult {
     let (review, items) = ops::reviews::get(&state, &viewer.principal, &id).await?;
@@ -164,7 +164,7 @@ pub struct DecisionForm {
     note: Option<String>,
 }
 
-pub async fn decide(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<DecisionForm>) -> WebResult {
+pub async fn decide(State(state): State<AppState>, Path(id): Path<ReviewId>, post: WebPost<DecisionForm>) -> WebResult {
     let form = &post.form;
     let decision = Decision::parse(&form.decision).ok_or_else(|| {
         OperationError::from(starship_core::FieldError::new("decision", "is not one of keep, revoke"))

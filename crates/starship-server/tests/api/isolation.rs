@@ -183,10 +183,10 @@ pub async fn crossing(app: &TestApp) -> Crossing {
     .id;
     drop(conn);
     let their_review = (
-        their_review,
+        their_review.into_string(),
         theirs.iter().find(|(h, _)| *h == Holds::BacklotRole).and_then(|(_, p)| p.grant.clone()).unwrap(),
     );
-    let our_review = (our_review, reviewed.grant.expect("the reviewed person's Backlot role"));
+    let our_review = (our_review.into_string(), reviewed.grant.expect("the reviewed person's Backlot role"));
     Crossing {
         metro,
         ours,

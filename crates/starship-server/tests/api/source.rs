@@ -553,7 +553,8 @@ fn no_module_of_a_layer_imports_another_in_a_cycle() {
 }
 
 /// Architecture invariant: the rules, the store and the operations name
-/// people, partners, grants, admin privileges, tickets and appliances by
+/// people, partners, grants, admin privileges, tickets, appliances and
+/// access reviews by
 /// their id types
 /// (`starship_core::ids`), never as bare text, so one cannot be passed
 /// for another. Text becomes an id at the edges only: an address, a form,
@@ -580,6 +581,7 @@ fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
         "author_id",
         "ticket_id",
         "appliance_id",
+        "review_id",
     ];
     let texts = ["&str", "String", "Option<&str>", "Option<String>", "&[String]", "&[&str]", "Vec<String>"];
     let mut bare = Vec::new();
