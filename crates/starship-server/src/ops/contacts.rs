@@ -23,10 +23,6 @@ use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
-fn owner(user: &User) -> &PartnerId {
-    user.partner()
-}
-
 /// Replaces a person's portal level (or removes it).
 async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &UserId) -> OperationResult<()> {
     users::revoke_application_roles(conn, &user.id, keys::PARTNER_PORTAL).await?;
@@ -52,13 +48,13 @@ pub async fn invite(
     let held = users::principal(&mut tx, &user).await?;
     let level = level.unwrap_or(PortalLevel::ReadOnly);
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
+    authz::act_on_person(caller, &held, authz::set_portal_level(caller, user.partner(), (&user.id, standing), level))?;
     if user.status == UserStatus::Active {
         return Err(OperationError::Conflict("this person can sign in already".into()));
     }
     users::set_status(&mut tx, &user.id, UserStatus::Pending).await?;
     put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
-    let partner = partners::get(&mut tx, owner(&user)).await?.ok_or(OperationError::NotFound)?;
+    let partner = partners::get(&mut tx, user.partner()).await?.ok_or(OperationError::NotFound)?;
     let token = new_secret("");
     let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
     outbox::insert_link(&mut tx, &secret_hash(&token), &user.id, ACTIVATION, expires_at).await?;
@@ -91,7 +87,7 @@ async fn administered(
     authz::act_on_person(
         caller,
         &held,
-        authz::portal(caller, PortalAction::UserAdministration, owner(&user), Some((&user.id, standing))),
+        authz::portal(caller, PortalAction::UserAdministration, user.partner(), Some((&user.id, standing))),
     )?;
     if user.id == caller.user_id {
         return Err(OperationError::Forbidden(self_refusal));
@@ -137,7 +133,7 @@ pub async fn set_level(
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(caller, &held, authz::set_portal_level(caller, owner(&user), (&user.id, standing), level))?;
+    authz::act_on_person(caller, &held, authz::set_portal_level(caller, user.partner(), (&user.id, standing), level))?;
     if standing == Standing::NoAccess {
         return Err(OperationError::Conflict("a contact without portal access gets a level with an invitation".into()));
     }
@@ -194,7 +190,7 @@ pub async fn edit_contact(
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(caller, &held, authz::edit_contact_links(caller, owner(&user), (&user.id, standing)))?;
+    authz::act_on_person(caller, &held, authz::edit_contact_links(caller, user.partner(), (&user.id, standing)))?;
     let mut errors = Vec::new();
     if let Some(roles) = &edit.contact_roles {
         for (i, role) in roles.iter().enumerate() {
@@ -204,7 +200,7 @@ pub async fn edit_contact(
         }
     }
     if let Some(sites) = &edit.sites {
-        let partner_sites = sites::sites_of_partner(&mut tx, owner(&user)).await?;
+        let partner_sites = sites::sites_of_partner(&mut tx, user.partner()).await?;
         for (i, site) in sites.iter().enumerate() {
             if !partner_sites.iter().any(|s| &s.id == site) {
                 errors.push(FieldError::new(format!("sites[{i}]"), "no such site of this partner"));
