@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::args::Args;
 use crate::data::{DataSet, Rng, BIG};
 use crate::log;
-use crate::measure::{timed_json, Line, Report, Samples, WARMUP};
+use crate::measure::{timed_requests, Line, Report};
 
 /// Measure 3: The Applications tab of the big partner, as its Backlot admin.
 pub(crate) async fn bench_applications_tab(
@@ -37,21 +37,17 @@ pub(crate) async fn bench_applications_tab(
     ];
     for (case, label) in cases.into_iter().enumerate() {
         log!("applications tab: {label}");
-        let mut samples = Samples::with_capacity(n);
-        let mut rows = 0;
-        for i in 0..n + WARMUP {
+        let page_request = |i: usize| {
             let mut params = vec![("limit", "50".to_string())];
             match case {
                 1 => params.push(("after", afters[i % n].clone())),
                 2 => params.push(("q", prefixes[i % n].clone())),
                 _ => {}
             }
-            let (elapsed, page) = timed_json(http.get(&url).query(&params).bearer_auth(admin_token), &url).await?;
-            if i >= WARMUP {
-                samples.push(elapsed);
-                rows += page["users"].as_array().map_or(0, Vec::len);
-            }
-        }
+            (http.get(&url).query(&params).bearer_auth(admin_token), url.clone())
+        };
+        let (samples, rows) =
+            timed_requests(n, page_request, |page| page["users"].as_array().map_or(0, Vec::len)).await?;
         report.lines.push(Line::latency(
             SECTION,
             format!("HTTP `GET /api/v1/applications/backlot/users`, {label}, as the big partner's Backlot admin"),

@@ -65,8 +65,10 @@ fn random_check(rng: &mut Rng, apps: &[AppInfo], data: &DataSet, pool: &[u32]) -
 }
 
 fn sorted(roles: Vec<RoleRef>) -> Vec<(String, String, Option<i64>)> {
-    let mut keyed: Vec<_> =
-        roles.into_iter().map(|r| (r.application.into_string(), r.role.into_string(), r.production.map(ProductionId::get))).collect();
+    let mut keyed: Vec<_> = roles
+        .into_iter()
+        .map(|r| (r.application.into_string(), r.role.into_string(), r.production.map(ProductionId::get)))
+        .collect();
     keyed.sort();
     keyed
 }

@@ -844,11 +844,10 @@ pub async fn generate(store: &Store, sizes: &Sizes, seed: u64, source: Source) -
                 tx.commit().await?;
                 created.into_iter().map(|u| u.id).collect()
             }
-            Source::Kept => {
-                new.iter()
-                    .map(|n| kept(&kept_users, &n.email.as_str().to_lowercase()).map(UserId::from))
-                    .collect::<Result<Vec<_>>>()?
-            }
+            Source::Kept => new
+                .iter()
+                .map(|n| kept(&kept_users, &n.email.as_str().to_lowercase()).map(UserId::from))
+                .collect::<Result<Vec<_>>>()?,
         };
         for (id, (partner, first, last, email, active, backlot, academy, portal)) in ids.into_iter().zip(meta) {
             partner_list[partner as usize].users.push(people.len() as u32);

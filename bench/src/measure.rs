@@ -185,3 +185,24 @@ pub async fn timed_json(request: reqwest::RequestBuilder, what: &str) -> Result<
     }
     Ok((elapsed, serde_json::from_slice(&body)?))
 }
+
+/// `n` timed requests after `WARMUP` unmeasured ones: `request(i)` makes
+/// the i-th, with what it asks (for a refusal), and `rows` reads how many
+/// rows an answer holds. The samples, and the rows of the measured answers.
+pub async fn timed_requests(
+    n: usize,
+    request: impl Fn(usize) -> (reqwest::RequestBuilder, String),
+    rows: impl Fn(&serde_json::Value) -> usize,
+) -> Result<(Samples, usize)> {
+    let mut samples = Samples::with_capacity(n);
+    let mut total = 0;
+    for i in 0..n + WARMUP {
+        let (request, what) = request(i);
+        let (elapsed, answer) = timed_json(request, &what).await?;
+        if i >= WARMUP {
+            samples.push(elapsed);
+            total += rows(&answer);
+        }
+    }
+    Ok((samples, total))
+}

@@ -11,7 +11,7 @@ use starship_store::Store;
 use crate::args::Args;
 use crate::data::{DataSet, Rng, BIG};
 use crate::log;
-use crate::measure::{group_thousands, timed_json, Line, Report, Samples, WARMUP};
+use crate::measure::{group_thousands, timed_requests, Line, Report, Samples, WARMUP};
 
 const NAIVE_SEARCH: &str =
     "SELECT id, partner_id, email, first_name, last_name, locale, phone, operator, status, created_at, updated_at \
@@ -139,16 +139,12 @@ pub(crate) async fn bench_search(
         ("as an operator (every partner)", operator_token, &anywhere),
     ] {
         log!("search: HTTP {label}");
-        let mut samples = Samples::with_capacity(n);
-        let mut hits = 0;
-        for (i, prefix) in prefixes.iter().cycle().take(n + WARMUP).enumerate() {
+        let search_request = |i: usize| {
+            let prefix = &prefixes[i % prefixes.len()];
             let request = http.get(format!("{base}/api/v1/users")).query(&[("q", prefix)]).bearer_auth(token);
-            let (elapsed, found) = timed_json(request, &format!("GET /api/v1/users?q={prefix}")).await?;
-            if i >= WARMUP {
-                samples.push(elapsed);
-                hits += found.as_array().map_or(0, Vec::len);
-            }
-        }
+            (request, format!("GET /api/v1/users?q={prefix}"))
+        };
+        let (samples, hits) = timed_requests(n, search_request, |found| found.as_array().map_or(0, Vec::len)).await?;
         report.lines.push(Line::latency(
             SECTION,
             format!("HTTP `GET /api/v1/users?q=` {label}"),

@@ -74,13 +74,8 @@ async fn create_bench_people(
         },
     )
     .await?;
-    grants::add_admin(
-        &mut tx,
-        &admin.id,
-        &AdminScope { application: keys::BACKLOT.into(), production: None },
-        None,
-    )
-    .await?;
+    grants::add_admin(&mut tx, &admin.id, &AdminScope { application: keys::BACKLOT.into(), production: None }, None)
+        .await?;
     tx.commit().await?;
     ops::create_operator(store, operator_email, "Bench", "Operator", password).await?;
     Ok(())
