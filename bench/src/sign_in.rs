@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
+use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{keys, AdminScope};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_server::ops;
@@ -74,8 +75,10 @@ async fn create_bench_people(
         },
     )
     .await?;
-    grants::add_admin(&mut tx, &admin.id, &AdminScope { application: keys::BACKLOT.into(), production: None }, None)
-        .await?;
+    let backlot = AdminScope { application: keys::BACKLOT.into(), production: None };
+    let permit = authz::grant_admin(&Principal::console(), &data.partners[BIG as usize].id, &backlot)
+        .map_err(|denied| anyhow!("the console may grant anything: {denied:?}"))?;
+    grants::add_admin(&mut tx, &admin.id, &permit, None).await?;
     tx.commit().await?;
     ops::create_operator(store, operator_email, "Bench", "Operator", password).await?;
     Ok(())

@@ -33,6 +33,40 @@ pub enum Denied {
 
 pub type Decision = Result<(), Denied>;
 
+/// A change of access the rules allowed: granting or taking back one role
+/// (`Permit<RoleRef>`), one admin privilege (`Permit<AdminScope>`), or
+/// setting a person's portal level (`Permit<PortalAccess>`). The store's
+/// writes of grants and admin privileges each take the permit for what they
+/// write, and only the rules below make one (the field is private), so no
+/// access changes unless a rule said yes to that very change.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a permit is for the write it allows"]
+pub struct Permit<T>(T);
+
+impl<T> Permit<T> {
+    /// What the rule allowed.
+    pub fn allows(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The portal access a [`Permit`] allows setting: a level, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalAccess {
+    Level(PortalLevel),
+    Revoked,
+}
+
+impl PortalAccess {
+    /// The Partner Portal role the person holds afterwards, if any.
+    pub fn role(self) -> Option<RoleRef> {
+        match self {
+            Self::Level(level) => Some(level.role()),
+            Self::Revoked => None,
+        }
+    }
+}
+
 impl Principal {
     /// Whoever runs the binary's commands on the store's machine: an
     /// operator with no account of their own (History names the CLI).
@@ -197,8 +231,8 @@ pub fn could_have_given(caller: &Principal, target: &Principal) -> bool {
 /// caller could grant is out of reach, whatever the portal matrix says.
 /// `action_rule` is the decision of the rule for the action itself (the
 /// portal matrix, the profile rule, …): both must allow it.
-pub fn act_on_person(caller: &Principal, target: &Principal, action_rule: Decision) -> Decision {
-    action_rule?;
+pub fn act_on_person<P>(caller: &Principal, target: &Principal, action_rule: Result<P, Denied>) -> Result<P, Denied> {
+    let allowed = action_rule?;
     match &target.partner_id {
         Some(partner) => see_partner_resource(caller, partner)?,
         // An operator's account belongs to no partner: only operators see it.
@@ -206,7 +240,7 @@ pub fn act_on_person(caller: &Principal, target: &Principal, action_rule: Decisi
         None => return Err(Denied::NotFound),
     }
     if caller.operator || caller.user_id == target.user_id || could_have_given(caller, target) {
-        Ok(())
+        Ok(allowed)
     } else {
         Err(Denied::Forbidden("this person holds roles, admin privileges or a portal level you could not have given"))
     }
@@ -342,7 +376,7 @@ pub fn create_user(caller: &Principal, catalogue: &Catalogue, partner: &PartnerI
 
 /// Granting or revoking a role: only to users of one's own partner, and
 /// only for applications (or productions) one is an admin of.
-pub fn grant_role(caller: &Principal, target_partner: &PartnerId, role: &RoleRef) -> Decision {
+pub fn grant_role(caller: &Principal, target_partner: &PartnerId, role: &RoleRef) -> Result<Permit<RoleRef>, Denied> {
     see_partner_resource(caller, target_partner)?;
     if role.application == crate::catalogue::keys::PARTNER_PORTAL && !caller.operator {
         return Err(Denied::Forbidden(
@@ -350,7 +384,7 @@ pub fn grant_role(caller: &Principal, target_partner: &PartnerId, role: &RoleRef
         ));
     }
     if caller.operator || caller.admins_scope(&scope_granting(role)) {
-        Ok(())
+        Ok(Permit(role.clone()))
     } else if role.production.is_some() {
         Err(Denied::Forbidden("granting this role needs admin privileges for its production"))
     } else {
@@ -360,10 +394,14 @@ pub fn grant_role(caller: &Principal, target_partner: &PartnerId, role: &RoleRef
 
 /// Granting or removing an admin privilege: only an admin of the same
 /// application (or production), only inside one partner.
-pub fn grant_admin(caller: &Principal, target_partner: &PartnerId, scope: &AdminScope) -> Decision {
+pub fn grant_admin(
+    caller: &Principal,
+    target_partner: &PartnerId,
+    scope: &AdminScope,
+) -> Result<Permit<AdminScope>, Denied> {
     see_partner_resource(caller, target_partner)?;
     if caller.operator || caller.admins_scope(scope) {
-        Ok(())
+        Ok(Permit(scope.clone()))
     } else {
         Err(Denied::Forbidden("only an admin of this application may grant its admin privileges"))
     }
@@ -591,7 +629,7 @@ pub fn set_portal_level(
     owner_partner: &PartnerId,
     (target_user, standing): (&UserId, Standing),
     new_level: PortalLevel,
-) -> Decision {
+) -> Result<Permit<PortalAccess>, Denied> {
     set_portal_level_on(caller, owner_partner, (caller.user_id == *target_user, standing), new_level)
 }
 
@@ -600,31 +638,55 @@ fn set_portal_level_on(
     owner_partner: &PartnerId,
     target: (bool, Standing),
     new_level: PortalLevel,
-) -> Decision {
+) -> Result<Permit<PortalAccess>, Denied> {
     portal_on(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
     if caller.operator || PortalLevel::of(&caller.roles).is_some_and(|own| own.at_least(new_level)) {
-        Ok(())
+        Ok(Permit(PortalAccess::Level(new_level)))
     } else {
         Err(Denied::Forbidden("nobody may grant a permission level above their own"))
     }
 }
 
 /// Creating a person: the Master role (Starship users) or portal user
-/// administration (contacts, and portal users up to one's own level).
+/// administration (contacts, and portal users up to one's own level). With
+/// a level, the permit to give it.
 pub fn create_person(
     caller: &Principal,
     catalogue: &Catalogue,
     partner: &PartnerId,
     portal_level: Option<PortalLevel>,
-) -> Decision {
+) -> Result<Option<Permit<PortalAccess>>, Denied> {
     if create_user(caller, catalogue, partner).is_ok() && portal_level.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let someone_new = (false, Standing::NoAccess);
     match portal_level {
-        Some(level) => set_portal_level_on(caller, partner, someone_new, level),
-        None => portal_on(caller, PortalAction::UserAdministration, partner, Some(someone_new)),
+        Some(level) => set_portal_level_on(caller, partner, someone_new, level).map(Some),
+        None => portal_on(caller, PortalAction::UserAdministration, partner, Some(someone_new)).map(|()| None),
     }
+}
+
+/// Ending a person's portal access (their sign-in and level) is user
+/// administration of them under the matrix.
+pub fn revoke_portal_access(
+    caller: &Principal,
+    owner_partner: &PartnerId,
+    target: (&UserId, Standing),
+) -> Result<Permit<PortalAccess>, Denied> {
+    portal(caller, PortalAction::UserAdministration, owner_partner, Some(target))?;
+    Ok(Permit(PortalAccess::Revoked))
+}
+
+/// A closing access review takes back every grant of it nobody kept: the
+/// reviewers' decisions (or their silence) are the rule's answer.
+pub fn review_takes_back(role: &RoleRef) -> Permit<RoleRef> {
+    Permit(role.clone())
+}
+
+/// A role a directory group's mapping gave ends with the membership (or the
+/// mapping) that backed it: the directory decided.
+pub fn mapping_takes_back(role: &RoleRef) -> Permit<RoleRef> {
+    Permit(role.clone())
 }
 
 /// Registering and retiring a partner's appliances: platform operators

@@ -40,6 +40,11 @@ impl PortalLevel {
         }
     }
 
+    /// That role, as a grant holds it.
+    pub fn role(self) -> RoleRef {
+        RoleRef { application: keys::PARTNER_PORTAL.into(), role: self.role_key().into(), production: None }
+    }
+
     pub fn from_role_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.role_key() == key)
     }

@@ -165,19 +165,19 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
     vec![
         ("create a user in A", true, |p, c| authz::create_user(p, c, PARTNER_A)),
         ("grant Master Content Partner Operations to a user of A", true, |p, _| {
-            authz::grant_role(p, PARTNER_A, &master())
+            authz::grant_role(p, PARTNER_A, &master()).map(drop)
         }),
         ("grant Academy User on 70030433 to a user of A", true, |p, _| {
-            authz::grant_role(p, PARTNER_A, &academy_user(DEMO))
+            authz::grant_role(p, PARTNER_A, &academy_user(DEMO)).map(drop)
         }),
         ("grant Academy User on 123 to a user of A", true, |p, _| {
-            authz::grant_role(p, PARTNER_A, &academy_user(OTHER_SHOW))
+            authz::grant_role(p, PARTNER_A, &academy_user(OTHER_SHOW)).map(drop)
         }),
         ("grant Backlot admin privileges to a user of A", true, |p, _| {
-            authz::grant_admin(p, PARTNER_A, &admin_of(keys::BACKLOT, None))
+            authz::grant_admin(p, PARTNER_A, &admin_of(keys::BACKLOT, None)).map(drop)
         }),
         ("grant Production Academy admin on 70030433 to a user of A", true, |p, _| {
-            authz::grant_admin(p, PARTNER_A, &admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO)))
+            authz::grant_admin(p, PARTNER_A, &admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO))).map(drop)
         }),
         ("see the admin privileges of a user of A", true, |p, _| authz::see_admin_privileges(p, TARGET, PARTNER_A)),
         ("see the history of a user of A", true, |p, _| authz::see_history(p, PARTNER_A, &learner_on_demo())),
@@ -312,8 +312,8 @@ fn a_refusal_says_what_is_missing() {
         other => panic!("expected a refusal, got {other:?}"),
     };
     assert!(reason(authz::create_user(&plain, &catalogue(), PARTNER_A)).contains("Master Content Partner Operations"));
-    assert!(reason(authz::grant_role(&plain, PARTNER_A, &academy_user(DEMO))).contains("production"));
-    assert!(reason(authz::grant_role(&plain, PARTNER_A, &master())).contains("application"));
+    assert!(reason(authz::grant_role(&plain, PARTNER_A, &academy_user(DEMO)).map(drop)).contains("production"));
+    assert!(reason(authz::grant_role(&plain, PARTNER_A, &master()).map(drop)).contains("application"));
 }
 
 #[test]
@@ -502,4 +502,22 @@ fn logout_ends_only_the_sign_in_of_the_person_in_that_browser() {
     );
     assert_eq!(authz::end_own_sign_in(None, "u1"), Err(Denied::NotFound), "nobody signed in here");
     assert_eq!(authz::end_own_sign_in(Some(&UserId::from("")), ""), Err(Denied::NotFound), "a token naming nobody");
+}
+
+#[test]
+fn a_permit_names_exactly_the_role_or_privilege_the_rule_allowed() {
+    let admin =
+        principal("a-academy-admin", Some(PARTNER_A), vec![], vec![admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO))]);
+    let permit = authz::grant_role(&admin, PARTNER_A, &academy_user(DEMO)).expect("the production's admin grants");
+    assert_eq!(permit.allows(), &academy_user(DEMO));
+    let scope = admin_of(keys::PRODUCTION_ACADEMY, Some(DEMO));
+    assert_eq!(
+        authz::grant_admin(&admin, PARTNER_A, &scope).expect("an admin grants their own scope").allows(),
+        &scope
+    );
+    assert!(authz::grant_role(&admin, PARTNER_A, &academy_user(OTHER_SHOW)).is_err(), "no permit for another show");
+    assert!(authz::grant_admin(&admin, PARTNER_A, &admin_of(keys::PRODUCTION_ACADEMY, None)).is_err());
+    let grant = academy_user(OTHER_SHOW);
+    assert_eq!(authz::review_takes_back(&grant).allows(), &grant);
+    assert_eq!(authz::mapping_takes_back(&grant).allows(), &grant);
 }

@@ -1,7 +1,7 @@
 //! The Partner Portal matrix as a table: every actor level × every target
 //! standing × every action, plus another partner's people.
 
-use starship_core::authz::{self, Denied, Principal};
+use starship_core::authz::{self, Denied, PortalAccess, Principal};
 use starship_core::catalogue::RoleRef;
 use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::{PortalAction, PortalLevel, Standing};
@@ -131,4 +131,31 @@ fn portal_roles_are_not_granted_through_starship_admin_privileges() {
         .push(starship_core::catalogue::AdminScope { application: "partner-portal".into(), production: None });
     let role = RoleRef { application: "partner-portal".into(), role: "admin".into(), production: None };
     assert!(matches!(authz::grant_role(&app_admin, PARTNER, &role), Err(Denied::Forbidden(_))));
+}
+
+#[test]
+fn a_level_permit_names_the_level_allowed_and_nothing_else() {
+    let admin = portal_user("nora", PARTNER, Some(Admin));
+    let eli = UserId::from("eli");
+    let permit = authz::set_portal_level(&admin, PARTNER, (&eli, Standing::User(ReadOnly)), Engineering).unwrap();
+    assert_eq!(*permit.allows(), PortalAccess::Level(Engineering));
+    assert_eq!(permit.allows().role(), Some(Engineering.role()));
+    let ended = authz::revoke_portal_access(&admin, PARTNER, (&eli, Standing::User(ReadOnly))).unwrap();
+    assert_eq!((*ended.allows(), ended.allows().role()), (PortalAccess::Revoked, None));
+    assert_eq!(
+        authz::revoke_portal_access(&admin, OTHER, (&eli, Standing::User(ReadOnly))).map(drop),
+        Err(Denied::NotFound)
+    );
+    let read_only = portal_user("rita", PARTNER, Some(ReadOnly));
+    assert!(authz::revoke_portal_access(&read_only, PARTNER, (&eli, Standing::User(ReadOnly))).is_err());
+}
+
+#[test]
+fn creating_a_portal_user_carries_the_permit_for_their_level() {
+    let catalogue = starship_core::catalogue::Catalogue::default();
+    let engineering = portal_user("eli", PARTNER, Some(Engineering));
+    let permit = authz::create_person(&engineering, &catalogue, PARTNER, Some(ReadOnly)).unwrap();
+    assert_eq!(permit.map(|p| *p.allows()), Some(PortalAccess::Level(ReadOnly)));
+    assert!(authz::create_person(&engineering, &catalogue, PARTNER, None).unwrap().is_none(), "a contact: no level");
+    assert!(authz::create_person(&engineering, &catalogue, PARTNER, Some(Admin)).is_err(), "above their own");
 }

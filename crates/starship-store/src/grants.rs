@@ -2,7 +2,8 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use starship_core::catalogue::{AdminScope, RoleRef};
+use starship_core::authz::{Permit, PortalAccess};
+use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
 
 use crate::users::production_of;
@@ -74,6 +75,16 @@ impl Granting {
 pub async fn grant(
     conn: &mut Conn,
     user_id: &UserId,
+    permit: &Permit<RoleRef>,
+    granted_by: Option<&UserId>,
+) -> Result<(Grant, bool)> {
+    grant_permitted(conn, user_id, permit.allows(), granted_by).await
+}
+
+/// `grant`, for a role some permit allowed.
+async fn grant_permitted(
+    conn: &mut Conn,
+    user_id: &UserId,
     role: &RoleRef,
     granted_by: Option<&UserId>,
 ) -> Result<(Grant, bool)> {
@@ -130,7 +141,7 @@ pub async fn grant(
 pub async fn grant_many(
     conn: &mut Conn,
     user_ids: &[&UserId],
-    roles: &[(RoleRef, Option<i64>)],
+    roles: &[(Permit<RoleRef>, Option<i64>)],
     granted_by: Option<&UserId>,
 ) -> Result<Vec<(Grant, Granting)>> {
     type Key = (String, ApplicationKey, RoleKey, Option<i64>);
@@ -139,7 +150,7 @@ pub async fn grant_many(
     };
     let wanted: Vec<(&UserId, &RoleRef, Option<i64>)> = user_ids
         .iter()
-        .flat_map(|user| roles.iter().map(move |(role, expires_at)| (*user, role, *expires_at)))
+        .flat_map(|user| roles.iter().map(move |(permit, expires_at)| (*user, permit.allows(), *expires_at)))
         .collect();
     let mut fresh_ids = std::collections::HashSet::with_capacity(wanted.len());
     let mut held: std::collections::HashMap<Key, Grant> = std::collections::HashMap::with_capacity(wanted.len());
@@ -277,9 +288,45 @@ pub async fn get(conn: &mut Conn, id: &GrantId) -> Result<Option<Grant>> {
         .transpose()
 }
 
-/// Revokes a grant; `false` when it was already gone.
-pub async fn revoke(conn: &mut Conn, id: &GrantId) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM grants WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() == 1)
+/// Revokes a grant of the role the permit names; `false` when it was
+/// already gone (or is of another role).
+pub async fn revoke(conn: &mut Conn, id: &GrantId, permit: &Permit<RoleRef>) -> Result<bool> {
+    let role = permit.allows();
+    Ok(sqlx::query(
+        "DELETE FROM grants WHERE id = $1 AND application = $2 AND role = $3 AND COALESCE(production_id, 0) = $4",
+    )
+    .bind(id)
+    .bind(&role.application)
+    .bind(&role.role)
+    .bind(role.production.map_or(0, |p| p.get()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Sets a person's portal level: their Partner Portal roles give way to the
+/// one of the level the permit names (none when access is revoked).
+/// Answers the roles they held before and the grant of the new level.
+pub async fn set_portal_access(
+    conn: &mut Conn,
+    user_id: &UserId,
+    permit: &Permit<PortalAccess>,
+    granted_by: Option<&UserId>,
+) -> Result<(Vec<RoleKey>, Option<Grant>)> {
+    let before: Vec<RoleKey> = sqlx::query("DELETE FROM grants WHERE user_id = $1 AND application = $2 RETURNING role")
+        .bind(user_id)
+        .bind(keys::PARTNER_PORTAL)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("role"))
+        .collect::<std::result::Result<_, _>>()?;
+    let Some(role) = permit.allows().role() else {
+        return Ok((before, None));
+    };
+    let (grant, _) = grant_permitted(conn, user_id, &role, granted_by).await?;
+    Ok((before, Some(grant)))
 }
 
 /// For one page of users, their grants in one application that still count.
@@ -322,9 +369,10 @@ fn privilege_from_row(r: &AnyRow) -> Result<AdminPrivilege> {
 pub async fn add_admin(
     conn: &mut Conn,
     user_id: &UserId,
-    scope: &AdminScope,
+    permit: &Permit<AdminScope>,
     granted_by: Option<&UserId>,
 ) -> Result<(AdminPrivilege, bool)> {
+    let scope = permit.allows();
     let inserted = sqlx::query(
         "INSERT INTO admin_privileges (id, user_id, application, production_id, granted_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -376,8 +424,19 @@ pub async fn get_admin(conn: &mut Conn, id: &AdminPrivilegeId) -> Result<Option<
     .transpose()
 }
 
-pub async fn remove_admin(conn: &mut Conn, id: &AdminPrivilegeId) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM admin_privileges WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected()
+/// Removes an admin privilege of the scope the permit names; `false` when
+/// it was already gone (or is of another scope).
+pub async fn remove_admin(conn: &mut Conn, id: &AdminPrivilegeId, permit: &Permit<AdminScope>) -> Result<bool> {
+    let scope = permit.allows();
+    Ok(sqlx::query(
+        "DELETE FROM admin_privileges WHERE id = $1 AND application = $2 AND COALESCE(production_id, 0) = $3",
+    )
+    .bind(id)
+    .bind(&scope.application)
+    .bind(scope.production.map_or(0, |p| p.get()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
         == 1)
 }
 

@@ -1029,13 +1029,3 @@ pub async fn change_email(conn: &mut Conn, id: &UserId, email: &Email) -> Result
         .map_err(StoreError::on_unique(EMAIL_TAKEN))?;
     Ok(())
 }
-
-/// Removes a user's roles of one application (a portal level, say).
-pub async fn revoke_application_roles(conn: &mut Conn, id: &UserId, application: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("DELETE FROM grants WHERE user_id = $1 AND application = $2 RETURNING role")
-        .bind(id)
-        .bind(application)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("role")?)).collect()
-}

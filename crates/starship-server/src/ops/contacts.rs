@@ -4,8 +4,7 @@
 //! them, behind the rule that shows it.
 
 use serde_json::json;
-use starship_core::authz::{self, Principal};
-use starship_core::catalogue::{keys, RoleRef};
+use starship_core::authz::{self, Denied, Principal};
 use starship_core::domain::UserStatus;
 use starship_core::history::Kind;
 use starship_core::ids::{PartnerId, UserId};
@@ -23,17 +22,6 @@ use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
-/// Replaces a person's portal level (or removes it).
-async fn put_level(conn: &mut Conn, user: &User, level: Option<PortalLevel>, by: &UserId) -> OperationResult<()> {
-    users::revoke_application_roles(conn, &user.id, keys::PARTNER_PORTAL).await?;
-    if let Some(level) = level {
-        let role =
-            RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
-        grants::grant(conn, &user.id, &role, Some(by)).await?;
-    }
-    Ok(())
-}
-
 /// Invites a contact to the portal: a single-use, expiring link by email
 /// that replaces any earlier one, and the permission level to have.
 pub async fn invite(
@@ -48,12 +36,16 @@ pub async fn invite(
     let held = users::principal(&mut tx, &user).await?;
     let level = level.unwrap_or(PortalLevel::ReadOnly);
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(caller, &held, authz::set_portal_level(caller, user.partner(), (&user.id, standing), level))?;
+    let permit = authz::act_on_person(
+        caller,
+        &held,
+        authz::set_portal_level(caller, user.partner(), (&user.id, standing), level),
+    )?;
     if user.status == UserStatus::Active {
         return Err(OperationError::Conflict("this person can sign in already".into()));
     }
     users::set_status(&mut tx, &user.id, UserStatus::Pending).await?;
-    put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
+    grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
     let partner = partners::get(&mut tx, user.partner()).await?.ok_or(OperationError::NotFound)?;
     let token = new_secret("");
     let expires_at = now_millis() + state.config.activation_ttl.as_millis() as i64;
@@ -75,24 +67,26 @@ pub async fn invite(
 
 /// Loads a person the caller administers, under the portal matrix and the
 /// rule for acting on a person; never oneself (`self_refusal` says why).
-async fn administered(
+async fn administered<P>(
     conn: &mut Conn,
     caller: &Principal,
     user_id: &UserId,
     self_refusal: &'static str,
-) -> OperationResult<User> {
+    rule: impl FnOnce(&PartnerId, (&UserId, Standing)) -> Result<P, Denied>,
+) -> OperationResult<(User, P)> {
     let user = visible_user(conn, caller, user_id).await?;
     let held = users::principal(conn, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(
-        caller,
-        &held,
-        authz::portal(caller, PortalAction::UserAdministration, user.partner(), Some((&user.id, standing))),
-    )?;
+    let allowed = authz::act_on_person(caller, &held, rule(user.partner(), (&user.id, standing)))?;
     if user.id == caller.user_id {
         return Err(OperationError::Forbidden(self_refusal));
     }
-    Ok(user)
+    Ok((user, allowed))
+}
+
+/// The matrix's user administration of a person, for what needs no permit.
+fn user_administration(caller: &Principal) -> impl FnOnce(&PartnerId, (&UserId, Standing)) -> authz::Decision + '_ {
+    move |partner, target| authz::portal(caller, PortalAction::UserAdministration, partner, Some(target))
 }
 
 /// Ends a person's sign-in at once (sessions, tokens, pending links); the
@@ -104,11 +98,15 @@ pub async fn revoke_access(
     user_id: &UserId,
 ) -> OperationResult<User> {
     let mut tx = state.store.begin().await?;
-    let user = administered(&mut tx, caller, user_id, "you cannot revoke your own access").await?;
+    let (user, permit) =
+        administered(&mut tx, caller, user_id, "you cannot revoke your own access", |partner, target| {
+            authz::revoke_portal_access(caller, partner, target)
+        })
+        .await?;
     end_access(&mut tx, &user).await?;
     let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
     history::append(&mut tx, &user.id, actor, Kind::PortalAccessRevoked, json!({"level": level})).await?;
-    put_level(&mut tx, &user, None, &caller.user_id).await?;
+    grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(user)
@@ -133,7 +131,11 @@ pub async fn set_level(
     let user = visible_user(&mut tx, caller, user_id).await?;
     let held = users::principal(&mut tx, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
-    authz::act_on_person(caller, &held, authz::set_portal_level(caller, user.partner(), (&user.id, standing), level))?;
+    let permit = authz::act_on_person(
+        caller,
+        &held,
+        authz::set_portal_level(caller, user.partner(), (&user.id, standing), level),
+    )?;
     if standing == Standing::NoAccess {
         return Err(OperationError::Conflict("a contact without portal access gets a level with an invitation".into()));
     }
@@ -141,7 +143,7 @@ pub async fn set_level(
         Standing::User(l) => Some(l),
         Standing::NoAccess => None,
     };
-    put_level(&mut tx, &user, Some(level), &caller.user_id).await?;
+    grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
     history::append(&mut tx, &user.id, actor, Kind::PortalLevelChanged, json!({"from": before, "to": level})).await?;
     tx.commit().await?;
     Ok(())
@@ -155,7 +157,8 @@ pub async fn delete_contact(
     user_id: &UserId,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
-    let user = administered(&mut tx, caller, user_id, "you cannot delete yourself").await?;
+    let (user, ()) =
+        administered(&mut tx, caller, user_id, "you cannot delete yourself", user_administration(caller)).await?;
     delete_in(&mut tx, &user, actor).await?;
     tx.commit().await?;
     Ok(())

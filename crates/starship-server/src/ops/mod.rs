@@ -24,7 +24,7 @@ pub mod tokens;
 pub use error::{OperationError, OperationResult};
 
 use serde_json::json;
-use starship_core::authz::{self, Principal};
+use starship_core::authz::{self, Permit, Principal};
 use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
@@ -232,14 +232,22 @@ pub async fn grant_roles(
     people: &[User],
     roles: &[(RoleRef, Option<i64>)],
 ) -> OperationResult<Vec<Granted>> {
-    for user in people {
+    // The rule does not look at the person beyond their partner: one
+    // permit per role serves everyone it was checked for.
+    let mut permits = Vec::with_capacity(roles.len());
+    for (i, user) in people.iter().enumerate() {
         for (role, _) in roles {
-            authz::grant_role(caller, user.partner(), role)?;
+            let permit = authz::grant_role(caller, user.partner(), role)?;
+            if i == 0 {
+                permits.push(permit);
+            }
         }
     }
-    let roles = with_production_ends(conn, roles).await?;
+    let ends = with_production_ends(conn, roles).await?;
+    let permitted: Vec<(Permit<RoleRef>, Option<i64>)> =
+        permits.into_iter().zip(ends).map(|(permit, (_, end))| (permit, end)).collect();
     let user_ids: Vec<&UserId> = people.iter().map(|u| &u.id).collect();
-    let granted = grants::grant_many(conn, &user_ids, &roles, caller.acting_user()).await?;
+    let granted = grants::grant_many(conn, &user_ids, &permitted, caller.acting_user()).await?;
     let entries = granted
         .iter()
         .filter_map(|(grant, outcome)| match outcome {
@@ -451,8 +459,8 @@ pub async fn add_admin_privilege(
     user: &User,
     scope: &AdminScope,
 ) -> OperationResult<(grants::AdminPrivilege, bool)> {
-    authz::grant_admin(caller, user.partner(), scope)?;
-    let (privilege, new) = grants::add_admin(conn, &user.id, scope, caller.acting_user()).await?;
+    let permit = authz::grant_admin(caller, user.partner(), scope)?;
+    let (privilege, new) = grants::add_admin(conn, &user.id, &permit, caller.acting_user()).await?;
     if new {
         history::append(
             conn,
@@ -480,9 +488,9 @@ pub async fn revoke_role(
         .filter(|g| of_user.is_none_or(|u| g.user_id == *u))
         .ok_or(OperationError::NotFound)?;
     let user = people::visible_user(conn, caller, &grant.user_id).await?;
-    authz::grant_role(caller, user.partner(), &grant.role)?;
+    let permit = authz::grant_role(caller, user.partner(), &grant.role)?;
     // Two revokes racing: the second deletes nothing and must say so.
-    if !grants::revoke(conn, &grant.id).await? {
+    if !grants::revoke(conn, &grant.id, &permit).await? {
         return Err(OperationError::NotFound);
     }
     history::append(conn, &user.id, actor, Kind::RoleRevoked, role_details(&grant.id, &grant.role)).await?;
@@ -531,8 +539,8 @@ pub async fn remove_admin_privilege(
         .await?
         .filter(|p| p.user_id == user.id)
         .ok_or(OperationError::NotFound)?;
-    authz::grant_admin(caller, user.partner(), &privilege.scope)?;
-    if !grants::remove_admin(conn, &privilege.id).await? {
+    let permit = authz::grant_admin(caller, user.partner(), &privilege.scope)?;
+    if !grants::remove_admin(conn, &privilege.id, &permit).await? {
         return Err(OperationError::NotFound);
     }
     history::append(

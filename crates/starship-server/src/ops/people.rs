@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use starship_core::authz::{self, Principal};
-use starship_core::catalogue::{keys, RoleRef};
+use starship_core::catalogue::RoleRef;
 use starship_core::domain::{Email, Locale, PersonName, Phone, UserStatus};
 use starship_core::error::Collector;
 use starship_core::history::Kind;
@@ -105,7 +105,7 @@ pub async fn create_person(
         }
         (true, None) => None,
     };
-    authz::create_person(caller, &state.catalogue, partner_id, portal_level)?;
+    let level_permit = authz::create_person(caller, &state.catalogue, partner_id, portal_level)?;
     let mut errors = Vec::new();
     let identity = Identity::parse("", &input.email, &input.first_name, &input.last_name, &input.locale)
         .map_err(|Invalid(e)| errors.extend(e))
@@ -154,11 +154,12 @@ pub async fn create_person(
             users::update_profile(&mut tx, &user, &ProfileChanges { phone: Some(Some(phone)), ..Default::default() })
                 .await?;
     }
-    if let Some(level) = portal_level {
-        let role =
-            RoleRef { application: keys::PARTNER_PORTAL.into(), role: level.role_key().into(), production: None };
-        let (grant, _) = grants::grant(&mut tx, &user.id, &role, Some(&caller.user_id)).await?;
-        history::append(&mut tx, &user.id, actor, Kind::RoleGranted, ops::role_details(&grant.id, &role)).await?;
+    if let Some(permit) = &level_permit {
+        let (_, granted) = grants::set_portal_access(&mut tx, &user.id, permit, caller.acting_user()).await?;
+        if let Some(grant) = granted {
+            history::append(&mut tx, &user.id, actor, Kind::RoleGranted, ops::role_details(&grant.id, &grant.role))
+                .await?;
+        }
     }
     if let Some(fields) = &input.scim {
         starship_store::scim::set_fields(&mut tx, &user.id, fields).await?;

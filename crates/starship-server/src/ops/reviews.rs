@@ -169,7 +169,7 @@ async fn close_one(store: &Store, id: &ReviewId, now: i64) -> Result<bool, Store
         // A grant revoked since the review opened stays revoked; one given
         // again since has a new id and is not this review's to judge.
         let Some(grant) = grants::get(&mut tx, &item.grant_id).await? else { continue };
-        if grants::revoke(&mut tx, &grant.id).await? {
+        if grants::revoke(&mut tx, &grant.id, &authz::review_takes_back(&grant.role)).await? {
             revoked.push((grant, item.decision));
         }
     }

@@ -184,7 +184,9 @@ fn undo_role(
     end: Option<i64>,
 ) -> Option<Undo> {
     let name = state.catalogue.role(&held.application, &held.role)?.name.clone();
-    authz::grant_role(&viewer.principal, partner, &held).ok()?;
+    if authz::grant_role(&viewer.principal, partner, &held).is_err() {
+        return None;
+    }
     let what = match held.production {
         Some(p) => format!("{name} on production {p}"),
         None => name,
@@ -209,7 +211,9 @@ fn undo_admin(
     scope: AdminScope,
 ) -> Option<Undo> {
     let name = state.catalogue.application(&scope.application)?.name.clone();
-    authz::grant_admin(&viewer.principal, partner, &scope).ok()?;
+    if authz::grant_admin(&viewer.principal, partner, &scope).is_err() {
+        return None;
+    }
     let what = match scope.production {
         Some(p) => format!("admin privileges for {name} on production {p}"),
         None => format!("admin privileges for {name}"),

@@ -606,3 +606,80 @@ fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
     }
     assert!(bare.is_empty(), "ids declared as text where their type belongs:\n{}", bare.join("\n"));
 }
+
+/// The statements that change who holds a role or an admin privilege.
+const ACCESS_WRITES: [&str; 7] = [
+    "INSERT INTO grants",
+    "UPDATE grants",
+    "DELETE FROM grants",
+    "INSERT INTO admin_privileges",
+    "UPDATE admin_privileges",
+    "DELETE FROM admin_privileges",
+    "\"grants\",",
+];
+
+/// Store functions that write grants under no caller's rule, and why.
+const ACCESS_WRITES_WITHOUT_PERMIT: [(&str, &str); 2] = [
+    ("sweep_expired", "a grant's end date passed: time, not a caller, ends it"),
+    ("claim_reminders", "marks an expiry reminder sent; nobody's access changes"),
+];
+
+/// The function enclosing byte `at` of a source file: its name, whether
+/// it is `pub`, and its parameter list.
+fn enclosing_function(text: &str, at: usize) -> (String, bool, String) {
+    let start = text[..at].rfind("fn ").unwrap_or_else(|| panic!("no function before byte {at}"));
+    let name = ident_at(text, start + 3).to_string();
+    let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+    let public = text[line_start..start].contains("pub");
+    let open = start + text[start..].find('(').expect("a parameter list");
+    (name, public, balanced(text, open).to_string())
+}
+
+#[test]
+fn every_write_of_access_takes_the_permit_of_a_rule() {
+    let root = crate_dir().join("..");
+    let authz = read(&root.join("starship-core/src/authz.rs"));
+    assert!(
+        authz.contains("pub struct Permit<T>(T);"),
+        "authz::Permit must keep its field private: only the rules may make one"
+    );
+    let mut files = Vec::new();
+    rust_files(&root.join("starship-store/src"), &mut files);
+    let mut outside = Vec::new();
+    for dir in ["starship-server/src", "starshipd/src"] {
+        rust_files(&root.join(dir), &mut outside);
+    }
+    let mut unchecked = Vec::new();
+    let mut seen = 0;
+    for path in files.iter().chain(&outside) {
+        let text = read(path);
+        let in_store = files.contains(path);
+        for statement in ACCESS_WRITES {
+            for (at, _) in text.match_indices(statement) {
+                seen += 1;
+                let place = format!("{}:{}", path.strip_prefix(&root).unwrap().display(), line_of(&text, at));
+                if !in_store {
+                    unchecked.push(format!("{place}: access written outside the store"));
+                    continue;
+                }
+                let (name, public, params) = enclosing_function(&text, at);
+                if params.contains("Permit<") || ACCESS_WRITES_WITHOUT_PERMIT.iter().any(|(n, _)| *n == name) {
+                    continue;
+                }
+                // A private helper is fine when every caller in its module takes a permit.
+                let callers: Vec<(String, bool, String)> = text
+                    .match_indices(&format!("{name}("))
+                    .filter(|(n, _)| {
+                        !text[..*n].ends_with("fn ") && !text[..*n].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    })
+                    .map(|(n, _)| enclosing_function(&text, n))
+                    .collect();
+                if public || callers.is_empty() || callers.iter().any(|(_, _, p)| !p.contains("Permit<")) {
+                    unchecked.push(format!("{place}: `{name}` writes access without taking an authz::Permit"));
+                }
+            }
+        }
+    }
+    assert!(seen >= 8, "the scan found only {seen} writes of grants and admin privileges: is it still reading them?");
+    assert!(unchecked.is_empty(), "writes of access no rule allowed:\n{}", unchecked.join("\n"));
+}

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use starship_core::authz::{self, Principal};
 use starship_core::catalogue::{AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, PersonName, ProductionId, Title, UserStatus};
 use starship_server::{AppState, Config};
@@ -173,7 +174,9 @@ impl TestApp {
             role: role.into(),
             production: production.map(|p| ProductionId::parse("p", p).unwrap()),
         };
-        grants::grant(&mut conn, &UserId::from(user_id), &role, None).await.unwrap().0.id.into_string()
+        // Seeded as the console, an operator: the rules allow it anywhere.
+        let permit = authz::grant_role(&Principal::console(), &PartnerId::from_static("seeded"), &role).unwrap();
+        grants::grant(&mut conn, &UserId::from(user_id), &permit, None).await.unwrap().0.id.into_string()
     }
 
     pub async fn admin(&self, user_id: &str, application: &str, production: Option<i64>) -> String {
@@ -182,7 +185,8 @@ impl TestApp {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("p", p).unwrap()),
         };
-        grants::add_admin(&mut conn, &UserId::from(user_id), &scope, None).await.unwrap().0.id.into_string()
+        let permit = authz::grant_admin(&Principal::console(), &PartnerId::from_static("seeded"), &scope).unwrap();
+        grants::add_admin(&mut conn, &UserId::from(user_id), &permit, None).await.unwrap().0.id.into_string()
     }
 
     /// The id of the user with this email.

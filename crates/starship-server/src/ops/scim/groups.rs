@@ -451,7 +451,7 @@ async fn revoke_mapped(
             continue;
         }
         if let Some(grant) = grants::get(conn, &grant_id).await? {
-            if grants::revoke(conn, &grant.id).await? {
+            if grants::revoke(conn, &grant.id, &authz::mapping_takes_back(&grant.role)).await? {
                 let details = crate::ops::role_details(&grant.id, &grant.role);
                 history::append(conn, &grant.user_id, actor, Kind::RoleRevoked, details).await?;
             }
@@ -519,7 +519,8 @@ pub async fn add_mapping(
         .await?
         .pop()
         .ok_or(OperationError::NotFound)?;
-    authz::grant_role(caller, partner_id, &role)?;
+    // The mapping grants nothing now: each use asks again what its author may grant.
+    let _may_grant = authz::grant_role(caller, partner_id, &role)?;
     let mapping = scim_groups::insert_mapping(&mut tx, &group.id, &role, &caller.user_id)
         .await?
         .ok_or_else(|| OperationError::Conflict("the group maps to this role already".into()))?;
@@ -553,7 +554,7 @@ pub async fn remove_mapping(
         .into_iter()
         .find(|m| m.id == mapping_id)
         .ok_or(OperationError::NotFound)?;
-    authz::grant_role(caller, partner_id, &mapping.role)?;
+    let _may_take_back = authz::grant_role(caller, partner_id, &mapping.role)?;
     revoke_mapped(&mut tx, actor, &mapping, None).await?;
     if !scim_groups::delete_mapping(&mut tx, &mapping.id).await? {
         return Err(OperationError::NotFound);
