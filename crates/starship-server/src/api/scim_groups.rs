@@ -6,6 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::catalogue::RequestedRole;
 use starship_core::ids::{ApplicationKey, PartnerId, RoleKey, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim_groups::Mapping;
@@ -117,7 +118,7 @@ pub async fn map_group_role(
         &caller.actor(),
         &id,
         &group_id,
-        (body.application, body.role, body.production),
+        RequestedRole { application: body.application, role: body.role, production: body.production },
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(mapping.into())))

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::Value;
 use starship_core::authz::{self, SignedInWith};
-use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
+use starship_core::catalogue::{AdminScope, Catalogue, RequestedRole, RoleRef};
 use starship_core::domain::{ProductionId, TokenLifetime};
 use starship_core::history::{Group, Kind, Language};
 use starship_core::preferences::{CustomChoice, SettingSource};
@@ -1078,7 +1078,7 @@ pub async fn restore_role(
         return show(&state, &post.user, &id, &ProfileQuery::default(), flash).await;
     }
     let user_ids = [id.clone()];
-    let requested = [(application, role, production)];
+    let requested = [RequestedRole { application, role, production }];
     let expiries = [end];
     let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
     ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;

@@ -2,6 +2,7 @@
 //! roles each group's members hold, a role added to a group (only one the
 //! viewer may grant) and a mapping removed (with the grants it gave).
 
+use starship_core::catalogue::RequestedRole;
 use starship_core::ids::PartnerId;
 use std::fmt;
 use std::str::FromStr;
@@ -195,7 +196,8 @@ pub async fn add_role(
     let Some(GroupRole { role, production }) = post.form.role else {
         return render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await;
     };
-    let requested = (role.application.into_string(), role.role.into_string(), production);
+    let requested =
+        RequestedRole { application: role.application.into_string(), role: role.role.into_string(), production };
     match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {

@@ -9,6 +9,7 @@
 
 use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
+use starship_core::catalogue::RequestedRole;
 use starship_core::domain::Title;
 use starship_core::history::Kind;
 use starship_core::ids::{PartnerId, UserId};
@@ -510,7 +511,7 @@ pub async fn add_mapping(
     actor: &Actor,
     partner_id: &PartnerId,
     group_id: &str,
-    requested: (String, String, Option<i64>),
+    requested: RequestedRole,
 ) -> OperationResult<Mapping> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
