@@ -2,7 +2,7 @@
 //! Starship Admin Privileges, Notifications, Application Metadata, History),
 //! and the forms on them.
 
-use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApiTokenId, ApplicationKey, GrantId, PartnerId, UserId};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -397,7 +397,7 @@ impl HistoryShown {
 }
 
 struct TokenRow {
-    id: String,
+    id: ApiTokenId,
     name: String,
     created: String,
     last_used: Option<String>,
@@ -1225,7 +1225,7 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm
 /// Revokes one of one's own tokens from the Personal API tokens tab.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Path(token_id): Path<String>,
+    Path(token_id): Path<ApiTokenId>,
     post: WebPost<Button>,
 ) -> WebResult {
     ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;

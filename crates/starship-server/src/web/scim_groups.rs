@@ -3,7 +3,7 @@
 //! viewer may grant) and a mapping removed (with the grants it gave).
 
 use starship_core::catalogue::RequestedRole;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, ScimGroupId, ScimMappingId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -24,7 +24,7 @@ struct MappingRow {
 }
 
 struct GroupRow {
-    id: String,
+    id: ScimGroupId,
     name: String,
     members: usize,
     mappings: Vec<MappingRow>,
@@ -189,7 +189,7 @@ pub struct MappingForm {
 
 pub async fn add_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id)): Path<(PartnerId, String)>,
+    Path((partner_id, group_id)): Path<(PartnerId, ScimGroupId)>,
     post: WebPost<MappingForm>,
 ) -> WebResult {
     let viewer = &post.user;
@@ -212,7 +212,7 @@ pub async fn add_role(
 
 pub async fn remove_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id, mapping_id)): Path<(PartnerId, String, String)>,
+    Path((partner_id, group_id, mapping_id)): Path<(PartnerId, ScimGroupId, ScimMappingId)>,
     post: WebPost<Button>,
 ) -> WebResult {
     let viewer = &post.user;

@@ -321,6 +321,7 @@ impl TestApp {
             .await
             .unwrap()
             .id
+            .into_string()
     }
 }
 
