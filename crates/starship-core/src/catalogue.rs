@@ -196,6 +196,17 @@ pub struct RoleRef {
     pub production: Option<ProductionId>,
 }
 
+/// A role as someone asked for it (a request body, a form, an import's
+/// column, a group's mapping): the application's and the role's keys as
+/// typed and the production's number, not yet checked against the
+/// catalogue, which `Catalogue::resolve_role` does, answering a `RoleRef`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedRole {
+    pub application: String,
+    pub role: String,
+    pub production: Option<i64>,
+}
+
 /// An admin privilege: the right to grant an application's roles (or one
 /// production's roles) to users of one's own partner, and to pass this
 /// privilege on.

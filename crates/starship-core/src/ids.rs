@@ -211,6 +211,44 @@ text_id! {
 }
 
 text_id! {
+    /// A partner's directory group, provisioned through SCIM.
+    ScimGroupId
+}
+
+text_id! {
+    /// A directory group's role mapping: its members hold that role.
+    ScimMappingId
+}
+
+text_id! {
+    /// A partner's SCIM token (its record, never its secret).
+    ScimTokenId
+}
+
+text_id! {
+    /// A person's personal API token (its record, never its secret).
+    ApiTokenId
+}
+
+text_id! {
+    /// What an application client presents as `client_id` (RFC 6749 §2.2),
+    /// chosen when it is registered; public, unique.
+    ClientId
+}
+
+text_id! {
+    /// An application client's own record, which its address, its
+    /// authorization codes and its token families name (their `client_id`
+    /// columns hold this, not the [`ClientId`] the application presents).
+    ApplicationClientId
+}
+
+text_id! {
+    /// A message of the outbox.
+    MessageId
+}
+
+text_id! {
     /// An application's key in the catalogue (`backlot`, `academy`).
     ApplicationKey
 }

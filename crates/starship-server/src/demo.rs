@@ -4,7 +4,7 @@ use serde_json::json;
 use starship_core::authz::Principal;
 use starship_core::catalogue::{keys, AdminScope, RoleRef};
 use starship_core::domain::{Email, Locale, PartnerKind, Password, PersonName, ProductionId, Title, UserStatus};
-use starship_core::ids::PartnerId;
+use starship_core::ids::{ClientId, PartnerId};
 use starship_store::history::{Actor, Source};
 use starship_store::users::{NewUser, User};
 use starship_store::{appliances, contacts, partners, sites, tickets, Conn};
@@ -284,7 +284,7 @@ pub async fn load(state: &AppState) -> OperationResult<Option<Vec<String>>> {
     // One client of the OpenID Connect provider per application, for a
     // developer's application on this machine.
     for application in state.catalogue.applications.iter().map(|a| a.key.clone()).collect::<Vec<_>>() {
-        let client_id = format!("{application}-demo");
+        let client_id = ClientId::from(format!("{application}-demo"));
         let secret = format!("{application}-demo-secret");
         let grant_types = ["authorization_code", "refresh_token", "client_credentials"].map(String::from);
         let request = ops::clients::Request {
@@ -295,7 +295,7 @@ pub async fn load(state: &AppState) -> OperationResult<Option<Vec<String>>> {
         };
         ops::clients::issue_as(l.conn, &state.catalogue, &operator.id, &l.actor, &request, &client_id, secret.clone())
             .await?;
-        l.lines.push(format!("client {client_id:<27} secret {secret}, redirect {DEMO_REDIRECT_URI}"));
+        l.lines.push(format!("client {:<27} secret {secret}, redirect {DEMO_REDIRECT_URI}", client_id.as_str()));
     }
 
     let lines = std::mem::take(&mut l.lines);

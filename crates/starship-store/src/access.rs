@@ -7,7 +7,7 @@
 
 use sqlx::Row;
 use starship_core::catalogue::{AdminScope, RoleRef};
-use starship_core::ids::UserId;
+use starship_core::ids::{ApiTokenId, UserId};
 
 use crate::users::{production_of, User};
 use crate::{grouped, Conn, Result};
@@ -24,7 +24,7 @@ pub struct Credential {
     pub user_id: UserId,
     pub expires_at: i64,
     /// The API token's id and when its use was last noted; `None` for a session.
-    pub token: Option<(String, Option<i64>)>,
+    pub token: Option<(ApiTokenId, Option<i64>)>,
     /// For an application's own access token (client_credentials): its
     /// application; `user_id` is then empty.
     pub application: Option<String>,

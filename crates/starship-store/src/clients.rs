@@ -3,15 +3,15 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use starship_core::ids::UserId;
+use starship_core::ids::{ApplicationClientId, ClientId, UserId};
 
 use crate::{new_id, now_millis, Conn, Result};
 
 /// A client as operators see it: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    pub id: String,
-    pub client_id: String,
+    pub id: ApplicationClientId,
+    pub client_id: ClientId,
     pub application: String,
     pub name: String,
     pub redirect_uris: Vec<String>,
@@ -50,7 +50,7 @@ impl Client {
 }
 
 pub struct NewClient<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub secret_hash: &'a str,
     pub application: &'a str,
     pub name: &'a str,
@@ -61,8 +61,8 @@ pub struct NewClient<'a> {
 
 pub async fn insert(conn: &mut Conn, new: NewClient<'_>) -> Result<Client> {
     let client = Client {
-        id: new_id(),
-        client_id: new.client_id.to_string(),
+        id: ApplicationClientId::from(new_id()),
+        client_id: new.client_id.clone(),
         application: new.application.to_string(),
         name: new.name.to_string(),
         redirect_uris: new.redirect_uris.to_vec(),
@@ -100,7 +100,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Client>> {
 }
 
 /// A live client by its record id.
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
+pub async fn get(conn: &mut Conn, id: &ApplicationClientId) -> Result<Option<Client>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM oidc_clients WHERE id = $1 AND revoked_at IS NULL"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -110,7 +110,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
 }
 
 /// A live client by the `client_id` it presents, with its secret's hash.
-pub async fn by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<(Client, String)>> {
+pub async fn by_client_id(conn: &mut Conn, client_id: &ClientId) -> Result<Option<(Client, String)>> {
     let Some(row) = sqlx::query(&format!(
         "SELECT {COLUMNS}, secret_hash FROM oidc_clients WHERE client_id = $1 AND revoked_at IS NULL"
     ))
@@ -124,7 +124,7 @@ pub async fn by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<(Cl
 }
 
 /// Revokes a live client; `None` when there is none by that id.
-pub async fn revoke(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
+pub async fn revoke(conn: &mut Conn, id: &ApplicationClientId) -> Result<Option<Client>> {
     let Some(client) = get(conn, id).await? else { return Ok(None) };
     let done = sqlx::query("UPDATE oidc_clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
@@ -136,7 +136,7 @@ pub async fn revoke(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
 }
 
 /// Replaces a live client's secret; `None` when there is none by that id.
-pub async fn set_secret(conn: &mut Conn, id: &str, secret_hash: &str) -> Result<Option<Client>> {
+pub async fn set_secret(conn: &mut Conn, id: &ApplicationClientId, secret_hash: &str) -> Result<Option<Client>> {
     let done = sqlx::query(
         "UPDATE oidc_clients SET secret_hash = $2, secret_rotated_at = $3 WHERE id = $1 AND revoked_at IS NULL",
     )

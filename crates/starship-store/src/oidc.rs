@@ -4,14 +4,15 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use starship_core::ids::{GrantId, UserId};
+use starship_core::ids::{ApplicationClientId, GrantId, UserId};
 
 use crate::{new_id, now_millis, Conn, Result};
 
 /// An authorization code as issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Code {
-    pub client_id: String,
+    /// The client's record (`oidc_clients.id`), not the `client_id` it presents.
+    pub client_id: ApplicationClientId,
     pub user_id: UserId,
     pub redirect_uri: String,
     pub code_challenge: String,
@@ -113,7 +114,8 @@ pub async fn purge_expired_codes(conn: &mut Conn) -> Result<u64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
     pub id: String,
-    pub client_id: String,
+    /// The client's record (`oidc_clients.id`), not the `client_id` it presents.
+    pub client_id: ApplicationClientId,
     pub user_id: Option<UserId>,
     pub scope: String,
     pub auth_time: Option<i64>,
@@ -123,7 +125,7 @@ pub struct Family {
 
 pub async fn insert_family(
     conn: &mut Conn,
-    client_id: &str,
+    client_id: &ApplicationClientId,
     user_id: Option<&UserId>,
     scope: &str,
     auth_time: Option<i64>,
@@ -131,7 +133,7 @@ pub async fn insert_family(
 ) -> Result<Family> {
     let family = Family {
         id: new_id(),
-        client_id: client_id.to_string(),
+        client_id: client_id.clone(),
         user_id: user_id.cloned(),
         scope: scope.to_string(),
         auth_time,
@@ -180,7 +182,7 @@ pub async fn end_family(conn: &mut Conn, family_id: &str, reason: &str) -> Resul
 pub async fn end_families_of_user(
     conn: &mut Conn,
     user_id: &UserId,
-    client_id: Option<&str>,
+    client_id: Option<&ApplicationClientId>,
     reason: &str,
 ) -> Result<u64> {
     Ok(sqlx::query(
@@ -190,14 +192,14 @@ pub async fn end_families_of_user(
     .bind(user_id)
     .bind(now_millis())
     .bind(reason)
-    .bind(client_id.unwrap_or(""))
+    .bind(client_id.map_or("", |id| id.as_str()))
     .execute(&mut *conn)
     .await?
     .rows_affected())
 }
 
 /// Ends every live family of a client (the client was revoked).
-pub async fn end_families_of_client(conn: &mut Conn, client_id: &str, reason: &str) -> Result<u64> {
+pub async fn end_families_of_client(conn: &mut Conn, client_id: &ApplicationClientId, reason: &str) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE oidc_families SET ended_at = $2, ended_reason = $3 WHERE client_id = $1 AND ended_at IS NULL",
     )

@@ -2,7 +2,7 @@
 //! as the change that causes it, and a dispatcher sends it later.
 
 use sqlx::Row;
-use starship_core::ids::UserId;
+use starship_core::ids::{MessageId, UserId};
 
 use starship_core::domain::DeliveryStatus;
 
@@ -10,7 +10,7 @@ use crate::{new_id, now_millis, Conn, Dialect, Result, Value};
 
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub id: String,
+    pub id: MessageId,
     pub recipient: String,
     pub user_id: Option<UserId>,
     pub kind: String,
@@ -31,20 +31,20 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
 }
 
-pub async fn enqueue(conn: &mut Conn, message: &NewMessage<'_>) -> Result<String> {
+pub async fn enqueue(conn: &mut Conn, message: &NewMessage<'_>) -> Result<MessageId> {
     Ok(enqueue_many(conn, std::slice::from_ref(message)).await?.remove(0))
 }
 
-pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Result<Vec<String>> {
+pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Result<Vec<MessageId>> {
     let now = now_millis();
     let mut ids = Vec::with_capacity(messages.len());
     let rows = messages
         .iter()
         .map(|m| {
-            let id = new_id();
+            let id = MessageId::from(new_id());
             ids.push(id.clone());
             vec![
-                Value::Text(id),
+                Value::Text(id.into_string()),
                 Value::Text(m.recipient.to_string()),
                 Value::NullableText(m.user_id.map(str::to_string)),
                 Value::Text(m.kind.to_string()),
@@ -89,8 +89,8 @@ pub struct Filter<'a> {
 pub enum Page<'a> {
     #[default]
     Newest,
-    Before(&'a str),
-    After(&'a str),
+    Before(&'a MessageId),
+    After(&'a MessageId),
 }
 
 const COLUMNS: &str =
@@ -165,7 +165,7 @@ fn message(r: &sqlx::any::AnyRow) -> Result<Message> {
     })
 }
 
-pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Message>> {
+pub async fn get(conn: &mut Conn, id: &MessageId) -> Result<Option<Message>> {
     let row =
         sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     row.as_ref().map(message).transpose()
@@ -173,7 +173,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Message>> {
 
 /// Puts a failed message back in the queue as new: due now, no attempts
 /// counted, no error. None when the message is not a failed one.
-pub async fn requeue_failed(conn: &mut Conn, id: &str) -> Result<Option<Message>> {
+pub async fn requeue_failed(conn: &mut Conn, id: &MessageId) -> Result<Option<Message>> {
     let row = sqlx::query(&format!(
         "UPDATE outbox SET failed_at = NULL, attempts = 0, last_error = NULL, next_attempt_at = $2, \
            locked_until = NULL, claim_token = NULL \
@@ -281,7 +281,7 @@ pub async fn depth(conn: &mut Conn) -> Result<Depth> {
 /// A message a dispatcher has claimed for sending.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub id: String,
+    pub id: MessageId,
     pub recipient: String,
     pub subject: String,
     pub body: String,
@@ -337,7 +337,7 @@ pub async fn claim(conn: &mut Conn, dialect: Dialect, token: &str, lease_ms: i64
 /// Renews the claim on one message just before it is sent, so a batch that
 /// outlasts its lease never sends a message another instance has since
 /// claimed. False when the claim was lost or the message is no longer due.
-pub async fn hold(conn: &mut Conn, id: &str, token: &str, lease_ms: i64) -> Result<bool> {
+pub async fn hold(conn: &mut Conn, id: &MessageId, token: &str, lease_ms: i64) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE outbox SET locked_until = $3 \
          WHERE id = $1 AND claim_token = $2 AND sent_at IS NULL AND failed_at IS NULL",
@@ -365,7 +365,7 @@ pub async fn release(conn: &mut Conn, token: &str) -> Result<u64> {
 }
 
 /// Records a delivery; only the holder of the claim can.
-pub async fn mark_sent(conn: &mut Conn, id: &str, token: &str) -> Result<bool> {
+pub async fn mark_sent(conn: &mut Conn, id: &MessageId, token: &str) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE outbox SET sent_at = $3, attempts = attempts + 1, locked_until = NULL, claim_token = NULL, last_error = NULL \
          WHERE id = $1 AND claim_token = $2",
@@ -382,7 +382,7 @@ pub async fn mark_sent(conn: &mut Conn, id: &str, token: &str) -> Result<bool> {
 /// Records a failed attempt: try again at `retry_at`, or give up for good.
 pub async fn mark_attempt_failed(
     conn: &mut Conn,
-    id: &str,
+    id: &MessageId,
     token: &str,
     error: &str,
     retry_at: Option<i64>,

@@ -4,7 +4,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, ScimTokenId, UserId};
 use starship_core::scim_filter::{Attr, EmailFilter, Filter, Literal, Op};
 
 use crate::users::{user_from_row, User, COLUMNS};
@@ -13,7 +13,7 @@ use crate::{new_id, now_millis, Conn, Result, Value};
 /// A SCIM token as its partner's admins see it: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimToken {
-    pub id: String,
+    pub id: ScimTokenId,
     pub partner_id: PartnerId,
     pub created_by: UserId,
     pub name: String,
@@ -42,7 +42,7 @@ pub async fn insert_token(
     token_hash: &str,
 ) -> Result<ScimToken> {
     let token = ScimToken {
-        id: new_id(),
+        id: ScimTokenId::from(new_id()),
         partner_id: partner_id.clone(),
         created_by: created_by.clone(),
         name: name.into(),
@@ -79,7 +79,11 @@ pub async fn list_tokens(conn: &mut Conn, partner_id: &PartnerId) -> Result<Vec<
 
 /// Revokes one of a partner's tokens; `None` for another partner's, an
 /// unknown id or one revoked already.
-pub async fn revoke_token(conn: &mut Conn, partner_id: &PartnerId, token_id: &str) -> Result<Option<ScimToken>> {
+pub async fn revoke_token(
+    conn: &mut Conn,
+    partner_id: &PartnerId,
+    token_id: &ScimTokenId,
+) -> Result<Option<ScimToken>> {
     sqlx::query(&format!(
         "UPDATE scim_tokens SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL \
          RETURNING {TOKEN_COLUMNS}"

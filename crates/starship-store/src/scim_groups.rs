@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use starship_core::catalogue::RoleRef;
-use starship_core::ids::{GrantId, PartnerId, UserId};
+use starship_core::ids::{GrantId, PartnerId, ScimGroupId, ScimMappingId, UserId};
 use starship_core::scim_filter::{Attr, Filter, Literal};
 
 use crate::scim::{bind_all, case_exact, number_comparison, text_comparison};
@@ -14,7 +14,7 @@ use crate::{new_id, now_millis, Conn, Result, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub id: String,
+    pub id: ScimGroupId,
     pub partner_id: PartnerId,
     pub display_name: String,
     pub external_id: Option<String>,
@@ -43,7 +43,7 @@ pub async fn insert(
 ) -> Result<Group> {
     let now = now_millis();
     let group = Group {
-        id: new_id(),
+        id: ScimGroupId::from(new_id()),
         partner_id: partner_id.clone(),
         display_name: display_name.into(),
         external_id: external_id.map(str::to_string),
@@ -66,7 +66,7 @@ pub async fn insert(
 }
 
 /// One of a partner's groups.
-pub async fn get(conn: &mut Conn, partner_id: &PartnerId, id: &str) -> Result<Option<Group>> {
+pub async fn get(conn: &mut Conn, partner_id: &PartnerId, id: &ScimGroupId) -> Result<Option<Group>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM scim_groups WHERE id = $1 AND partner_id = $2"))
         .bind(id)
         .bind(partner_id)
@@ -89,7 +89,7 @@ pub async fn name_taken(conn: &mut Conn, partner_id: &PartnerId, display_name: &
 }
 
 /// Sets a group's name and external id and moves its version on.
-pub async fn update(conn: &mut Conn, id: &str, display_name: &str, external_id: Option<&str>) -> Result<()> {
+pub async fn update(conn: &mut Conn, id: &ScimGroupId, display_name: &str, external_id: Option<&str>) -> Result<()> {
     sqlx::query(
         "UPDATE scim_groups SET display_name = $2, display_lower = $3, external_id = $4, \
          updated_at = CASE WHEN updated_at >= $5 THEN updated_at + 1 ELSE $5 END WHERE id = $1",
@@ -106,7 +106,7 @@ pub async fn update(conn: &mut Conn, id: &str, display_name: &str, external_id: 
 
 /// Removes a group with its members and mappings (their rows only: the
 /// caller revokes the grants first).
-pub async fn delete(conn: &mut Conn, id: &str) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: &ScimGroupId) -> Result<()> {
     sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query(
         "DELETE FROM scim_mapped_grants WHERE mapping_id IN (SELECT id FROM scim_group_roles WHERE group_id = $1)",
@@ -122,13 +122,13 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<()> {
 /// A member as a Group shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub group_id: String,
+    pub group_id: ScimGroupId,
     pub user_id: UserId,
     pub display: String,
 }
 
 /// The members of some groups (people not deleted), by group then name.
-pub async fn members(conn: &mut Conn, group_ids: &[String]) -> Result<Vec<Member>> {
+pub async fn members(conn: &mut Conn, group_ids: &[ScimGroupId]) -> Result<Vec<Member>> {
     if group_ids.is_empty() {
         return Ok(vec![]);
     }
@@ -181,7 +181,7 @@ pub async fn people_of_partner(conn: &mut Conn, partner_id: &PartnerId, ids: &[U
 }
 
 /// Adds members; answers those who were not members yet.
-pub async fn add_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]) -> Result<Vec<UserId>> {
+pub async fn add_members(conn: &mut Conn, group_id: &ScimGroupId, user_ids: &[UserId]) -> Result<Vec<UserId>> {
     let now = now_millis();
     let mut added = Vec::new();
     for id in user_ids {
@@ -202,7 +202,7 @@ pub async fn add_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]) -
 }
 
 /// Removes members; answers those who were members.
-pub async fn remove_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]) -> Result<Vec<UserId>> {
+pub async fn remove_members(conn: &mut Conn, group_id: &ScimGroupId, user_ids: &[UserId]) -> Result<Vec<UserId>> {
     let mut removed = Vec::new();
     for id in user_ids {
         let row = sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1 AND user_id = $2 RETURNING user_id")
@@ -218,7 +218,7 @@ pub async fn remove_members(conn: &mut Conn, group_id: &str, user_ids: &[UserId]
 }
 
 /// The groups a person is a member of.
-pub async fn groups_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<String>> {
+pub async fn groups_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<ScimGroupId>> {
     sqlx::query("SELECT group_id FROM scim_group_members WHERE user_id = $1 ORDER BY group_id")
         .bind(user_id)
         .fetch_all(&mut *conn)
@@ -305,8 +305,8 @@ fn filter_sql(filter: &Filter, binds: &mut Vec<Value>) -> String {
 /// "Members of this group hold this role", by its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    pub id: String,
-    pub group_id: String,
+    pub id: ScimMappingId,
+    pub group_id: ScimGroupId,
     pub role: RoleRef,
     pub created_by: UserId,
     pub created_at: i64,
@@ -331,13 +331,13 @@ fn mapping_from_row(row: &AnyRow) -> Result<Mapping> {
 /// Maps a group to a role; `None` when the group maps to it already.
 pub async fn insert_mapping(
     conn: &mut Conn,
-    group_id: &str,
+    group_id: &ScimGroupId,
     role: &RoleRef,
     created_by: &UserId,
 ) -> Result<Option<Mapping>> {
     let mapping = Mapping {
-        id: new_id(),
-        group_id: group_id.into(),
+        id: ScimMappingId::from(new_id()),
+        group_id: group_id.clone(),
         role: role.clone(),
         created_by: created_by.clone(),
         created_at: now_millis(),
@@ -359,7 +359,7 @@ pub async fn insert_mapping(
 }
 
 /// The mappings of some groups, oldest first.
-pub async fn mappings(conn: &mut Conn, group_ids: &[String]) -> Result<Vec<Mapping>> {
+pub async fn mappings(conn: &mut Conn, group_ids: &[ScimGroupId]) -> Result<Vec<Mapping>> {
     if group_ids.is_empty() {
         return Ok(vec![]);
     }
@@ -375,7 +375,7 @@ pub async fn mappings(conn: &mut Conn, group_ids: &[String]) -> Result<Vec<Mappi
     query.fetch_all(&mut *conn).await?.iter().map(mapping_from_row).collect()
 }
 
-pub async fn delete_mapping(conn: &mut Conn, id: &str) -> Result<bool> {
+pub async fn delete_mapping(conn: &mut Conn, id: &ScimMappingId) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM scim_group_roles WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected()
         == 1)
 }
@@ -399,7 +399,13 @@ pub async fn held_grant(conn: &mut Conn, user_id: &UserId, role: &RoleRef) -> Re
 
 /// Notes that a mapping stands behind a person's grant (`owned`: the
 /// mapping created it).
-pub async fn link(conn: &mut Conn, mapping_id: &str, user_id: &UserId, grant_id: &GrantId, owned: bool) -> Result<()> {
+pub async fn link(
+    conn: &mut Conn,
+    mapping_id: &ScimMappingId,
+    user_id: &UserId,
+    grant_id: &GrantId,
+    owned: bool,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO scim_mapped_grants (mapping_id, user_id, grant_id, owned) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (mapping_id, user_id) DO NOTHING",
@@ -416,7 +422,11 @@ pub async fn link(conn: &mut Conn, mapping_id: &str, user_id: &UserId, grant_id:
 /// Removes what a mapping stands behind for some people (all of them when
 /// `user_ids` is `None`); answers each removed link's grant and whether a
 /// mapping created it.
-pub async fn unlink(conn: &mut Conn, mapping_id: &str, user_ids: Option<&[UserId]>) -> Result<Vec<(GrantId, bool)>> {
+pub async fn unlink(
+    conn: &mut Conn,
+    mapping_id: &ScimMappingId,
+    user_ids: Option<&[UserId]>,
+) -> Result<Vec<(GrantId, bool)>> {
     let rows = match user_ids {
         None => {
             sqlx::query("DELETE FROM scim_mapped_grants WHERE mapping_id = $1 RETURNING grant_id, owned")

@@ -3,7 +3,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use starship_core::ids::UserId;
+use starship_core::ids::{ApiTokenId, UserId};
 
 use crate::{new_id, now_millis, Conn, Result};
 
@@ -132,7 +132,7 @@ pub async fn purge_expired_sessions(conn: &mut Conn) -> Result<u64> {
 /// A personal API token as its owner sees it: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
-    pub id: String,
+    pub id: ApiTokenId,
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -158,8 +158,13 @@ pub async fn insert_api_token(
     token_hash: &str,
     expires_at: i64,
 ) -> Result<ApiToken> {
-    let token =
-        ApiToken { id: new_id(), name: name.to_string(), created_at: now_millis(), last_used_at: None, expires_at };
+    let token = ApiToken {
+        id: ApiTokenId::from(new_id()),
+        name: name.to_string(),
+        created_at: now_millis(),
+        last_used_at: None,
+        expires_at,
+    };
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -195,14 +200,14 @@ pub async fn api_token_user(conn: &mut Conn, token_hash: &str) -> Result<Option<
     };
     let last_used_at: Option<i64> = row.try_get("last_used_at")?;
     if last_used_at.is_none_or(|at| at < now - LAST_USED_PRECISION_MS) {
-        note_token_use(conn, &row.try_get::<String, _>("id")?, now).await?;
+        note_token_use(conn, &row.try_get::<ApiTokenId, _>("id")?, now).await?;
     }
     Ok(Some(row.try_get("user_id")?))
 }
 
 /// Notes a token's use at `now` unless a use within
 /// [`LAST_USED_PRECISION_MS`] is noted already.
-pub async fn note_token_use(conn: &mut Conn, token_id: &str, now: i64) -> Result<()> {
+pub async fn note_token_use(conn: &mut Conn, token_id: &ApiTokenId, now: i64) -> Result<()> {
     // Guarded in SQL: of two instances noting the same use, one writes.
     sqlx::query(
         "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
@@ -233,7 +238,7 @@ pub async fn list_api_tokens(conn: &mut Conn, user_id: &UserId) -> Result<Vec<Ap
 /// Revokes one token, only if it is the user's and not revoked yet.
 /// Returns its name when it did; `None` for another person's token, an
 /// unknown id or one revoked already.
-pub async fn revoke_api_token(conn: &mut Conn, user_id: &UserId, token_id: &str) -> Result<Option<String>> {
+pub async fn revoke_api_token(conn: &mut Conn, user_id: &UserId, token_id: &ApiTokenId) -> Result<Option<String>> {
     Ok(sqlx::query(
         "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING name",
     )

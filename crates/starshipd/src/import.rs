@@ -1,6 +1,7 @@
 //! `starshipd users import`: a CSV of people added to one partner, all or
 //! nothing, with a progress bar.
 
+use starship_core::catalogue::RequestedRole;
 use starship_core::ids::PartnerId;
 use std::path::Path;
 
@@ -56,7 +57,7 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
     let mut role_errors = Vec::new();
     let mut roles_per_row = Vec::with_capacity(rows.len());
     for (i, spec) in role_specs.iter().enumerate() {
-        let requested: Vec<(String, String, Option<i64>)> = match parse_roles(spec) {
+        let requested: Vec<RequestedRole> = match parse_roles(spec) {
             Ok(r) => r,
             Err(e) => {
                 role_errors.push(format!("row {}: roles: {e}", i + 1));
@@ -114,7 +115,7 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
     Ok(())
 }
 
-fn parse_roles(spec: &str) -> Result<Vec<(String, String, Option<i64>)>, String> {
+fn parse_roles(spec: &str) -> Result<Vec<RequestedRole>, String> {
     spec.split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -127,7 +128,7 @@ fn parse_roles(spec: &str) -> Result<Vec<(String, String, Option<i64>)>, String>
             };
             let (application, role) =
                 role_part.split_once('/').ok_or_else(|| format!("'{item}' is not application/role"))?;
-            Ok((application.trim().to_string(), role.trim().to_string(), production))
+            Ok(RequestedRole { application: application.trim().to_string(), role: role.trim().to_string(), production })
         })
         .collect()
 }
@@ -135,14 +136,23 @@ fn parse_roles(spec: &str) -> Result<Vec<(String, String, Option<i64>)>, String>
 #[cfg(test)]
 mod tests {
     use super::parse_roles;
+    use starship_core::catalogue::RequestedRole;
 
     #[test]
     fn role_columns_name_application_role_and_production() {
         assert_eq!(
             parse_roles("backlot/content-partner-operations; production-academy/academy-user@70030433").unwrap(),
             vec![
-                ("backlot".into(), "content-partner-operations".into(), None),
-                ("production-academy".into(), "academy-user".into(), Some(70030433)),
+                RequestedRole {
+                    application: "backlot".into(),
+                    role: "content-partner-operations".into(),
+                    production: None
+                },
+                RequestedRole {
+                    application: "production-academy".into(),
+                    role: "academy-user".into(),
+                    production: Some(70030433)
+                },
             ]
         );
         assert!(parse_roles("").unwrap().is_empty());

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use starship_core::domain::DeliveryStatus;
-use starship_core::ids::UserId;
+use starship_core::ids::{MessageId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::Source;
@@ -59,10 +59,10 @@ pub struct OutboxParams {
     pub status: Option<String>,
     /// The page of messages older than this message id.
     #[serde(default)]
-    pub before: Option<String>,
+    pub before: Option<MessageId>,
     /// The page of messages newer than this message id (shown newest first).
     #[serde(default)]
-    pub after: Option<String>,
+    pub after: Option<MessageId>,
     /// At most this many (default 100, at most 1000).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -70,7 +70,7 @@ pub struct OutboxParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct OutboxMessage {
-    pub id: String,
+    pub id: MessageId,
     pub recipient: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
@@ -123,7 +123,7 @@ pub async fn list_outbox(
         .map(|s| DeliveryStatus::parse("status", s))
         .transpose()
         .map_err(|e| Invalid(vec![e]))?;
-    let page = match (params.before.as_deref(), params.after.as_deref()) {
+    let page = match (params.before.as_ref(), params.after.as_ref()) {
         (Some(_), Some(_)) => {
             return Err(Invalid(vec![FieldError::new("after", "give before or after, not both")]).into());
         }
@@ -152,7 +152,7 @@ pub async fn list_outbox(
 pub async fn resend_outbox(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<MessageId>,
 ) -> OperationResult<axum::Json<OutboxMessage>> {
     let message = ops::platform::resend(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(message.into()))

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::domain::Title;
+use starship_core::ids::{ApplicationClientId, ClientId};
 use starship_core::oidc::GrantType;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::clients::Client;
@@ -38,9 +39,9 @@ pub struct NewClient {
 #[derive(Serialize, ToSchema)]
 #[schema(as = ApplicationClient)]
 pub struct ClientView {
-    pub id: String,
+    pub id: ApplicationClientId,
     /// What the application sends as `client_id`.
-    pub client_id: String,
+    pub client_id: ClientId,
     pub application: String,
     pub name: String,
     pub redirect_uris: Vec<String>,
@@ -125,7 +126,7 @@ pub async fn list_clients(
 pub async fn revoke_client(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplicationClientId>,
 ) -> OperationResult<StatusCode> {
     ops::clients::revoke(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -141,7 +142,7 @@ pub async fn revoke_client(
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApplicationClientId>,
 ) -> OperationResult<axum::Json<IssuedClient>> {
     let issued = ops::clients::rotate_secret(&state, &caller.principal, &caller.actor(), &id).await?;
     Ok(axum::Json(issued.into()))

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use starship_core::catalogue::RequestedRole;
 use starship_core::domain::ProductionId;
 use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
@@ -98,7 +99,11 @@ pub async fn grant_roles(
     }
     let asked: Vec<Option<&str>> = body.roles.iter().map(|r| r.expires_at.as_deref()).collect();
     let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
-    let requested: Vec<_> = body.roles.iter().map(|r| (r.application.clone(), r.role.clone(), r.production)).collect();
+    let requested: Vec<RequestedRole> = body
+        .roles
+        .iter()
+        .map(|r| RequestedRole { application: r.application.clone(), role: r.role.clone(), production: r.production })
+        .collect();
     let request = ops::GrantRequest { user_ids: &body.user_ids, requested: &requested, expiries: &expiries };
     let granted = ops::grant(&state, &caller.principal, &caller.actor(), &[request]).await?;
     let granted = granted

@@ -3,7 +3,7 @@
 //! `ops::scim`, and shape SCIM JSON (`application/scim+json`). Every error is
 //! a SCIM error response. Not part of `/api/v1`'s OpenAPI document.
 
-use starship_core::ids::UserId;
+use starship_core::ids::{ScimGroupId, UserId};
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -383,7 +383,7 @@ fn unchanged_for(headers: &HeaderMap, version: &str) -> bool {
 async fn get_group(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ScimGroupId>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -410,7 +410,7 @@ async fn create_group(
 async fn replace_group(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ScimGroupId>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -422,7 +422,7 @@ async fn replace_group(
 async fn replace_group_with(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &ScimGroupId,
     if_match: Option<&str>,
     body: &Value,
 ) -> ScimResult<GroupView> {
@@ -438,7 +438,7 @@ async fn replace_group_with(
 async fn patch_group(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ScimGroupId>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ScimResult<Response> {
     let caller = caller(&state, &headers).await?;
@@ -450,7 +450,7 @@ async fn patch_group(
 async fn patch_group_with(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &ScimGroupId,
     if_match: Option<&str>,
     body: &Value,
 ) -> ScimResult<GroupView> {
@@ -461,7 +461,7 @@ async fn patch_group_with(
 async fn delete_group(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ScimGroupId>,
 ) -> ScimResult<StatusCode> {
     let caller = caller(&state, &headers).await?;
     groups::delete_group(&state, &caller, &id, if_match(&headers)).await?;
@@ -793,7 +793,7 @@ async fn bulk_operation(
     };
     let group_done = |status: u16, group: &GroupView| BulkDone {
         status,
-        id: Some(group.group.id.clone()),
+        id: Some(group.group.id.to_string()),
         location: Some(group_location(state, &group.group.id)),
         version: Some(groups::version(&group.group)),
     };
@@ -819,10 +819,14 @@ async fn bulk_operation(
             ops::delete_user(state, caller, &UserId::from(*id), version).await?;
             Ok(BulkDone { status: 204, id: None, location: Some(location(state, id)), version: None })
         }
-        ("PUT", ["Groups", id]) => Ok(group_done(200, &replace_group_with(state, caller, id, version, &data).await?)),
-        ("PATCH", ["Groups", id]) => Ok(group_done(200, &patch_group_with(state, caller, id, version, &data).await?)),
+        ("PUT", ["Groups", id]) => {
+            Ok(group_done(200, &replace_group_with(state, caller, &ScimGroupId::from(*id), version, &data).await?))
+        }
+        ("PATCH", ["Groups", id]) => {
+            Ok(group_done(200, &patch_group_with(state, caller, &ScimGroupId::from(*id), version, &data).await?))
+        }
         ("DELETE", ["Groups", id]) => {
-            groups::delete_group(state, caller, id, version).await?;
+            groups::delete_group(state, caller, &ScimGroupId::from(*id), version).await?;
             Ok(BulkDone { status: 204, id: None, location: Some(group_location(state, id)), version: None })
         }
         ("POST" | "PUT" | "PATCH" | "DELETE", _) => Err(ScimError::new(

@@ -6,7 +6,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::ids::{ApplicationKey, PartnerId, RoleKey, UserId};
+use starship_core::catalogue::RequestedRole;
+use starship_core::ids::{ApplicationKey, PartnerId, RoleKey, ScimGroupId, ScimMappingId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim_groups::Mapping;
 use utoipa::ToSchema;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 /// A directory group with the roles its members hold.
 #[derive(Serialize, ToSchema)]
 pub struct ScimGroupView {
-    pub id: String,
+    pub id: ScimGroupId,
     pub display_name: String,
     pub external_id: Option<String>,
     /// How many people are members.
@@ -31,7 +32,7 @@ pub struct ScimGroupView {
 /// "Members of this group hold this role", and who said so.
 #[derive(Serialize, ToSchema)]
 pub struct GroupRoleView {
-    pub id: String,
+    pub id: ScimMappingId,
     pub application: ApplicationKey,
     pub role: RoleKey,
     pub production: Option<i64>,
@@ -108,7 +109,7 @@ pub async fn list_scim_groups(
 pub async fn map_group_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, group_id)): Path<(PartnerId, String)>,
+    Path((id, group_id)): Path<(PartnerId, ScimGroupId)>,
     ApiJson(body): ApiJson<NewGroupRole>,
 ) -> OperationResult<(StatusCode, axum::Json<GroupRoleView>)> {
     let mapping = ops::scim::groups::add_mapping(
@@ -117,7 +118,7 @@ pub async fn map_group_role(
         &caller.actor(),
         &id,
         &group_id,
-        (body.application, body.role, body.production),
+        RequestedRole { application: body.application, role: body.role, production: body.production },
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(mapping.into())))
@@ -139,7 +140,7 @@ pub async fn map_group_role(
 pub async fn unmap_group_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, group_id, mapping_id)): Path<(PartnerId, String, String)>,
+    Path((id, group_id, mapping_id)): Path<(PartnerId, ScimGroupId, ScimMappingId)>,
 ) -> OperationResult<StatusCode> {
     ops::scim::groups::remove_mapping(&state, &caller.principal, &caller.actor(), &id, &group_id, &mapping_id).await?;
     Ok(StatusCode::NO_CONTENT)

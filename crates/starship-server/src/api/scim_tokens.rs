@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, ScimTokenId, UserId};
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::scim::ScimToken;
 use utoipa::ToSchema;
@@ -27,7 +27,7 @@ pub struct NewScimToken {
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedScimToken {
-    pub id: String,
+    pub id: ScimTokenId,
     pub name: String,
     /// The token itself, shown this once: the identity provider sends it as
     /// `Authorization: Bearer …` to `/scim/v2`.
@@ -38,7 +38,7 @@ pub struct CreatedScimToken {
 /// A partner's SCIM token, without its secret.
 #[derive(Serialize, ToSchema)]
 pub struct ScimTokenView {
-    pub id: String,
+    pub id: ScimTokenId,
     pub name: String,
     /// The person it acts for: it may do only what they may, checked at each use.
     pub created_by: UserId,
@@ -118,7 +118,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, token_id)): Path<(PartnerId, String)>,
+    Path((id, token_id)): Path<(PartnerId, ScimTokenId)>,
 ) -> OperationResult<StatusCode> {
     ops::scim::revoke_token(&state, &caller.principal, &caller.actor(), &id, &token_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use starship_core::ids::ApiTokenId;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_store::history::Source;
 use starship_store::sessions;
@@ -91,7 +92,7 @@ pub struct NewToken {
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
-    pub id: String,
+    pub id: ApiTokenId,
     pub name: String,
     /// The token itself, shown this once: send it as `Authorization: Bearer …`.
     pub token: String,
@@ -103,7 +104,7 @@ pub struct CreatedToken {
 /// One of one's tokens, without its secret.
 #[derive(Serialize, ToSchema)]
 pub struct TokenView {
-    pub id: String,
+    pub id: ApiTokenId,
     pub name: String,
     pub created_at: String,
     /// To the minute: uses within a minute of the last noted one are not noted.
@@ -178,7 +179,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ApiTokenId>,
 ) -> OperationResult<StatusCode> {
     ops::tokens::revoke(&state, &caller.user, &caller.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,7 @@ use starship_core::catalogue::Catalogue;
 use starship_core::domain::Title;
 use starship_core::error::both;
 use starship_core::history::Kind;
-use starship_core::ids::UserId;
+use starship_core::ids::{ApplicationClientId, ClientId, UserId};
 use starship_core::oidc::Registration;
 use starship_core::FieldError;
 use starship_store::clients::{self, Client, NewClient};
@@ -57,7 +57,7 @@ pub async fn issue(
     actor: &Actor,
     request: &Request<'_>,
 ) -> OperationResult<Issued> {
-    let client_id = format!("{}-{}", request.application, &secret_hash(&new_secret(""))[..16]);
+    let client_id = ClientId::from(format!("{}-{}", request.application, &secret_hash(&new_secret(""))[..16]));
     issue_as(conn, catalogue, history_user, actor, request, &client_id, client_secret()).await
 }
 
@@ -69,7 +69,7 @@ pub async fn issue_as(
     history_user: &UserId,
     actor: &Actor,
     request: &Request<'_>,
-    client_id: &str,
+    client_id: &ClientId,
     secret: String,
 ) -> OperationResult<Issued> {
     let application = match catalogue.application(request.application) {
@@ -148,7 +148,12 @@ pub async fn list(state: &AppState, caller: &Principal) -> OperationResult<Vec<C
 
 /// Revokes a client at once: it no longer authenticates, and every token
 /// it was given ends.
-pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Client> {
+pub async fn revoke(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    id: &ApplicationClientId,
+) -> OperationResult<Client> {
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
     let client = clients::revoke(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
@@ -167,7 +172,12 @@ pub async fn revoke(state: &AppState, caller: &Principal, actor: &Actor, id: &st
 }
 
 /// Gives a client a new secret; the old one stops working at once.
-pub async fn rotate_secret(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Issued> {
+pub async fn rotate_secret(
+    state: &AppState,
+    caller: &Principal,
+    actor: &Actor,
+    id: &ApplicationClientId,
+) -> OperationResult<Issued> {
     authz::manage_clients(caller)?;
     let secret = client_secret();
     let mut tx = state.store.begin().await?;

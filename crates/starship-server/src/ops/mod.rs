@@ -25,7 +25,7 @@ pub use error::{OperationError, OperationResult};
 
 use serde_json::json;
 use starship_core::authz::{self, Permit, Principal};
-use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
+use starship_core::catalogue::{AdminScope, Catalogue, RequestedRole, RoleRef};
 use starship_core::domain::{Email, Locale, Password, PersonName, UserStatus};
 use starship_core::error::all4;
 use starship_core::history::Kind;
@@ -346,20 +346,20 @@ pub fn future_end(field: impl Into<String>, text: &str, now: i64) -> Result<i64,
 /// twice takes its first end date.
 pub fn with_expiries(
     catalogue: &Catalogue,
-    requested: &[(String, String, Option<i64>)],
+    requested: &[RequestedRole],
     expiries: &[Option<i64>],
     roles: Vec<RoleRef>,
 ) -> Vec<(RoleRef, Option<i64>)> {
     roles
         .into_iter()
         .map(|role| {
-            let at = requested.iter().zip(expiries).find_map(|((application, key, production), at)| {
+            let at = requested.iter().zip(expiries).find_map(|(asked, at)| {
                 let same = catalogue
                     .resolve_role(
                         "",
-                        application,
-                        key,
-                        production.and_then(|p| starship_core::domain::ProductionId::parse("", p).ok()),
+                        &asked.application,
+                        &asked.role,
+                        asked.production.and_then(|p| starship_core::domain::ProductionId::parse("", p).ok()),
                     )
                     .is_ok_and(|r| r == role);
                 same.then_some(*at)
@@ -396,11 +396,11 @@ pub fn role_details(grant_id: &GrantId, role: &RoleRef) -> serde_json::Value {
 pub async fn resolve_roles(
     conn: &mut Conn,
     catalogue: &Catalogue,
-    requested: &[(String, String, Option<i64>)],
+    requested: &[RequestedRole],
 ) -> OperationResult<Vec<RoleRef>> {
     let mut errors = Vec::new();
     let mut roles: Vec<RoleRef> = Vec::new();
-    for (i, (application, role, production)) in requested.iter().enumerate() {
+    for (i, RequestedRole { application, role, production }) in requested.iter().enumerate() {
         let field = format!("roles[{i}]");
         let production =
             match production.map(|p| starship_core::domain::ProductionId::parse(&format!("{field}.production"), p)) {
@@ -687,11 +687,10 @@ pub async fn onboarded(
     Ok((people, found))
 }
 
-/// Roles asked for some people: each `(application, role, production)`
-/// with its end (`None`: no end).
+/// Roles asked for some people, each with its end (`None`: no end).
 pub struct GrantRequest<'a> {
     pub user_ids: &'a [UserId],
-    pub requested: &'a [(String, String, Option<i64>)],
+    pub requested: &'a [RequestedRole],
     pub expiries: &'a [Option<i64>],
 }
 
@@ -716,7 +715,7 @@ pub async fn grant(
 }
 
 /// Checks roles asked by name against the catalogue and the productions.
-pub async fn resolve(state: &AppState, requested: &[(String, String, Option<i64>)]) -> OperationResult<Vec<RoleRef>> {
+pub async fn resolve(state: &AppState, requested: &[RequestedRole]) -> OperationResult<Vec<RoleRef>> {
     let mut conn = state.store.conn().await?;
     resolve_roles(&mut conn, &state.catalogue, requested).await
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use starship_core::authz;
 use starship_core::catalogue::RoleRef;
 use starship_core::history::Kind;
-use starship_core::ids::{GrantId, UserId};
+use starship_core::ids::{ClientId, GrantId, UserId};
 use starship_store::clients::{self, Client};
 use starship_store::history::{self, Actor, Source};
 use starship_store::oidc::{self as store, Redeemed, Token, TokenKind};
@@ -97,7 +97,7 @@ type OAuthResult<T> = Result<T, OAuthError>;
 /// How a client proved who it is: the `Authorization: Basic` header, or
 /// `client_id` and `client_secret` in the form.
 pub struct ClientAuth {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub secret: String,
 }
 
@@ -212,7 +212,7 @@ pub fn discovery(state: &AppState) -> Value {
 /// What the authorization endpoint was asked (OIDC Core §3.1.2.1).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AuthorizeRequest {
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub redirect_uri: Option<String>,
     pub response_type: Option<String>,
     pub scope: Option<String>,
@@ -262,7 +262,7 @@ pub async fn authorize(
     request: &AuthorizeRequest,
 ) -> Result<Authorized, OperationError> {
     let mut conn = state.store.conn().await?;
-    let Some(client_id) = request.client_id.as_deref().filter(|c| !c.is_empty()) else {
+    let Some(client_id) = request.client_id.as_ref().filter(|c| !c.is_empty()) else {
         return Ok(Authorized::Refused("The application did not say who it is (client_id is missing).".into()));
     };
     let Some((client, _)) = clients::by_client_id(&mut conn, client_id).await? else {
@@ -697,7 +697,7 @@ pub struct EndSessionRequest {
     pub id_token_hint: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 pub enum EndedSession {
@@ -728,11 +728,11 @@ pub async fn end_session(
         ));
     };
     let audience = claims["aud"].as_str().unwrap_or("");
-    if request.client_id.as_deref().is_some_and(|c| c != audience) {
+    if request.client_id.as_ref().is_some_and(|c| c != audience) {
         return Ok(EndedSession::Refused("The client_id does not match the id_token_hint.".into()));
     }
     let mut tx = state.store.begin().await?;
-    let Some((client, _)) = clients::by_client_id(&mut tx, audience).await? else {
+    let Some((client, _)) = clients::by_client_id(&mut tx, &ClientId::from(audience)).await? else {
         return Ok(EndedSession::Refused("This application is not registered with Starship, or was revoked.".into()));
     };
     let target = match request.post_logout_redirect_uri.as_deref() {

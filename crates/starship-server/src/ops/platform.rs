@@ -6,7 +6,7 @@ use starship_core::authz::{self, Principal};
 use starship_core::domain::{PartnerKind, ProductionId, Title};
 use starship_core::error::both;
 use starship_core::history::Kind;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{MessageId, PartnerId};
 use starship_store::history::{self, Actor};
 use starship_store::outbox::{self, Message};
 use starship_store::partners::{self, Partner, Production};
@@ -77,7 +77,7 @@ pub async fn outbox(
 
 /// Queues a failed message again, as new (operators). History records it
 /// in the operator's own History, with the failure it had.
-pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &str) -> OperationResult<Message> {
+pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &MessageId) -> OperationResult<Message> {
     authz::manage_platform(caller)?;
     let mut tx = state.store.begin().await?;
     let before = outbox::get(&mut tx, id).await?.ok_or(OperationError::NotFound)?;

@@ -7,6 +7,7 @@ use starship_core::authz::{self, SignedInWith};
 use starship_core::domain::{Title, TokenLifetime};
 use starship_core::error::both;
 use starship_core::history::Kind;
+use starship_core::ids::ApiTokenId;
 use starship_store::history::{self, Actor};
 use starship_store::now_millis;
 use starship_store::sessions::{self, ApiToken};
@@ -65,7 +66,7 @@ pub async fn list(state: &AppState, user: &User) -> OperationResult<Vec<ApiToken
 
 /// Revokes one of one's own tokens; anyone else's, or an unknown id, is
 /// not found.
-pub async fn revoke(state: &AppState, user: &User, actor: &Actor, token_id: &str) -> OperationResult<()> {
+pub async fn revoke(state: &AppState, user: &User, actor: &Actor, token_id: &ApiTokenId) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let name = sessions::revoke_api_token(&mut tx, &user.id, token_id).await?.ok_or(OperationError::NotFound)?;
     history::append(&mut tx, &user.id, actor, Kind::TokenRevoked, json!({"token_id": token_id, "name": name})).await?;

@@ -2,7 +2,7 @@
 //! Starship Admin Privileges, Notifications, Application Metadata, History),
 //! and the forms on them.
 
-use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApiTokenId, ApplicationKey, GrantId, PartnerId, UserId};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::Value;
 use starship_core::authz::{self, SignedInWith};
-use starship_core::catalogue::{AdminScope, Catalogue, RoleRef};
+use starship_core::catalogue::{AdminScope, Catalogue, RequestedRole, RoleRef};
 use starship_core::domain::{ProductionId, TokenLifetime};
 use starship_core::history::{Group, Kind, Language};
 use starship_core::preferences::{CustomChoice, SettingSource};
@@ -401,7 +401,7 @@ impl HistoryShown {
 }
 
 struct TokenRow {
-    id: String,
+    id: ApiTokenId,
     name: String,
     created: String,
     last_used: Option<String>,
@@ -1082,7 +1082,7 @@ pub async fn restore_role(
         return show(&state, &post.user, &id, &ProfileQuery::default(), flash).await;
     }
     let user_ids = [id.clone()];
-    let requested = [(application, role, production)];
+    let requested = [RequestedRole { application, role, production }];
     let expiries = [end];
     let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
     ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
@@ -1229,7 +1229,7 @@ pub async fn create_token(State(state): State<AppState>, post: WebPost<TokenForm
 /// Revokes one of one's own tokens from the Personal API tokens tab.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Path(token_id): Path<String>,
+    Path(token_id): Path<ApiTokenId>,
     post: WebPost<Button>,
 ) -> WebResult {
     ops::tokens::revoke(&state, &post.user.user, &post.user.actor(), &token_id).await?;

@@ -5,7 +5,10 @@
 
 use std::fmt;
 
-use starship_core::ids::{AdminPrivilegeId, ApplianceId, GrantId, PartnerId, ReviewId, SiteId, TicketId, UserId};
+use starship_core::ids::{
+    AdminPrivilegeId, ApiTokenId, ApplianceId, ApplicationClientId, GrantId, MessageId, PartnerId, ReviewId,
+    ScimGroupId, ScimMappingId, ScimTokenId, SiteId, TicketId, UserId,
+};
 
 use super::page::write_path;
 
@@ -49,21 +52,21 @@ pub enum Action {
     /// A personal API token minted.
     CreateToken,
     RevokeToken {
-        id: String,
+        id: ApiTokenId,
     },
     /// A role mapped to a directory group.
     MapGroupRole {
         partner: PartnerId,
-        group: String,
+        group: ScimGroupId,
     },
     UnmapGroupRole {
         partner: PartnerId,
-        group: String,
-        mapping: String,
+        group: ScimGroupId,
+        mapping: ScimMappingId,
     },
     RevokeScimToken {
         partner: PartnerId,
-        token: String,
+        token: ScimTokenId,
     },
     /// Add User's first step: an address to check.
     OnboardNew,
@@ -99,14 +102,14 @@ pub enum Action {
     },
     /// An application client given a new secret.
     ClientSecret {
-        id: String,
+        id: ApplicationClientId,
     },
     RevokeClient {
-        id: String,
+        id: ApplicationClientId,
     },
     /// An outbox message sent again.
     Resend {
-        id: String,
+        id: MessageId,
     },
     /// An access review's decisions.
     Decide {
@@ -162,16 +165,16 @@ impl Action {
         Self::Deactivation { user: user.clone() }
     }
 
-    pub fn revoke_token(id: &str) -> Self {
-        Self::RevokeToken { id: id.to_string() }
+    pub fn revoke_token(id: &ApiTokenId) -> Self {
+        Self::RevokeToken { id: id.clone() }
     }
 
-    pub fn map_group_role(partner: &PartnerId, group: &str) -> Self {
-        Self::MapGroupRole { partner: partner.clone(), group: group.to_string() }
+    pub fn map_group_role(partner: &PartnerId, group: &ScimGroupId) -> Self {
+        Self::MapGroupRole { partner: partner.clone(), group: group.clone() }
     }
 
-    pub fn revoke_scim_token(partner: &PartnerId, token: &str) -> Self {
-        Self::RevokeScimToken { partner: partner.clone(), token: token.to_string() }
+    pub fn revoke_scim_token(partner: &PartnerId, token: &ScimTokenId) -> Self {
+        Self::RevokeScimToken { partner: partner.clone(), token: token.clone() }
     }
 
     pub fn change_contact(id: &UserId) -> Self {
@@ -202,16 +205,16 @@ impl Action {
         Self::ApplianceBgp { id: id.clone() }
     }
 
-    pub fn client_secret(id: &str) -> Self {
-        Self::ClientSecret { id: id.to_string() }
+    pub fn client_secret(id: &ApplicationClientId) -> Self {
+        Self::ClientSecret { id: id.clone() }
     }
 
-    pub fn revoke_client(id: &str) -> Self {
-        Self::RevokeClient { id: id.to_string() }
+    pub fn revoke_client(id: &ApplicationClientId) -> Self {
+        Self::RevokeClient { id: id.clone() }
     }
 
-    pub fn resend(id: &str) -> Self {
-        Self::Resend { id: id.to_string() }
+    pub fn resend(id: &MessageId) -> Self {
+        Self::Resend { id: id.clone() }
     }
 
     pub fn decide(review: &ReviewId) -> Self {
@@ -272,9 +275,9 @@ impl Action {
             Self::ChangeContact { id } => vec![id],
             Self::EditSite { id } => vec![id],
             Self::RetireAppliance { id } | Self::DrainAppliance { id } | Self::ApplianceBgp { id } => vec![id],
-            Self::RevokeToken { id } | Self::ClientSecret { id } | Self::RevokeClient { id } | Self::Resend { id } => {
-                vec![id]
-            }
+            Self::RevokeToken { id } => vec![id],
+            Self::ClientSecret { id } | Self::RevokeClient { id } => vec![id],
+            Self::Resend { id } => vec![id],
             Self::SignOut
             | Self::CreateToken
             | Self::OnboardNew
@@ -301,10 +304,10 @@ impl Action {
             Self::SetRoleEnd { user: id().into(), grant: id().into() },
             Self::Deactivation { user: id().into() },
             Self::CreateToken,
-            Self::RevokeToken { id: id() },
-            Self::MapGroupRole { partner: id().into(), group: id() },
-            Self::UnmapGroupRole { partner: id().into(), group: id(), mapping: id() },
-            Self::RevokeScimToken { partner: id().into(), token: id() },
+            Self::RevokeToken { id: id().into() },
+            Self::MapGroupRole { partner: id().into(), group: id().into() },
+            Self::UnmapGroupRole { partner: id().into(), group: id().into(), mapping: id().into() },
+            Self::RevokeScimToken { partner: id().into(), token: id().into() },
             Self::OnboardNew,
             Self::OnboardCreate,
             Self::OnboardBulk,
@@ -317,9 +320,9 @@ impl Action {
             Self::RetireAppliance { id: id().into() },
             Self::DrainAppliance { id: id().into() },
             Self::ApplianceBgp { id: id().into() },
-            Self::ClientSecret { id: id() },
-            Self::RevokeClient { id: id() },
-            Self::Resend { id: id() },
+            Self::ClientSecret { id: id().into() },
+            Self::RevokeClient { id: id().into() },
+            Self::Resend { id: id().into() },
             Self::Decide { review: id().into() },
         ]
     }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use starship_core::ids::ApplicationKey;
+use starship_core::ids::{ApplicationClientId, ApplicationKey, ClientId};
 use starship_core::oidc::GrantType;
 
 use super::page::{word, ClientsDone};
@@ -17,8 +17,8 @@ use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct ClientRow {
-    id: String,
-    client_id: String,
+    id: ApplicationClientId,
+    client_id: ClientId,
     application: String,
     name: String,
     redirect_uris: Vec<String>,
@@ -49,7 +49,7 @@ struct ClientsPage {
     redirect_uris: String,
     errors: FormErrors,
     /// (what happened, client_id, secret) after a registration or rotation.
-    secret: Option<(&'static str, String, String)>,
+    secret: Option<(&'static str, ClientId, String)>,
     notice: Option<&'static str>,
 }
 
@@ -75,7 +75,7 @@ async fn render(
     viewer: &WebUser,
     submitted: Option<&ClientForm>,
     errors: FormErrors,
-    secret: Option<(&'static str, String, String)>,
+    secret: Option<(&'static str, ClientId, String)>,
     notice: Option<&'static str>,
 ) -> Result<ClientsPage, OperationError> {
     let list = ops::clients::list(state, &viewer.principal).await?;
@@ -164,13 +164,21 @@ pub async fn create(State(state): State<AppState>, post: WebPost<ClientForm>) ->
     }
 }
 
-pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
+pub async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<ApplicationClientId>,
+    post: WebPost<Button>,
+) -> WebResult {
     let issued = ops::clients::rotate_secret(&state, &post.user.principal, &post.user.actor(), &id).await?;
     let secret = Some(("given a new secret", issued.client.client_id, issued.secret));
     page(&render(&state, &post.user, None, FormErrors::default(), secret, None).await?)
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<Button>) -> WebResult {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<ApplicationClientId>,
+    post: WebPost<Button>,
+) -> WebResult {
     ops::clients::revoke(&state, &post.user.principal, &post.user.actor(), &id).await?;
     see_other(Page::Clients { done: Some(ClientsDone::Revoked) })
 }

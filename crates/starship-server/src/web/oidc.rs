@@ -13,6 +13,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
+use starship_core::ids::ClientId;
 
 use super::{WebError, WebResult};
 use crate::extract::{self, Credential};
@@ -102,11 +103,11 @@ fn client_auth(
         if params.get("client_id").is_some_and(|c| *c != client_id) {
             return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
         }
-        return Ok((Some(ClientAuth { client_id, secret }), true));
+        return Ok((Some(ClientAuth { client_id: ClientId::from(client_id), secret }), true));
     }
     match (params.get("client_id"), params.get("client_secret")) {
         (Some(client_id), Some(secret)) => {
-            Ok((Some(ClientAuth { client_id: client_id.clone(), secret: secret.clone() }), false))
+            Ok((Some(ClientAuth { client_id: ClientId::from(client_id.as_str()), secret: secret.clone() }), false))
         }
         _ => Ok((None, false)),
     }
@@ -244,6 +245,6 @@ fn end_session_form(headers: &HeaderMap, body: &[u8]) -> Option<op::EndSessionRe
         id_token_hint: params.get("id_token_hint").cloned(),
         post_logout_redirect_uri: params.get("post_logout_redirect_uri").cloned(),
         state: params.get("state").cloned(),
-        client_id: params.get("client_id").cloned(),
+        client_id: params.get("client_id").map(|c| ClientId::from(c.as_str())),
     })
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use starship_core::domain::DeliveryStatus;
+use starship_core::ids::MessageId;
 use starship_store::outbox::{Filter, Page as ListPage};
 
 use super::page::{word, Cursor, OutboxDone};
@@ -23,15 +24,15 @@ pub struct OutboxQuery {
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
-    before: Option<String>,
+    before: Option<MessageId>,
     #[serde(default)]
-    after: Option<String>,
+    after: Option<MessageId>,
     #[serde(default, deserialize_with = "word")]
     done: Option<OutboxDone>,
 }
 
 struct Row {
-    id: String,
+    id: MessageId,
     recipient: String,
     subject: String,
     kind: String,
@@ -72,7 +73,7 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
     // An unknown status in a hand-typed address shows every message.
     let status = query.status.as_deref().and_then(|s| DeliveryStatus::parse("status", s).ok());
     let status_key = status.map(DeliveryStatus::as_str).unwrap_or("");
-    let page_of = match (query.before.as_deref(), query.after.as_deref()) {
+    let page_of = match (query.before.as_ref(), query.after.as_ref()) {
         (Some(id), _) => ListPage::Before(id),
         (None, Some(id)) => ListPage::After(id),
         (None, None) => ListPage::Newest,
@@ -98,8 +99,8 @@ pub async fn index(State(state): State<AppState>, viewer: WebUser, Query(query):
         ListPage::Before(_) => (true, more),
         ListPage::After(_) => (more, true),
     };
-    let newer = messages.first().filter(|_| has_newer).map(|m| href(&q, status_key, Cursor::After(m.id.clone())));
-    let older = messages.last().filter(|_| has_older).map(|m| href(&q, status_key, Cursor::Before(m.id.clone())));
+    let newer = messages.first().filter(|_| has_newer).map(|m| href(&q, status_key, Cursor::After(m.id.to_string())));
+    let older = messages.last().filter(|_| has_older).map(|m| href(&q, status_key, Cursor::Before(m.id.to_string())));
     let notice = query.done.map(|done| match done {
         OutboxDone::Resent => "The email is queued again: it is sent with the next delivery.".to_string(),
     });
@@ -149,7 +150,7 @@ pub struct ResendForm {
     status: String,
 }
 
-pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, post: WebPost<ResendForm>) -> WebResult {
+pub async fn resend(State(state): State<AppState>, Path(id): Path<MessageId>, post: WebPost<ResendForm>) -> WebResult {
     match ops::platform::resend(&state, &post.user.principal, &post.user.actor(), &id).await {
         // Sent meanwhile, or resent by another operator: the list shows how it stands.
         Ok(_) | Err(OperationError::Conflict(_)) => {}

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use starship_core::ids::PartnerId;
+use starship_core::ids::{PartnerId, ScimTokenId};
 
 use super::page::{word, ScimTokensDone};
 use super::{page, see_other, when, Action, Button, Layout, Page, Section, WebPost, WebResult, WebUser};
@@ -14,7 +14,7 @@ use crate::ops::OperationError;
 use crate::state::AppState;
 
 struct TokenRow {
-    id: String,
+    id: ScimTokenId,
     name: String,
     created: String,
     last_used: Option<String>,
@@ -107,7 +107,7 @@ pub async fn create(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path((partner_id, token_id)): Path<(PartnerId, String)>,
+    Path((partner_id, token_id)): Path<(PartnerId, ScimTokenId)>,
     post: WebPost<Button>,
 ) -> WebResult {
     ops::scim::revoke_token(&state, &post.user.principal, &post.user.actor(), &partner_id, &token_id).await?;

@@ -2,7 +2,8 @@
 //! roles each group's members hold, a role added to a group (only one the
 //! viewer may grant) and a mapping removed (with the grants it gave).
 
-use starship_core::ids::PartnerId;
+use starship_core::catalogue::RequestedRole;
+use starship_core::ids::{PartnerId, ScimGroupId, ScimMappingId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -23,7 +24,7 @@ struct MappingRow {
 }
 
 struct GroupRow {
-    id: String,
+    id: ScimGroupId,
     name: String,
     members: usize,
     mappings: Vec<MappingRow>,
@@ -188,14 +189,15 @@ pub struct MappingForm {
 
 pub async fn add_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id)): Path<(PartnerId, String)>,
+    Path((partner_id, group_id)): Path<(PartnerId, ScimGroupId)>,
     post: WebPost<MappingForm>,
 ) -> WebResult {
     let viewer = &post.user;
     let Some(GroupRole { role, production }) = post.form.role else {
         return render(&state, viewer, &partner_id, None, Some("Choose a role.".into())).await;
     };
-    let requested = (role.application.into_string(), role.role.into_string(), production);
+    let requested =
+        RequestedRole { application: role.application.into_string(), role: role.role.into_string(), production };
     match ops::scim::groups::add_mapping(&state, &viewer.principal, &viewer.actor(), &partner_id, &group_id, requested)
         .await
     {
@@ -210,7 +212,7 @@ pub async fn add_role(
 
 pub async fn remove_role(
     State(state): State<AppState>,
-    Path((partner_id, group_id, mapping_id)): Path<(PartnerId, String, String)>,
+    Path((partner_id, group_id, mapping_id)): Path<(PartnerId, ScimGroupId, ScimMappingId)>,
     post: WebPost<Button>,
 ) -> WebResult {
     let viewer = &post.user;

@@ -238,6 +238,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
             .await
             .unwrap()
             .id
+            .into_string()
         }
     };
     let their_scim_token = scim_token_of(c.metro.metro.clone(), c.metro.admin.clone(), 0).await;
@@ -261,7 +262,7 @@ app_test!(every_operation_taking_an_id_hides_another_partners_records, |app| asy
                 .unwrap()
                 .unwrap()
                 .id;
-            (group, mapping)
+            (group.into_string(), mapping.into_string())
         }
     };
     let (their_group, their_mapping) = scim_group_of(c.metro.metro.clone(), c.metro.admin.clone(), 0).await;

@@ -1012,7 +1012,12 @@ app_test!(every_page_taking_an_id_hides_another_partners_records, |app| async mo
     let their_emails: Vec<String> = c.theirs.iter().map(|(_, p)| p.email.clone()).collect();
     let mut their_ids: Vec<String> =
         vec![c.metro.ticket.clone(), c.metro.appliance.clone(), c.their_token.clone(), c.their_review.0.clone()];
-    their_ids.extend([c.metro.metro.clone(), their_scim.clone(), their_group.clone(), their_mapping.clone()]);
+    their_ids.extend([
+        c.metro.metro.clone(),
+        their_scim.to_string(),
+        their_group.to_string(),
+        their_mapping.to_string(),
+    ]);
     for (_, p) in &c.theirs {
         their_ids.extend([Some(p.id.clone()), p.grant.clone(), p.privilege.clone()].into_iter().flatten());
     }

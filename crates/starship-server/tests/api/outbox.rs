@@ -41,7 +41,7 @@ pub(crate) async fn message(app: &TestApp, recipient: &str, status: &str) -> Str
         .execute(&mut *conn)
         .await
         .unwrap();
-    id
+    id.into_string()
 }
 
 fn ids(list: &Value) -> Vec<&str> {

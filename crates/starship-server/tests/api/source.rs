@@ -582,6 +582,11 @@ fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
         "ticket_id",
         "appliance_id",
         "review_id",
+        "group_id",
+        "mapping_id",
+        "token_id",
+        "client_id",
+        "message_id",
     ];
     let texts = ["&str", "String", "Option<&str>", "Option<String>", "&[String]", "&[&str]", "Vec<String>"];
     let mut bare = Vec::new();

@@ -325,6 +325,7 @@ impl TestApp {
             .await
             .unwrap()
             .id
+            .into_string()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use starship_core::domain::{Email, PersonName, UserStatus};
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{MessageId, PartnerId, UserId};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::users::{self, NewUser, EMAIL_TAKEN};
@@ -196,7 +196,7 @@ store_test!(a_bulk_add_records_history_emails_and_links_for_every_account, |stor
             ("user.created", Some(admin.id.as_str()))
         );
         assert_eq!(entries[0].details, json!({ "email": user.email }));
-        let mail: Vec<String> =
+        let mail: Vec<MessageId> =
             outbox::list(&mut conn, Some(&user.email), 10).await?.into_iter().map(|m| m.id).collect();
         assert_eq!(mail, [queued[i].as_str()]);
         assert_eq!(outbox::use_link(&mut conn, &format!("bulk-link-{i}"), "activation").await?, Some(user.id.clone()));

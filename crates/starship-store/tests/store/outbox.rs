@@ -1,6 +1,6 @@
 //! Queued email and single-use links.
 
-use starship_core::ids::UserId;
+use starship_core::ids::{MessageId, UserId};
 use starship_store::outbox::{self, NewMessage};
 use starship_store::{now_millis, Conn};
 
@@ -41,7 +41,7 @@ store_test!(queued_emails_are_listed_newest_first_and_by_recipient, |store| asyn
     assert_eq!((queued.subject.as_str(), queued.body.as_str()), ("Welcome", "Activate: …"));
     assert_eq!((queued.attempts, queued.sent_at, queued.last_error.as_deref()), (0, None, None));
 
-    let for_ana: Vec<String> =
+    let for_ana: Vec<MessageId> =
         outbox::list(&mut conn, Some("ana@acme.EXAMPLE"), 10).await?.into_iter().map(|m| m.id).collect();
     assert_eq!(for_ana, [first.as_str()], "recipients compare case-insensitively");
     assert_eq!(outbox::list(&mut conn, None, 1).await?.len(), 1);
@@ -122,9 +122,9 @@ store_test!(a_released_claim_goes_to_another_instance_at_once, |store| async mov
     assert_eq!(outbox::release(&mut conn, "other-instance").await?, 0, "a token releases only its own claims");
     assert_eq!(outbox::release(&mut conn, "stopping-instance").await?, 2, "the sent message stays sent");
     let taken = outbox::claim(&mut conn, store.dialect(), "other-instance", 60_000, 10).await?;
-    let mut taken: Vec<String> = taken.into_iter().map(|m| m.id).collect();
+    let mut taken: Vec<MessageId> = taken.into_iter().map(|m| m.id).collect();
     taken.sort();
-    let mut unsent: Vec<String> = stopping[1..].iter().map(|m| m.id.clone()).collect();
+    let mut unsent: Vec<MessageId> = stopping[1..].iter().map(|m| m.id.clone()).collect();
     unsent.sort();
     assert_eq!(taken, unsent, "the unsent messages go at once, not after the lease");
     Ok(())

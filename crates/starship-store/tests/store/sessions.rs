@@ -1,6 +1,6 @@
 //! Sessions, API tokens and sign-in throttling.
 
-use starship_core::ids::UserId;
+use starship_core::ids::{ApiTokenId, UserId};
 use starship_store::sessions::Throttle;
 use starship_store::{now_millis, sessions, sqlx, Conn, Store};
 
@@ -159,7 +159,7 @@ store_test!(a_token_is_revoked_only_by_its_owner_and_once, |store| async move {
 
     assert_eq!(sessions::revoke_api_token(&mut conn, &ben, &token.id).await?, None, "another person's token");
     assert_eq!(sessions::api_token_user(&mut conn, "ci-hash").await?, Some(ana.clone()), "still works");
-    assert_eq!(sessions::revoke_api_token(&mut conn, &ana, "no-such-token").await?, None);
+    assert_eq!(sessions::revoke_api_token(&mut conn, &ana, &ApiTokenId::from("no-such-token")).await?, None);
 
     assert_eq!(sessions::revoke_api_token(&mut conn, &ana, &token.id).await?.as_deref(), Some("ci"));
     assert_eq!(sessions::api_token_user(&mut conn, "ci-hash").await?, None);

@@ -9,9 +9,10 @@
 
 use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
+use starship_core::catalogue::RequestedRole;
 use starship_core::domain::Title;
 use starship_core::history::Kind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, ScimGroupId, ScimMappingId, UserId};
 use starship_core::scim_filter::{self, Attr, Filter, GroupPath};
 use starship_store::history::{self, Actor};
 use starship_store::scim::Sort;
@@ -43,11 +44,11 @@ async fn view(conn: &mut Conn, group: Group) -> ScimResult<GroupView> {
     Ok(GroupView { group, members })
 }
 
-async fn load(conn: &mut Conn, caller: &ScimCaller, id: &str) -> ScimResult<Group> {
+async fn load(conn: &mut Conn, caller: &ScimCaller, id: &ScimGroupId) -> ScimResult<Group> {
     scim_groups::get(conn, caller.partner_id(), id).await?.ok_or_else(|| OperationError::NotFound.into())
 }
 
-pub async fn get_group(state: &AppState, caller: &ScimCaller, id: &str) -> ScimResult<GroupView> {
+pub async fn get_group(state: &AppState, caller: &ScimCaller, id: &ScimGroupId) -> ScimResult<GroupView> {
     let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let group = load(&mut conn, caller, id).await?;
     view(&mut conn, group).await
@@ -82,7 +83,7 @@ pub async fn list_groups(
     let mut conn = state.store.conn().await.map_err(OperationError::from)?;
     let (total, groups) =
         scim_groups::list(&mut conn, caller.partner_id(), filter.as_ref(), sort, start - 1, count).await?;
-    let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    let ids: Vec<ScimGroupId> = groups.iter().map(|g| g.id.clone()).collect();
     let mut members = scim_groups::members(&mut conn, &ids).await?;
     let views = groups
         .into_iter()
@@ -269,7 +270,7 @@ pub async fn create_group(state: &AppState, caller: &ScimCaller, desired: &Desir
 pub async fn update_group(
     state: &AppState,
     caller: &ScimCaller,
-    id: &str,
+    id: &ScimGroupId,
     if_match: Option<&str>,
     change: impl FnOnce(&DesiredGroup) -> ScimResult<DesiredGroup>,
 ) -> ScimResult<GroupView> {
@@ -304,7 +305,12 @@ pub async fn update_group(
 }
 
 /// Deletes a group: its members leave it first (losing what it gave).
-pub async fn delete_group(state: &AppState, caller: &ScimCaller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+pub async fn delete_group(
+    state: &AppState,
+    caller: &ScimCaller,
+    id: &ScimGroupId,
+    if_match: Option<&str>,
+) -> ScimResult<()> {
     let mut tx = state.store.begin().await.map_err(OperationError::from)?;
     let group = load(&mut tx, caller, id).await?;
     check_version(&version(&group), if_match)?;
@@ -483,7 +489,7 @@ pub async fn mapped_groups(
     let mut conn = state.store.begin_read().await?;
     partners::get(&mut conn, partner_id).await?.ok_or(OperationError::NotFound)?;
     let (_, groups) = scim_groups::list(&mut conn, partner_id, None, None, 0, i64::MAX).await?;
-    let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    let ids: Vec<ScimGroupId> = groups.iter().map(|g| g.id.clone()).collect();
     let members = scim_groups::members(&mut conn, &ids).await?;
     let mut mappings = scim_groups::mappings(&mut conn, &ids).await?;
     conn.commit().await?;
@@ -498,7 +504,7 @@ pub async fn mapped_groups(
         .collect())
 }
 
-async fn partner_group(conn: &mut Conn, partner_id: &PartnerId, group_id: &str) -> OperationResult<Group> {
+async fn partner_group(conn: &mut Conn, partner_id: &PartnerId, group_id: &ScimGroupId) -> OperationResult<Group> {
     scim_groups::get(conn, partner_id, group_id).await?.ok_or(OperationError::NotFound)
 }
 
@@ -509,8 +515,8 @@ pub async fn add_mapping(
     caller: &Principal,
     actor: &Actor,
     partner_id: &PartnerId,
-    group_id: &str,
-    requested: (String, String, Option<i64>),
+    group_id: &ScimGroupId,
+    requested: RequestedRole,
 ) -> OperationResult<Mapping> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
@@ -543,8 +549,8 @@ pub async fn remove_mapping(
     caller: &Principal,
     actor: &Actor,
     partner_id: &PartnerId,
-    group_id: &str,
-    mapping_id: &str,
+    group_id: &ScimGroupId,
+    mapping_id: &ScimMappingId,
 ) -> OperationResult<()> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
@@ -552,7 +558,7 @@ pub async fn remove_mapping(
     let mapping = scim_groups::mappings(&mut tx, std::slice::from_ref(&group.id))
         .await?
         .into_iter()
-        .find(|m| m.id == mapping_id)
+        .find(|m| m.id == *mapping_id)
         .ok_or(OperationError::NotFound)?;
     let _may_take_back = authz::grant_role(caller, partner_id, &mapping.role)?;
     revoke_mapped(&mut tx, actor, &mapping, None).await?;

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{Email, Title};
 use starship_core::history::Kind;
-use starship_core::ids::{PartnerId, UserId};
+use starship_core::ids::{PartnerId, ScimTokenId, UserId};
 use starship_core::scim_filter::{self, Attr, Filter, PatchPath};
 use starship_core::Invalid;
 use starship_store::history::{self, Actor, Source};
@@ -85,7 +85,7 @@ pub async fn revoke_token(
     caller: &Principal,
     actor: &Actor,
     partner_id: &PartnerId,
-    token_id: &str,
+    token_id: &ScimTokenId,
 ) -> OperationResult<()> {
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;

@@ -1,6 +1,7 @@
 //! Select Permissions: the roles dialog, Assign Permissions to Users, and
 //! Grant roles.
 
+use starship_core::catalogue::RequestedRole;
 use starship_core::ids::{ApplicationKey, RoleKey, UserId};
 use std::fmt;
 use std::str::FromStr;
@@ -317,10 +318,14 @@ async fn assign(
             Some(_) => {}
         }
     }
-    let mut requested: Vec<(String, String, Option<i64>)> = Vec::with_capacity(input.chosen.len());
+    let mut requested: Vec<RequestedRole> = Vec::with_capacity(input.chosen.len());
     for choice in &input.chosen {
         let production = form.production(choice).and_then(|p| p.parse::<i64>().ok());
-        requested.push((choice.application.to_string(), choice.role.to_string(), production));
+        requested.push(RequestedRole {
+            application: choice.application.to_string(),
+            role: choice.role.to_string(),
+            production,
+        });
     }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
@@ -409,8 +414,14 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
         }
         for user_id in users {
             let theirs: Vec<&Assignment> = input.assigned.iter().filter(|a| a.user_id == *user_id).collect();
-            let requested: Vec<(String, String, Option<i64>)> =
-                theirs.iter().map(|a| (a.application.to_string(), a.role.to_string(), a.production)).collect();
+            let requested: Vec<RequestedRole> = theirs
+                .iter()
+                .map(|a| RequestedRole {
+                    application: a.application.to_string(),
+                    role: a.role.to_string(),
+                    production: a.production,
+                })
+                .collect();
             let ends: Vec<Option<String>> =
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
