@@ -96,7 +96,8 @@ macro_rules! text_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                // `pad`, so widths and alignment in format strings apply.
+                f.pad(&self.0)
             }
         }
 

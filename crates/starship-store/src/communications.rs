@@ -2,6 +2,7 @@
 //! roles and survey mentions, for the rules in `starship_core::communications`.
 
 use sqlx::Row;
+use starship_core::domain::UserStatus;
 use starship_core::ids::{PartnerId, SiteId, UserId};
 
 use crate::{Conn, Result};
@@ -13,7 +14,7 @@ pub struct Reachable {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub contact_roles: Vec<String>,
     /// Named in the deployment survey (of the site asked about, or of any).
     pub on_survey: bool,
@@ -50,7 +51,11 @@ pub async fn reachable(conn: &mut Conn, partner_id: &PartnerId, site: Option<&Si
                 email: r.try_get("email")?,
                 first_name: r.try_get("first_name")?,
                 last_name: r.try_get("last_name")?,
-                status: r.try_get("status")?,
+                status: {
+                    let status: String = r.try_get("status")?;
+                    UserStatus::parse(&status)
+                        .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?
+                },
                 contact_roles: role.into_iter().collect(),
                 on_survey,
             }),

@@ -146,7 +146,7 @@ async fn append_chained(
                 id: &id,
                 user_id,
                 at,
-                actor_id: actor.user_id.as_deref(),
+                actor_id: actor.user_id.as_ref(),
                 actor: &actor.label,
                 source: actor.source.as_str(),
                 action,
@@ -229,9 +229,9 @@ pub struct Chained<'a> {
     pub seq: i64,
     pub prev_hash: &'a str,
     pub id: &'a str,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub at: i64,
-    pub actor_id: Option<&'a str>,
+    pub actor_id: Option<&'a UserId>,
     pub actor: &'a str,
     pub source: &'a str,
     pub action: &'a str,
@@ -260,9 +260,9 @@ impl EntryHasher {
             Some(seq.as_str()),
             Some(e.prev_hash),
             Some(e.id),
-            Some(e.user_id),
+            Some(e.user_id.as_str()),
             Some(at.as_str()),
-            e.actor_id,
+            e.actor_id.map(UserId::as_str),
             Some(e.actor),
             Some(e.source),
             Some(e.action),
@@ -322,16 +322,16 @@ pub async fn chain_unchained(store: &Store) -> Result<u64> {
         for row in rows {
             seq += 1;
             let id: String = row.try_get("id")?;
-            let actor_id: Option<String> = row.try_get("actor_id")?;
+            let actor_id: Option<UserId> = row.try_get("actor_id")?;
             let details: String = row.try_get("details")?;
             let hash = hasher.hash(&Chained {
                 chain,
                 seq,
                 prev_hash: &prev,
                 id: &id,
-                user_id: &row.try_get::<String, _>("user_id")?,
+                user_id: &row.try_get::<UserId, _>("user_id")?,
                 at: row.try_get("at")?,
-                actor_id: actor_id.as_deref(),
+                actor_id: actor_id.as_ref(),
                 actor: &row.try_get::<String, _>("actor")?,
                 source: &row.try_get::<String, _>("source")?,
                 action: &row.try_get::<String, _>("action")?,
@@ -462,8 +462,8 @@ pub async fn verify(store: &Store) -> Result<Verification> {
         let prev_hash: String = row.try_get(2)?;
         let stored: String = row.try_get(3)?;
         let id: String = row.try_get(4)?;
-        let user_id: String = row.try_get(5)?;
-        let actor_id: Option<String> = row.try_get(7)?;
+        let user_id: UserId = row.try_get(5)?;
+        let actor_id: Option<UserId> = row.try_get(7)?;
         let actor: String = row.try_get(8)?;
         let source: String = row.try_get(9)?;
         let action: String = row.try_get(10)?;
@@ -491,7 +491,7 @@ pub async fn verify(store: &Store) -> Result<Verification> {
             id: &id,
             user_id: &user_id,
             at: row.try_get(6)?,
-            actor_id: actor_id.as_deref(),
+            actor_id: actor_id.as_ref(),
             actor: &actor,
             source: &source,
             action: &action,

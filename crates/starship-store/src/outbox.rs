@@ -25,7 +25,7 @@ pub struct Message {
 
 pub struct NewMessage<'a> {
     pub recipient: &'a str,
-    pub user_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
     pub kind: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
@@ -46,7 +46,7 @@ pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>]) -> Resul
             vec![
                 Value::Text(id.into_string()),
                 Value::Text(m.recipient.to_string()),
-                Value::NullableText(m.user_id.map(str::to_string)),
+                Value::NullableText(m.user_id.map(UserId::to_string)),
                 Value::Text(m.kind.to_string()),
                 Value::Text(m.subject.to_string()),
                 Value::Text(m.body.to_string()),

@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use starship_core::domain::UserStatus;
 use starship_core::ids::{PartnerId, SiteId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -52,7 +53,7 @@ pub async fn recipients(
         people
             .into_iter()
             .map(|p| Recipient {
-                portal_access: p.status == "active" || p.status == "pending",
+                portal_access: matches!(p.status, UserStatus::Active | UserStatus::Pending),
                 id: p.user_id,
                 email: p.email,
                 first_name: p.first_name,

@@ -602,7 +602,15 @@ fn ids_are_typed_in_the_rules_the_store_and_the_operations() {
                     let preceded = code[..code.len() - declared.len() - name.len() - 2].chars().last();
                     let whole_name = preceded.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
                     let ty = declared.split([',', ')', '=', '{']).next().unwrap_or("").trim();
-                    if whole_name && texts.contains(&ty) {
+                    // A borrowed id is text all the same: `&'a str` reads as `&str`.
+                    let ty = match ty.find("&'") {
+                        Some(at) => {
+                            let lifetime_end = ty[at..].find(' ').map_or(ty.len(), |n| at + n + 1);
+                            format!("{}&{}", &ty[..at], &ty[lifetime_end..])
+                        }
+                        None => ty.to_string(),
+                    };
+                    if whole_name && texts.contains(&ty.as_str()) {
                         bare.push(format!("{}:{}: {name}: {ty}", path.strip_prefix(&root).unwrap().display(), n + 1));
                     }
                 }

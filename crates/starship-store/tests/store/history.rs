@@ -271,7 +271,7 @@ store_test!(verify_finds_an_inserted_entry_and_a_reordered_chain, |store| async 
         seq: 6,
         prev_hash: &chain[4].3,
         id: "forged",
-        user_id: &people[0],
+        user_id: &UserId::from(people[0].as_str()),
         at: 1,
         actor_id: None,
         actor: "system",
