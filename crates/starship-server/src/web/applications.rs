@@ -172,7 +172,7 @@ pub async fn users_of(
     };
     let link = |cursor: Cursor| {
         Page::ApplicationUsers {
-            key: app.key.to_string(),
+            key: app.key.clone(),
             filter: ApplicationFilter { cursor: Some(cursor), ..filter.clone() },
         }
         .to_string()

@@ -4,7 +4,7 @@
 //! reaches an address percent-encoded in one place. A query's closed words
 //! (`tab`, `done`) are spelled once, for printing and reading back.
 
-use starship_core::ids::{PartnerId, ReviewId, TicketId, UserId};
+use starship_core::ids::{ApplicationKey, PartnerId, ReviewId, TicketId, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -303,7 +303,7 @@ pub enum Page {
     },
     Applications,
     ApplicationUsers {
-        key: String,
+        key: ApplicationKey,
         filter: ApplicationFilter,
     },
     Clients {
@@ -373,8 +373,8 @@ impl Page {
         Self::Profile { id: id.clone(), at: ProfileAt::default() }
     }
 
-    pub fn application_users(key: &str) -> Self {
-        Self::ApplicationUsers { key: key.to_string(), filter: ApplicationFilter::default() }
+    pub fn application_users(key: &ApplicationKey) -> Self {
+        Self::ApplicationUsers { key: key.clone(), filter: ApplicationFilter::default() }
     }
 
     pub fn ticket(id: &TicketId) -> Self {
@@ -497,7 +497,7 @@ impl Page {
                 q.opt("done", done.map(|d| d.to_string()).as_deref());
             }
             Self::ApplicationUsers { filter, .. } => {
-                q.put("q", &filter.q);
+                q.opt("q", Some(filter.q.as_str()).filter(|s| !s.is_empty()));
                 q.opt("partner_id", filter.partner.as_deref());
                 if filter.everyone {
                     q.put("everyone", "1");
@@ -685,8 +685,8 @@ mod tests {
             "/outbox?done=resent"
         );
         assert_eq!(
-            at(Page::ApplicationUsers { key: "backlot".into(), filter: ApplicationFilter::default() }),
-            "/applications/backlot?q="
+            at(Page::ApplicationUsers { key: ApplicationKey::from("backlot"), filter: ApplicationFilter::default() }),
+            "/applications/backlot"
         );
         assert_eq!(at(Page::ScimGroups { partner: "p/1".into(), done: None }), "/partners/p%2F1/scim-groups");
     }
