@@ -13,7 +13,8 @@ use crate::portal::{PortalAction, PortalLevel, Standing};
 /// The signed-in caller as the rules see it.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: UserId,
+    /// The person acting; `None` for the console, which acts for no account.
+    pub account: Option<UserId>,
     /// `None` only for platform operators, who belong to no partner.
     pub partner_id: Option<PartnerId>,
     pub operator: bool,
@@ -71,18 +72,24 @@ impl Principal {
     /// Whoever runs the binary's commands on the store's machine: an
     /// operator with no account of their own (History names the CLI).
     pub fn console() -> Self {
-        Principal {
-            user_id: UserId::from_static(""),
-            partner_id: None,
-            operator: true,
-            roles: Vec::new(),
-            admin: Vec::new(),
-        }
+        Principal { account: None, partner_id: None, operator: true, roles: Vec::new(), admin: Vec::new() }
     }
 
     /// The account acting, recorded as who granted; none for the console.
     pub fn acting_user(&self) -> Option<&UserId> {
-        Some(&self.user_id).filter(|id| !id.is_empty())
+        self.account.as_ref()
+    }
+
+    /// Whether the caller is this person.
+    pub fn is(&self, user: &UserId) -> bool {
+        self.account.as_ref() == Some(user)
+    }
+
+    /// The account acting, for what is recorded as done by a person (who
+    /// opened a ticket, registered an appliance, opened a review): the
+    /// console has none and is refused.
+    pub fn person(&self) -> Result<&UserId, Denied> {
+        self.account.as_ref().ok_or(Denied::Forbidden("this is done by a person signed in, not from the console"))
     }
 
     pub fn is_member_of(&self, partner_id: &PartnerId) -> bool {
@@ -239,7 +246,10 @@ pub fn act_on_person<P>(caller: &Principal, target: &Principal, action_rule: Res
         None if caller.operator => {}
         None => return Err(Denied::NotFound),
     }
-    if caller.operator || caller.user_id == target.user_id || could_have_given(caller, target) {
+    if caller.operator
+        || target.account.as_ref().is_some_and(|them| caller.is(them))
+        || could_have_given(caller, target)
+    {
         Ok(allowed)
     } else {
         Err(Denied::Forbidden("this person holds roles, admin privileges or a portal level you could not have given"))
@@ -411,7 +421,7 @@ pub fn grant_admin(
 /// admins, and operators.
 pub fn see_admin_privileges(caller: &Principal, target_user: &UserId, target_partner: &PartnerId) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.user_id == *target_user || caller.is_any_admin() {
+    if caller.operator || caller.is(target_user) || caller.is_any_admin() {
         Ok(())
     } else {
         Err(Denied::Forbidden("admin privileges are shown to the user and their partner's admins"))
@@ -485,7 +495,7 @@ pub fn edit_profile(
     target_partner: &PartnerId,
 ) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.user_id == *target_user {
+    if caller.is(target_user) {
         return Ok(());
     }
     create_user(caller, catalogue, target_partner).map_err(|_| Denied::Forbidden("you may edit only your own profile"))
@@ -530,7 +540,7 @@ pub fn user_metadata(
             .any(|r| r.application == application && r.production.is_some_and(|p| productions.contains(&p))),
         AdminReach::Nothing => false,
     };
-    if caller.operator || caller.user_id == *target_user || admin {
+    if caller.operator || caller.is(target_user) || admin {
         Ok(())
     } else {
         Err(Denied::Forbidden("metadata is shown to the user and the application's admins"))
@@ -541,7 +551,7 @@ pub fn user_metadata(
 /// operators. Changing a choice is `user_metadata`'s rule for its application.
 pub fn see_notifications(caller: &Principal, target_user: &UserId, target_partner: &PartnerId) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.operator || caller.user_id == *target_user || caller.is_any_admin() {
+    if caller.operator || caller.is(target_user) || caller.is_any_admin() {
         Ok(())
     } else {
         Err(Denied::Forbidden("notifications are shown to the user and their partner's admins"))
@@ -557,7 +567,7 @@ pub fn portal(
     owner_partner: &PartnerId,
     target: Option<(&UserId, Standing)>,
 ) -> Decision {
-    let target = target.map(|(id, standing)| (caller.user_id == *id, standing));
+    let target = target.map(|(id, standing)| (caller.is(id), standing));
     portal_on(caller, action, owner_partner, target)
 }
 
@@ -613,7 +623,7 @@ pub fn administer_person(
     standing: Standing,
 ) -> Decision {
     see_partner_resource(caller, target_partner)?;
-    if caller.user_id == *target_user {
+    if caller.is(target_user) {
         return Err(Denied::Forbidden("you cannot do this to yourself"));
     }
     if caller.operator || create_user(caller, catalogue, target_partner).is_ok() {
@@ -630,7 +640,7 @@ pub fn set_portal_level(
     (target_user, standing): (&UserId, Standing),
     new_level: PortalLevel,
 ) -> Result<Permit<PortalAccess>, Denied> {
-    set_portal_level_on(caller, owner_partner, (caller.user_id == *target_user, standing), new_level)
+    set_portal_level_on(caller, owner_partner, (caller.is(target_user), standing), new_level)
 }
 
 fn set_portal_level_on(
@@ -738,7 +748,7 @@ pub fn decide_review_item(
     item_user: &UserId,
 ) -> Decision {
     see_review(caller, partner, application, production)?;
-    if caller.user_id == *item_user {
+    if caller.is(item_user) {
         Err(Denied::Forbidden("nobody decides on their own access: another admin of the application must"))
     } else {
         Ok(())

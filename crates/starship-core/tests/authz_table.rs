@@ -103,7 +103,7 @@ fn admin_of(application: &str, on: Option<i64>) -> AdminScope {
 }
 
 fn principal(user_id: &str, partner: Option<&PartnerId>, roles: Vec<RoleRef>, admin: Vec<AdminScope>) -> Principal {
-    Principal { user_id: user_id.into(), partner_id: partner.cloned(), operator: partner.is_none(), roles, admin }
+    Principal { account: Some(user_id.into()), partner_id: partner.cloned(), operator: partner.is_none(), roles, admin }
 }
 
 /// The actors, in the order of the table's columns.
@@ -154,6 +154,11 @@ fn actors() -> Vec<(&'static str, Principal)> {
 
 type Check = fn(&Principal, &Catalogue) -> Decision;
 
+/// The actor's own account, for actions on themself.
+fn own_id(p: &Principal) -> &UserId {
+    p.acting_user().expect("every actor of the table has an account")
+}
+
 /// The partner an actor belongs to, for actions on themself.
 fn own_partner(p: &Principal) -> &PartnerId {
     p.partner_id.as_ref().unwrap_or(PARTNER_A)
@@ -192,10 +197,10 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
         ("manage the platform", false, |p, _| authz::manage_platform(p)),
         ("manage application clients", false, |p, _| authz::manage_clients(p)),
         ("edit the profile of a user of A", true, |p, c| authz::edit_profile(p, c, TARGET, PARTNER_A)),
-        ("edit their own profile", false, |p, c| authz::edit_profile(p, c, &p.user_id, own_partner(p))),
-        ("see their own admin privileges", false, |p, _| authz::see_admin_privileges(p, &p.user_id, own_partner(p))),
+        ("edit their own profile", false, |p, c| authz::edit_profile(p, c, own_id(p), own_partner(p))),
+        ("see their own admin privileges", false, |p, _| authz::see_admin_privileges(p, own_id(p), own_partner(p))),
         ("read their own Production Academy metadata", false, |p, _| {
-            authz::user_metadata(p, (&p.user_id, own_partner(p)), &[], keys::PRODUCTION_ACADEMY)
+            authz::user_metadata(p, (own_id(p), own_partner(p)), &[], keys::PRODUCTION_ACADEMY)
         }),
         ("open or read a review of Production Academy in A", true, |p, _| {
             authz::see_review(p, PARTNER_A, keys::PRODUCTION_ACADEMY, None)
@@ -207,7 +212,7 @@ fn actions() -> Vec<(&'static str, bool, Check)> {
             authz::decide_review_item(p, (PARTNER_A, keys::PRODUCTION_ACADEMY, Some(production(DEMO))), TARGET)
         }),
         ("decide on their own grant in a review of Production Academy in A", true, |p, _| {
-            authz::decide_review_item(p, (PARTNER_A, keys::PRODUCTION_ACADEMY, None), &p.user_id)
+            authz::decide_review_item(p, (PARTNER_A, keys::PRODUCTION_ACADEMY, None), own_id(p))
         }),
     ]
 }
@@ -520,4 +525,16 @@ fn a_permit_names_exactly_the_role_or_privilege_the_rule_allowed() {
     let grant = academy_user(OTHER_SHOW);
     assert_eq!(authz::review_takes_back(&grant).allows(), &grant);
     assert_eq!(authz::mapping_takes_back(&grant).allows(), &grant);
+}
+
+#[test]
+fn the_console_acts_for_no_account() {
+    let console = Principal::console();
+    assert_eq!(console.acting_user(), None);
+    assert!(!console.is(&UserId::from("")), "no id, not even an empty one, is the console's");
+    assert!(matches!(console.person(), Err(Denied::Forbidden(_))), "what a person records is refused");
+    assert!(authz::grant_role(&console, PARTNER_A, &master()).is_ok(), "it grants as an operator");
+    let admin = principal("a-admin", Some(PARTNER_A), vec![], vec![]);
+    assert_eq!(admin.person(), Ok(&UserId::from("a-admin")));
+    assert!(admin.is(&UserId::from("a-admin")) && !admin.is(TARGET));
 }

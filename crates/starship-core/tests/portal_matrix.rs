@@ -11,7 +11,7 @@ const OTHER: &PartnerId = &PartnerId::from_static("other");
 
 fn portal_user(id: &str, partner: &PartnerId, level: Option<PortalLevel>) -> Principal {
     Principal {
-        user_id: id.into(),
+        account: Some(id.into()),
         partner_id: Some(partner.clone()),
         operator: false,
         roles: level

@@ -303,14 +303,17 @@ impl FromRequestParts<AppState> for CheckCaller {
         if credential.expires_at <= now {
             return Err(OperationError::Unauthenticated);
         }
-        if let Some(application) = credential.application {
-            return Ok(Self {
-                user: None,
-                principal: Principal::console(),
-                application: Some(application),
-                generation,
-            });
-        }
+        let user_id = match &credential.holder {
+            starship_store::access::Holder::Person(user_id) => user_id,
+            starship_store::access::Holder::Application(application) => {
+                return Ok(Self {
+                    user: None,
+                    principal: Principal::console(),
+                    application: Some(application.clone()),
+                    generation,
+                });
+            }
+        };
         if let Some((token_id, last_used)) = &credential.token {
             if last_used.is_none_or(|at| at < now - sessions::LAST_USED_PRECISION_MS) {
                 let conn = match &mut conn {
@@ -322,7 +325,7 @@ impl FromRequestParts<AppState> for CheckCaller {
             }
         }
         drop(conn);
-        let person = crate::ops::access::known_person(state, generation, &credential.user_id)
+        let person = crate::ops::access::known_person(state, generation, user_id)
             .await?
             .ok_or(OperationError::Unauthenticated)?;
         if !crate::ops::session::may_sign_in(&person.user) {
@@ -335,7 +338,7 @@ impl FromRequestParts<AppState> for CheckCaller {
             context.caller(&person.user.id, person.user.partner_id.as_deref());
         }
         let principal = Principal {
-            user_id: person.user.id.clone(),
+            account: Some(person.user.id.clone()),
             partner_id: person.user.partner_id.clone(),
             operator: person.user.operator,
             roles: person.roles_at(now),

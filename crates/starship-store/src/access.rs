@@ -21,13 +21,19 @@ pub async fn generation(conn: &mut Conn) -> Result<i64> {
 /// is the caller's to judge (`expires_at`), as it changes without a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
-    pub user_id: UserId,
+    pub holder: Holder,
     pub expires_at: i64,
     /// The API token's id and when its use was last noted; `None` for a session.
     pub token: Option<(ApiTokenId, Option<i64>)>,
-    /// For an application's own access token (client_credentials): its
-    /// application; `user_id` is then empty.
-    pub application: Option<String>,
+}
+
+/// Whom a credential stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A person: a session or a personal API token.
+    Person(UserId),
+    /// An application's own access token (client_credentials): its application.
+    Application(String),
 }
 
 /// The API token with this hash, unless revoked; its use is not noted
@@ -41,10 +47,9 @@ pub async fn api_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Crede
     .await?;
     row.map(|r| {
         Ok(Credential {
-            user_id: r.try_get("user_id")?,
+            holder: Holder::Person(r.try_get("user_id")?),
             expires_at: r.try_get("expires_at")?,
             token: Some((r.try_get("id")?, r.try_get("last_used_at")?)),
-            application: None,
         })
     })
     .transpose()
@@ -58,10 +63,9 @@ pub async fn session(conn: &mut Conn, token_hash: &str) -> Result<Option<Credent
         .await?;
     row.map(|r| {
         Ok(Credential {
-            user_id: r.try_get("user_id")?,
+            holder: Holder::Person(r.try_get("user_id")?),
             expires_at: r.try_get("expires_at")?,
             token: None,
-            application: None,
         })
     })
     .transpose()
@@ -81,10 +85,9 @@ pub async fn service_token(conn: &mut Conn, token_hash: &str) -> Result<Option<C
     .await?;
     row.map(|r| {
         Ok(Credential {
-            user_id: UserId::from_static(""),
+            holder: Holder::Application(r.try_get("application")?),
             expires_at: r.try_get("expires_at")?,
             token: None,
-            application: Some(r.try_get("application")?),
         })
     })
     .transpose()

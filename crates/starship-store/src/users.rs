@@ -312,7 +312,7 @@ pub async fn principal(conn: &mut Conn, user: &User) -> Result<Principal> {
         .map(|r| Ok(AdminScope { application: r.try_get("application")?, production: production_of(r)? }))
         .collect::<Result<_>>()?;
     Ok(Principal {
-        user_id: user.id.clone(),
+        account: Some(user.id.clone()),
         partner_id: user.partner_id.clone(),
         operator: user.operator,
         roles,

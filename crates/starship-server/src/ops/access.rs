@@ -278,7 +278,11 @@ pub async fn decide(
             authz::service_check(own, a.application)?;
         }
     }
-    let others: Vec<&str> = asked.iter().map(|a| a.user_id.as_str()).filter(|id| *id != caller.user_id).collect();
+    let others: Vec<&str> = asked
+        .iter()
+        .map(|a| a.user_id.as_str())
+        .filter(|id| caller.acting_user().map(UserId::as_str) != Some(*id))
+        .collect();
     let (mut people, missing) = state.decisions.people(generation, &others);
     if !missing.is_empty() {
         let mut conn = state.store.conn().await?;
@@ -291,7 +295,7 @@ pub async fn decide(
             let allowed = |roles: &[starship_core::catalogue::RoleRef]| {
                 authz::roles_allow(&state.catalogue, roles, a.application, a.capability, a.production)
             };
-            if *a.user_id == caller.user_id {
+            if caller.acting_user().is_some_and(|me| me.as_str() == a.user_id.as_str()) {
                 return Ok(allowed(&caller.roles));
             }
             let person = people.get(a.user_id).ok_or(OperationError::NotFound)?;

@@ -26,20 +26,15 @@ pub async fn set_drained(
     appliance_id: &ApplianceId,
     drained: bool,
 ) -> OperationResult<appliances::Appliance> {
+    let by = caller.person()?;
     let mut tx = state.store.begin().await?;
     let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
-    appliances::set_appliance_status(&mut tx, &appliance.id, drained, &caller.user_id).await?;
+    appliances::set_appliance_status(&mut tx, &appliance.id, drained, by).await?;
     let action = if drained { Kind::ApplianceDrained } else { Kind::ApplianceUndrained };
-    history::append(
-        &mut tx,
-        &caller.user_id,
-        actor,
-        action,
-        json!({"appliance_id": appliance.id, "serial": appliance.serial}),
-    )
-    .await?;
+    history::append(&mut tx, by, actor, action, json!({"appliance_id": appliance.id, "serial": appliance.serial}))
+        .await?;
     let appliance = appliances::get_appliance(&mut tx, &appliance.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(appliance)
@@ -79,23 +74,17 @@ pub async fn register_appliance(
     actor: &Actor,
     input: &ApplianceInput,
 ) -> OperationResult<appliances::Appliance> {
+    let by = caller.person()?;
     let mut tx = state.store.begin().await?;
     let site = sites::get_site(&mut tx, &SiteId::from(input.site_id.trim())).await?.ok_or(OperationError::NotFound)?;
     authz::register_appliances(caller, &site.partner_id)?;
     let (serial, model) =
         starship_core::error::both(check_serial("serial", &input.serial), Title::parse("model", &input.model))?;
-    let id = appliances::register_appliance(
-        &mut tx,
-        &site.partner_id,
-        &site.id,
-        &serial,
-        model.as_str(),
-        Some(&caller.user_id),
-    )
-    .await?;
+    let id =
+        appliances::register_appliance(&mut tx, &site.partner_id, &site.id, &serial, model.as_str(), Some(by)).await?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::ApplianceRegistered,
         json!({"appliance_id": id, "serial": serial, "site_id": site.id, "partner_id": site.partner_id}),
@@ -117,6 +106,7 @@ pub async fn import_appliances(
     partner_id: Option<&PartnerId>,
     csv_text: &str,
 ) -> OperationResult<Vec<appliances::Appliance>> {
+    let by = caller.person()?;
     let partner = crate::ops::people::target_partner(caller, partner_id)?;
     authz::register_appliances(caller, &partner)?;
     let mut tx = state.store.begin().await?;
@@ -185,18 +175,12 @@ pub async fn import_appliances(
     }
     let mut appliances = Vec::new();
     for (_, site, serial, model) in &rows {
-        let id = appliances::register_appliance(
-            &mut tx,
-            &partner,
-            &SiteId::from(site.as_str()),
-            serial,
-            model,
-            Some(&caller.user_id),
-        )
-        .await?;
+        let id =
+            appliances::register_appliance(&mut tx, &partner, &SiteId::from(site.as_str()), serial, model, Some(by))
+                .await?;
         history::append(
             &mut tx,
-            &caller.user_id,
+            by,
             actor,
             Kind::ApplianceRegistered,
             json!({"appliance_id": id, "serial": serial, "site_id": site, "partner_id": partner}),
@@ -216,15 +200,16 @@ pub async fn retire_appliance(
     actor: &Actor,
     appliance_id: &ApplianceId,
 ) -> OperationResult<appliances::Appliance> {
+    let by = caller.person()?;
     let mut tx = state.store.begin().await?;
     let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::register_appliances(caller, &appliance.partner_id)?;
-    if !appliances::retire_appliance(&mut tx, &appliance.id, &caller.user_id).await? {
+    if !appliances::retire_appliance(&mut tx, &appliance.id, by).await? {
         return Err(OperationError::Conflict(format!("appliance {} is retired already", appliance.serial)));
     }
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::ApplianceRetired,
         json!({"appliance_id": appliance.id, "serial": appliance.serial}),
@@ -304,23 +289,17 @@ pub async fn update_bgp(
     appliance_id: &ApplianceId,
     input: &BgpInput,
 ) -> OperationResult<i64> {
+    let by = caller.person()?;
     let mut tx = state.store.begin().await?;
     let appliance = appliances::get_appliance(&mut tx, appliance_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::ApplianceSelfService, &appliance.partner_id, None)?;
     in_service(&appliance)?;
     let (v4, v6) = check_bgp(input)?;
     let (v4, v6) = (v4.map(|ip| ip.to_string()), v6.map(|ip| ip.to_string()));
-    let version = appliances::add_bgp_version(
-        &mut tx,
-        &appliance.id,
-        input.peer_asn,
-        v4.as_deref(),
-        v6.as_deref(),
-        &caller.user_id,
-    )
-    .await?;
+    let version =
+        appliances::add_bgp_version(&mut tx, &appliance.id, input.peer_asn, v4.as_deref(), v6.as_deref(), by).await?;
     let details = json!({"appliance_id": appliance.id, "serial": appliance.serial, "version": version, "peer_asn": input.peer_asn, "neighbor_ipv4": v4, "neighbor_ipv6": v6});
-    history::append(&mut tx, &caller.user_id, actor, Kind::ApplianceBgpChanged, details).await?;
+    history::append(&mut tx, by, actor, Kind::ApplianceBgpChanged, details).await?;
     tx.commit().await?;
     Ok(version)
 }

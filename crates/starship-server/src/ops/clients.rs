@@ -112,9 +112,10 @@ pub async fn create(
     actor: &Actor,
     request: &Request<'_>,
 ) -> OperationResult<Issued> {
+    let by = caller.person()?;
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
-    let issued = issue(&mut tx, &state.catalogue, &caller.user_id, actor, request).await?;
+    let issued = issue(&mut tx, &state.catalogue, by, actor, request).await?;
     tx.commit().await?;
     Ok(issued)
 }
@@ -154,6 +155,7 @@ pub async fn revoke(
     actor: &Actor,
     id: &ApplicationClientId,
 ) -> OperationResult<Client> {
+    let by = caller.person()?;
     authz::manage_clients(caller)?;
     let mut tx = state.store.begin().await?;
     let client = clients::revoke(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
@@ -161,7 +163,7 @@ pub async fn revoke(
     starship_store::oidc::end_families_of_client(&mut tx, &client.id, "client revoked").await?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         &oidc(actor),
         Kind::ClientRevoked,
         json!({"client_id": client.client_id, "application": client.application, "name": client.name}),
@@ -178,13 +180,14 @@ pub async fn rotate_secret(
     actor: &Actor,
     id: &ApplicationClientId,
 ) -> OperationResult<Issued> {
+    let by = caller.person()?;
     authz::manage_clients(caller)?;
     let secret = client_secret();
     let mut tx = state.store.begin().await?;
     let client = clients::set_secret(&mut tx, id, &secret_hash(&secret)).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         &oidc(actor),
         Kind::ClientSecretRotated,
         json!({"client_id": client.client_id, "application": client.application, "name": client.name}),

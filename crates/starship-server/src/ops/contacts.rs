@@ -78,7 +78,7 @@ async fn administered<P>(
     let held = users::principal(conn, &user).await?;
     let standing = Standing::of_account(user.status, &held.roles);
     let allowed = authz::act_on_person(caller, &held, rule(user.partner(), (&user.id, standing)))?;
-    if user.id == caller.user_id {
+    if caller.is(&user.id) {
         return Err(OperationError::Forbidden(self_refusal));
     }
     Ok((user, allowed))

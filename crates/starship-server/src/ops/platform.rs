@@ -78,6 +78,7 @@ pub async fn outbox(
 /// Queues a failed message again, as new (operators). History records it
 /// in the operator's own History, with the failure it had.
 pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &MessageId) -> OperationResult<Message> {
+    let by = caller.person()?;
     authz::manage_platform(caller)?;
     let mut tx = state.store.begin().await?;
     let before = outbox::get(&mut tx, id).await?.ok_or(OperationError::NotFound)?;
@@ -94,7 +95,7 @@ pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &Me
         "attempts": before.attempts,
         "last_error": before.last_error,
     });
-    history::append(&mut tx, &caller.user_id, actor, Kind::OutboxResent, details).await?;
+    history::append(&mut tx, by, actor, Kind::OutboxResent, details).await?;
     tx.commit().await?;
     Ok(message)
 }

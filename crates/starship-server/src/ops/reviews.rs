@@ -43,6 +43,7 @@ pub struct OpenRequest {
 /// Opens a review of every grant of the application in the partner (on the
 /// production, when one is given), as they are now.
 pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -> OperationResult<(Review, Vec<Item>)> {
+    let by = caller.person()?;
     let partner_id = target_partner(caller, request.partner_id.as_ref())?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner_id).await?.ok_or(OperationError::NotFound)?;
@@ -73,7 +74,7 @@ pub async fn open(state: &AppState, caller: &Principal, request: &OpenRequest) -
         return Err(starship_core::Invalid(errors).into());
     };
     authz::see_review(caller, &partner_id, &application, production)?;
-    let review = reviews::open(&mut tx, &partner_id, &application, production, request.due_at, &caller.user_id).await?;
+    let review = reviews::open(&mut tx, &partner_id, &application, production, request.due_at, by).await?;
     let items = reviews::items(&mut tx, &review.id).await?;
     tx.commit().await?;
     Ok((review, items))
@@ -115,6 +116,7 @@ pub async fn decide(
     decision: Decision,
     note: Option<&str>,
 ) -> OperationResult<Item> {
+    let by = caller.person()?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS) {
         return Err(FieldError::new("note", format!("at most {NOTE_MAX_CHARS} characters")).into());
@@ -129,7 +131,7 @@ pub async fn decide(
         .await?
         .ok_or_else(|| FieldError::new("grant_id", "is not an item of this review"))?;
     authz::decide_review_item(caller, (&review.partner_id, &review.application, review.production), &item.user_id)?;
-    if !reviews::decide(&mut tx, review_id, grant_id, decision, &caller.user_id, note).await? {
+    if !reviews::decide(&mut tx, review_id, grant_id, decision, by, note).await? {
         return Err(OperationError::Conflict("this review is closed: its decisions are final".into()));
     }
     let item = reviews::item(&mut tx, review_id, grant_id).await?.ok_or(OperationError::NotFound)?;

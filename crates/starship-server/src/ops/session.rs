@@ -556,7 +556,7 @@ pub async fn reset_mfa(
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
     let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
-    if user.id == caller.user_id {
+    if caller.is(&user.id) {
         return Err(OperationError::Forbidden(
             "turn off your own two-step sign-in with a current code (POST /api/v1/me/mfa/disable)",
         ));

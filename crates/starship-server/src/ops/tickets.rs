@@ -39,7 +39,7 @@ async fn tell_ticket_audience(
 ) -> OperationResult<()> {
     let link = format!("{}/portal/tickets/{}", state.config.public_url, ticket.id);
     let audience: Vec<UserId> =
-        tickets::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| *id != caller.user_id).collect();
+        tickets::ticket_audience(conn, &ticket.id).await?.into_iter().filter(|id| !caller.is(id)).collect();
     let mails: Vec<_> = users::get_many(conn, &audience)
         .await?
         .into_iter()
@@ -72,6 +72,7 @@ pub async fn open_ticket(
     actor: &Actor,
     input: &TicketInput,
 ) -> OperationResult<tickets::Ticket> {
+    let by = caller.person()?;
     let partner = crate::ops::people::target_partner(caller, input.partner_id.as_ref())?;
     authz::portal(caller, PortalAction::Tickets, &partner, None)?;
     let (subject, body) =
@@ -101,13 +102,13 @@ pub async fn open_ticket(
         body: &body,
         site_id,
         appliance_id,
-        opened_by: Some(&caller.user_id),
+        opened_by: Some(by),
     };
     let id = tickets::open_ticket(&mut tx, &new).await?;
     let ticket = tickets::get_ticket(&mut tx, &id).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::TicketOpened,
         json!({"ticket_id": id, "partner_id": partner, "subject": ticket.subject}),
@@ -128,6 +129,7 @@ pub async fn set_ticket_status(
     ticket_id: &TicketId,
     to: TicketStatus,
 ) -> OperationResult<tickets::Ticket> {
+    let by = caller.person()?;
     let mut tx = state.store.begin().await?;
     let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::TicketStatus, &ticket.partner_id, None)?;
@@ -139,12 +141,12 @@ pub async fn set_ticket_status(
             to.label().to_lowercase()
         )));
     }
-    if !tickets::set_ticket_status(&mut tx, &ticket.id, from, to, &caller.user_id).await? {
+    if !tickets::set_ticket_status(&mut tx, &ticket.id, from, to, by).await? {
         return Err(OperationError::Conflict("the ticket changed meanwhile; reload it".into()));
     }
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::TicketStatusChanged,
         json!({"ticket_id": ticket.id, "from": from, "to": to}),
@@ -167,19 +169,14 @@ pub async fn comment_on_ticket(
     ticket_id: &TicketId,
     body: &str,
 ) -> OperationResult<String> {
+    let by = caller.person()?;
     let text = ticket_text("body", body)?;
     let mut tx = state.store.begin().await?;
     let ticket = tickets::get_ticket(&mut tx, ticket_id).await?.ok_or(OperationError::NotFound)?;
     authz::portal(caller, PortalAction::Tickets, &ticket.partner_id, None)?;
-    let id = tickets::insert_ticket_comment(&mut tx, &ticket.id, Some(&caller.user_id), author_email, &text).await?;
-    history::append(
-        &mut tx,
-        &caller.user_id,
-        actor,
-        Kind::TicketCommented,
-        json!({"ticket_id": ticket.id, "comment_id": id}),
-    )
-    .await?;
+    let id = tickets::insert_ticket_comment(&mut tx, &ticket.id, Some(by), author_email, &text).await?;
+    history::append(&mut tx, by, actor, Kind::TicketCommented, json!({"ticket_id": ticket.id, "comment_id": id}))
+        .await?;
     tell_ticket_audience(&mut tx, state, &ticket, caller, author_email, &email::TicketNews::Commented { body: &text })
         .await?;
     tx.commit().await?;

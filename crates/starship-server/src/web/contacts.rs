@@ -177,7 +177,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
             let held = ops::session::principal_of(state, &contact.user).await?;
             let in_reach = authz::act_on_person(principal, &held, Ok(())).is_ok();
             let allowed = |action| in_reach && authz::portal(principal, action, &partner, target).is_ok();
-            let administer = allowed(PortalAction::UserAdministration) && contact.user.id != principal.user_id;
+            let administer = allowed(PortalAction::UserAdministration) && !principal.is(&contact.user.id);
             let levels = PortalLevel::ALL
                 .into_iter()
                 .filter(|l| {
@@ -209,7 +209,7 @@ async fn users_page(state: &AppState, viewer: &WebUser, query: &UsersQuery, refu
                 email: contact.user.email.clone(),
                 phone: field(|f| &f.phone, contact.user.phone.as_deref().unwrap_or_default()),
                 access: access_of(contact).0,
-                is_self: contact.user.id == principal.user_id,
+                is_self: principal.is(&contact.user.id),
                 edit_details: allowed(PortalAction::EditDetails),
                 edit_links: in_reach
                     && authz::edit_contact_links(principal, &partner, (&contact.user.id, contact.standing)).is_ok(),

@@ -190,8 +190,8 @@ store_test!(the_principal_carries_the_roles_and_admin_privileges_held, |store| a
     let before = users::principal(&mut conn, &ana).await?;
     assert!(before.roles.is_empty() && before.admin.is_empty());
     assert_eq!(
-        (before.user_id.as_str(), before.partner_id.as_deref(), before.operator),
-        (ana.id.as_str(), ana.partner_id.as_deref(), false)
+        (before.acting_user(), before.partner_id.as_deref(), before.operator),
+        (Some(&ana.id), ana.partner_id.as_deref(), false)
     );
 
     let (master_grant, _) = grants::grant(&mut conn, &ana.id, &permit(&master()), Some(&admin.id)).await?;

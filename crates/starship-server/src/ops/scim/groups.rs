@@ -518,6 +518,7 @@ pub async fn add_mapping(
     group_id: &ScimGroupId,
     requested: RequestedRole,
 ) -> OperationResult<Mapping> {
+    let by = caller.person()?;
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let group = partner_group(&mut tx, partner_id, group_id).await?;
@@ -527,11 +528,10 @@ pub async fn add_mapping(
         .ok_or(OperationError::NotFound)?;
     // The mapping grants nothing now: each use asks again what its author may grant.
     let _may_grant = authz::grant_role(caller, partner_id, &role)?;
-    let mapping = scim_groups::insert_mapping(&mut tx, &group.id, &role, &caller.user_id)
+    let mapping = scim_groups::insert_mapping(&mut tx, &group.id, &role, by)
         .await?
         .ok_or_else(|| OperationError::Conflict("the group maps to this role already".into()))?;
-    history::append(&mut tx, &caller.user_id, actor, Kind::ScimGroupRoleMapped, mapping_details(&group, &mapping))
-        .await?;
+    history::append(&mut tx, by, actor, Kind::ScimGroupRoleMapped, mapping_details(&group, &mapping)).await?;
     let members = DesiredGroup::of(&GroupView {
         members: scim_groups::members(&mut tx, std::slice::from_ref(&group.id)).await?,
         group: group.clone(),
@@ -552,6 +552,7 @@ pub async fn remove_mapping(
     group_id: &ScimGroupId,
     mapping_id: &ScimMappingId,
 ) -> OperationResult<()> {
+    let by = caller.person()?;
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let group = partner_group(&mut tx, partner_id, group_id).await?;
@@ -565,8 +566,7 @@ pub async fn remove_mapping(
     if !scim_groups::delete_mapping(&mut tx, &mapping.id).await? {
         return Err(OperationError::NotFound);
     }
-    history::append(&mut tx, &caller.user_id, actor, Kind::ScimGroupRoleUnmapped, mapping_details(&group, &mapping))
-        .await?;
+    history::append(&mut tx, by, actor, Kind::ScimGroupRoleUnmapped, mapping_details(&group, &mapping)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -51,15 +51,16 @@ pub async fn create_token(
     partner_id: &PartnerId,
     name: Option<&str>,
 ) -> OperationResult<Minted> {
+    let by = caller.person()?;
     provisioning(caller, state, partner_id)?;
     let name = Title::parse("name", name.unwrap_or(DEFAULT_NAME))?;
     let secret = new_secret("sscim_");
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, partner_id).await?.ok_or(OperationError::NotFound)?;
-    let token = scim::insert_token(&mut tx, partner_id, &caller.user_id, name.as_str(), &secret_hash(&secret)).await?;
+    let token = scim::insert_token(&mut tx, partner_id, by, name.as_str(), &secret_hash(&secret)).await?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::ScimTokenCreated,
         json!({"token_id": token.id, "name": token.name, "partner_id": partner_id}),
@@ -87,12 +88,13 @@ pub async fn revoke_token(
     partner_id: &PartnerId,
     token_id: &ScimTokenId,
 ) -> OperationResult<()> {
+    let by = caller.person()?;
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let token = scim::revoke_token(&mut tx, partner_id, token_id).await?.ok_or(OperationError::NotFound)?;
     history::append(
         &mut tx,
-        &caller.user_id,
+        by,
         actor,
         Kind::ScimTokenRevoked,
         json!({"token_id": token.id, "name": token.name, "partner_id": partner_id}),
