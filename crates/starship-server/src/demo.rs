@@ -100,8 +100,14 @@ impl Loader<'_> {
             role: role.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        ops::grant_roles(self.conn, &Principal::console(), &self.actor, std::slice::from_ref(user), &[(role, None)])
-            .await?;
+        ops::grants::grant_roles(
+            self.conn,
+            &Principal::console(),
+            &self.actor,
+            std::slice::from_ref(user),
+            &[(role, None)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -110,7 +116,7 @@ impl Loader<'_> {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        ops::add_admin_privilege(self.conn, &Principal::console(), &self.actor, user, &scope).await?;
+        ops::grants::add_admin_privilege(self.conn, &Principal::console(), &self.actor, user, &scope).await?;
         Ok(())
     }
 }

@@ -65,7 +65,7 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
                 continue;
             }
         };
-        match ops::resolve_roles(&mut conn, &catalogue, &requested).await {
+        match ops::grants::resolve_roles(&mut conn, &catalogue, &requested).await {
             Ok(roles) => roles_per_row.push(roles),
             Err(e) => {
                 role_errors.push(format!("row {}: roles: {e}", i + 1));
@@ -101,7 +101,8 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
         let created = ops::create_users(&mut tx, &config, &actor, &partner.id, chunk, Access::SignIn).await?;
         let first = chunk_index * CHUNK;
         granted +=
-            ops::grant_each(&mut tx, &console, &actor, &created, &roles_per_row[first..first + created.len()]).await?;
+            ops::grants::grant_each(&mut tx, &console, &actor, &created, &roles_per_row[first..first + created.len()])
+                .await?;
         bar.inc(chunk.len() as u64);
     }
     tx.commit().await?;
