@@ -14,8 +14,8 @@ use starship_store::history::{self, Actor};
 use starship_store::users::{self, User};
 use starship_store::{grants, now_millis, partners, Conn};
 
-use crate::ops::people::visible_user;
-use crate::ops::{role_details, visible_users, OperationError, OperationResult};
+use crate::ops::users::{visible_user, visible_users};
+use crate::ops::{role_details, OperationError, OperationResult};
 use crate::state::AppState;
 
 /// One line of a grant confirmation: who got which role.

@@ -33,7 +33,7 @@ use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
 use crate::ops::tokens::Minted;
 use crate::ops::OperationError;
-use crate::ops::{self, people};
+use crate::ops::{self, users};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -508,7 +508,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
     let user = if *user_id == viewer.user.id {
         viewer.user.clone()
     } else {
-        people::person(state, &viewer.principal, user_id).await?
+        users::person(state, &viewer.principal, user_id).await?
     };
     let profile = profile_of(state, &viewer.principal, &user).await?;
     let productions = crate::ops::platform::productions(state).await?;
@@ -651,7 +651,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
         let shown = HistoryShown::parse(query.show.as_deref());
         let language = Language::of_locale(&viewer.user.locale);
         history_filter = shown.choices(language);
-        match people::user_history(state, &viewer.principal, &user.id, before, &shown.kinds(), PAGE).await {
+        match users::user_history(state, &viewer.principal, &user.id, before, &shown.kinds(), PAGE).await {
             Ok((_, entries)) => {
                 if entries.len() as i64 == PAGE {
                     older = entries.last().map(|e| {
@@ -1110,7 +1110,7 @@ pub async fn set_deactivated(
     post: WebPost<DeactivationForm>,
 ) -> WebResult {
     let deactivate = post.form.action == DeactivationAction::Deactivate;
-    people::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
+    users::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
     let done = if deactivate { ProfileDone::Deactivated } else { ProfileDone::Reactivated };
     see_other(profile_page(&post.user, &id, ProfileAt::done(done)))
 }

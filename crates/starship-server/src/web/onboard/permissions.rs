@@ -13,7 +13,7 @@ use starship_core::authz::{self};
 
 use super::metadata::{confirmation, next_step, GrantMade, MetadataDue, Trail};
 use super::*;
-use crate::ops::people::{self};
+use crate::ops::users::{self};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -192,7 +192,7 @@ async fn permissions_page(
     input: &PermissionsInput<'_>,
     form: Option<&PermissionsForm>,
 ) -> WebResult<PermissionsPage> {
-    let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+    let people = users::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
     let partner = people.first().map_or_else(|| NO_PARTNER.clone(), |u| u.partner().clone());
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
@@ -329,7 +329,7 @@ async fn assign(
     }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
-        let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+        let people = users::persons(state, &viewer.principal, &input.user_ids).await?;
         match ops::grants::resolve(state, &requested).await {
             Ok(resolved) => roles = resolved,
             Err(OperationError::Invalid(invalid)) => {
