@@ -38,7 +38,7 @@ pub(crate) struct Args {
     /// Users of the one big partner.
     #[arg(long, default_value_t = 50_000)]
     pub(crate) big_partner: usize,
-    /// Users bulk-imported through ops::create_users (and plainly inserted beside it).
+    /// Users bulk-imported through ops::users::create_users (and plainly inserted beside it).
     #[arg(long, default_value_t = 100_000)]
     pub(crate) import: usize,
     /// Samples per search and Applications tab measure.

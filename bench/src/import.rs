@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use starship_core::domain::{Email, Locale, PartnerKind, PersonName, Title, UserStatus};
-use starship_server::ops::{self, Access, Identity};
+use starship_server::ops;
+use starship_server::ops::users::{Access, Identity};
 use starship_server::Config;
 use starship_store::history::{Actor, Source};
 use starship_store::sqlx;
@@ -19,7 +20,7 @@ use crate::measure::{cpu_time, fmt_rate, group_thousands, own_cpu_time, Line, Re
 use crate::scim_bulk::bench_scim_bulk;
 use crate::valid::Valid;
 
-/// Measure 1: Bulk import through ops::create_users in one transaction, and the
+/// Measure 1: Bulk import through ops::users::create_users in one transaction, and the
 /// plain single-row insert of as many users beside it (rolled back).
 pub(crate) async fn bench_import(store: &Store, url: &str, args: &Args, report: &mut Report) -> Result<()> {
     const SECTION: &str = "Import";
@@ -45,7 +46,7 @@ pub(crate) async fn bench_import(store: &Store, url: &str, args: &Args, report: 
     let config = Config::for_public_url("https://starship.example.com");
     let actor = Actor::system(Source::Cli);
 
-    log!("import: {n} users through ops::create_users in one transaction");
+    log!("import: {n} users through ops::users::create_users in one transaction");
     let mut tx = store.begin().await?;
     // The CPU time of this process and, on PostgreSQL, of the backend
     // serving the transaction.
@@ -57,7 +58,7 @@ pub(crate) async fn bench_import(store: &Store, url: &str, args: &Args, report: 
     };
     let cpu = || own_cpu_time() + backend.map_or(Duration::ZERO, cpu_time);
     let (started, cpu_before) = (Instant::now(), cpu());
-    let created = ops::create_users(&mut tx, &config, &actor, &partner.id, &identities, Access::SignIn).await?;
+    let created = ops::users::create_users(&mut tx, &config, &actor, &partner.id, &identities, Access::SignIn).await?;
     let work = started.elapsed();
     tx.commit().await?;
     let total = started.elapsed();
@@ -126,7 +127,7 @@ pub(crate) async fn bench_import(store: &Store, url: &str, args: &Args, report: 
 
     report.lines.push(Line::throughput(
         SECTION,
-        "Bulk import: `ops::create_users` (users + history + activation links + welcome emails), one transaction",
+        "Bulk import: `ops::users::create_users` (users + history + activation links + welcome emails), one transaction",
         n,
         format!(
             "**{}** ({:.2} s); {} with the commit ({:.2} s)",

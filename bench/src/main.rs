@@ -1,7 +1,7 @@
 //! Issue #3's benchmarks: bulk import, search, the Applications tab and
 //! access checks, on SQLite and PostgreSQL, with casbin-rs beside the checks.
 //!
-//! Everything runs through the real code: `ops::create_users` for the
+//! Everything runs through the real code: `ops::users::create_users` for the
 //! import, `users::search` and the axum server for search and the
 //! Applications tab, `authz::roles_allow` and `POST /api/v1/check` for checks.
 //! A full run: `cargo run --release --manifest-path bench/Cargo.toml`.

@@ -5,7 +5,8 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use starship_core::domain::{Email, PartnerKind, Password, Title};
-use starship_server::ops::{self, Access, Identity};
+use starship_server::ops;
+use starship_server::ops::users::{Access, Identity};
 use starship_server::{AppState, Config};
 use starship_store::history::{Actor, Source};
 use starship_store::sqlx;
@@ -20,7 +21,7 @@ use crate::valid::Valid;
 /// SCIM `/Bulk` (issue #17): `n` users created by a partner's identity
 /// provider through the real server in this process, in requests of
 /// `maxOperations` POSTs each, one after the other; beside it, the import
-/// of as many users (`ops::create_users`, one transaction, with the
+/// of as many users (`ops::users::create_users`, one transaction, with the
 /// commit) into a partner of its own, the path the CSV import takes.
 pub(crate) async fn bench_scim_bulk(store: &Store, args: &Args, report: &mut Report) -> Result<()> {
     const SECTION: &str = "Import";
@@ -54,7 +55,8 @@ pub(crate) async fn bench_scim_bulk(store: &Store, args: &Args, report: &mut Rep
     let config = Config::for_public_url("https://starship.example.com");
     let started = Instant::now();
     let mut tx = store.begin().await?;
-    ops::create_users(&mut tx, &config, &Actor::system(Source::Cli), &beside.id, &identities, Access::SignIn).await?;
+    ops::users::create_users(&mut tx, &config, &Actor::system(Source::Cli), &beside.id, &identities, Access::SignIn)
+        .await?;
     tx.commit().await?;
     let import = started.elapsed();
     log!("import beside /Bulk: {n} users in {:.2} s", import.as_secs_f64());
@@ -64,7 +66,7 @@ pub(crate) async fn bench_scim_bulk(store: &Store, args: &Args, report: &mut Rep
     let state = AppState::new(store.clone(), Config::for_public_url(&base)).await?;
     let password = Password::parse("password", "bench password, long enough").valid()?;
     let email = Email::parse("email", "bench.scim@starship.example.com").valid()?;
-    let operator = ops::create_operator(store, &email, "Bench", "Provisioner", &password).await?;
+    let operator = ops::users::create_operator(store, &email, "Bench", "Provisioner", &password).await?;
     let principal = users::principal(&mut *store.conn().await?, &operator).await?;
     let actor = Actor::user(&operator.id, operator.email.as_str(), Source::Cli);
     let token = ops::scim::create_token(&state, &principal, &actor, &provisioned.id, Some("Bench IdP"))

@@ -80,6 +80,6 @@ async fn create_bench_people(
         .map_err(|denied| anyhow!("the console may grant anything: {denied:?}"))?;
     grants::add_admin(&mut tx, &admin.id, &permit, None).await?;
     tx.commit().await?;
-    ops::create_operator(store, operator_email, "Bench", "Operator", password).await?;
+    ops::users::create_operator(store, operator_email, "Bench", "Operator", password).await?;
     Ok(())
 }

@@ -9,8 +9,8 @@ use starship_store::history::{Actor, Source};
 use starship_store::users::{NewUser, User};
 use starship_store::{appliances, contacts, partners, sites, tickets, Conn};
 
-use crate::ops::OperationResult;
-use crate::ops::{self, Access, Identity};
+use crate::ops::users::{Access, Identity};
+use crate::ops::{self, OperationResult};
 use crate::security::hash_password;
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ impl Loader<'_> {
         let password = Password::parse("password", PASSWORD)?;
         let hash = hash_password(&password);
         let email = Email::parse("email", email)?;
-        let user = ops::create_with_password(
+        let user = ops::users::create_with_password(
             self.conn,
             &self.actor,
             &NewUser {
@@ -73,7 +73,7 @@ impl Loader<'_> {
         roles: &[&str],
     ) -> OperationResult<User> {
         let people = [Identity::parse("", email, first, last, "en-US")?];
-        let mut created = ops::create_users(
+        let mut created = ops::users::create_users(
             self.conn,
             &crate::state::Config::for_public_url(""),
             &self.actor,
@@ -100,8 +100,14 @@ impl Loader<'_> {
             role: role.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        ops::grant_roles(self.conn, &Principal::console(), &self.actor, std::slice::from_ref(user), &[(role, None)])
-            .await?;
+        ops::grants::grant_roles(
+            self.conn,
+            &Principal::console(),
+            &self.actor,
+            std::slice::from_ref(user),
+            &[(role, None)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -110,7 +116,7 @@ impl Loader<'_> {
             application: application.into(),
             production: production.map(|p| ProductionId::parse("production", p)).transpose()?,
         };
-        ops::add_admin_privilege(self.conn, &Principal::console(), &self.actor, user, &scope).await?;
+        ops::grants::add_admin_privilege(self.conn, &Principal::console(), &self.actor, user, &scope).await?;
         Ok(())
     }
 }
@@ -191,7 +197,7 @@ pub async fn load(state: &AppState) -> OperationResult<Option<Vec<String>>> {
     l.grant(&jamie, keys::PRODUCTION_ACADEMY, keys::ACADEMY_USER, Some(home_theater.get())).await?;
     l.member(Some(&sunrise), "pat.plain@sunrise.example", "Pat", "Plain", "Sunrise Studios: no roles").await?;
     let pending = [Identity::parse("", "sam.new@sunrise.example", "Sam", "Newcomer", "fr-FR")?];
-    ops::create_users(l.conn, &state.config, &l.actor, &sunrise, &pending, Access::SignIn).await?;
+    ops::users::create_users(l.conn, &state.config, &l.actor, &sunrise, &pending, Access::SignIn).await?;
 
     let nina = l
         .member(

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use starship_server::ops::{self, Access, BulkRow};
+use starship_server::ops;
+use starship_server::ops::users::{Access, BulkRow};
 use starship_server::Config;
 use starship_store::history::{Actor, Source};
 use starship_store::{partners, Store};
@@ -53,7 +54,7 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
         bail!("{} has no rows", file.display());
     }
 
-    let ops::CheckedRows { valid: people, errors, .. } = ops::check_bulk(&mut conn, &rows, None).await?;
+    let ops::users::CheckedRows { valid: people, errors, .. } = ops::users::check_bulk(&mut conn, &rows, None).await?;
     let mut role_errors = Vec::new();
     let mut roles_per_row = Vec::with_capacity(rows.len());
     for (i, spec) in role_specs.iter().enumerate() {
@@ -65,7 +66,7 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
                 continue;
             }
         };
-        match ops::resolve_roles(&mut conn, &catalogue, &requested).await {
+        match ops::grants::resolve_roles(&mut conn, &catalogue, &requested).await {
             Ok(roles) => roles_per_row.push(roles),
             Err(e) => {
                 role_errors.push(format!("row {}: roles: {e}", i + 1));
@@ -98,10 +99,11 @@ pub async fn run(store: &Store, partner_id: &PartnerId, file: &Path) -> anyhow::
     let mut tx = store.begin().await?;
     let mut granted = 0usize;
     for (chunk_index, chunk) in people.chunks(CHUNK).enumerate() {
-        let created = ops::create_users(&mut tx, &config, &actor, &partner.id, chunk, Access::SignIn).await?;
+        let created = ops::users::create_users(&mut tx, &config, &actor, &partner.id, chunk, Access::SignIn).await?;
         let first = chunk_index * CHUNK;
         granted +=
-            ops::grant_each(&mut tx, &console, &actor, &created, &roles_per_row[first..first + created.len()]).await?;
+            ops::grants::grant_each(&mut tx, &console, &actor, &created, &roles_per_row[first..first + created.len()])
+                .await?;
         bar.inc(chunk.len() as u64);
     }
     tx.commit().await?;

@@ -442,7 +442,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = Password::parse("password", password).map_err(|e| anyhow!("the password {}", e.reason))?;
             let store = open(&db).await?;
             let operator =
-                starship_server::ops::create_operator(&store, &email, &first_name, &last_name, &password).await?;
+                starship_server::ops::users::create_operator(&store, &email, &first_name, &last_name, &password)
+                    .await?;
             println!("operator {} created (id {})", operator.email, operator.id);
             Ok(())
         }

@@ -29,7 +29,7 @@ async fn clients_create_prints_the_client_id_and_secret_once() {
     let email = Email::parse("email", "olivia.operator@starship.example").unwrap();
     let password = Password::parse("password", "correct horse battery staple").unwrap();
     let operator =
-        starship_server::ops::create_operator(&store, &email, "Olivia", "Operator", &password).await.unwrap();
+        starship_server::ops::users::create_operator(&store, &email, "Olivia", "Operator", &password).await.unwrap();
 
     let (ok, text) =
         create(&url, &["--application", "backlot", "--name", "Bad", "--redirect-uri", "http://evil.example/"]);

@@ -46,7 +46,7 @@ pub async fn recipients(
     Path(kind): Path<String>,
     ApiQuery(params): ApiQuery<RecipientParams>,
 ) -> OperationResult<axum::Json<Vec<Recipient>>> {
-    let partner = ops::people::target_partner(&caller.principal, params.partner_id.as_ref())?;
+    let partner = ops::users::target_partner(&caller.principal, params.partner_id.as_ref())?;
     let people =
         ops::communications::recipients(&state, &caller.principal, &kind, &partner, params.site.as_ref()).await?;
     Ok(axum::Json(

@@ -98,14 +98,14 @@ pub async fn grant_roles(
         return Err(starship_core::Invalid(errors).into());
     }
     let asked: Vec<Option<&str>> = body.roles.iter().map(|r| r.expires_at.as_deref()).collect();
-    let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
+    let expiries = ops::grants::parse_expiries(&asked, starship_store::now_millis())?;
     let requested: Vec<RequestedRole> = body
         .roles
         .iter()
         .map(|r| RequestedRole { application: r.application.clone(), role: r.role.clone(), production: r.production })
         .collect();
-    let request = ops::GrantRequest { user_ids: &body.user_ids, requested: &requested, expiries: &expiries };
-    let granted = ops::grant(&state, &caller.principal, &caller.actor(), &[request]).await?;
+    let request = ops::grants::GrantRequest { user_ids: &body.user_ids, requested: &requested, expiries: &expiries };
+    let granted = ops::grants::grant(&state, &caller.principal, &caller.actor(), &[request]).await?;
     let granted = granted
         .into_iter()
         .map(|g| {
@@ -142,7 +142,7 @@ pub async fn revoke_grant(
     caller: Caller,
     Path(id): Path<GrantId>,
 ) -> OperationResult<StatusCode> {
-    ops::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
+    ops::grants::revoke(&state, &caller.principal, &caller.actor(), &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,7 +177,8 @@ pub async fn add_admin_privilege(
     ApiJson(body): ApiJson<AdminPrivilegeBody>,
 ) -> OperationResult<(StatusCode, axum::Json<AdminPrivilegeResult>)> {
     let (user, privilege, new) =
-        ops::grant_admin(&state, &caller.principal, &caller.actor(), &id, &body.application, body.production).await?;
+        ops::grants::grant_admin(&state, &caller.principal, &caller.actor(), &id, &body.application, body.production)
+            .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AdminPrivilegeResult {
@@ -203,7 +204,7 @@ pub async fn remove_admin_privilege(
     caller: Caller,
     Path((id, pid)): Path<(UserId, AdminPrivilegeId)>,
 ) -> OperationResult<StatusCode> {
-    ops::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
+    ops::grants::remove_admin(&state, &caller.principal, &caller.actor(), &id, &pid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,5 +18,5 @@ pub struct PartnerScope {
 }
 
 pub(super) fn scope(caller: &Principal, params: &PartnerScope) -> OperationResult<PartnerId> {
-    ops::people::target_partner(caller, params.partner_id.as_ref())
+    ops::users::target_partner(caller, params.partner_id.as_ref())
 }

@@ -15,9 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::contacts::AccessView;
 use crate::api::platform::PartnerView;
 use crate::extract::{ApiJson, ApiQuery, Caller};
-use crate::ops::people::{self, PersonInput, ProfileEdit};
-use crate::ops::BulkRow;
-use crate::ops::{OperationError, OperationResult};
+use crate::ops::users::{BulkRow, PersonInput, ProfileEdit};
+use crate::ops::{self, OperationError, OperationResult};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -99,7 +98,7 @@ pub struct UserProfile {
 
 pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> OperationResult<UserProfile> {
     let catalogue = &state.catalogue;
-    let profile = people::profile(state, viewer, user).await?;
+    let profile = ops::users::profile(state, viewer, user).await?;
     let partner = profile.partner.map(PartnerView::from);
     let mut roles = Vec::with_capacity(profile.grants.len());
     let mut applications: Vec<ApplicationLink> = Vec::new();
@@ -220,7 +219,7 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> OperationResult<(StatusCode, axum::Json<UserProfile>)> {
-    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_ref())?;
+    let partner_id = ops::users::target_partner(&caller.principal, body.partner_id.as_ref())?;
     let input = PersonInput {
         email: body.email,
         first_name: body.first_name,
@@ -233,7 +232,7 @@ pub async fn create_user(
         portal_level: body.portal_level,
         scim: None,
     };
-    let user = people::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
+    let user = ops::users::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
     let profile = profile_of(&state, &caller.principal, &user).await?;
     Ok((StatusCode::CREATED, axum::Json(profile)))
 }
@@ -286,9 +285,9 @@ pub async fn bulk_add(
     caller: Caller,
     ApiJson(body): ApiJson<BulkBody>,
 ) -> OperationResult<(StatusCode, axum::Json<BulkResult>)> {
-    let partner_id = people::target_partner(&caller.principal, body.partner_id.as_ref())?;
+    let partner_id = ops::users::target_partner(&caller.principal, body.partner_id.as_ref())?;
     let outcome =
-        people::bulk_add(&state, &caller.principal, &caller.actor(), &partner_id, &body.rows, body.dry_run).await?;
+        ops::users::bulk_add(&state, &caller.principal, &caller.actor(), &partner_id, &body.rows, body.dry_run).await?;
     let status = if body.dry_run { StatusCode::OK } else { StatusCode::CREATED };
     let created = outcome
         .created
@@ -386,7 +385,7 @@ pub async fn search(
             (None, None) => PageFrom::Top,
         };
         let limit = params.limit.unwrap_or(20).clamp(1, users::LIST_LIMIT_MAX);
-        people::list(&state, &caller.principal, order, from, limit).await?.people
+        ops::users::list(&state, &caller.principal, order, from, limit).await?.people
     } else {
         if let Some(field) = [("sort", &params.sort), ("after", &params.after), ("before", &params.before)]
             .into_iter()
@@ -398,7 +397,7 @@ pub async fn search(
             )])
             .into());
         }
-        people::search(&state, &caller.principal, q, params.limit.unwrap_or(20)).await?
+        ops::users::search(&state, &caller.principal, q, params.limit.unwrap_or(20)).await?
     };
     Ok(axum::Json(found.into_iter().map(UserSummary::from).collect()))
 }
@@ -411,8 +410,11 @@ pub async fn get_user(
     caller: Caller,
     Path(id): Path<UserId>,
 ) -> OperationResult<axum::Json<UserProfile>> {
-    let user =
-        if id == caller.user.id { caller.user.clone() } else { people::person(&state, &caller.principal, &id).await? };
+    let user = if id == caller.user.id {
+        caller.user.clone()
+    } else {
+        ops::users::person(&state, &caller.principal, &id).await?
+    };
     Ok(axum::Json(profile_of(&state, &caller.principal, &user).await?))
 }
 
@@ -445,7 +447,7 @@ pub async fn patch_user(
 ) -> OperationResult<axum::Json<UserProfile>> {
     let edit =
         ProfileEdit { first_name: body.first_name, last_name: body.last_name, locale: body.locale, phone: body.phone };
-    let updated = people::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
+    let updated = ops::users::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
     Ok(axum::Json(profile_of(&state, &caller.principal, &updated).await?))
 }
 
@@ -511,7 +513,7 @@ pub async fn user_history(
             .collect::<Result<Vec<_>, _>>()?,
     };
     let (_, entries) =
-        people::user_history(&state, &caller.principal, &id, before, &kinds, params.limit.unwrap_or(100)).await?;
+        ops::users::user_history(&state, &caller.principal, &id, before, &kinds, params.limit.unwrap_or(100)).await?;
     Ok(axum::Json(
         entries
             .into_iter()
@@ -583,9 +585,9 @@ pub async fn export_history(
     caller: Caller,
     ApiQuery(params): ApiQuery<HistoryExportParams>,
 ) -> OperationResult<axum::response::Response> {
-    let since = params.since.as_deref().map(people::Since::parse).transpose()?;
-    let lines =
-        people::history_export(&state, &caller.principal, params.partner_id.as_ref(), since, |e| HistoryExportLine {
+    let since = params.since.as_deref().map(ops::users::Since::parse).transpose()?;
+    let lines = ops::users::history_export(&state, &caller.principal, params.partner_id.as_ref(), since, |e| {
+        HistoryExportLine {
             id: e.entry.id,
             partner_id: (!e.chain.is_empty()).then(|| PartnerId::from(e.chain)),
             seq: e.seq,
@@ -598,8 +600,9 @@ pub async fn export_history(
             details: e.entry.details,
             prev_hash: e.prev_hash,
             hash: e.hash,
-        })
-        .await?;
+        }
+    })
+    .await?;
     Ok(axum::response::Response::builder()
         .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
         .body(axum::body::Body::from_stream(lines))
@@ -607,7 +610,7 @@ pub async fn export_history(
 }
 
 // A person's email address changes and deactivation; the operations are
-// `ops::people`'s.
+// `ops::users`'s.
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -626,7 +629,7 @@ pub async fn request_email_change(
     Path(id): Path<UserId>,
     ApiJson(body): ApiJson<EmailChangeBody>,
 ) -> OperationResult<StatusCode> {
-    people::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
+    ops::users::request_email_change(&state, &caller.principal, &caller.actor(), &id, &body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -643,7 +646,7 @@ pub async fn confirm_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> OperationResult<axum::Json<AccessView>> {
-    let user = people::confirm_email(&state, &body.token, Source::Api).await?;
+    let user = ops::users::confirm_email(&state, &body.token, Source::Api).await?;
     Ok(axum::Json(AccessView { user_id: user.id, status: user.status }))
 }
 
@@ -658,7 +661,7 @@ pub async fn deactivate(
     caller: Caller,
     Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
-    people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, true).await?;
+    ops::users::set_deactivated(&state, &caller.principal, &caller.actor(), &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -672,6 +675,6 @@ pub async fn reactivate(
     caller: Caller,
     Path(id): Path<UserId>,
 ) -> OperationResult<StatusCode> {
-    people::set_deactivated(&state, &caller.principal, &caller.actor(), &id, false).await?;
+    ops::users::set_deactivated(&state, &caller.principal, &caller.actor(), &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use starship_core::FieldError;
 use starship_store::grants::{self, Grant};
 use starship_store::users::{self, AppUsersFilter, PageFrom, StatusFilter, User};
 
-use crate::ops::people::target_partner;
+use crate::ops::users::target_partner;
 use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 
@@ -216,7 +216,7 @@ pub async fn explain_check(
     let person = if let Some(own) = caller_user.filter(|u| u.id == *asked.user_id) {
         own.clone()
     } else {
-        crate::ops::people::visible_user(&mut conn, caller, asked.user_id).await?
+        crate::ops::users::visible_user(&mut conn, caller, asked.user_id).await?
     };
     if !crate::ops::session::may_sign_in(&person) {
         return Ok(CheckAnswer::Deactivated);

@@ -107,7 +107,7 @@ pub async fn import_appliances(
     csv_text: &str,
 ) -> OperationResult<Vec<appliances::Appliance>> {
     let by = caller.person()?;
-    let partner = crate::ops::people::target_partner(caller, partner_id)?;
+    let partner = crate::ops::users::target_partner(caller, partner_id)?;
     authz::register_appliances(caller, &partner)?;
     let mut tx = state.store.begin().await?;
     partners::get(&mut tx, &partner).await?.ok_or(OperationError::NotFound)?;

@@ -16,7 +16,7 @@ use starship_store::users::{self, User};
 use starship_store::{contacts, grants, now_millis, partners, sessions, sites, Conn};
 
 use crate::email;
-use crate::ops::people::visible_user;
+use crate::ops::users::visible_user;
 use crate::ops::ACTIVATION;
 use crate::ops::{OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};

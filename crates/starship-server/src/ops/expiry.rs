@@ -20,7 +20,7 @@ pub async fn remove_expired(store: &Store, now: i64, batch: i64) -> Result<usize
     let mut tx = store.begin().await?;
     let removed = grants::sweep_expired(&mut tx, now, batch).await?;
     let entries =
-        removed.iter().map(|g| (g.user_id.clone(), Kind::RoleExpired, super::grant_details(g, None))).collect();
+        removed.iter().map(|g| (g.user_id.clone(), Kind::RoleExpired, super::grants::grant_details(g, None))).collect();
     history::append_many(&mut tx, &Actor::system(Source::System), entries).await?;
     tx.commit().await?;
     Ok(removed.len())

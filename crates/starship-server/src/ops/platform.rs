@@ -57,7 +57,8 @@ pub async fn create_production(
 ) -> OperationResult<Production> {
     authz::manage_platform(caller)?;
     let (id, title) = both(ProductionId::parse("id", id), Title::parse("title", title))?;
-    let ends_at = ends_at.map(|text| super::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
+    let ends_at =
+        ends_at.map(|text| super::grants::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
     let mut tx = state.store.begin().await?;
     let production = partners::insert_production(&mut tx, id, &title, ends_at).await?;
     tx.commit().await?;

@@ -15,7 +15,7 @@ use starship_store::preferences as prefs;
 use starship_store::users;
 
 use crate::email;
-use crate::ops::people::visible_user;
+use crate::ops::users::visible_user;
 use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 

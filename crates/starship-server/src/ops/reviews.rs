@@ -19,7 +19,7 @@ use starship_store::reviews::{self, Decision, Item, Review};
 use starship_store::{grants, now_millis, outbox, partners, users, Store, StoreError};
 
 use crate::email;
-use crate::ops::people::target_partner;
+use crate::ops::users::target_partner;
 use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
 

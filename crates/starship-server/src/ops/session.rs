@@ -555,7 +555,7 @@ pub async fn reset_mfa(
     user_id: &UserId,
 ) -> OperationResult<()> {
     let mut tx = state.store.begin().await?;
-    let user = crate::ops::people::visible_user(&mut tx, caller, user_id).await?;
+    let user = crate::ops::users::visible_user(&mut tx, caller, user_id).await?;
     if caller.is(&user.id) {
         return Err(OperationError::Forbidden(
             "turn off your own two-step sign-in with a current code (POST /api/v1/me/mfa/disable)",

@@ -19,7 +19,7 @@ pub async fn add_site(
     name: &str,
     location: &str,
 ) -> OperationResult<sites::Site> {
-    let partner = crate::ops::people::target_partner(caller, partner_id)?;
+    let partner = crate::ops::users::target_partner(caller, partner_id)?;
     authz::add_site(caller, &partner)?;
     let (name, location) = starship_core::error::both(Title::parse("name", name), Title::parse("location", location))?;
     let mut tx = state.store.begin().await?;

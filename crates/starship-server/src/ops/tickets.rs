@@ -73,7 +73,7 @@ pub async fn open_ticket(
     input: &TicketInput,
 ) -> OperationResult<tickets::Ticket> {
     let by = caller.person()?;
-    let partner = crate::ops::people::target_partner(caller, input.partner_id.as_ref())?;
+    let partner = crate::ops::users::target_partner(caller, input.partner_id.as_ref())?;
     authz::portal(caller, PortalAction::Tickets, &partner, None)?;
     let (subject, body) =
         starship_core::error::both(Title::parse("subject", &input.subject), ticket_text("body", &input.body))?;

@@ -33,7 +33,7 @@ use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
 use crate::ops::tokens::Minted;
 use crate::ops::OperationError;
-use crate::ops::{self, people};
+use crate::ops::{self, users};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -508,7 +508,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
     let user = if *user_id == viewer.user.id {
         viewer.user.clone()
     } else {
-        people::person(state, &viewer.principal, user_id).await?
+        users::person(state, &viewer.principal, user_id).await?
     };
     let profile = profile_of(state, &viewer.principal, &user).await?;
     let productions = crate::ops::platform::productions(state).await?;
@@ -651,7 +651,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
         let shown = HistoryShown::parse(query.show.as_deref());
         let language = Language::of_locale(&viewer.user.locale);
         history_filter = shown.choices(language);
-        match people::user_history(state, &viewer.principal, &user.id, before, &shown.kinds(), PAGE).await {
+        match users::user_history(state, &viewer.principal, &user.id, before, &shown.kinds(), PAGE).await {
             Ok((_, entries)) => {
                 if entries.len() as i64 == PAGE {
                     older = entries.last().map(|e| {
@@ -1012,7 +1012,7 @@ pub async fn set_role_end(
             }
             Some(end)
         };
-        ops::set_role_end(&state, &post.user.principal, &post.user.actor(), &id, &grant_id, end).await
+        ops::grants::set_role_end(&state, &post.user.principal, &post.user.actor(), &id, &grant_id, end).await
     }
     .await;
     match outcome {
@@ -1032,7 +1032,7 @@ pub async fn revoke_role(
     Path((id, grant_id)): Path<(UserId, GrantId)>,
     post: WebPost<Button>,
 ) -> WebResult {
-    match ops::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
+    match ops::grants::revoke(&state, &post.user.principal, &post.user.actor(), &grant_id, Some(&id)).await {
         Ok((_, grant)) => {
             let undo = RemovedRole { role: grant.role, end: grant.expires_at }.to_string();
             see_other(profile_page(&post.user, &id, ProfileAt::done(ProfileDone::RoleRevoked).and_undo(undo)))
@@ -1084,8 +1084,8 @@ pub async fn restore_role(
     let user_ids = [id.clone()];
     let requested = [RequestedRole { application, role, production }];
     let expiries = [end];
-    let request = ops::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
-    ops::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
+    let request = ops::grants::GrantRequest { user_ids: &user_ids, requested: &requested, expiries: &expiries };
+    ops::grants::grant(&state, &post.user.principal, &post.user.actor(), &[request]).await?;
     see_other(profile_page(&post.user, &id, ProfileAt::done(ProfileDone::RoleRestored)))
 }
 
@@ -1110,7 +1110,7 @@ pub async fn set_deactivated(
     post: WebPost<DeactivationForm>,
 ) -> WebResult {
     let deactivate = post.form.action == DeactivationAction::Deactivate;
-    people::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
+    users::set_deactivated(&state, &post.user.principal, &post.user.actor(), &id, deactivate).await?;
     let done = if deactivate { ProfileDone::Deactivated } else { ProfileDone::Reactivated };
     see_other(profile_page(&post.user, &id, ProfileAt::done(done)))
 }
@@ -1121,7 +1121,7 @@ pub async fn remove_admin_privilege(
     Path((id, privilege_id)): Path<(UserId, AdminPrivilegeId)>,
     post: WebPost<Button>,
 ) -> WebResult {
-    match ops::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
+    match ops::grants::remove_admin(&state, &post.user.principal, &post.user.actor(), &id, &privilege_id).await {
         Ok(scope) => {
             let undo = ScopeValue(scope).to_string();
             let at = ProfileAt::tab(ProfileTab::AdminPrivileges).and_done(ProfileDone::AdminRemoved).and_undo(undo);
@@ -1157,9 +1157,16 @@ pub async fn add_admin_privilege(
     let outcome = match &post.form.scope {
         Some(ScopeValue(scope)) => {
             let production = scope.production.map(ProductionId::get);
-            ops::grant_admin(&state, &post.user.principal, &post.user.actor(), &id, &scope.application, production)
-                .await
-                .map(|_| ())
+            ops::grants::grant_admin(
+                &state,
+                &post.user.principal,
+                &post.user.actor(),
+                &id,
+                &scope.application,
+                production,
+            )
+            .await
+            .map(|_| ())
         }
         None => Err(FieldError::new("scope", "choose an application").into()),
     };

@@ -349,7 +349,7 @@ pub async fn confirm_email(State(state): State<AppState>, post: AnonPost<Activat
         errors,
         confirmed,
     };
-    match ops::people::confirm_email(&state, &token, Source::Web).await {
+    match ops::users::confirm_email(&state, &token, Source::Web).await {
         Ok(user) => super::page(&page(FormErrors::default(), Some(user.email))),
         Err(OperationError::Invalid(invalid)) => {
             let reasons = invalid.0.into_iter().map(|e| super::capitalised(&e.reason)).collect();

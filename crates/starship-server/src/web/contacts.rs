@@ -16,7 +16,7 @@ use super::{
     capitalised, page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser,
 };
 use crate::ops::contacts::{ContactEdit, ContactRow};
-use crate::ops::people::{self, PersonInput, ProfileEdit};
+use crate::ops::users::{PersonInput, ProfileEdit};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -311,7 +311,7 @@ pub async fn create_contact(State(state): State<AppState>, post: WebPost<Contact
         portal_level: level,
         scim: None,
     };
-    match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
+    match ops::users::create_person(&state, &viewer.principal, &viewer.actor(), &partner, &input).await {
         Ok(_) => {
             let done = if invite { ContactsDone::Invited } else { ContactsDone::Created };
             see_other(Page::Contacts { edit: None, done: Some(done) })
@@ -345,9 +345,9 @@ pub async fn change_contact(
                 phone: Some(form.phone.clone()),
                 ..Default::default()
             };
-            people::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| ContactsDone::Saved)
+            ops::users::edit_profile(&state, principal, &actor, &id, &edit).await.map(|_| ContactsDone::Saved)
         }
-        "email" => ops::people::request_email_change(&state, principal, &actor, &id, &form.email)
+        "email" => ops::users::request_email_change(&state, principal, &actor, &id, &form.email)
             .await
             .map(|_| ContactsDone::Email),
         "contact" => {

@@ -10,7 +10,7 @@ use starship_core::portal::PortalLevel;
 
 use super::widgets::Choice;
 use super::{see_other, Page, WebResult, WebUser};
-use crate::ops::people;
+use crate::ops::users;
 use crate::ops::OperationError;
 
 pub async fn home() -> WebResult {
@@ -27,7 +27,7 @@ pub(super) fn level_name(level: PortalLevel) -> &'static str {
 
 /// The viewer's partner: the portal shows one's own.
 pub(super) fn own_partner(viewer: &WebUser) -> Result<PartnerId, OperationError> {
-    people::target_partner(&viewer.principal, None)
+    users::target_partner(&viewer.principal, None)
 }
 
 pub(super) fn choices<V: Into<String>>(all: impl IntoIterator<Item = (V, String)>, chosen: &[&str]) -> Vec<Choice> {

@@ -11,7 +11,7 @@ use starship_core::ids::{UserId, NO_PARTNER};
 
 use super::page::Cursor;
 use super::{page, Action, Layout, Page, Section, WebResult, WebUser};
-use crate::ops::people;
+use crate::ops::users;
 use crate::state::AppState;
 use starship_store::users::{ListOrder, PageFrom, User};
 
@@ -81,13 +81,13 @@ pub async fn users_tab(State(state): State<AppState>, viewer: WebUser, Query(que
             (_, Some(id)) if !id.is_empty() => PageFrom::Before(id),
             _ => PageFrom::Top,
         };
-        let page = people::list(&state, &viewer.principal, order, from, PAGE_SIZE).await?;
+        let page = users::list(&state, &viewer.principal, order, from, PAGE_SIZE).await?;
         let link = |cursor: Cursor| Page::Users { sort: Some(order), cursor: Some(cursor) }.to_string();
         previous = page.before.clone().map(|id| link(Cursor::Before(id.into_string())));
         next = page.after.clone().map(|id| link(Cursor::After(id.into_string())));
         everyone = page.people.into_iter().map(UserRow::from).collect();
     } else {
-        results = people::search(&state, &viewer.principal, &q, 50).await?.into_iter().map(UserRow::from).collect();
+        results = users::search(&state, &viewer.principal, &q, 50).await?.into_iter().map(UserRow::from).collect();
     }
     let sorts = [("Name", ListOrder::Name), ("Email", ListOrder::Email), ("Last change", ListOrder::Changed)]
         .into_iter()

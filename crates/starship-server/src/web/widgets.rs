@@ -81,7 +81,7 @@ pub(super) use packed_form_value;
 
 /// A role picked in the roles dialog, its checkbox's value being
 /// `application|role`. What names no role of the catalogue is refused
-/// where the choice is resolved (`ops::resolve`).
+/// where the choice is resolved (`ops::grants::resolve`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub(super) struct RoleChoice {

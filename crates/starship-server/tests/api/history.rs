@@ -83,9 +83,10 @@ impl Scene<'_> {
             "operator.created" => {
                 let email = starship_core::domain::Email::parse("email", "otto.operator@starship.example").unwrap();
                 let password = starship_core::domain::Password::parse("password", PASSWORD).unwrap();
-                let operator = starship_server::ops::create_operator(&app.store, &email, "Otto", "Operator", &password)
-                    .await
-                    .unwrap();
+                let operator =
+                    starship_server::ops::users::create_operator(&app.store, &email, "Otto", "Operator", &password)
+                        .await
+                        .unwrap();
                 Expected { user: operator.id.into_string(), actor_id: None, actor: "system".into(), source: "cli" }
             }
             "user.updated" => {

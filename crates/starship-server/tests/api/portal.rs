@@ -38,15 +38,16 @@ pub async fn portal_world(app: &TestApp) -> Portal {
     level(app, &outsider, "admin").await;
     let mut conn = app.store.conn().await.unwrap();
     let people =
-        [starship_server::ops::Identity::parse("", "noah.noc@metrofiber.example", "Noah", "Noc", "en-US").unwrap()];
+        [starship_server::ops::users::Identity::parse("", "noah.noc@metrofiber.example", "Noah", "Noc", "en-US")
+            .unwrap()];
     let actor = starship_store::history::Actor::system(starship_store::history::Source::System);
-    let contact = starship_server::ops::create_users(
+    let contact = starship_server::ops::users::create_users(
         &mut conn,
         &app.state.config,
         &actor,
         &PartnerId::from(metro.as_str()),
         &people,
-        starship_server::ops::Access::ContactOnly,
+        starship_server::ops::users::Access::ContactOnly,
     )
     .await
     .unwrap()

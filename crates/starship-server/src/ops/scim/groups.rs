@@ -1,7 +1,7 @@
 //! SCIM Groups: a partner's directory groups and their members, and the
 //! roles a partner admin maps a group to. Members hold a group's mapped
 //! roles while they are members, as real grants given through
-//! `ops::grant_roles` under the mapping author's rule (re-checked each
+//! `ops::grants::grant_roles` under the mapping author's rule (re-checked each
 //! time a mapping is applied) and revoked with History like any grant, in
 //! the transaction of the membership change. `scim_mapped_grants` records
 //! which grants a mapping stands behind, so a role the person held before
@@ -437,7 +437,8 @@ async fn grant_mapped(
     if people.is_empty() {
         return Ok(());
     }
-    let granted = crate::ops::grant_roles(conn, &principal, actor, &people, &[(mapping.role.clone(), None)]).await?;
+    let granted =
+        crate::ops::grants::grant_roles(conn, &principal, actor, &people, &[(mapping.role.clone(), None)]).await?;
     for g in granted {
         scim_groups::link(conn, &mapping.id, &g.grant.user_id, &g.grant.id, true).await?;
     }
@@ -522,7 +523,7 @@ pub async fn add_mapping(
     provisioning(caller, state, partner_id)?;
     let mut tx = state.store.begin().await?;
     let group = partner_group(&mut tx, partner_id, group_id).await?;
-    let role = crate::ops::resolve_roles(&mut tx, &state.catalogue, std::slice::from_ref(&requested))
+    let role = crate::ops::grants::resolve_roles(&mut tx, &state.catalogue, std::slice::from_ref(&requested))
         .await?
         .pop()
         .ok_or(OperationError::NotFound)?;

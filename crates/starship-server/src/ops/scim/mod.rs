@@ -19,9 +19,8 @@ use starship_store::scim::{self, DirectoryUser, ScimFields, ScimToken, Sort};
 use starship_store::users::{self, User};
 use starship_store::{partners, Conn};
 
-use crate::ops::people::{self, PersonInput, ProfileEdit};
-use crate::ops::Identity;
-use crate::ops::{OperationError, OperationResult};
+use crate::ops::users::{Identity, PersonInput, ProfileEdit};
+use crate::ops::{self, OperationError, OperationResult};
 use crate::security::{new_secret, secret_hash};
 use crate::state::AppState;
 
@@ -343,15 +342,15 @@ pub async fn create_user(state: &AppState, caller: &ScimCaller, desired: &Desire
         ..Default::default()
     };
     let actor = caller.actor();
-    let user = people::create_person(state, &caller.principal, &actor, caller.partner_id(), &input).await?;
+    let user = ops::users::create_person(state, &caller.principal, &actor, caller.partner_id(), &input).await?;
     if !desired.active {
-        people::set_deactivated(state, &caller.principal, &actor, &user.id, true).await?;
+        ops::users::set_deactivated(state, &caller.principal, &actor, &user.id, true).await?;
     }
     get_user(state, caller, &user.id).await
 }
 
 /// Creates users of the partner together, in one transaction through the
-/// bulk write path the CSV import takes (`ops::create_users`): of
+/// bulk write path the CSV import takes (`ops::users::create_users`): of
 /// `desired`, the longest run from its start that `create_user`, called
 /// for each in turn, would create without an error, and nothing else.
 /// What ends the run (a bad field, a userName or address taken by the
@@ -412,7 +411,7 @@ async fn write_together(state: &AppState, caller: &ScimCaller, desired: &[Desire
     let identities: Vec<Identity> = run.iter().map(|(_, identity)| identity.clone()).collect();
     let actor = caller.actor();
     let users =
-        crate::ops::create_users(&mut tx, &state.config, &actor, partner_id, &identities, crate::ops::Access::SignIn)
+        ops::users::create_users(&mut tx, &state.config, &actor, partner_id, &identities, ops::users::Access::SignIn)
             .await?;
     let fields: Vec<ScimFields> = run.iter().map(|(d, _)| d.fields()).collect();
     let changes: Vec<(&str, &ScimFields)> = users.iter().map(|u| u.id.as_str()).zip(&fields).collect();
@@ -458,11 +457,11 @@ pub async fn update_user(
             locale: Some(desired.locale.clone()),
             phone: None,
         };
-        user = people::edit_profile_in(&mut tx, state, &caller.principal, &actor, &user, &edit).await?;
+        user = ops::users::edit_profile_in(&mut tx, state, &caller.principal, &actor, &user, &edit).await?;
     }
     if !desired.email.eq_ignore_ascii_case(&before.email) {
         let email = Email::parse("emails.value", &desired.email).map_err(OperationError::from)?;
-        people::change_email_in(&mut tx, state, &caller.principal, &actor, &user, &email).await?;
+        ops::users::change_email_in(&mut tx, state, &caller.principal, &actor, &user, &email).await?;
     }
     let (was, will) = (before.fields(), desired.fields());
     if was != will {
@@ -480,7 +479,7 @@ pub async fn update_user(
         history::append(&mut tx, &user.id, &actor, Kind::UserUpdated, Value::Object(diff)).await?;
     }
     if desired.active != before.active {
-        people::set_deactivated_in(&mut tx, state, &caller.principal, &actor, &user, !desired.active).await?;
+        ops::users::set_deactivated_in(&mut tx, state, &caller.principal, &actor, &user, !desired.active).await?;
     }
     let updated = load(&mut tx, caller, id).await?;
     tx.commit().await.map_err(OperationError::from)?;

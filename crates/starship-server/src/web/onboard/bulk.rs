@@ -7,8 +7,7 @@ use serde::Deserialize;
 use starship_core::ids::PartnerId;
 
 use super::*;
-use crate::ops::people::{self};
-use crate::ops::BulkRow;
+use crate::ops::users::{self, BulkRow};
 use crate::ops::OperationError;
 use crate::state::AppState;
 use crate::web::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
@@ -141,11 +140,11 @@ pub async fn bulk(State(state): State<AppState>, post: WebPost<BulkForm>) -> Web
     let actor = viewer.actor();
     let dry_run = |rows: Vec<BulkRow>| {
         let (state, principal, actor, partner_id) = (&state, &viewer.principal, &actor, &partner_id);
-        async move { people::bulk_add(state, principal, actor, partner_id, &rows, true).await }
+        async move { users::bulk_add(state, principal, actor, partner_id, &rows, true).await }
     };
     let rows = |lines: &[(String, BulkRow)]| lines.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
     match form.action.as_str() {
-        "next" => match people::bulk_add(&state, &viewer.principal, &actor, &partner_id, &rows(&lines), false).await {
+        "next" => match users::bulk_add(&state, &viewer.principal, &actor, &partner_id, &rows(&lines), false).await {
             Ok(outcome) => {
                 let users = outcome.created.into_iter().map(|u| u.id).collect();
                 see_other(Page::OnboardPermissions { users, bulk: true })

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use starship_core::ids::{ApplicationKey, GrantId, UserId};
 
 use super::*;
-use crate::ops::people::{self};
+use crate::ops::users::{self};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -87,7 +87,7 @@ pub(super) async fn next_step(
         return confirmation(state, viewer, &trail).await;
     };
     let app = state.catalogue.application(&due.application).ok_or(OperationError::NotFound)?;
-    let user = people::person(state, &viewer.principal, &due.user_id).await?;
+    let user = users::person(state, &viewer.principal, &due.user_id).await?;
     let saved = ops::preferences::metadata(state, &viewer.principal, &user.id, &app.key).await?;
     let (values, errors) = match &refused_with {
         Some((errors, form)) => (metadata_from_form(&app.metadata_schema, form), errors.clone()),
@@ -176,7 +176,7 @@ struct ConfirmationPage {
 /// Every user of this onboarding and every role just granted to them.
 pub(super) async fn confirmation(state: &AppState, viewer: &WebUser, trail: &Trail) -> WebResult {
     let ids: Vec<&GrantId> = trail.grants.iter().map(|g| &g.id).collect();
-    let (people, found) = ops::onboarded(state, &viewer.principal, &trail.users, &ids).await?;
+    let (people, found) = ops::users::onboarded(state, &viewer.principal, &trail.users, &ids).await?;
     let productions = ops::platform::productions(state).await?;
     let mut users: Vec<ConfirmUser> = people
         .iter()

@@ -29,7 +29,7 @@ use starship_store::users::User;
 use super::page::ProfileAt;
 use super::widgets::{production_labels, Choice};
 use super::{page, refused, see_other, Action, FormErrors, Layout, Page, Section, WebPost, WebResult, WebUser};
-use crate::ops::people::{self, PersonInput};
+use crate::ops::users::{self, PersonInput};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -66,7 +66,7 @@ async fn partner_choices(state: &AppState, caller: &Principal, selected: &str) -
 /// The partner a new user joins, as the form names it (operators choose;
 /// anyone else's form has no choice).
 fn target_partner(caller: &Principal, chosen: &str) -> Result<PartnerId, OperationError> {
-    people::target_partner(caller, Some(PartnerId::from(chosen)).filter(|p| !p.is_empty()).as_ref())
+    users::target_partner(caller, Some(PartnerId::from(chosen)).filter(|p| !p.is_empty()).as_ref())
 }
 
 /// Add User's first step, and its second with the names and locale.
@@ -177,13 +177,13 @@ pub async fn add_user(State(state): State<AppState>, post: WebPost<PersonForm>) 
     // A taken address is caught here, before the names are typed: with a
     // link to the person for one's own partner, the API's neutral answer
     // for anyone else's.
-    let taken = match people::email_in_use(&state, &viewer.principal, &partner_id, &email).await {
-        Ok(people::EmailInUse::Free) => None,
-        Ok(people::EmailInUse::Ours { user_id }) => {
+    let taken = match users::email_in_use(&state, &viewer.principal, &partner_id, &email).await {
+        Ok(users::EmailInUse::Free) => None,
+        Ok(users::EmailInUse::Ours { user_id }) => {
             start.existing_profile = Some(Page::Profile { id: user_id, at: ProfileAt::default() }.to_string());
             Some(FormErrors::field("email", starship_store::users::EMAIL_TAKEN))
         }
-        Ok(people::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
+        Ok(users::EmailInUse::Elsewhere) => Some(FormErrors::field("email", starship_store::users::EMAIL_UNAVAILABLE)),
         Err(e @ (OperationError::Throttled { .. } | OperationError::Forbidden(_))) => {
             Some(FormErrors::from_error(e, &[])?)
         }
@@ -223,7 +223,7 @@ pub async fn create_user(State(state): State<AppState>, post: WebPost<PersonForm
         portal_access: true,
         ..Default::default()
     };
-    match people::create_person(&state, &viewer.principal, &viewer.actor(), &partner_id, &input).await {
+    match users::create_person(&state, &viewer.principal, &viewer.actor(), &partner_id, &input).await {
         Ok(user) => see_other(Page::OnboardPermissions { users: vec![user.id], bulk: false }),
         Err(error @ (OperationError::Invalid(_) | OperationError::Conflict(_) | OperationError::Forbidden(_))) => {
             let errors = match error {
@@ -255,7 +255,7 @@ pub async fn start(
     Query(query): Query<Vec<(String, String)>>,
 ) -> WebResult {
     let id = UserId::from(query.iter().find(|(k, _)| k == "user").map_or("", |(_, v)| v.as_str()));
-    let user = people::person(&state, &viewer.principal, &id).await?;
+    let user = users::person(&state, &viewer.principal, &id).await?;
     let partner_name = match &user.partner_id {
         Some(p) => partner_name(&state, &viewer.principal, p).await?,
         None => String::new(),

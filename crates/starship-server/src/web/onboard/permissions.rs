@@ -13,7 +13,7 @@ use starship_core::authz::{self};
 
 use super::metadata::{confirmation, next_step, GrantMade, MetadataDue, Trail};
 use super::*;
-use crate::ops::people::{self};
+use crate::ops::users::{self};
 use crate::ops::OperationError;
 use crate::ops::{self};
 use crate::state::AppState;
@@ -192,7 +192,7 @@ async fn permissions_page(
     input: &PermissionsInput<'_>,
     form: Option<&PermissionsForm>,
 ) -> WebResult<PermissionsPage> {
-    let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
+    let people = users::persons(state, &viewer.principal, &input.user_ids).await?;
     let productions = ops::platform::productions(state).await?;
     let partner = people.first().map_or_else(|| NO_PARTNER.clone(), |u| u.partner().clone());
     let mut groups = grantable_roles(state, &viewer.principal, &partner, &productions);
@@ -329,8 +329,8 @@ async fn assign(
     }
     let mut roles = vec![];
     if errors.is_empty() && dialog_errors.is_empty() {
-        let people = people::persons(state, &viewer.principal, &input.user_ids).await?;
-        match ops::resolve(state, &requested).await {
+        let people = users::persons(state, &viewer.principal, &input.user_ids).await?;
+        match ops::grants::resolve(state, &requested).await {
             Ok(resolved) => roles = resolved,
             Err(OperationError::Invalid(invalid)) => {
                 for e in invalid.0 {
@@ -425,14 +425,14 @@ async fn grant(state: &AppState, viewer: &WebUser, input: PermissionsInput<'_>) 
             let ends: Vec<Option<String>> =
                 theirs.iter().map(|a| a.expires_at().map(starship_core::time_fmt::rfc3339_from_millis)).collect();
             let asked: Vec<Option<&str>> = ends.iter().map(Option::as_deref).collect();
-            let expiries = ops::parse_expiries(&asked, starship_store::now_millis())?;
+            let expiries = ops::grants::parse_expiries(&asked, starship_store::now_millis())?;
             asked_of.push((vec![user_id.clone()], requested, expiries));
         }
-        let requests: Vec<ops::GrantRequest> = asked_of
+        let requests: Vec<ops::grants::GrantRequest> = asked_of
             .iter()
-            .map(|(user_ids, requested, expiries)| ops::GrantRequest { user_ids, requested, expiries })
+            .map(|(user_ids, requested, expiries)| ops::grants::GrantRequest { user_ids, requested, expiries })
             .collect();
-        ops::grant(state, &viewer.principal, &actor, &requests).await
+        ops::grants::grant(state, &viewer.principal, &actor, &requests).await
     }
     .await;
     let granted = match outcome {
