@@ -404,6 +404,23 @@ pub fn client_address(
     client
 }
 
+/// The session cookie to set (an empty value and no age clear it): shared
+/// by the API's and the pages' sign-in and sign-out.
+pub fn set_session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> axum::http::HeaderValue {
+    let cookie = cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        // Lax, so that an application sending a signed-in person to the
+        // authorization endpoint (a top-level GET from another site) finds
+        // their session; changes are guarded by CSRF tokens and the
+        // cross-site write check, not by the cookie's SameSite.
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    axum::http::HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{client_address, json_has_nul};

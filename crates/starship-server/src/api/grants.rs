@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{ApiJson, ApiQuery, Caller, CheckCaller};
 use crate::ops;
+use crate::ops::users::PersonRef;
 use crate::ops::{OperationError, OperationResult};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -444,12 +445,6 @@ pub struct WouldAllowRole {
     /// Some of the person's partner's people who may grant it (at most five);
     /// platform operators may too.
     pub admins: Vec<PersonRef>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PersonRef {
-    pub id: UserId,
-    pub name: String,
 }
 
 /// What a check names, checked against the catalogue: the application's

@@ -5,32 +5,16 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use starship_core::catalogue::Application;
 use starship_core::domain::{PartnerKind, Title};
-use starship_core::ids::PartnerId;
 use starship_core::time_fmt::rfc3339_from_millis;
-use starship_store::partners::{Partner, Production};
+use starship_store::partners::Production;
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Caller};
 use crate::ops;
+use crate::ops::platform::PartnerView;
 use crate::ops::OperationResult;
 use crate::problem::Problem;
 use crate::state::AppState;
-
-/// A partner company (`Partner` in the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-#[schema(as = Partner)]
-pub struct PartnerView {
-    pub id: PartnerId,
-    pub name: String,
-    pub kind: PartnerKind,
-    pub created_at: String,
-}
-
-impl From<Partner> for PartnerView {
-    fn from(p: Partner) -> Self {
-        Self { id: p.id, name: p.name, kind: p.kind, created_at: rfc3339_from_millis(p.created_at) }
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use starship_core::ids::ApiTokenId;
@@ -10,9 +10,9 @@ use starship_store::history::Source;
 use starship_store::sessions;
 use utoipa::ToSchema;
 
-use crate::api::users::{profile_of, UserProfile};
-use crate::extract::{ApiJson, Caller, Credential, OptionalJson, SESSION_COOKIE};
+use crate::extract::{set_session_cookie, ApiJson, Caller, Credential, OptionalJson};
 use crate::ops;
+use crate::ops::users::{profile_view, UserProfile};
 use crate::ops::OperationResult;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -46,24 +46,9 @@ pub async fn sign_in(
         ops::session::sign_in_with_code(&state, &body.email, body.password, body.totp.as_deref(), client, Source::Api)
             .await?;
     let principal = ops::session::principal_of(&state, &signed_in.user).await?;
-    let profile = profile_of(&state, &principal, &signed_in.user).await?;
-    let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
+    let profile = profile_view(&state, &principal, &signed_in.user).await?;
+    let cookie = set_session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(profile)).into_response())
-}
-
-pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
-    let cookie = cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
-        .path("/")
-        .http_only(true)
-        .secure(state.config.secure_cookies)
-        // Lax, so that an application sending a signed-in person to the
-        // authorization endpoint (a top-level GET from another site) finds
-        // their session; changes are guarded by CSRF tokens and the
-        // cross-site write check, not by the cookie's SameSite.
-        .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(max_age_secs))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// Signs out: ends this session everywhere and clears the cookie.
@@ -74,7 +59,7 @@ pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Operatio
         ops::session::sign_out(&state, token_hash, &caller.actor()).await?;
     }
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    headers.insert(header::SET_COOKIE, set_session_cookie(&state, "", 0));
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 

@@ -1,10 +1,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use starship_core::authz::Principal;
 use starship_core::domain::{Email, Locale, PersonName, UserStatus};
 use starship_core::history::Kind;
-use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, UserId};
+use starship_core::ids::{PartnerId, UserId};
 use starship_core::portal::PortalLevel;
 use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
@@ -13,167 +12,17 @@ use starship_store::users::{self, ListOrder, PageFrom, User};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::contacts::AccessView;
-use crate::api::platform::PartnerView;
 use crate::extract::{ApiJson, ApiQuery, Caller};
-use crate::ops::users::{BulkRow, PersonInput, ProfileEdit};
+use crate::ops::users::{profile_view, BulkRow, PersonInput, ProfileEdit, UserProfile};
 use crate::ops::{self, OperationError, OperationResult};
 use crate::problem::Problem;
 use crate::state::AppState;
-
-#[derive(Serialize, ToSchema)]
-pub struct CapabilityView {
-    pub key: String,
-    pub name: String,
-}
-
-/// One role a user holds, with what it opens.
-#[derive(Serialize, ToSchema)]
-pub struct RoleGrantView {
-    /// The grant's id, for revoking it.
-    pub id: GrantId,
-    pub application: ApplicationKey,
-    pub application_name: String,
-    pub role: RoleKey,
-    pub role_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub production: Option<i64>,
-    pub capabilities: Vec<CapabilityView>,
-    pub granted_at: String,
-    /// Who granted it; absent when the system did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub granted_by: Option<crate::api::grants::PersonRef>,
-    /// When it ends; absent for no end. An ended role is not listed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AdminPrivilegeView {
-    pub id: AdminPrivilegeId,
-    pub application: ApplicationKey,
-    pub application_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub production: Option<i64>,
-    pub granted_at: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ApplicationLink {
-    pub key: ApplicationKey,
-    pub name: String,
-    pub url: String,
-}
-
-/// A user's profile: identity, partner, roles and the applications they
-/// open, and (where the viewer may see them) admin privileges.
-#[derive(Serialize, ToSchema)]
-pub struct UserProfile {
-    pub id: UserId,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub locale: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    pub status: UserStatus,
-    pub operator: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner: Option<PartnerView>,
-    pub roles: Vec<RoleGrantView>,
-    /// The applications the roles open.
-    pub applications: Vec<ApplicationLink>,
-    /// Shown to the user, their partner's admins and operators only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_privileges: Option<Vec<AdminPrivilegeView>>,
-    /// The My Account tabs this viewer sees for this user.
-    pub tabs: Vec<&'static str>,
-    pub created_at: String,
-    pub updated_at: String,
-    /// When the person was deactivated (no sign-in, roles not counting);
-    /// absent while they are not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deactivated_at: Option<String>,
-}
-
-pub async fn profile_of(state: &AppState, viewer: &Principal, user: &User) -> OperationResult<UserProfile> {
-    let catalogue = &state.catalogue;
-    let profile = ops::users::profile(state, viewer, user).await?;
-    let partner = profile.partner.map(PartnerView::from);
-    let mut roles = Vec::with_capacity(profile.grants.len());
-    let mut applications: Vec<ApplicationLink> = Vec::new();
-    for (grant, granted_by) in profile.grants {
-        let granted_by = granted_by.map(|(id, name)| crate::api::grants::PersonRef { id, name });
-        let Some(app) = catalogue.application(&grant.role.application) else { continue };
-        let Some(role) = app.role(&grant.role.role) else { continue };
-        if !applications.iter().any(|a| a.key == app.key) {
-            applications.push(ApplicationLink { key: app.key.clone(), name: app.name.clone(), url: app.url.clone() });
-        }
-        roles.push(RoleGrantView {
-            id: grant.id,
-            application: app.key.clone(),
-            application_name: app.name.clone(),
-            role: role.key.clone(),
-            role_name: role.name.clone(),
-            production: grant.role.production.map(|p| p.get()),
-            capabilities: app
-                .capabilities
-                .iter()
-                .filter(|c| role.capabilities.contains(&c.key))
-                .map(|c| CapabilityView { key: c.key.clone(), name: c.name.clone() })
-                .collect(),
-            granted_at: rfc3339_from_millis(grant.created_at),
-            granted_by,
-            expires_at: grant.expires_at.map(rfc3339_from_millis),
-        });
-    }
-    let admin_privileges = profile.admin_privileges.map(|privileges| {
-        privileges
-            .into_iter()
-            .map(|p| AdminPrivilegeView {
-                id: p.id,
-                application_name: catalogue
-                    .application(&p.scope.application)
-                    .map_or_else(|| p.scope.application.to_string(), |a| a.name.clone()),
-                application: p.scope.application,
-                production: p.scope.production.map(|p| p.get()),
-                granted_at: rfc3339_from_millis(p.created_at),
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut tabs = vec!["roles"];
-    if admin_privileges.as_ref().is_some_and(|p| !p.is_empty()) {
-        tabs.push("admin-privileges");
-    }
-    tabs.extend(["notifications", "metadata"]);
-    if profile.history_visible {
-        tabs.push("history");
-    }
-    Ok(UserProfile {
-        id: user.id.clone(),
-        email: user.email.clone(),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        locale: user.locale.clone(),
-        phone: user.phone.clone(),
-        status: user.status,
-        operator: user.operator,
-        partner,
-        roles,
-        applications,
-        admin_privileges,
-        tabs,
-        created_at: rfc3339_from_millis(user.created_at),
-        updated_at: rfc3339_from_millis(user.updated_at),
-        deactivated_at: user.deactivated_at.map(rfc3339_from_millis),
-    })
-}
 
 /// The signed-in user's own profile (My Account).
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
     responses((status = 200, body = UserProfile), (status = 401, body = Problem)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> OperationResult<axum::Json<UserProfile>> {
-    Ok(axum::Json(profile_of(&state, &caller.principal, &caller.user).await?))
+    Ok(axum::Json(profile_view(&state, &caller.principal, &caller.user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -233,7 +82,7 @@ pub async fn create_user(
         scim: None,
     };
     let user = ops::users::create_person(&state, &caller.principal, &caller.actor(), &partner_id, &input).await?;
-    let profile = profile_of(&state, &caller.principal, &user).await?;
+    let profile = profile_view(&state, &caller.principal, &user).await?;
     Ok((StatusCode::CREATED, axum::Json(profile)))
 }
 
@@ -415,7 +264,7 @@ pub async fn get_user(
     } else {
         ops::users::person(&state, &caller.principal, &id).await?
     };
-    Ok(axum::Json(profile_of(&state, &caller.principal, &user).await?))
+    Ok(axum::Json(profile_view(&state, &caller.principal, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -448,7 +297,7 @@ pub async fn patch_user(
     let edit =
         ProfileEdit { first_name: body.first_name, last_name: body.last_name, locale: body.locale, phone: body.phone };
     let updated = ops::users::edit_profile(&state, &caller.principal, &caller.actor(), &id, &edit).await?;
-    Ok(axum::Json(profile_of(&state, &caller.principal, &updated).await?))
+    Ok(axum::Json(profile_view(&state, &caller.principal, &updated).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

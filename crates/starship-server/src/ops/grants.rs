@@ -15,7 +15,7 @@ use starship_store::users::{self, User};
 use starship_store::{grants, now_millis, partners, Conn};
 
 use crate::ops::users::{visible_user, visible_users};
-use crate::ops::{role_details, OperationError, OperationResult};
+use crate::ops::{future_end, role_details, OperationError, OperationResult};
 use crate::state::AppState;
 
 /// One line of a grant confirmation: who got which role.
@@ -137,15 +137,6 @@ pub fn parse_expiries(requested: &[Option<&str>], now: i64) -> Result<Vec<Option
         Ok(parsed)
     } else {
         Err(Invalid(errors))
-    }
-}
-
-/// An end typed as RFC 3339 that must still lie ahead: a role's, a production's.
-pub fn future_end(field: impl Into<String>, text: &str, now: i64) -> Result<i64, FieldError> {
-    match starship_core::time_fmt::millis_from_rfc3339(text) {
-        None => Err(FieldError::new(field, "give the end as an RFC 3339 date and time")),
-        Some(at) if at <= now => Err(FieldError::new(field, "the end must be in the future")),
-        Some(at) => Ok(at),
     }
 }
 

@@ -27,6 +27,7 @@ pub use error::{OperationError, OperationResult};
 use serde_json::json;
 use starship_core::catalogue::RoleRef;
 use starship_core::ids::GrantId;
+use starship_core::FieldError;
 
 /// The purpose of a single-use link that activates an account: sent by
 /// `users`, re-sent by `contacts`, used by `session`.
@@ -41,4 +42,13 @@ pub fn role_details(grant_id: &GrantId, role: &RoleRef) -> serde_json::Value {
         "role": role.role,
         "production": role.production.map(|p| p.get()),
     })
+}
+
+/// An end typed as RFC 3339 that must still lie ahead: a role's, a production's.
+pub fn future_end(field: impl Into<String>, text: &str, now: i64) -> Result<i64, FieldError> {
+    match starship_core::time_fmt::millis_from_rfc3339(text) {
+        None => Err(FieldError::new(field, "give the end as an RFC 3339 date and time")),
+        Some(at) if at <= now => Err(FieldError::new(field, "the end must be in the future")),
+        Some(at) => Ok(at),
+    }
 }

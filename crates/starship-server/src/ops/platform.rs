@@ -1,6 +1,7 @@
 //! The platform's own records: partners, productions and the outbox, for
 //! the API and the pages.
 
+use serde::Serialize;
 use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::domain::{PartnerKind, ProductionId, Title};
@@ -13,6 +14,8 @@ use starship_store::partners::{self, Partner, Production};
 
 use crate::ops::{OperationError, OperationResult};
 use crate::state::AppState;
+use starship_core::time_fmt::rfc3339_from_millis;
+use utoipa::ToSchema;
 
 /// Every partner for operators; one's own for everyone else.
 pub async fn partners(state: &AppState, caller: &Principal) -> OperationResult<Vec<Partner>> {
@@ -57,8 +60,7 @@ pub async fn create_production(
 ) -> OperationResult<Production> {
     authz::manage_platform(caller)?;
     let (id, title) = both(ProductionId::parse("id", id), Title::parse("title", title))?;
-    let ends_at =
-        ends_at.map(|text| super::grants::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
+    let ends_at = ends_at.map(|text| super::future_end("ends_at", text, starship_store::now_millis())).transpose()?;
     let mut tx = state.store.begin().await?;
     let production = partners::insert_production(&mut tx, id, &title, ends_at).await?;
     tx.commit().await?;
@@ -99,4 +101,20 @@ pub async fn resend(state: &AppState, caller: &Principal, actor: &Actor, id: &Me
     history::append(&mut tx, by, actor, Kind::OutboxResent, details).await?;
     tx.commit().await?;
     Ok(message)
+}
+
+/// A partner company (`Partner` in the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Partner)]
+pub struct PartnerView {
+    pub id: PartnerId,
+    pub name: String,
+    pub kind: PartnerKind,
+    pub created_at: String,
+}
+
+impl From<Partner> for PartnerView {
+    fn from(p: Partner) -> Self {
+        Self { id: p.id, name: p.name, kind: p.kind, created_at: rfc3339_from_millis(p.created_at) }
+    }
 }

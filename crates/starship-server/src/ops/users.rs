@@ -4,14 +4,16 @@
 //! their History: shared by the API, the web pages, the CLI and the demo
 //! loader.
 
+use serde::Serialize;
 use serde_json::json;
 use starship_core::authz::{self, Principal};
 use starship_core::catalogue::RoleRef;
 use starship_core::domain::{Email, Locale, Password, PersonName, Phone, UserStatus};
 use starship_core::error::{all4, Collector};
 use starship_core::history::Kind;
-use starship_core::ids::{GrantId, PartnerId, SiteId, UserId};
+use starship_core::ids::{AdminPrivilegeId, ApplicationKey, GrantId, PartnerId, RoleKey, SiteId, UserId};
 use starship_core::portal::PortalLevel;
+use starship_core::time_fmt::rfc3339_from_millis;
 use starship_core::{FieldError, Invalid};
 use starship_store::history::{self, Actor, Source};
 use starship_store::outbox::NewMessage;
@@ -19,9 +21,11 @@ use starship_store::users::{self, NewUser, ProfileChanges, User};
 use starship_store::{contacts, grants, now_millis, outbox, partners, sessions, sites, Conn, Store};
 
 use crate::email;
+use crate::ops::platform::PartnerView;
 use crate::ops::{self, OperationError, OperationResult, ACTIVATION};
 use crate::security::{hash_password, new_secret, secret_hash};
 use crate::state::{AppState, Config};
+use utoipa::ToSchema;
 
 /// The partner a new person joins: the caller's own, or for operators the
 /// one they name. Naming another partner is 404, like any foreign id.
@@ -977,4 +981,163 @@ pub async fn onboarded(
     }
     tx.commit().await?;
     Ok((people, found))
+}
+
+/// A person named: their id and full name.
+#[derive(Serialize, ToSchema)]
+pub struct PersonRef {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CapabilityView {
+    pub key: String,
+    pub name: String,
+}
+
+/// One role a user holds, with what it opens.
+#[derive(Serialize, ToSchema)]
+pub struct RoleGrantView {
+    /// The grant's id, for revoking it.
+    pub id: GrantId,
+    pub application: ApplicationKey,
+    pub application_name: String,
+    pub role: RoleKey,
+    pub role_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    pub capabilities: Vec<CapabilityView>,
+    pub granted_at: String,
+    /// Who granted it; absent when the system did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<PersonRef>,
+    /// When it ends; absent for no end. An ended role is not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPrivilegeView {
+    pub id: AdminPrivilegeId,
+    pub application: ApplicationKey,
+    pub application_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    pub granted_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationLink {
+    pub key: ApplicationKey,
+    pub name: String,
+    pub url: String,
+}
+
+/// A user's profile: identity, partner, roles and the applications they
+/// open, and (where the viewer may see them) admin privileges.
+#[derive(Serialize, ToSchema)]
+pub struct UserProfile {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub locale: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub status: UserStatus,
+    pub operator: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner: Option<PartnerView>,
+    pub roles: Vec<RoleGrantView>,
+    /// The applications the roles open.
+    pub applications: Vec<ApplicationLink>,
+    /// Shown to the user, their partner's admins and operators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_privileges: Option<Vec<AdminPrivilegeView>>,
+    /// The My Account tabs this viewer sees for this user.
+    pub tabs: Vec<&'static str>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// When the person was deactivated (no sign-in, roles not counting);
+    /// absent while they are not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<String>,
+}
+
+/// A user's profile as the API answers it and My Account shows it: the
+/// profile `profile` reads, named from the catalogue, with the tabs this
+/// viewer sees.
+pub async fn profile_view(state: &AppState, viewer: &Principal, user: &User) -> OperationResult<UserProfile> {
+    let catalogue = &state.catalogue;
+    let profile = profile(state, viewer, user).await?;
+    let partner = profile.partner.map(PartnerView::from);
+    let mut roles = Vec::with_capacity(profile.grants.len());
+    let mut applications: Vec<ApplicationLink> = Vec::new();
+    for (grant, granted_by) in profile.grants {
+        let granted_by = granted_by.map(|(id, name)| PersonRef { id, name });
+        let Some(app) = catalogue.application(&grant.role.application) else { continue };
+        let Some(role) = app.role(&grant.role.role) else { continue };
+        if !applications.iter().any(|a| a.key == app.key) {
+            applications.push(ApplicationLink { key: app.key.clone(), name: app.name.clone(), url: app.url.clone() });
+        }
+        roles.push(RoleGrantView {
+            id: grant.id,
+            application: app.key.clone(),
+            application_name: app.name.clone(),
+            role: role.key.clone(),
+            role_name: role.name.clone(),
+            production: grant.role.production.map(|p| p.get()),
+            capabilities: app
+                .capabilities
+                .iter()
+                .filter(|c| role.capabilities.contains(&c.key))
+                .map(|c| CapabilityView { key: c.key.clone(), name: c.name.clone() })
+                .collect(),
+            granted_at: rfc3339_from_millis(grant.created_at),
+            granted_by,
+            expires_at: grant.expires_at.map(rfc3339_from_millis),
+        });
+    }
+    let admin_privileges = profile.admin_privileges.map(|privileges| {
+        privileges
+            .into_iter()
+            .map(|p| AdminPrivilegeView {
+                id: p.id,
+                application_name: catalogue
+                    .application(&p.scope.application)
+                    .map_or_else(|| p.scope.application.to_string(), |a| a.name.clone()),
+                application: p.scope.application,
+                production: p.scope.production.map(|p| p.get()),
+                granted_at: rfc3339_from_millis(p.created_at),
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut tabs = vec!["roles"];
+    if admin_privileges.as_ref().is_some_and(|p| !p.is_empty()) {
+        tabs.push("admin-privileges");
+    }
+    tabs.extend(["notifications", "metadata"]);
+    if profile.history_visible {
+        tabs.push("history");
+    }
+    Ok(UserProfile {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        locale: user.locale.clone(),
+        phone: user.phone.clone(),
+        status: user.status,
+        operator: user.operator,
+        partner,
+        roles,
+        applications,
+        admin_privileges,
+        tabs,
+        created_at: rfc3339_from_millis(user.created_at),
+        updated_at: rfc3339_from_millis(user.updated_at),
+        deactivated_at: user.deactivated_at.map(rfc3339_from_millis),
+    })
 }

@@ -29,9 +29,9 @@ use super::{
     capitalised, page, refused, see_other, when, Action, Button, Fields, FormErrors, Layout, Page, Section, WebPost,
     WebResult, WebUser,
 };
-use crate::api::users::{profile_of, UserProfile};
 use crate::ops::preferences::ChoiceChange;
 use crate::ops::tokens::Minted;
+use crate::ops::users::{profile_view, RoleGrantView, UserProfile};
 use crate::ops::OperationError;
 use crate::ops::{self, users};
 use crate::state::AppState;
@@ -510,7 +510,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
     } else {
         users::person(state, &viewer.principal, user_id).await?
     };
-    let profile = profile_of(state, &viewer.principal, &user).await?;
+    let profile = profile_view(state, &viewer.principal, &user).await?;
     let productions = crate::ops::platform::productions(state).await?;
     let labels = production_labels(&productions);
     let own = user.id == viewer.user.id;
@@ -544,7 +544,7 @@ async fn show(state: &AppState, viewer: &WebUser, user_id: &UserId, query: &Prof
     }
     let tab = tabs.iter().find(|t| Some(t.key) == query.tab.map(ProfileTab::as_str)).map_or("roles", |t| t.key);
 
-    let role_row = |r: &crate::api::users::RoleGrantView| {
+    let role_row = |r: &RoleGrantView| {
         let role = RoleRef {
             application: r.application.clone(),
             role: r.role.clone(),
@@ -979,7 +979,7 @@ pub async fn save_metadata(
 
 /// "granted by Mara Masters on 3 May 2026": the Roles tab's why, beside
 /// the capabilities the role opens.
-fn role_why(r: &crate::api::users::RoleGrantView) -> String {
+fn role_why(r: &RoleGrantView) -> String {
     let on = millis_from_rfc3339(&r.granted_at).map(starship_core::time_fmt::day).unwrap_or_default();
     match &r.granted_by {
         Some(by) => format!("granted by {} on {on}", by.name),

@@ -11,7 +11,7 @@ use starship_store::history::Source;
 use super::{
     safe_next, Action, AnonPost, Button, FormErrors, Layout, Page, WebError, WebPost, WebResult, WebUser, CSRF_COOKIE,
 };
-use crate::api::session::session_cookie;
+use crate::extract::set_session_cookie;
 use crate::ops;
 use crate::ops::session::{PasswordOutcome, SignInAttempt};
 use crate::ops::OperationError;
@@ -170,7 +170,8 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
     };
     match outcome {
         Ok(PasswordOutcome::SignedIn(signed_in)) => {
-            let cookie = session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
+            let cookie =
+                set_session_cookie(&state, &signed_in.session_secret, state.config.session_ttl.as_secs() as i64);
             if next.starts_with("/oauth2/") {
                 // The provider then redirects to the application: a browser
                 // holds that redirect to this form's `form-action 'self'`
@@ -231,7 +232,7 @@ pub async fn sign_in(State(state): State<AppState>, post: AnonPost<SignInForm>) 
 pub async fn sign_out(State(state): State<AppState>, post: WebPost<Button>) -> WebResult {
     ops::session::sign_out(&state, &post.user.session_hash, &post.user.actor()).await?;
     Ok((
-        [(header::SET_COOKIE, session_cookie(&state, "", 0))],
+        [(header::SET_COOKIE, set_session_cookie(&state, "", 0))],
         Redirect::to(&Page::SignIn { next: None, email: None }.to_string()),
     )
         .into_response())

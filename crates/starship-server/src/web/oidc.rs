@@ -232,7 +232,7 @@ pub async fn end_session(State(state): State<AppState>, request: Request) -> Web
     match op::end_session(&state, signed_in, &asked).await? {
         EndedSession::Refused(why) => Err(WebError::Api(OperationError::BadRequest(why))),
         EndedSession::Redirect { to, signed_out: true } => {
-            let clear = crate::api::session::session_cookie(&state, "", 0);
+            let clear = crate::extract::set_session_cookie(&state, "", 0);
             Ok(([(header::SET_COOKIE, clear)], Redirect::to(&to)).into_response())
         }
         EndedSession::Redirect { to, signed_out: false } => Ok(Redirect::to(&to).into_response()),

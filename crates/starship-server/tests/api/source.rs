@@ -699,3 +699,23 @@ fn every_write_of_access_takes_the_permit_of_a_rule() {
     assert!(seen >= 8, "the scan found only {seen} writes of grants and admin privileges: is it still reading them?");
     assert!(unchecked.is_empty(), "writes of access no rule allowed:\n{}", unchecked.join("\n"));
 }
+
+// The API's types are its wire format: pages and operations share what
+// they need through `ops` (the profile view, the person and partner views)
+// or `extract` (the session cookie), never by reading the API's module.
+#[test]
+fn pages_and_operations_do_not_use_the_apis_types() {
+    let mut files = Vec::new();
+    for dir in ["src/web", "src/ops"] {
+        rust_files(&crate_dir().join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "the scan read only {} files", files.len());
+    let mut wrong = Vec::new();
+    for file in files {
+        let text = read(&file);
+        for (at, _) in text.match_indices("crate::api") {
+            wrong.push(format!("{}:{}", file.display(), line_of(&text, at)));
+        }
+    }
+    assert!(wrong.is_empty(), "pages or operations reaching into api/:\n{}", wrong.join("\n"));
+}
