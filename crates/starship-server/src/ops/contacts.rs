@@ -104,9 +104,10 @@ pub async fn revoke_access(
         })
         .await?;
     end_access(&mut tx, &user).await?;
-    let level = PortalLevel::of(&users::roles_of(&mut tx, &user.id).await?);
+    // The level held is the one the change just took away: no second read.
+    let (before, _) = grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
+    let level = before.iter().filter_map(|key| PortalLevel::from_role_key(key)).min();
     history::append(&mut tx, &user.id, actor, Kind::PortalAccessRevoked, json!({"level": level})).await?;
-    grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(user)
