@@ -245,6 +245,12 @@ app_test!(invitations_work_once_expire_and_are_replaced_and_revocation_ends_ever
             && actions.contains(&"account.activated"),
         "{actions:?}"
     );
+    let revoked_entry =
+        history.as_array().unwrap().iter().find(|h| h["action"] == "portal.access-revoked").expect("the entry");
+    assert_eq!(
+        revoked_entry["details"]["level"], "read-only",
+        "it names the level taken away (the second invitation's)"
+    );
 
     // An expired invitation changes nothing.
     app.post(&nora, &format!("/api/v1/users/{}/invitation", p.contact), json!({})).await;
