@@ -5,21 +5,20 @@
 //! - SQLite: a fresh database migrated like the store (so the same tables,
 //!   indexes, triggers and pragmas), filled through SQLite's C API
 //!   (rusqlite): one `INSERT … SELECT` per table from a virtual table that
-//!   hands SQLite the rows straight from memory (see `SqliteMeans`);
+//!   hands SQLite the rows straight from memory (see `SqliteMeans`). Since
+//!   2026-12-05 the import writes through the same virtual table (the
+//!   store's `sqlite_rows`), so the gap is the import's own work: reading
+//!   and checking its input, History's chain, the links and emails;
 //! - PostgreSQL: `COPY … FROM STDIN` into copies of the same tables made
 //!   with `LIKE … INCLUDING ALL` (columns, defaults, checks, indexes) and
 //!   given the same foreign keys.
 
-use std::os::raw::c_int;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rusqlite::vtab::{
-    eponymous_only_module, Context as VTabContext, IndexInfo, VTab, VTabConnection, VTabCursor, Values,
-};
 use starship_store::sqlx::{self, any::AnyRow, Column, Connection, Executor, Row, ValueRef};
-use starship_store::{Dialect, Store};
+use starship_store::sqlite_rows::{self, Lent};
+use starship_store::{Dialect, Store, Value};
 
 use crate::measure::{cpu_time, own_cpu_time};
 
@@ -184,7 +183,8 @@ pub enum SqliteMeans {
     MultiRow,
     /// One `INSERT INTO t (…) SELECT … FROM` a virtual table that hands
     /// SQLite the rows straight from memory: one statement per table,
-    /// nothing parsed or bound per row.
+    /// nothing parsed or bound per row (the store's `starship_rows`, which
+    /// the import's own inserts use since 2026-12-05).
     Scan,
     /// One `INSERT … SELECT … FROM json_each(?)` per table, the rows as one
     /// JSON text parameter.
@@ -219,26 +219,24 @@ async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>,
         sqlx::query(&format!("DROP {kind} {index}")).execute(schema.pool()).await?;
     }
     schema.close().await;
-    let tables: Vec<Arc<Table>> = tables
-        .iter()
-        .map(|t| Arc::new(Table { name: t.name, columns: t.columns.clone(), rows: t.rows.clone() }))
-        .collect();
+    let tables: Vec<Table> =
+        tables.iter().map(|t| Table { name: t.name, columns: t.columns.clone(), rows: t.rows.clone() }).collect();
     let partners = Table { name: partners.name, columns: partners.columns.clone(), rows: partners.rows.clone() };
+    // Lent before the clock starts, as the rows are in memory before it.
+    let lent: Vec<Lent> = match means {
+        SqliteMeans::Scan => tables.iter().map(lend).collect(),
+        _ => Vec::new(),
+    };
     tokio::task::spawn_blocking(move || -> Result<Took> {
+        // `starship_rows` is registered on every SQLite connection of the
+        // process since the store opened one.
         let mut db = rusqlite::Connection::open(&path)?;
         // The store's own pragmas (Store::connect); page size and temp
         // store are SQLite's own on both sides.
         db.execute_batch(starship_store::SQLITE_PRAGMAS)?;
-        write_sqlite(&mut db, &[Arc::new(partners)], SqliteMeans::RowByRow)?;
-        for table in &tables {
-            db.create_module(
-                &format!("limit_rows_{}", table.name),
-                eponymous_only_module::<RowsTab>(),
-                Some(table.clone()),
-            )?;
-        }
+        write_sqlite(&mut db, &[partners], SqliteMeans::RowByRow, &[])?;
         let (started, cpu) = (Instant::now(), own_cpu_time());
-        write_sqlite(&mut db, &tables, means)?;
+        write_sqlite(&mut db, &tables, means, &lent)?;
         Ok(Took { wall: started.elapsed(), cpu: own_cpu_time().saturating_sub(cpu) })
     })
     .await?
@@ -255,9 +253,30 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, first: usize, row: &[Cell]) ->
     Ok(())
 }
 
-fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Arc<Table>], means: SqliteMeans) -> Result<()> {
+/// The rows of a table lent to the store's `starship_rows` (`SqliteMeans::Scan`).
+fn lend(table: &Table) -> Lent {
+    sqlite_rows::lend(
+        table
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| match cell {
+                        Cell::Null => Value::NullableText(None),
+                        Cell::Int(n) => Value::Int(*n),
+                        Cell::Text(s) => Value::Text(s.clone()),
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// Writes the tables' rows in one transaction by `means`; `lent` holds the
+/// rows of each table, in order, for `SqliteMeans::Scan`.
+fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Table], means: SqliteMeans, lent: &[Lent]) -> Result<()> {
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    for table in tables.iter().filter(|t| !t.rows.is_empty()) {
+    for (t, table) in tables.iter().enumerate().filter(|(_, t)| !t.rows.is_empty()) {
         let list = table.columns.join(", ");
         match means {
             SqliteMeans::RowByRow => {
@@ -301,82 +320,14 @@ fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Arc<Table>], means: Sql
                 tx.execute(&sql, [json]).with_context(|| table.name)?;
             }
             SqliteMeans::Scan => {
-                let sql = format!("INSERT INTO {0} ({list}) SELECT {list} FROM limit_rows_{0}", table.name);
-                tx.execute(&sql, []).with_context(|| table.name)?;
+                let columns: Vec<&str> = table.columns.iter().map(String::as_str).collect();
+                let sql = sqlite_rows::insert_sql(table.name, &columns, "");
+                tx.execute(&sql, [lent[t].key()]).with_context(|| table.name)?;
             }
         }
     }
     tx.commit()?;
     Ok(())
-}
-
-/// A read-only, eponymous virtual table over one table's rows in memory:
-/// SQLite reads each value through the C API's `xColumn`, nothing parsed.
-#[repr(C)]
-struct RowsTab {
-    /// Base class; must be first.
-    base: rusqlite::ffi::sqlite3_vtab,
-    table: Arc<Table>,
-}
-
-unsafe impl<'vtab> VTab<'vtab> for RowsTab {
-    type Aux = Arc<Table>;
-    type Cursor = RowsCursor<'vtab>;
-
-    fn connect(_: &mut VTabConnection, aux: Option<&Arc<Table>>, _: &[&[u8]]) -> rusqlite::Result<(String, Self)> {
-        let table = aux.cloned().ok_or_else(|| rusqlite::Error::ModuleError("no rows".into()))?;
-        let columns: Vec<String> = table.columns.iter().map(|c| format!("\"{c}\"")).collect();
-        Ok((
-            format!("CREATE TABLE x({})", columns.join(", ")),
-            RowsTab { base: rusqlite::ffi::sqlite3_vtab::default(), table },
-        ))
-    }
-
-    fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<()> {
-        info.set_estimated_cost(self.table.rows.len() as f64);
-        info.set_estimated_rows(self.table.rows.len() as i64);
-        Ok(())
-    }
-
-    fn open(&'vtab mut self) -> rusqlite::Result<RowsCursor<'vtab>> {
-        Ok(RowsCursor { base: rusqlite::ffi::sqlite3_vtab_cursor::default(), rows: &self.table.rows, at: 0 })
-    }
-}
-
-#[repr(C)]
-struct RowsCursor<'vtab> {
-    /// Base class; must be first.
-    base: rusqlite::ffi::sqlite3_vtab_cursor,
-    rows: &'vtab [Vec<Cell>],
-    at: usize,
-}
-
-unsafe impl VTabCursor for RowsCursor<'_> {
-    fn filter(&mut self, _: c_int, _: Option<&str>, _: &Values<'_>) -> rusqlite::Result<()> {
-        self.at = 0;
-        Ok(())
-    }
-
-    fn next(&mut self) -> rusqlite::Result<()> {
-        self.at += 1;
-        Ok(())
-    }
-
-    fn eof(&self) -> bool {
-        self.at >= self.rows.len()
-    }
-
-    fn column(&self, ctx: &mut VTabContext, i: c_int) -> rusqlite::Result<()> {
-        match &self.rows[self.at][i as usize] {
-            Cell::Null => ctx.set_result(&rusqlite::types::Null),
-            Cell::Int(n) => ctx.set_result(n),
-            Cell::Text(s) => ctx.set_result(s),
-        }
-    }
-
-    fn rowid(&self) -> rusqlite::Result<i64> {
-        Ok(self.at as i64 + 1)
-    }
 }
 
 /// COPY's text format: tab-separated, `\N` for NULL, backslash escapes.

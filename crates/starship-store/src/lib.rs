@@ -27,6 +27,7 @@ pub mod scim;
 pub mod scim_groups;
 pub mod sessions;
 pub mod signing_keys;
+pub mod sqlite_rows;
 pub mod sites;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -98,6 +99,9 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let dialect = dialect_of(url)?;
+        if dialect == Dialect::Sqlite {
+            sqlite_rows::install();
+        }
         let url = match dialect {
             Dialect::Sqlite if !url.contains("mode=") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -309,55 +313,11 @@ pub fn placeholder(conn: &Conn, n: usize) -> String {
     }
 }
 
-/// Inserts many rows with as few statements as the bind-parameter limits
-/// of both stores allow: the path bulk imports take.
+/// Inserts many rows with as few statements as each store allows: the
+/// path bulk imports take. SQLite reads them from memory in one statement
+/// (`sqlite_rows`); PostgreSQL takes them as arrays (`insert_rows_as_arrays`).
 pub async fn insert_many(conn: &mut Conn, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
     insert_rows(conn, table, columns, rows, "").await
-}
-
-/// Like `insert_many`, but on SQLite every row goes in one statement,
-/// `INSERT … SELECT … FROM json_each(?)` with the rows as one JSON text
-/// (PostgreSQL: as `insert_many`). For a table whose insert trigger fills
-/// an FTS5 table (`users`): FTS5 writes its pending terms at every
-/// statement, and one statement measured about 1 s faster than the
-/// multi-row `VALUES` statements at 100,000 users; for tables without such
-/// a trigger `VALUES` is as fast or faster.
-pub async fn insert_many_in_one_statement(
-    conn: &mut Conn,
-    table: &str,
-    columns: &[&str],
-    rows: Vec<Vec<Value>>,
-) -> Result<()> {
-    if conn.backend_name() == "PostgreSQL" || rows.is_empty() {
-        return insert_rows(conn, table, columns, rows, "").await;
-    }
-    let picks: Vec<String> = (0..columns.len()).map(|i| format!("value ->> {i}")).collect();
-    let sql = format!("INSERT INTO {table} ({}) SELECT {} FROM json_each(?)", columns.join(", "), picks.join(", "));
-    let mut json = String::with_capacity(rows.len() * 32 * columns.len());
-    json.push('[');
-    for (r, row) in rows.into_iter().enumerate() {
-        json.push_str(if r == 0 { "[" } else { ",[" });
-        for (c, value) in row.into_iter().enumerate() {
-            if c > 0 {
-                json.push(',');
-            }
-            match value {
-                Value::Text(v) | Value::NullableText(Some(v)) => {
-                    json.push_str(&serde_json::Value::String(v).to_string())
-                }
-                Value::Int(v) | Value::NullableInt(Some(v)) => json.push_str(&v.to_string()),
-                Value::NullableText(None) | Value::NullableInt(None) => json.push_str("null"),
-            }
-        }
-        json.push(']');
-    }
-    json.push(']');
-    sqlx::query(&sql)
-        .bind(json)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::on_unique("a row of this batch already exists"))?;
-    Ok(())
 }
 
 /// Like `insert_many`, but a row that would break a unique index is left
@@ -381,39 +341,16 @@ async fn insert_rows(
     if conn.backend_name() == "PostgreSQL" {
         return insert_rows_as_arrays(conn, table, columns, rows, suffix).await;
     }
-    // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
-    const MAX_PARAMS: usize = 30_000;
-    let per_row = columns.len();
-    let rows_per_statement = (MAX_PARAMS / per_row).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(rows_per_statement).collect();
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..per_row {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&placeholder(conn, i * per_row + c + 1));
-            }
-            sql.push(')');
-        }
-        sql.push_str(suffix);
-        let mut query = sqlx::query(&sql);
-        for value in chunk.into_iter().flatten() {
-            query = match value {
-                Value::Text(v) => query.bind(v),
-                Value::NullableText(v) => query.bind(v),
-                Value::Int(v) => query.bind(v),
-                Value::NullableInt(v) => query.bind(v),
-            };
-        }
-        query.execute(&mut *conn).await.map_err(StoreError::on_unique("a row of this batch already exists"))?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    // One statement for every row, read from memory (see `sqlite_rows`).
+    let batch = sqlite_rows::lend(rows);
+    sqlx::query(&sqlite_rows::insert_sql(table, columns, suffix))
+        .bind(batch.key())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::on_unique("a row of this batch already exists"))?;
     Ok(())
 }
 

@@ -141,7 +141,7 @@ pub async fn insert_many(conn: &mut Conn, new: &[NewUser<'_>]) -> Result<Vec<Use
         ]);
         users.push(user);
     }
-    crate::insert_many_in_one_statement(conn, "users", &INSERT_COLUMNS, rows).await.map_err(|e| match e {
+    crate::insert_many(conn, "users", &INSERT_COLUMNS, rows).await.map_err(|e| match e {
         StoreError::Conflict(_) => StoreError::Conflict(EMAIL_TAKEN),
         other => other,
     })?;

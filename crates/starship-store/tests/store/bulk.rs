@@ -245,7 +245,7 @@ store_test!(bulk_written_text_keeps_every_character, |store| async move {
 });
 
 store_test!(bulk_added_names_keep_every_character, |store| async move {
-    // users::insert_many sends its rows as one JSON text on SQLite.
+    // SQLite reads bulk rows from memory, PostgreSQL from array literals.
     let mut conn = store.conn().await?;
     let acme = fixtures::partner(&mut conn, "Acme Studios").await?.id;
     let batch = rows(&[

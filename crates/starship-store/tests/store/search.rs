@@ -226,6 +226,13 @@ store_test!(search_inside_a_large_partner_finds_only_its_people, |store| async m
 
     assert_eq!(sorted(ids(&mut conn, Some(&big), "quart", 20).await?), sorted(big_quarts.clone()));
     assert_eq!(
+        sorted(ids(&mut conn, Some(&big), "t stroq", 20).await?),
+        sorted(big_quarts.clone()),
+        "across first and last name"
+    );
+    assert!(ids(&mut conn, Some(&big), "tqstroq", 20).await?.is_empty(), "the letter a space is indexed as");
+    assert!(ids(&mut conn, Some(&big), "quarto", 20).await?.is_empty(), "another partner's person");
+    assert_eq!(
         sorted(ids(&mut conn, Some(&small), "quart", 20).await?),
         sorted(vec![before.id.clone(), after.id.clone()]),
         "before and after the large partner's people"
