@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use starship_store::sqlx::{self, any::AnyRow, Column, Connection, Executor, Row, ValueRef};
 use starship_store::sqlite_rows::{self, Lent};
+use starship_store::sqlx::{self, any::AnyRow, Column, Connection, Executor, Row, ValueRef};
 use starship_store::{Dialect, Store, Value};
 
 use crate::measure::{cpu_time, own_cpu_time};

@@ -27,8 +27,8 @@ pub mod scim;
 pub mod scim_groups;
 pub mod sessions;
 pub mod signing_keys;
-pub mod sqlite_rows;
 pub mod sites;
+pub mod sqlite_rows;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tickets;

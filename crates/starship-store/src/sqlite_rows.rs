@@ -178,9 +178,7 @@ unsafe impl VTabCursor for RowsCursor {
         match self.rows[self.at].get(i as usize) {
             Some(Value::Text(v) | Value::NullableText(Some(v))) => ctx.set_result(v),
             Some(Value::Int(v) | Value::NullableInt(Some(v))) => ctx.set_result(v),
-            Some(Value::NullableText(None) | Value::NullableInt(None)) | None => {
-                ctx.set_result(&rusqlite::types::Null)
-            }
+            Some(Value::NullableText(None) | Value::NullableInt(None)) | None => ctx.set_result(&rusqlite::types::Null),
         }
     }
 
@@ -193,7 +191,10 @@ unsafe impl VTabCursor for RowsCursor {
 mod tests {
     use super::*;
 
-    fn read(db: &rusqlite::Connection, key: i64) -> rusqlite::Result<Vec<(Option<String>, Option<i64>, Option<String>)>> {
+    /// One row as the test reads it back: a text, a number, a text.
+    type Read = (Option<String>, Option<i64>, Option<String>);
+
+    fn read(db: &rusqlite::Connection, key: i64) -> rusqlite::Result<Vec<Read>> {
         db.prepare("SELECT c0, c1, c2 FROM starship_rows(?)")?
             .query_map([key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect()
