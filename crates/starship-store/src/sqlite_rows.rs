@@ -3,8 +3,8 @@
 //! The bulk paths (CSV import, the web bulk add, SCIM `/Bulk`) write
 //! tens of thousands of rows per table in one request. Bound as multi-row
 //! `VALUES` SQLite parses and binds every value, and as one JSON text it
-//! parses the JSON; both measured 1.5× the time of SQLite reading the same
-//! rows through its C API (issue #17, BENCHMARKS.md). So on SQLite every
+//! parses the JSON; each took about 1.5 times as long as SQLite reading the
+//! same rows through its C API (issue #17, BENCHMARKS.md). So on SQLite every
 //! multi-row insert lends its rows to `starship_rows(batch)`, a
 //! table-valued function (an eponymous virtual table) that SQLite reads
 //! through `xColumn`, one value at a time, nothing parsed: each insert is
