@@ -37,18 +37,10 @@ impl Took {
     }
 }
 
-/// One value as both stores hold it: the schema uses only these.
-#[derive(Debug, Clone)]
-enum Cell {
-    Null,
-    Int(i64),
-    Text(String),
-}
-
 struct Table {
     name: &'static str,
     columns: Vec<String>,
-    rows: Vec<Vec<Cell>>,
+    rows: Vec<Vec<Value>>,
 }
 
 /// The tables an import writes, in the order foreign keys allow, each with
@@ -66,13 +58,15 @@ const WRITTEN: [(&str, &str); 5] = [
     ("outbox", "SELECT * FROM outbox WHERE user_id IN (SELECT id FROM users WHERE partner_id = $1) ORDER BY id"),
 ];
 
-fn cell(row: &AnyRow, i: usize) -> Result<Cell> {
+/// One value as both stores hold it (the schema uses only numbers, texts
+/// and NULL), in the store's own insert values.
+fn cell(row: &AnyRow, i: usize) -> Result<Value> {
     if row.try_get_raw(i)?.is_null() {
-        return Ok(Cell::Null);
+        return Ok(Value::NullableText(None));
     }
     Ok(match row.try_get::<i64, _>(i) {
-        Ok(n) => Cell::Int(n),
-        Err(_) => Cell::Text(row.try_get::<String, _>(i)?),
+        Ok(n) => Value::Int(n),
+        Err(_) => Value::Text(row.try_get::<String, _>(i)?),
     })
 }
 
@@ -242,12 +236,14 @@ async fn sqlite_limit(partners: &Table, tables: &[Table], without: Option<&str>,
     .await?
 }
 
-fn bind_row(insert: &mut rusqlite::Statement<'_>, first: usize, row: &[Cell]) -> Result<()> {
+fn bind_row(insert: &mut rusqlite::Statement<'_>, first: usize, row: &[Value]) -> Result<()> {
     for (i, value) in row.iter().enumerate() {
         match value {
-            Cell::Null => insert.raw_bind_parameter(first + i, rusqlite::types::Null)?,
-            Cell::Int(n) => insert.raw_bind_parameter(first + i, n)?,
-            Cell::Text(s) => insert.raw_bind_parameter(first + i, s.as_str())?,
+            Value::NullableText(None) | Value::NullableInt(None) => {
+                insert.raw_bind_parameter(first + i, rusqlite::types::Null)?
+            }
+            Value::Int(n) | Value::NullableInt(Some(n)) => insert.raw_bind_parameter(first + i, n)?,
+            Value::Text(s) | Value::NullableText(Some(s)) => insert.raw_bind_parameter(first + i, s.as_str())?,
         }
     }
     Ok(())
@@ -255,21 +251,7 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, first: usize, row: &[Cell]) ->
 
 /// The rows of a table lent to the store's `starship_rows` (`SqliteMeans::Scan`).
 fn lend(table: &Table) -> Lent {
-    sqlite_rows::lend(
-        table
-            .rows
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|cell| match cell {
-                        Cell::Null => Value::NullableText(None),
-                        Cell::Int(n) => Value::Int(*n),
-                        Cell::Text(s) => Value::Text(s.clone()),
-                    })
-                    .collect()
-            })
-            .collect(),
-    )
+    sqlite_rows::lend(table.rows.clone())
 }
 
 /// Writes the tables' rows in one transaction by `means`; `lent` holds the
@@ -309,9 +291,9 @@ fn write_sqlite(db: &mut rusqlite::Connection, tables: &[Table], means: SqliteMe
                     .map(|row| {
                         row.iter()
                             .map(|c| match c {
-                                Cell::Null => serde_json::Value::Null,
-                                Cell::Int(n) => (*n).into(),
-                                Cell::Text(s) => s.clone().into(),
+                                Value::NullableText(None) | Value::NullableInt(None) => serde_json::Value::Null,
+                                Value::Int(n) | Value::NullableInt(Some(n)) => (*n).into(),
+                                Value::Text(s) | Value::NullableText(Some(s)) => s.clone().into(),
                             })
                             .collect()
                     })
@@ -339,9 +321,9 @@ fn copy_text(table: &Table) -> Vec<u8> {
                 out.push('\t');
             }
             match value {
-                Cell::Null => out.push_str("\\N"),
-                Cell::Int(n) => out.push_str(&n.to_string()),
-                Cell::Text(s) => {
+                Value::NullableText(None) | Value::NullableInt(None) => out.push_str("\\N"),
+                Value::Int(n) | Value::NullableInt(Some(n)) => out.push_str(&n.to_string()),
+                Value::Text(s) | Value::NullableText(Some(s)) => {
                     for c in s.chars() {
                         match c {
                             '\\' => out.push_str("\\\\"),
