@@ -51,11 +51,12 @@ impl PortalLevel {
 
     /// The highest level among a person's roles.
     pub fn of(roles: &[RoleRef]) -> Option<Self> {
-        roles
-            .iter()
-            .filter(|r| r.application == keys::PARTNER_PORTAL)
-            .filter_map(|r| Self::from_role_key(&r.role))
-            .min()
+        Self::highest(roles.iter().filter(|r| r.application == keys::PARTNER_PORTAL).map(|r| r.role.as_str()))
+    }
+
+    /// The highest level among Partner Portal role keys.
+    pub fn highest<'a>(role_keys: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        role_keys.into_iter().filter_map(Self::from_role_key).min()
     }
 
     /// Whether this level ranks at least as high as `other`.

@@ -106,7 +106,7 @@ pub async fn revoke_access(
     end_access(&mut tx, &user).await?;
     // The level held is the one the change just took away: no second read.
     let (before, _) = grants::set_portal_access(&mut tx, &user.id, &permit, caller.acting_user()).await?;
-    let level = before.iter().filter_map(|key| PortalLevel::from_role_key(key)).min();
+    let level = PortalLevel::highest(before.iter().map(|key| key.as_str()));
     history::append(&mut tx, &user.id, actor, Kind::PortalAccessRevoked, json!({"level": level})).await?;
     let user = users::get(&mut tx, &user.id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
