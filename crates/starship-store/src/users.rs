@@ -476,12 +476,12 @@ async fn prefix_matches(
 /// FTS5 reads only that partner's part of each trigram's list and stops at
 /// the candidates. It ranks on the people's own text rather than bm25,
 /// whose weight of a phrase counts its matches in the whole table first.
-/// PostgreSQL reads the scope's first people row by row (the partner's
-/// first `SMALL_SCOPE`, or across partners the first `FIRST_READ_ACROSS`),
-/// which is all of a small partner and finds a piece common in a large
-/// scope before its long trigram lists are read; a rarer piece goes to
-/// the `pg_trgm` GIN index on (partner, text with its separators read as
-/// letters) through `users_inside_candidates` (migration 0027).
+/// PostgreSQL reads all of a small partner (`SMALL_SCOPE`) row by row;
+/// otherwise it asks the `pg_trgm` GIN index on (partner, text with its
+/// separators read as letters), kept in nine parts of the people of
+/// doubling size, smallest first until it has the candidates, through
+/// `users_inside_candidates` (migration 0028): a common piece is found in
+/// the first parts' short lists, a rare one reads them all.
 async fn inside_matches(
     conn: &mut Conn,
     partner_id: Option<&PartnerId>,
@@ -492,8 +492,7 @@ async fn inside_matches(
     // $1 the needle, $2 the candidates, $3 the page; the rest per arm.
     let ranked = |candidates_sql: &str, score: &str| {
         format!(
-            "SELECT {COLUMNS}, COUNT(*) OVER () AS candidates_found \
-             FROM users JOIN ({candidates_sql} LIMIT $2) AS m ON m.match_id = users.id \
+            "SELECT {COLUMNS} FROM users JOIN ({candidates_sql} LIMIT $2) AS m ON m.match_id = users.id \
              WHERE users.deleted_at IS NULL \
              ORDER BY {score}, users.full_lower, users.id LIMIT $3"
         )
@@ -523,86 +522,35 @@ async fn inside_matches(
             .fetch_all(&mut *conn)
             .await?
     } else {
-        let similarity = "1 - similarity(users.full_lower || ' ' || users.email_lower, $1)";
-        // First a scope's first people, row by row (strpos, which the
-        // trigram index cannot answer): within a partner its first
-        // `SMALL_SCOPE` by last change, which is all of a small partner and
-        // enough of a large one to find a piece many of its people share
-        // (their own domain); across partners the first
-        // `FIRST_READ_ACROSS` as the table holds them. A piece common
-        // enough is found there before its long trigram lists are read.
-        let (first_read, first_people) = match partner_id {
-            Some(_) => (
-                "SELECT id, full_lower, email_lower FROM users \
-                 WHERE partner_id = $4 AND deleted_at IS NULL ORDER BY updated_at, id LIMIT $5",
-                SMALL_SCOPE,
-            ),
-            None => (
-                "SELECT id, full_lower, email_lower FROM users WHERE CAST($4 AS TEXT) IS NULL AND deleted_at IS NULL LIMIT $5",
-                FIRST_READ_ACROSS,
-            ),
+        let whole_small_scope = match partner_id {
+            Some(partner) => scope_is_small(conn, partner).await?,
+            None => false,
         };
-        let sql = ranked(
-            &format!(
-                "SELECT id AS match_id FROM ({first_read}) AS first_people \
-                 WHERE strpos(full_lower || ' ' || email_lower, $1) > 0"
-            ),
-            similarity,
-        );
-        let rows = sqlx::query(&sql)
+        let candidates_sql = if whole_small_scope {
+            // All of a small partner's people, row by row from one
+            // covering index (0025): cheaper than asking every part.
+            "SELECT id AS match_id FROM users \
+             WHERE partner_id = $4 AND deleted_at IS NULL AND strpos(full_lower || ' ' || email_lower, $1) > 0"
+        } else {
+            // The trigram index, part by part until the candidates are
+            // found, through `users_inside_candidates` (migration 0028).
+            "SELECT users_inside_candidates($4, $1, $2) AS match_id"
+        };
+        sqlx::query(&ranked(candidates_sql, "1 - similarity(users.full_lower || ' ' || users.email_lower, $1)"))
             .bind(needle)
             .bind(candidates)
             .bind(limit)
             .bind(partner_id)
-            .bind(first_people)
             .fetch_all(&mut *conn)
-            .await?;
-        let found: i64 = rows.first().map(|r| r.try_get("candidates_found")).transpose()?.unwrap_or(0);
-        let whole_scope_read = match partner_id {
-            Some(partner) => found < candidates && scope_is_small(conn, partner).await?,
-            None => false,
-        };
-        if found >= candidates || whole_scope_read {
-            rows
-        } else {
-            // A rarer piece: the trigram index, whose lists for it are
-            // short, through `users_inside_candidates` (migration 0027).
-            sqlx::query(&ranked("SELECT users_inside_candidates($4, $1, $2) AS match_id", similarity))
-                .bind(needle)
-                .bind(candidates)
-                .bind(limit)
-                .bind(partner_id)
-                .fetch_all(&mut *conn)
-                .await?
-        }
+            .await?
     };
     rows.iter().map(user_from_row).collect()
 }
 
-/// A partner's number in the SQLite trigram table's rowids (migration
-/// 0025); none until the partner has had a person.
-async fn search_scope(conn: &mut Conn, partner_id: &PartnerId) -> Result<Option<i64>> {
-    Ok(sqlx::query("SELECT scope FROM users_search_scopes WHERE partner_id = $1")
-        .bind(partner_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("scope"))
-        .transpose()?)
-}
-
-/// On PostgreSQL, how many of a partner's people a search inside names
-/// reads row by row before it asks the trigram index, if they are not all
-/// (see `inside_matches`). The read stops at the candidates, so a piece
-/// one person in sixty holds costs a sixtieth of it; what reads it all
-/// is rare enough for the index to be quick (measured at 1,000,000 people,
-/// BENCHMARKS.md "Search inside names").
+/// On PostgreSQL, the most people a partner may have for a search inside
+/// names to read them all row by row rather than ask the trigram index
+/// (measured at 1,000,000 people, BENCHMARKS.md "Search inside names").
 pub const SMALL_SCOPE: i64 = 3_000;
-
-/// On PostgreSQL, how many people a search inside names across partners
-/// reads row by row before it asks the trigram index: a piece inside one
-/// person in a hundred or more is found there, and the index is asked only
-/// for rarer ones, whose lists it reads fast.
-pub const FIRST_READ_ACROSS: i64 = 5_000;
 
 /// Whether a partner has at most `SMALL_SCOPE` people: counts at most that
 /// many entries of its index range, whatever its size.
@@ -615,6 +563,17 @@ async fn scope_is_small(conn: &mut Conn, partner_id: &PartnerId) -> Result<bool>
             .await?
             .try_get("n")?;
     Ok(counted <= SMALL_SCOPE)
+}
+
+/// A partner's number in the SQLite trigram table's rowids (migration
+/// 0025); none until the partner has had a person.
+async fn search_scope(conn: &mut Conn, partner_id: &PartnerId) -> Result<Option<i64>> {
+    Ok(sqlx::query("SELECT scope FROM users_search_scopes WHERE partner_id = $1")
+        .bind(partner_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("scope"))
+        .transpose()?)
 }
 
 /// The orders a list of people can take, each an index of `users` (with

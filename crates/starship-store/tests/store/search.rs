@@ -197,7 +197,8 @@ store_test!(search_inside_a_large_partner_finds_only_its_people, |store| async m
     let big = fixtures::partner(&mut conn, "Big Studios").await?.id;
     let small = fixtures::partner(&mut conn, "Small Post").await?.id;
     let before = fixtures::user(&mut conn, Some(&small), "ines.quarto@small.example", "Ines", "Quarto").await?;
-    // More people than a partner searched row by row has.
+    // More people than a partner read row by row has, so PostgreSQL asks
+    // its index, every part of which holds some of them.
     let rows: Vec<(Email, PersonName, PersonName)> = (0..=SMALL_SCOPE)
         .map(|i| {
             let last = if i % (SMALL_SCOPE / 10) == 7 { "Stroquart" } else { "Person" };
@@ -289,10 +290,10 @@ async fn people_from_before_search_by_partner_are_found_inside_their_partner_pos
     people_from_before_search_by_partner(Backend::Postgres).await;
 }
 
-/// On PostgreSQL the trigram index is asked directly (the searches above
-/// may find small test data in their first read row by row): it finds
-/// the people of every partner and of none across partners, only the
-/// partner's within one, and stops once it has the candidates asked for.
+/// On PostgreSQL the trigram index is asked directly: it finds the people
+/// of every partner and of none across partners, only the partner's
+/// within one, and stops once it has the candidates asked for, taking
+/// them from more than one of its parts when the first hold too few.
 #[tokio::test]
 async fn the_postgres_trigram_index_finds_a_piece_in_every_partner_and_among_operators() {
     let db = TestDb::new(Backend::Postgres).await;
@@ -316,6 +317,12 @@ async fn the_postgres_trigram_index_finds_a_piece_in_every_partner_and_among_ope
     let across = candidates(None, 100).fetch_all(&mut *conn).await.unwrap();
     assert_eq!(sorted(across), sorted(holders.clone()));
     assert_eq!(candidates(None, 5).fetch_all(&mut *conn).await.unwrap().len(), 5);
+    // No part holds 30 of the 41 (the largest holds about half), so
+    // these come from several parts, each asked for what is still wanted.
+    let thirty = candidates(None, 30).fetch_all(&mut *conn).await.unwrap();
+    assert_eq!(thirty.len(), 30);
+    assert!(thirty.iter().all(|id| holders.contains(id)));
+    assert_eq!(sorted(thirty.clone()).windows(2).filter(|w| w[0] == w[1]).count(), 0, "nobody twice");
     for (partner, holder) in partners.iter().zip(&holders) {
         assert_eq!(candidates(Some(partner.clone()), 100).fetch_all(&mut *conn).await.unwrap(), [holder.as_str()]);
     }
