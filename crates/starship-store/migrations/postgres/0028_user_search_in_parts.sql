@@ -16,10 +16,10 @@
 -- no dearer (BENCHMARKS.md, "Search inside names and emails").
 CREATE INDEX users_search_part_0 ON users
     USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') gin_trgm_ops)
-    WHERE deleted_at IS NULL AND (hashtext(id) & 255) = 0;
+    WHERE deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 0 AND 0;
 CREATE INDEX users_search_part_1 ON users
     USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') gin_trgm_ops)
-    WHERE deleted_at IS NULL AND (hashtext(id) & 255) = 1;
+    WHERE deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 1 AND 1;
 CREATE INDEX users_search_part_2 ON users
     USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') gin_trgm_ops)
     WHERE deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 2 AND 3;
@@ -40,15 +40,40 @@ CREATE INDEX users_search_part_7 ON users
     WHERE deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 64 AND 127;
 CREATE INDEX users_search_part_8 ON users
     USING gin (partner_id, translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') gin_trgm_ops)
-    WHERE deleted_at IS NULL AND (hashtext(id) & 255) >= 128;
+    WHERE deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 128 AND 255;
 DROP INDEX users_search_words;
 
--- The first `wanted` people whose text holds `needle`, part by part. Each
--- query names its part's predicate as the index does, so its plan (kept
--- for the session, generic after five calls) can be that part's index;
--- within the function the planner may use no plain scan, only an index's
--- bitmap. A false candidate whose text really holds the letters the
--- separators are read as is dropped by `strpos` on the text itself.
+-- One part's people whose text holds `needle` (`pattern` is its LIKE
+-- form in the index's spelling). Plain SQL functions, so each call below
+-- is inlined with its part's bounds as constants, which is what lets the
+-- planner prove that part's index applies, generic plans included. A
+-- false candidate whose text really holds the letters the separators are
+-- read as is dropped by `strpos` on the text itself.
+CREATE FUNCTION users_inside_part(pattern text, needle text, low int, high int)
+RETURNS SETOF text
+LANGUAGE sql STABLE
+AS $$
+    SELECT id FROM users
+    WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
+      AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN low AND high
+      AND strpos(full_lower || ' ' || email_lower, needle) > 0
+$$;
+CREATE FUNCTION users_inside_part_of_partner(scope text, pattern text, needle text, low int, high int)
+RETURNS SETOF text
+LANGUAGE sql STABLE
+AS $$
+    SELECT id FROM users
+    WHERE partner_id = scope
+      AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
+      AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN low AND high
+      AND strpos(full_lower || ' ' || email_lower, needle) > 0
+$$;
+
+-- The first `wanted` people whose text holds `needle`, the parts smallest
+-- first: an Append runs its arms in order and the LIMIT stops it, so a
+-- part's bitmap is built only when the parts before it held too few.
+-- Within the function the planner may use no plain scan, only an index's
+-- bitmap.
 CREATE OR REPLACE FUNCTION users_inside_candidates(scope text, needle text, wanted bigint)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE
@@ -58,164 +83,31 @@ SET enable_indexonlyscan = off
 AS $$
 DECLARE
     pattern text := '%' || replace(replace(translate(needle, ' .@-_+''', 'qxzvqqq'), '\', '\\'), '%', '\%') || '%';
-    found bigint := 0;
-    got bigint;
 BEGIN
     IF scope IS NULL THEN
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) = 0
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) = 1
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 2 AND 3
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 4 AND 7
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 8 AND 15
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 16 AND 31
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 32 AND 63
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 64 AND 127
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) >= 128
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
+        RETURN QUERY SELECT part.id FROM (
+                      SELECT id FROM users_inside_part(pattern, needle, 0, 0) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 1, 1) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 2, 3) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 4, 7) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 8, 15) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 16, 31) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 32, 63) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 64, 127) AS id
+            UNION ALL SELECT id FROM users_inside_part(pattern, needle, 128, 255) AS id
+        ) AS part LIMIT wanted;
     ELSE
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) = 0
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) = 1
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 2 AND 3
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 4 AND 7
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 8 AND 15
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 16 AND 31
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 32 AND 63
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) BETWEEN 64 AND 127
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
-        RETURN QUERY SELECT id FROM users
-            WHERE partner_id = scope
-              AND translate(full_lower || ' ' || email_lower, ' .@-_+''', 'qxzvqqq') LIKE pattern
-              AND deleted_at IS NULL AND (hashtext(id) & 255) >= 128
-              AND strpos(full_lower || ' ' || email_lower, needle) > 0
-            LIMIT wanted - found;
-        GET DIAGNOSTICS got = ROW_COUNT;
-        found := found + got;
-        IF found >= wanted THEN RETURN; END IF;
+        RETURN QUERY SELECT part.id FROM (
+                      SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 0, 0) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 1, 1) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 2, 3) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 4, 7) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 8, 15) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 16, 31) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 32, 63) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 64, 127) AS id
+            UNION ALL SELECT id FROM users_inside_part_of_partner(scope, pattern, needle, 128, 255) AS id
+        ) AS part LIMIT wanted;
     END IF;
 END
 $$;
